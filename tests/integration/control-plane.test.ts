@@ -1,0 +1,118 @@
+import { type V1Pod, VersionApi } from "@kubernetes/client-node";
+import { describe, expect, inject, it } from "vitest";
+import { pinnedVersions } from "../../tools/upstream/versions.ts";
+import { admin, adminConfig, apiFailure, asUser, eventually, uniqueName } from "./support/kube.ts";
+
+const restrictedLabels = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+};
+
+function privilegedPod(namespace: string): V1Pod {
+  return {
+    metadata: { name: "privileged", namespace },
+    spec: {
+      containers: [
+        { name: "app", image: "registry.example.gov/app:1.0.0", securityContext: { privileged: true } },
+      ],
+    },
+  };
+}
+
+describe("local control plane", () => {
+  it("serves the pinned Kubernetes version", async () => {
+    const served = await adminConfig().makeApiClient(VersionApi).getCode();
+    expect(served.gitVersion).toBe(pinnedVersions().kubernetes);
+    expect(inject("kubernetesVersion")).toBe(`Kubernetes ${pinnedVersions().kubernetes}`);
+  });
+
+  it("rejects a privileged pod in a restricted namespace with the Pod Security message", async () => {
+    const namespace = uniqueName("psa");
+    const core = admin.core();
+    await core.createNamespace({ body: { metadata: { name: namespace, labels: restrictedLabels } } });
+    const failure = await apiFailure(core.createNamespacedPod({ namespace, body: privilegedPod(namespace) }));
+    expect(failure.code).toBe(403);
+    expect(failure.message).toContain('violates PodSecurity "restricted:latest"');
+    expect(failure.message).toContain(
+      'privileged (container "app" must not set securityContext.privileged=true)',
+    );
+  });
+
+  it("accepts a compliant pod in the same kind of namespace", async () => {
+    const namespace = uniqueName("psa-ok");
+    const core = admin.core();
+    await core.createNamespace({ body: { metadata: { name: namespace, labels: restrictedLabels } } });
+    const pod = await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: "compliant" },
+        spec: {
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "app",
+              image: "registry.example.gov/app:1.0.0",
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+            },
+          ],
+        },
+      },
+    });
+    expect(pod.metadata?.uid).toBeTruthy();
+  });
+
+  it("keeps ResourceQuota usage up to date (controller manager running)", async () => {
+    const namespace = uniqueName("quota");
+    const core = admin.core();
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedResourceQuota({
+      namespace,
+      body: { metadata: { name: "q" }, spec: { hard: { configmaps: "5", "requests.cpu": "2" } } },
+    });
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: "one" }, data: { a: "1" } },
+    });
+    const used = await eventually("quota status to count the new ConfigMap", async () => {
+      const quota = await core.readNamespacedResourceQuota({ namespace, name: "q" });
+      // kube-root-ca.crt is published into every namespace by the controller manager, so 2 ConfigMaps.
+      return quota.status?.used?.configmaps === "2" ? quota.status.used : undefined;
+    });
+    expect(used["requests.cpu"]).toBe("0");
+  });
+
+  it("removes a deleted namespace and its contents completely", async () => {
+    const namespace = uniqueName("gone");
+    const core = admin.core();
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "data" } } });
+    await core.deleteNamespace({ name: namespace });
+    const failure = await eventually("namespace to be finalized and removed", async () => {
+      const result = await apiFailure(core.readNamespace({ name: namespace })).catch(() => undefined);
+      return result?.code === 404 ? result : undefined;
+    });
+    expect(failure.code).toBe(404);
+  });
+
+  it("lets the admin impersonate a user, whose RBAC then applies", async () => {
+    const namespace = uniqueName("imp");
+    const core = admin.core();
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const denied = await apiFailure(core.listNamespacedConfigMap({ namespace }, asUser("alice", "team-a")));
+    expect(denied.code).toBe(403);
+    expect(denied.message).toContain('User "alice" cannot list resource "configmaps"');
+
+    await admin.rbac().createNamespacedRoleBinding({
+      namespace,
+      body: {
+        metadata: { name: "team-a-view" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "team-a" }],
+      },
+    });
+    const list = await eventually("the RoleBinding to take effect", () =>
+      core.listNamespacedConfigMap({ namespace }, asUser("alice", "team-a")).catch(() => undefined),
+    );
+    expect(list.items.map((cm) => cm.metadata?.name)).toContain("kube-root-ca.crt");
+  });
+});

@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startControlPlane, stopControlPlane } from "../../../tools/cluster/controlplane.ts";
+import { resolveControlPlaneBinaries } from "../../../tools/upstream/binaries.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    kubernetesVersion: string;
+  }
+}
+
+/** Starts one real control plane (etcd, kube-apiserver, kube-controller-manager) for the integration run. */
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), "govhost-it-"));
+  const started = Date.now();
+  const state = await startControlPlane({
+    binaries: resolveControlPlaneBinaries({ build: true }),
+    kubeconfig: join(dir, "kubeconfig"),
+    tmpRoot: dir,
+  });
+  process.stderr.write(
+    `integration: ${state.version} ready at ${state.server} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+  );
+  project.provide("kubeconfig", state.kubeconfig);
+  project.provide("kubernetesVersion", state.version);
+  return async () => {
+    await stopControlPlane(state);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}

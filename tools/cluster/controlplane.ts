@@ -1,0 +1,253 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { binaryVersion, type ControlPlaneBinaries } from "../upstream/binaries.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
+import { createPki, type Pki } from "./pki.ts";
+import { freePorts } from "./ports.ts";
+import { isAlive, isRunning, logTail, type ManagedProcess, startDaemon, stopProcess } from "./processes.ts";
+
+/** Everything needed to find, use and stop a running local control plane; persisted as JSON. */
+export interface ControlPlaneState {
+  version: string;
+  server: string;
+  kubeconfig: string;
+  workDir: string;
+  startedAt: string;
+  ports: { etcdClient: number; etcdPeer: number; apiserver: number; controllerManager: number };
+  processes: ManagedProcess[];
+}
+
+export interface StartOptions {
+  binaries: ControlPlaneBinaries;
+  /** Where the admin kubeconfig is written. */
+  kubeconfig: string;
+  /** Parent of the control plane's temporary work directory (PKI, etcd data, logs). */
+  tmpRoot?: string;
+  readyTimeoutMs?: number;
+  onProgress?: (message: string) => void;
+}
+
+const serviceCidr = "10.0.0.0/24";
+
+function etcdArgs(dataDir: string, client: number, peer: number): string[] {
+  const clientUrl = `http://127.0.0.1:${client}`;
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  return [
+    "--name=govhost",
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${clientUrl}`,
+    `--advertise-client-urls=${clientUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=govhost=${peerUrl}`,
+    "--unsafe-no-fsync",
+    "--log-level=warn",
+  ];
+}
+
+function apiserverArgs(pki: Pki, etcdClient: number, port: number): string[] {
+  return [
+    `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    // Loopback may not be published as the endpoints of the `kubernetes` Service; nothing in-cluster needs it.
+    "--endpoint-reconciler-type=none",
+    `--secure-port=${port}`,
+    `--tls-cert-file=${pki.servingCert}`,
+    `--tls-private-key-file=${pki.servingKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    "--authorization-mode=RBAC",
+    // Real clusters allow privileged pods at the API level and leave the decision to Pod Security
+    // Admission; with the default (false) validation would reject them before PSA could say why.
+    "--allow-privileged=true",
+    `--service-cluster-ip-range=${serviceCidr}`,
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    "--profiling=false",
+  ];
+}
+
+function controllerManagerArgs(pki: Pki, kubeconfig: string, certDir: string, port: number): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    "--leader-elect=false",
+    "--use-service-account-credentials=true",
+    `--service-account-private-key-file=${pki.serviceAccountKey}`,
+    `--root-ca-file=${pki.caCert}`,
+    `--cluster-signing-cert-file=${pki.caCert}`,
+    `--cluster-signing-key-file=${pki.caKey}`,
+    `--service-cluster-ip-range=${serviceCidr}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+    "--profiling=false",
+  ];
+}
+
+/** One GET against the API server with the admin client certificate; resolves to the HTTP status. */
+function adminGet(server: string, pki: Pki, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${server}${path}`,
+      {
+        ca: readFileSync(pki.caCert),
+        cert: readFileSync(pki.adminCert),
+        key: readFileSync(pki.adminKey),
+        timeout: 5_000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on("error", () => resolve(0));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  processes: ManagedProcess[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const dead = processes.find((p) => !isAlive(p.pid));
+    if (dead)
+      throw new Error(`${dead.name} exited while waiting for ${what}; last log lines:\n${logTail(dead.log)}`);
+    if (await check()) return;
+    await sleep(250);
+  }
+  const logs = processes.map((p) => `--- ${p.name} (${p.log})\n${logTail(p.log, 8)}`).join("\n");
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}\n${logs}`);
+}
+
+/**
+ * Starts etcd, kube-apiserver and kube-controller-manager on free loopback ports with a fresh PKI,
+ * waits until the API server is ready and the controller manager has created the default service account,
+ * and writes an admin kubeconfig. On failure everything started is stopped again.
+ */
+export async function startControlPlane(options: StartOptions): Promise<ControlPlaneState> {
+  const progress = options.onProgress ?? (() => {});
+  const timeout = options.readyTimeoutMs ?? 120_000;
+  const root = options.tmpRoot ?? tmpdir();
+  mkdirSync(root, { recursive: true });
+  const workDir = mkdtempSync(join(root, "govhost-cluster-"));
+  const pkiDir = join(workDir, "pki");
+  const logDir = join(workDir, "logs");
+  mkdirSync(pkiDir, { mode: 0o700 });
+  mkdirSync(logDir);
+  progress("generating certificates");
+  const pki = createPki(pkiDir);
+  const [etcdClient, etcdPeer, apiserver, controllerManager] = (await freePorts(4)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const server = `https://127.0.0.1:${apiserver}`;
+  const processes: ManagedProcess[] = [];
+  const state: ControlPlaneState = {
+    version: binaryVersion(options.binaries.kubeApiserver),
+    server,
+    kubeconfig: options.kubeconfig,
+    workDir,
+    startedAt: new Date().toISOString(),
+    ports: { etcdClient, etcdPeer, apiserver, controllerManager },
+    processes,
+  };
+  try {
+    progress(`starting etcd on 127.0.0.1:${etcdClient}`);
+    processes.push(
+      startDaemon(
+        "etcd",
+        options.binaries.etcd,
+        etcdArgs(join(workDir, "etcd"), etcdClient, etcdPeer),
+        join(logDir, "etcd.log"),
+      ),
+    );
+    progress(`starting kube-apiserver (${state.version}) on ${server}`);
+    processes.push(
+      startDaemon(
+        "kube-apiserver",
+        options.binaries.kubeApiserver,
+        apiserverArgs(pki, etcdClient, apiserver),
+        join(logDir, "kube-apiserver.log"),
+      ),
+    );
+    await waitFor(
+      "kube-apiserver /readyz",
+      async () => (await adminGet(server, pki, "/readyz")) === 200,
+      processes,
+      timeout,
+    );
+
+    const kcmKubeconfig = join(workDir, "controller-manager.kubeconfig");
+    writeKubeconfig(kcmKubeconfig, {
+      server,
+      caCert: pki.caCert,
+      clientCert: pki.controllerManagerCert,
+      clientKey: pki.controllerManagerKey,
+      user: "system:kube-controller-manager",
+    });
+    progress("starting kube-controller-manager");
+    processes.push(
+      startDaemon(
+        "kube-controller-manager",
+        options.binaries.kubeControllerManager,
+        controllerManagerArgs(pki, kcmKubeconfig, join(workDir, "kcm-certs"), controllerManager),
+        join(logDir, "kube-controller-manager.log"),
+      ),
+    );
+    await waitFor(
+      "the controller manager to create service account default/default",
+      async () => (await adminGet(server, pki, "/api/v1/namespaces/default/serviceaccounts/default")) === 200,
+      processes,
+      timeout,
+    );
+
+    mkdirSync(dirname(options.kubeconfig), { recursive: true });
+    writeKubeconfig(options.kubeconfig, {
+      server,
+      caCert: pki.caCert,
+      clientCert: pki.adminCert,
+      clientKey: pki.adminKey,
+      user: "govhost-admin",
+    });
+    return state;
+  } catch (error) {
+    await stopControlPlane(state);
+    throw error;
+  }
+}
+
+/** Stops every process of the control plane (newest first) and removes its work directory. */
+export async function stopControlPlane(state: ControlPlaneState, options: { keepWorkDir?: boolean } = {}) {
+  for (const proc of [...state.processes].reverse()) await stopProcess(proc);
+  if (!options.keepWorkDir) rmSync(state.workDir, { recursive: true, force: true });
+}
+
+export function saveState(path: string, state: ControlPlaneState): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function loadState(path: string): ControlPlaneState | undefined {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as ControlPlaneState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function runningProcesses(state: ControlPlaneState): ManagedProcess[] {
+  return state.processes.filter(isRunning);
+}

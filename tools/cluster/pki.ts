@@ -1,0 +1,110 @@
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** File paths of the local control plane's certificates and keys (PEM). */
+export interface Pki {
+  caCert: string;
+  caKey: string;
+  servingCert: string;
+  servingKey: string;
+  adminCert: string;
+  adminKey: string;
+  controllerManagerCert: string;
+  controllerManagerKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/** Issues a leaf certificate signed by the CA in `dir`; `extensions` is an openssl extension section. */
+function issue(dir: string, name: string, subject: string, extensions: string): void {
+  writeFileSync(join(dir, `${name}.ext`), extensions);
+  openssl(["req", "-new", ...ecKey, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
+  openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "365",
+      "-sha256",
+      "-out",
+      `${name}.crt`,
+      "-extfile",
+      `${name}.ext`,
+    ],
+    dir,
+  );
+}
+
+/**
+ * Creates a throw-away PKI for one local control plane: a CA, the API server's serving certificate,
+ * client certificates for the admin (group system:masters) and the controller manager, and the
+ * service-account signing key pair. Requires the openssl CLI.
+ */
+export function createPki(dir: string): Pki {
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      ...ecKey,
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      "365",
+      "-sha256",
+      "-subj",
+      "/CN=govhost-local-ca",
+    ],
+    dir,
+  );
+  const sans = [
+    "IP:127.0.0.1",
+    "IP:10.0.0.1",
+    "DNS:localhost",
+    "DNS:kubernetes",
+    "DNS:kubernetes.default",
+    "DNS:kubernetes.default.svc",
+    "DNS:kubernetes.default.svc.cluster.local",
+  ].join(",");
+  issue(
+    dir,
+    "apiserver",
+    "/CN=kube-apiserver",
+    `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`,
+  );
+  const client =
+    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n";
+  issue(dir, "admin", "/O=system:masters/CN=govhost-admin", client);
+  issue(dir, "controller-manager", "/CN=system:kube-controller-manager", client);
+  openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"], dir);
+  openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
+  const at = (file: string) => join(dir, file);
+  return {
+    caCert: at("ca.crt"),
+    caKey: at("ca.key"),
+    servingCert: at("apiserver.crt"),
+    servingKey: at("apiserver.key"),
+    adminCert: at("admin.crt"),
+    adminKey: at("admin.key"),
+    controllerManagerCert: at("controller-manager.crt"),
+    controllerManagerKey: at("controller-manager.key"),
+    serviceAccountKey: at("sa.key"),
+    serviceAccountPub: at("sa.pub"),
+  };
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Makes sure the named commands exist; installs the Debian packages that provide them when running as root
+# with apt-get (as CI and the project's machines do), otherwise says exactly what to install.
+#   tools/ensure-system-packages.sh openssl jq ...      (command names; package name = command name unless mapped)
+set -euo pipefail
+declare -A package_of=([chromium]=chromium [prometheus]=prometheus)
+missing=()
+for cmd in "$@"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${package_of[$cmd]:-$cmd}")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "govhost: installing Debian packages: ${missing[*]}" >&2
+  stamp=/var/lib/apt/lists/.govhost-updated
+  if [[ ! -e $stamp ]] || [[ -n $(find "$stamp" -mmin +1440 2>/dev/null) ]]; then
+    apt-get update -qq && touch "$stamp"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "govhost: missing commands; install these packages first: ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,29 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+const versionsFile = new URL("./versions.env", import.meta.url);
+
+export interface UpstreamVersions {
+  kubernetes: string;
+  etcd: string;
+}
+
+/** The pinned versions, read from versions.env (the file build.sh also sources). */
+export function pinnedVersions(): UpstreamVersions {
+  const entries = new Map<string, string>();
+  for (const line of readFileSync(versionsFile, "utf8").split("\n")) {
+    const match = /^([A-Z_]+)=(\S+)/.exec(line.trim());
+    if (match?.[1] && match[2]) entries.set(match[1], match[2]);
+  }
+  const get = (key: string): string => {
+    const value = entries.get(key);
+    if (!value) throw new Error(`tools/upstream/versions.env has no ${key}`);
+    return value;
+  };
+  return { kubernetes: get("KUBERNETES_VERSION"), etcd: get("ETCD_VERSION") };
+}
+
+export function govhostCacheDir(): string {
+  return process.env.GOVHOST_CACHE ?? join(homedir(), ".cache", "govhost");
+}
