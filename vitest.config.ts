@@ -17,6 +17,8 @@ export default defineConfig({
           environment: "node",
           // One real control plane per run, shared by all integration files; tests isolate by unique names.
           globalSetup: ["tests/integration/support/global-setup.ts"],
+          // Files run one after another: they share the cluster and its single controller lease.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

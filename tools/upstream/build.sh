@@ -84,7 +84,7 @@ GO
   local ldflags="-s -w -X $pkg.gitVersion=$ver -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor_patch%%.*}"
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$ver"
-  log "kubernetes $ver: compiling kube-apiserver, kube-controller-manager, kube-scheduler (cold: ~20-40 min on 2 cores)"
+  log "kubernetes $ver: compiling kube-apiserver, kube-controller-manager, kube-scheduler (cold: about 7 min on 2 cores)"
   mkdir -p "$out.tmp"
   (cd "$work" && with_heartbeat "kubernetes build" go build -trimpath -tags tools -ldflags "$ldflags" -o "$out.tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)

@@ -1,0 +1,56 @@
+import { allCrds } from "./crds.ts";
+import {
+  controllerClusterRole,
+  controllerIdentity,
+  controllerLeaseRole,
+  tenantClusterRoles,
+} from "./rbac.ts";
+
+const partOf = { "app.kubernetes.io/part-of": "govhost" };
+
+const namespace = (name: string, extra: Record<string, string> = {}) => ({
+  apiVersion: "v1",
+  kind: "Namespace",
+  metadata: { name, labels: { ...partOf, ...extra } },
+});
+
+/** The platform objects every govhost installation has, in apply order (CRDs first). */
+export function platformManifests(options: { ingressControllerNamespace: string }) {
+  const { namespace: systemNs, serviceAccount } = controllerIdentity;
+  const subject = { kind: "ServiceAccount", name: serviceAccount, namespace: systemNs };
+  return [
+    ...allCrds,
+    namespace(systemNs, { "pod-security.kubernetes.io/enforce": "restricted" }),
+    namespace(options.ingressControllerNamespace),
+    ...tenantClusterRoles,
+    controllerClusterRole,
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: serviceAccount, namespace: systemNs, labels: partOf },
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "govhost-controller", labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: controllerClusterRole.metadata.name,
+      },
+      subjects: [subject],
+    },
+    controllerLeaseRole,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: controllerLeaseRole.metadata.name, namespace: systemNs, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: controllerLeaseRole.metadata.name,
+      },
+      subjects: [subject],
+    },
+  ];
+}

@@ -1,0 +1,151 @@
+// The ClusterRoles govhost defines: the three tenant roles that departments' OIDC groups are bound to in
+// their own namespaces (through RoleBindings, never ClusterRoleBindings), and the controller's own
+// least-privilege role. Installed by the platform (infra/ or the local installer).
+
+const read = ["get", "list", "watch"];
+const write = ["create", "update", "patch", "delete", "deletecollection"];
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+const workloadResources: PolicyRule[] = [
+  {
+    apiGroups: [""],
+    resources: ["pods", "services", "configmaps", "persistentvolumeclaims", "serviceaccounts"],
+    verbs: [],
+  },
+  {
+    apiGroups: ["apps"],
+    resources: ["deployments", "replicasets", "statefulsets", "deployments/scale", "statefulsets/scale"],
+    verbs: [],
+  },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: [] },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: [] },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: [] },
+  { apiGroups: ["govhost.io"], resources: ["eservices", "sharedserviceinstances"], verbs: [] },
+];
+
+const viewerRules: PolicyRule[] = [
+  ...workloadResources.map((rule) => ({ ...rule, verbs: read })),
+  {
+    apiGroups: [""],
+    resources: ["pods/log", "endpoints", "events", "resourcequotas", "limitranges"],
+    verbs: read,
+  },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: read },
+  { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: read },
+  {
+    apiGroups: ["govhost.io"],
+    resources: ["eservices/status", "sharedserviceinstances/status"],
+    verbs: read,
+  },
+  // A RoleBinding in namespace X lets its subjects read namespace X itself (and no other).
+  { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+];
+
+const developerRules: PolicyRule[] = [
+  ...viewerRules,
+  ...workloadResources.map((rule) => ({ ...rule, verbs: write })),
+  { apiGroups: [""], resources: ["secrets"], verbs: [...read, ...write] },
+  { apiGroups: [""], resources: ["pods/exec", "pods/portforward", "pods/attach"], verbs: ["create", "get"] },
+];
+
+// Tenants may delegate inside their namespace; Kubernetes' escalation check still stops them granting
+// anything they do not hold themselves, since neither `bind` nor `escalate` is granted.
+const adminRules: PolicyRule[] = [
+  ...developerRules,
+  {
+    apiGroups: ["rbac.authorization.k8s.io"],
+    resources: ["roles", "rolebindings"],
+    verbs: [...read, ...write],
+  },
+];
+
+export const tenantRoles = {
+  admin: "govhost-tenant-admin",
+  developer: "govhost-tenant-developer",
+  viewer: "govhost-tenant-viewer",
+} as const;
+
+export type TenantRole = keyof typeof tenantRoles;
+
+function clusterRole(name: string, rules: PolicyRule[], description: string) {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: {
+      name,
+      labels: { "app.kubernetes.io/part-of": "govhost", "app.kubernetes.io/managed-by": "govhost" },
+      annotations: { "govhost.io/description": description },
+    },
+    rules,
+  };
+}
+
+export const tenantClusterRoles = [
+  clusterRole(
+    tenantRoles.admin,
+    adminRules,
+    "Department admins: workloads, secrets and delegation inside their namespaces",
+  ),
+  clusterRole(
+    tenantRoles.developer,
+    developerRules,
+    "Department developers: workloads and secrets in their namespaces",
+  ),
+  clusterRole(
+    tenantRoles.viewer,
+    viewerRules,
+    "Department viewers: read workloads (not secrets) in their namespaces",
+  ),
+];
+
+export const controllerIdentity = {
+  namespace: "govhost-system",
+  serviceAccount: "govhost-controller",
+} as const;
+export const controllerLeaseName = "govhost-controller";
+
+const manage = [...read, "create", "update", "patch", "delete"];
+
+/** What the controller needs and nothing more (no wildcard, no secrets, no escalate). */
+export const controllerClusterRole = clusterRole(
+  "govhost-controller",
+  [
+    { apiGroups: ["govhost.io"], resources: ["departments"], verbs: [...read, "update", "patch"] },
+    { apiGroups: ["govhost.io"], resources: ["departments/status"], verbs: ["get", "update", "patch"] },
+    { apiGroups: ["govhost.io"], resources: ["departments/finalizers"], verbs: ["update"] },
+    { apiGroups: [""], resources: ["namespaces", "resourcequotas", "limitranges"], verbs: manage },
+    { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: manage },
+    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: manage },
+    // Binding the tenant roles needs `bind` on exactly those roles rather than holding all their rights.
+    {
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["clusterroles"],
+      verbs: ["bind"],
+      resourceNames: Object.values(tenantRoles),
+    },
+    { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
+  ],
+  "The govhost controller",
+);
+
+/** Leader election: only its own Lease, only in the platform namespace. */
+export const controllerLeaseRole = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "Role",
+  metadata: { name: "govhost-controller-leader-election", namespace: controllerIdentity.namespace },
+  rules: [
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      verbs: ["get", "update"],
+      resourceNames: [controllerLeaseName],
+    },
+  ],
+};

@@ -1,0 +1,41 @@
+import { hostname } from "node:os";
+import { pino } from "pino";
+import { controllerIdentity } from "./api/rbac.ts";
+import { runController } from "./manager.ts";
+import { KubeClient } from "./runtime/kube-client.ts";
+import { defaultTenancySettings } from "./tenancy/settings.ts";
+
+// `npm run controller`: the govhost controller against $KUBECONFIG (or in-cluster credentials).
+const log = pino({ name: "govhost-controller" });
+const env = process.env;
+
+async function main(): Promise<void> {
+  const client = await KubeClient.fromKubeConfig();
+  const controller = await runController({
+    client,
+    log,
+    settings: {
+      ...defaultTenancySettings,
+      ingressControllerNamespace:
+        env.GOVHOST_INGRESS_NAMESPACE ?? defaultTenancySettings.ingressControllerNamespace,
+    },
+    identity: env.GOVHOST_CONTROLLER_ID ?? `${hostname()}-${process.pid}`,
+    leaseNamespace: env.GOVHOST_LEASE_NAMESPACE ?? controllerIdentity.namespace,
+    host: env.GOVHOST_CONTROLLER_HOST ?? "127.0.0.1",
+    port: Number(env.GOVHOST_CONTROLLER_PORT ?? 8081),
+  });
+  const shutdown = (signal: string) => {
+    log.info({ signal }, "shutting down");
+    controller.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  log.fatal({ err: error }, "controller failed to start");
+  process.exit(1);
+});

@@ -1,0 +1,153 @@
+import type { Server } from "node:http";
+import type { Logger } from "pino";
+import { Gauge } from "prom-client";
+import type { Department } from "./api/department.ts";
+import { labels, managedByValue } from "./api/group.ts";
+import { controllerLeaseName } from "./api/rbac.ts";
+import { EventRecorder } from "./runtime/events.ts";
+import { startHealthServer } from "./runtime/health-server.ts";
+import { Informer } from "./runtime/informer.ts";
+import type { KubeClient, KubeObject } from "./runtime/kube-client.ts";
+import { LeaderElector } from "./runtime/leader.ts";
+import { createControllerMetrics } from "./runtime/metrics.ts";
+import { resources } from "./runtime/resources.ts";
+import { WorkQueue } from "./runtime/workqueue.ts";
+import { DepartmentReconciler } from "./tenancy/reconciler.ts";
+import type { TenancySettings } from "./tenancy/settings.ts";
+
+export interface ControllerOptions {
+  client: KubeClient;
+  settings: TenancySettings;
+  log: Logger;
+  identity: string;
+  leaseNamespace: string;
+  host: string;
+  port: number;
+  concurrency?: number;
+  resyncMs?: number;
+}
+
+export interface RunningController {
+  server: Server;
+  queue: WorkQueue;
+  /** Stops gracefully: no new work, waits for reconciles in flight, releases the lease. */
+  stop(): Promise<void>;
+}
+
+const controllerName = "department";
+
+/**
+ * Runs the department controller: health and metrics first, then leader election (standby replicas wait
+ * there), then informers feeding a work queue that the reconciler drains.
+ */
+export async function runController(options: ControllerOptions): Promise<RunningController> {
+  const { client, log } = options;
+  const abort = new AbortController();
+  const metrics = createControllerMetrics();
+  let synced = false;
+
+  const departments = new Informer<Department & KubeObject>(
+    client,
+    resources.department,
+    (_event, dept) => queue.add(dept.metadata.name as string),
+    { onError: (error) => log.warn({ err: error }, "department watch failed; retrying") },
+  );
+  new Gauge({
+    name: "govhost_departments",
+    help: "Departments by the status of their Ready condition",
+    labelNames: ["ready"],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const dept of departments.list()) {
+        const ready = dept.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "Unknown";
+        this.inc({ ready });
+      }
+    },
+  });
+
+  const reconciler = new DepartmentReconciler(
+    client,
+    options.settings,
+    new EventRecorder(client, "govhost-controller"),
+  );
+  const queue = new WorkQueue(
+    async (name) => {
+      const end = metrics.reconcileDuration.startTimer({ controller: controllerName });
+      try {
+        return await reconciler.reconcile(name);
+      } finally {
+        end();
+        metrics.queueDepth.set({ controller: controllerName }, queue.depth);
+      }
+    },
+    {
+      concurrency: options.concurrency ?? 4,
+      onError: (key, error, retryInMs) => {
+        metrics.reconcileErrors.inc({ controller: controllerName });
+        log.warn({ department: key, err: error, retryInMs }, "reconcile failed; will retry");
+      },
+    },
+  );
+
+  const server = await startHealthServer({
+    host: options.host,
+    port: options.port,
+    registry: metrics.registry,
+    ready: () => synced,
+  });
+  log.info({ address: `http://${options.host}:${options.port}` }, "health and metrics listening");
+
+  const elector = new LeaderElector(client, {
+    namespace: options.leaseNamespace,
+    name: controllerLeaseName,
+    identity: options.identity,
+  });
+  log.info({ identity: options.identity }, "waiting for leadership");
+  await elector.acquire(abort.signal, () => {
+    log.error("lost the controller lease; exiting so a fresh process can rejoin the election");
+    process.exit(1);
+  });
+  metrics.isLeader.set(1);
+  log.info("became leader; starting informers");
+
+  const enqueueOwner = (_event: string, object: KubeObject) => {
+    const department = object.metadata?.labels?.[labels.department];
+    if (department) queue.add(department);
+  };
+  const children = [
+    new Informer(client, resources.namespace, enqueueOwner, {
+      labelSelector: `${labels.managedBy}=${managedByValue}`,
+    }),
+    ...[resources.resourceQuota, resources.limitRange, resources.networkPolicy, resources.roleBinding].map(
+      (type) => new Informer(client, type, enqueueOwner, { labelSelector: labels.department }),
+    ),
+  ];
+  const informers = [departments, ...children];
+  for (const informer of informers) void informer.run(abort.signal);
+  await Promise.all(informers.map((i) => i.synced));
+  synced = true;
+  queue.start();
+  log.info({ departments: departments.list().length }, "caches synced; reconciling");
+
+  const resync = setInterval(
+    () => {
+      for (const dept of departments.list()) queue.add(dept.metadata.name as string);
+    },
+    options.resyncMs ?? 5 * 60_000,
+  );
+
+  return {
+    server,
+    queue,
+    async stop() {
+      clearInterval(resync);
+      abort.abort();
+      await queue.stop();
+      await elector.release();
+      metrics.isLeader.set(0);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeApiError, type KubeClient, type KubeObject } from "./kube-client.ts";
+import type { ResourceType } from "./resources.ts";
+
+export type InformerEvent = "add" | "update" | "delete";
+
+export function objectKey(object: KubeObject): string {
+  const { namespace, name } = object.metadata ?? {};
+  return namespace ? `${namespace}/${name}` : `${name}`;
+}
+
+/**
+ * List-then-watch cache of one resource type (like client-go's informer): a local copy of every object,
+ * change callbacks, watch restarts from the last resourceVersion, and a full relist (with synthesized
+ * deletes) when the server says the version is too old.
+ */
+export class Informer<T extends KubeObject> {
+  private readonly cache = new Map<string, T>();
+  private resourceVersion = "";
+  private markSynced: () => void = () => {};
+  readonly synced: Promise<void> = new Promise((resolve) => {
+    this.markSynced = resolve;
+  });
+
+  private readonly client: KubeClient;
+  private readonly type: ResourceType;
+  private readonly onChange: (event: InformerEvent, object: T) => void;
+  private readonly options: { labelSelector?: string; onError?: (error: unknown) => void };
+
+  constructor(
+    client: KubeClient,
+    type: ResourceType,
+    onChange: (event: InformerEvent, object: T) => void,
+    options: { labelSelector?: string; onError?: (error: unknown) => void } = {},
+  ) {
+    this.client = client;
+    this.type = type;
+    this.onChange = onChange;
+    this.options = options;
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  /** Runs until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.relist();
+          needList = false;
+          this.markSynced();
+        }
+        await this.client.watch<T>(this.type, this.resourceVersion, (event) => this.apply(event), {
+          labelSelector: this.options.labelSelector,
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof KubeApiError && error.code === 410) needList = true;
+        else {
+          this.options.onError?.(error);
+          await sleep(1000, undefined, { signal }).catch(() => {});
+        }
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.client.list<T>(this.type, { labelSelector: this.options.labelSelector });
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const object = {
+        ...item,
+        apiVersion: item.apiVersion ?? this.apiVersion(),
+        kind: item.kind ?? this.type.kind,
+      };
+      const key = objectKey(object);
+      seen.add(key);
+      const existed = this.cache.has(key);
+      this.cache.set(key, object);
+      this.onChange(existed ? "update" : "add", object);
+    }
+    for (const [key, object] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.onChange("delete", object);
+      }
+    }
+    this.resourceVersion = list.metadata.resourceVersion;
+  }
+
+  private apiVersion(): string {
+    return this.type.group ? `${this.type.group}/${this.type.version}` : this.type.version;
+  }
+
+  private apply(event: { type: string; object: T }): void {
+    if (event.type === "ERROR") {
+      const status = event.object as unknown as { code?: number; message?: string };
+      throw new KubeApiError(status.code ?? 500, "WatchError", status.message ?? "watch error");
+    }
+    const rv = event.object.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    if (event.type === "BOOKMARK") return;
+    const key = objectKey(event.object);
+    if (event.type === "DELETED") {
+      this.cache.delete(key);
+      this.onChange("delete", event.object);
+    } else {
+      const existed = this.cache.has(key);
+      this.cache.set(key, event.object);
+      this.onChange(existed ? "update" : "add", event.object);
+    }
+  }
+}

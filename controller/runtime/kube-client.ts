@@ -1,0 +1,322 @@
+import { Agent, type RequestOptions, request } from "node:https";
+import { KubeConfig } from "@kubernetes/client-node";
+import { apiVersionOf, type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
+
+/** The parts of a Kubernetes object every caller relies on. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+    ownerReferences?: unknown[];
+  };
+  [key: string]: unknown;
+}
+
+export interface KubeList<T> {
+  items: T[];
+  metadata: { resourceVersion: string; continue?: string };
+}
+
+export interface WatchEvent<T> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: T;
+}
+
+/** A failed API call: the HTTP status and the API server's Status reason and message. */
+export class KubeApiError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  constructor(code: number, reason: string, message: string) {
+    super(message);
+    this.name = "KubeApiError";
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+export const isNotFound = (error: unknown) => error instanceof KubeApiError && error.code === 404;
+export const isConflict = (error: unknown) => error instanceof KubeApiError && error.code === 409;
+
+interface CallOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Who the client acts as when the kubeconfig identity impersonates (tests use it to check RBAC). */
+export interface Impersonation {
+  user: string;
+  groups?: string[];
+}
+
+/**
+ * A small Kubernetes REST client: the kubeconfig's TLS and credentials (via @kubernetes/client-node), plain
+ * JSON, keep-alive connections, typed errors, and streaming watches. Only what govhost needs.
+ */
+export class KubeClient {
+  readonly server: string;
+  private readonly base: RequestOptions;
+  private readonly agent: Agent;
+
+  private constructor(server: string, base: RequestOptions) {
+    this.server = server;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    this.base = { ...base, agent: this.agent };
+  }
+
+  /** From $KUBECONFIG / ~/.kube/config, or the in-cluster service account when running in a pod. */
+  static async fromKubeConfig(kc: KubeConfig = defaultKubeConfig(), as?: Impersonation): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("the kubeconfig has no current cluster");
+    const opts: RequestOptions = { headers: {} };
+    await kc.applyToHTTPSOptions(opts);
+    const headers = { ...(opts.headers as Record<string, string | string[]>) };
+    if (as) {
+      headers["Impersonate-User"] = as.user;
+      if (as.groups?.length) headers["Impersonate-Group"] = as.groups;
+    }
+    return new KubeClient(cluster.server.replace(/\/$/, ""), { ...opts, headers });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private url(path: string, query: CallOptions["query"]): URL {
+    const url = new URL(path, this.server);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /** One request; resolves to the parsed JSON body, rejects with KubeApiError on a non-2xx status. */
+  call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const url = this.url(path, options.query);
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string | string[]> = {
+      ...(this.base.headers as Record<string, string | string[]>),
+      accept: "application/json",
+    };
+    if (payload !== undefined) {
+      headers["content-type"] = options.contentType ?? "application/json";
+      headers["content-length"] = String(Buffer.byteLength(payload));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const req = request(url, { ...this.base, method, headers, signal: options.signal }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const status = res.statusCode ?? 0;
+          let body: unknown;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            body = text;
+          }
+          if (status >= 200 && status < 300) resolve(body as T);
+          else {
+            const s = (body ?? {}) as { reason?: string; message?: string };
+            reject(
+              new KubeApiError(
+                status,
+                s.reason ?? "Unknown",
+                s.message ?? `${method} ${path}: HTTP ${status}`,
+              ),
+            );
+          }
+        });
+      });
+      req.on("error", reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  get<T extends KubeObject>(type: ResourceType, name: string, namespace?: string): Promise<T> {
+    return this.call<T>("GET", resourcePath(type, { name, namespace }));
+  }
+
+  /** GET, or undefined when the object does not exist. */
+  async find<T extends KubeObject>(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, name, namespace);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  list<T extends KubeObject>(
+    type: ResourceType,
+    options: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<KubeList<T>> {
+    return this.call<KubeList<T>>("GET", resourcePath(type, { namespace: options.namespace }), {
+      query: { labelSelector: options.labelSelector },
+    });
+  }
+
+  create<T extends KubeObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+    const type = resourceTypeOf(object);
+    return this.call<T>("POST", resourcePath(type, { namespace: object.metadata?.namespace }), {
+      body: object,
+      query: { dryRun: options.dryRun ? "All" : undefined },
+    });
+  }
+
+  /** Server-side apply: the caller's field manager owns exactly the fields in `object`. */
+  apply<T extends KubeObject>(
+    object: T,
+    options: { fieldManager: string; force?: boolean; dryRun?: boolean; subresource?: "status" },
+  ): Promise<T> {
+    const type = resourceTypeOf(object);
+    const name = object.metadata?.name;
+    if (!name) throw new Error(`cannot apply a ${object.kind} without metadata.name`);
+    const path = resourcePath(type, {
+      name,
+      namespace: object.metadata?.namespace,
+      subresource: options.subresource,
+    });
+    return this.call<T>("PATCH", path, {
+      body: object,
+      contentType: "application/apply-patch+yaml",
+      query: {
+        fieldManager: options.fieldManager,
+        force: options.force ?? true,
+        dryRun: options.dryRun ? "All" : undefined,
+      },
+    });
+  }
+
+  /** JSON merge patch, optionally of a subresource (e.g. status). */
+  mergePatch<T extends KubeObject>(
+    type: ResourceType,
+    name: string,
+    patch: unknown,
+    options: { namespace?: string; subresource?: "status" } = {},
+  ): Promise<T> {
+    return this.call<T>("PATCH", resourcePath(type, { name, ...options }), {
+      body: patch,
+      contentType: "application/merge-patch+json",
+    });
+  }
+
+  /** JSON patch (RFC 6902); with a `test` op it is a compare-and-swap. */
+  jsonPatch<T extends KubeObject>(
+    type: ResourceType,
+    name: string,
+    ops: unknown[],
+    namespace?: string,
+  ): Promise<T> {
+    return this.call<T>("PATCH", resourcePath(type, { name, namespace }), {
+      body: ops,
+      contentType: "application/json-patch+json",
+    });
+  }
+
+  replace<T extends KubeObject>(object: T): Promise<T> {
+    const type = resourceTypeOf(object);
+    const path = resourcePath(type, { name: object.metadata?.name, namespace: object.metadata?.namespace });
+    return this.call<T>("PUT", path, { body: object });
+  }
+
+  /** DELETE; resolves false when the object was already gone. */
+  async delete(
+    type: ResourceType,
+    name: string,
+    namespace?: string,
+    propagation = "Background",
+  ): Promise<boolean> {
+    try {
+      await this.call("DELETE", resourcePath(type, { name, namespace }), {
+        body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: propagation },
+      });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Streams watch events from `resourceVersion` until the server closes the stream, the signal aborts, or
+   * an error occurs. The caller restarts it (and relists on 410 Gone).
+   */
+  watch<T extends KubeObject>(
+    type: ResourceType,
+    resourceVersion: string,
+    onEvent: (event: WatchEvent<T>) => void,
+    options: { labelSelector?: string; signal?: AbortSignal; timeoutSeconds?: number } = {},
+  ): Promise<void> {
+    const url = this.url(resourcePath(type), {
+      watch: 1,
+      resourceVersion,
+      allowWatchBookmarks: true,
+      labelSelector: options.labelSelector,
+      timeoutSeconds: options.timeoutSeconds ?? 300,
+    });
+    return new Promise<void>((resolve, reject) => {
+      const req = request(url, { ...this.base, method: "GET", signal: options.signal }, (res) => {
+        if ((res.statusCode ?? 0) !== 200) {
+          res.resume();
+          reject(
+            new KubeApiError(
+              res.statusCode ?? 0,
+              "WatchFailed",
+              `watch ${type.plural}: HTTP ${res.statusCode}`,
+            ),
+          );
+          return;
+        }
+        let buffer = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffer += chunk;
+          let newline = buffer.indexOf("\n");
+          while (newline >= 0) {
+            const line = buffer.slice(0, newline).trim();
+            buffer = buffer.slice(newline + 1);
+            if (line) {
+              try {
+                onEvent(JSON.parse(line) as WatchEvent<T>);
+              } catch (error) {
+                req.destroy(error as Error);
+                return;
+              }
+            }
+            newline = buffer.indexOf("\n");
+          }
+        });
+        res.on("end", () => resolve());
+        res.on("error", reject);
+      });
+      req.on("error", (error) => (options.signal?.aborted ? resolve() : reject(error)));
+      req.end();
+    });
+  }
+}
+
+export function defaultKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
+export { apiVersionOf };

@@ -1,0 +1,132 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { isConflict, type KubeClient, type KubeObject } from "./kube-client.ts";
+import { resources } from "./resources.ts";
+
+interface Lease extends KubeObject {
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  retryPeriodMs?: number;
+}
+
+const microTime = (date = new Date()) => date.toISOString().replace("Z", "000Z");
+
+/**
+ * Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews the lease;
+ * others take it over when it has not changed for a whole lease duration as observed on their own clock
+ * (so clock skew between replicas does not matter). Writes use optimistic concurrency (resourceVersion).
+ */
+export class LeaderElector {
+  private readonly options: Required<LeaderElectionOptions>;
+  private readonly client: KubeClient;
+  private observed: { record: string; at: number } | undefined;
+  private leading = false;
+
+  constructor(client: KubeClient, options: LeaderElectionOptions) {
+    this.client = client;
+    this.options = { leaseDurationSeconds: 15, retryPeriodMs: 2_000, ...options };
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * Tries to acquire, then keeps renewing; calls `onLost` if a renewal fails for a whole lease duration.
+   * Resolves once leadership is acquired; renewal continues in the background until the signal aborts.
+   */
+  async acquire(signal: AbortSignal, onLost: () => void): Promise<void> {
+    while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
+      await sleep(this.options.retryPeriodMs, undefined, { signal }).catch(() => {});
+    }
+    if (signal.aborted) return;
+    this.leading = true;
+    void this.renewLoop(signal, onLost);
+  }
+
+  private async renewLoop(signal: AbortSignal, onLost: () => void): Promise<void> {
+    let lastRenew = Date.now();
+    while (!signal.aborted) {
+      await sleep(this.options.retryPeriodMs, undefined, { signal }).catch(() => {});
+      if (signal.aborted) break;
+      const renewed = await this.tryAcquireOrRenew().catch(() => false);
+      if (renewed) lastRenew = Date.now();
+      else if (Date.now() - lastRenew > this.options.leaseDurationSeconds * 1000 * 0.66) {
+        this.leading = false;
+        onLost();
+        return;
+      }
+    }
+  }
+
+  /** Gives the lease up so a standby replica can take over at once (on graceful shutdown). */
+  async release(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    const lease = await this.client.find<Lease>(resources.lease, this.options.name, this.options.namespace);
+    if (lease?.spec?.holderIdentity !== this.options.identity) return;
+    await this.client
+      .replace<Lease>({ ...lease, spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1 } })
+      .catch(() => {});
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity, leaseDurationSeconds } = this.options;
+    const now = microTime();
+    const lease = await this.client.find<Lease>(resources.lease, name, namespace);
+    if (!lease) {
+      try {
+        await this.client.create<Lease>({
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          },
+        });
+        return true;
+      } catch (error) {
+        if (isConflict(error)) return false;
+        throw error;
+      }
+    }
+    const spec = lease.spec ?? {};
+    const record = JSON.stringify(spec);
+    if (this.observed?.record !== record) this.observed = { record, at: Date.now() };
+    const heldByOther = spec.holderIdentity && spec.holderIdentity !== identity;
+    const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+    if (heldByOther && Date.now() - (this.observed?.at ?? 0) < duration) return false;
+    const transitions = (spec.leaseTransitions ?? 0) + (spec.holderIdentity === identity ? 0 : 1);
+    try {
+      await this.client.replace<Lease>({
+        ...lease,
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds,
+          acquireTime: spec.holderIdentity === identity ? spec.acquireTime : now,
+          renewTime: now,
+          leaseTransitions: transitions,
+        },
+      });
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/** How to address a kind of object in the Kubernetes REST API. */
+export interface ResourceType {
+  group: string; // "" for the core group
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+const core = (kind: string, plural: string, namespaced = true): ResourceType => ({
+  group: "",
+  version: "v1",
+  kind,
+  plural,
+  namespaced,
+});
+
+export const resources = {
+  namespace: core("Namespace", "namespaces", false),
+  resourceQuota: core("ResourceQuota", "resourcequotas"),
+  limitRange: core("LimitRange", "limitranges"),
+  configMap: core("ConfigMap", "configmaps"),
+  secret: core("Secret", "secrets"),
+  pod: core("Pod", "pods"),
+  service: core("Service", "services"),
+  serviceAccount: core("ServiceAccount", "serviceaccounts"),
+  event: core("Event", "events"),
+  deployment: { group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true },
+  networkPolicy: {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "NetworkPolicy",
+    plural: "networkpolicies",
+    namespaced: true,
+  },
+  roleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "RoleBinding",
+    plural: "rolebindings",
+    namespaced: true,
+  },
+  role: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "Role",
+    plural: "roles",
+    namespaced: true,
+  },
+  clusterRole: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "ClusterRole",
+    plural: "clusterroles",
+    namespaced: false,
+  },
+  clusterRoleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "ClusterRoleBinding",
+    plural: "clusterrolebindings",
+    namespaced: false,
+  },
+  lease: { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true },
+  crd: {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    kind: "CustomResourceDefinition",
+    plural: "customresourcedefinitions",
+    namespaced: false,
+  },
+  department: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "Department",
+    plural: "departments",
+    namespaced: false,
+  },
+} as const satisfies Record<string, ResourceType>;
+
+export function apiVersionOf(type: ResourceType): string {
+  return type.group ? `${type.group}/${type.version}` : type.version;
+}
+
+/** The REST path of a collection or of one object (optionally a subresource). */
+export function resourcePath(
+  type: ResourceType,
+  options: { namespace?: string; name?: string; subresource?: string } = {},
+): string {
+  const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+  const ns =
+    type.namespaced && options.namespace ? `/namespaces/${encodeURIComponent(options.namespace)}` : "";
+  const name = options.name ? `/${encodeURIComponent(options.name)}` : "";
+  const sub = options.name && options.subresource ? `/${options.subresource}` : "";
+  return `${base}${ns}/${type.plural}${name}${sub}`;
+}
+
+const byKind = new Map<string, ResourceType>(
+  Object.values(resources).map((r) => [`${apiVersionOf(r)}/${r.kind}`, r]),
+);
+
+/** Finds the resource type of a manifest from its apiVersion and kind (only the kinds govhost manages). */
+export function resourceTypeOf(object: { apiVersion?: string; kind?: string }): ResourceType {
+  const type = byKind.get(`${object.apiVersion}/${object.kind}`);
+  if (!type) throw new Error(`govhost does not manage ${object.apiVersion}/${object.kind}`);
+  return type;
+}

@@ -1,0 +1,342 @@
+import type { Department, DepartmentStatus } from "../api/department.ts";
+import { fieldManager, labels } from "../api/group.ts";
+import type { Condition } from "../api/schema-helpers.ts";
+import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import { isNotFound, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
+import { resources } from "../runtime/resources.ts";
+import type { ReconcileResult } from "../runtime/workqueue.ts";
+import { childNames, namespaceName, renderQuota, renderTenant } from "./desired.ts";
+import { formatMilli } from "./quantity.ts";
+import {
+  type Amounts,
+  departmentTotals,
+  formatAmounts,
+  parseAmounts,
+  planQuota,
+  type QuotaObservation,
+  safeTargets,
+} from "./quota.ts";
+import type { TenancySettings } from "./settings.ts";
+import { departmentProblems } from "./validate.ts";
+
+export const departmentFinalizer = "govhost.io/department-cleanup";
+
+interface ResourceQuota extends KubeObject {
+  spec?: { hard?: Record<string, string> };
+  status?: { hard?: Record<string, string>; used?: Record<string, string> };
+}
+
+type DepartmentObject = Department & KubeObject;
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+}
+
+const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
+const sameStrings = (a: Record<string, string> = {}, b: Record<string, string> = {}) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+/**
+ * Reconciles one Department into its namespaces and their guard rails. Idempotent: every step is a
+ * server-side apply of desired state or a no-op, so it is safe to stop at any point and run again.
+ */
+export class DepartmentReconciler {
+  private readonly client: KubeClient;
+  private readonly settings: TenancySettings;
+  private readonly events: EventRecorder;
+
+  constructor(client: KubeClient, settings: TenancySettings, events: EventRecorder) {
+    this.client = client;
+    this.settings = settings;
+    this.events = events;
+  }
+
+  async reconcile(name: string): Promise<ReconcileResult | undefined> {
+    const dept = await this.client.find<DepartmentObject>(resources.department, name);
+    if (!dept) return undefined;
+    if (dept.metadata.deletionTimestamp) return this.finalize(dept);
+    if (!dept.metadata.finalizers?.includes(departmentFinalizer)) {
+      await this.client.mergePatch(resources.department, name, {
+        metadata: {
+          finalizers: [...(dept.metadata.finalizers ?? []), departmentFinalizer],
+          resourceVersion: dept.metadata.resourceVersion,
+        },
+      });
+      return { requeueAfterMs: 0 };
+    }
+
+    try {
+      return await this.provision(dept);
+    } catch (error) {
+      // Surface persistent failures where people look; the work queue retries with backoff.
+      const message = `Reconcile failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
+      await this.writeStatus(dept, {
+        conditions: [{ type: "Ready", status: "False", reason: "ReconcileError", message }],
+      }).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async provision(dept: DepartmentObject): Promise<ReconcileResult | undefined> {
+    const name = dept.metadata.name as string;
+    const problems = departmentProblems(dept);
+    if (problems.length > 0) {
+      const message = `The department spec is invalid, nothing was changed: ${problems.join("; ")}`;
+      if (
+        await this.writeStatus(dept, {
+          conditions: [{ type: "Ready", status: "False", reason: "InvalidSpec", message }],
+        })
+      ) {
+        await this.events.record(dept, "Warning", "InvalidSpec", message);
+      }
+      return undefined;
+    }
+
+    const children = renderTenant(dept, this.settings);
+    const conflicts: string[] = [];
+    const terminating: string[] = [];
+    for (const { namespace } of children) {
+      const nsName = namespace.metadata?.name as string;
+      const existing = await this.client.find<KubeObject>(resources.namespace, nsName);
+      if (existing && !this.ownedBy(existing, dept)) {
+        conflicts.push(nsName);
+        continue;
+      }
+      if (existing?.metadata?.deletionTimestamp) {
+        terminating.push(nsName);
+        continue;
+      }
+      await this.client.apply(namespace, { fieldManager });
+      if (!existing)
+        await this.events.record(dept, "Normal", "NamespaceCreated", `Created namespace ${nsName}`);
+    }
+    const ready = children.filter((c) => {
+      const ns = c.namespace.metadata?.name as string;
+      return !conflicts.includes(ns) && !terminating.includes(ns);
+    });
+
+    const quota = await this.reconcileQuota(
+      dept,
+      ready.map((c) => c.environment),
+    );
+    for (const child of ready) {
+      for (const object of child.objects) await this.client.apply(object, { fieldManager });
+      for (const binding of child.removeRoleBindings) {
+        await this.client.delete(resources.roleBinding, binding, namespaceName(name, child.environment));
+      }
+    }
+
+    const conditions: ConditionInput[] = [];
+    if (conflicts.length > 0) {
+      conditions.push({
+        type: "Ready",
+        status: "False",
+        reason: "NamespaceConflict",
+        message: `Namespaces ${conflicts.join(", ")} already exist and are not owned by this department; an operator must rename or remove them`,
+      });
+    } else if (terminating.length > 0) {
+      conditions.push({
+        type: "Ready",
+        status: "False",
+        reason: "NamespaceTerminating",
+        message: `Waiting for namespaces ${terminating.join(", ")} to finish terminating before re-creating them`,
+      });
+    } else {
+      conditions.push({
+        type: "Ready",
+        status: "True",
+        reason: "Provisioned",
+        message: `${ready.length} namespaces provisioned with quota, limits, network policies and role bindings`,
+      });
+    }
+    conditions.push(quota.condition);
+    conditions.push(
+      dept.spec.suspended
+        ? {
+            type: "Suspended",
+            status: "True",
+            reason: "SuspendedBySpec",
+            message: "New pods are refused (pod quota 0); existing objects and data are kept",
+          }
+        : {
+            type: "Suspended",
+            status: "False",
+            reason: "Active",
+            message: "The department may run workloads",
+          },
+    );
+    const wasSuspended = dept.status?.conditions?.find((c) => c.type === "Suspended")?.status === "True";
+    if (Boolean(dept.spec.suspended) !== wasSuspended && dept.status?.conditions) {
+      await this.events.record(
+        dept,
+        "Normal",
+        dept.spec.suspended ? "Suspended" : "Resumed",
+        dept.spec.suspended ? "Department suspended: new pods are refused" : "Department resumed",
+      );
+    }
+    await this.writeStatus(dept, {
+      conditions,
+      namespaces: ready.map((c) => c.namespace.metadata?.name as string),
+      quota: quota.status,
+    });
+    if (terminating.length > 0) return { requeueAfterMs: 2_000 };
+    return quota.converged ? undefined : { requeueAfterMs: 1_000 };
+  }
+
+  private ownedBy(object: KubeObject, dept: DepartmentObject): boolean {
+    const refs = (object.metadata?.ownerReferences ?? []) as { uid?: string }[];
+    return refs.some((ref) => ref.uid === dept.metadata.uid);
+  }
+
+  /** Plans and applies the tenant-wide quota across the department's namespaces (see quota.ts). */
+  private async reconcileQuota(dept: DepartmentObject, environments: string[]) {
+    const name = dept.metadata.name as string;
+    const totals = departmentTotals(dept.spec.quota);
+    const quotas = await this.client.list<ResourceQuota>(resources.resourceQuota, {
+      labelSelector: `${labels.department}=${name}`,
+    });
+    const observed: QuotaObservation[] = quotas.items
+      .filter((q) => q.metadata?.name === childNames.quota)
+      .map((q) => ({
+        environment: q.metadata?.labels?.[labels.environment] ?? "",
+        specHard: parseAmounts(q.spec?.hard),
+        statusHard: parseAmounts(q.status?.hard),
+        used: parseAmounts(q.status?.used),
+      }));
+    const active = new Set(environments);
+    // Namespaces of environments no longer in the spec keep their data and usage but may not grow.
+    const retired = observed.filter((o) => !active.has(o.environment) && o.environment);
+    const retiredUse = (resource: string) => sum(retired.map((o) => o.used[resource] ?? 0n));
+    const available: Amounts = Object.fromEntries(
+      Object.entries(totals).map(([resource, total]) => [resource, total - retiredUse(resource)]),
+    );
+    const usedByEnv = Object.fromEntries(observed.map((o) => [o.environment, o.used]));
+    const plan = planQuota(available, environments, dept.spec.quota.environmentWeights ?? {}, usedByEnv);
+    const targets = safeTargets(
+      available,
+      plan,
+      observed.filter((o) => active.has(o.environment)),
+    );
+    for (const o of retired)
+      targets[o.environment] = Object.fromEntries(Object.keys(totals).map((r) => [r, o.used[r] ?? 0n]));
+
+    let converged = true;
+    const allocated: Record<string, Record<string, string>> = {};
+    for (const [environment, target] of Object.entries(targets)) {
+      const hard = formatAmounts(target);
+      if (dept.spec.suspended || !active.has(environment)) hard.pods = formatMilli(0n);
+      allocated[environment] = hard;
+      const desired = renderQuota(dept, environment, hard);
+      const current = quotas.items.find((q) => q.metadata?.labels?.[labels.environment] === environment);
+      if (
+        !current ||
+        !sameStrings(current.spec?.hard, (desired.spec as { hard: Record<string, string> }).hard)
+      ) {
+        await this.client.apply(desired, { fieldManager });
+      }
+      if (
+        active.has(environment) &&
+        !sameStrings(formatAmounts(target), formatAmounts(plan[environment] ?? {}))
+      )
+        converged = false;
+    }
+
+    const used: Amounts = {};
+    for (const resource of Object.keys(totals))
+      used[resource] = sum(observed.map((o) => o.used[resource] ?? 0n));
+    const over = Object.keys(totals).filter((r) => (used[r] ?? 0n) > (totals[r] ?? 0n));
+    const condition: ConditionInput =
+      over.length > 0
+        ? {
+            type: "QuotaHealthy",
+            status: "False",
+            reason: "OverQuota",
+            message: over
+              .map((r) => `${r}: ${formatMilli(used[r] ?? 0n)} used of ${formatMilli(totals[r] ?? 0n)}`)
+              .join("; ")
+              .concat(" (no namespace may grow until usage falls below the department quota)"),
+          }
+        : {
+            type: "QuotaHealthy",
+            status: "True",
+            reason: converged ? "WithinQuota" : "Rebalancing",
+            message: converged
+              ? "Usage is within the department quota"
+              : "Usage is within the department quota; headroom is being moved between environments",
+          };
+    return { condition, converged, status: { used: formatAmounts(used), allocated } };
+  }
+
+  /** Deletes the department's namespaces, then releases the finalizer once they are gone. */
+  private async finalize(dept: DepartmentObject): Promise<ReconcileResult | undefined> {
+    const name = dept.metadata.name as string;
+    if (!dept.metadata.finalizers?.includes(departmentFinalizer)) return undefined;
+    const namespaces = await this.client.list<KubeObject>(resources.namespace, {
+      labelSelector: `${labels.department}=${name}`,
+    });
+    const owned = namespaces.items.filter((ns) => this.ownedBy(ns, dept));
+    for (const ns of owned) {
+      if (!ns.metadata?.deletionTimestamp)
+        await this.client.delete(resources.namespace, ns.metadata?.name as string);
+    }
+    if (owned.length > 0) {
+      await this.writeStatus(dept, {
+        conditions: [
+          {
+            type: "Ready",
+            status: "False",
+            reason: "Deleting",
+            message: `Deleting namespaces ${owned.map((n) => n.metadata?.name).join(", ")}`,
+          },
+        ],
+      });
+      return { requeueAfterMs: 2_000 };
+    }
+    try {
+      await this.client.mergePatch(resources.department, name, {
+        metadata: {
+          finalizers: (dept.metadata.finalizers ?? []).filter((f) => f !== departmentFinalizer),
+          resourceVersion: dept.metadata.resourceVersion,
+        },
+      });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    return undefined;
+  }
+
+  /** Writes status when it differs from what is there (ignoring timestamps); true when it wrote. */
+  private async writeStatus(
+    dept: DepartmentObject,
+    update: { conditions: ConditionInput[] } & Omit<DepartmentStatus, "conditions" | "observedGeneration">,
+  ): Promise<boolean> {
+    const current = dept.status ?? {};
+    const conditions: Condition[] = mergeConditions(
+      current.conditions,
+      update.conditions,
+      dept.metadata.generation,
+      new Date(),
+    );
+    const next: DepartmentStatus = {
+      ...current,
+      ...update,
+      conditions,
+      observedGeneration: dept.metadata.generation,
+    };
+    if (stableJson(next) === stableJson(current)) return false;
+    // Server-side apply of the whole status: keys this manager no longer sets (e.g. a removed environment)
+    // are dropped, and an unchanged status is a no-op that triggers no watch event.
+    await this.client.apply(
+      { apiVersion: dept.apiVersion, kind: dept.kind, metadata: { name: dept.metadata.name }, status: next },
+      { fieldManager, subresource: "status" },
+    );
+    return true;
+  }
+}

@@ -1,0 +1,23 @@
+/** Platform-wide tenancy settings (the operator's choices, not the department's). */
+export interface TenancySettings {
+  /** Pod Security Standards version pinned on tenant namespaces, so upgrades never change it silently. */
+  podSecurityVersion: string;
+  /** Namespace of the platform ingress controller, allowed to reach tenant pods. */
+  ingressControllerNamespace: string;
+  /** Container defaults and bounds applied by each namespace's LimitRange. */
+  containerDefaults: {
+    defaultRequest: { cpu: string; memory: string };
+    default: { cpu: string; memory: string };
+    max: { cpu: string; memory: string };
+  };
+}
+
+export const defaultTenancySettings: TenancySettings = {
+  podSecurityVersion: "v1.37",
+  ingressControllerNamespace: "govhost-ingress",
+  containerDefaults: {
+    defaultRequest: { cpu: "100m", memory: "128Mi" },
+    default: { cpu: "500m", memory: "512Mi" },
+    max: { cpu: "4", memory: "16Gi" },
+  },
+};

@@ -1,0 +1,227 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { type ControllerProcess, startController } from "./support/controller-process.ts";
+import {
+  client,
+  compliantPod,
+  condition,
+  departmentManifest,
+  isReady,
+  rejection,
+  waitForDepartment,
+} from "./support/govhost.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+
+let admin: KubeClient;
+let controller: ControllerProcess;
+
+beforeAll(async () => {
+  admin = await client();
+  controller = await startController();
+});
+
+afterAll(async () => {
+  await controller?.stop();
+  admin?.close();
+});
+
+const names = async (type: (typeof resources)[keyof typeof resources], namespace: string) =>
+  (await admin.list<KubeObject>(type, { namespace })).items.map((o) => o.metadata?.name).sort();
+
+describe("Department lifecycle", () => {
+  it("provisions one governed namespace per environment", async () => {
+    const name = uniqueName("d");
+    await admin.create(departmentManifest(name));
+    const dept = await waitForDepartment(admin, name, isReady, "Ready");
+    expect(dept.status?.namespaces).toEqual([`${name}-dev`, `${name}-staging`, `${name}-prod`]);
+    expect(dept.metadata.finalizers).toContain("govhost.io/department-cleanup");
+
+    const ns = await admin.get<KubeObject>(resources.namespace, `${name}-prod`);
+    expect(ns.metadata?.labels).toMatchObject({
+      "govhost.io/department": name,
+      "govhost.io/environment": "prod",
+      "pod-security.kubernetes.io/enforce": "restricted",
+      "pod-security.kubernetes.io/enforce-version": "v1.37",
+      "pod-security.kubernetes.io/warn": "restricted",
+      "pod-security.kubernetes.io/audit": "restricted",
+    });
+    expect(await names(resources.networkPolicy, `${name}-prod`)).toEqual([
+      "govhost-allow-dns",
+      "govhost-allow-ingress-controller",
+      "govhost-allow-same-namespace",
+      "govhost-default-deny",
+    ]);
+    expect(await names(resources.roleBinding, `${name}-prod`)).toEqual([
+      "govhost-admins",
+      "govhost-developers",
+      "govhost-viewers",
+    ]);
+    expect(await names(resources.limitRange, `${name}-prod`)).toEqual(["govhost-defaults"]);
+    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
+      resources.resourceQuota,
+      "govhost-tenant-quota",
+      `${name}-prod`,
+    );
+    expect(quota.spec.hard).toMatchObject({ "services.nodeports": "0", "services.loadbalancers": "0" });
+    expect(condition(dept, "QuotaHealthy")?.status).toBe("True");
+  });
+
+  it("converges on updates: a new environment, a new quota, suspension and resumption", async () => {
+    const name = uniqueName("d");
+    await admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
+    await waitForDepartment(admin, name, isReady);
+
+    await admin.mergePatch(resources.department, name, {
+      spec: { environments: ["dev", "prod", "uat"], quota: { pods: 30 } },
+    });
+    // Headroom moves to the new environment once the quota controller confirms the others' lower limits.
+    const updated = await waitForDepartment(
+      admin,
+      name,
+      (d) =>
+        isReady(d) &&
+        d.status?.namespaces?.length === 3 &&
+        condition(d, "QuotaHealthy")?.reason === "WithinQuota",
+    );
+    expect(updated.status?.namespaces).toContain(`${name}-uat`);
+    const allocatedPods = Object.values(updated.status?.quota?.allocated ?? {}).map((hard) =>
+      Number(hard.pods),
+    );
+    expect(allocatedPods.reduce((a, b) => a + b, 0)).toBe(30);
+
+    await admin.mergePatch(resources.department, name, { spec: { suspended: true } });
+    const suspended = await waitForDepartment(
+      admin,
+      name,
+      (d) => condition(d, "Suspended")?.status === "True",
+    );
+    expect(Object.values(suspended.status?.quota?.allocated ?? {}).map((h) => h.pods)).toEqual([
+      "0",
+      "0",
+      "0",
+    ]);
+    const refused = await eventually("pods to be refused while suspended", async () => {
+      const error = await rejection(admin.create(compliantPod(`${name}-dev`, "blocked")));
+      return error.code === 403 ? error : undefined;
+    });
+    expect(refused.message).toContain("exceeded quota: govhost-tenant-quota");
+
+    await admin.mergePatch(resources.department, name, { spec: { suspended: false } });
+    await waitForDepartment(admin, name, (d) => condition(d, "Suspended")?.status === "False");
+    const pod = await eventually("pods to be admitted again", () =>
+      admin.create(compliantPod(`${name}-dev`, "allowed")).catch(() => undefined),
+    );
+    expect(pod.metadata?.uid).toBeTruthy();
+  });
+
+  it("repairs drift: a deleted NetworkPolicy and a weakened RoleBinding come back", async () => {
+    const name = uniqueName("d");
+    await admin.create(departmentManifest(name, { environments: ["dev"] }));
+    await waitForDepartment(admin, name, isReady);
+    await admin.delete(resources.networkPolicy, "govhost-default-deny", `${name}-dev`);
+    const restored = await eventually("the default-deny policy to be restored", () =>
+      admin.find<KubeObject>(resources.networkPolicy, "govhost-default-deny", `${name}-dev`),
+    );
+    expect(restored.spec).toMatchObject({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+
+    await admin.mergePatch(
+      resources.roleBinding,
+      "govhost-viewers",
+      { subjects: [] },
+      { namespace: `${name}-dev` },
+    );
+    const binding = await eventually("the viewers binding to be repaired", async () => {
+      const rb = await admin.get<KubeObject & { subjects?: { name: string }[] }>(
+        resources.roleBinding,
+        "govhost-viewers",
+        `${name}-dev`,
+      );
+      return rb.subjects?.length ? rb : undefined;
+    });
+    expect(binding.subjects?.map((s) => s.name)).toEqual([`${name}-viewers`]);
+  });
+
+  it("deletes the department's namespaces before the department itself", async () => {
+    const name = uniqueName("d");
+    await admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
+    await waitForDepartment(admin, name, isReady);
+    await admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "data", namespace: `${name}-dev` },
+    });
+    await admin.delete(resources.department, name);
+    await eventually(
+      "the department and its namespaces to be gone",
+      async () => {
+        const dept = await admin.find(resources.department, name);
+        const left = await admin.list(resources.namespace, {
+          labelSelector: `govhost.io/department=${name}`,
+        });
+        return !dept && left.items.length === 0 ? true : undefined;
+      },
+      60_000,
+    );
+  });
+});
+
+describe("bad input", () => {
+  it("is refused by the API server with a message naming the field", async () => {
+    const badName = await rejection(admin.create(departmentManifest("x")));
+    expect(badName.code).toBe(422);
+    expect(badName.message).toContain(
+      "metadata.name is the department code: a DNS label of 2 to 20 characters",
+    );
+
+    const systemGroup = await rejection(
+      admin.create(
+        departmentManifest(uniqueName("d"), {
+          groups: { admins: ["system:authenticated"], developers: [], viewers: [] },
+        }),
+      ),
+    );
+    expect(systemGroup.code).toBe(422);
+    expect(systemGroup.message).toContain(
+      "Kubernetes system groups (system:*) cannot be granted department roles",
+    );
+
+    const weights = await rejection(
+      admin.create(
+        departmentManifest(uniqueName("d"), {
+          environments: ["dev"],
+          quota: {
+            cpu: "1",
+            memory: "1Gi",
+            storage: "1Gi",
+            pods: 1,
+            eServices: 1,
+            publicEndpoints: 1,
+            environmentWeights: { prod: 2 },
+          },
+        }),
+      ),
+    );
+    expect(weights.message).toContain(
+      "quota.environmentWeights may only name environments listed in spec.environments",
+    );
+  });
+
+  it("never takes over a namespace it does not own: the conflict is reported in status", async () => {
+    const name = uniqueName("d");
+    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: `${name}-dev` } });
+    await admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
+    const dept = await waitForDepartment(
+      admin,
+      name,
+      (d) => condition(d, "Ready")?.reason === "NamespaceConflict",
+    );
+    expect(condition(dept, "Ready")?.message).toContain(
+      `Namespaces ${name}-dev already exist and are not owned by this department`,
+    );
+    expect(dept.status?.namespaces).toEqual([`${name}-prod`]);
+    const foreign = await admin.get<KubeObject>(resources.namespace, `${name}-dev`);
+    expect(foreign.metadata?.labels?.["govhost.io/department"]).toBeUndefined();
+    expect(controller.process.exitCode).toBeNull();
+  });
+});

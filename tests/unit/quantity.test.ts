@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { formatMilli, parseMilli } from "../../controller/tenancy/quantity.ts";
+
+describe("Kubernetes quantities", () => {
+  it.each([
+    ["500m", 500n],
+    ["2", 2000n],
+    ["1.5", 1500n],
+    ["0.1", 100n],
+    ["1k", 1_000_000n],
+    ["1Ki", 1_024_000n],
+    ["16Gi", 16n * 2n ** 30n * 1000n],
+    ["+3", 3000n],
+  ])("parses %s exactly", (text, milli) => {
+    expect(parseMilli(text)).toBe(milli);
+  });
+
+  it.each(["", "abc", "1.2.3", "-1", "5x"])("rejects %j with an example of the right form", (text) => {
+    expect(() => parseMilli(text)).toThrow(/not a Kubernetes quantity \(examples: 500m, 2, 16Gi\)/);
+  });
+
+  it.each([
+    [1500n, "1500m"],
+    [2000n, "2"],
+    [0n, "0"],
+    [16n * 2n ** 30n * 1000n, "16Gi"],
+    [3n * 2n ** 20n * 1000n, "3Mi"],
+    [1024n * 1000n, "1024"],
+  ])("formats %s as %s and round-trips", (milli, text) => {
+    expect(formatMilli(milli)).toBe(text);
+    expect(parseMilli(formatMilli(milli))).toBe(milli);
+  });
+});

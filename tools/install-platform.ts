@@ -1,0 +1,32 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { platformManifests } from "../controller/api/platform.ts";
+import type { KubeClient, KubeObject } from "../controller/runtime/kube-client.ts";
+import { resources } from "../controller/runtime/resources.ts";
+import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
+
+interface Crd extends KubeObject {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * Installs the platform objects (CRDs, namespaces, RBAC) with server-side apply and waits until the CRDs
+ * are served. The local equivalent of what infra/ does with Pulumi; safe to run again.
+ */
+export async function installPlatform(
+  client: KubeClient,
+  options = { ...defaultTenancySettings },
+): Promise<void> {
+  const manifests = platformManifests({ ingressControllerNamespace: options.ingressControllerNamespace });
+  for (const manifest of manifests)
+    await client.apply(manifest as KubeObject, { fieldManager: "govhost-installer" });
+  const crds = manifests.filter((m) => m.kind === "CustomResourceDefinition");
+  for (const crd of crds) {
+    const name = crd.metadata.name;
+    for (let attempt = 0; ; attempt++) {
+      const current = await client.get<Crd>(resources.crd, name);
+      if (current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+      if (attempt > 100) throw new Error(`CRD ${name} was not established within 20s`);
+      await sleep(200);
+    }
+  }
+}
