@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { platformManifests } from "../controller/api/platform.ts";
-import type { KubeClient, KubeObject } from "../controller/runtime/kube-client.ts";
+import { controllerIdentity } from "../controller/api/rbac.ts";
+import { KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
 import { resources } from "../controller/runtime/resources.ts";
 import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
+import { kubeConfigFrom, writeServiceAccountKubeconfig } from "./cluster/credentials.ts";
 
 interface Crd extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
@@ -28,5 +30,19 @@ export async function installPlatform(
       if (attempt > 100) throw new Error(`CRD ${name} was not established within 20s`);
       await sleep(200);
     }
+  }
+}
+
+/**
+ * Installs the platform into the cluster of `adminKubeconfig` and writes a kubeconfig for the controller's
+ * own service account (a real token), so the controller runs with exactly its least-privilege role.
+ */
+export async function preparePlatform(adminKubeconfig: string, controllerKubeconfig: string): Promise<void> {
+  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(adminKubeconfig));
+  try {
+    await installPlatform(admin);
+    await writeServiceAccountKubeconfig(admin, adminKubeconfig, controllerIdentity, controllerKubeconfig);
+  } finally {
+    admin.close();
   }
 }

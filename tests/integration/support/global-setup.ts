@@ -2,12 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { controllerIdentity } from "../../../controller/api/rbac.ts";
-import { KubeClient } from "../../../controller/runtime/kube-client.ts";
 import { startControlPlane, stopControlPlane } from "../../../tools/cluster/controlplane.ts";
-import { installPlatform } from "../../../tools/install-platform.ts";
+import { preparePlatform } from "../../../tools/install-platform.ts";
 import { resolveControlPlaneBinaries } from "../../../tools/upstream/binaries.ts";
-import { kubeConfigFrom, writeServiceAccountKubeconfig } from "./credentials.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -29,11 +26,8 @@ export default async function setup(project: TestProject) {
   process.stderr.write(
     `integration: ${state.version} ready at ${state.server} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   );
-  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
-  await installPlatform(admin);
   const controllerKubeconfig = join(dir, "controller.kubeconfig");
-  await writeServiceAccountKubeconfig(admin, state.kubeconfig, controllerIdentity, controllerKubeconfig);
-  admin.close();
+  await preparePlatform(state.kubeconfig, controllerKubeconfig);
   project.provide("kubeconfig", state.kubeconfig);
   project.provide("controllerKubeconfig", controllerKubeconfig);
   project.provide("kubernetesVersion", state.version);

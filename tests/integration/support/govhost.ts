@@ -7,7 +7,7 @@ import {
   type KubeObject,
 } from "../../../controller/runtime/kube-client.ts";
 import { resources } from "../../../controller/runtime/resources.ts";
-import { kubeConfigFrom } from "./credentials.ts";
+import { kubeConfigFrom } from "../../../tools/cluster/credentials.ts";
 import { eventually } from "./kube.ts";
 
 export type DepartmentObject = Department & KubeObject;

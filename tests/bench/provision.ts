@@ -1,0 +1,148 @@
+// Benchmark: provisioning departments. Creates N departments (3 environments each) and measures
+// create-to-Ready latency, total wall time and the controller's peak memory; then applies the same child
+// objects directly with server-side apply (no controller) as a baseline, and prints the ratio.
+//   npm run bench -- provision [--departments 200] [--concurrency 8]
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Department } from "../../controller/api/department.ts";
+import { fieldManager } from "../../controller/api/group.ts";
+import { KubeClient, type KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { renderQuota, renderTenant } from "../../controller/tenancy/desired.ts";
+import { departmentTotals, formatAmounts, planQuota } from "../../controller/tenancy/quota.ts";
+import { defaultTenancySettings } from "../../controller/tenancy/settings.ts";
+import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
+import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
+import { spawnController } from "../../tools/controller-process.ts";
+import { preparePlatform } from "../../tools/install-platform.ts";
+import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
+import { formatMs, report, summarize } from "./_stats.ts";
+
+const { values } = parseArgs({
+  options: { departments: { type: "string", default: "200" }, concurrency: { type: "string", default: "8" } },
+});
+const count = Number(values.departments);
+const concurrency = Number(values.concurrency);
+
+function manifest(name: string): Department & KubeObject {
+  return {
+    apiVersion: "govhost.io/v1alpha1",
+    kind: "Department",
+    metadata: { name },
+    spec: {
+      displayName: { en: `Bench ${name}`, zhHant: `測試 ${name}` },
+      costCentre: "CC-BENCH",
+      contacts: [],
+      groups: {
+        admins: [`${name}-admins`],
+        developers: [`${name}-developers`],
+        viewers: [`${name}-viewers`],
+      },
+      environments: ["dev", "staging", "prod"],
+      quota: { cpu: "16", memory: "64Gi", storage: "500Gi", pods: 100, eServices: 20, publicEndpoints: 10 },
+      maxDataClassification: "RESTRICTED",
+      suspended: false,
+    },
+  };
+}
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+function peakRssMiB(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const root = mkdtempSync(join(tmpdir(), "govhost-bench-provision-"));
+const state = await startControlPlane({
+  binaries: resolveControlPlaneBinaries({ build: true }),
+  kubeconfig: join(root, "admin.kubeconfig"),
+  tmpRoot: root,
+});
+try {
+  const controllerKubeconfig = join(root, "controller.kubeconfig");
+  await preparePlatform(state.kubeconfig, controllerKubeconfig);
+  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
+  const run = randomBytes(2).toString("hex");
+
+  // --- with the controller
+  const controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "bench" });
+  const names = Array.from({ length: count }, (_, i) => `p${run}-${i}`);
+  const createdAt = new Map<string, number>();
+  const readyAt = new Map<string, number>();
+  const watch = new AbortController();
+  const list = await admin.list(resources.department);
+  void admin
+    .watch<Department & KubeObject>(
+      resources.department,
+      list.metadata.resourceVersion,
+      (event) => {
+        const name = event.object.metadata?.name as string;
+        const ready = event.object.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+        if (ready && createdAt.has(name) && !readyAt.has(name)) readyAt.set(name, performance.now());
+      },
+      { signal: watch.signal, timeoutSeconds: 3600 },
+    )
+    .catch(() => {});
+  const t0 = performance.now();
+  await inParallel(names, concurrency, async (name) => {
+    createdAt.set(name, performance.now());
+    await admin.create(manifest(name));
+  });
+  while (readyAt.size < count) await new Promise((r) => setTimeout(r, 50));
+  const controllerWall = performance.now() - t0;
+  watch.abort();
+  const peak = peakRssMiB(controller.process.pid);
+  await controller.stop();
+  const latency = summarize(names.map((n) => (readyAt.get(n) ?? 0) - (createdAt.get(n) ?? 0)));
+
+  // --- baseline: the same objects, applied directly (no controller, no watches, no status)
+  const settings = defaultTenancySettings;
+  const baseNames = Array.from({ length: count }, (_, i) => `b${run}-${i}`);
+  const perDept: number[] = [];
+  const b0 = performance.now();
+  await inParallel(baseNames, concurrency, async (name) => {
+    const s0 = performance.now();
+    const dept = (await admin.create(manifest(name))) as Department & KubeObject;
+    const children = renderTenant(dept, settings);
+    for (const child of children) await admin.apply(child.namespace, { fieldManager });
+    const plan = planQuota(departmentTotals(dept.spec.quota), dept.spec.environments, {}, {});
+    for (const child of children) {
+      await admin.apply(renderQuota(dept, child.environment, formatAmounts(plan[child.environment] ?? {})), {
+        fieldManager,
+      });
+      for (const object of child.objects) await admin.apply(object, { fieldManager });
+    }
+    perDept.push(performance.now() - s0);
+  });
+  const baselineWall = performance.now() - b0;
+  const baseline = summarize(perDept);
+  admin.close();
+
+  report(`controller: ${count} departments x 3 environments, ${concurrency} concurrent creates`, {
+    "create-to-Ready p50": formatMs(latency.p50),
+    "create-to-Ready p99": formatMs(latency.p99),
+    "total wall time": `${(controllerWall / 1000).toFixed(1)} s`,
+    throughput: `${(count / (controllerWall / 1000)).toFixed(1)} departments/s`,
+    "controller peak RSS": `${peak.toFixed(0)} MiB`,
+  });
+  report("baseline: the same objects applied directly with server-side apply", {
+    "per-department p50": formatMs(baseline.p50),
+    "per-department p99": formatMs(baseline.p99),
+    "total wall time": `${(baselineWall / 1000).toFixed(1)} s`,
+  });
+  report("ratio", { "controller / baseline wall time": (controllerWall / baselineWall).toFixed(2) });
+} finally {
+  await stopControlPlane(state);
+  rmSync(root, { recursive: true, force: true });
+}
