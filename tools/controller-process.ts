@@ -24,7 +24,9 @@ export async function spawnController(options: {
   inheritOutput?: boolean;
   env?: Record<string, string>;
 }): Promise<ControllerProcess> {
-  const port = await freePort();
+  const port = options.env?.GOVHOST_CONTROLLER_PORT
+    ? Number(options.env.GOVHOST_CONTROLLER_PORT)
+    : await freePort();
   let output = "";
   const child = spawn(process.execPath, ["controller/main.ts"], {
     cwd: projectRoot,

@@ -7,12 +7,14 @@ import {
 } from "../../controller/tenancy/quota.ts";
 
 const envs = ["dev", "staging", "prod"];
+const cpu = "requests.cpu";
 const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
 
 describe("tenant-wide quota plan", () => {
   it("gives each environment its usage plus an equal share of the headroom, summing to the total", () => {
+    // Amounts are in thousandths: 10 pods of quota, dev runs 1, prod 2; 7 are free, split in whole pods.
     const plan = planQuota({ pods: 10_000n }, envs, {}, { dev: { pods: 1000n }, prod: { pods: 2000n } });
-    expect(plan).toEqual({ dev: { pods: 3334n }, staging: { pods: 2333n }, prod: { pods: 4333n } });
+    expect(plan).toEqual({ dev: { pods: 4000n }, staging: { pods: 2000n }, prod: { pods: 4000n } });
     expect(sum(envs.map((e) => plan[e]?.pods ?? 0n))).toBe(10_000n);
   });
 
@@ -23,9 +25,10 @@ describe("tenant-wide quota plan", () => {
       staging: { "requests.cpu": 250n },
       prod: { "requests.cpu": 500n },
     });
-    const uneven = planQuota({ pods: 10n }, envs, { dev: 1, staging: 1, prod: 1 }, {});
-    expect(uneven.dev?.pods).toBe(4n);
-    expect(sum(envs.map((e) => uneven[e]?.pods ?? 0n))).toBe(10n);
+    const remainder = planQuota({ "requests.cpu": 1001n }, envs, { dev: 1, staging: 1, prod: 2 }, {});
+    expect(remainder.prod?.["requests.cpu"]).toBe(501n);
+    const uneven = planQuota({ pods: 10_000n }, envs, { dev: 1, staging: 1, prod: 1 }, {});
+    expect(uneven).toEqual({ dev: { pods: 4000n }, staging: { pods: 3000n }, prod: { pods: 3000n } });
   });
 
   it("freezes every environment at its usage when the department is at or over its quota", () => {
@@ -39,8 +42,19 @@ describe("tenant-wide quota plan", () => {
   });
 });
 
-function observation(environment: string, hard: bigint, used: bigint, statusHard = hard): QuotaObservation {
-  return { environment, specHard: { pods: hard }, statusHard: { pods: statusHard }, used: { pods: used } };
+function observation(
+  environment: string,
+  hard: bigint,
+  used: bigint,
+  statusHard = hard,
+  resource = "pods",
+): QuotaObservation {
+  return {
+    environment,
+    specHard: { [resource]: hard },
+    statusHard: { [resource]: statusHard },
+    used: { [resource]: used },
+  };
 }
 
 describe("safe quota targets", () => {
@@ -65,23 +79,29 @@ describe("safe quota targets", () => {
       const total = BigInt(random(50) + 1);
       const current = envs.map((env) => {
         const statusHard = BigInt(random(20));
-        return observation(env, BigInt(random(20)), BigInt(random(Number(statusHard) + 1)), statusHard);
+        return observation(
+          env,
+          BigInt(random(20)),
+          BigInt(random(Number(statusHard) + 1)),
+          statusHard,
+          "requests.cpu",
+        );
       });
       // Start from a state that respects the invariant, as the controller maintains it.
       const inForce = (o: QuotaObservation) =>
-        [o.specHard.pods, o.statusHard.pods, o.used.pods].reduce((a, b) => ((b ?? 0n) > (a ?? 0n) ? b : a)) ??
+        [o.specHard[cpu], o.statusHard[cpu], o.used[cpu]].reduce((a, b) => ((b ?? 0n) > (a ?? 0n) ? b : a)) ??
         0n;
       if (sum(current.map(inForce)) > total) continue;
       const plan = planQuota(
-        { pods: total },
+        { [cpu]: total },
         envs,
         {},
         Object.fromEntries(current.map((o) => [o.environment, o.used])),
       );
-      const targets = safeTargets({ pods: total }, plan, current);
-      const after = current.map((o) => ({ ...o, specHard: { pods: targets[o.environment]?.pods ?? 0n } }));
+      const targets = safeTargets({ [cpu]: total }, plan, current);
+      const after = current.map((o) => ({ ...o, specHard: { [cpu]: targets[o.environment]?.[cpu] ?? 0n } }));
       expect(sum(after.map(inForce))).toBeLessThanOrEqual(total);
-      for (const env of envs) expect(targets[env]?.pods ?? 0n).toBeLessThanOrEqual(plan[env]?.pods ?? 0n);
+      for (const env of envs) expect(targets[env]?.[cpu] ?? 0n).toBeLessThanOrEqual(plan[env]?.[cpu] ?? 0n);
     }
   });
 });
