@@ -4,6 +4,7 @@ import { controllerIdentity } from "../controller/api/rbac.ts";
 import { KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
 import { resources } from "../controller/runtime/resources.ts";
 import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
+import { type BaselineSettings, defaultBaselineSettings } from "../policies/admission.ts";
 import { kubeConfigFrom, writeServiceAccountKubeconfig } from "./cluster/credentials.ts";
 
 interface Crd extends KubeObject {
@@ -16,11 +17,26 @@ interface Crd extends KubeObject {
  */
 export async function installPlatform(
   client: KubeClient,
-  options = { ...defaultTenancySettings },
+  options: { ingressControllerNamespace?: string; baseline?: BaselineSettings } = {},
 ): Promise<void> {
-  const manifests = platformManifests({ ingressControllerNamespace: options.ingressControllerNamespace });
+  const manifests = platformManifests({
+    ingressControllerNamespace:
+      options.ingressControllerNamespace ?? defaultTenancySettings.ingressControllerNamespace,
+    baseline: options.baseline ?? defaultBaselineSettings,
+  });
   for (const manifest of manifests)
     await client.apply(manifest as KubeObject, { fieldManager: "govhost-installer" });
+  // Bindings of modes no longer configured (e.g. Deny after a switch to Warn) must go.
+  const wanted = new Set(
+    manifests.filter((m) => m.kind === "ValidatingAdmissionPolicyBinding").map((m) => m.metadata.name),
+  );
+  const bindings = await client.list(resources.validatingAdmissionPolicyBinding, {
+    labelSelector: "app.kubernetes.io/part-of=govhost",
+  });
+  for (const binding of bindings.items) {
+    const name = binding.metadata?.name as string;
+    if (!wanted.has(name)) await client.delete(resources.validatingAdmissionPolicyBinding, name);
+  }
   const crds = manifests.filter((m) => m.kind === "CustomResourceDefinition");
   for (const crd of crds) {
     const name = crd.metadata.name;

@@ -1,5 +1,7 @@
+import { ChargebackStatementSpec, ChargebackStatementStatus } from "./chargeback.ts";
 import { customResourceDefinition } from "./crd.ts";
 import { DepartmentSpec, DepartmentStatus } from "./department.ts";
+import { policyReportCrds } from "./policy-report.ts";
 
 const readyColumn = {
   name: "Ready",
@@ -29,5 +31,21 @@ export const departmentCrd = customResourceDefinition({
   ],
 });
 
+export const chargebackStatementCrd = customResourceDefinition({
+  kind: "ChargebackStatement",
+  plural: "chargebackstatements",
+  singular: "chargebackstatement",
+  shortNames: ["cbs"],
+  scope: "Cluster",
+  spec: ChargebackStatementSpec,
+  status: ChargebackStatementStatus,
+  printerColumns: [
+    { name: "Department", type: "string", jsonPath: ".spec.department" },
+    { name: "Period", type: "string", jsonPath: ".spec.period" },
+    { name: "Total (minor)", type: "integer", jsonPath: ".spec.totalMinor" },
+    { name: "Finalized", type: "boolean", jsonPath: ".spec.finalized" },
+  ],
+});
+
 /** Every govhost CRD, in install order. */
-export const allCrds = [departmentCrd];
+export const allCrds = [departmentCrd, chargebackStatementCrd, ...policyReportCrds];

@@ -1,3 +1,8 @@
+import {
+  type BaselineSettings,
+  baselineManifests,
+  defaultBaselineSettings,
+} from "../../policies/admission.ts";
 import { allCrds } from "./crds.ts";
 import {
   controllerClusterRole,
@@ -15,7 +20,10 @@ const namespace = (name: string, extra: Record<string, string> = {}) => ({
 });
 
 /** The platform objects every govhost installation has, in apply order (CRDs first). */
-export function platformManifests(options: { ingressControllerNamespace: string }) {
+export function platformManifests(options: {
+  ingressControllerNamespace: string;
+  baseline?: BaselineSettings;
+}) {
   const { namespace: systemNs, serviceAccount } = controllerIdentity;
   const subject = { kind: "ServiceAccount", name: serviceAccount, namespace: systemNs };
   return [
@@ -52,5 +60,6 @@ export function platformManifests(options: { ingressControllerNamespace: string 
       },
       subjects: [subject],
     },
+    ...baselineManifests(options.baseline ?? defaultBaselineSettings),
   ];
 }

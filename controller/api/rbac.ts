@@ -130,6 +130,16 @@ export const controllerClusterRole = clusterRole(
       resourceNames: Object.values(tenantRoles),
     },
     { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
+    // Background compliance: read tenant workloads, publish PolicyReports.
+    { apiGroups: [""], resources: ["pods", "services"], verbs: read },
+    {
+      apiGroups: ["apps"],
+      resources: ["deployments", "statefulsets", "replicasets", "daemonsets"],
+      verbs: read,
+    },
+    { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: read },
+    { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: read },
+    { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: manage },
   ],
   "The govhost controller",
 );
@@ -146,6 +156,12 @@ export const controllerLeaseRole = {
       resources: ["leases"],
       verbs: ["get", "update"],
       resourceNames: [controllerLeaseName],
+    },
+    {
+      apiGroups: [""],
+      resources: ["configmaps"],
+      verbs: ["get", "list", "watch"],
+      resourceNames: ["govhost-baseline"],
     },
   ],
 };

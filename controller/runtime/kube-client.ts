@@ -52,6 +52,8 @@ interface CallOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** Receives the API server's warnings (e.g. from admission policies in Warn mode). */
+  warnings?: string[];
 }
 
 /** Who the client acts as when the kubeconfig identity impersonates (tests use it to check RBAC). */
@@ -115,6 +117,11 @@ export class KubeClient {
     }
     return new Promise<T>((resolve, reject) => {
       const req = request(url, { ...this.base, method, headers, signal: options.signal }, (res) => {
+        const warning = res.headers.warning;
+        if (options.warnings && warning) {
+          for (const w of Array.isArray(warning) ? warning : [warning])
+            options.warnings.push(parseWarning(w));
+        }
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
@@ -173,11 +180,15 @@ export class KubeClient {
     });
   }
 
-  create<T extends KubeObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+  create<T extends KubeObject>(
+    object: T,
+    options: { dryRun?: boolean; warnings?: string[] } = {},
+  ): Promise<T> {
     const type = resourceTypeOf(object);
     return this.call<T>("POST", resourcePath(type, { namespace: object.metadata?.namespace }), {
       body: object,
       query: { dryRun: options.dryRun ? "All" : undefined },
+      warnings: options.warnings,
     });
   }
 
@@ -311,6 +322,12 @@ export class KubeClient {
       req.end();
     });
   }
+}
+
+/** A `Warning` header is `299 - "text"`; keep the text. */
+function parseWarning(header: string): string {
+  const match = /^\d{3} \S+ "(.*)"$/.exec(header);
+  return match?.[1]?.replaceAll('\\"', '"') ?? header;
 }
 
 export function defaultKubeConfig(): KubeConfig {

@@ -76,6 +76,52 @@ export const resources = {
     plural: "departments",
     namespaced: false,
   },
+  chargebackStatement: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "ChargebackStatement",
+    plural: "chargebackstatements",
+    namespaced: false,
+  },
+  policyReport: {
+    group: "wgpolicyk8s.io",
+    version: "v1alpha2",
+    kind: "PolicyReport",
+    plural: "policyreports",
+    namespaced: true,
+  },
+  validatingAdmissionPolicy: {
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    kind: "ValidatingAdmissionPolicy",
+    plural: "validatingadmissionpolicies",
+    namespaced: false,
+  },
+  validatingAdmissionPolicyBinding: {
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    kind: "ValidatingAdmissionPolicyBinding",
+    plural: "validatingadmissionpolicybindings",
+    namespaced: false,
+  },
+  statefulSet: {
+    group: "apps",
+    version: "v1",
+    kind: "StatefulSet",
+    plural: "statefulsets",
+    namespaced: true,
+  },
+  replicaSet: { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true },
+  daemonSet: { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true },
+  job: { group: "batch", version: "v1", kind: "Job", plural: "jobs", namespaced: true },
+  cronJob: { group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", namespaced: true },
+  ingress: {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "Ingress",
+    plural: "ingresses",
+    namespaced: true,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 export function apiVersionOf(type: ResourceType): string {

@@ -1,3 +1,4 @@
+import { platformOwned } from "../../policies/keys.ts";
 import type { Department } from "../api/department.ts";
 import { apiVersion, labels, managedByValue } from "../api/group.ts";
 import { type TenantRole, tenantRoles } from "../api/rbac.ts";
@@ -56,7 +57,12 @@ export function renderNamespace(
     metadata: {
       name: namespaceName(department, environment),
       labels: { ...childLabels(department, environment), ...pss("enforce"), ...pss("audit"), ...pss("warn") },
-      annotations: { "govhost.io/display-name": `${dept.spec.displayName.en} (${environment})` },
+      // Read by the baseline admission policies (namespaceObject); tenants cannot edit namespaces.
+      annotations: {
+        "govhost.io/display-name": `${dept.spec.displayName.en} (${environment})`,
+        [platformOwned.maxDataClassification]: dept.spec.maxDataClassification,
+        [platformOwned.domains]: (dept.spec.domains ?? []).join(","),
+      },
       ownerReferences: [ownerReference(dept)],
     },
   };

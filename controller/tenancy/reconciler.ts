@@ -22,6 +22,22 @@ import { departmentProblems } from "./validate.ts";
 
 export const departmentFinalizer = "govhost.io/department-cleanup";
 
+/**
+ * Keeps a namespace's current limit while it is at most the safe target and still has at least half of the
+ * room the target would give it: every quota write races with quota admission on the same object (a 409 for
+ * the tenant), so limits move only when it matters. Lowering is never deferred.
+ */
+function withHysteresis(target: Amounts, observation: QuotaObservation): Amounts {
+  const result: Amounts = {};
+  for (const [resource, want] of Object.entries(target)) {
+    const current = observation.specHard[resource];
+    const used = observation.used[resource] ?? 0n;
+    const keep = current !== undefined && current <= want && (current - used) * 2n >= want - used;
+    result[resource] = keep ? current : want;
+  }
+  return result;
+}
+
 interface ResourceQuota extends KubeObject {
   spec?: { hard?: Record<string, string> };
   status?: { hard?: Record<string, string>; used?: Record<string, string> };
@@ -229,12 +245,14 @@ export class DepartmentReconciler {
 
     let converged = true;
     const allocated: Record<string, Record<string, string>> = {};
-    for (const [environment, target] of Object.entries(targets)) {
+    for (const [environment, safeTarget] of Object.entries(targets)) {
+      const current = quotas.items.find((q) => q.metadata?.labels?.[labels.environment] === environment);
+      const observation = observed.find((o) => o.environment === environment);
+      const target = observation ? withHysteresis(safeTarget, observation) : safeTarget;
       const hard = formatAmounts(target);
       if (dept.spec.suspended || !active.has(environment)) hard.pods = formatMilli(0n);
       allocated[environment] = hard;
       const desired = renderQuota(dept, environment, hard);
-      const current = quotas.items.find((q) => q.metadata?.labels?.[labels.environment] === environment);
       if (
         !current ||
         !sameStrings(current.spec?.hard, (desired.spec as { hard: Record<string, string> }).hard)

@@ -1,0 +1,112 @@
+import { type BaselineRule, baselineRules } from "./baseline.ts";
+import { platformOwned } from "./keys.ts";
+import { type BaselineModes, denyEverywhere, type ModePlacement, placements } from "./modes.ts";
+
+// Generates the Kubernetes objects that make the API server enforce the baseline:
+// a ValidatingAdmissionPolicy per rule and one ValidatingAdmissionPolicyBinding per (rule, mode).
+
+export const baselineParams = { namespace: "govhost-system", name: "govhost-baseline" } as const;
+
+export interface BaselineSettings {
+  /** Registry prefixes images may come from, e.g. "registry.gov.example/". */
+  allowedRegistries: string[];
+  modes: BaselineModes;
+}
+
+export const defaultBaselineSettings: BaselineSettings = {
+  allowedRegistries: ["registry.gov.example/", "harbor.gov.example/"],
+  modes: denyEverywhere,
+};
+
+const partOf = { "app.kubernetes.io/part-of": "govhost" };
+
+/** The platform-wide parameters every policy reads (a ConfigMap tenants cannot reach). */
+export function baselineParamsConfigMap(settings: BaselineSettings) {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { ...baselineParams, labels: partOf },
+    data: { allowedRegistries: settings.allowedRegistries.join(",") },
+  };
+}
+
+export function policyName(rule: BaselineRule): string {
+  return `govhost-${rule.name}`;
+}
+
+export function validatingAdmissionPolicy(rule: BaselineRule) {
+  const exempt = rule.exemptUsers?.length
+    ? [
+        {
+          name: "not-a-platform-writer",
+          expression: `!(request.userInfo.username in [${rule.exemptUsers.map((u) => `'${u}'`).join(", ")}])`,
+        },
+      ]
+    : [];
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingAdmissionPolicy",
+    metadata: {
+      name: policyName(rule),
+      labels: { ...partOf, "govhost.io/baseline-rule": rule.id },
+      annotations: {
+        "govhost.io/title": rule.title,
+        "govhost.io/rationale": rule.rationale,
+        "govhost.io/remediation": rule.remediation,
+      },
+    },
+    spec: {
+      failurePolicy: "Fail",
+      paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+      matchConstraints: { resourceRules: rule.match.map((m) => ({ ...m, scope: "*" })) },
+      ...(exempt.length ? { matchConditions: exempt } : {}),
+      ...(rule.variables ? { variables: rule.variables } : {}),
+      validations: rule.validations.map((v) => ({ ...v, reason: "Forbidden" })),
+    },
+  };
+}
+
+function namespaceSelector(rule: BaselineRule, placement: ModePlacement) {
+  if (rule.scope === "cluster") return undefined;
+  const expressions: { key: string; operator: string; values?: string[] }[] = [
+    { key: platformOwned.department, operator: "Exists" },
+  ];
+  if (placement.except?.length) {
+    const covered = new Set(placement.environments ?? []);
+    const excluded = placement.except.filter((e) => !covered.has(e));
+    if (excluded.length)
+      expressions.push({ key: platformOwned.environment, operator: "NotIn", values: excluded });
+  } else if (placement.environments) {
+    expressions.push({ key: platformOwned.environment, operator: "In", values: placement.environments });
+  }
+  return { matchExpressions: expressions };
+}
+
+export function validatingAdmissionPolicyBindings(rule: BaselineRule, modes: BaselineModes) {
+  return placements(modes, rule.id).map((placement) => {
+    const selector = namespaceSelector(rule, placement);
+    return {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicyBinding",
+      metadata: {
+        name: `${policyName(rule)}-${placement.mode.toLowerCase()}`,
+        labels: { ...partOf, "govhost.io/baseline-rule": rule.id, "govhost.io/policy-mode": placement.mode },
+      },
+      spec: {
+        policyName: policyName(rule),
+        validationActions: placement.mode === "Deny" ? ["Deny"] : [placement.mode],
+        paramRef: { ...baselineParams, parameterNotFoundAction: "Deny" },
+        ...(selector ? { matchResources: { namespaceSelector: selector } } : {}),
+      },
+    };
+  });
+}
+
+/** Everything to apply for the baseline; bindings of modes no longer configured must be pruned. */
+export function baselineManifests(settings: BaselineSettings = defaultBaselineSettings) {
+  return [
+    baselineParamsConfigMap(settings),
+    ...baselineRules.map(validatingAdmissionPolicy),
+    ...baselineRules.flatMap((rule) => validatingAdmissionPolicyBindings(rule, settings.modes)),
+  ];
+}

@@ -1,0 +1,448 @@
+import { dataClassificationLevels, isPlatformKeyCel, platformOwned, tenantDeclared } from "./keys.ts";
+
+// The security baseline, as data: each rule has an id, a title, why it exists and what to do instead, and
+// CEL that both the API server (ValidatingAdmissionPolicy) and govhost's own evaluator (policy reports,
+// API dry-run feedback) run. Pod Security Admission `restricted` covers the pod-level controls; these
+// rules cover what PSA is silent about.
+
+export interface ResourceRule {
+  apiGroups: string[];
+  apiVersions: string[];
+  resources: string[];
+  operations: ("CREATE" | "UPDATE" | "DELETE")[];
+}
+
+export interface BaselineRule {
+  id: string;
+  /** DNS-safe name used for the Kubernetes objects (govhost-<name>). */
+  name: string;
+  title: string;
+  rationale: string;
+  remediation: string;
+  category: "images" | "resources" | "runtime" | "network" | "data" | "metadata" | "finance";
+  severity: "high" | "medium" | "low";
+  /** Tenant namespaces only (selected by the platform-owned department label), or cluster-scoped objects. */
+  scope: "tenant-namespaces" | "cluster";
+  match: ResourceRule[];
+  /** Requests this rule does not apply to, by exact identity (the platform's own narrow exemptions). */
+  exemptUsers?: string[];
+  variables?: { name: string; expression: string }[];
+  validations: { expression: string; message: string; messageExpression?: string }[];
+  /** Whether the rule can judge a stored object on its own (no oldObject, no request), for policy reports. */
+  background: boolean;
+}
+
+const rw: ResourceRule["operations"] = ["CREATE", "UPDATE"];
+const workloads: ResourceRule[] = [
+  { apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: rw },
+  {
+    apiGroups: ["apps"],
+    apiVersions: ["v1"],
+    resources: ["deployments", "statefulsets", "replicasets", "daemonsets"],
+    operations: rw,
+  },
+  { apiGroups: ["batch"], apiVersions: ["v1"], resources: ["jobs", "cronjobs"], operations: rw },
+];
+
+/** Pod spec and pod metadata of any workload kind, and all its containers. */
+const podVariables = [
+  {
+    name: "podTemplate",
+    expression:
+      "object.kind == 'Pod' ? object : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template)",
+  },
+  { name: "podSpec", expression: "variables.podTemplate.spec" },
+  {
+    name: "containers",
+    expression:
+      "variables.podSpec.containers + (has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : [])",
+  },
+  {
+    name: "podLabels",
+    expression:
+      "has(variables.podTemplate.metadata) && has(variables.podTemplate.metadata.labels) ? variables.podTemplate.metadata.labels : {}",
+  },
+  {
+    name: "podAnnotations",
+    expression:
+      "has(variables.podTemplate.metadata) && has(variables.podTemplate.metadata.annotations) ? variables.podTemplate.metadata.annotations : {}",
+  },
+];
+
+const levels = dataClassificationLevels.map((l, i) => `'${l}': ${i}`).join(", ");
+
+/** Identities that copy already-admitted pod templates into pods, and the govhost controller itself. */
+export const platformWriters = [
+  "system:serviceaccount:govhost-system:govhost-controller",
+  ...[
+    "replicaset-controller",
+    "statefulset-controller",
+    "job-controller",
+    "cronjob-controller",
+    "daemon-set-controller",
+  ].map((sa) => `system:serviceaccount:kube-system:${sa}`),
+];
+
+export const baselineRules: BaselineRule[] = [
+  {
+    id: "GH-IMG-001",
+    name: "allowed-registries",
+    title: "Images come from an allowed registry",
+    rationale:
+      "Only registries the platform scans and mirrors are trusted; public registries are a supply-chain risk.",
+    remediation: "Push the image to an allowed registry and reference it from there.",
+    category: "images",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: workloads,
+    variables: [
+      ...podVariables,
+      { name: "registries", expression: "params.data.allowedRegistries.split(',')" },
+      {
+        name: "foreign",
+        expression:
+          "variables.containers.filter(c, !variables.registries.exists(r, r != '' && c.image.startsWith(r)))",
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.foreign) == 0",
+        message: "GH-IMG-001: images must come from an allowed registry",
+        messageExpression:
+          "'GH-IMG-001: images must come from an allowed registry (' + params.data.allowedRegistries + '); not allowed: ' + variables.foreign.map(c, c.name + '=' + c.image).join(', ') + '. Push the image to an allowed registry.'",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-IMG-002",
+    name: "pinned-image-tags",
+    title: "Images are pinned by a version tag or a digest, never `latest` or untagged",
+    rationale: "A mutable tag makes what runs unknowable and rollbacks unreliable.",
+    remediation: "Reference a version tag (e.g. :1.4.2) or a digest (@sha256:...).",
+    category: "images",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: workloads,
+    variables: [
+      ...podVariables,
+      {
+        name: "unpinned",
+        expression:
+          "variables.containers.filter(c, !c.image.contains('@') && (!c.image.substring(c.image.lastIndexOf('/') + 1).contains(':') || c.image.endsWith(':latest')))",
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.unpinned) == 0",
+        message: "GH-IMG-002: images must be pinned by a version tag or digest",
+        messageExpression:
+          "'GH-IMG-002: images must be pinned by a version tag or digest, not latest or untagged: ' + variables.unpinned.map(c, c.name + '=' + c.image).join(', ') + '. Use e.g. :1.4.2 or @sha256:...'",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-IMG-003",
+    name: "image-pull-always",
+    title: "Tenant containers pull their image every time (imagePullPolicy: Always)",
+    rationale:
+      "Cached images on a shared node would let one department run another's private image without credentials.",
+    remediation: "Set imagePullPolicy: Always on every container.",
+    category: "images",
+    severity: "medium",
+    scope: "tenant-namespaces",
+    match: workloads,
+    variables: [
+      ...podVariables,
+      {
+        name: "notAlways",
+        expression:
+          "variables.containers.filter(c, !has(c.imagePullPolicy) || c.imagePullPolicy != 'Always')",
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.notAlways) == 0",
+        message: "GH-IMG-003: imagePullPolicy must be Always",
+        messageExpression:
+          "'GH-IMG-003: imagePullPolicy must be Always for containers: ' + variables.notAlways.map(c, c.name).join(', ')",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-RES-001",
+    name: "resources-required",
+    title: "Every container declares CPU and memory requests and limits",
+    rationale:
+      "Requests drive scheduling, quota and chargeback; limits stop one workload starving its neighbours.",
+    remediation: "Set resources.requests and resources.limits for cpu and memory on every container.",
+    category: "resources",
+    severity: "medium",
+    scope: "tenant-namespaces",
+    match: workloads,
+    variables: [
+      ...podVariables,
+      {
+        name: "unbounded",
+        expression:
+          "variables.containers.filter(c, !has(c.resources) || !has(c.resources.requests) || !has(c.resources.limits) || !('cpu' in c.resources.requests) || !('memory' in c.resources.requests) || !('cpu' in c.resources.limits) || !('memory' in c.resources.limits))",
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.unbounded) == 0",
+        message: "GH-RES-001: every container needs cpu and memory requests and limits",
+        messageExpression:
+          "'GH-RES-001: set resources.requests and resources.limits for cpu and memory on containers: ' + variables.unbounded.map(c, c.name).join(', ')",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-RUN-001",
+    name: "read-only-root-filesystem",
+    title: "Containers run with a read-only root filesystem unless a justification is declared",
+    rationale: "A writable root filesystem lets an intruder persist tools and modify the application.",
+    remediation: `Set securityContext.readOnlyRootFilesystem: true (mount an emptyDir for scratch space), or annotate the pod template with ${tenantDeclared.writableRootFilesystemJustification} explaining why not.`,
+    category: "runtime",
+    severity: "medium",
+    scope: "tenant-namespaces",
+    match: workloads,
+    variables: [
+      ...podVariables,
+      {
+        name: "writable",
+        expression:
+          "variables.containers.filter(c, !has(c.securityContext) || !has(c.securityContext.readOnlyRootFilesystem) || !c.securityContext.readOnlyRootFilesystem)",
+      },
+      {
+        name: "justified",
+        expression: `'${tenantDeclared.writableRootFilesystemJustification}' in variables.podAnnotations && size(variables.podAnnotations['${tenantDeclared.writableRootFilesystemJustification}']) >= 10`,
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.writable) == 0 || variables.justified",
+        message: "GH-RUN-001: root filesystems must be read-only unless justified",
+        messageExpression: `'GH-RUN-001: set securityContext.readOnlyRootFilesystem: true on containers ' + variables.writable.map(c, c.name).join(', ') + ', or annotate the pod template with ${tenantDeclared.writableRootFilesystemJustification} (at least 10 characters) saying why'`,
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-NET-001",
+    name: "cluster-ip-services-only",
+    title: "Services are ClusterIP only: no NodePort, LoadBalancer, ExternalName or externalIPs",
+    rationale:
+      "Public traffic must pass the platform ingress, where TLS, hostnames and the accessibility gate apply.",
+    remediation: "Use a ClusterIP Service and expose it through an EService with exposure: public.",
+    category: "network",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["services"], operations: rw }],
+    validations: [
+      {
+        expression: "!has(object.spec.type) || object.spec.type == 'ClusterIP'",
+        message: "GH-NET-001: only ClusterIP Services are allowed",
+        messageExpression:
+          "'GH-NET-001: Service type ' + object.spec.type + ' is not allowed; use ClusterIP and expose the service through an EService (exposure: public)'",
+      },
+      {
+        expression: "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+        message: "GH-NET-001: externalIPs are not allowed; expose the service through an EService",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-NET-002",
+    name: "ingress-hosts-and-tls",
+    title: "Ingress hosts are under the department's domains and all served over TLS",
+    rationale: "A department may only publish under its own names, and every government site must use HTTPS.",
+    remediation: "Use a host under one of the department's domains and list every host in spec.tls.",
+    category: "network",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      { apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], resources: ["ingresses"], operations: rw },
+    ],
+    variables: [
+      {
+        name: "domains",
+        expression: `has(namespaceObject.metadata.annotations) && '${platformOwned.domains}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.domains}'].split(',') : []`,
+      },
+      { name: "rules", expression: "has(object.spec.rules) ? object.spec.rules : []" },
+      {
+        name: "foreignHosts",
+        expression:
+          "variables.rules.filter(r, !has(r.host) || !variables.domains.exists(d, d != '' && (r.host == d || r.host.endsWith('.' + d))))",
+      },
+      {
+        name: "plainHosts",
+        expression:
+          "variables.rules.filter(r, has(r.host) && !(has(object.spec.tls) && object.spec.tls.exists(t, has(t.hosts) && r.host in t.hosts)))",
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.foreignHosts) == 0",
+        message: "GH-NET-002: ingress hosts must be under the department's domains",
+        messageExpression:
+          "'GH-NET-002: ingress hosts must be under the department domains (' + variables.domains.join(', ') + '); not allowed: ' + variables.foreignHosts.map(r, has(r.host) ? r.host : '(no host)').join(', ')",
+      },
+      {
+        expression: "size(variables.plainHosts) == 0",
+        message: "GH-NET-002: every ingress host must be listed in spec.tls",
+        messageExpression:
+          "'GH-NET-002: every ingress host must be served over TLS; add to spec.tls: ' + variables.plainHosts.map(r, r.host).join(', ')",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-DATA-001",
+    name: "data-classification",
+    title: "Workloads declare their data classification, within the department's ceiling",
+    rationale:
+      "Classified data must stay off platforms not accredited for it; the declaration is what is audited.",
+    remediation: `Label the pod template with ${tenantDeclared.dataClassification}: one of ${dataClassificationLevels.join(", ")}, at most the department's maximum.`,
+    category: "data",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: workloads,
+    variables: [
+      ...podVariables,
+      { name: "levels", expression: `{${levels}}` },
+      {
+        name: "declared",
+        expression: `'${tenantDeclared.dataClassification}' in variables.podLabels ? variables.podLabels['${tenantDeclared.dataClassification}'] : ''`,
+      },
+      {
+        name: "ceiling",
+        expression: `has(namespaceObject.metadata.annotations) && '${platformOwned.maxDataClassification}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.maxDataClassification}'] : 'UNCLASSIFIED'`,
+      },
+    ],
+    validations: [
+      {
+        expression: "variables.declared != ''",
+        message: `GH-DATA-001: label the pod template with ${tenantDeclared.dataClassification} (${dataClassificationLevels.join(", ")})`,
+      },
+      {
+        expression: "variables.declared == '' || variables.declared in variables.levels",
+        message: `GH-DATA-001: ${tenantDeclared.dataClassification} must be one of ${dataClassificationLevels.join(", ")}`,
+      },
+      {
+        expression:
+          "!(variables.declared in variables.levels) || variables.levels[variables.declared] <= variables.levels[variables.ceiling]",
+        message: "GH-DATA-001: the data classification is above the department's maximum",
+        messageExpression:
+          "'GH-DATA-001: data classified ' + variables.declared + ' may not run in this department (maximum ' + variables.ceiling + '); host it on a platform accredited for it or lower the classification'",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-META-001",
+    name: "platform-owned-metadata",
+    title: "Tenants cannot set, change or remove platform-owned labels and annotations",
+    rationale:
+      "The platform relies on these keys for ownership, scoping, exemptions and scan results; forged keys would forge trust.",
+    remediation: `Remove the platform-owned keys (govhost.io/*, app.kubernetes.io/managed-by) from your manifest; tenant-declared keys are ${Object.values(tenantDeclared).join(", ")}.`,
+    category: "metadata",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: [""],
+        apiVersions: ["v1"],
+        resources: ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims", "serviceaccounts"],
+        operations: rw,
+      },
+      ...workloads.slice(1),
+      { apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], resources: ["ingresses"], operations: rw },
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        apiVersions: ["v1"],
+        resources: ["roles", "rolebindings"],
+        operations: rw,
+      },
+      { apiGroups: ["policy"], apiVersions: ["v1"], resources: ["poddisruptionbudgets"], operations: rw },
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["eservices", "sharedserviceinstances"],
+        operations: rw,
+      },
+    ],
+    exemptUsers: platformWriters,
+    variables: [
+      { name: "newLabels", expression: "has(object.metadata.labels) ? object.metadata.labels : {}" },
+      {
+        name: "oldLabels",
+        expression: "oldObject != null && has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}",
+      },
+      {
+        name: "newAnnotations",
+        expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}",
+      },
+      {
+        name: "oldAnnotations",
+        expression:
+          "oldObject != null && has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {}",
+      },
+      {
+        name: "changedLabels",
+        expression: `variables.newLabels.filter(k, ${isPlatformKeyCel} && !(k in variables.oldLabels && variables.oldLabels[k] == variables.newLabels[k])) + variables.oldLabels.filter(k, ${isPlatformKeyCel} && !(k in variables.newLabels))`,
+      },
+      {
+        name: "changedAnnotations",
+        expression: `variables.newAnnotations.filter(k, ${isPlatformKeyCel} && !(k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k])) + variables.oldAnnotations.filter(k, ${isPlatformKeyCel} && !(k in variables.newAnnotations))`,
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.changedLabels) == 0 && size(variables.changedAnnotations) == 0",
+        message: "GH-META-001: platform-owned labels and annotations cannot be set or changed by tenants",
+        messageExpression:
+          "'GH-META-001: platform-owned keys cannot be set, changed or removed by tenants: ' + (variables.changedLabels + variables.changedAnnotations).join(', ') + '. Remove them from your manifest.'",
+      },
+    ],
+    background: false,
+  },
+  {
+    id: "GH-FIN-001",
+    name: "finalized-statements-immutable",
+    title: "Chargeback statements are immutable once finalized",
+    rationale:
+      "A finalized statement has been journalled by finance; changing it would silently change a bill.",
+    remediation: "Record corrections as an adjustment on the next month's statement.",
+    category: "finance",
+    severity: "high",
+    scope: "cluster",
+    match: [
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["chargebackstatements"],
+        operations: ["UPDATE", "DELETE"],
+      },
+    ],
+    validations: [
+      {
+        expression:
+          "!(has(oldObject.spec.finalized) && oldObject.spec.finalized) || (object != null && object.spec == oldObject.spec)",
+        message:
+          "GH-FIN-001: this chargeback statement is finalized and cannot be changed or deleted; record corrections as an adjustment on a later statement",
+      },
+    ],
+    background: false,
+  },
+];
+
+export function ruleById(id: string): BaselineRule {
+  const rule = baselineRules.find((r) => r.id === id);
+  if (!rule) throw new Error(`no baseline rule ${id}`);
+  return rule;
+}

@@ -1,0 +1,31 @@
+// Label and annotation keys, in two visibly separate kinds:
+// - tenant-declared: a department states something about its workload (it is accountable for it);
+// - platform-owned: govhost sets them and relies on them for ownership, scoping or trust; tenants may never
+//   add, change or remove them (baseline rule GH-META-001).
+
+/** Keys a department sets on its own workloads. */
+export const tenantDeclared = {
+  dataClassification: "govhost.io/data-classification",
+  writableRootFilesystemJustification: "govhost.io/writable-rootfs-justification",
+} as const;
+
+/** Keys only the platform writes. Anything else under a govhost.io domain is platform-owned too. */
+export const platformOwned = {
+  department: "govhost.io/department",
+  environment: "govhost.io/environment",
+  managedBy: "app.kubernetes.io/managed-by",
+  maxDataClassification: "govhost.io/max-data-classification",
+  domains: "govhost.io/domains",
+  eservice: "govhost.io/eservice",
+  scanResult: "govhost.io/accessibility-scan",
+  exemption: "govhost.io/exempt",
+} as const;
+
+export const dataClassificationLevels = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL"] as const;
+
+/** CEL: is `k` a platform-owned key? (govhost.io domains and managed-by, minus the tenant-declared keys) */
+export const isPlatformKeyCel = `(k == '${platformOwned.managedBy}' || k.startsWith('govhost.io/') || k.matches('^[a-z0-9.-]+\\\\.govhost\\\\.io/')) && !(k in [${Object.values(
+  tenantDeclared,
+)
+  .map((key) => `'${key}'`)
+  .join(", ")}])`;
