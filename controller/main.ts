@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     leaseNamespace: env.GOVHOST_LEASE_NAMESPACE ?? controllerIdentity.namespace,
     host: env.GOVHOST_CONTROLLER_HOST ?? "127.0.0.1",
     port: Number(env.GOVHOST_CONTROLLER_PORT ?? 8081),
+    complianceIntervalMs: Number(env.GOVHOST_COMPLIANCE_INTERVAL_MS ?? 60_000),
   });
   const shutdown = (signal: string) => {
     log.info({ signal }, "shutting down");

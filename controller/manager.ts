@@ -4,6 +4,7 @@ import { Gauge } from "prom-client";
 import type { Department } from "./api/department.ts";
 import { labels, managedByValue } from "./api/group.ts";
 import { controllerLeaseName } from "./api/rbac.ts";
+import { ComplianceScanner } from "./compliance/scanner.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { startHealthServer } from "./runtime/health-server.ts";
 import { Informer } from "./runtime/informer.ts";
@@ -25,6 +26,7 @@ export interface ControllerOptions {
   port: number;
   concurrency?: number;
   resyncMs?: number;
+  complianceIntervalMs?: number;
 }
 
 export interface RunningController {
@@ -129,6 +131,14 @@ export async function runController(options: ControllerOptions): Promise<Running
   synced = true;
   queue.start();
   log.info({ departments: departments.list().length }, "caches synced; reconciling");
+
+  const scanner = new ComplianceScanner(
+    client,
+    log.child({ component: "compliance" }),
+    metrics.registry,
+    () => departments.list(),
+  );
+  void scanner.run(abort.signal, options.complianceIntervalMs ?? 60_000);
 
   const resync = setInterval(
     () => {

@@ -11,6 +11,8 @@ export interface BaselineSettings {
   /** Registry prefixes images may come from, e.g. "registry.gov.example/". */
   allowedRegistries: string[];
   modes: BaselineModes;
+  /** Rule ids not installed at all (a rule that is not yet rolled out). */
+  disabled?: string[];
 }
 
 export const defaultBaselineSettings: BaselineSettings = {
@@ -102,11 +104,12 @@ export function validatingAdmissionPolicyBindings(rule: BaselineRule, modes: Bas
   });
 }
 
-/** Everything to apply for the baseline; bindings of modes no longer configured must be pruned. */
+/** Everything to apply for the baseline; policies and bindings not listed here must be pruned. */
 export function baselineManifests(settings: BaselineSettings = defaultBaselineSettings) {
+  const enabled = baselineRules.filter((rule) => !settings.disabled?.includes(rule.id));
   return [
     baselineParamsConfigMap(settings),
-    ...baselineRules.map(validatingAdmissionPolicy),
-    ...baselineRules.flatMap((rule) => validatingAdmissionPolicyBindings(rule, settings.modes)),
+    ...enabled.map(validatingAdmissionPolicy),
+    ...enabled.flatMap((rule) => validatingAdmissionPolicyBindings(rule, settings.modes)),
   ];
 }

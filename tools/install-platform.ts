@@ -26,16 +26,14 @@ export async function installPlatform(
   });
   for (const manifest of manifests)
     await client.apply(manifest as KubeObject, { fieldManager: "govhost-installer" });
-  // Bindings of modes no longer configured (e.g. Deny after a switch to Warn) must go.
-  const wanted = new Set(
-    manifests.filter((m) => m.kind === "ValidatingAdmissionPolicyBinding").map((m) => m.metadata.name),
-  );
-  const bindings = await client.list(resources.validatingAdmissionPolicyBinding, {
-    labelSelector: "app.kubernetes.io/part-of=govhost",
-  });
-  for (const binding of bindings.items) {
-    const name = binding.metadata?.name as string;
-    if (!wanted.has(name)) await client.delete(resources.validatingAdmissionPolicyBinding, name);
+  // Bindings of modes no longer configured (e.g. Deny after a switch to Warn) and disabled rules must go.
+  for (const type of [resources.validatingAdmissionPolicyBinding, resources.validatingAdmissionPolicy]) {
+    const wanted = new Set(manifests.filter((m) => m.kind === type.kind).map((m) => m.metadata.name));
+    const installed = await client.list(type, { labelSelector: "app.kubernetes.io/part-of=govhost" });
+    for (const object of installed.items) {
+      const name = object.metadata?.name as string;
+      if (!wanted.has(name)) await client.delete(type, name);
+    }
   }
   const crds = manifests.filter((m) => m.kind === "CustomResourceDefinition");
   for (const crd of crds) {

@@ -73,7 +73,11 @@ export const DepartmentSpec = Type.Object(
     ),
     groups: Type.Object(
       { admins: GroupList, developers: GroupList, viewers: GroupList },
-      { additionalProperties: false, description: "OIDC groups mapped to department roles" },
+      {
+        additionalProperties: false,
+        default: { admins: [], developers: [], viewers: [] },
+        description: "OIDC groups mapped to department roles",
+      },
     ),
     environments: Type.Array(Type.String({ pattern: dnsLabelPattern, minLength: 1, maxLength: 20 }), {
       minItems: 1,
@@ -120,8 +124,20 @@ export const DepartmentSpec = Type.Object(
 
 export const DepartmentStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer()),
-  conditions: Type.Optional(Type.Array(Condition)),
+  // A map keyed by type, so the tenancy reconciler and the compliance scanner each own their conditions.
+  conditions: Type.Optional(
+    Type.Array(Condition, { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+  ),
   namespaces: Type.Optional(Type.Array(Type.String())),
+  compliance: Type.Optional(
+    Type.Object({
+      pass: Type.Integer(),
+      fail: Type.Integer(),
+      warn: Type.Integer(),
+      failingRules: Type.Array(Type.String()),
+      lastScan: Type.String({ format: "date-time" }),
+    }),
+  ),
   quota: Type.Optional(
     Type.Object({
       used: Type.Record(Type.String(), Type.String(), { description: "Usage summed over all namespaces" }),

@@ -140,6 +140,11 @@ export const controllerClusterRole = clusterRole(
     { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: read },
     { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: read },
     { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: manage },
+    {
+      apiGroups: ["admissionregistration.k8s.io"],
+      resources: ["validatingadmissionpolicybindings"],
+      verbs: read,
+    },
   ],
   "The govhost controller",
 );

@@ -21,6 +21,7 @@ import type { TenancySettings } from "./settings.ts";
 import { departmentProblems } from "./validate.ts";
 
 export const departmentFinalizer = "govhost.io/department-cleanup";
+const reconcilerConditions = ["Ready", "QuotaHealthy", "Suspended"];
 
 /**
  * Keeps a namespace's current limit while it is at most the safe target and still has at least half of the
@@ -261,7 +262,7 @@ export class DepartmentReconciler {
       }
       if (
         active.has(environment) &&
-        !sameStrings(formatAmounts(target), formatAmounts(plan[environment] ?? {}))
+        !sameStrings(formatAmounts(safeTarget), formatAmounts(plan[environment] ?? {}))
       )
         converged = false;
     }
@@ -335,20 +336,28 @@ export class DepartmentReconciler {
     dept: DepartmentObject,
     update: { conditions: ConditionInput[] } & Omit<DepartmentStatus, "conditions" | "observedGeneration">,
   ): Promise<boolean> {
+    // Only the parts this reconciler owns: the compliance scanner writes its own with another field manager.
     const current = dept.status ?? {};
+    const mine = (c: Condition) => reconcilerConditions.includes(c.type);
     const conditions: Condition[] = mergeConditions(
-      current.conditions,
+      current.conditions?.filter(mine),
       update.conditions,
       dept.metadata.generation,
       new Date(),
     );
     const next: DepartmentStatus = {
-      ...current,
-      ...update,
+      namespaces: update.namespaces ?? current.namespaces,
+      quota: update.quota ?? current.quota,
       conditions,
       observedGeneration: dept.metadata.generation,
     };
-    if (stableJson(next) === stableJson(current)) return false;
+    const before: DepartmentStatus = {
+      namespaces: current.namespaces,
+      quota: current.quota,
+      conditions: current.conditions?.filter(mine),
+      observedGeneration: current.observedGeneration,
+    };
+    if (stableJson(next) === stableJson(before)) return false;
     // Server-side apply of the whole status: keys this manager no longer sets (e.g. a removed environment)
     // are dropped, and an unchanged status is a no-op that triggers no watch event.
     await this.client.apply(

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
-import { client, departmentManifest, isReady, rejection, waitForDepartment } from "./support/govhost.ts";
+import {
+  client,
+  compliantPodSpec,
+  departmentManifest,
+  isReady,
+  rejection,
+  waitForDepartment,
+} from "./support/govhost.ts";
 import { uniqueName } from "./support/kube.ts";
 
 // Department admins act through RBAC only (the identity is impersonated: user + OIDC group), so this is
@@ -24,17 +31,8 @@ function deployment(namespace: string, name: string): KubeObject {
       replicas: 1,
       selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-          containers: [
-            {
-              name: "web",
-              image: "registry.gov.example/web:2.1.0",
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-            },
-          ],
-        },
+        metadata: { labels: { app: name, "govhost.io/data-classification": "UNCLASSIFIED" } },
+        spec: compliantPodSpec(),
       },
     },
   };

@@ -5,7 +5,7 @@ export type { ControllerProcess };
 
 /** The controller as its own process, authenticated as the controller service account of this run. */
 export function startController(
-  options: { identity?: string; waitReady?: boolean } = {},
+  options: { identity?: string; waitReady?: boolean; env?: Record<string, string> } = {},
 ): Promise<ControllerProcess> {
   return spawnController({ kubeconfig: inject("controllerKubeconfig"), ...options });
 }

@@ -76,21 +76,31 @@ export async function rejection(call: Promise<unknown>): Promise<KubeApiError> {
   throw new Error("expected the request to be rejected, but it succeeded");
 }
 
-/** A pod that passes Pod Security `restricted`; resources come from the namespace's LimitRange defaults. */
+/** A pod that passes Pod Security `restricted` and the govhost security baseline. */
 export function compliantPod(namespace: string, name: string): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace },
-    spec: {
-      securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-      containers: [
-        {
-          name: "app",
-          image: "registry.gov.example/app:1.0.0",
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    metadata: { name, namespace, labels: { app: "web", "govhost.io/data-classification": "UNCLASSIFIED" } },
+    spec: compliantPodSpec(),
+  };
+}
+
+export function compliantPodSpec() {
+  return {
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    containers: [
+      {
+        name: "app",
+        image: "registry.gov.example/app:1.0.0",
+        imagePullPolicy: "Always",
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ["ALL"] },
+          readOnlyRootFilesystem: true,
         },
-      ],
-    },
+      },
+    ],
   };
 }

@@ -1,0 +1,216 @@
+import type { Logger } from "pino";
+import { Gauge, type Registry } from "prom-client";
+import { baselineParams } from "../../policies/admission.ts";
+import { baselineRules } from "../../policies/baseline.ts";
+import { evaluateRule, ruleApplies } from "../../policies/evaluate.ts";
+import { platformOwned } from "../../policies/keys.ts";
+import type { PolicyMode } from "../../policies/modes.ts";
+import type { Department } from "../api/department.ts";
+import { mergeConditions } from "../runtime/conditions.ts";
+import type { KubeClient, KubeObject } from "../runtime/kube-client.ts";
+import { apiVersionOf, type ResourceType, resources } from "../runtime/resources.ts";
+import { type Finding, policyReport, resultOf } from "./report.ts";
+import { type LabelSelector, matchesSelector } from "./selector.ts";
+
+// Background compliance: judges objects that already exist (created before a rule, or while it only
+// warned) with the same rules the API server enforces, publishes a PolicyReport per tenant namespace and a
+// summary on each Department.
+
+const fieldManager = "govhost-compliance";
+const scannedKinds: ResourceType[] = [
+  resources.pod,
+  resources.deployment,
+  resources.statefulSet,
+  resources.daemonSet,
+  resources.job,
+  resources.cronJob,
+  resources.service,
+  resources.ingress,
+];
+
+interface Binding extends KubeObject {
+  spec?: { matchResources?: { namespaceSelector?: LabelSelector } };
+}
+
+interface Placement {
+  ruleId: string;
+  mode: PolicyMode;
+  selector: LabelSelector | undefined;
+}
+
+/** Pods, ReplicaSets and Jobs made by a controller are judged through the object that owns them. */
+function ownedByController(object: KubeObject): boolean {
+  return ((object.metadata?.ownerReferences ?? []) as { controller?: boolean }[]).some(
+    (ref) => ref.controller,
+  );
+}
+
+export class ComplianceScanner {
+  private readonly client: KubeClient;
+  private readonly log: Logger;
+  private readonly departments: () => (Department & KubeObject)[];
+  private readonly violations: Gauge;
+  private readonly lastReports = new Map<string, string>();
+
+  constructor(
+    client: KubeClient,
+    log: Logger,
+    registry: Registry,
+    departments: () => (Department & KubeObject)[],
+  ) {
+    this.client = client;
+    this.log = log;
+    this.departments = departments;
+    this.violations = new Gauge({
+      name: "govhost_policy_violations",
+      help: "Objects failing a baseline rule (Deny or Audit mode) at the last background scan",
+      labelNames: ["department", "rule"],
+      registers: [registry],
+    });
+  }
+
+  async run(signal: AbortSignal, intervalMs: number): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.scanOnce();
+      } catch (error) {
+        this.log.warn({ err: error }, "compliance scan failed; will retry");
+      }
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
+    }
+  }
+
+  async scanOnce(now = new Date()): Promise<void> {
+    const params = await this.client.find<KubeObject & { data?: Record<string, string> }>(
+      resources.configMap,
+      baselineParams.name,
+      baselineParams.namespace,
+    );
+    if (!params) {
+      this.log.warn("baseline parameters ConfigMap missing; skipping compliance scan");
+      return;
+    }
+    const bindings = await this.client.list<Binding>(resources.validatingAdmissionPolicyBinding, {
+      labelSelector: "app.kubernetes.io/part-of=govhost",
+    });
+    const placements: Placement[] = bindings.items.map((b) => ({
+      ruleId: b.metadata?.labels?.["govhost.io/baseline-rule"] ?? "",
+      mode: (b.metadata?.labels?.["govhost.io/policy-mode"] ?? "Deny") as PolicyMode,
+      selector: b.spec?.matchResources?.namespaceSelector,
+    }));
+    const namespaces = await this.client.list<KubeObject>(resources.namespace, {
+      labelSelector: platformOwned.department,
+    });
+    const byName = new Map(namespaces.items.map((ns) => [ns.metadata?.name as string, ns]));
+    const findings = new Map<string, Finding[]>([...byName.keys()].map((name) => [name, []]));
+
+    for (const type of scannedKinds) {
+      const list = await this.client.list<KubeObject>(type);
+      for (const item of list.items) {
+        const namespace = byName.get(item.metadata?.namespace ?? "");
+        if (!namespace || ownedByController(item)) continue;
+        const object = { ...item, apiVersion: apiVersionOf(type), kind: type.kind };
+        const labels = namespace.metadata?.labels ?? {};
+        for (const rule of baselineRules) {
+          if (!rule.background || !ruleApplies(rule, object)) continue;
+          const placement = placements.find(
+            (p) => p.ruleId === rule.id && matchesSelector(p.selector, labels),
+          );
+          if (!placement) continue;
+          const outcome = evaluateRule(rule, {
+            object: object as Record<string, unknown>,
+            namespaceObject: namespace as Record<string, unknown>,
+            params: { data: params.data ?? {} },
+          });
+          findings.get(namespace.metadata?.name as string)?.push({
+            rule,
+            mode: placement.mode,
+            object,
+            passed: outcome.passed,
+            messages: outcome.messages,
+          });
+        }
+      }
+    }
+
+    const byDepartment = new Map<string, Finding[]>();
+    for (const [name, list] of findings) {
+      const department = byName.get(name)?.metadata?.labels?.[platformOwned.department] as string;
+      const report = policyReport(name, department, list, now);
+      // Unchanged findings are not rewritten (the timestamps alone would make every scan a write).
+      const fingerprint = JSON.stringify(report.results, (key, value) =>
+        key === "timestamp" ? undefined : value,
+      );
+      if (this.lastReports.get(name) !== fingerprint) {
+        await this.client.apply(report, { fieldManager });
+        this.lastReports.set(name, fingerprint);
+      }
+      byDepartment.set(department, [...(byDepartment.get(department) ?? []), ...list]);
+    }
+    this.violations.reset();
+    for (const dept of this.departments()) {
+      const name = dept.metadata.name as string;
+      if (!byDepartment.has(name) || dept.metadata.deletionTimestamp) continue;
+      await this.writeSummary(dept, byDepartment.get(name) ?? [], now);
+    }
+  }
+
+  private async writeSummary(dept: Department & KubeObject, findings: Finding[], now: Date): Promise<void> {
+    const name = dept.metadata.name as string;
+    const counts = { pass: 0, fail: 0, warn: 0 };
+    const failing = new Map<string, number>();
+    for (const finding of findings) {
+      const result = resultOf(finding);
+      counts[result]++;
+      if (result === "fail") failing.set(finding.rule.id, (failing.get(finding.rule.id) ?? 0) + 1);
+    }
+    for (const [rule, count] of failing) this.violations.set({ department: name, rule }, count);
+    const failingRules = [...failing.keys()].sort();
+    const condition =
+      counts.fail === 0
+        ? {
+            type: "PolicyCompliant",
+            status: "True" as const,
+            reason: "NoViolations",
+            message: `${counts.pass} checks passed${counts.warn ? `, ${counts.warn} warnings` : ""}`,
+          }
+        : {
+            type: "PolicyCompliant",
+            status: "False" as const,
+            reason: "Violations",
+            message: `${counts.fail} failing checks (${failingRules.join(", ")}); see the PolicyReport govhost-baseline in each namespace`,
+          };
+    const previous = dept.status?.conditions?.filter((c) => c.type === "PolicyCompliant");
+    const conditions = mergeConditions(previous, [condition], dept.metadata.generation, now);
+    const current = dept.status?.compliance;
+    if (
+      current &&
+      current.pass === counts.pass &&
+      current.fail === counts.fail &&
+      current.warn === counts.warn &&
+      current.failingRules.join() === failingRules.join() &&
+      previous?.[0]?.status === condition.status &&
+      previous?.[0]?.message === condition.message
+    ) {
+      return;
+    }
+    await this.client.apply(
+      {
+        apiVersion: dept.apiVersion,
+        kind: dept.kind,
+        metadata: { name },
+        status: {
+          compliance: { ...counts, failingRules, lastScan: now.toISOString().replace(/\.\d+Z$/, "Z") },
+          conditions,
+        },
+      },
+      { fieldManager, subresource: "status" },
+    );
+  }
+}

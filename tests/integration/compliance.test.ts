@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { installPlatform } from "../../tools/install-platform.ts";
+import { corpusDepartment, corpusIn, corpusRegistries } from "../policy-corpus/corpus.ts";
+import { type ControllerProcess, startController } from "./support/controller-process.ts";
+import {
+  client,
+  condition,
+  type DepartmentObject,
+  departmentManifest,
+  isReady,
+  waitForDepartment,
+} from "./support/govhost.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+
+interface Report extends KubeObject {
+  summary?: Record<string, number>;
+  results?: {
+    rule: string;
+    result: string;
+    resources: { name: string }[];
+    properties?: Record<string, string>;
+  }[];
+}
+
+let admin: KubeClient;
+let controller: ControllerProcess;
+const dept = uniqueName("cmp");
+
+beforeAll(async () => {
+  admin = await client();
+  await installPlatform(admin, {
+    baseline: { allowedRegistries: corpusRegistries, modes: { default: "Deny" }, disabled: ["GH-RUN-001"] },
+  });
+  controller = await startController({ env: { GOVHOST_COMPLIANCE_INTERVAL_MS: "1000" } });
+  await admin.create(
+    departmentManifest(dept, {
+      environments: ["dev"],
+      domains: [...corpusDepartment.domains],
+      maxDataClassification: corpusDepartment.maxDataClassification,
+    }),
+  );
+  await waitForDepartment(admin, dept, isReady);
+});
+
+afterAll(async () => {
+  await installPlatform(admin);
+  await controller?.stop();
+  admin?.close();
+});
+
+describe("background compliance", () => {
+  it("reports violations that existed before a rule was added in Audit mode", async () => {
+    const ns = `${dept}-dev`;
+    const cases = corpusIn(ns, "pre-");
+    const writable = cases.find((c) => c.name === "run-writable-rootfs");
+    const good = cases.find((c) => c.name === "good-deployment");
+    if (!writable || !good) throw new Error("corpus cases missing");
+    // Accepted: the rule is not installed yet.
+    await admin.create(writable.manifest as KubeObject);
+    await admin.create(good.manifest as KubeObject);
+
+    await installPlatform(admin, {
+      baseline: {
+        allowedRegistries: corpusRegistries,
+        modes: { default: "Deny", rules: { "GH-RUN-001": "Audit" } },
+      },
+    });
+    const report = await eventually(
+      "the PolicyReport to list the pre-existing violation",
+      async () => {
+        const r = await admin.find<Report>(resources.policyReport, "govhost-baseline", ns);
+        return r?.results?.some((x) => x.rule === "GH-RUN-001" && x.result === "fail") ? r : undefined;
+      },
+      30_000,
+    );
+    const failing = report.results?.filter((r) => r.result === "fail") ?? [];
+    expect(failing.map((r) => [r.rule, r.resources[0]?.name, r.properties?.mode])).toEqual([
+      ["GH-RUN-001", "pre-run-writable-rootfs", "Audit"],
+    ]);
+    expect(
+      report.results?.some((r) => r.resources[0]?.name === "pre-good-deployment" && r.result === "pass"),
+    ).toBe(true);
+    expect(report.summary?.fail).toBe(1);
+
+    const status = await eventually("the department to summarise compliance", async () => {
+      const d = await admin.get<DepartmentObject>(resources.department, dept);
+      return condition(d, "PolicyCompliant")?.status === "False" ? d : undefined;
+    });
+    expect(status.status?.compliance?.failingRules).toEqual(["GH-RUN-001"]);
+    expect(condition(status, "Ready")?.status).toBe("True");
+    const metrics = await fetch(`http://127.0.0.1:${controller.port}/metrics`).then((r) => r.text());
+    expect(metrics).toContain(`govhost_policy_violations{department="${dept}",rule="GH-RUN-001"} 1`);
+  });
+
+  it("clears the violation once the workload is fixed", async () => {
+    const ns = `${dept}-dev`;
+    expect(await admin.delete(resources.pod, "pre-run-writable-rootfs", ns)).toBe(true);
+    const d = await eventually("the department to be compliant again", async () => {
+      const current = await admin.get<DepartmentObject>(resources.department, dept);
+      return condition(current, "PolicyCompliant")?.status === "True" ? current : undefined;
+    });
+    expect(d.status?.compliance?.fail).toBe(0);
+  });
+});
