@@ -27,10 +27,3 @@ export function mergeConditions(
   }
   return [...result.values()];
 }
-
-export function conditionStatus(
-  conditions: Condition[] | undefined,
-  type: string,
-): Condition["status"] | undefined {
-  return conditions?.find((c) => c.type === type)?.status;
-}

@@ -68,27 +68,42 @@ export interface Impersonation {
  */
 export class KubeClient {
   readonly server: string;
-  private readonly base: RequestOptions;
   private readonly agent: Agent;
+  private readonly kc: KubeConfig;
+  private readonly as: Impersonation | undefined;
+  private base: { options: RequestOptions; loadedAt: number } | undefined;
 
-  private constructor(server: string, base: RequestOptions) {
+  private constructor(server: string, kc: KubeConfig, as: Impersonation | undefined) {
     this.server = server;
+    this.kc = kc;
+    this.as = as;
     this.agent = new Agent({ keepAlive: true, maxSockets: 32 });
-    this.base = { ...base, agent: this.agent };
   }
 
   /** From $KUBECONFIG / ~/.kube/config, or the in-cluster service account when running in a pod. */
   static async fromKubeConfig(kc: KubeConfig = defaultKubeConfig(), as?: Impersonation): Promise<KubeClient> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
+    const client = new KubeClient(cluster.server.replace(/\/$/, ""), kc, as);
+    await client.requestOptions();
+    return client;
+  }
+
+  /**
+   * TLS material and credentials, reloaded every minute: projected service-account tokens and exec/OIDC
+   * credentials rotate, so a long-running controller must not keep the first one forever.
+   */
+  private async requestOptions(): Promise<RequestOptions> {
+    if (this.base && Date.now() - this.base.loadedAt < 60_000) return this.base.options;
     const opts: RequestOptions = { headers: {} };
-    await kc.applyToHTTPSOptions(opts);
+    await this.kc.applyToHTTPSOptions(opts);
     const headers = { ...(opts.headers as Record<string, string | string[]>) };
-    if (as) {
-      headers["Impersonate-User"] = as.user;
-      if (as.groups?.length) headers["Impersonate-Group"] = as.groups;
+    if (this.as) {
+      headers["Impersonate-User"] = this.as.user;
+      if (this.as.groups?.length) headers["Impersonate-Group"] = this.as.groups;
     }
-    return new KubeClient(cluster.server.replace(/\/$/, ""), { ...opts, headers });
+    this.base = { options: { ...opts, headers, agent: this.agent }, loadedAt: Date.now() };
+    return this.base.options;
   }
 
   close(): void {
@@ -104,11 +119,12 @@ export class KubeClient {
   }
 
   /** One request; resolves to the parsed JSON body, rejects with KubeApiError on a non-2xx status. */
-  call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+  async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const base = await this.requestOptions();
     const url = this.url(path, options.query);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string | string[]> = {
-      ...(this.base.headers as Record<string, string | string[]>),
+      ...(base.headers as Record<string, string | string[]>),
       accept: "application/json",
     };
     if (payload !== undefined) {
@@ -116,7 +132,7 @@ export class KubeClient {
       headers["content-length"] = String(Buffer.byteLength(payload));
     }
     return new Promise<T>((resolve, reject) => {
-      const req = request(url, { ...this.base, method, headers, signal: options.signal }, (res) => {
+      const req = request(url, { ...base, method, headers, signal: options.signal }, (res) => {
         const warning = res.headers.warning;
         if (options.warnings && warning) {
           for (const w of Array.isArray(warning) ? warning : [warning])
@@ -229,19 +245,6 @@ export class KubeClient {
     });
   }
 
-  /** JSON patch (RFC 6902); with a `test` op it is a compare-and-swap. */
-  jsonPatch<T extends KubeObject>(
-    type: ResourceType,
-    name: string,
-    ops: unknown[],
-    namespace?: string,
-  ): Promise<T> {
-    return this.call<T>("PATCH", resourcePath(type, { name, namespace }), {
-      body: ops,
-      contentType: "application/json-patch+json",
-    });
-  }
-
   replace<T extends KubeObject>(object: T): Promise<T> {
     const type = resourceTypeOf(object);
     const path = resourcePath(type, { name: object.metadata?.name, namespace: object.metadata?.namespace });
@@ -270,12 +273,13 @@ export class KubeClient {
    * Streams watch events from `resourceVersion` until the server closes the stream, the signal aborts, or
    * an error occurs. The caller restarts it (and relists on 410 Gone).
    */
-  watch<T extends KubeObject>(
+  async watch<T extends KubeObject>(
     type: ResourceType,
     resourceVersion: string,
     onEvent: (event: WatchEvent<T>) => void,
     options: { labelSelector?: string; signal?: AbortSignal; timeoutSeconds?: number } = {},
   ): Promise<void> {
+    const base = await this.requestOptions();
     const url = this.url(resourcePath(type), {
       watch: 1,
       resourceVersion,
@@ -284,7 +288,7 @@ export class KubeClient {
       timeoutSeconds: options.timeoutSeconds ?? 300,
     });
     return new Promise<void>((resolve, reject) => {
-      const req = request(url, { ...this.base, method: "GET", signal: options.signal }, (res) => {
+      const req = request(url, { ...base, method: "GET", signal: options.signal }, (res) => {
         if ((res.statusCode ?? 0) !== 200) {
           res.resume();
           reject(

@@ -81,11 +81,6 @@ export class WorkQueue {
     while (this.processing.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Resolves when nothing is queued or in progress (delayed retries not counted). */
-  async idle(): Promise<void> {
-    while (this.depth > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-  }
-
   private pump(): void {
     while (this.running && this.processing.size < this.concurrency && this.queue.length > 0) {
       const key = this.queue.shift() as string;

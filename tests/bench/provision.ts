@@ -19,6 +19,7 @@ import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { preparePlatform } from "../../tools/install-platform.ts";
 import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
+import { departmentManifest } from "../fixtures/departments.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -27,27 +28,7 @@ const { values } = parseArgs({
 const count = Number(values.departments);
 const concurrency = Number(values.concurrency);
 
-function manifest(name: string): Department & KubeObject {
-  return {
-    apiVersion: "govhost.io/v1alpha1",
-    kind: "Department",
-    metadata: { name },
-    spec: {
-      displayName: { en: `Bench ${name}`, zhHant: `測試 ${name}` },
-      costCentre: "CC-BENCH",
-      contacts: [],
-      groups: {
-        admins: [`${name}-admins`],
-        developers: [`${name}-developers`],
-        viewers: [`${name}-viewers`],
-      },
-      environments: ["dev", "staging", "prod"],
-      quota: { cpu: "16", memory: "64Gi", storage: "500Gi", pods: 100, eServices: 20, publicEndpoints: 10 },
-      maxDataClassification: "RESTRICTED",
-      suspended: false,
-    },
-  };
-}
+const manifest = (name: string) => departmentManifest(name, { contacts: [], costCentre: "CC-BENCH" });
 
 async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -94,8 +94,10 @@ describe("controller crash safety", () => {
     for (const c of running.splice(0)) await c.stop();
     const a = await launch("replica-a");
     const b = await launch("replica-b", false);
-    await sleep(3_000);
+    // The standby serves health and metrics while it waits for the lease.
+    expect(await eventually("the standby to report its leadership metric", () => leaderMetric(b))).toBe("0");
     expect(await leaderMetric(a)).toBe("1");
+    await sleep(2_000);
     expect(await leaderMetric(b)).toBe("0");
 
     const before = uniqueName("r");

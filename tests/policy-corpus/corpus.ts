@@ -45,6 +45,11 @@ function container(overrides: Json = {}): Json {
   };
 }
 
+/** A pod spec that passes Pod Security `restricted` and every baseline rule (other tests build on it). */
+export function compliantPodSpec(): Json {
+  return podSpec();
+}
+
 function podSpec(overrides: Json = {}, containerOverrides: Json = {}): Json {
   return {
     securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
