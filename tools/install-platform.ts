@@ -24,8 +24,16 @@ export async function installPlatform(
       options.ingressControllerNamespace ?? defaultTenancySettings.ingressControllerNamespace,
     baseline: options.baseline ?? defaultBaselineSettings,
   });
-  for (const manifest of manifests)
-    await client.apply(manifest as KubeObject, { fieldManager: "govhost-installer" });
+  const fieldManager = "govhost-installer";
+  const crds = manifests.filter((m) => m.kind === "CustomResourceDefinition");
+  for (const crd of crds) await client.apply(crd as KubeObject, { fieldManager });
+  await waitEstablished(
+    client,
+    crds.map((crd) => String(crd.metadata.name)),
+  );
+  for (const manifest of manifests.filter((m) => m.kind !== "CustomResourceDefinition")) {
+    await client.apply(manifest as KubeObject, { fieldManager });
+  }
   // Bindings of modes no longer configured (e.g. Deny after a switch to Warn) and disabled rules must go.
   for (const type of [resources.validatingAdmissionPolicyBinding, resources.validatingAdmissionPolicy]) {
     const wanted = new Set(manifests.filter((m) => m.kind === type.kind).map((m) => m.metadata.name));
@@ -35,9 +43,10 @@ export async function installPlatform(
       if (!wanted.has(name)) await client.delete(type, name);
     }
   }
-  const crds = manifests.filter((m) => m.kind === "CustomResourceDefinition");
-  for (const crd of crds) {
-    const name = crd.metadata.name;
+}
+
+async function waitEstablished(client: KubeClient, names: string[]): Promise<void> {
+  for (const name of names) {
     for (let attempt = 0; ; attempt++) {
       const current = await client.get<Crd>(resources.crd, name);
       if (current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;

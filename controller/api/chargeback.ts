@@ -13,7 +13,10 @@ export const StatementLine = Type.Object(
       description: "Exact quantity in the resource's billing unit, as a decimal string",
     }),
     unit: Type.String({ description: "e.g. core-hour, GiB-hour, GiB-month, endpoint-month" }),
-    unitPriceMinor: Type.Integer({ description: "Price per unit in minor currency units (e.g. cents)" }),
+    unitPriceMinor: Type.String({
+      pattern: "^[0-9]+(\\.[0-9]+)?$",
+      description: "Price per unit in minor currency units (e.g. cents), exact decimal",
+    }),
     amountMinor: Type.Integer({
       description: "Line amount in minor currency units, rounded once at the line",
     }),

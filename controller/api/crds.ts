@@ -2,6 +2,7 @@ import { ChargebackStatementSpec, ChargebackStatementStatus } from "./chargeback
 import { customResourceDefinition } from "./crd.ts";
 import { DepartmentSpec, DepartmentStatus } from "./department.ts";
 import { policyReportCrds } from "./policy-report.ts";
+import { RateCardSpec, RateCardStatus } from "./ratecard.ts";
 
 const readyColumn = {
   name: "Ready",
@@ -47,5 +48,18 @@ export const chargebackStatementCrd = customResourceDefinition({
   ],
 });
 
+export const rateCardCrd = customResourceDefinition({
+  kind: "RateCard",
+  plural: "ratecards",
+  singular: "ratecard",
+  scope: "Cluster",
+  spec: RateCardSpec,
+  status: RateCardStatus,
+  printerColumns: [
+    { name: "Currency", type: "string", jsonPath: ".spec.currency" },
+    { name: "Mode", type: "string", jsonPath: ".spec.allocationMode" },
+  ],
+});
+
 /** Every govhost CRD, in install order. */
-export const allCrds = [departmentCrd, chargebackStatementCrd, ...policyReportCrds];
+export const allCrds = [departmentCrd, chargebackStatementCrd, rateCardCrd, ...policyReportCrds];

@@ -4,6 +4,7 @@ import {
   defaultBaselineSettings,
 } from "../../policies/admission.ts";
 import { allCrds } from "./crds.ts";
+import { defaultRateCard } from "./default-ratecard.ts";
 import {
   controllerClusterRole,
   controllerIdentity,
@@ -61,5 +62,6 @@ export function platformManifests(options: {
       subjects: [subject],
     },
     ...baselineManifests(options.baseline ?? defaultBaselineSettings),
+    defaultRateCard,
   ];
 }

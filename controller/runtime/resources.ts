@@ -76,6 +76,13 @@ export const resources = {
     plural: "departments",
     namespaced: false,
   },
+  rateCard: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "RateCard",
+    plural: "ratecards",
+    namespaced: false,
+  },
   chargebackStatement: {
     group: "govhost.io",
     version: "v1alpha1",

@@ -1,0 +1,145 @@
+import { add, multiply, type Rational, rational, roundHalfUp, toDecimalString, zero } from "./rational.ts";
+
+// The cost engine: exact integration of allocations over time, priced by the rate card version in force at
+// each instant. Pure: the same function computes statements and the API's estimates. Time in epoch
+// milliseconds; allocations in exact units (millicores, bytes, counts); money in minor units (cents).
+
+export type MeteredResource = "cpu" | "memory" | "storage" | "public-endpoint" | "eservice";
+
+/** From `at` on, `subject` holds `amount` of `resource` (0 ends the allocation). */
+export interface AllocationChange {
+  at: number;
+  subject: string;
+  department: string;
+  environment: string;
+  eservice?: string;
+  resource: MeteredResource;
+  amount: bigint;
+}
+
+/** Prices in minor currency units per billing unit, in force from `validFrom`. */
+export interface PriceVersion {
+  id: string;
+  validFrom: number;
+  prices: Record<MeteredResource, Rational>;
+}
+
+const hourMs = 3_600_000n;
+const gib = 2n ** 30n;
+
+/** Billing unit per resource: how many (amount × ms) make one unit; monthly units depend on the month. */
+export const billingUnits: Record<MeteredResource, { unit: string; divisor: (monthMs: bigint) => bigint }> = {
+  cpu: { unit: "core-hour", divisor: () => 1000n * hourMs },
+  memory: { unit: "GiB-hour", divisor: () => gib * hourMs },
+  storage: { unit: "GiB-month", divisor: (monthMs) => gib * monthMs },
+  "public-endpoint": { unit: "endpoint-month", divisor: (monthMs) => monthMs },
+  eservice: { unit: "eservice-month", divisor: (monthMs) => monthMs },
+};
+
+export interface Line {
+  environment: string;
+  eservice?: string;
+  resource: MeteredResource;
+  priceVersion: string;
+  quantity: Rational;
+  cost: Rational;
+}
+
+export interface StatementLine {
+  environment: string;
+  eservice?: string;
+  resource: MeteredResource;
+  quantity: string;
+  unit: string;
+  unitPriceMinor: string;
+  amountMinor: number;
+  priceVersion: string;
+}
+
+/** The version in force at `instant` (latest validFrom at or before it), or undefined before the first. */
+export function versionAt(versions: PriceVersion[], instant: number): PriceVersion | undefined {
+  let found: PriceVersion | undefined;
+  for (const v of versions)
+    if (v.validFrom <= instant && (!found || v.validFrom >= found.validFrom)) found = v;
+  return found;
+}
+
+/**
+ * Integrates every allocation over [start, end) (a calendar month; `asOf` cuts a draft short) and prices it.
+ * Returns exact lines keyed by environment, e-service, resource and price version.
+ */
+export function integrate(
+  changes: AllocationChange[],
+  versions: PriceVersion[],
+  period: { start: number; end: number; asOf?: number },
+): Line[] {
+  const monthMs = BigInt(period.end - period.start);
+  const stop = Math.min(period.end, period.asOf ?? period.end);
+  const boundaries = [...new Set(versions.map((v) => v.validFrom))].sort((a, b) => a - b);
+  const bySeries = new Map<string, AllocationChange[]>();
+  for (const change of changes) {
+    const key = `${change.subject}\u0000${change.resource}`;
+    const series = bySeries.get(key);
+    if (series) series.push(change);
+    else bySeries.set(key, [change]);
+  }
+  const lines = new Map<string, Line>();
+  for (const series of bySeries.values()) {
+    series.sort((a, b) => a.at - b.at);
+    for (let i = 0; i < series.length; i++) {
+      const change = series[i] as AllocationChange;
+      const from = Math.max(change.at, period.start);
+      const to = Math.min(series[i + 1]?.at ?? Number.POSITIVE_INFINITY, stop);
+      if (change.amount === 0n || to <= from) continue;
+      // Split at price changes so each piece is priced by the version in force.
+      const cuts = [from, ...boundaries.filter((b) => b > from && b < to), to];
+      for (let c = 0; c + 1 < cuts.length; c++) {
+        const segmentStart = cuts[c] as number;
+        const version = versionAt(versions, segmentStart);
+        if (!version) continue; // no price yet: not billable
+        const amountMs = change.amount * BigInt((cuts[c + 1] as number) - segmentStart);
+        const quantity = rational(amountMs, billingUnits[change.resource].divisor(monthMs));
+        const cost = multiply(quantity, version.prices[change.resource]);
+        const key = [change.environment, change.eservice ?? "", change.resource, version.id].join("\u0000");
+        const line = lines.get(key) ?? {
+          environment: change.environment,
+          ...(change.eservice ? { eservice: change.eservice } : {}),
+          resource: change.resource,
+          priceVersion: version.id,
+          quantity: zero,
+          cost: zero,
+        };
+        line.quantity = add(line.quantity, quantity);
+        line.cost = add(line.cost, cost);
+        lines.set(key, line);
+      }
+    }
+  }
+  return [...lines.values()].sort((a, b) =>
+    [a.environment, a.eservice ?? "", a.resource, a.priceVersion]
+      .join("/")
+      .localeCompare([b.environment, b.eservice ?? "", b.resource, b.priceVersion].join("/")),
+  );
+}
+
+/** Rounds each line once, to whole minor units; the total is the sum of the rounded lines. */
+export function statementLines(
+  lines: Line[],
+  versions: PriceVersion[],
+): { lines: StatementLine[]; totalMinor: number } {
+  const out = lines.map((line) => {
+    const version = versions.find((v) => v.id === line.priceVersion);
+    const price = version ? version.prices[line.resource] : zero;
+    return {
+      environment: line.environment,
+      ...(line.eservice ? { eservice: line.eservice } : {}),
+      resource: line.resource,
+      quantity: toDecimalString(line.quantity),
+      unit: billingUnits[line.resource].unit,
+      unitPriceMinor: toDecimalString(price),
+      amountMinor: Number(roundHalfUp(line.cost)),
+      priceVersion: line.priceVersion,
+    };
+  });
+  return { lines: out, totalMinor: out.reduce((sum, l) => sum + l.amountMinor, 0) };
+}
