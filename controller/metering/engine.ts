@@ -1,4 +1,4 @@
-import { add, multiply, type Rational, rational, roundHalfUp, toDecimalString, zero } from "./rational.ts";
+import { multiply, type Rational, rational, roundHalfUp, toDecimalString, zero } from "./rational.ts";
 
 // The cost engine: exact integration of allocations over time, priced by the rate card version in force at
 // each instant. Pure: the same function computes statements and the API's estimates. Time in epoch
@@ -83,7 +83,11 @@ export function integrate(
     if (series) series.push(change);
     else bySeries.set(key, [change]);
   }
-  const lines = new Map<string, Line>();
+  // Sum exact amount x milliseconds per line in integers; divide and price once per line at the end.
+  const sums = new Map<
+    string,
+    { line: Omit<Line, "quantity" | "cost">; amountMs: bigint; price: Rational }
+  >();
   for (const series of bySeries.values()) {
     series.sort((a, b) => a.at - b.at);
     for (let i = 0; i < series.length; i++) {
@@ -98,24 +102,29 @@ export function integrate(
         const version = versionAt(versions, segmentStart);
         if (!version) continue; // no price yet: not billable
         const amountMs = change.amount * BigInt((cuts[c + 1] as number) - segmentStart);
-        const quantity = rational(amountMs, billingUnits[change.resource].divisor(monthMs));
-        const cost = multiply(quantity, version.prices[change.resource]);
         const key = [change.environment, change.eservice ?? "", change.resource, version.id].join("\u0000");
-        const line = lines.get(key) ?? {
-          environment: change.environment,
-          ...(change.eservice ? { eservice: change.eservice } : {}),
-          resource: change.resource,
-          priceVersion: version.id,
-          quantity: zero,
-          cost: zero,
-        };
-        line.quantity = add(line.quantity, quantity);
-        line.cost = add(line.cost, cost);
-        lines.set(key, line);
+        const sum = sums.get(key);
+        if (sum) sum.amountMs += amountMs;
+        else {
+          sums.set(key, {
+            line: {
+              environment: change.environment,
+              ...(change.eservice ? { eservice: change.eservice } : {}),
+              resource: change.resource,
+              priceVersion: version.id,
+            },
+            amountMs,
+            price: version.prices[change.resource],
+          });
+        }
       }
     }
   }
-  return [...lines.values()].sort((a, b) =>
+  const lines: Line[] = [...sums.values()].map(({ line, amountMs, price }) => {
+    const quantity = rational(amountMs, billingUnits[line.resource].divisor(monthMs));
+    return { ...line, quantity, cost: multiply(quantity, price) };
+  });
+  return lines.sort((a, b) =>
     [a.environment, a.eservice ?? "", a.resource, a.priceVersion]
       .join("/")
       .localeCompare([b.environment, b.eservice ?? "", b.resource, b.priceVersion].join("/")),
