@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     host: env.GOVHOST_CONTROLLER_HOST ?? "127.0.0.1",
     port: Number(env.GOVHOST_CONTROLLER_PORT ?? 8081),
     complianceIntervalMs: Number(env.GOVHOST_COMPLIANCE_INTERVAL_MS ?? 60_000),
+    meteringRefreshMs: Number(env.GOVHOST_METERING_REFRESH_MS ?? 60_000),
+    timeZone: env.GOVHOST_TIMEZONE ?? "Asia/Hong_Kong",
   });
   const shutdown = (signal: string) => {
     log.info({ signal }, "shutting down");

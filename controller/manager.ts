@@ -5,6 +5,7 @@ import type { Department } from "./api/department.ts";
 import { labels, managedByValue } from "./api/group.ts";
 import { controllerLeaseName } from "./api/rbac.ts";
 import { ComplianceScanner } from "./compliance/scanner.ts";
+import { Meter } from "./metering/meter.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { startHealthServer } from "./runtime/health-server.ts";
 import { Informer } from "./runtime/informer.ts";
@@ -27,6 +28,10 @@ export interface ControllerOptions {
   concurrency?: number;
   resyncMs?: number;
   complianceIntervalMs?: number;
+  meteringRefreshMs?: number;
+  timeZone?: string;
+  rateCard?: string;
+  finalizeStatementsAfterMs?: number;
 }
 
 export interface RunningController {
@@ -117,19 +122,40 @@ export async function runController(options: ControllerOptions): Promise<Running
     const department = object.metadata?.labels?.[labels.department];
     if (department) queue.add(department);
   };
+  const namespaces = new Informer<KubeObject>(client, resources.namespace, enqueueOwner, {
+    labelSelector: `${labels.managedBy}=${managedByValue}`,
+  });
+  const meter = new Meter({
+    client,
+    log: log.child({ component: "metering" }),
+    timeZone: options.timeZone ?? "Asia/Hong_Kong",
+    rateCard: options.rateCard ?? "govhost-default",
+    finalizeAfterMs: options.finalizeStatementsAfterMs ?? 24 * 3_600_000,
+    owner: (name) => {
+      const nsLabels = namespaces.get(name)?.metadata?.labels;
+      const department = nsLabels?.[labels.department];
+      const environment = nsLabels?.[labels.environment];
+      return department && environment ? { department, environment } : undefined;
+    },
+  });
+  const pods = new Informer<KubeObject>(client, resources.pod, (event, pod) =>
+    meter.observePod(pod, event === "delete"),
+  );
+  const claims = new Informer<KubeObject>(client, resources.persistentVolumeClaim, (event, pvc) =>
+    meter.observePvc(pvc, event === "delete"),
+  );
   const children = [
-    new Informer(client, resources.namespace, enqueueOwner, {
-      labelSelector: `${labels.managedBy}=${managedByValue}`,
-    }),
+    namespaces,
     ...[resources.resourceQuota, resources.limitRange, resources.networkPolicy, resources.roleBinding].map(
       (type) => new Informer(client, type, enqueueOwner, { labelSelector: labels.department }),
     ),
   ];
-  const informers = [departments, ...children];
+  const informers = [departments, ...children, pods, claims];
   for (const informer of informers) void informer.run(abort.signal);
   await Promise.all(informers.map((i) => i.synced));
   synced = true;
   queue.start();
+  meter.queue.start();
   log.info({ departments: departments.list().length }, "caches synced; reconciling");
 
   const scanner = new ComplianceScanner(
@@ -139,6 +165,11 @@ export async function runController(options: ControllerOptions): Promise<Running
     () => departments.list(),
   );
   void scanner.run(abort.signal, options.complianceIntervalMs ?? 60_000);
+
+  // Drafts include open allocations up to now, so they are recomputed even without events.
+  const meterRefresh = setInterval(() => {
+    for (const dept of departments.list()) meter.refresh(dept.metadata.name as string);
+  }, options.meteringRefreshMs ?? 60_000);
 
   const resync = setInterval(
     () => {
@@ -152,8 +183,10 @@ export async function runController(options: ControllerOptions): Promise<Running
     queue,
     async stop() {
       clearInterval(resync);
+      clearInterval(meterRefresh);
       abort.abort();
       await queue.stop();
+      await meter.queue.stop();
       await elector.release();
       metrics.isLeader.set(0);
       await new Promise<void>((resolve) => server.close(() => resolve()));

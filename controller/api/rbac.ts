@@ -131,7 +131,7 @@ export const controllerClusterRole = clusterRole(
     },
     { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
     // Background compliance: read tenant workloads, publish PolicyReports.
-    { apiGroups: [""], resources: ["pods", "services"], verbs: read },
+    { apiGroups: [""], resources: ["pods", "services", "persistentvolumeclaims"], verbs: read },
     {
       apiGroups: ["apps"],
       resources: ["deployments", "statefulsets", "replicasets", "daemonsets"],
@@ -140,6 +140,13 @@ export const controllerClusterRole = clusterRole(
     { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: read },
     { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: read },
     { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: manage },
+    // Metering: read the rate card, write the month's draft statements.
+    { apiGroups: ["govhost.io"], resources: ["ratecards"], verbs: read },
+    {
+      apiGroups: ["govhost.io"],
+      resources: ["chargebackstatements"],
+      verbs: [...read, "create", "update", "patch"],
+    },
     {
       apiGroups: ["admissionregistration.k8s.io"],
       resources: ["validatingadmissionpolicybindings"],
@@ -168,5 +175,7 @@ export const controllerLeaseRole = {
       verbs: ["get", "list", "watch"],
       resourceNames: ["govhost-baseline"],
     },
+    // The metering ledgers (one ConfigMap per department) live in the platform namespace only.
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] },
   ],
 };

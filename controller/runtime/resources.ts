@@ -22,6 +22,7 @@ export const resources = {
   configMap: core("ConfigMap", "configmaps"),
   secret: core("Secret", "secrets"),
   pod: core("Pod", "pods"),
+  persistentVolumeClaim: core("PersistentVolumeClaim", "persistentvolumeclaims"),
   service: core("Service", "services"),
   serviceAccount: core("ServiceAccount", "serviceaccounts"),
   event: core("Event", "events"),

@@ -1,0 +1,67 @@
+import type { AllocationChange, MeteredResource } from "./engine.ts";
+
+// The metering ledger of one department: every allocation change, keyed by subject, resource and instant,
+// so recording the same change twice (after a restart, or from two replicas) changes nothing. Stored in the
+// API server (a ConfigMap in the platform namespace), written with optimistic concurrency.
+
+export interface Ledger {
+  department: string;
+  changes: AllocationChange[];
+}
+
+const keyOf = (c: AllocationChange) => `${c.subject}|${c.resource}|${c.at}`;
+
+/** Adds changes not yet recorded; returns the new ledger and whether anything was added. */
+export function record(ledger: Ledger, changes: AllocationChange[]): { ledger: Ledger; added: number } {
+  const known = new Map(ledger.changes.map((c) => [keyOf(c), c]));
+  let added = 0;
+  for (const change of changes) {
+    const key = keyOf(change);
+    const existing = known.get(key);
+    if (existing && existing.amount === change.amount) continue;
+    known.set(key, change);
+    added++;
+  }
+  if (added === 0) return { ledger, added };
+  return { ledger: { ...ledger, changes: [...known.values()].sort((a, b) => a.at - b.at) }, added };
+}
+
+type Row = [
+  at: number,
+  subject: string,
+  environment: string,
+  resource: MeteredResource,
+  amount: string,
+  eservice?: string,
+];
+
+/** Compact JSON (one row per change) for the ConfigMap. */
+export function serialize(ledger: Ledger): string {
+  const rows: Row[] = ledger.changes.map((c) => {
+    const row: Row = [c.at, c.subject, c.environment, c.resource, c.amount.toString()];
+    if (c.eservice) row.push(c.eservice);
+    return row;
+  });
+  return JSON.stringify(rows);
+}
+
+export function parse(department: string, text: string | undefined): Ledger {
+  if (!text) return { department, changes: [] };
+  const rows = JSON.parse(text) as Row[];
+  return {
+    department,
+    changes: rows.map(([at, subject, environment, resource, amount, eservice]) => ({
+      at,
+      subject,
+      department,
+      environment,
+      resource,
+      amount: BigInt(amount),
+      ...(eservice ? { eservice } : {}),
+    })),
+  };
+}
+
+export function ledgerName(department: string): string {
+  return `govhost-ledger-${department}`;
+}

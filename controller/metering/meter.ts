@@ -1,0 +1,169 @@
+import type { Logger } from "pino";
+import type { ChargebackStatement } from "../api/chargeback.ts";
+import { labels } from "../api/group.ts";
+import type { RateCard } from "../api/ratecard.ts";
+import { controllerIdentity } from "../api/rbac.ts";
+import { isConflict, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
+import { resources } from "../runtime/resources.ts";
+import { WorkQueue } from "../runtime/workqueue.ts";
+import { type PodLike, type PvcLike, podAllocationChanges, pvcAllocationChanges } from "./allocations.ts";
+import { periodBounds, periodOf } from "./calendar.ts";
+import { type AllocationChange, integrate, statementLines } from "./engine.ts";
+import { type Ledger, ledgerName, parse, record, serialize } from "./ledger.ts";
+import { priceVersions } from "./ratecard.ts";
+
+// Event-driven metering: every pod or volume change becomes allocation changes (with the instants recorded
+// on the objects), recorded in the department's ledger, and the month's draft ChargebackStatement is
+// recomputed from the ledger with the cost engine.
+
+export interface MeterOptions {
+  client: KubeClient;
+  log: Logger;
+  timeZone: string;
+  rateCard: string;
+  /** How long after a month ends its statement stays open for late events before it is finalized. */
+  finalizeAfterMs: number;
+  /** Which department and environment a namespace belongs to (from the platform-owned labels). */
+  owner: (namespace: string) => { department: string; environment: string } | undefined;
+}
+
+interface LedgerMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+export class Meter {
+  private readonly options: MeterOptions;
+  private readonly pending = new Map<string, AllocationChange[]>();
+  readonly queue: WorkQueue;
+
+  constructor(options: MeterOptions) {
+    this.options = options;
+    this.queue = new WorkQueue((department) => this.flush(department), {
+      concurrency: 2,
+      onError: (department, error) =>
+        options.log.warn({ department, err: error }, "metering flush failed; retrying"),
+    });
+  }
+
+  observePod(pod: PodLike, deleted: boolean): void {
+    const owner = this.options.owner(pod.metadata?.namespace ?? "");
+    if (owner) this.enqueue(owner.department, podAllocationChanges(pod, owner, deleted));
+  }
+
+  observePvc(pvc: PvcLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
+    const owner = this.options.owner(pvc.metadata?.namespace ?? "");
+    if (owner) this.enqueue(owner.department, pvcAllocationChanges(pvc, owner, deleted));
+  }
+
+  /** Recompute a department's draft (the open allocations grow with time even without events). */
+  refresh(department: string): void {
+    this.queue.add(department);
+  }
+
+  private enqueue(department: string, changes: AllocationChange[]): void {
+    if (changes.length === 0) return;
+    this.pending.set(department, [...(this.pending.get(department) ?? []), ...changes]);
+    this.queue.add(department);
+  }
+
+  private async flush(department: string): Promise<undefined> {
+    const changes = this.pending.get(department) ?? [];
+    this.pending.delete(department);
+    try {
+      const ledger = await this.recordChanges(department, changes);
+      await this.writeDraft(ledger);
+    } catch (error) {
+      // Put the changes back so the retry records them.
+      this.pending.set(department, [...changes, ...(this.pending.get(department) ?? [])]);
+      throw error;
+    }
+    return undefined;
+  }
+
+  /** Read-merge-write of the ledger ConfigMap with optimistic concurrency (retried on conflict). */
+  private async recordChanges(department: string, changes: AllocationChange[]): Promise<Ledger> {
+    const { client } = this.options;
+    const name = ledgerName(department);
+    const namespace = controllerIdentity.namespace;
+    for (let attempt = 0; ; attempt++) {
+      const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
+      const ledger = parse(department, current?.data?.changes);
+      const { ledger: next, added } = record(ledger, changes);
+      if (added === 0) return ledger;
+      const body: LedgerMap = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name,
+          namespace,
+          labels: {
+            [labels.managedBy]: "govhost",
+            [labels.department]: department,
+            "govhost.io/component": "metering",
+          },
+          ...(current?.metadata?.resourceVersion
+            ? { resourceVersion: current.metadata.resourceVersion }
+            : {}),
+        },
+        data: { changes: serialize(next) },
+      };
+      try {
+        if (current) await client.replace(body);
+        else await client.create(body);
+        return next;
+      } catch (error) {
+        if (!isConflict(error) || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  /**
+   * Recomputes the current month's draft and, until it is finalized, last month's statement (late events
+   * still land there). A month is finalized once `finalizeAfterMs` has passed since it ended; after that
+   * the statement is immutable (baseline rule GH-FIN-001) and corrections go to a later month.
+   */
+  private async writeDraft(ledger: Ledger, now = Date.now()): Promise<void> {
+    const { client, timeZone } = this.options;
+    const card = await client.find<RateCard & KubeObject>(resources.rateCard, this.options.rateCard);
+    if (!card) {
+      this.options.log.warn(
+        { rateCard: this.options.rateCard },
+        "rate card missing; statements not computed",
+      );
+      return;
+    }
+    const versions = priceVersions(card);
+    const current = periodOf(now, timeZone);
+    const previous = periodOf(periodBounds(current, timeZone).start - 1, timeZone);
+    for (const period of [previous, current]) {
+      const bounds = periodBounds(period, timeZone);
+      const name = `${ledger.department}-${period}`;
+      const existing = await client.find<ChargebackStatement & KubeObject>(
+        resources.chargebackStatement,
+        name,
+      );
+      if (existing?.spec.finalized) continue;
+      const asOf = Math.min(now, bounds.end);
+      const { lines, totalMinor } = statementLines(
+        integrate(ledger.changes, versions, { ...bounds, asOf }),
+        versions,
+      );
+      if (!existing && lines.length === 0) continue;
+      const statement: ChargebackStatement & KubeObject = {
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "ChargebackStatement",
+        metadata: { name, labels: { [labels.department]: ledger.department, "govhost.io/period": period } },
+        spec: {
+          department: ledger.department,
+          period,
+          timeZone,
+          currency: card.spec.currency,
+          lines,
+          totalMinor,
+          finalized: now >= bounds.end + this.options.finalizeAfterMs,
+        },
+      };
+      await client.apply(statement, { fieldManager: "govhost-metering" });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
+import { periodOf } from "../../controller/metering/calendar.ts";
+import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { type ControllerProcess, startController } from "./support/controller-process.ts";
+import { client, compliantPod, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+
+// Pods run for a known time (the test plays the kubelet: it patches status.startTime and the containers'
+// finish time), and the month's draft statement must show exactly what they cost at the default rate card
+// (35 cents per core-hour, 4.5 cents per GiB-hour), also after the controller is killed and restarted.
+// (A run in the first minutes of a month could see a pod split across two statements; the window is
+// under an hour a month.)
+
+let admin: KubeClient;
+let controller: ControllerProcess;
+const dept = uniqueName("m");
+const hour = 3_600_000;
+
+beforeAll(async () => {
+  admin = await client();
+  controller = await startController({ identity: "metering-1" });
+  await admin.create(departmentManifest(dept, { environments: ["dev", "prod"] }));
+  await waitForDepartment(admin, dept, isReady);
+});
+
+afterAll(async () => {
+  await controller?.stop();
+  admin?.close();
+});
+
+async function runPod(
+  namespace: string,
+  name: string,
+  cpu: string,
+  memory: string,
+  start: number,
+  end: number,
+) {
+  const pod = compliantPod(namespace, name) as KubeObject & {
+    spec: { containers: { resources: Record<string, Record<string, string>> }[] };
+  };
+  const container = pod.spec.containers[0];
+  if (!container) throw new Error("no container");
+  container.resources = { requests: { cpu, memory }, limits: { cpu, memory } };
+  await admin.create(pod);
+  const status = (phase: string, extra: Record<string, unknown> = {}) =>
+    admin.mergePatch(
+      resources.pod,
+      name,
+      { status: { phase, startTime: new Date(start).toISOString(), ...extra } },
+      { namespace, subresource: "status" },
+    );
+  await status("Running");
+  await status("Succeeded", {
+    containerStatuses: [
+      {
+        name: "app",
+        image: "registry.gov.example/app:1.0.0",
+        imageID: "",
+        ready: false,
+        restartCount: 0,
+        state: {
+          terminated: {
+            exitCode: 0,
+            finishedAt: new Date(end).toISOString(),
+            startedAt: new Date(start).toISOString(),
+          },
+        },
+      },
+    ],
+  });
+}
+
+let period = periodOf(Date.now(), "Asia/Hong_Kong");
+function statementName(): string {
+  return `${dept}-${period}`;
+}
+
+async function statementWithTotal(total: number) {
+  return eventually(
+    `statement ${statementName()} to total ${total}`,
+    async () => {
+      const s = await admin.find<ChargebackStatement & KubeObject>(
+        resources.chargebackStatement,
+        statementName(),
+      );
+      return s?.spec.totalMinor === total ? s : undefined;
+    },
+    30_000,
+  );
+}
+
+describe("metering", () => {
+  it("charges finished pods exactly, per environment and resource", async () => {
+    // The pods ran within the last 50 minutes; the statement is the one of the month they ran in.
+    const base = Date.now() - 50 * 60_000;
+    period = periodOf(base, "Asia/Hong_Kong");
+    await runPod(`${dept}-prod`, "batch", "4", "8Gi", base, base + 0.75 * hour); // 3 core-h, 6 GiB-h
+    await runPod(`${dept}-dev`, "short", "500m", "1Gi", base + 10 * 60_000, base + 10 * 60_000 + 30_000); // 30 s
+    // prod: cpu 3 x 35 = 105; memory 6 x 4.5 = 27. dev: cpu 0.5 x 30/3600 x 35 = 0.1458 -> 0; memory
+    // 1 x 30/3600 x 4.5 = 0.0375 -> 0. Total 132.
+    const statement = await statementWithTotal(132);
+    const line = (environment: string, resource: string) =>
+      statement.spec.lines.find((l) => l.environment === environment && l.resource === resource);
+    expect(line("prod", "cpu")).toMatchObject({
+      quantity: "3",
+      unit: "core-hour",
+      unitPriceMinor: "35",
+      amountMinor: 105,
+    });
+    expect(line("prod", "memory")).toMatchObject({
+      quantity: "6",
+      unit: "GiB-hour",
+      unitPriceMinor: "4.5",
+      amountMinor: 27,
+    });
+    expect(line("dev", "cpu")).toMatchObject({ quantity: "0.004167", amountMinor: 0 });
+    expect(statement.spec.finalized).toBe(false);
+    expect(statement.spec.currency).toBe("HKD");
+  });
+
+  it("gives the same figures after a SIGKILL and restart, and with a second replica", async () => {
+    await controller.kill();
+    controller = await startController({ identity: "metering-2" });
+    const standby = await startController({ identity: "metering-3", waitReady: false });
+    const base = Date.now() - 40 * 60_000;
+    await runPod(`${dept}-prod`, "after-restart", "2", "4Gi", base, base + 0.5 * hour); // 35 + 9 = 44
+    const statement = await statementWithTotal(176);
+    expect(statement.spec.lines.filter((l) => l.environment === "prod").map((l) => l.amountMinor)).toEqual([
+      140, 36,
+    ]);
+    await standby.stop();
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import {
+  effectiveRequest,
+  type PodLike,
+  podAllocationChanges,
+  pvcAllocationChanges,
+} from "../../controller/metering/allocations.ts";
+import { type Ledger, parse, record, serialize } from "../../controller/metering/ledger.ts";
+
+const owner = { department: "immd", environment: "prod" };
+const start = "2026-11-10T01:00:00Z";
+const end = "2026-11-10T02:30:00Z";
+
+function pod(extra: Record<string, unknown> = {}): PodLike {
+  return {
+    metadata: { uid: "u-1", namespace: "immd-prod" },
+    spec: {
+      containers: [
+        { resources: { requests: { cpu: "500m", memory: "256Mi" } } },
+        { resources: { requests: { cpu: "250m" } } },
+      ],
+      initContainers: [{ resources: { requests: { cpu: "1", memory: "64Mi" } } }],
+    },
+    status: { phase: "Running", startTime: start },
+    ...extra,
+  };
+}
+
+describe("allocation changes from objects", () => {
+  it("use the effective request: max(sum of containers, largest init container)", () => {
+    expect(effectiveRequest(pod(), "cpu")).toBe(1000n);
+    expect(effectiveRequest(pod(), "memory")).toBe(256n * 2n ** 20n * 1000n);
+  });
+
+  it("start at status.startTime and end at the last container finish", () => {
+    expect(podAllocationChanges(pod(), owner)).toEqual([
+      { subject: "pod/u-1", ...owner, at: Date.parse(start), resource: "cpu", amount: 1000n },
+      { subject: "pod/u-1", ...owner, at: Date.parse(start), resource: "memory", amount: 256n * 2n ** 20n },
+    ]);
+    const finished = pod({
+      status: {
+        phase: "Succeeded",
+        startTime: start,
+        containerStatuses: [{ state: { terminated: { finishedAt: end } } }],
+      },
+    });
+    expect(
+      podAllocationChanges(finished, owner)
+        .filter((c) => c.amount === 0n)
+        .map((c) => c.at),
+    ).toEqual([Date.parse(end), Date.parse(end)]);
+  });
+
+  it("are nothing for a pod the kubelet has not started", () => {
+    expect(podAllocationChanges(pod({ status: { phase: "Pending" } }), owner)).toEqual([]);
+  });
+
+  it("bill bound volume claims by capacity from creation to deletion", () => {
+    const pvc = {
+      metadata: { uid: "v-1", creationTimestamp: start, deletionTimestamp: end },
+      status: { phase: "Bound", capacity: { storage: "20Gi" } },
+    };
+    expect(pvcAllocationChanges(pvc, owner).map((c) => [c.at, c.amount])).toEqual([
+      [Date.parse(start), 20n * 2n ** 30n],
+      [Date.parse(end), 0n],
+    ]);
+  });
+});
+
+describe("ledger", () => {
+  const empty: Ledger = { department: "immd", changes: [] };
+  const changes = podAllocationChanges(pod(), owner);
+
+  it("records each change once, however often it is observed", () => {
+    const first = record(empty, changes);
+    expect(first.added).toBe(2);
+    const again = record(first.ledger, changes);
+    expect(again.added).toBe(0);
+    expect(again.ledger.changes).toHaveLength(2);
+  });
+
+  it("round-trips through its stored form exactly", () => {
+    const { ledger } = record(empty, [
+      ...changes,
+      { ...changes[0], eservice: "visa-apply", subject: "pod/u-2" } as (typeof changes)[0],
+    ]);
+    expect(parse("immd", serialize(ledger))).toEqual(ledger);
+  });
+});
