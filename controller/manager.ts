@@ -127,6 +127,8 @@ export async function runController(options: ControllerOptions): Promise<Running
   });
   const meter = new Meter({
     client,
+    registry: metrics.registry,
+    department: (name) => departments.get(name),
     log: log.child({ component: "metering" }),
     timeZone: options.timeZone ?? "Asia/Hong_Kong",
     rateCard: options.rateCard ?? "govhost-default",

@@ -129,6 +129,15 @@ export const DepartmentStatus = Type.Object({
     Type.Array(Condition, { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
   ),
   namespaces: Type.Optional(Type.Array(Type.String())),
+  budget: Type.Optional(
+    Type.Object({
+      currency: Type.String(),
+      limitMinor: Type.Integer(),
+      spentMinor: Type.Integer(),
+      forecastMinor: Type.Integer(),
+      usedRatio: Type.Number(),
+    }),
+  ),
   compliance: Type.Optional(
     Type.Object({
       pass: Type.Integer(),

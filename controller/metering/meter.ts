@@ -1,16 +1,21 @@
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { ChargebackStatement } from "../api/chargeback.ts";
+import type { Department } from "../api/department.ts";
 import { labels } from "../api/group.ts";
 import type { RateCard } from "../api/ratecard.ts";
 import { controllerIdentity } from "../api/rbac.ts";
+import { mergeConditions } from "../runtime/conditions.ts";
 import { isConflict, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
 import { resources } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/workqueue.ts";
 import { type PodLike, type PvcLike, podAllocationChanges, pvcAllocationChanges } from "./allocations.ts";
 import { periodBounds, periodOf } from "./calendar.ts";
-import { type AllocationChange, integrate, statementLines } from "./engine.ts";
+import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
 import { type Ledger, ledgerName, parse, record, serialize } from "./ledger.ts";
+import { registerMeteringMetrics } from "./metrics.ts";
 import { priceVersions } from "./ratecard.ts";
+import { forecastMinor, type MeteringSnapshot, meteringSnapshot } from "./snapshot.ts";
 
 // Event-driven metering: every pod or volume change becomes allocation changes (with the instants recorded
 // on the objects), recorded in the department's ledger, and the month's draft ChargebackStatement is
@@ -23,6 +28,9 @@ export interface MeterOptions {
   rateCard: string;
   /** How long after a month ends its statement stays open for late events before it is finalized. */
   finalizeAfterMs: number;
+  registry: Registry;
+  /** The department as last seen (its budget and status), from the controller's cache. */
+  department: (name: string) => (Department & KubeObject) | undefined;
   /** Which department and environment a namespace belongs to (from the platform-owned labels). */
   owner: (namespace: string) => { department: string; environment: string } | undefined;
 }
@@ -34,10 +42,15 @@ interface LedgerMap extends KubeObject {
 export class Meter {
   private readonly options: MeterOptions;
   private readonly pending = new Map<string, AllocationChange[]>();
+  private readonly snapshots = new Map<
+    string,
+    { snapshot: MeteringSnapshot; currency: string; budgetMinor?: number }
+  >();
   readonly queue: WorkQueue;
 
   constructor(options: MeterOptions) {
     this.options = options;
+    registerMeteringMetrics(options.registry, () => this.snapshots);
     this.queue = new WorkQueue((department) => this.flush(department), {
       concurrency: 2,
       onError: (department, error) =>
@@ -71,7 +84,28 @@ export class Meter {
     this.pending.delete(department);
     try {
       const ledger = await this.recordChanges(department, changes);
-      await this.writeDraft(ledger);
+      const card = await this.options.client.find<RateCard & KubeObject>(
+        resources.rateCard,
+        this.options.rateCard,
+      );
+      if (!card) {
+        this.options.log.warn(
+          { rateCard: this.options.rateCard },
+          "rate card missing; statements not computed",
+        );
+        return undefined;
+      }
+      const versions = priceVersions(card);
+      const now = Date.now();
+      await this.writeStatements(ledger, card, versions, now);
+      const snapshot = meteringSnapshot(ledger.changes, versions, this.options.timeZone, now);
+      const budget = this.options.department(department)?.spec.monthlyBudget;
+      this.snapshots.set(department, {
+        snapshot,
+        currency: card.spec.currency,
+        ...(budget ? { budgetMinor: Math.round(budget.amount * 100) } : {}),
+      });
+      await this.writeBudget(department, snapshot, card.spec.currency);
     } catch (error) {
       // Put the changes back so the retry records them.
       this.pending.set(department, [...changes, ...(this.pending.get(department) ?? [])]);
@@ -122,17 +156,13 @@ export class Meter {
    * still land there). A month is finalized once `finalizeAfterMs` has passed since it ended; after that
    * the statement is immutable (baseline rule GH-FIN-001) and corrections go to a later month.
    */
-  private async writeDraft(ledger: Ledger, now = Date.now()): Promise<void> {
+  private async writeStatements(
+    ledger: Ledger,
+    card: RateCard,
+    versions: PriceVersion[],
+    now: number,
+  ): Promise<void> {
     const { client, timeZone } = this.options;
-    const card = await client.find<RateCard & KubeObject>(resources.rateCard, this.options.rateCard);
-    if (!card) {
-      this.options.log.warn(
-        { rateCard: this.options.rateCard },
-        "rate card missing; statements not computed",
-      );
-      return;
-    }
-    const versions = priceVersions(card);
     const current = periodOf(now, timeZone);
     const previous = periodOf(periodBounds(current, timeZone).start - 1, timeZone);
     for (const period of [previous, current]) {
@@ -165,5 +195,51 @@ export class Meter {
       };
       await client.apply(statement, { fieldManager: "govhost-metering" });
     }
+  }
+
+  /** Budget status and condition: warn at 80% of the month's budget, fail at 100%. */
+  private async writeBudget(department: string, snapshot: MeteringSnapshot, currency: string): Promise<void> {
+    const dept = this.options.department(department);
+    const budget = dept?.spec.monthlyBudget;
+    if (!dept || !budget) return;
+    const limitMinor = Math.round(budget.amount * 100);
+    const usedRatio = limitMinor > 0 ? snapshot.monthTotalMinor / limitMinor : 0;
+    const forecast = forecastMinor(snapshot);
+    const condition =
+      usedRatio >= 1
+        ? { type: "BudgetHealthy", status: "False" as const, reason: "OverBudget" }
+        : usedRatio >= 0.8
+          ? { type: "BudgetHealthy", status: "False" as const, reason: "NearBudget" }
+          : { type: "BudgetHealthy", status: "True" as const, reason: "WithinBudget" };
+    const money = (minor: number) => `${currency} ${(minor / 100).toFixed(2)}`;
+    const message = `${money(snapshot.monthTotalMinor)} of ${money(limitMinor)} spent this month (${Math.round(usedRatio * 100)}%); forecast ${money(forecast)}`;
+    const status = {
+      budget: {
+        currency,
+        limitMinor,
+        spentMinor: snapshot.monthTotalMinor,
+        forecastMinor: forecast,
+        usedRatio: Math.round(usedRatio * 10_000) / 10_000,
+      },
+      conditions: mergeConditions(
+        dept.status?.conditions?.filter((c) => c.type === "BudgetHealthy"),
+        [{ ...condition, message }],
+        dept.metadata.generation,
+        new Date(snapshot.at),
+      ),
+    };
+    const current = dept.status?.budget;
+    const previous = dept.status?.conditions?.find((c) => c.type === "BudgetHealthy");
+    if (
+      current?.spentMinor === status.budget.spentMinor &&
+      current.limitMinor === limitMinor &&
+      previous?.reason === condition.reason
+    ) {
+      return;
+    }
+    await this.options.client.apply(
+      { apiVersion: "govhost.io/v1alpha1", kind: "Department", metadata: { name: department }, status },
+      { fieldManager: "govhost-metering", subresource: "status" },
+    );
   }
 }

@@ -4,8 +4,17 @@ import { periodOf } from "../../controller/metering/calendar.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
-import { client, compliantPod, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
+import {
+  client,
+  compliantPod,
+  condition,
+  type DepartmentObject,
+  departmentManifest,
+  isReady,
+  waitForDepartment,
+} from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { startPrometheus } from "./support/prometheus.ts";
 
 // Pods run for a known time (the test plays the kubelet: it patches status.startTime and the containers'
 // finish time), and the month's draft statement must show exactly what they cost at the default rate card
@@ -21,7 +30,12 @@ const hour = 3_600_000;
 beforeAll(async () => {
   admin = await client();
   controller = await startController({ identity: "metering-1" });
-  await admin.create(departmentManifest(dept, { environments: ["dev", "prod"] }));
+  await admin.create(
+    departmentManifest(dept, {
+      environments: ["dev", "prod"],
+      monthlyBudget: { amount: 2, currency: "HKD" },
+    }),
+  );
   await waitForDepartment(admin, dept, isReady);
 });
 
@@ -132,5 +146,39 @@ describe("metering", () => {
       140, 36,
     ]);
     await standby.stop();
+  });
+
+  it("shows the budget and the finance metrics, and Prometheus reads the statement's figure", async () => {
+    // 176 cents of a HKD 2.00 budget: 88%, past the 80% warning line.
+    const dept176 = await eventually("the budget condition", async () => {
+      const d = await admin.get<DepartmentObject>(resources.department, dept);
+      return d.status?.budget?.spentMinor === 176 ? d : undefined;
+    });
+    expect(dept176.status?.budget).toMatchObject({ currency: "HKD", limitMinor: 200, usedRatio: 0.88 });
+    expect(condition(dept176, "BudgetHealthy")).toMatchObject({ status: "False", reason: "NearBudget" });
+
+    const prometheus = await startPrometheus([`127.0.0.1:${controller.port}`]);
+    try {
+      const cost = await eventually("Prometheus to scrape the cost counter", async () => {
+        const [sample] = await prometheus.query(
+          `sum by (department) (govhost_chargeback_cost_total{department="${dept}"})`,
+        );
+        return sample && Number(sample.value[1]) > 0 ? Number(sample.value[1]) : undefined;
+      });
+      const statement = await admin.get<ChargebackStatement & KubeObject>(
+        resources.chargebackStatement,
+        statementName(),
+      );
+      expect(cost).toBeCloseTo(statement.spec.totalMinor / 100, 9);
+      const [ratio] = await prometheus.query(`govhost_budget_used_ratio{department="${dept}"}`);
+      expect(Number(ratio?.value[1])).toBeCloseTo(0.88, 9);
+      const [cpuSeconds] = await prometheus.query(
+        `sum(govhost_usage_cpu_core_seconds_total{department="${dept}"})`,
+      );
+      // 4 cores x 45 min + 0.5 core x 30 s + 2 cores x 30 min = 14415 core-seconds.
+      expect(Number(cpuSeconds?.value[1])).toBeCloseTo(14_415, 6);
+    } finally {
+      await prometheus.stop();
+    }
   });
 });

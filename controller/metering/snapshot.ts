@@ -1,0 +1,80 @@
+import { periodBounds, periodOf } from "./calendar.ts";
+import {
+  type AllocationChange,
+  integrate,
+  type MeteredResource,
+  type PriceVersion,
+  statementLines,
+} from "./engine.ts";
+
+// What the metrics endpoint and the budget check show for one department, computed from its ledger at an
+// instant: cumulative usage (amount x ms), what is allocated now, cumulative cost per resource over every
+// month (rounded per statement line, as billed), and this month's total so far.
+
+export interface MeteringSnapshot {
+  at: number;
+  usageAmountMs: Map<string, bigint>; // key `${environment}|${resource}`
+  allocated: Map<string, bigint>; // key `${environment}|${resource}`
+  costMinor: Map<MeteredResource, number>;
+  monthTotalMinor: number;
+  monthStart: number;
+  monthEnd: number;
+}
+
+export function meteringSnapshot(
+  changes: AllocationChange[],
+  versions: PriceVersion[],
+  timeZone: string,
+  now: number,
+): MeteringSnapshot {
+  const usageAmountMs = new Map<string, bigint>();
+  const allocated = new Map<string, bigint>();
+  const bySeries = new Map<string, AllocationChange[]>();
+  for (const c of changes) {
+    const key = `${c.subject}|${c.resource}`;
+    const list = bySeries.get(key);
+    if (list) list.push(c);
+    else bySeries.set(key, [c]);
+  }
+  for (const series of bySeries.values()) {
+    series.sort((a, b) => a.at - b.at);
+    for (let i = 0; i < series.length; i++) {
+      const c = series[i] as AllocationChange;
+      if (c.at > now) break;
+      const key = `${c.environment}|${c.resource}`;
+      const until = Math.min(series[i + 1]?.at ?? now, now);
+      usageAmountMs.set(key, (usageAmountMs.get(key) ?? 0n) + c.amount * BigInt(until - c.at));
+      if (i === series.length - 1 || (series[i + 1] as AllocationChange).at > now) {
+        allocated.set(key, (allocated.get(key) ?? 0n) + c.amount);
+      }
+    }
+  }
+
+  const costMinor = new Map<MeteredResource, number>();
+  const current = periodOf(now, timeZone);
+  const { start: monthStart, end: monthEnd } = periodBounds(current, timeZone);
+  let monthTotalMinor = 0;
+  const first = changes.reduce((min, c) => Math.min(min, c.at), now);
+  for (let period = periodOf(first, timeZone); ; ) {
+    const bounds = periodBounds(period, timeZone);
+    const { lines, totalMinor } = statementLines(
+      integrate(changes, versions, { ...bounds, asOf: Math.min(now, bounds.end) }),
+      versions,
+    );
+    for (const line of lines)
+      costMinor.set(line.resource, (costMinor.get(line.resource) ?? 0) + line.amountMinor);
+    if (period === current) {
+      monthTotalMinor = totalMinor;
+      break;
+    }
+    period = periodOf(bounds.end, timeZone);
+  }
+  return { at: now, usageAmountMs, allocated, costMinor, monthTotalMinor, monthStart, monthEnd };
+}
+
+/** Linear forecast of the month's total from what was spent so far. */
+export function forecastMinor(snapshot: MeteringSnapshot): number {
+  const elapsed = snapshot.at - snapshot.monthStart;
+  if (elapsed <= 0) return snapshot.monthTotalMinor;
+  return Math.round((snapshot.monthTotalMinor * (snapshot.monthEnd - snapshot.monthStart)) / elapsed);
+}
