@@ -56,7 +56,10 @@ export async function runController(options: ControllerOptions): Promise<Running
   const departments = new Informer<Department & KubeObject>(
     client,
     resources.department,
-    (_event, dept) => queue.add(dept.metadata.name as string),
+    (_event, dept) => {
+      queue.add(dept.metadata.name as string);
+      meter.observeDepartment(dept);
+    },
     { onError: (error) => log.warn({ err: error }, "department watch failed; retrying") },
   );
   new Gauge({

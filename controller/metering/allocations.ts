@@ -89,16 +89,74 @@ export function pvcAllocationChanges(
   owner: { department: string; environment: string },
   deleted = false,
 ): AllocationChange[] {
+  const base = { subject: `pvc/${pvc.metadata?.uid}`, ...owner, resource: "storage" as const };
+  const deletedAt = pvc.metadata?.deletionTimestamp ? Date.parse(pvc.metadata.deletionTimestamp) : undefined;
+  const end = deletedAt ?? (deleted ? Date.now() : undefined);
+  const changes: AllocationChange[] = [];
   const capacity = pvc.status?.capacity?.storage;
   const created = Date.parse(pvc.metadata?.creationTimestamp ?? "");
-  if (pvc.status?.phase !== "Bound" || !capacity || Number.isNaN(created)) return [];
-  const base = { subject: `pvc/${pvc.metadata?.uid}`, ...owner, resource: "storage" as const };
-  const changes: AllocationChange[] = [{ ...base, at: created, amount: parseMilli(capacity) / 1000n }];
-  const end = pvc.metadata?.deletionTimestamp
-    ? Date.parse(pvc.metadata.deletionTimestamp)
-    : deleted
-      ? Date.now()
-      : undefined;
+  if (pvc.status?.phase === "Bound" && capacity && !Number.isNaN(created)) {
+    changes.push({ ...base, at: created, amount: parseMilli(capacity) / 1000n });
+  }
+  // The end is recorded whatever the phase is by then (a claim may turn Lost before it is deleted); an end
+  // without a start changes nothing.
   if (end !== undefined) changes.push({ ...base, at: end, amount: 0n });
   return changes;
+}
+
+export interface DepartmentLike {
+  metadata: { name?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
+  spec: { quota: { cpu: string; memory: string; storage: string } };
+}
+
+/** The subject under which a department's reserved quota is recorded. */
+export const reservedSubject = (dept: DepartmentLike) => `department/${dept.metadata.uid}`;
+export const reservedEnvironment = "all";
+
+/**
+ * Reserved-mode allocations: the department quota itself. A quota carries no timestamp of its own, so the
+ * first amount counts from the department's creation and later changes from when they are observed (a
+ * bounded lag); re-observing an unchanged quota records nothing. Deletion ends it at deletionTimestamp.
+ */
+export function reservedChanges(
+  dept: DepartmentLike,
+  latest: (subject: string, resource: "cpu" | "memory" | "storage") => bigint | undefined,
+  now: number,
+): AllocationChange[] {
+  const subject = reservedSubject(dept);
+  const department = dept.metadata.name ?? "";
+  const deleted = dept.metadata.deletionTimestamp ? Date.parse(dept.metadata.deletionTimestamp) : undefined;
+  const wanted: Record<"cpu" | "memory" | "storage", bigint> = {
+    cpu: deleted === undefined ? parseMilli(dept.spec.quota.cpu) : 0n,
+    memory: deleted === undefined ? parseMilli(dept.spec.quota.memory) / 1000n : 0n,
+    storage: deleted === undefined ? parseMilli(dept.spec.quota.storage) / 1000n : 0n,
+  };
+  const changes: AllocationChange[] = [];
+  for (const resource of ["cpu", "memory", "storage"] as const) {
+    const previous = latest(subject, resource);
+    if (previous === wanted[resource]) continue;
+    if (previous === undefined && wanted[resource] === 0n) continue;
+    const at =
+      previous === undefined ? Date.parse(dept.metadata.creationTimestamp ?? "") || now : (deleted ?? now);
+    changes.push({
+      at,
+      subject,
+      department,
+      environment: reservedEnvironment,
+      resource,
+      amount: wanted[resource],
+    });
+  }
+  return changes;
+}
+
+/** Which allocations are billed: reserved mode bills the quota instead of pods and volumes. */
+export function billable(changes: AllocationChange[], mode: "reserved" | "consumed"): AllocationChange[] {
+  const quotaResource = (c: AllocationChange) =>
+    c.resource === "cpu" || c.resource === "memory" || c.resource === "storage";
+  return changes.filter((c) => {
+    const isReserved = c.subject.startsWith("department/");
+    if (!quotaResource(c)) return true;
+    return mode === "reserved" ? isReserved : !isReserved;
+  });
 }

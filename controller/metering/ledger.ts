@@ -62,6 +62,15 @@ export function parse(department: string, text: string | undefined): Ledger {
   };
 }
 
+/** The most recent amount recorded for a subject's resource, if any. */
+export function latestAmount(ledger: Ledger, subject: string, resource: MeteredResource): bigint | undefined {
+  let latest: AllocationChange | undefined;
+  for (const c of ledger.changes) {
+    if (c.subject === subject && c.resource === resource && (!latest || c.at >= latest.at)) latest = c;
+  }
+  return latest?.amount;
+}
+
 export function ledgerName(department: string): string {
   return `govhost-ledger-${department}`;
 }

@@ -9,10 +9,18 @@ import { mergeConditions } from "../runtime/conditions.ts";
 import { isConflict, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
 import { resources } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/workqueue.ts";
-import { type PodLike, type PvcLike, podAllocationChanges, pvcAllocationChanges } from "./allocations.ts";
+import {
+  billable,
+  type DepartmentLike,
+  type PodLike,
+  type PvcLike,
+  podAllocationChanges,
+  pvcAllocationChanges,
+  reservedChanges,
+} from "./allocations.ts";
 import { periodBounds, periodOf } from "./calendar.ts";
 import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
-import { type Ledger, ledgerName, parse, record, serialize } from "./ledger.ts";
+import { type Ledger, latestAmount, ledgerName, parse, record, serialize } from "./ledger.ts";
 import { registerMeteringMetrics } from "./metrics.ts";
 import { priceVersions } from "./ratecard.ts";
 import { forecastMinor, type MeteringSnapshot, meteringSnapshot } from "./snapshot.ts";
@@ -42,6 +50,7 @@ interface LedgerMap extends KubeObject {
 export class Meter {
   private readonly options: MeterOptions;
   private readonly pending = new Map<string, AllocationChange[]>();
+  private readonly departmentsSeen = new Map<string, DepartmentLike>();
   private readonly snapshots = new Map<
     string,
     { snapshot: MeteringSnapshot; currency: string; budgetMinor?: number }
@@ -68,6 +77,14 @@ export class Meter {
     if (owner) this.enqueue(owner.department, pvcAllocationChanges(pvc, owner, deleted));
   }
 
+  /** A department was created, changed or deleted: its reserved quota may have changed. */
+  observeDepartment(dept: DepartmentLike): void {
+    const name = dept.metadata.name;
+    if (!name) return;
+    this.departmentsSeen.set(name, dept);
+    this.queue.add(name);
+  }
+
   /** Recompute a department's draft (the open allocations grow with time even without events). */
   refresh(department: string): void {
     this.queue.add(department);
@@ -83,7 +100,12 @@ export class Meter {
     const changes = this.pending.get(department) ?? [];
     this.pending.delete(department);
     try {
-      const ledger = await this.recordChanges(department, changes);
+      const seen = this.departmentsSeen.get(department);
+      const ledger = await this.recordChanges(department, changes, (current) =>
+        seen
+          ? reservedChanges(seen, (subject, resource) => latestAmount(current, subject, resource), Date.now())
+          : [],
+      );
       const card = await this.options.client.find<RateCard & KubeObject>(
         resources.rateCard,
         this.options.rateCard,
@@ -97,8 +119,10 @@ export class Meter {
       }
       const versions = priceVersions(card);
       const now = Date.now();
-      await this.writeStatements(ledger, card, versions, now);
-      const snapshot = meteringSnapshot(ledger.changes, versions, this.options.timeZone, now);
+      const mode = card.spec.departmentAllocationModes?.[department] ?? card.spec.allocationMode;
+      const billed = { ...ledger, changes: billable(ledger.changes, mode) };
+      await this.writeStatements(billed, card, versions, now);
+      const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now);
       const budget = this.options.department(department)?.spec.monthlyBudget;
       this.snapshots.set(department, {
         snapshot,
@@ -115,14 +139,18 @@ export class Meter {
   }
 
   /** Read-merge-write of the ledger ConfigMap with optimistic concurrency (retried on conflict). */
-  private async recordChanges(department: string, changes: AllocationChange[]): Promise<Ledger> {
+  private async recordChanges(
+    department: string,
+    changes: AllocationChange[],
+    derive: (ledger: Ledger) => AllocationChange[],
+  ): Promise<Ledger> {
     const { client } = this.options;
     const name = ledgerName(department);
     const namespace = controllerIdentity.namespace;
     for (let attempt = 0; ; attempt++) {
       const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
       const ledger = parse(department, current?.data?.changes);
-      const { ledger: next, added } = record(ledger, changes);
+      const { ledger: next, added } = record(ledger, [...changes, ...derive(ledger)]);
       if (added === 0) return ledger;
       const body: LedgerMap = {
         apiVersion: "v1",

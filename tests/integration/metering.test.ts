@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
-import { periodOf } from "../../controller/metering/calendar.ts";
+import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
@@ -180,5 +180,137 @@ describe("metering", () => {
     } finally {
       await prometheus.stop();
     }
+  });
+
+  it("bills the quota instead of pods for a department in reserved mode", async () => {
+    const reserved = uniqueName("r");
+    await admin.mergePatch(resources.rateCard, "govhost-default", {
+      spec: { departmentAllocationModes: { [reserved]: "reserved" } },
+    });
+    const quota = { cpu: "2", memory: "4Gi", storage: "10Gi", pods: 10, eServices: 1, publicEndpoints: 1 };
+    await admin.create(departmentManifest(reserved, { environments: ["dev"], quota }));
+    const created = await waitForDepartment(admin, reserved, isReady);
+    const base = Date.now() - 20 * 60_000;
+    await runPod(`${reserved}-dev`, "not-billed", "1", "1Gi", base, base + 10 * 60_000);
+    await admin.delete(resources.department, reserved);
+    const deleting = await eventually("the department to be terminating", async () => {
+      const d = await admin.find<DepartmentObject>(resources.department, reserved);
+      return d?.metadata.deletionTimestamp ? d : undefined;
+    });
+    const seconds = BigInt(
+      (Date.parse(deleting.metadata.deletionTimestamp ?? "") -
+        Date.parse(created.metadata.creationTimestamp ?? "")) /
+        1000,
+    );
+    const statementPeriod = periodOf(Date.parse(created.metadata.creationTimestamp ?? ""), "Asia/Hong_Kong");
+    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
+    const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
+    const round = (n: bigint, d: bigint) => Number((2n * n + d) / (2n * d));
+    const expected = {
+      cpu: round(2n * seconds * 35n, 3600n),
+      memory: round(4n * seconds * 45n, 3600n * 10n),
+      storage: round(10n * seconds * 80n, monthSeconds),
+    };
+    const statement = await eventually(
+      "the reserved department's statement",
+      async () => {
+        const st = await admin.find<ChargebackStatement & KubeObject>(
+          resources.chargebackStatement,
+          `${reserved}-${statementPeriod}`,
+        );
+        const cpu = st?.spec.lines.find((l) => l.resource === "cpu");
+        return cpu?.amountMinor === expected.cpu ? st : undefined;
+      },
+      30_000,
+    );
+    const amounts = Object.fromEntries(
+      statement.spec.lines.map((l) => [l.resource, [l.environment, l.amountMinor]]),
+    );
+    expect(amounts).toEqual({
+      cpu: ["all", expected.cpu],
+      memory: ["all", expected.memory],
+      storage: ["all", expected.storage],
+    });
+    await admin.mergePatch(resources.rateCard, "govhost-default", {
+      spec: { departmentAllocationModes: null },
+    });
+  });
+
+  it("bills a bound volume claim by capacity from creation to deletion, pro-rated over the month", async () => {
+    const owner = uniqueName("v");
+    await admin.create(departmentManifest(owner, { environments: ["dev"] }));
+    await waitForDepartment(admin, owner, isReady);
+    const ns = `${owner}-dev`;
+    // A pre-provisioned volume, bound to the claim by the controller manager's volume binder.
+    const volume = `${owner}-records`;
+    await admin.call("POST", "/api/v1/persistentvolumes", {
+      body: {
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: volume },
+        spec: {
+          capacity: { storage: "200Gi" },
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: "manual",
+          persistentVolumeReclaimPolicy: "Retain",
+          hostPath: { path: `/tmp/${volume}` },
+        },
+      },
+    });
+    const pvc = await admin.create<KubeObject>({
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "records", namespace: ns },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: "manual",
+        volumeName: volume,
+        resources: { requests: { storage: "200Gi" } },
+      },
+    });
+    await eventually("the claim to be bound", async () => {
+      const current = await admin.get<KubeObject & { status?: { phase?: string } }>(
+        resources.persistentVolumeClaim,
+        "records",
+        ns,
+      );
+      return current.status?.phase === "Bound" ? current : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // The deletion answer carries deletionTimestamp (the pvc-protection finalizer holds the object briefly).
+    const deleting = await admin.call<KubeObject>(
+      "DELETE",
+      `/api/v1/namespaces/${ns}/persistentvolumeclaims/records`,
+    );
+    const held = BigInt(
+      (Date.parse(deleting.metadata?.deletionTimestamp ?? "") -
+        Date.parse(pvc.metadata?.creationTimestamp ?? "")) /
+        1000,
+    );
+    expect(held).toBeGreaterThanOrEqual(2n);
+    const statementPeriod = periodOf(Date.parse(pvc.metadata?.creationTimestamp ?? ""), "Asia/Hong_Kong");
+    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
+    const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
+    // 200 GiB x held seconds / seconds in the month, shown to 6 decimals (rounded half up).
+    const micro = (2n * 200n * held * 1_000_000n + monthSeconds) / (2n * monthSeconds);
+    const expectedQuantity = `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, "");
+    const line = await eventually(
+      `the storage line to show ${expectedQuantity} GiB-month`,
+      async () => {
+        const st = await admin.find<ChargebackStatement & KubeObject>(
+          resources.chargebackStatement,
+          `${owner}-${statementPeriod}`,
+        );
+        const storage = st?.spec.lines.find((l) => l.resource === "storage");
+        return storage?.quantity === expectedQuantity ? storage : undefined;
+      },
+      30_000,
+    );
+    expect(line).toMatchObject({
+      environment: "dev",
+      unit: "GiB-month",
+      unitPriceMinor: "80",
+      amountMinor: 0,
+    });
   });
 });

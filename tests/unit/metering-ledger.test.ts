@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  billable,
   effectiveRequest,
   type PodLike,
   podAllocationChanges,
   pvcAllocationChanges,
+  reservedChanges,
 } from "../../controller/metering/allocations.ts";
 import { type Ledger, parse, record, serialize } from "../../controller/metering/ledger.ts";
 
@@ -85,5 +87,36 @@ describe("ledger", () => {
       { ...changes[0], eservice: "visa-apply", subject: "pod/u-2" } as (typeof changes)[0],
     ]);
     expect(parse("immd", serialize(ledger))).toEqual(ledger);
+  });
+});
+
+describe("reserved mode", () => {
+  const dept = {
+    metadata: { name: "immd", uid: "d-1", creationTimestamp: start },
+    spec: { quota: { cpu: "8", memory: "16Gi", storage: "100Gi" } },
+  };
+  const none = () => undefined;
+
+  it("starts the quota at the department's creation and records later changes when observed", () => {
+    const first = reservedChanges(dept, none, 5);
+    expect(first.map((c) => [c.resource, c.at, c.amount])).toEqual([
+      ["cpu", Date.parse(start), 8000n],
+      ["memory", Date.parse(start), 16n * 2n ** 30n],
+      ["storage", Date.parse(start), 100n * 2n ** 30n],
+    ]);
+    const latest = (_s: string, r: string) =>
+      ({ cpu: 8000n, memory: 16n * 2n ** 30n, storage: 100n * 2n ** 30n })[r];
+    expect(reservedChanges(dept, latest, 99)).toEqual([]);
+    const grown = { ...dept, spec: { quota: { ...dept.spec.quota, cpu: "12" } } };
+    expect(reservedChanges(grown, latest, 99).map((c) => [c.resource, c.at, c.amount])).toEqual([
+      ["cpu", 99, 12000n],
+    ]);
+  });
+
+  it("bills the quota in reserved mode and pods and volumes otherwise", () => {
+    const pods = podAllocationChanges(pod(), owner);
+    const quota = reservedChanges(dept, none, 5);
+    expect(billable([...pods, ...quota], "reserved")).toEqual(quota);
+    expect(billable([...pods, ...quota], "consumed")).toEqual(pods);
   });
 });
