@@ -11,14 +11,17 @@ export interface Ledger {
 
 const keyOf = (c: AllocationChange) => `${c.subject}|${c.resource}|${c.at}`;
 
-/** Adds changes not yet recorded; returns the new ledger and whether anything was added. */
+/**
+ * Adds changes not yet recorded; returns the new ledger and how many were added. The first record of a
+ * (subject, resource, instant) stands: a later observation of the same instant with another amount (e.g. a
+ * resized volume re-derived from its creation time) must not re-price the past.
+ */
 export function record(ledger: Ledger, changes: AllocationChange[]): { ledger: Ledger; added: number } {
   const known = new Map(ledger.changes.map((c) => [keyOf(c), c]));
   let added = 0;
   for (const change of changes) {
     const key = keyOf(change);
-    const existing = known.get(key);
-    if (existing && existing.amount === change.amount) continue;
+    if (known.has(key)) continue;
     known.set(key, change);
     added++;
   }

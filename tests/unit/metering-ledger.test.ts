@@ -81,6 +81,12 @@ describe("ledger", () => {
     expect(again.ledger.changes).toHaveLength(2);
   });
 
+  it("never re-prices the past: a second amount for a recorded instant is ignored", () => {
+    const { ledger } = record(empty, changes);
+    const resized = changes.map((c) => ({ ...c, amount: c.amount * 2n }));
+    expect(record(ledger, resized)).toEqual({ ledger, added: 0 });
+  });
+
   it("round-trips through its stored form exactly", () => {
     const { ledger } = record(empty, [
       ...changes,
