@@ -155,7 +155,10 @@ export async function runController(options: ControllerOptions): Promise<Running
       (type) => new Informer(client, type, enqueueOwner, { labelSelector: labels.department }),
     ),
   ];
-  const informers = [departments, ...children, pods, claims];
+  const ingresses = new Informer<KubeObject>(client, resources.ingress, (event, ingress) =>
+    meter.observeIngress(ingress, event === "delete"),
+  );
+  const informers = [departments, ...children, pods, claims, ingresses];
   for (const informer of informers) void informer.run(abort.signal);
   await Promise.all(informers.map((i) => i.synced));
   synced = true;

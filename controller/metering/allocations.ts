@@ -160,3 +160,29 @@ export function billable(changes: AllocationChange[], mode: "reserved" | "consum
     return mode === "reserved" ? isReserved : !isReserved;
   });
 }
+
+export interface IngressLike {
+  metadata?: { uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
+}
+
+/** A public endpoint (an Ingress) from its creation until its deletion, billed per endpoint-month. */
+export function ingressAllocationChanges(
+  ingress: IngressLike,
+  owner: { department: string; environment: string },
+  deleted = false,
+): AllocationChange[] {
+  const created = Date.parse(ingress.metadata?.creationTimestamp ?? "");
+  if (Number.isNaN(created)) return [];
+  const base = {
+    subject: `ingress/${ingress.metadata?.uid}`,
+    ...owner,
+    resource: "public-endpoint" as const,
+  };
+  const changes: AllocationChange[] = [{ ...base, at: created, amount: 1n }];
+  const deletedAt = ingress.metadata?.deletionTimestamp
+    ? Date.parse(ingress.metadata.deletionTimestamp)
+    : undefined;
+  const end = deletedAt ?? (deleted ? Date.now() : undefined);
+  if (end !== undefined) changes.push({ ...base, at: end, amount: 0n });
+  return changes;
+}

@@ -12,6 +12,8 @@ import { WorkQueue } from "../runtime/workqueue.ts";
 import {
   billable,
   type DepartmentLike,
+  type IngressLike,
+  ingressAllocationChanges,
   type PodLike,
   type PvcLike,
   podAllocationChanges,
@@ -75,6 +77,11 @@ export class Meter {
   observePvc(pvc: PvcLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
     const owner = this.options.owner(pvc.metadata?.namespace ?? "");
     if (owner) this.enqueue(owner.department, pvcAllocationChanges(pvc, owner, deleted));
+  }
+
+  observeIngress(ingress: IngressLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
+    const owner = this.options.owner(ingress.metadata?.namespace ?? "");
+    if (owner) this.enqueue(owner.department, ingressAllocationChanges(ingress, owner, deleted));
   }
 
   /** A department was created, changed or deleted: its reserved quota may have changed. */

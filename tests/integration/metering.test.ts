@@ -313,4 +313,76 @@ describe("metering", () => {
       amountMinor: 0,
     });
   });
+
+  it("bills a public endpoint (Ingress) per endpoint-month from creation to deletion", async () => {
+    const owner = uniqueName("e");
+    await admin.create(
+      departmentManifest(owner, { environments: ["prod"], domains: [`${owner}.gov.example`] }),
+    );
+    await waitForDepartment(admin, owner, isReady);
+    const ns = `${owner}-prod`;
+    const host = `www.${owner}.gov.example`;
+    const ingress = await admin.create<KubeObject>({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      // A finalizer of the test's own keeps the object until the test has read its deletionTimestamp.
+      metadata: { name: "portal", namespace: ns, finalizers: ["test.gov.example/hold"] },
+      spec: {
+        tls: [{ hosts: [host], secretName: "portal-tls" }],
+        rules: [
+          {
+            host,
+            http: {
+              paths: [
+                {
+                  path: "/",
+                  pathType: "Prefix",
+                  backend: { service: { name: "web", port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const deleting = await admin.call<KubeObject>(
+      "DELETE",
+      `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/portal`,
+    );
+    await admin.mergePatch(
+      resources.ingress,
+      "portal",
+      { metadata: { finalizers: null } },
+      { namespace: ns },
+    );
+    const created = Date.parse(ingress.metadata?.creationTimestamp ?? "");
+    const held = BigInt((Date.parse(deleting.metadata?.deletionTimestamp ?? "") - created) / 1000);
+    expect(held).toBeGreaterThanOrEqual(3n);
+    const statementPeriod = periodOf(created, "Asia/Hong_Kong");
+    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
+    const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
+    // held seconds / seconds in the month, to 6 decimals, rounded half up; the price is 20000 cents a month.
+    const micro = (2n * held * 1_000_000n + monthSeconds) / (2n * monthSeconds);
+    const expectedQuantity = `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, "");
+    const expectedAmount = Number((2n * held * 20_000n + monthSeconds) / (2n * monthSeconds));
+    const line = await eventually(
+      `the endpoint line to show ${expectedQuantity} endpoint-months`,
+      async () => {
+        const st = await admin.find<ChargebackStatement & KubeObject>(
+          resources.chargebackStatement,
+          `${owner}-${statementPeriod}`,
+        );
+        const endpoint = st?.spec.lines.find((l) => l.resource === "public-endpoint");
+        return endpoint?.quantity === expectedQuantity ? endpoint : undefined;
+      },
+      30_000,
+    );
+    expect(line).toMatchObject({
+      environment: "prod",
+      unit: "endpoint-month",
+      unitPriceMinor: "20000",
+      amountMinor: expectedAmount,
+    });
+  });
 });

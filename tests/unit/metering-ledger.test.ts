@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   billable,
   effectiveRequest,
+  ingressAllocationChanges,
   type PodLike,
   podAllocationChanges,
   pvcAllocationChanges,
@@ -65,6 +66,16 @@ describe("allocation changes from objects", () => {
     expect(pvcAllocationChanges(pvc, owner).map((c) => [c.at, c.amount])).toEqual([
       [Date.parse(start), 20n * 2n ** 30n],
       [Date.parse(end), 0n],
+    ]);
+  });
+});
+
+describe("public endpoints", () => {
+  it("count one endpoint from an Ingress's creation to its deletion", () => {
+    const ingress = { metadata: { uid: "i-1", creationTimestamp: start, deletionTimestamp: end } };
+    expect(ingressAllocationChanges(ingress, owner).map((c) => [c.resource, c.at, c.amount])).toEqual([
+      ["public-endpoint", Date.parse(start), 1n],
+      ["public-endpoint", Date.parse(end), 0n],
     ]);
   });
 });

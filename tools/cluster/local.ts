@@ -1,4 +1,5 @@
 import { rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { resolveControlPlaneBinaries } from "../upstream/binaries.ts";
 import {
   type ControlPlaneState,
@@ -39,5 +40,7 @@ export async function stopLocalControlPlane(): Promise<ControlPlaneState | undef
   await stopControlPlane(state);
   rmSync(localClusterState, { force: true });
   rmSync(localKubeconfig, { force: true });
+  // The controller's token belongs to the cluster that is gone.
+  rmSync(join(dirname(localKubeconfig), "controller.kubeconfig"), { force: true });
   return state;
 }
