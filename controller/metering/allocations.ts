@@ -186,3 +186,21 @@ export function ingressAllocationChanges(
   if (end !== undefined) changes.push({ ...base, at: end, amount: 0n });
   return changes;
 }
+
+/**
+ * Resizes (a pod's requests changed in place, a volume expanded) carry no timestamp on the object, so they
+ * count from when they are observed: for each live allocation whose amount differs from the last one
+ * recorded, a change at `now`. Allocations not recorded yet are left to their timestamped start.
+ */
+export function resizeChanges(
+  live: AllocationChange[],
+  latest: (subject: string, resource: AllocationChange["resource"]) => bigint | undefined,
+  now: number,
+): AllocationChange[] {
+  return live
+    .filter((c) => {
+      const recorded = latest(c.subject, c.resource);
+      return recorded !== undefined && recorded !== 0n && recorded !== c.amount;
+    })
+    .map((c) => ({ ...c, at: now }));
+}

@@ -19,7 +19,8 @@ const keyOf = (c: AllocationChange) => `${c.subject}|${c.resource}|${c.at}`;
 export function record(ledger: Ledger, changes: AllocationChange[]): { ledger: Ledger; added: number } {
   const known = new Map(ledger.changes.map((c) => [keyOf(c), c]));
   let added = 0;
-  for (const change of changes) {
+  for (const incoming of changes) {
+    const change = incoming.amount === 0n ? endAfterLastChange(incoming, known.values()) : incoming;
     const key = keyOf(change);
     if (known.has(key)) continue;
     known.set(key, change);
@@ -27,6 +28,20 @@ export function record(ledger: Ledger, changes: AllocationChange[]): { ledger: L
   }
   if (added === 0) return { ledger, added };
   return { ledger: { ...ledger, changes: [...known.values()].sort((a, b) => a.at - b.at) }, added };
+}
+
+/**
+ * Deletion timestamps have whole-second resolution while resizes are stamped when observed (milliseconds),
+ * so an end can sort before a resize seen just before it. Objects do not come back after they end, so the
+ * end moves to just after the series' last change (1 ms) rather than leaving that change open.
+ */
+function endAfterLastChange(end: AllocationChange, recorded: Iterable<AllocationChange>): AllocationChange {
+  let at = end.at;
+  for (const c of recorded) {
+    if (c.subject === end.subject && c.resource === end.resource && c.amount !== 0n && c.at >= at)
+      at = c.at + 1;
+  }
+  return at === end.at ? end : { ...end, at };
 }
 
 type Row = [

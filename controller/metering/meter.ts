@@ -19,6 +19,7 @@ import {
   podAllocationChanges,
   pvcAllocationChanges,
   reservedChanges,
+  resizeChanges,
 } from "./allocations.ts";
 import { periodBounds, periodOf } from "./calendar.ts";
 import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
@@ -53,6 +54,7 @@ export class Meter {
   private readonly options: MeterOptions;
   private readonly pending = new Map<string, AllocationChange[]>();
   private readonly departmentsSeen = new Map<string, DepartmentLike>();
+  private readonly live = new Map<string, Map<string, AllocationChange>>();
   private readonly snapshots = new Map<
     string,
     { snapshot: MeteringSnapshot; currency: string; budgetMinor?: number }
@@ -71,12 +73,33 @@ export class Meter {
 
   observePod(pod: PodLike, deleted: boolean): void {
     const owner = this.options.owner(pod.metadata?.namespace ?? "");
-    if (owner) this.enqueue(owner.department, podAllocationChanges(pod, owner, deleted));
+    if (owner)
+      this.enqueue(
+        owner.department,
+        this.trackLive(owner.department, podAllocationChanges(pod, owner, deleted)),
+      );
   }
 
   observePvc(pvc: PvcLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
     const owner = this.options.owner(pvc.metadata?.namespace ?? "");
-    if (owner) this.enqueue(owner.department, pvcAllocationChanges(pvc, owner, deleted));
+    if (owner)
+      this.enqueue(
+        owner.department,
+        this.trackLive(owner.department, pvcAllocationChanges(pvc, owner, deleted)),
+      );
+  }
+
+  /** Remembers the current amounts of objects still holding resources (for resizes); passes changes on. */
+  private trackLive(department: string, changes: AllocationChange[]): AllocationChange[] {
+    const live = this.live.get(department) ?? new Map<string, AllocationChange>();
+    this.live.set(department, live);
+    const ended = new Set(changes.filter((c) => c.amount === 0n).map((c) => c.subject));
+    for (const c of changes) {
+      const key = `${c.subject}|${c.resource}`;
+      if (ended.has(c.subject)) live.delete(key);
+      else live.set(key, c);
+    }
+    return changes;
   }
 
   observeIngress(ingress: IngressLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
@@ -108,11 +131,15 @@ export class Meter {
     this.pending.delete(department);
     try {
       const seen = this.departmentsSeen.get(department);
-      const ledger = await this.recordChanges(department, changes, (current) =>
-        seen
-          ? reservedChanges(seen, (subject, resource) => latestAmount(current, subject, resource), Date.now())
-          : [],
-      );
+      const live = [...(this.live.get(department)?.values() ?? [])];
+      const ledger = await this.recordChanges(department, changes, (current) => {
+        const latest = (subject: string, resource: AllocationChange["resource"]) =>
+          latestAmount(current, subject, resource);
+        return [
+          ...(seen ? reservedChanges(seen, latest, Date.now()) : []),
+          ...resizeChanges(live, latest, Date.now()),
+        ];
+      });
       const card = await this.options.client.find<RateCard & KubeObject>(
         resources.rateCard,
         this.options.rateCard,

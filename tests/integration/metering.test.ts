@@ -277,22 +277,44 @@ describe("metering", () => {
       return current.status?.phase === "Bound" ? current : undefined;
     });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // The volume is expanded (as the resize controller would report it): counted from when it is observed.
+    const resizeRequested = Date.now();
+    await admin.mergePatch(
+      resources.persistentVolumeClaim,
+      "records",
+      { status: { capacity: { storage: "300Gi" } } },
+      { namespace: ns, subresource: "status" },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     // The deletion answer carries deletionTimestamp (the pvc-protection finalizer holds the object briefly).
     const deleting = await admin.call<KubeObject>(
       "DELETE",
       `/api/v1/namespaces/${ns}/persistentvolumeclaims/records`,
     );
-    const held = BigInt(
-      (Date.parse(deleting.metadata?.deletionTimestamp ?? "") -
-        Date.parse(pvc.metadata?.creationTimestamp ?? "")) /
-        1000,
-    );
-    expect(held).toBeGreaterThanOrEqual(2n);
-    const statementPeriod = periodOf(Date.parse(pvc.metadata?.creationTimestamp ?? ""), "Asia/Hong_Kong");
+    const createdAt = Date.parse(pvc.metadata?.creationTimestamp ?? "");
+    const deletedAt = Date.parse(deleting.metadata?.deletionTimestamp ?? "");
+    const uid = pvc.metadata?.uid;
+    const resizedAt = await eventually("the expansion to be in the ledger", async () => {
+      const ledger = await admin.find<KubeObject & { data?: { changes?: string } }>(
+        resources.configMap,
+        `govhost-ledger-${owner}`,
+        "govhost-system",
+      );
+      const rows = JSON.parse(ledger?.data?.changes ?? "[]") as [number, string, string, string, string][];
+      return rows.find(
+        ([, subject, , , amount]) => subject === `pvc/${uid}` && amount === String(300n * 2n ** 30n),
+      )?.[0];
+    });
+    expect(resizedAt).toBeGreaterThanOrEqual(resizeRequested);
+    expect(resizedAt).toBeLessThan(deletedAt + 1000);
+    const statementPeriod = periodOf(createdAt, "Asia/Hong_Kong");
     const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
-    const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
-    // 200 GiB x held seconds / seconds in the month, shown to 6 decimals (rounded half up).
-    const micro = (2n * 200n * held * 1_000_000n + monthSeconds) / (2n * monthSeconds);
+    const monthMs = BigInt(bounds.end - bounds.start);
+    // 200 GiB until the expansion, 300 GiB after it until deletion, over the month; 6 decimals, half up.
+    // (Deletion timestamps have whole seconds: an end that sorts before the resize ends right after it.)
+    const gibMs =
+      200n * BigInt(resizedAt - createdAt) + 300n * BigInt(Math.max(deletedAt, resizedAt + 1) - resizedAt);
+    const micro = (2n * gibMs * 1_000_000n + monthMs) / (2n * monthMs);
     const expectedQuantity = `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, "");
     const line = await eventually(
       `the storage line to show ${expectedQuantity} GiB-month`,

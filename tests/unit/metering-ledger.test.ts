@@ -7,6 +7,7 @@ import {
   podAllocationChanges,
   pvcAllocationChanges,
   reservedChanges,
+  resizeChanges,
 } from "../../controller/metering/allocations.ts";
 import { type Ledger, parse, record, serialize } from "../../controller/metering/ledger.ts";
 
@@ -70,6 +71,16 @@ describe("allocation changes from objects", () => {
   });
 });
 
+describe("resizes", () => {
+  it("count from when they are observed, only for allocations already recorded", () => {
+    const [cpu, memory] = podAllocationChanges(pod(), owner);
+    if (!cpu || !memory) throw new Error("no changes");
+    const recorded = (_subject: string, resource: string) => (resource === "cpu" ? 500n : undefined);
+    expect(resizeChanges([cpu, memory], recorded, 42)).toEqual([{ ...cpu, at: 42 }]);
+    expect(resizeChanges([cpu], () => cpu.amount, 42)).toEqual([]);
+  });
+});
+
 describe("public endpoints", () => {
   it("count one endpoint from an Ingress's creation to its deletion", () => {
     const ingress = { metadata: { uid: "i-1", creationTimestamp: start, deletionTimestamp: end } };
@@ -96,6 +107,22 @@ describe("ledger", () => {
     const { ledger } = record(empty, changes);
     const resized = changes.map((c) => ({ ...c, amount: c.amount * 2n }));
     expect(record(ledger, resized)).toEqual({ ledger, added: 0 });
+  });
+
+  it("never lets an end recorded before a later change leave that change open", () => {
+    const [start] = changes;
+    if (!start) throw new Error("no change");
+    const resized = { ...start, at: start.at + 5_700, amount: start.amount * 2n };
+    const { ledger } = record(empty, [start, resized]);
+    const end = { ...start, at: start.at + 5_000, amount: 0n };
+    const { ledger: ended } = record(ledger, [end]);
+    expect(
+      ended.changes.filter((c) => c.resource === start.resource).map((c) => [c.at - start.at, c.amount]),
+    ).toEqual([
+      [0, start.amount],
+      [5_700, start.amount * 2n],
+      [5_701, 0n],
+    ]);
   });
 
   it("round-trips through its stored form exactly", () => {
