@@ -182,7 +182,7 @@ describe("metering", () => {
     }
   });
 
-  it("bills the quota instead of pods for a department in reserved mode", async () => {
+  it("bills the quota instead of pods for a department in reserved mode, following quota changes", async () => {
     const reserved = uniqueName("r");
     await admin.mergePatch(resources.rateCard, "govhost-default", {
       spec: { departmentAllocationModes: { [reserved]: "reserved" } },
@@ -192,6 +192,23 @@ describe("metering", () => {
     const created = await waitForDepartment(admin, reserved, isReady);
     const base = Date.now() - 20 * 60_000;
     await runPod(`${reserved}-dev`, "not-billed", "1", "1Gi", base, base + 10 * 60_000);
+    // A quota change mid-life counts from when the controller observes it (the ledger shows the instant).
+    const raised = Date.now();
+    await admin.mergePatch(resources.department, reserved, { spec: { quota: { cpu: "6" } } });
+    const raisedAt = await eventually("the raised quota to be in the ledger", async () => {
+      const ledger = await admin.find<KubeObject & { data?: { changes?: string } }>(
+        resources.configMap,
+        `govhost-ledger-${reserved}`,
+        "govhost-system",
+      );
+      const rows = JSON.parse(ledger?.data?.changes ?? "[]") as [number, string, string, string, string][];
+      return rows.find(
+        ([, subject, , resource, amount]) =>
+          subject.startsWith("department/") && resource === "cpu" && amount === "6000",
+      )?.[0];
+    });
+    expect(raisedAt).toBeGreaterThanOrEqual(raised);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     await admin.delete(resources.department, reserved);
     const deleting = await eventually("the department to be terminating", async () => {
       const d = await admin.find<DepartmentObject>(resources.department, reserved);
@@ -207,7 +224,13 @@ describe("metering", () => {
     const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
     const round = (n: bigint, d: bigint) => Number((2n * n + d) / (2n * d));
     const expected = {
-      cpu: round(2n * seconds * 35n, 3600n),
+      // 2 cores until the raise, 6 after it, at 35 cents per core-hour (times in milliseconds).
+      cpu: round(
+        (2n * BigInt(raisedAt - Date.parse(created.metadata.creationTimestamp ?? "")) +
+          6n * BigInt(Date.parse(deleting.metadata.deletionTimestamp ?? "") - raisedAt)) *
+          35n,
+        3_600_000n,
+      ),
       memory: round(4n * seconds * 45n, 3600n * 10n),
       storage: round(10n * seconds * 80n, monthSeconds),
     };
