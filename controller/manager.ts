@@ -158,9 +158,13 @@ export async function runController(options: ControllerOptions): Promise<Running
   const ingresses = new Informer<KubeObject>(client, resources.ingress, (event, ingress) =>
     meter.observeIngress(ingress, event === "delete"),
   );
-  const informers = [departments, ...children, pods, claims, ingresses];
-  for (const informer of informers) void informer.run(abort.signal);
-  await Promise.all(informers.map((i) => i.synced));
+  // Metered objects are attributed through their namespace, so namespaces must be known first.
+  const owners = [departments, ...children];
+  for (const informer of owners) void informer.run(abort.signal);
+  await Promise.all(owners.map((i) => i.synced));
+  const metered = [pods, claims, ingresses];
+  for (const informer of metered) void informer.run(abort.signal);
+  await Promise.all(metered.map((i) => i.synced));
   synced = true;
   queue.start();
   meter.queue.start();
