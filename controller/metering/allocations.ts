@@ -24,6 +24,12 @@ export interface PvcLike {
   status?: { phase?: string; capacity?: Record<string, string> };
 }
 
+/** When a deleted object stopped holding resources: its deletionTimestamp, else (deletion seen) now. */
+function deletionEnd(meta: { deletionTimestamp?: string } | undefined, deleted: boolean): number | undefined {
+  if (meta?.deletionTimestamp) return Date.parse(meta.deletionTimestamp);
+  return deleted ? Date.now() : undefined;
+}
+
 const request = (c: Container, resource: string) => {
   const value = c.resources?.requests?.[resource];
   return value ? parseMilli(value) : 0n;
@@ -48,8 +54,7 @@ function podEnd(pod: PodLike, deleted: boolean): number | undefined {
       .filter((t) => !Number.isNaN(t));
     if (finished.length > 0) return Math.max(...finished);
   }
-  if (pod.metadata?.deletionTimestamp) return Date.parse(pod.metadata.deletionTimestamp);
-  return deleted ? Date.now() : undefined;
+  return deletionEnd(pod.metadata, deleted);
 }
 
 /**
@@ -90,8 +95,7 @@ export function pvcAllocationChanges(
   deleted = false,
 ): AllocationChange[] {
   const base = { subject: `pvc/${pvc.metadata?.uid}`, ...owner, resource: "storage" as const };
-  const deletedAt = pvc.metadata?.deletionTimestamp ? Date.parse(pvc.metadata.deletionTimestamp) : undefined;
-  const end = deletedAt ?? (deleted ? Date.now() : undefined);
+  const end = deletionEnd(pvc.metadata, deleted);
   const changes: AllocationChange[] = [];
   const capacity = pvc.status?.capacity?.storage;
   const created = Date.parse(pvc.metadata?.creationTimestamp ?? "");
@@ -179,10 +183,7 @@ export function ingressAllocationChanges(
     resource: "public-endpoint" as const,
   };
   const changes: AllocationChange[] = [{ ...base, at: created, amount: 1n }];
-  const deletedAt = ingress.metadata?.deletionTimestamp
-    ? Date.parse(ingress.metadata.deletionTimestamp)
-    : undefined;
-  const end = deletedAt ?? (deleted ? Date.now() : undefined);
+  const end = deletionEnd(ingress.metadata, deleted);
   if (end !== undefined) changes.push({ ...base, at: end, amount: 0n });
   return changes;
 }

@@ -56,6 +56,18 @@ export interface StatementLine {
   priceVersion: string;
 }
 
+/** Each subject's changes of one resource, in time order (one piecewise-constant allocation each). */
+export function seriesOf(changes: AllocationChange[]): AllocationChange[][] {
+  const bySeries = new Map<string, AllocationChange[]>();
+  for (const change of changes) {
+    const key = `${change.subject}\u0000${change.resource}`;
+    const series = bySeries.get(key);
+    if (series) series.push(change);
+    else bySeries.set(key, [change]);
+  }
+  return [...bySeries.values()].map((series) => series.sort((a, b) => a.at - b.at));
+}
+
 /** The version in force at `instant` (latest validFrom at or before it), or undefined before the first. */
 export function versionAt(versions: PriceVersion[], instant: number): PriceVersion | undefined {
   let found: PriceVersion | undefined;
@@ -76,20 +88,12 @@ export function integrate(
   const monthMs = BigInt(period.end - period.start);
   const stop = Math.min(period.end, period.asOf ?? period.end);
   const boundaries = [...new Set(versions.map((v) => v.validFrom))].sort((a, b) => a - b);
-  const bySeries = new Map<string, AllocationChange[]>();
-  for (const change of changes) {
-    const key = `${change.subject}\u0000${change.resource}`;
-    const series = bySeries.get(key);
-    if (series) series.push(change);
-    else bySeries.set(key, [change]);
-  }
   // Sum exact amount x milliseconds per line in integers; divide and price once per line at the end.
   const sums = new Map<
     string,
     { line: Omit<Line, "quantity" | "cost">; amountMs: bigint; price: Rational }
   >();
-  for (const series of bySeries.values()) {
-    series.sort((a, b) => a.at - b.at);
+  for (const series of seriesOf(changes)) {
     for (let i = 0; i < series.length; i++) {
       const change = series[i] as AllocationChange;
       const from = Math.max(change.at, period.start);

@@ -122,7 +122,9 @@ export class Meter {
 
   private enqueue(department: string, changes: AllocationChange[]): void {
     if (changes.length === 0) return;
-    this.pending.set(department, [...(this.pending.get(department) ?? []), ...changes]);
+    const pending = this.pending.get(department);
+    if (pending) pending.push(...changes);
+    else this.pending.set(department, [...changes]);
     this.queue.add(department);
   }
 

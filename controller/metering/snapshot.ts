@@ -4,6 +4,7 @@ import {
   integrate,
   type MeteredResource,
   type PriceVersion,
+  seriesOf,
   statementLines,
 } from "./engine.ts";
 
@@ -29,15 +30,7 @@ export function meteringSnapshot(
 ): MeteringSnapshot {
   const usageAmountMs = new Map<string, bigint>();
   const allocated = new Map<string, bigint>();
-  const bySeries = new Map<string, AllocationChange[]>();
-  for (const c of changes) {
-    const key = `${c.subject}|${c.resource}`;
-    const list = bySeries.get(key);
-    if (list) list.push(c);
-    else bySeries.set(key, [c]);
-  }
-  for (const series of bySeries.values()) {
-    series.sort((a, b) => a.at - b.at);
+  for (const series of seriesOf(changes)) {
     for (let i = 0; i < series.length; i++) {
       const c = series[i] as AllocationChange;
       if (c.at > now) break;
