@@ -1,18 +1,8 @@
-// Benchmark: what the security baseline costs at admission. Creates pods at a fixed rate into a namespace
-// that the baseline policies select and into one they do not (both Pod Security `restricted`), and prints
-// create latency p50/p99 for each and the ratio.
-//   npm run bench -- admission [--rate 40] [--seconds 10]
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { KubeClient, type KubeObject } from "../../controller/runtime/kube-client.ts";
+import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { platformOwned, tenantDeclared } from "../../policies/keys.ts";
-import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
-import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
-import { installPlatform } from "../../tools/install-platform.ts";
-import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
+import { withBenchCluster } from "./_cluster.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -80,15 +70,7 @@ async function fixedRate(client: KubeClient, namespace: string, prefix: string) 
   return { latencies, failures, seconds: (performance.now() - t0) / 1000 };
 }
 
-const root = mkdtempSync(join(tmpdir(), "govhost-bench-admission-"));
-const state = await startControlPlane({
-  binaries: resolveControlPlaneBinaries({ build: true }),
-  kubeconfig: join(root, "admin.kubeconfig"),
-  tmpRoot: root,
-});
-try {
-  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
-  await installPlatform(admin);
+await withBenchCluster("admission", async ({ admin }) => {
   const tenant = {
     ...restricted,
     [platformOwned.department]: "bench",
@@ -113,7 +95,6 @@ try {
 
   const without = await fixedRate(admin, "plain", "p");
   const withBaseline = await fixedRate(admin, "tenant", "t");
-  admin.close();
 
   const a = summarize(without.latencies);
   const b = summarize(withBaseline.latencies);
@@ -130,7 +111,4 @@ try {
       "achieved rate (without / with)": `${(count / without.seconds).toFixed(1)} / ${(count / withBaseline.seconds).toFixed(1)} per s`,
     },
   );
-} finally {
-  await stopControlPlane(state);
-  rmSync(root, { recursive: true, force: true });
-}
+});

@@ -3,20 +3,15 @@
 // controller meters them (and rebalances quota, as it does in production). Prints events/s observed and the
 // controller's CPU per 1,000 events/s (from /proc, user + system time).
 //   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20]
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { KubeClient, type KubeObject } from "../../controller/runtime/kube-client.ts";
+import type { KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
-import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { spawnController } from "../../tools/controller-process.ts";
-import { preparePlatform } from "../../tools/install-platform.ts";
-import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { compliantPodSpec } from "../policy-corpus/corpus.ts";
+import { withBenchCluster } from "./_cluster.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -34,16 +29,7 @@ function cpuSeconds(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-const root = mkdtempSync(join(tmpdir(), "govhost-bench-metering-"));
-const state = await startControlPlane({
-  binaries: resolveControlPlaneBinaries({ build: true }),
-  kubeconfig: join(root, "admin.kubeconfig"),
-  tmpRoot: root,
-});
-try {
-  const controllerKubeconfig = join(root, "controller.kubeconfig");
-  await preparePlatform(state.kubeconfig, controllerKubeconfig);
-  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
+await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   const controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "bench" });
   const quota = {
     cpu: "64",
@@ -110,7 +96,6 @@ try {
   watch.abort();
   const eventsPerSecond = events / wall;
   await controller.stop();
-  admin.close();
 
   report(`controller under load: ${rate} pod lifecycles/s (create, start, delete) for ${seconds}s`, {
     "pod watch events": events,
@@ -118,7 +103,4 @@ try {
     "controller CPU": `${cpu.toFixed(1)} s over ${wall.toFixed(1)} s (${((cpu / wall) * 100).toFixed(0)}% of one core)`,
     "CPU per 1,000 events/s": `${((cpu / wall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
   });
-} finally {
-  await stopControlPlane(state);
-  rmSync(root, { recursive: true, force: true });
-}
+});

@@ -3,9 +3,7 @@
 // objects directly with server-side apply (no controller) as a baseline, and prints the ratio.
 //   npm run bench -- provision [--departments 200] [--concurrency 8]
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Department } from "../../controller/api/department.ts";
 import { fieldManager } from "../../controller/api/group.ts";
@@ -14,12 +12,10 @@ import { resources } from "../../controller/runtime/resources.ts";
 import { renderQuota, renderTenant } from "../../controller/tenancy/desired.ts";
 import { departmentTotals, formatAmounts, planQuota } from "../../controller/tenancy/quota.ts";
 import { defaultTenancySettings } from "../../controller/tenancy/settings.ts";
-import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { spawnController } from "../../tools/controller-process.ts";
-import { preparePlatform } from "../../tools/install-platform.ts";
-import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
+import { withBenchCluster } from "./_cluster.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -44,16 +40,7 @@ function peakRssMiB(pid: number | undefined): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-const root = mkdtempSync(join(tmpdir(), "govhost-bench-provision-"));
-const state = await startControlPlane({
-  binaries: resolveControlPlaneBinaries({ build: true }),
-  kubeconfig: join(root, "admin.kubeconfig"),
-  tmpRoot: root,
-});
-try {
-  const controllerKubeconfig = join(root, "controller.kubeconfig");
-  await preparePlatform(state.kubeconfig, controllerKubeconfig);
-  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
+await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
   const run = randomBytes(2).toString("hex");
 
   // --- with the controller
@@ -113,7 +100,6 @@ try {
   });
   const baselineWall = performance.now() - b0;
   const baseline = summarize(perDept);
-  admin.close();
   asController.close();
 
   report(`controller: ${count} departments x 3 environments, ${concurrency} concurrent creates`, {
@@ -129,7 +115,4 @@ try {
     "total wall time": `${(baselineWall / 1000).toFixed(1)} s`,
   });
   report("ratio", { "controller / baseline wall time": (controllerWall / baselineWall).toFixed(2) });
-} finally {
-  await stopControlPlane(state);
-  rmSync(root, { recursive: true, force: true });
-}
+});

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeClient } from "../../controller/runtime/kube-client.ts";
+import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
+import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
+import { preparePlatform } from "../../tools/install-platform.ts";
+import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
+
+export interface BenchCluster {
+  /** Admin (system:masters) client. */
+  admin: KubeClient;
+  /** Kubeconfig of the controller's service account, for spawning the controller. */
+  controllerKubeconfig: string;
+}
+
+/** Runs `bench` against a fresh local control plane with the platform installed, then tears it all down. */
+export async function withBenchCluster<T>(
+  name: string,
+  bench: (cluster: BenchCluster) => Promise<T>,
+): Promise<T> {
+  const root = mkdtempSync(join(tmpdir(), `govhost-bench-${name}-`));
+  const state = await startControlPlane({
+    binaries: resolveControlPlaneBinaries({ build: true }),
+    kubeconfig: join(root, "admin.kubeconfig"),
+    tmpRoot: root,
+  });
+  const controllerKubeconfig = join(root, "controller.kubeconfig");
+  let admin: KubeClient | undefined;
+  try {
+    await preparePlatform(state.kubeconfig, controllerKubeconfig);
+    admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
+    return await bench({ admin, controllerKubeconfig });
+  } finally {
+    admin?.close();
+    await stopControlPlane(state);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
