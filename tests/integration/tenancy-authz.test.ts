@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
   client,
   compliantPodSpec,
   departmentManifest,
   isReady,
   rejection,
+  useAdminAndController,
   waitForDepartment,
 } from "./support/govhost.ts";
 import { uniqueName } from "./support/kube.ts";
@@ -15,8 +15,7 @@ import { uniqueName } from "./support/kube.ts";
 // Department admins act through RBAC only (the identity is impersonated: user + OIDC group), so this is
 // exactly what a department engineer with kubectl can and cannot do.
 
-let admin: KubeClient;
-let controller: ControllerProcess;
+const env = useAdminAndController();
 const deptA = uniqueName("a");
 const deptB = uniqueName("b");
 let aAdmin: KubeClient;
@@ -47,19 +46,16 @@ const roleBinding = (namespace: string, name: string, clusterRole: string): Kube
 });
 
 beforeAll(async () => {
-  admin = await client();
-  controller = await startController();
-  await admin.create(departmentManifest(deptA, { environments: ["dev", "prod"] }));
-  await admin.create(departmentManifest(deptB, { environments: ["dev"] }));
-  await waitForDepartment(admin, deptA, isReady);
-  await waitForDepartment(admin, deptB, isReady);
+  await env.admin.create(departmentManifest(deptA, { environments: ["dev", "prod"] }));
+  await env.admin.create(departmentManifest(deptB, { environments: ["dev"] }));
+  await waitForDepartment(env.admin, deptA, isReady);
+  await waitForDepartment(env.admin, deptB, isReady);
   aAdmin = await client({ user: "alice@a", groups: [`${deptA}-admins`] });
   aViewer = await client({ user: "victor@a", groups: [`${deptA}-viewers`] });
 });
 
 afterAll(async () => {
-  await controller?.stop();
-  for (const c of [admin, aAdmin, aViewer]) c?.close();
+  for (const c of [aAdmin, aViewer]) c?.close();
 });
 
 describe("department admin", () => {

@@ -1,43 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
-  client,
   compliantPod,
   condition,
   departmentManifest,
   isReady,
   rejection,
+  useAdminAndController,
   waitForDepartment,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 
-let admin: KubeClient;
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  admin = await client();
-  controller = await startController();
-});
-
-afterAll(async () => {
-  await controller?.stop();
-  admin?.close();
-});
+const env = useAdminAndController();
 
 const names = async (type: (typeof resources)[keyof typeof resources], namespace: string) =>
-  (await admin.list<KubeObject>(type, { namespace })).items.map((o) => o.metadata?.name).sort();
+  (await env.admin.list<KubeObject>(type, { namespace })).items.map((o) => o.metadata?.name).sort();
 
 describe("Department lifecycle", () => {
   it("provisions one governed namespace per environment", async () => {
     const name = uniqueName("d");
-    await admin.create(departmentManifest(name));
-    const dept = await waitForDepartment(admin, name, isReady, "Ready");
+    await env.admin.create(departmentManifest(name));
+    const dept = await waitForDepartment(env.admin, name, isReady, "Ready");
     expect(dept.status?.namespaces).toEqual([`${name}-dev`, `${name}-staging`, `${name}-prod`]);
     expect(dept.metadata.finalizers).toContain("govhost.io/department-cleanup");
 
-    const ns = await admin.get<KubeObject>(resources.namespace, `${name}-prod`);
+    const ns = await env.admin.get<KubeObject>(resources.namespace, `${name}-prod`);
     expect(ns.metadata?.labels).toMatchObject({
       "govhost.io/department": name,
       "govhost.io/environment": "prod",
@@ -58,7 +46,7 @@ describe("Department lifecycle", () => {
       "govhost-viewers",
     ]);
     expect(await names(resources.limitRange, `${name}-prod`)).toEqual(["govhost-defaults"]);
-    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
+    const quota = await env.admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
       resources.resourceQuota,
       "govhost-tenant-quota",
       `${name}-prod`,
@@ -69,15 +57,15 @@ describe("Department lifecycle", () => {
 
   it("converges on updates: a new environment, a new quota, suspension and resumption", async () => {
     const name = uniqueName("d");
-    await admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
-    await waitForDepartment(admin, name, isReady);
+    await env.admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
+    await waitForDepartment(env.admin, name, isReady);
 
-    await admin.mergePatch(resources.department, name, {
+    await env.admin.mergePatch(resources.department, name, {
       spec: { environments: ["dev", "prod", "uat"], quota: { pods: 30 } },
     });
     // Headroom moves to the new environment once the quota controller confirms the others' lower limits.
     const updated = await waitForDepartment(
-      admin,
+      env.admin,
       name,
       (d) =>
         isReady(d) &&
@@ -90,9 +78,9 @@ describe("Department lifecycle", () => {
     );
     expect(allocatedPods.reduce((a, b) => a + b, 0)).toBe(30);
 
-    await admin.mergePatch(resources.department, name, { spec: { suspended: true } });
+    await env.admin.mergePatch(resources.department, name, { spec: { suspended: true } });
     const suspended = await waitForDepartment(
-      admin,
+      env.admin,
       name,
       (d) => condition(d, "Suspended")?.status === "True",
     );
@@ -102,37 +90,37 @@ describe("Department lifecycle", () => {
       "0",
     ]);
     const refused = await eventually("pods to be refused while suspended", async () => {
-      const error = await rejection(admin.create(compliantPod(`${name}-dev`, "blocked")));
+      const error = await rejection(env.admin.create(compliantPod(`${name}-dev`, "blocked")));
       return error.code === 403 ? error : undefined;
     });
     expect(refused.message).toContain("exceeded quota: govhost-tenant-quota");
 
-    await admin.mergePatch(resources.department, name, { spec: { suspended: false } });
-    await waitForDepartment(admin, name, (d) => condition(d, "Suspended")?.status === "False");
+    await env.admin.mergePatch(resources.department, name, { spec: { suspended: false } });
+    await waitForDepartment(env.admin, name, (d) => condition(d, "Suspended")?.status === "False");
     const pod = await eventually("pods to be admitted again", () =>
-      admin.create(compliantPod(`${name}-dev`, "allowed")).catch(() => undefined),
+      env.admin.create(compliantPod(`${name}-dev`, "allowed")).catch(() => undefined),
     );
     expect(pod.metadata?.uid).toBeTruthy();
   });
 
   it("repairs drift: a deleted NetworkPolicy and a weakened RoleBinding come back", async () => {
     const name = uniqueName("d");
-    await admin.create(departmentManifest(name, { environments: ["dev"] }));
-    await waitForDepartment(admin, name, isReady);
-    await admin.delete(resources.networkPolicy, "govhost-default-deny", `${name}-dev`);
+    await env.admin.create(departmentManifest(name, { environments: ["dev"] }));
+    await waitForDepartment(env.admin, name, isReady);
+    await env.admin.delete(resources.networkPolicy, "govhost-default-deny", `${name}-dev`);
     const restored = await eventually("the default-deny policy to be restored", () =>
-      admin.find<KubeObject>(resources.networkPolicy, "govhost-default-deny", `${name}-dev`),
+      env.admin.find<KubeObject>(resources.networkPolicy, "govhost-default-deny", `${name}-dev`),
     );
     expect(restored.spec).toMatchObject({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
 
-    await admin.mergePatch(
+    await env.admin.mergePatch(
       resources.roleBinding,
       "govhost-viewers",
       { subjects: [] },
       { namespace: `${name}-dev` },
     );
     const binding = await eventually("the viewers binding to be repaired", async () => {
-      const rb = await admin.get<KubeObject & { subjects?: { name: string }[] }>(
+      const rb = await env.admin.get<KubeObject & { subjects?: { name: string }[] }>(
         resources.roleBinding,
         "govhost-viewers",
         `${name}-dev`,
@@ -144,19 +132,19 @@ describe("Department lifecycle", () => {
 
   it("deletes the department's namespaces before the department itself", async () => {
     const name = uniqueName("d");
-    await admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
-    await waitForDepartment(admin, name, isReady);
-    await admin.create({
+    await env.admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
+    await waitForDepartment(env.admin, name, isReady);
+    await env.admin.create({
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: "data", namespace: `${name}-dev` },
     });
-    await admin.delete(resources.department, name);
+    await env.admin.delete(resources.department, name);
     await eventually(
       "the department and its namespaces to be gone",
       async () => {
-        const dept = await admin.find(resources.department, name);
-        const left = await admin.list(resources.namespace, {
+        const dept = await env.admin.find(resources.department, name);
+        const left = await env.admin.list(resources.namespace, {
           labelSelector: `govhost.io/department=${name}`,
         });
         return !dept && left.items.length === 0 ? true : undefined;
@@ -168,14 +156,14 @@ describe("Department lifecycle", () => {
 
 describe("bad input", () => {
   it("is refused by the API server with a message naming the field", async () => {
-    const badName = await rejection(admin.create(departmentManifest("x")));
+    const badName = await rejection(env.admin.create(departmentManifest("x")));
     expect(badName.code).toBe(422);
     expect(badName.message).toContain(
       "metadata.name is the department code: a DNS label of 2 to 20 characters",
     );
 
     const systemGroup = await rejection(
-      admin.create(
+      env.admin.create(
         departmentManifest(uniqueName("d"), {
           groups: { admins: ["system:authenticated"], developers: [], viewers: [] },
         }),
@@ -187,7 +175,7 @@ describe("bad input", () => {
     );
 
     const weights = await rejection(
-      admin.create(
+      env.admin.create(
         departmentManifest(uniqueName("d"), {
           environments: ["dev"],
           quota: {
@@ -209,10 +197,10 @@ describe("bad input", () => {
 
   it("never takes over a namespace it does not own: the conflict is reported in status", async () => {
     const name = uniqueName("d");
-    await admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: `${name}-dev` } });
-    await admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
+    await env.admin.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: `${name}-dev` } });
+    await env.admin.create(departmentManifest(name, { environments: ["dev", "prod"] }));
     const dept = await waitForDepartment(
-      admin,
+      env.admin,
       name,
       (d) => condition(d, "Ready")?.reason === "NamespaceConflict",
     );
@@ -220,8 +208,8 @@ describe("bad input", () => {
       `Namespaces ${name}-dev already exist and are not owned by this department`,
     );
     expect(dept.status?.namespaces).toEqual([`${name}-prod`]);
-    const foreign = await admin.get<KubeObject>(resources.namespace, `${name}-dev`);
+    const foreign = await env.admin.get<KubeObject>(resources.namespace, `${name}-dev`);
     expect(foreign.metadata?.labels?.["govhost.io/department"]).toBeUndefined();
-    expect(controller.process.exitCode).toBeNull();
+    expect(env.controller.process.exitCode).toBeNull();
   });
 });

@@ -1,48 +1,35 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeClient } from "../../controller/runtime/kube-client.ts";
+import { describe, expect, it } from "vitest";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
-  client,
   compliantPod,
   condition,
   type DepartmentObject,
   departmentManifest,
   isReady,
   rejection,
+  useAdminAndController,
   waitForDepartment,
 } from "./support/govhost.ts";
 import { uniqueName } from "./support/kube.ts";
 
 // The department quota holds across all of its namespaces together, enforced by the API server.
 
-let admin: KubeClient;
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  admin = await client();
-  controller = await startController();
-});
-
-afterAll(async () => {
-  await controller?.stop();
-  admin?.close();
-});
+const env = useAdminAndController();
 
 const settled = (d: DepartmentObject) =>
   isReady(d) && ["WithinQuota", "OverQuota"].includes(condition(d, "QuotaHealthy")?.reason ?? "");
 
 async function podCount(name: string, environments: string[]): Promise<number> {
   let total = 0;
-  for (const env of environments) {
-    total += (await admin.list(resources.pod, { namespace: `${name}-${env}` })).items.length;
+  for (const environment of environments) {
+    total += (await env.admin.list(resources.pod, { namespace: `${name}-${environment}` })).items.length;
   }
   return total;
 }
 
 async function tryCreatePod(namespace: string, podName: string): Promise<boolean> {
   try {
-    await admin.create(compliantPod(namespace, podName));
+    await env.admin.create(compliantPod(namespace, podName));
     return true;
   } catch {
     return false;
@@ -53,8 +40,8 @@ describe("tenant-wide quota", () => {
   it("refuses pods whose total across environments exceeds the department quota", async () => {
     const name = uniqueName("q");
     const quota = { cpu: "16", memory: "64Gi", storage: "10Gi", pods: 4, eServices: 1, publicEndpoints: 1 };
-    await admin.create(departmentManifest(name, { environments: ["dev", "prod"], quota }));
-    await waitForDepartment(admin, name, settled);
+    await env.admin.create(departmentManifest(name, { environments: ["dev", "prod"], quota }));
+    await waitForDepartment(env.admin, name, settled);
 
     // dev takes pods one at a time; after each, headroom is rebalanced, so dev may use the whole quota.
     let accepted = 0;
@@ -62,23 +49,23 @@ describe("tenant-wide quota", () => {
       if (!(await tryCreatePod(`${name}-dev`, `p${i}`))) break;
       accepted++;
       await waitForDepartment(
-        admin,
+        env.admin,
         name,
         (d) => settled(d) && d.status?.quota?.used.pods === String(accepted),
       );
     }
     expect(accepted).toBe(4);
 
-    const refused = await rejection(admin.create(compliantPod(`${name}-prod`, "one-too-many")));
+    const refused = await rejection(env.admin.create(compliantPod(`${name}-prod`, "one-too-many")));
     expect(refused.code).toBe(403);
     expect(refused.message).toContain("exceeded quota: govhost-tenant-quota");
     expect(await podCount(name, ["dev", "prod"])).toBe(4);
 
     // Freed capacity flows to whichever environment needs it.
-    await admin.delete(resources.pod, "p0", `${name}-dev`);
-    await admin.delete(resources.pod, "p1", `${name}-dev`);
-    await waitForDepartment(admin, name, (d) => settled(d) && d.status?.quota?.used.pods === "2");
-    const prodPod = await admin.create(compliantPod(`${name}-prod`, "now-fits"));
+    await env.admin.delete(resources.pod, "p0", `${name}-dev`);
+    await env.admin.delete(resources.pod, "p1", `${name}-dev`);
+    await waitForDepartment(env.admin, name, (d) => settled(d) && d.status?.quota?.used.pods === "2");
+    const prodPod = await env.admin.create(compliantPod(`${name}-prod`, "now-fits"));
     expect(prodPod.metadata?.uid).toBeTruthy();
   });
 
@@ -86,22 +73,26 @@ describe("tenant-wide quota", () => {
     const name = uniqueName("q");
     const environments = ["dev", "staging", "prod"];
     const quota = { cpu: "16", memory: "64Gi", storage: "10Gi", pods: 7, eServices: 1, publicEndpoints: 1 };
-    await admin.create(departmentManifest(name, { environments, quota }));
-    await waitForDepartment(admin, name, settled);
+    await env.admin.create(departmentManifest(name, { environments, quota }));
+    await waitForDepartment(env.admin, name, settled);
 
     let attempt = 0;
     for (let round = 0; round < 6; round++) {
       const burst = Array.from({ length: 9 }, () => {
-        const env = environments[attempt % environments.length] as string;
-        return tryCreatePod(`${name}-${env}`, `burst-${attempt++}`);
+        const environment = environments[attempt % environments.length] as string;
+        return tryCreatePod(`${name}-${environment}`, `burst-${attempt++}`);
       });
       await Promise.all(burst);
       const total = await podCount(name, environments);
       expect(total).toBeLessThanOrEqual(7);
-      await waitForDepartment(admin, name, (d) => settled(d) && d.status?.quota?.used.pods === String(total));
+      await waitForDepartment(
+        env.admin,
+        name,
+        (d) => settled(d) && d.status?.quota?.used.pods === String(total),
+      );
     }
     expect(await podCount(name, environments)).toBe(7);
-    const dept = await admin.get<DepartmentObject>(resources.department, name);
+    const dept = await env.admin.get<DepartmentObject>(resources.department, name);
     expect(dept.status?.quota?.used.pods).toBe("7");
   });
 });

@@ -1,4 +1,4 @@
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import type { Department } from "../../../controller/api/department.ts";
 import {
   type Impersonation,
@@ -9,6 +9,7 @@ import {
 import { resources } from "../../../controller/runtime/resources.ts";
 import { kubeConfigFrom } from "../../../tools/cluster/credentials.ts";
 import { compliantPodSpec } from "../../policy-corpus/corpus.ts";
+import { type ControllerProcess, startController } from "./controller-process.ts";
 
 export { departmentManifest } from "../../fixtures/departments.ts";
 
@@ -67,4 +68,21 @@ export function compliantPod(namespace: string, name: string): KubeObject {
     metadata: { name, namespace, labels: { app: "web", "govhost.io/data-classification": "UNCLASSIFIED" } },
     spec: compliantPodSpec(),
   };
+}
+
+/**
+ * The usual setup of a test file: an admin client and the controller (as its service account), started
+ * before the file's tests and stopped after them. Read `env.admin` / `env.controller` inside tests.
+ */
+export function useAdminAndController(options: Parameters<typeof startController>[0] = {}) {
+  const env = {} as { admin: KubeClient; controller: ControllerProcess };
+  beforeAll(async () => {
+    env.admin = await client();
+    env.controller = await startController(options);
+  });
+  afterAll(async () => {
+    await env.controller?.stop();
+    env.admin?.close();
+  });
+  return env;
 }
