@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
+import { ledgerName, parse } from "../../controller/metering/ledger.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
@@ -85,6 +86,16 @@ async function runPod(
       },
     ],
   });
+}
+
+/** The department's metering ledger as the controller stored it. */
+async function ledgerChanges(department: string) {
+  const stored = await admin.find<KubeObject & { data?: { changes?: string } }>(
+    resources.configMap,
+    ledgerName(department),
+    "govhost-system",
+  );
+  return parse(department, stored?.data?.changes).changes;
 }
 
 let period = periodOf(Date.now(), "Asia/Hong_Kong");
@@ -195,18 +206,13 @@ describe("metering", () => {
     // A quota change mid-life counts from when the controller observes it (the ledger shows the instant).
     const raised = Date.now();
     await admin.mergePatch(resources.department, reserved, { spec: { quota: { cpu: "6" } } });
-    const raisedAt = await eventually("the raised quota to be in the ledger", async () => {
-      const ledger = await admin.find<KubeObject & { data?: { changes?: string } }>(
-        resources.configMap,
-        `govhost-ledger-${reserved}`,
-        "govhost-system",
-      );
-      const rows = JSON.parse(ledger?.data?.changes ?? "[]") as [number, string, string, string, string][];
-      return rows.find(
-        ([, subject, , resource, amount]) =>
-          subject.startsWith("department/") && resource === "cpu" && amount === "6000",
-      )?.[0];
-    });
+    const raisedAt = await eventually(
+      "the raised quota to be in the ledger",
+      async () =>
+        (await ledgerChanges(reserved)).find(
+          (c) => c.subject.startsWith("department/") && c.resource === "cpu" && c.amount === 6000n,
+        )?.at,
+    );
     expect(raisedAt).toBeGreaterThanOrEqual(raised);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await admin.delete(resources.department, reserved);
@@ -317,17 +323,12 @@ describe("metering", () => {
     const createdAt = Date.parse(pvc.metadata?.creationTimestamp ?? "");
     const deletedAt = Date.parse(deleting.metadata?.deletionTimestamp ?? "");
     const uid = pvc.metadata?.uid;
-    const resizedAt = await eventually("the expansion to be in the ledger", async () => {
-      const ledger = await admin.find<KubeObject & { data?: { changes?: string } }>(
-        resources.configMap,
-        `govhost-ledger-${owner}`,
-        "govhost-system",
-      );
-      const rows = JSON.parse(ledger?.data?.changes ?? "[]") as [number, string, string, string, string][];
-      return rows.find(
-        ([, subject, , , amount]) => subject === `pvc/${uid}` && amount === String(300n * 2n ** 30n),
-      )?.[0];
-    });
+    const resizedAt = await eventually(
+      "the expansion to be in the ledger",
+      async () =>
+        (await ledgerChanges(owner)).find((c) => c.subject === `pvc/${uid}` && c.amount === 300n * 2n ** 30n)
+          ?.at,
+    );
     expect(resizedAt).toBeGreaterThanOrEqual(resizeRequested);
     expect(resizedAt).toBeLessThan(deletedAt + 1000);
     const statementPeriod = periodOf(createdAt, "Asia/Hong_Kong");
