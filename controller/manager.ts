@@ -170,12 +170,11 @@ export async function runController(options: ControllerOptions): Promise<Running
   meter.queue.start();
   log.info({ departments: departments.list().length }, "caches synced; reconciling");
 
-  const scanner = new ComplianceScanner(
-    client,
-    log.child({ component: "compliance" }),
-    metrics.registry,
-    () => departments.list(),
-  );
+  const scanner = new ComplianceScanner(client, log.child({ component: "compliance" }), metrics.registry, {
+    departments: () => departments.list(),
+    namespaces: () => namespaces.list(),
+    objects: { Pod: () => pods.list(), Ingress: () => ingresses.list() },
+  });
   void scanner.run(abort.signal, options.complianceIntervalMs ?? 60_000);
 
   // Drafts include open allocations up to now, so they are recomputed even without events.

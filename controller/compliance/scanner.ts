@@ -45,22 +45,25 @@ function ownedByController(object: KubeObject): boolean {
   );
 }
 
+/** What the controller's informers already hold: read from memory instead of listing again each scan. */
+export interface ScannerCaches {
+  departments: () => (Department & KubeObject)[];
+  namespaces: () => KubeObject[];
+  /** By kind, e.g. Pod; kinds not cached here are listed from the API server. */
+  objects: Partial<Record<string, () => KubeObject[]>>;
+}
+
 export class ComplianceScanner {
   private readonly client: KubeClient;
   private readonly log: Logger;
-  private readonly departments: () => (Department & KubeObject)[];
+  private readonly caches: ScannerCaches;
   private readonly violations: Gauge;
   private readonly lastReports = new Map<string, string>();
 
-  constructor(
-    client: KubeClient,
-    log: Logger,
-    registry: Registry,
-    departments: () => (Department & KubeObject)[],
-  ) {
+  constructor(client: KubeClient, log: Logger, registry: Registry, caches: ScannerCaches) {
     this.client = client;
     this.log = log;
-    this.departments = departments;
+    this.caches = caches;
     this.violations = new Gauge({
       name: "govhost_policy_violations",
       help: "Objects failing a baseline rule (Deny or Audit mode) at the last background scan",
@@ -104,15 +107,15 @@ export class ComplianceScanner {
       mode: (b.metadata?.labels?.["govhost.io/policy-mode"] ?? "Deny") as PolicyMode,
       selector: b.spec?.matchResources?.namespaceSelector,
     }));
-    const namespaces = await this.client.list<KubeObject>(resources.namespace, {
-      labelSelector: platformOwned.department,
-    });
-    const byName = new Map(namespaces.items.map((ns) => [ns.metadata?.name as string, ns]));
+    const tenantNamespaces = this.caches
+      .namespaces()
+      .filter((ns) => ns.metadata?.labels?.[platformOwned.department]);
+    const byName = new Map(tenantNamespaces.map((ns) => [ns.metadata?.name as string, ns]));
     const findings = new Map<string, Finding[]>([...byName.keys()].map((name) => [name, []]));
 
     for (const type of scannedKinds) {
-      const list = await this.client.list<KubeObject>(type);
-      for (const item of list.items) {
+      const items = this.caches.objects[type.kind]?.() ?? (await this.client.list<KubeObject>(type)).items;
+      for (const item of items) {
         const namespace = byName.get(item.metadata?.namespace ?? "");
         if (!namespace || ownedByController(item)) continue;
         const object = { ...item, apiVersion: apiVersionOf(type), kind: type.kind };
@@ -154,7 +157,7 @@ export class ComplianceScanner {
       byDepartment.set(department, [...(byDepartment.get(department) ?? []), ...list]);
     }
     this.violations.reset();
-    for (const dept of this.departments()) {
+    for (const dept of this.caches.departments()) {
       const name = dept.metadata.name as string;
       if (!byDepartment.has(name) || dept.metadata.deletionTimestamp) continue;
       await this.writeSummary(dept, byDepartment.get(name) ?? [], now);
