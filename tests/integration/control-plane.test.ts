@@ -110,9 +110,14 @@ describe("local control plane", () => {
         subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "team-a" }],
       },
     });
-    const list = await eventually("the RoleBinding to take effect", () =>
-      core.listNamespacedConfigMap({ namespace }, asUser("alice", "team-a")).catch(() => undefined),
-    );
+    // Both the RoleBinding and the controller manager's kube-root-ca.crt in the new namespace arrive
+    // asynchronously; wait until the impersonated list is allowed and shows it.
+    const list = await eventually("the RoleBinding to take effect", async () => {
+      const result = await core
+        .listNamespacedConfigMap({ namespace }, asUser("alice", "team-a"))
+        .catch(() => undefined);
+      return result?.items.some((cm) => cm.metadata?.name === "kube-root-ca.crt") ? result : undefined;
+    });
     expect(list.items.map((cm) => cm.metadata?.name)).toContain("kube-root-ca.crt");
   });
 });
