@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { pino } from "pino";
 import { controllerIdentity } from "./api/rbac.ts";
+import { defaultEServiceSettings } from "./eservice/settings.ts";
 import { runController } from "./manager.ts";
 import { KubeClient } from "./runtime/kube-client.ts";
 import { defaultTenancySettings } from "./tenancy/settings.ts";
@@ -18,6 +19,13 @@ async function main(): Promise<void> {
       ...defaultTenancySettings,
       ingressControllerNamespace:
         env.GOVHOST_INGRESS_NAMESPACE ?? defaultTenancySettings.ingressControllerNamespace,
+    },
+    eserviceSettings: {
+      ingressControllerNamespace:
+        env.GOVHOST_INGRESS_NAMESPACE ?? defaultEServiceSettings.ingressControllerNamespace,
+      ingressClassName: env.GOVHOST_INGRESS_CLASS ?? defaultEServiceSettings.ingressClassName,
+      tlsClusterIssuer: env.GOVHOST_TLS_CLUSTER_ISSUER || undefined,
+      previewHosts: (env.GOVHOST_A11Y_PREVIEW_HOSTS ?? "").split(",").filter(Boolean),
     },
     identity: env.GOVHOST_CONTROLLER_ID ?? `${hostname()}-${process.pid}`,
     leaseNamespace: env.GOVHOST_LEASE_NAMESPACE ?? controllerIdentity.namespace,

@@ -1,14 +1,21 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { Gauge } from "prom-client";
+import { Gauge, Histogram } from "prom-client";
+import { platformOwned } from "../policies/keys.ts";
+import { AccessibilityScanner } from "./accessibility/scanner.ts";
 import type { Department } from "./api/department.ts";
+import type { EService } from "./api/eservice.ts";
 import { labels, managedByValue } from "./api/group.ts";
 import { controllerLeaseName } from "./api/rbac.ts";
 import { ComplianceScanner } from "./compliance/scanner.ts";
+import type { Tenant } from "./eservice/desired.ts";
+import { EServiceReconciler } from "./eservice/reconciler.ts";
+import { ScanQueue } from "./eservice/scan-queue.ts";
+import type { EServiceSettings } from "./eservice/settings.ts";
 import { Meter } from "./metering/meter.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { startHealthServer } from "./runtime/health-server.ts";
-import { Informer } from "./runtime/informer.ts";
+import { Informer, objectKey } from "./runtime/informer.ts";
 import type { KubeClient, KubeObject } from "./runtime/kube-client.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 import { createControllerMetrics } from "./runtime/metrics.ts";
@@ -20,6 +27,7 @@ import type { TenancySettings } from "./tenancy/settings.ts";
 export interface ControllerOptions {
   client: KubeClient;
   settings: TenancySettings;
+  eserviceSettings: EServiceSettings;
   log: Logger;
   identity: string;
   leaseNamespace: string;
@@ -100,6 +108,43 @@ export async function runController(options: ControllerOptions): Promise<Running
     },
   );
 
+  const scanDuration = new Histogram({
+    name: "govhost_accessibility_scan_duration_seconds",
+    help: "Time to scan one e-service's pages in both tiers",
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [metrics.registry],
+  });
+  const accessibilityScanner = new AccessibilityScanner();
+  const scans = new ScanQueue(accessibilityScanner, (key, durationMs) => {
+    scanDuration.observe(durationMs / 1000);
+    eserviceQueue.add(key);
+  });
+  const eserviceReconciler = new EServiceReconciler({
+    client,
+    settings: options.eserviceSettings,
+    events: new EventRecorder(client, "govhost-controller"),
+    scans,
+    tenantOf: (namespace) => tenantOf(namespace),
+  });
+  const eserviceQueue = new WorkQueue(
+    async (key) => {
+      const end = metrics.reconcileDuration.startTimer({ controller: "eservice" });
+      try {
+        return await eserviceReconciler.reconcile(key);
+      } finally {
+        end();
+        metrics.queueDepth.set({ controller: "eservice" }, eserviceQueue.depth);
+      }
+    },
+    {
+      concurrency: options.concurrency ?? 4,
+      onError: (key, error, retryInMs) => {
+        metrics.reconcileErrors.inc({ controller: "eservice" });
+        log.warn({ eservice: key, err: error, retryInMs }, "reconcile failed; will retry");
+      },
+    },
+  );
+
   const server = await startHealthServer({
     host: options.host,
     port: options.port,
@@ -128,6 +173,17 @@ export async function runController(options: ControllerOptions): Promise<Running
   const namespaces = new Informer<KubeObject>(client, resources.namespace, enqueueOwner, {
     labelSelector: `${labels.managedBy}=${managedByValue}`,
   });
+  const tenantOf = (namespace: string): Tenant | undefined => {
+    const ns = namespaces.get(namespace)?.metadata;
+    const department = ns?.labels?.[labels.department];
+    const environment = ns?.labels?.[labels.environment];
+    if (!department || !environment) return undefined;
+    const domains = ns?.annotations?.[platformOwned.domains] ?? "";
+    return { department, environment, domains: domains.split(",").filter(Boolean) };
+  };
+  const eservices = new Informer<EService & KubeObject>(client, resources.eservice, (_event, es) =>
+    eserviceQueue.add(objectKey(es)),
+  );
   const meter = new Meter({
     client,
     registry: metrics.registry,
@@ -159,7 +215,7 @@ export async function runController(options: ControllerOptions): Promise<Running
     meter.observeIngress(ingress, event === "delete"),
   );
   // Metered objects are attributed through their namespace, so namespaces must be known first.
-  const owners = [departments, ...children];
+  const owners = [departments, ...children, eservices];
   for (const informer of owners) void informer.run(abort.signal);
   await Promise.all(owners.map((i) => i.synced));
   const metered = [pods, claims, ingresses];
@@ -167,6 +223,7 @@ export async function runController(options: ControllerOptions): Promise<Running
   await Promise.all(metered.map((i) => i.synced));
   synced = true;
   queue.start();
+  eserviceQueue.start();
   meter.queue.start();
   log.info({ departments: departments.list().length }, "caches synced; reconciling");
 
@@ -185,6 +242,7 @@ export async function runController(options: ControllerOptions): Promise<Running
   const resync = setInterval(
     () => {
       for (const dept of departments.list()) queue.add(dept.metadata.name as string);
+      for (const es of eservices.list()) eserviceQueue.add(objectKey(es));
     },
     options.resyncMs ?? 5 * 60_000,
   );
@@ -196,7 +254,10 @@ export async function runController(options: ControllerOptions): Promise<Running
       clearInterval(resync);
       clearInterval(meterRefresh);
       abort.abort();
+      scans.stop();
       await queue.stop();
+      await eserviceQueue.stop();
+      await accessibilityScanner.close();
       await meter.queue.stop();
       await elector.release();
       metrics.isLeader.set(0);

@@ -10,6 +10,8 @@ export const baselineParams = { namespace: "govhost-system", name: "govhost-base
 export interface BaselineSettings {
   /** Registry prefixes images may come from, e.g. "registry.gov.example/". */
   allowedRegistries: string[];
+  /** Groups whose members may record accessibility waivers (GH-A11Y-001). */
+  accessibilityApprovers: string[];
   modes: BaselineModes;
   /** Rule ids not installed at all (a rule that is not yet rolled out). */
   disabled?: string[];
@@ -17,6 +19,8 @@ export interface BaselineSettings {
 
 export const defaultBaselineSettings: BaselineSettings = {
   allowedRegistries: ["registry.gov.example/", "harbor.gov.example/"],
+  // Kept literal here (policies/ does not depend on controller/): see accessibilityApproversGroup.
+  accessibilityApprovers: ["govhost:accessibility-approvers", "govhost:platform-operators"],
   modes: denyEverywhere,
 };
 
@@ -28,7 +32,10 @@ export function baselineParamsConfigMap(settings: BaselineSettings) {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { ...baselineParams, labels: partOf },
-    data: { allowedRegistries: settings.allowedRegistries.join(",") },
+    data: {
+      allowedRegistries: settings.allowedRegistries.join(","),
+      accessibilityApprovers: settings.accessibilityApprovers.join(","),
+    },
   };
 }
 

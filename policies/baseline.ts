@@ -19,7 +19,15 @@ export interface BaselineRule {
   title: string;
   rationale: string;
   remediation: string;
-  category: "images" | "resources" | "runtime" | "network" | "data" | "metadata" | "finance";
+  category:
+    | "images"
+    | "resources"
+    | "runtime"
+    | "network"
+    | "data"
+    | "metadata"
+    | "finance"
+    | "accessibility";
   severity: "high" | "medium" | "low";
   /** Tenant namespaces only (selected by the platform-owned department label), or cluster-scoped objects. */
   scope: "tenant-namespaces" | "cluster";
@@ -342,6 +350,53 @@ export const baselineRules: BaselineRule[] = [
       },
     ],
     background: true,
+  },
+  {
+    id: "GH-A11Y-001",
+    name: "accessibility-waiver-approval",
+    title: "Accessibility waivers are recorded by an accessibility approver, in their own name",
+    rationale:
+      "A waiver lets an e-service go public with known accessibility failures; the team that built it cannot grant it to itself.",
+    remediation:
+      "Ask a member of an accessibility approver group to record the waiver (spec.accessibility.waiver) with approvedBy set to their own user name.",
+    category: "accessibility",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["eservices"],
+        operations: rw,
+      },
+    ],
+    variables: [
+      {
+        name: "hasWaiver",
+        expression: "has(object.spec.accessibility) && has(object.spec.accessibility.waiver)",
+      },
+      {
+        name: "unchanged",
+        expression:
+          "variables.hasWaiver && oldObject != null && has(oldObject.spec.accessibility) && has(oldObject.spec.accessibility.waiver) && oldObject.spec.accessibility.waiver == object.spec.accessibility.waiver",
+      },
+      { name: "approvers", expression: "params.data.accessibilityApprovers.split(',')" },
+      {
+        name: "isApprover",
+        expression:
+          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.approvers)",
+      },
+    ],
+    validations: [
+      {
+        expression:
+          "!variables.hasWaiver || variables.unchanged || (variables.isApprover && object.spec.accessibility.waiver.approvedBy == request.userInfo.username)",
+        message: "GH-A11Y-001: accessibility waivers must be recorded by an accessibility approver",
+        messageExpression:
+          "'GH-A11Y-001: an accessibility waiver may only be recorded or changed by a member of ' + params.data.accessibilityApprovers + ' with approvedBy set to their own user name (' + request.userInfo.username + ' cannot record this one). Ask an accessibility approver to record it.'",
+      },
+    ],
+    background: false,
   },
   {
     id: "GH-META-001",

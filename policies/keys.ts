@@ -7,6 +7,8 @@
 export const tenantDeclared = {
   dataClassification: "govhost.io/data-classification",
   writableRootFilesystemJustification: "govhost.io/writable-rootfs-justification",
+  /** On an EService: any new value asks for an accessibility rescan now. */
+  rescanRequest: "govhost.io/rescan-requested",
 } as const;
 
 /** Keys only the platform writes. Anything else under a govhost.io domain is platform-owned too. */

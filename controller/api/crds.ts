@@ -1,6 +1,7 @@
 import { ChargebackStatementSpec, ChargebackStatementStatus } from "./chargeback.ts";
 import { customResourceDefinition } from "./crd.ts";
 import { DepartmentSpec, DepartmentStatus } from "./department.ts";
+import { EServiceSpec, EServiceStatus } from "./eservice.ts";
 import { policyReportCrds } from "./policy-report.ts";
 import { RateCardSpec, RateCardStatus } from "./ratecard.ts";
 
@@ -61,5 +62,26 @@ export const rateCardCrd = customResourceDefinition({
   ],
 });
 
+export const eserviceCrd = customResourceDefinition({
+  kind: "EService",
+  plural: "eservices",
+  singular: "eservice",
+  shortNames: ["es"],
+  scope: "Namespaced",
+  spec: EServiceSpec,
+  status: EServiceStatus,
+  printerColumns: [
+    { name: "Exposure", type: "string", jsonPath: ".spec.exposure" },
+    { name: "Exposed", type: "string", jsonPath: '.status.conditions[?(@.type=="Exposed")].status' },
+    {
+      name: "Accessible",
+      type: "string",
+      jsonPath: '.status.conditions[?(@.type=="AccessibilityBaseline")].status',
+    },
+    { name: "URL", type: "string", jsonPath: ".status.url" },
+    { name: "Image", type: "string", jsonPath: ".spec.image", priority: 1 },
+  ],
+});
+
 /** Every govhost CRD, in install order. */
-export const allCrds = [departmentCrd, chargebackStatementCrd, rateCardCrd, ...policyReportCrds];
+export const allCrds = [departmentCrd, eserviceCrd, chargebackStatementCrd, rateCardCrd, ...policyReportCrds];

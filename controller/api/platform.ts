@@ -6,9 +6,12 @@ import {
 import { allCrds } from "./crds.ts";
 import { defaultRateCard } from "./default-ratecard.ts";
 import {
+  accessibilityApproverRole,
+  accessibilityApproversGroup,
   controllerClusterRole,
   controllerIdentity,
   controllerLeaseRole,
+  controllerTenantRole,
   tenantClusterRoles,
 } from "./rbac.ts";
 
@@ -33,6 +36,7 @@ export function platformManifests(options: {
     namespace(options.ingressControllerNamespace),
     ...tenantClusterRoles,
     controllerClusterRole,
+    controllerTenantRole,
     {
       apiVersion: "v1",
       kind: "ServiceAccount",
@@ -48,6 +52,18 @@ export function platformManifests(options: {
         name: controllerClusterRole.metadata.name,
       },
       subjects: [subject],
+    },
+    accessibilityApproverRole,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: accessibilityApproverRole.metadata.name, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: accessibilityApproverRole.metadata.name,
+      },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: accessibilityApproversGroup }],
     },
     controllerLeaseRole,
     {

@@ -104,6 +104,21 @@ export const tenantClusterRoles = [
   ),
 ];
 
+/**
+ * Accessibility approvers (a central accessibility team) record waivers on EServices in any department.
+ * Admission (GH-A11Y-001) checks the waiver is theirs; RBAC lets them read and patch EServices.
+ */
+export const accessibilityApproversGroup = "govhost:accessibility-approvers";
+export const accessibilityApproverRole = clusterRole(
+  "govhost-accessibility-approver",
+  [
+    { apiGroups: ["govhost.io"], resources: ["eservices"], verbs: [...read, "patch", "update"] },
+    { apiGroups: ["govhost.io"], resources: ["eservices/status"], verbs: read },
+    { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: read },
+  ],
+  "Accessibility approvers: read e-services and their reports everywhere, record waivers",
+);
+
 export const controllerIdentity = {
   namespace: "govhost-system",
   serviceAccount: "govhost-controller",
@@ -112,6 +127,21 @@ export const controllerLeaseName = "govhost-controller";
 
 const manage = [...read, "create", "update", "patch", "delete"];
 
+/**
+ * What the controller writes inside tenant namespaces (an EService's workload and Ingress). Bound per
+ * tenant namespace by the tenancy reconciler, so the controller cannot create workloads anywhere else.
+ */
+export const controllerTenantRole = clusterRole(
+  "govhost-controller-tenant",
+  [
+    { apiGroups: ["apps"], resources: ["deployments"], verbs: manage },
+    { apiGroups: [""], resources: ["services"], verbs: manage },
+    { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: manage },
+    { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: manage },
+  ],
+  "The govhost controller inside tenant namespaces (bound in each one by the tenancy reconciler)",
+);
+
 /** What the controller needs and nothing more (no wildcard, no secrets, no escalate). */
 export const controllerClusterRole = clusterRole(
   "govhost-controller",
@@ -119,6 +149,10 @@ export const controllerClusterRole = clusterRole(
     { apiGroups: ["govhost.io"], resources: ["departments"], verbs: [...read, "update", "patch"] },
     { apiGroups: ["govhost.io"], resources: ["departments/status"], verbs: ["get", "update", "patch"] },
     { apiGroups: ["govhost.io"], resources: ["departments/finalizers"], verbs: ["update"] },
+    { apiGroups: ["govhost.io"], resources: ["eservices"], verbs: read },
+    { apiGroups: ["govhost.io"], resources: ["eservices/status"], verbs: ["get", "update", "patch"] },
+    // Needed to set blockOwnerDeletion on the objects an EService owns.
+    { apiGroups: ["govhost.io"], resources: ["eservices/finalizers"], verbs: ["update"] },
     { apiGroups: [""], resources: ["namespaces", "resourcequotas", "limitranges"], verbs: manage },
     { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: manage },
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: manage },
@@ -127,7 +161,7 @@ export const controllerClusterRole = clusterRole(
       apiGroups: ["rbac.authorization.k8s.io"],
       resources: ["clusterroles"],
       verbs: ["bind"],
-      resourceNames: Object.values(tenantRoles),
+      resourceNames: [...Object.values(tenantRoles), controllerTenantRole.metadata.name],
     },
     { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
     // Background compliance: read tenant workloads, publish PolicyReports.

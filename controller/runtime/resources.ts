@@ -123,6 +123,20 @@ export const resources = {
   daemonSet: { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true },
   job: { group: "batch", version: "v1", kind: "Job", plural: "jobs", namespaced: true },
   cronJob: { group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", namespaced: true },
+  eservice: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "EService",
+    plural: "eservices",
+    namespaced: true,
+  },
+  podDisruptionBudget: {
+    group: "policy",
+    version: "v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    namespaced: true,
+  },
   ingress: {
     group: "networking.k8s.io",
     version: "v1",

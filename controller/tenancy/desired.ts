@@ -1,7 +1,7 @@
 import { platformOwned } from "../../policies/keys.ts";
 import type { Department } from "../api/department.ts";
 import { apiVersion, labels, managedByValue } from "../api/group.ts";
-import { type TenantRole, tenantRoles } from "../api/rbac.ts";
+import { controllerIdentity, controllerTenantRole, type TenantRole, tenantRoles } from "../api/rbac.ts";
 import type { KubeObject } from "../runtime/kube-client.ts";
 import type { TenancySettings } from "./settings.ts";
 
@@ -16,6 +16,7 @@ export const childNames = {
   dns: "govhost-allow-dns",
   ingressController: "govhost-allow-ingress-controller",
   roleBinding: (role: TenantRole) => `govhost-${role}s`,
+  controllerBinding: "govhost-controller",
 } as const;
 
 export function namespaceName(department: string, environment: string): string {
@@ -155,6 +156,26 @@ function roleBindings(dept: Department, environment: string): { keep: KubeObject
         .map((group) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: group })),
     });
   }
+  keep.push({
+    ...namespaced(
+      dept,
+      environment,
+      ["rbac.authorization.k8s.io/v1", "RoleBinding"],
+      childNames.controllerBinding,
+    ),
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: controllerTenantRole.metadata.name,
+    },
+    subjects: [
+      {
+        kind: "ServiceAccount",
+        name: controllerIdentity.serviceAccount,
+        namespace: controllerIdentity.namespace,
+      },
+    ],
+  });
   return { keep, remove };
 }
 

@@ -5,6 +5,7 @@ import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { isNotFound, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
 import { resources } from "../runtime/resources.ts";
+import { stableJson } from "../runtime/stable-json.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { childNames, namespaceName, renderQuota, renderTenant } from "./desired.ts";
 import { formatMilli } from "./quantity.ts";
@@ -45,16 +46,6 @@ interface ResourceQuota extends KubeObject {
 }
 
 type DepartmentObject = Department & KubeObject;
-
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
-}
 
 const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
 const sameStrings = (a: Record<string, string> = {}, b: Record<string, string> = {}) =>

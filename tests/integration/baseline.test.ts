@@ -14,7 +14,9 @@ let controller: ControllerProcess;
 const dept = uniqueName("pol");
 
 async function setModes(modes: BaselineModes): Promise<void> {
-  await installPlatform(admin, { baseline: { allowedRegistries: corpusRegistries, modes } });
+  await installPlatform(admin, {
+    baseline: { ...defaultBaselineSettings, allowedRegistries: corpusRegistries, modes },
+  });
   // Admission policy bindings are picked up by the API server asynchronously.
   await new Promise((resolve) => setTimeout(resolve, 2_000));
 }

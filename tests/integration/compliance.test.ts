@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
+import { defaultBaselineSettings } from "../../policies/admission.ts";
 import { installPlatform } from "../../tools/install-platform.ts";
 import { corpusDepartment, corpusIn, corpusRegistries } from "../policy-corpus/corpus.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
@@ -31,7 +32,12 @@ const dept = uniqueName("cmp");
 beforeAll(async () => {
   admin = await client();
   await installPlatform(admin, {
-    baseline: { allowedRegistries: corpusRegistries, modes: { default: "Deny" }, disabled: ["GH-RUN-001"] },
+    baseline: {
+      ...defaultBaselineSettings,
+      allowedRegistries: corpusRegistries,
+      modes: { default: "Deny" },
+      disabled: ["GH-RUN-001"],
+    },
   });
   controller = await startController({ env: { GOVHOST_COMPLIANCE_INTERVAL_MS: "1000" } });
   await admin.create(
@@ -63,6 +69,7 @@ describe("background compliance", () => {
 
     await installPlatform(admin, {
       baseline: {
+        ...defaultBaselineSettings,
         allowedRegistries: corpusRegistries,
         modes: { default: "Deny", rules: { "GH-RUN-001": "Audit" } },
       },

@@ -79,7 +79,7 @@ describe("controller crash safety", () => {
           await count(resources.limitRange),
           await count(resources.networkPolicy),
           await count(resources.roleBinding),
-        ]).toEqual([1, 1, 4, 3]);
+        ]).toEqual([1, 1, 4, 4]);
       }
       const dept = await admin.get<DepartmentObject>(resources.department, name);
       const pods = Object.values(dept.status?.quota?.allocated ?? {}).reduce(

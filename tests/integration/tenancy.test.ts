@@ -42,6 +42,7 @@ describe("Department lifecycle", () => {
     ]);
     expect(await names(resources.roleBinding, `${name}-prod`)).toEqual([
       "govhost-admins",
+      "govhost-controller",
       "govhost-developers",
       "govhost-viewers",
     ]);

@@ -1,0 +1,76 @@
+// Fetches a page's HTML for the jsdom tier. The scanner is pointed at tenant-controlled servers, so it
+// follows redirects only within the page's origin, caps size and time, and accepts only HTML.
+
+export interface FetchedPage {
+  url: string;
+  html: string;
+}
+
+export class PageFetchError extends Error {}
+
+const maxRedirects = 5;
+
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new PageFetchError(`page is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function fetchPage(
+  url: string,
+  options: { timeoutMs: number; maxBytes: number },
+): Promise<FetchedPage> {
+  const origin = new URL(url).origin;
+  let current = url;
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  for (let hop = 0; hop <= maxRedirects; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(current, {
+        redirect: "manual",
+        signal,
+        headers: { accept: "text/html", "user-agent": "govhost-accessibility-scanner" },
+      });
+    } catch (error) {
+      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+      throw new PageFetchError(
+        `cannot reach ${current}${cause || (error instanceof Error ? `: ${error.message}` : "")}`,
+      );
+    }
+    if (response.status >= 300 && response.status < 400) {
+      const location = response.headers.get("location");
+      await response.body?.cancel();
+      if (!location) throw new PageFetchError(`${current} redirected without a Location`);
+      const next = new URL(location, current);
+      if (next.origin !== origin)
+        throw new PageFetchError(
+          `${current} redirects to another origin (${next.origin}); scan that site directly`,
+        );
+      current = next.href;
+      continue;
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new PageFetchError(`${current} answered HTTP ${response.status}`);
+    }
+    const type = response.headers.get("content-type") ?? "";
+    if (!type.includes("html")) {
+      await response.body?.cancel();
+      throw new PageFetchError(`${current} is not an HTML page (content-type ${type || "missing"})`);
+    }
+    return { url: current, html: await readCapped(response, options.maxBytes) };
+  }
+  throw new PageFetchError(`${url} redirected more than ${maxRedirects} times`);
+}

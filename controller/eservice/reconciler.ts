@@ -1,0 +1,361 @@
+import { judge, summarise } from "../accessibility/findings.ts";
+import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eservice.ts";
+import { fieldManager } from "../api/group.ts";
+import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
+import { resources } from "../runtime/resources.ts";
+import { stableJson } from "../runtime/stable-json.ts";
+import type { ReconcileResult } from "../runtime/workqueue.ts";
+import { type EServiceChildren, renderEService, type Tenant } from "./desired.ts";
+import { decideExposure, type ScanState } from "./gate.ts";
+import { accessibilityReport, accessibilityReportName } from "./report.ts";
+import { scanDue, scanExpiresAt, scanKey, scanTarget } from "./scan-plan.ts";
+import type { ScanQueue } from "./scan-queue.ts";
+import type { EServiceSettings } from "./settings.ts";
+
+type EServiceObject = EService & KubeObject;
+
+interface DeploymentStatus {
+  availableReplicas?: number;
+  updatedReplicas?: number;
+  observedGeneration?: number;
+}
+
+interface Workload {
+  admitted: boolean;
+  message: string;
+  deployment?: KubeObject & { status?: DeploymentStatus };
+}
+
+/** Admission refused the object (a baseline rule, Pod Security, schema): the spec must change. */
+function isAdmissionRefusal(error: unknown): error is KubeApiError {
+  if (!(error instanceof KubeApiError)) return false;
+  if (error.code === 422 || error.code === 400) return true;
+  return (
+    error.code === 403 &&
+    /denied request|violates PodSecurity|ValidatingAdmissionPolicy|admission webhook/.test(error.message)
+  );
+}
+
+const maxRequeueMs = 24 * 3_600_000;
+const rolloutPollMs = 15_000;
+
+function underDomains(host: string, domains: string[]): boolean {
+  return domains.some((d) => host === d || host.endsWith(`.${d}`));
+}
+
+/**
+ * Reconciles one EService: renders its workload, gets its pages scanned, and publishes it through an
+ * Ingress only when the exposure gate allows. Idempotent; a refused workload or an unreachable page is
+ * reported in status, never retried in a hot loop.
+ */
+export class EServiceReconciler {
+  private readonly client: KubeClient;
+  private readonly settings: EServiceSettings;
+  private readonly events: EventRecorder;
+  private readonly scans: ScanQueue;
+  private readonly tenantOf: (namespace: string) => Tenant | undefined;
+
+  constructor(options: {
+    client: KubeClient;
+    settings: EServiceSettings;
+    events: EventRecorder;
+    scans: ScanQueue;
+    tenantOf: (namespace: string) => Tenant | undefined;
+  }) {
+    this.client = options.client;
+    this.settings = options.settings;
+    this.events = options.events;
+    this.scans = options.scans;
+    this.tenantOf = options.tenantOf;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | undefined> {
+    const [namespace, name] = key.split("/") as [string, string];
+    const es = await this.client.find<EServiceObject>(resources.eservice, name, namespace);
+    if (!es || es.metadata.deletionTimestamp) {
+      // Children and the report are owned by the EService and garbage-collected with it.
+      this.scans.forget(key);
+      return undefined;
+    }
+    const tenant = this.tenantOf(namespace);
+    if (!tenant) {
+      await this.writeStatus(es, {
+        conditions: [
+          {
+            type: "Deployed",
+            status: "False",
+            reason: "NotATenantNamespace",
+            message: `Namespace ${namespace} does not belong to a department; create EServices in a department namespace`,
+          },
+        ],
+      });
+      return undefined;
+    }
+    try {
+      return await this.provision(key, es, tenant);
+    } catch (error) {
+      const message = `Reconcile failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
+      await this.writeStatus(es, {
+        conditions: [{ type: "Deployed", status: "Unknown", reason: "ReconcileError", message }],
+      }).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async provision(
+    key: string,
+    es: EServiceObject,
+    tenant: Tenant,
+  ): Promise<ReconcileResult | undefined> {
+    const now = new Date();
+    const children = renderEService(es, tenant, this.settings);
+    const workload = await this.applyWorkload(children);
+    const scan = await this.scanState(key, es, tenant, children, workload, now);
+    const wasExposed =
+      es.status?.conditions?.some((c) => c.type === "Exposed" && c.status === "True") ?? false;
+    const hostProblem =
+      children.host && !underDomains(children.host, tenant.domains)
+        ? `Host ${children.host} is not under the department's domains (${tenant.domains.join(", ") || "none"}); choose a hostname under one of them`
+        : undefined;
+    const decision = decideExposure({
+      spec: es.spec,
+      host: children.host,
+      hostProblem,
+      workload,
+      scan: scan.state,
+      wasExposed,
+      previousReason: es.status?.conditions?.find((c) => c.type === "Exposed")?.reason,
+    });
+
+    let exposedCondition = decision.exposed;
+    if (decision.expose && children.ingress) {
+      try {
+        await this.client.apply(children.ingress, { fieldManager });
+      } catch (error) {
+        if (!isAdmissionRefusal(error)) throw error;
+        exposedCondition = {
+          type: "Exposed",
+          status: "False",
+          reason: "IngressRefused",
+          message: `The platform refused the Ingress: ${error.message}`,
+        };
+      }
+    } else {
+      await this.client.delete(resources.ingress, es.metadata.name as string, es.metadata.namespace);
+    }
+    const exposedNow = exposedCondition.status === "True";
+
+    const securityCondition: ConditionInput = workload.admitted
+      ? {
+          type: "SecurityBaseline",
+          status: "True",
+          reason: "Admitted",
+          message: "The workload passed admission (Pod Security restricted and the govhost baseline)",
+        }
+      : { type: "SecurityBaseline", status: "False", reason: "Refused", message: workload.message };
+    const deployedCondition: ConditionInput = workload.admitted
+      ? { type: "Deployed", status: "True", reason: "Applied", message: workload.message }
+      : {
+          type: "Deployed",
+          status: "False",
+          reason: "RefusedByAdmission",
+          message: "The workload was not deployed; see SecurityBaseline",
+        };
+    const written = await this.writeStatus(es, {
+      conditions: [deployedCondition, securityCondition, decision.accessibility, exposedCondition],
+      url: exposedNow ? `https://${children.host}/` : undefined,
+      internalUrl: children.internalUrl,
+      accessibility: scan.summary,
+    });
+    if (scan.recorded) this.scans.forget(key, scan.summary?.scanKey);
+    if (written)
+      await this.recordTransitions(es, wasExposed, exposedCondition, workload, decision.accessibility);
+    return this.nextVisit(es, scan.state, scan.summary, now);
+  }
+
+  private async applyWorkload(children: EServiceChildren): Promise<Workload> {
+    let deployment: Workload["deployment"];
+    try {
+      deployment = await this.client.apply(children.deployment, { fieldManager });
+      await this.client.apply(children.service, { fieldManager });
+      await this.client.apply(children.networkPolicy, { fieldManager });
+      const name = children.deployment.metadata?.name as string;
+      const namespace = children.deployment.metadata?.namespace;
+      if (children.podDisruptionBudget)
+        await this.client.apply(children.podDisruptionBudget, { fieldManager });
+      else await this.client.delete(resources.podDisruptionBudget, name, namespace);
+    } catch (error) {
+      if (!isAdmissionRefusal(error)) throw error;
+      return { admitted: false, message: error.message };
+    }
+    const status = deployment.status ?? {};
+    const replicas = (deployment.spec as { replicas?: number } | undefined)?.replicas ?? 0;
+    return {
+      admitted: true,
+      deployment,
+      message: `Deployment, Service and NetworkPolicy applied; ${status.availableReplicas ?? 0}/${replicas} replicas available`,
+    };
+  }
+
+  /** The accessibility result that counts now, starting a scan when one is due. */
+  private async scanState(
+    key: string,
+    es: EServiceObject,
+    tenant: Tenant,
+    children: EServiceChildren,
+    workload: Workload,
+    now: Date,
+  ): Promise<{ state: ScanState; summary?: AccessibilitySummary; recorded?: boolean; pollMs?: number }> {
+    const currentKey = scanKey(es);
+    const previous = es.status?.accessibility;
+    const rejudged = previous && { ...previous, ...judge(previous, this.judgement(es, now)) };
+    const stillValid = previous?.scanKey === currentKey;
+    if (stillValid && !scanDue(es, now) && rejudged)
+      return { state: { state: "current", summary: rejudged }, summary: rejudged };
+    // A scheduled rescan of unchanged inputs keeps the last result in force until it completes.
+    const fallback = (message: string): { state: ScanState; summary?: AccessibilitySummary } =>
+      stillValid && rejudged
+        ? { state: { state: "current", summary: rejudged }, summary: rejudged }
+        : { state: { state: "pending", message }, summary: previous };
+
+    if (!workload.admitted) return fallback("Not scanned: the workload was refused by admission");
+    const planned = scanTarget(es, children.internalUrl, this.settings);
+    if ("problem" in planned)
+      return {
+        state: { state: "impossible", reason: "PreviewUrlNotAllowed", message: planned.problem },
+        summary: previous,
+      };
+    if (!es.spec.accessibility.previewUrl) {
+      if (es.spec.replicas === 0)
+        return {
+          state: {
+            state: "impossible",
+            reason: "NothingToScan",
+            message: "replicas is 0, so there are no pages to scan",
+          },
+          summary: previous,
+        };
+      const status = workload.deployment?.status ?? {};
+      const rolledOut =
+        (status.availableReplicas ?? 0) > 0 &&
+        (status.updatedReplicas ?? 0) >= es.spec.replicas &&
+        status.observedGeneration === workload.deployment?.metadata?.generation;
+      if (!rolledOut)
+        return {
+          ...fallback("Waiting for the new version to roll out before scanning it"),
+          pollMs: rolloutPollMs,
+        };
+    }
+
+    const outcome = this.scans.request(key, currentKey, planned.target);
+    if (outcome.state !== "done")
+      return fallback(`Scanning ${es.spec.accessibility.paths.length} pages (${outcome.state})`);
+
+    const result = outcome.result;
+    const base = summarise(result);
+    const judged = judge(base, this.judgement(es, now));
+    const summary: AccessibilitySummary = {
+      standard: es.spec.accessibility.standard,
+      image: es.spec.image,
+      paths: es.spec.accessibility.paths,
+      scanKey: currentKey,
+      contentDigest: result.contentDigest,
+      scannedAt: outcome.finishedAt.toISOString().replace(/\.\d+Z$/, "Z"),
+      tiers: result.tiers,
+      ...base,
+      ...judged,
+      report: accessibilityReportName(es.metadata.name as string),
+      ...(result.errors.length
+        ? {
+            error: result.errors
+              .map((e) => `${e.path}: ${e.message}`)
+              .join("; ")
+              .slice(0, 1000),
+          }
+        : {}),
+    };
+    await this.client.apply(
+      accessibilityReport(es, tenant, result, judged.blockingRules, outcome.finishedAt),
+      {
+        fieldManager,
+      },
+    );
+    return { state: { state: "current", summary }, summary, recorded: true };
+  }
+
+  private judgement(es: EServiceObject, now: Date) {
+    return {
+      waiver: es.spec.accessibility.waiver,
+      enforceLookAndFeel: es.spec.accessibility.lookAndFeel === "enforce",
+      now,
+    };
+  }
+
+  private nextVisit(
+    es: EServiceObject,
+    state: ScanState,
+    summary: AccessibilitySummary | undefined,
+    now: Date,
+  ): ReconcileResult | undefined {
+    const times: number[] = [];
+    const expires = summary
+      ? scanExpiresAt({ ...es, status: { ...es.status, accessibility: summary } })
+      : undefined;
+    if (expires) times.push(expires.getTime() - now.getTime());
+    const waiver = es.spec.accessibility.waiver;
+    if (waiver && Date.parse(waiver.expires) > now.getTime())
+      times.push(Date.parse(waiver.expires) - now.getTime());
+    if (state.state === "pending") times.push(rolloutPollMs);
+    if (times.length === 0) return undefined;
+    return { requeueAfterMs: Math.min(maxRequeueMs, Math.max(1_000, Math.min(...times))) };
+  }
+
+  private async recordTransitions(
+    es: EServiceObject,
+    wasExposed: boolean,
+    exposed: ConditionInput,
+    workload: Workload,
+    accessibility: ConditionInput,
+  ): Promise<void> {
+    const isExposed = exposed.status === "True";
+    if (isExposed && !wasExposed) await this.events.record(es, "Normal", "Published", exposed.message);
+    if (!isExposed && wasExposed) await this.events.record(es, "Warning", "Withdrawn", exposed.message);
+    if (exposed.reason === "ExposedWithRegression")
+      await this.events.record(es, "Warning", "AccessibilityRegression", accessibility.message);
+    if (!workload.admitted) await this.events.record(es, "Warning", "RefusedByAdmission", workload.message);
+  }
+
+  /** Writes status when it differs from what is there (ignoring timestamps); true when it wrote. */
+  private async writeStatus(
+    es: EServiceObject,
+    update: { conditions: ConditionInput[] } & Omit<EServiceStatus, "conditions" | "observedGeneration">,
+  ): Promise<boolean> {
+    const current = es.status ?? {};
+    // Fields the update does not mention keep their value; a mentioned but undefined field is removed.
+    const pick = <K extends "url" | "internalUrl" | "accessibility">(field: K) =>
+      field in update ? update[field] : current[field];
+    const url = pick("url");
+    const internalUrl = pick("internalUrl");
+    const accessibility = pick("accessibility");
+    const next: EServiceStatus = {
+      observedGeneration: es.metadata.generation,
+      conditions: mergeConditions(current.conditions, update.conditions, es.metadata.generation, new Date()),
+      ...(url ? { url } : {}),
+      ...(internalUrl ? { internalUrl } : {}),
+      ...(accessibility ? { accessibility } : {}),
+    };
+    if (stableJson(next) === stableJson(current)) return false;
+    await this.client.apply(
+      {
+        apiVersion: es.apiVersion,
+        kind: es.kind,
+        metadata: { name: es.metadata.name, namespace: es.metadata.namespace },
+        status: next,
+      },
+      { fieldManager, subresource: "status" },
+    );
+    return true;
+  }
+}

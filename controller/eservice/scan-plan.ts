@@ -1,0 +1,63 @@
+import { createHash } from "node:crypto";
+import { tenantDeclared } from "../../policies/keys.ts";
+import type { ScanTarget } from "../accessibility/scanner.ts";
+import type { EService } from "../api/eservice.ts";
+import type { EServiceSettings } from "./settings.ts";
+
+// When and what to scan, as pure functions of the EService: a rescan follows any change to what the
+// scan depends on (image, pages, standard, where it is reached, a tenant's rescan request) and the
+// schedule (spec.accessibility.rescanIntervalHours).
+
+/** Digest of everything a scan result depends on. */
+export function scanKey(es: EService): string {
+  const a = es.spec.accessibility;
+  const inputs = {
+    image: es.spec.image,
+    standard: a.standard,
+    paths: a.paths,
+    previewUrl: a.previewUrl ?? null,
+    clientRendered: a.clientRendered,
+    languages: a.languages,
+    rescan: es.metadata.annotations?.[tenantDeclared.rescanRequest] ?? null,
+  };
+  return `sha256:${createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 32)}`;
+}
+
+/** When the current result goes stale (undefined when there is no current result). */
+export function scanExpiresAt(es: EService): Date | undefined {
+  const summary = es.status?.accessibility;
+  if (!summary || summary.scanKey !== scanKey(es)) return undefined;
+  return new Date(Date.parse(summary.scannedAt) + es.spec.accessibility.rescanIntervalHours * 3_600_000);
+}
+
+export function scanDue(es: EService, now: Date): boolean {
+  const expires = scanExpiresAt(es);
+  return expires === undefined || expires.getTime() <= now.getTime();
+}
+
+/** Where the scanner reaches the pages, or why it may not. */
+export function scanTarget(
+  es: EService,
+  internalUrl: string,
+  settings: EServiceSettings,
+): { target: ScanTarget } | { problem: string } {
+  const a = es.spec.accessibility;
+  let baseUrl = internalUrl;
+  if (a.previewUrl) {
+    const host = new URL(a.previewUrl).hostname;
+    if (!settings.previewHosts.includes(host))
+      return {
+        problem: `previewUrl host ${host} is not one the platform allows the scanner to reach (${settings.previewHosts.join(", ") || "none"}); remove previewUrl to scan the e-service in the cluster, or ask an operator to allow the host`,
+      };
+    baseUrl = a.previewUrl;
+  }
+  return {
+    target: {
+      baseUrl,
+      paths: a.paths,
+      standard: a.standard,
+      clientRendered: a.clientRendered,
+      languages: a.languages,
+    },
+  };
+}

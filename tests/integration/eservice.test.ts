@@ -1,0 +1,303 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EService } from "../../controller/api/eservice.ts";
+import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { type FixtureSite, startFixtureSite } from "../fixtures/a11y-site.ts";
+import {
+  client,
+  departmentManifest,
+  isReady,
+  rejection,
+  useAdminAndController,
+  waitForDepartment,
+} from "./support/govhost.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+
+// E-service hosting against the real API server, admission policies and a real headless Chromium: the
+// fixture site is served on localhost and reached through spec.accessibility.previewUrl.
+
+type EServiceObject = EService & KubeObject;
+interface PolicyReport extends KubeObject {
+  results?: { rule: string; result: string; properties?: Record<string, string> }[];
+}
+
+const env = useAdminAndController({ env: { GOVHOST_A11Y_PREVIEW_HOSTS: "127.0.0.1" } });
+const dept = uniqueName("a11y");
+const ns = `${dept}-prod`;
+const domain = `${dept}.gov.example`;
+let site: FixtureSite;
+let tenant: KubeClient;
+let approver: KubeClient;
+
+const conditionOf = (es: EServiceObject | undefined, type: string) =>
+  es?.status?.conditions?.find((c) => c.type === type);
+
+function eservice(name: string, spec: Partial<EService["spec"]> & { image: string }): KubeObject {
+  return {
+    apiVersion: "govhost.io/v1alpha1",
+    kind: "EService",
+    metadata: { name, namespace: ns },
+    spec: {
+      exposure: "public",
+      serviceCluster: "permits-and-licences",
+      ...spec,
+      accessibility: {
+        previewUrl: site.url,
+        paths: ["/", "/contact"],
+        languages: ["en", "zh-HK"],
+        ...spec.accessibility,
+      },
+    },
+  };
+}
+
+function waitForEService(
+  name: string,
+  accept: (es: EServiceObject) => boolean,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<EServiceObject> {
+  return eventually(
+    `${name}: ${what}`,
+    async () => {
+      const es = await env.admin.get<EServiceObject>(resources.eservice, name, ns);
+      return es.status?.observedGeneration === es.metadata.generation && accept(es) ? es : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+beforeAll(async () => {
+  site = await startFixtureSite("broken");
+  await env.admin.create(departmentManifest(dept, { domains: [domain] }));
+  await waitForDepartment(env.admin, dept, isReady, "ready");
+  // The quota controller counts EServices once it has discovered the CRD; until then creates are refused.
+  await eventually(
+    "EService quota usage to be tracked",
+    async () => {
+      const quota = await env.admin.get<KubeObject & { status?: { used?: Record<string, string> } }>(
+        resources.resourceQuota,
+        "govhost-tenant-quota",
+        ns,
+      );
+      return quota.status?.used?.["count/eservices.govhost.io"];
+    },
+    120_000,
+  );
+  tenant = await client({ user: "ada", groups: [`${dept}-admins`] });
+  approver = await client({ user: "grace", groups: ["govhost:accessibility-approvers"] });
+});
+
+afterAll(async () => {
+  await env.admin?.delete(resources.department, dept);
+  tenant?.close();
+  approver?.close();
+  await site?.close();
+});
+
+describe("EService with the accessibility gate", () => {
+  it("keeps an e-service with WCAG failures private, listing the failing rules from both tiers", async () => {
+    await tenant.create(
+      eservice("portal", { image: "registry.gov.example/permits/portal:1.0.0", replicas: 2 }),
+    );
+    const es = await waitForEService(
+      "portal",
+      (e) => conditionOf(e, "AccessibilityBaseline")?.status === "False",
+      "scanned and failing",
+    );
+
+    const summary = es.status?.accessibility;
+    const failed = new Map(summary?.failedRules.map((r) => [r.id, r]));
+    expect(failed.get("image-alt")).toMatchObject({ impact: "critical", tier: "jsdom", paths: ["/"] });
+    expect(failed.get("label")).toMatchObject({ tier: "jsdom", paths: ["/contact"] });
+    // Contrast needs computed styles: only the browser tier can find it.
+    expect(failed.get("color-contrast")).toMatchObject({ impact: "serious", tier: "chromium", paths: ["/"] });
+    expect(summary?.blockingRules).toEqual(
+      expect.arrayContaining(["color-contrast", "html-has-lang", "image-alt", "label", "link-name"]),
+    );
+    expect(summary?.tiers).toEqual(["chromium", "jsdom"]);
+    expect(summary?.lookAndFeel.map((f) => f.id)).toEqual(["GH-LF-001", "GH-LF-003", "GH-LF-004"]);
+    expect(summary?.image).toBe("registry.gov.example/permits/portal:1.0.0");
+    expect(conditionOf(es, "AccessibilityBaseline")?.message).toContain("color-contrast (serious, /)");
+    expect(conditionOf(es, "Exposed")).toMatchObject({ status: "False", reason: "AccessibilityBaseline" });
+    expect(conditionOf(es, "SecurityBaseline")?.status).toBe("True");
+    expect(conditionOf(es, "Deployed")?.status).toBe("True");
+
+    // The workload exists; the Ingress does not.
+    const deployment = await env.admin.get<KubeObject & { spec: { replicas: number } }>(
+      resources.deployment,
+      "portal",
+      ns,
+    );
+    expect(deployment.spec.replicas).toBe(2);
+    expect(await env.admin.find(resources.service, "portal", ns)).toBeDefined();
+    expect(await env.admin.find(resources.networkPolicy, "portal-from-ingress", ns)).toBeDefined();
+    expect(await env.admin.find(resources.podDisruptionBudget, "portal", ns)).toBeDefined();
+    expect(await env.admin.find(resources.ingress, "portal", ns)).toBeUndefined();
+    expect(es.status?.url).toBeUndefined();
+
+    const report = await env.admin.get<PolicyReport>(resources.policyReport, "govhost-a11y-portal", ns);
+    const contrast = report.results?.find((r) => r.rule === "color-contrast");
+    expect(contrast).toMatchObject({ result: "fail", properties: { tier: "chromium", path: "/" } });
+    // Elements are identified by selector only (the fixture has one paragraph); page text is never copied.
+    expect(contrast?.properties?.targets).toBe("p");
+  });
+
+  it("publishes once the fixed version (a new image) passes: the image change triggers the rescan", async () => {
+    const before = await env.admin.get<EServiceObject>(resources.eservice, "portal", ns);
+    site.version = "fixed";
+    await tenant.mergePatch(
+      resources.eservice,
+      "portal",
+      { spec: { image: "registry.gov.example/permits/portal:1.0.1" } },
+      { namespace: ns },
+    );
+    const es = await waitForEService(
+      "portal",
+      (e) => conditionOf(e, "Exposed")?.status === "True",
+      "exposed",
+    );
+
+    expect(es.status?.accessibility?.image).toBe("registry.gov.example/permits/portal:1.0.1");
+    expect(es.status?.accessibility?.scanKey).not.toBe(before.status?.accessibility?.scanKey);
+    expect(es.status?.accessibility?.blockingRules).toEqual([]);
+    expect(es.status?.accessibility?.lookAndFeel).toEqual([]);
+    expect(conditionOf(es, "AccessibilityBaseline")).toMatchObject({ status: "True", reason: "Passed" });
+    expect(es.status?.url).toBe(`https://portal.${domain}/`);
+
+    const ingress = await env.admin.get<KubeObject & { spec: Record<string, unknown> }>(
+      resources.ingress,
+      "portal",
+      ns,
+    );
+    expect(ingress.spec).toMatchObject({
+      tls: [{ hosts: [`portal.${domain}`], secretName: "portal-tls" }],
+      rules: [{ host: `portal.${domain}` }],
+    });
+  });
+
+  it("a later failure warns by default and withdraws when the spec says so", async () => {
+    site.version = "broken";
+    await tenant.mergePatch(
+      resources.eservice,
+      "portal",
+      { metadata: { annotations: { "govhost.io/rescan-requested": "after-content-change" } } },
+      { namespace: ns },
+    );
+    let es = await waitForEService(
+      "portal",
+      (e) => conditionOf(e, "AccessibilityBaseline")?.status === "False",
+      "regression found",
+    );
+    expect(conditionOf(es, "Exposed")).toMatchObject({ status: "True", reason: "ExposedWithRegression" });
+    expect(await env.admin.find(resources.ingress, "portal", ns)).toBeDefined();
+
+    await tenant.mergePatch(
+      resources.eservice,
+      "portal",
+      { spec: { accessibility: { onRegression: "withdraw" } } },
+      { namespace: ns },
+    );
+    es = await waitForEService("portal", (e) => conditionOf(e, "Exposed")?.status === "False", "withdrawn");
+    expect(conditionOf(es, "Exposed")?.reason).toBe("Withdrawn");
+    expect(await env.admin.find(resources.ingress, "portal", ns)).toBeUndefined();
+    expect(es.status?.url).toBeUndefined();
+  });
+
+  it("a waiver needs an accessibility approver recording it in their own name", async () => {
+    const es = await env.admin.get<EServiceObject>(resources.eservice, "portal", ns);
+    const waiver = {
+      justification:
+        "Contrast and labels are fixed in release 1.1 due on 2026-12-15; the permit deadline cannot move",
+      expires: new Date(Date.now() + 14 * 86_400_000).toISOString(),
+      rules: es.status?.accessibility?.blockingRules,
+    };
+    const selfApproved = await rejection(
+      tenant.mergePatch(
+        resources.eservice,
+        "portal",
+        { spec: { accessibility: { waiver: { ...waiver, approvedBy: "ada" } } } },
+        { namespace: ns },
+      ),
+    );
+    expect(selfApproved.message).toContain("GH-A11Y-001");
+    const inSomeoneElsesName = await rejection(
+      approver.mergePatch(
+        resources.eservice,
+        "portal",
+        { spec: { accessibility: { waiver: { ...waiver, approvedBy: "someone-else" } } } },
+        { namespace: ns },
+      ),
+    );
+    expect(inSomeoneElsesName.message).toContain("GH-A11Y-001");
+
+    await approver.mergePatch(
+      resources.eservice,
+      "portal",
+      { spec: { accessibility: { waiver: { ...waiver, approvedBy: "grace" } } } },
+      { namespace: ns },
+    );
+    const waived = await waitForEService(
+      "portal",
+      (e) => conditionOf(e, "Exposed")?.status === "True",
+      "waived",
+    );
+    expect(conditionOf(waived, "AccessibilityBaseline")).toMatchObject({ status: "True", reason: "Waived" });
+    expect(waived.status?.accessibility?.waivedRules).toEqual(waiver.rules);
+    expect(await env.admin.find(resources.ingress, "portal", ns)).toBeDefined();
+
+    // The tenant may change other fields while the approver's waiver stays as recorded.
+    await tenant.mergePatch(resources.eservice, "portal", { spec: { replicas: 3 } }, { namespace: ns });
+    await waitForEService("portal", (e) => e.spec.replicas === 3, "scaled");
+  });
+
+  it("an insecure spec is reported as a SecurityBaseline condition, and the controller keeps working", async () => {
+    await tenant.create(eservice("legacy", { image: "docker.io/library/nginx:1.27", replicas: 1 }));
+    const es = await waitForEService(
+      "legacy",
+      (e) => conditionOf(e, "SecurityBaseline")?.status === "False",
+      "refused by admission",
+    );
+    expect(conditionOf(es, "SecurityBaseline")?.message).toContain("GH-IMG-001");
+    expect(conditionOf(es, "Deployed")).toMatchObject({ status: "False", reason: "RefusedByAdmission" });
+    expect(conditionOf(es, "Exposed")).toMatchObject({ status: "False", reason: "SecurityBaseline" });
+    expect(await env.admin.find(resources.deployment, "legacy", ns)).toBeUndefined();
+    expect(await env.admin.find(resources.ingress, "legacy", ns)).toBeUndefined();
+
+    // Fixing the image deploys it, without any restart.
+    await tenant.mergePatch(
+      resources.eservice,
+      "legacy",
+      { spec: { image: "registry.gov.example/permits/legacy:2.0.0" } },
+      { namespace: ns },
+    );
+    const fixed = await waitForEService(
+      "legacy",
+      (e) => conditionOf(e, "SecurityBaseline")?.status === "True",
+      "admitted",
+    );
+    expect(conditionOf(fixed, "Deployed")?.status).toBe("True");
+    expect(await env.admin.find(resources.deployment, "legacy", ns)).toBeDefined();
+    expect(env.controller.process.exitCode).toBeNull();
+    const ready = await fetch(`http://127.0.0.1:${env.controller.port}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+
+  it("refuses what the schema forbids, and never deploys outside a department namespace", async () => {
+    const latest = await rejection(
+      tenant.create(eservice("latest", { image: "registry.gov.example/permits/portal:latest" })),
+    );
+    expect(latest.code).toBe(422);
+    expect(latest.message).toContain("never latest");
+
+    const stray = eservice("stray", { image: "registry.gov.example/permits/portal:1.0.0" });
+    await env.admin.create({ ...stray, metadata: { name: "stray", namespace: "default" } });
+    const reported = await eventually("stray e-service reported", async () => {
+      const es = await env.admin.get<EServiceObject>(resources.eservice, "stray", "default");
+      return conditionOf(es, "Deployed")?.reason === "NotATenantNamespace" ? es : undefined;
+    });
+    expect(conditionOf(reported, "Deployed")?.status).toBe("False");
+    expect(await env.admin.find(resources.deployment, "stray", "default")).toBeUndefined();
+    await env.admin.delete(resources.eservice, "stray", "default");
+  });
+});
