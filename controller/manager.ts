@@ -181,9 +181,10 @@ export async function runController(options: ControllerOptions): Promise<Running
     const domains = ns?.annotations?.[platformOwned.domains] ?? "";
     return { department, environment, domains: domains.split(",").filter(Boolean) };
   };
-  const eservices = new Informer<EService & KubeObject>(client, resources.eservice, (_event, es) =>
-    eserviceQueue.add(objectKey(es)),
-  );
+  const eservices = new Informer<EService & KubeObject>(client, resources.eservice, (event, es) => {
+    eserviceQueue.add(objectKey(es));
+    meter.observeLifetime("eservice", es, event === "delete");
+  });
   const meter = new Meter({
     client,
     registry: metrics.registry,
@@ -212,13 +213,13 @@ export async function runController(options: ControllerOptions): Promise<Running
     ),
   ];
   const ingresses = new Informer<KubeObject>(client, resources.ingress, (event, ingress) =>
-    meter.observeIngress(ingress, event === "delete"),
+    meter.observeLifetime("ingress", ingress, event === "delete"),
   );
   // Metered objects are attributed through their namespace, so namespaces must be known first.
-  const owners = [departments, ...children, eservices];
+  const owners = [departments, ...children];
   for (const informer of owners) void informer.run(abort.signal);
   await Promise.all(owners.map((i) => i.synced));
-  const metered = [pods, claims, ingresses];
+  const metered = [pods, claims, ingresses, eservices];
   for (const informer of metered) void informer.run(abort.signal);
   await Promise.all(metered.map((i) => i.synced));
   synced = true;

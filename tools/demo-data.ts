@@ -46,3 +46,23 @@ export const demoDepartments: (Department & KubeObject)[] = [
     },
   },
 ];
+
+/** A demo e-service whose pages the local demo site serves (at /broken until someone fixes it). */
+export function demoEService(siteUrl: string): KubeObject {
+  return {
+    apiVersion: "govhost.io/v1alpha1",
+    kind: "EService",
+    metadata: { name: "visa-status", namespace: "immd-prod" },
+    spec: {
+      displayName: { en: "Visa application status", zhHant: "簽證申請進度" },
+      image: "registry.gov.example/immd/visa-status:1.0.0",
+      exposure: "public",
+      serviceCluster: "travel-and-immigration",
+      accessibility: {
+        previewUrl: `${siteUrl}/broken`,
+        paths: ["/", "/contact"],
+        languages: ["en", "zh-HK"],
+      },
+    },
+  };
+}

@@ -1,10 +1,12 @@
 import { join } from "node:path";
-import { KubeClient } from "../controller/runtime/kube-client.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeApiError, KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
 import { localKubeconfig, projectRoot } from "./cluster/paths.ts";
 import { spawnController } from "./controller-process.ts";
-import { demoDepartments } from "./demo-data.ts";
+import { demoDepartments, demoEService } from "./demo-data.ts";
+import { startFixtureSite } from "./demo-site.ts";
 import { preparePlatform } from "./install-platform.ts";
 
 // `npm start`: the main job on the embedded default. With KUBECONFIG set it uses that cluster; otherwise it
@@ -30,19 +32,27 @@ async function main(): Promise<void> {
   say("installing the platform (CRDs, namespaces, RBAC)");
   const controllerKubeconfig = join(projectRoot, ".govhost", "controller.kubeconfig");
   await preparePlatform(kubeconfig, controllerKubeconfig);
-  if (!external) {
-    const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(kubeconfig));
-    for (const dept of demoDepartments) await admin.apply(dept, { fieldManager: "govhost-demo" });
-    admin.close();
-    say(`seeded demo departments: ${demoDepartments.map((d) => d.metadata.name).join(", ")}`);
-  }
-
   const port = process.env.GOVHOST_CONTROLLER_PORT ?? "8081";
+  // The demo e-service's pages: the local cluster runs no pods, so the scanner reaches them here instead.
+  const site = external
+    ? undefined
+    : await startFixtureSite("broken", Number(process.env.GOVHOST_DEMO_SITE_PORT ?? 8083));
   const controller = await spawnController({
     kubeconfig: controllerKubeconfig,
     inheritOutput: true,
-    env: { GOVHOST_CONTROLLER_PORT: port },
+    env: {
+      GOVHOST_CONTROLLER_PORT: port,
+      ...(site ? { GOVHOST_A11Y_PREVIEW_HOSTS: "127.0.0.1" } : {}),
+    },
   });
+  if (site) {
+    const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(kubeconfig));
+    for (const dept of demoDepartments) await admin.apply(dept, { fieldManager: "govhost-demo" });
+    say(`seeded demo departments: ${demoDepartments.map((d) => d.metadata.name).join(", ")}`);
+    await applyWhenQuotaTracks(admin, demoEService(site.url.replace(/\/site$/, "")));
+    say(`seeded demo e-service immd-prod/visa-status (pages served by ${site.url.replace(/\/site$/, "")})`);
+    admin.close();
+  }
   say(
     `controller running (service account govhost-system/govhost-controller), metrics http://127.0.0.1:${controller.port}/metrics`,
   );
@@ -55,6 +65,18 @@ async function main(): Promise<void> {
   say(
     "         kubectl --as alice --as-group immd-developers -n lcsd-dev get pods      # ...is refused elsewhere",
   );
+  if (site) {
+    say(
+      "         kubectl -n immd-prod get eservices                                  # not exposed: WCAG failures",
+    );
+    say("         kubectl -n immd-prod get eservice visa-status -o jsonpath='{.status.conditions}'");
+    say(
+      `         kubectl -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"accessibility":{"previewUrl":"${site.url.replace(/\/site$/, "")}/fixed"}}}'`,
+    );
+    say(
+      "         kubectl -n immd-prod get ingress                                    # published once it passes",
+    );
+  }
   say("running; press Ctrl-C to stop");
 
   let stopping = false;
@@ -62,6 +84,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await controller.stop();
+    await site?.close();
     if (startedLocal) {
       say("stopping the local control plane it started");
       await stopLocalControlPlane();
@@ -76,6 +99,27 @@ async function main(): Promise<void> {
       void stop();
     }
   });
+}
+
+/**
+ * Applies an object whose namespace quota counts its kind. On a freshly started cluster the quota
+ * controller discovers new CRDs within about a minute; until then such creates are refused.
+ */
+async function applyWhenQuotaTracks(admin: KubeClient, object: KubeObject): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.apply(object, { fieldManager: "govhost-demo" });
+      return;
+    } catch (error) {
+      const waiting =
+        error instanceof KubeApiError &&
+        (/status unknown for quota/.test(error.message) || error.code === 404);
+      if (!waiting || attempt >= 60) throw error;
+      if (attempt === 0)
+        say("waiting for the namespace quota to count EServices (a fresh cluster takes up to a minute)");
+      await sleep(2_000);
+    }
+  }
 }
 
 main().catch((error: unknown) => {

@@ -165,25 +165,29 @@ export function billable(changes: AllocationChange[], mode: "reserved" | "consum
   });
 }
 
-export interface IngressLike {
+export interface LifetimeObject {
   metadata?: { uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
 }
 
-/** A public endpoint (an Ingress) from its creation until its deletion, billed per endpoint-month. */
-export function ingressAllocationChanges(
-  ingress: IngressLike,
+/**
+ * One unit of `resource` from an object's creation until its deletion: a public endpoint (an Ingress) per
+ * endpoint-month, an e-service (an EService) per e-service-month.
+ */
+export function lifetimeAllocationChanges(
+  object: LifetimeObject,
+  kind: "ingress" | "eservice",
   owner: { department: string; environment: string },
   deleted = false,
 ): AllocationChange[] {
-  const created = Date.parse(ingress.metadata?.creationTimestamp ?? "");
+  const created = Date.parse(object.metadata?.creationTimestamp ?? "");
   if (Number.isNaN(created)) return [];
   const base = {
-    subject: `ingress/${ingress.metadata?.uid}`,
+    subject: `${kind}/${object.metadata?.uid}`,
     ...owner,
-    resource: "public-endpoint" as const,
+    resource: kind === "ingress" ? ("public-endpoint" as const) : ("eservice" as const),
   };
   const changes: AllocationChange[] = [{ ...base, at: created, amount: 1n }];
-  const end = deletionEnd(ingress.metadata, deleted);
+  const end = deletionEnd(object.metadata, deleted);
   if (end !== undefined) changes.push({ ...base, at: end, amount: 0n });
   return changes;
 }

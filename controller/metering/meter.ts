@@ -12,8 +12,8 @@ import { WorkQueue } from "../runtime/workqueue.ts";
 import {
   billable,
   type DepartmentLike,
-  type IngressLike,
-  ingressAllocationChanges,
+  type LifetimeObject,
+  lifetimeAllocationChanges,
   type PodLike,
   type PvcLike,
   podAllocationChanges,
@@ -102,9 +102,14 @@ export class Meter {
     return changes;
   }
 
-  observeIngress(ingress: IngressLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
-    const owner = this.options.owner(ingress.metadata?.namespace ?? "");
-    if (owner) this.enqueue(owner.department, ingressAllocationChanges(ingress, owner, deleted));
+  /** An Ingress (a public endpoint) or an EService was created, changed or deleted. */
+  observeLifetime(
+    kind: "ingress" | "eservice",
+    object: LifetimeObject & { metadata?: { namespace?: string } },
+    deleted: boolean,
+  ): void {
+    const owner = this.options.owner(object.metadata?.namespace ?? "");
+    if (owner) this.enqueue(owner.department, lifetimeAllocationChanges(object, kind, owner, deleted));
   }
 
   /** A department was created, changed or deleted: its reserved quota may have changed. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EService } from "../../controller/api/eservice.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type FixtureSite, startFixtureSite } from "../fixtures/a11y-site.ts";
+import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
 import {
   client,
   departmentManifest,
@@ -10,6 +10,7 @@ import {
   rejection,
   useAdminAndController,
   waitForDepartment,
+  waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 
@@ -71,19 +72,7 @@ beforeAll(async () => {
   site = await startFixtureSite("broken");
   await env.admin.create(departmentManifest(dept, { domains: [domain] }));
   await waitForDepartment(env.admin, dept, isReady, "ready");
-  // The quota controller counts EServices once it has discovered the CRD; until then creates are refused.
-  await eventually(
-    "EService quota usage to be tracked",
-    async () => {
-      const quota = await env.admin.get<KubeObject & { status?: { used?: Record<string, string> } }>(
-        resources.resourceQuota,
-        "govhost-tenant-quota",
-        ns,
-      );
-      return quota.status?.used?.["count/eservices.govhost.io"];
-    },
-    120_000,
-  );
+  await waitForQuotaToCount(env.admin, ns, "count/eservices.govhost.io");
   tenant = await client({ user: "ada", groups: [`${dept}-admins`] });
   approver = await client({ user: "grace", groups: ["govhost:accessibility-approvers"] });
 });

@@ -13,6 +13,7 @@ import {
   departmentManifest,
   isReady,
   waitForDepartment,
+  waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 import { startPrometheus } from "./support/prometheus.ts";
@@ -430,5 +431,53 @@ describe("metering", () => {
       unitPriceMinor: "20000",
       amountMinor: expectedAmount,
     });
+  });
+
+  it("bills an e-service per e-service-month from creation to deletion", async () => {
+    const owner = uniqueName("s");
+    await admin.create(departmentManifest(owner, { environments: ["prod"] }));
+    await waitForDepartment(admin, owner, isReady);
+    const ns = `${owner}-prod`;
+    await waitForQuotaToCount(admin, ns, "count/eservices.govhost.io");
+    const eservice = await admin.create<KubeObject>({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: "forms", namespace: ns, finalizers: ["test.gov.example/hold"] },
+      spec: { image: "registry.gov.example/forms/web:1.0.0", replicas: 0 },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const deleting = await admin.call<KubeObject>(
+      "DELETE",
+      `/apis/govhost.io/v1alpha1/namespaces/${ns}/eservices/forms`,
+    );
+    await admin.mergePatch(
+      resources.eservice,
+      "forms",
+      { metadata: { finalizers: null } },
+      { namespace: ns },
+    );
+    const created = Date.parse(eservice.metadata?.creationTimestamp ?? "");
+    const held = BigInt((Date.parse(deleting.metadata?.deletionTimestamp ?? "") - created) / 1000);
+    expect(held).toBeGreaterThanOrEqual(3n);
+    const statementPeriod = periodOf(created, "Asia/Hong_Kong");
+    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
+    const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
+    // held seconds / seconds in the month, to 6 decimals, rounded half up; the price is 5000 cents a month.
+    const micro = (2n * held * 1_000_000n + monthSeconds) / (2n * monthSeconds);
+    const expectedQuantity = `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, "");
+    const expectedAmount = Number((2n * held * 5_000n + monthSeconds) / (2n * monthSeconds));
+    const line = await eventually(
+      `the e-service line to show ${expectedQuantity} e-service-months`,
+      async () => {
+        const st = await admin.find<ChargebackStatement & KubeObject>(
+          resources.chargebackStatement,
+          `${owner}-${statementPeriod}`,
+        );
+        const es = st?.spec.lines.find((l) => l.resource === "eservice");
+        return es?.quantity === expectedQuantity ? es : undefined;
+      },
+      30_000,
+    );
+    expect(line).toMatchObject({ environment: "prod", unitPriceMinor: "5000", amountMinor: expectedAmount });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   billable,
   effectiveRequest,
-  ingressAllocationChanges,
+  lifetimeAllocationChanges,
   type PodLike,
   podAllocationChanges,
   pvcAllocationChanges,
@@ -81,10 +81,19 @@ describe("resizes", () => {
   });
 });
 
-describe("public endpoints", () => {
+describe("public endpoints and e-services", () => {
+  it("count one e-service from an EService's creation, open until it is deleted", () => {
+    const es = { metadata: { uid: "e-1", creationTimestamp: start } };
+    expect(lifetimeAllocationChanges(es, "eservice", owner)).toEqual([
+      { subject: "eservice/e-1", ...owner, resource: "eservice", at: Date.parse(start), amount: 1n },
+    ]);
+  });
+
   it("count one endpoint from an Ingress's creation to its deletion", () => {
     const ingress = { metadata: { uid: "i-1", creationTimestamp: start, deletionTimestamp: end } };
-    expect(ingressAllocationChanges(ingress, owner).map((c) => [c.resource, c.at, c.amount])).toEqual([
+    expect(
+      lifetimeAllocationChanges(ingress, "ingress", owner).map((c) => [c.resource, c.at, c.amount]),
+    ).toEqual([
       ["public-endpoint", Date.parse(start), 1n],
       ["public-endpoint", Date.parse(end), 0n],
     ]);

@@ -86,3 +86,22 @@ export function useAdminAndController(options: Parameters<typeof startController
   });
   return env;
 }
+
+/**
+ * Waits until the namespace's tenant quota counts `resource` (e.g. count/eservices.govhost.io). On a fresh
+ * cluster the quota controller discovers new CRDs within about a minute; creates are refused until then.
+ */
+export function waitForQuotaToCount(admin: KubeClient, namespace: string, resource: string): Promise<string> {
+  return eventually(
+    `${namespace}: quota to count ${resource}`,
+    async () => {
+      const quota = await admin.get<KubeObject & { status?: { used?: Record<string, string> } }>(
+        resources.resourceQuota,
+        "govhost-tenant-quota",
+        namespace,
+      );
+      return quota.status?.used?.[resource];
+    },
+    120_000,
+  );
+}
