@@ -26,13 +26,20 @@ export default async function setup(project: TestProject) {
   process.stderr.write(
     `integration: ${state.version} ready at ${state.server} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   );
-  const controllerKubeconfig = join(dir, "controller.kubeconfig");
-  await preparePlatform(state.kubeconfig, controllerKubeconfig);
-  project.provide("kubeconfig", state.kubeconfig);
-  project.provide("controllerKubeconfig", controllerKubeconfig);
-  project.provide("kubernetesVersion", state.version);
-  return async () => {
+  const teardown = async () => {
     await stopControlPlane(state);
     rmSync(dir, { recursive: true, force: true });
   };
+  const controllerKubeconfig = join(dir, "controller.kubeconfig");
+  try {
+    await preparePlatform(state.kubeconfig, controllerKubeconfig);
+  } catch (error) {
+    // vitest runs no teardown when setup throws: stop the processes here so none outlive the run.
+    await teardown();
+    throw error;
+  }
+  project.provide("kubeconfig", state.kubeconfig);
+  project.provide("controllerKubeconfig", controllerKubeconfig);
+  project.provide("kubernetesVersion", state.version);
+  return teardown;
 }
