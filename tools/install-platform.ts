@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { platformManifests } from "../controller/api/platform.ts";
-import { controllerIdentity } from "../controller/api/rbac.ts";
+import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
 import { KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
 import { resources } from "../controller/runtime/resources.ts";
 import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
@@ -58,13 +58,20 @@ async function waitEstablished(client: KubeClient, names: string[]): Promise<voi
 
 /**
  * Installs the platform into the cluster of `adminKubeconfig` and writes a kubeconfig for the controller's
- * own service account (a real token), so the controller runs with exactly its least-privilege role.
+ * own service account (a real token), so the controller runs with exactly its least-privilege role (and
+ * likewise for the portal API when asked).
  */
-export async function preparePlatform(adminKubeconfig: string, controllerKubeconfig: string): Promise<void> {
+export async function preparePlatform(
+  adminKubeconfig: string,
+  controllerKubeconfig: string,
+  portalApiKubeconfig?: string,
+): Promise<void> {
   const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(adminKubeconfig));
   try {
     await installPlatform(admin);
     await writeServiceAccountKubeconfig(admin, adminKubeconfig, controllerIdentity, controllerKubeconfig);
+    if (portalApiKubeconfig)
+      await writeServiceAccountKubeconfig(admin, adminKubeconfig, portalApiIdentity, portalApiKubeconfig);
   } finally {
     admin.close();
   }

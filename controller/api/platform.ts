@@ -12,6 +12,10 @@ import {
   controllerIdentity,
   controllerLeaseRole,
   controllerTenantRole,
+  platformGroups,
+  platformRoleClusterRoles,
+  portalApiClusterRole,
+  portalApiIdentity,
   tenantClusterRoles,
 } from "./rbac.ts";
 
@@ -64,6 +68,45 @@ export function platformManifests(options: {
         name: accessibilityApproverRole.metadata.name,
       },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: accessibilityApproversGroup }],
+    },
+    ...platformRoleClusterRoles,
+    ...(["operator", "finance", "auditor"] as const).map((role, i) => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: platformRoleClusterRoles[i]?.metadata.name, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: platformRoleClusterRoles[i]?.metadata.name,
+      },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: platformGroups[role] }],
+    })),
+    portalApiClusterRole,
+    {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: {
+        name: portalApiIdentity.serviceAccount,
+        namespace: portalApiIdentity.namespace,
+        labels: partOf,
+      },
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: portalApiClusterRole.metadata.name, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: portalApiClusterRole.metadata.name,
+      },
+      subjects: [
+        {
+          kind: "ServiceAccount",
+          name: portalApiIdentity.serviceAccount,
+          namespace: portalApiIdentity.namespace,
+        },
+      ],
     },
     controllerLeaseRole,
     {

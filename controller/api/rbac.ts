@@ -119,6 +119,82 @@ export const accessibilityApproverRole = clusterRole(
   "Accessibility approvers: read e-services and their reports everywhere, record waivers",
 );
 
+/** Platform-wide roles, bound to OIDC groups (the portal API maps the same groups, see portal-api/auth). */
+export const platformGroups = {
+  operator: "govhost:platform-operators",
+  finance: "govhost:finance",
+  auditor: "govhost:auditors",
+} as const;
+
+const govhostKinds = [
+  "departments",
+  "eservices",
+  "sharedserviceinstances",
+  "ratecards",
+  "chargebackstatements",
+];
+
+export const platformRoleClusterRoles = [
+  clusterRole(
+    "govhost-platform-operator",
+    [
+      { apiGroups: ["govhost.io"], resources: govhostKinds, verbs: [...read, ...write] },
+      { apiGroups: ["govhost.io"], resources: govhostKinds.map((k) => `${k}/status`), verbs: read },
+      { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: read },
+    ],
+    "Platform operators: departments, e-services, rate cards and statements everywhere",
+  ),
+  clusterRole(
+    "govhost-finance",
+    [
+      {
+        apiGroups: ["govhost.io"],
+        resources: ["departments", "ratecards", "chargebackstatements"],
+        verbs: read,
+      },
+    ],
+    "Finance officers: departments, rate cards and statements (read only)",
+  ),
+  clusterRole(
+    "govhost-auditor",
+    [
+      {
+        apiGroups: ["govhost.io"],
+        resources: [...govhostKinds, ...govhostKinds.map((k) => `${k}/status`)],
+        verbs: read,
+      },
+      { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: read },
+    ],
+    "Auditors: everything govhost defines, read only",
+  ),
+];
+
+export const portalApiIdentity = {
+  namespace: "govhost-system",
+  serviceAccount: "govhost-portal-api",
+} as const;
+
+/**
+ * The portal API's own rights: read what it lists for callers (it filters by the caller's departments),
+ * and impersonate callers for every write so RBAC and admission judge the caller. It strips system:
+ * groups from tokens before impersonating.
+ */
+export const portalApiClusterRole = clusterRole(
+  "govhost-portal-api",
+  [
+    {
+      apiGroups: ["govhost.io"],
+      resources: ["departments", "eservices", "chargebackstatements", "ratecards"],
+      verbs: read,
+    },
+    // Department admins' edits of their own contacts and display name (the API checks the fields).
+    { apiGroups: ["govhost.io"], resources: ["departments"], verbs: ["patch"] },
+    { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: read },
+    { apiGroups: [""], resources: ["users", "groups"], verbs: ["impersonate"] },
+  ],
+  "The govhost portal API",
+);
+
 export const controllerIdentity = {
   namespace: "govhost-system",
   serviceAccount: "govhost-controller",

@@ -3,7 +3,7 @@ import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eser
 import { fieldManager } from "../api/group.ts";
 import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import { KubeApiError, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
+import { isAdmissionRefusal, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
 import { resources } from "../runtime/resources.ts";
 import { stableJson } from "../runtime/stable-json.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
@@ -26,16 +26,6 @@ interface Workload {
   admitted: boolean;
   message: string;
   deployment?: KubeObject & { status?: DeploymentStatus };
-}
-
-/** Admission refused the object (a baseline rule, Pod Security, schema): the spec must change. */
-function isAdmissionRefusal(error: unknown): error is KubeApiError {
-  if (!(error instanceof KubeApiError)) return false;
-  if (error.code === 422 || error.code === 400) return true;
-  return (
-    error.code === 403 &&
-    /denied request|violates PodSecurity|ValidatingAdmissionPolicy|admission webhook/.test(error.message)
-  );
 }
 
 const maxRequeueMs = 24 * 3_600_000;

@@ -47,6 +47,16 @@ export class KubeApiError extends Error {
 export const isNotFound = (error: unknown) => error instanceof KubeApiError && error.code === 404;
 export const isConflict = (error: unknown) => error instanceof KubeApiError && error.code === 409;
 
+/** Admission refused the object (a baseline rule, Pod Security, the schema): the object must change. */
+export function isAdmissionRefusal(error: unknown): error is KubeApiError {
+  if (!(error instanceof KubeApiError)) return false;
+  if (error.code === 422 || error.code === 400) return true;
+  return (
+    error.code === 403 &&
+    /denied request|violates PodSecurity|ValidatingAdmissionPolicy|admission webhook/.test(error.message)
+  );
+}
+
 interface CallOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
@@ -71,13 +81,23 @@ export class KubeClient {
   private readonly agent: Agent;
   private readonly kc: KubeConfig;
   private readonly as: Impersonation | undefined;
+  private readonly ownsAgent: boolean;
   private base: { options: RequestOptions; loadedAt: number } | undefined;
 
-  private constructor(server: string, kc: KubeConfig, as: Impersonation | undefined) {
+  private constructor(server: string, kc: KubeConfig, as: Impersonation | undefined, agent?: Agent) {
     this.server = server;
     this.kc = kc;
     this.as = as;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    this.ownsAgent = agent === undefined;
+    this.agent = agent ?? new Agent({ keepAlive: true, maxSockets: 32 });
+  }
+
+  /**
+   * The same credentials acting as another identity (Impersonate-User/-Group): RBAC and admission then
+   * judge that identity. Shares this client's connections; closing it leaves them open.
+   */
+  impersonating(as: Impersonation): KubeClient {
+    return new KubeClient(this.server, this.kc, as, this.agent);
   }
 
   /** From $KUBECONFIG / ~/.kube/config, or the in-cluster service account when running in a pod. */
@@ -107,7 +127,7 @@ export class KubeClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    if (this.ownsAgent) this.agent.destroy();
   }
 
   private url(path: string, query: CallOptions["query"]): URL {
@@ -237,11 +257,13 @@ export class KubeClient {
     type: ResourceType,
     name: string,
     patch: unknown,
-    options: { namespace?: string; subresource?: "status" } = {},
+    options: { namespace?: string; subresource?: "status"; dryRun?: boolean } = {},
   ): Promise<T> {
-    return this.call<T>("PATCH", resourcePath(type, { name, ...options }), {
+    const { dryRun, ...where } = options;
+    return this.call<T>("PATCH", resourcePath(type, { name, ...where }), {
       body: patch,
       contentType: "application/merge-patch+json",
+      query: { dryRun: dryRun ? "All" : undefined },
     });
   }
 

@@ -10,6 +10,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     kubeconfig: string;
     controllerKubeconfig: string;
+    portalApiKubeconfig: string;
     kubernetesVersion: string;
   }
 }
@@ -31,8 +32,9 @@ export default async function setup(project: TestProject) {
     rmSync(dir, { recursive: true, force: true });
   };
   const controllerKubeconfig = join(dir, "controller.kubeconfig");
+  const portalApiKubeconfig = join(dir, "portal-api.kubeconfig");
   try {
-    await preparePlatform(state.kubeconfig, controllerKubeconfig);
+    await preparePlatform(state.kubeconfig, controllerKubeconfig, portalApiKubeconfig);
   } catch (error) {
     // vitest runs no teardown when setup throws: stop the processes here so none outlive the run.
     await teardown();
@@ -40,6 +42,7 @@ export default async function setup(project: TestProject) {
   }
   project.provide("kubeconfig", state.kubeconfig);
   project.provide("controllerKubeconfig", controllerKubeconfig);
+  project.provide("portalApiKubeconfig", portalApiKubeconfig);
   project.provide("kubernetesVersion", state.version);
   return teardown;
 }

@@ -1,0 +1,61 @@
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { FastifyInstance } from "fastify";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Department } from "../controller/api/department.ts";
+import { Informer } from "../controller/runtime/informer.ts";
+import { KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
+import { resources } from "../controller/runtime/resources.ts";
+import { AuditLog } from "./audit/store.ts";
+import { defaultRoleSettings, type RoleSettings } from "./auth/principal.ts";
+import { type TokenSettings, TokenVerifier } from "./auth/tokens.ts";
+import { type ApiOptions, buildServer } from "./server.ts";
+
+export interface PortalApiSettings extends ApiOptions {
+  kubeconfig?: KubeConfig;
+  tokens: TokenSettings;
+  roles?: RoleSettings;
+  /** The append-only audit log file (a persistent volume in a cluster). */
+  auditPath: string;
+  host: string;
+  port: number;
+}
+
+export interface RunningPortalApi {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Wires the portal API: Kubernetes client, Department cache for role mapping, token verifier, audit log. */
+export async function startPortalApi(settings: PortalApiSettings): Promise<RunningPortalApi> {
+  const kube = await KubeClient.fromKubeConfig(settings.kubeconfig);
+  const abort = new AbortController();
+  const departments = new Informer<Department & KubeObject>(kube, resources.department, () => {});
+  void departments.run(abort.signal);
+  await departments.synced;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "govhost_api_" });
+  const app = await buildServer(
+    {
+      kube,
+      verifier: await TokenVerifier.discover(settings.tokens),
+      roles: settings.roles ?? defaultRoleSettings,
+      audit: await AuditLog.open(settings.auditPath),
+      departments: () =>
+        departments.list().map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} })),
+      registry,
+      ready: () => true,
+    },
+    settings,
+  );
+  const address = await app.listen({ host: settings.host, port: settings.port });
+  return {
+    app,
+    url: address.replace("[::1]", "127.0.0.1"),
+    async close() {
+      abort.abort();
+      await app.close();
+      kube.close();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { join } from "node:path";
+import { pino } from "pino";
+import { startPortalApi } from "./app.ts";
+
+// `npm run api`: the portal API against $KUBECONFIG and the OpenID provider named by the environment.
+const env = process.env;
+const log = pino({ name: "govhost-portal-api" });
+
+function required(name: string): string {
+  const value = env[name];
+  if (!value) {
+    log.fatal(`${name} is not set; see README (Portal API)`);
+    process.exit(1);
+  }
+  return value;
+}
+
+const api = await startPortalApi({
+  tokens: {
+    issuer: required("GOVHOST_OIDC_ISSUER"),
+    audience: env.GOVHOST_OIDC_AUDIENCE ?? "https://api.govhost.local",
+    clientId: env.GOVHOST_OIDC_CLIENT_ID ?? "govhost-portal-api",
+    clientSecret: env.GOVHOST_OIDC_CLIENT_SECRET,
+    introspection: env.GOVHOST_OIDC_INTROSPECTION === "true",
+    allowHttpIssuer: env.GOVHOST_OIDC_ALLOW_HTTP === "true",
+  },
+  auditPath: env.GOVHOST_AUDIT_LOG ?? join(process.cwd(), ".govhost", "audit.log"),
+  host: env.GOVHOST_API_HOST ?? "127.0.0.1",
+  port: Number(env.GOVHOST_API_PORT ?? 8080),
+  rateLimitPerMinute: Number(env.GOVHOST_API_RATE_LIMIT ?? 600),
+});
+log.info({ url: api.url }, "portal API listening");
+const stop = () => void api.close().then(() => process.exit(0));
+process.once("SIGTERM", stop);
+process.once("SIGINT", stop);

@@ -1,0 +1,55 @@
+// RFC 9457 problem details: every error the API returns has a stable `type`, a human title and detail,
+// and, for bad input, the field at fault and what to do instead. Never a stack trace.
+
+export const problemBase = "https://govhost.io/problems/";
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  /** JSON pointer or dotted path of the field at fault. */
+  field?: string;
+  /** What to do instead. */
+  fix?: string;
+  /** For admission refusals: the baseline rule id (e.g. GH-IMG-001). */
+  rule?: string;
+  errors?: { field: string; detail: string; fix?: string }[];
+}
+
+export class ProblemError extends Error {
+  readonly problem: Problem;
+  constructor(problem: Omit<Problem, "type"> & { type: string }) {
+    super(problem.detail);
+    this.problem = {
+      ...problem,
+      type: problem.type.startsWith("http") ? problem.type : `${problemBase}${problem.type}`,
+    };
+  }
+}
+
+export const problems = {
+  unauthorized: (detail: string) =>
+    new ProblemError({
+      type: "unauthorized",
+      title: "Authentication required",
+      status: 401,
+      detail,
+      fix: "Send a valid bearer access token from the platform's OpenID provider (Authorization: Bearer <token>)",
+    }),
+  forbidden: (detail: string, fix?: string) =>
+    new ProblemError({
+      type: "forbidden",
+      title: "Not allowed",
+      status: 403,
+      detail,
+      ...(fix ? { fix } : {}),
+    }),
+  notFound: (detail: string) =>
+    new ProblemError({ type: "not-found", title: "Not found", status: 404, detail }),
+  conflict: (detail: string, fix?: string) =>
+    new ProblemError({ type: "conflict", title: "Conflict", status: 409, detail, ...(fix ? { fix } : {}) }),
+  invalid: (detail: string, field: string, fix: string) =>
+    new ProblemError({ type: "invalid-request", title: "Invalid request", status: 400, detail, field, fix }),
+};

@@ -1,0 +1,158 @@
+import type { FastifyPluginAsync } from "fastify";
+import Type from "typebox";
+import { DepartmentSpec } from "../../controller/api/department.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { allowed, visibleDepartments } from "../auth/authorize.ts";
+import { problemFromKube } from "../kube-errors.ts";
+import { problems } from "../problem.ts";
+import type { ApiDependencies } from "../server.ts";
+import {
+  asCaller,
+  type DepartmentObject,
+  DeptParams,
+  findDepartment,
+  Name,
+  principalOf,
+  requireAllowed,
+} from "./common.ts";
+import { mergePatchSchema } from "./patch-schema.ts";
+
+/** Fields a department admin may change on their own department; everything else is the operators'. */
+const adminEditable = new Set(["contacts", "displayName"]);
+
+function view(dept: DepartmentObject) {
+  return {
+    name: dept.metadata.name,
+    spec: dept.spec,
+    status: dept.status ?? {},
+  };
+}
+
+export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
+  return async (app) => {
+    app.get(
+      "/departments",
+      { schema: { tags: ["departments"], summary: "Departments the caller may see" } },
+      async (request) => {
+        const principal = principalOf(request);
+        const visible = visibleDepartments(principal, "department:read");
+        const list = await deps.kube.list<DepartmentObject>(resources.department);
+        return {
+          items: list.items
+            .filter((d) => visible === undefined || visible.includes(d.metadata.name as string))
+            .map(view),
+        };
+      },
+    );
+
+    app.post(
+      "/departments",
+      {
+        schema: {
+          tags: ["departments"],
+          summary: "Create a department (platform operators)",
+          body: Type.Object({ name: Name, spec: DepartmentSpec }, { additionalProperties: false }),
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { name, spec } = request.body as { name: string; spec: DepartmentObject["spec"] };
+        request.audit = {
+          action: "department.create",
+          target: { kind: "Department", name, department: name },
+          after: spec,
+        };
+        requireAllowed(principal, "department:create");
+        const object: DepartmentObject = {
+          apiVersion: "govhost.io/v1alpha1",
+          kind: "Department",
+          metadata: { name },
+          spec,
+        };
+        const caller = asCaller(deps, principal);
+        try {
+          await caller.create(object, { dryRun: true });
+          const created = await caller.create<DepartmentObject>(object);
+          return reply.code(201).header("location", `/api/v1/departments/${name}`).send(view(created));
+        } catch (error) {
+          throw problemFromKube(error, `Department ${name}`);
+        }
+      },
+    );
+
+    app.get(
+      "/departments/:dept",
+      { schema: { tags: ["departments"], params: DeptParams } },
+      async (request) => {
+        const { dept } = request.params as { dept: string };
+        requireAllowed(principalOf(request), "department:read", dept);
+        return view(await findDepartment(deps, dept));
+      },
+    );
+
+    app.patch(
+      "/departments/:dept",
+      {
+        schema: {
+          tags: ["departments"],
+          summary: "Change a department: operators any field; department admins contacts and display name",
+          params: DeptParams,
+          body: Type.Object({ spec: mergePatchSchema(DepartmentSpec) }, { additionalProperties: false }),
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const { dept } = request.params as { dept: string };
+        const { spec } = request.body as { spec: Record<string, unknown> };
+        const before = await findDepartment(deps, dept);
+        request.audit = {
+          action: "department.update",
+          target: { kind: "Department", name: dept, department: dept },
+          before: before.spec,
+          after: spec,
+        };
+        const operator = allowed(principal, "department:update", dept);
+        if (!operator) {
+          requireAllowed(principal, "department:update-contacts", dept);
+          const forbidden = Object.keys(spec).filter((k) => !adminEditable.has(k));
+          if (forbidden.length)
+            throw problems.forbidden(
+              `Department admins may change ${[...adminEditable].join(" and ")} only, not ${forbidden.join(", ")}`,
+              "Ask a platform operator to change the other fields",
+            );
+        }
+        // Kubernetes RBAC cannot limit a patch to some fields, so department admins' edits of their contacts
+        // are made by the API itself, after the field check above (and audited under the admin's name).
+        const caller = operator ? asCaller(deps, principal) : deps.kube;
+        try {
+          await caller.mergePatch(resources.department, dept, { spec }, { dryRun: true });
+          return view(await caller.mergePatch<DepartmentObject>(resources.department, dept, { spec }));
+        } catch (error) {
+          throw problemFromKube(error, `Department ${dept}`);
+        }
+      },
+    );
+
+    app.delete(
+      "/departments/:dept",
+      { schema: { tags: ["departments"], params: DeptParams } },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { dept } = request.params as { dept: string };
+        request.audit = {
+          action: "department.delete",
+          target: { kind: "Department", name: dept, department: dept },
+        };
+        requireAllowed(principal, "department:delete");
+        try {
+          const deleted = await asCaller(deps, principal).delete(resources.department, dept);
+          if (!deleted) throw problems.notFound(`Department ${dept} does not exist`);
+        } catch (error) {
+          if (error instanceof Error && "problem" in error) throw error;
+          throw problemFromKube(error, `Department ${dept}`);
+        }
+        return reply.code(202).send({ name: dept, status: "deleting" });
+      },
+    );
+  };
+}

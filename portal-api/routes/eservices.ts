@@ -1,0 +1,263 @@
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import Type from "typebox";
+import { type EService, EServiceSpec } from "../../controller/api/eservice.ts";
+import { renderEService, type Tenant } from "../../controller/eservice/desired.ts";
+import { defaultEServiceSettings } from "../../controller/eservice/settings.ts";
+import { isAdmissionRefusal, type KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { tenantDeclared } from "../../policies/keys.ts";
+import type { Principal } from "../auth/principal.ts";
+import { problemFromKube } from "../kube-errors.ts";
+import { ProblemError, problems } from "../problem.ts";
+import type { ApiDependencies } from "../server.ts";
+import { asCaller, findDepartment, Name, principalOf, requireAllowed } from "./common.ts";
+import { mergePatchSchema } from "./patch-schema.ts";
+
+type EServiceObject = EService & KubeObject;
+
+const EnvParams = Type.Object({ dept: Name, env: Name }, { additionalProperties: false });
+const ServiceParams = Type.Object({ dept: Name, env: Name, name: Name }, { additionalProperties: false });
+
+function view(es: EServiceObject) {
+  return {
+    name: es.metadata.name,
+    namespace: es.metadata.namespace,
+    spec: es.spec,
+    status: es.status ?? {},
+  };
+}
+
+/** The namespace of a department environment, after checking both exist and the caller may act there. */
+async function namespaceFor(
+  deps: ApiDependencies,
+  request: FastifyRequest,
+  action: "eservice:read" | "eservice:write",
+) {
+  const { dept, env } = request.params as { dept: string; env: string };
+  requireAllowed(principalOf(request), action, dept);
+  const department = await findDepartment(deps, dept);
+  if (!department.spec.environments.includes(env))
+    throw problems.notFound(
+      `Department ${dept} has no environment ${env} (it has ${department.spec.environments.join(", ")})`,
+    );
+  return { dept, env, namespace: `${dept}-${env}` };
+}
+
+/**
+ * Asks the API server, as the caller and without storing anything, whether the workload this EService
+ * renders would be admitted, so a refused image or classification is reported now (422 naming the rule)
+ * rather than later in the EService's status. Platform-owned labels are left out: the controller sets those.
+ */
+async function previewWorkload(
+  deps: ApiDependencies,
+  principal: Principal,
+  es: EServiceObject,
+  tenant: Tenant,
+) {
+  const { deployment } = renderEService(es, tenant, defaultEServiceSettings);
+  const spec = deployment.spec as { template: { metadata: { labels: Record<string, string> } } };
+  const declared = Object.fromEntries(
+    Object.entries(spec.template.metadata.labels).filter(
+      ([key]) => !key.startsWith("govhost.io/") || key === tenantDeclared.dataClassification,
+    ),
+  );
+  const probe: KubeObject = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: `${es.metadata.name}-admission-check`, namespace: es.metadata.namespace },
+    spec: {
+      ...spec,
+      selector: { matchLabels: { app: "admission-check" } },
+      template: { ...spec.template, metadata: { labels: { ...declared, app: "admission-check" } } },
+    },
+  };
+  try {
+    await asCaller(deps, principal).create(probe, { dryRun: true });
+  } catch (error) {
+    // Callers who may not create workloads themselves (operators) cannot be previewed; the controller's
+    // status reports any refusal then.
+    if (isAdmissionRefusal(error)) throw error;
+  }
+}
+
+async function write<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ProblemError) throw error;
+    throw problemFromKube(error, what);
+  }
+}
+
+export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
+  const base = "/departments/:dept/environments/:env/eservices";
+  return async (app) => {
+    app.get(base, { schema: { tags: ["eservices"], params: EnvParams } }, async (request) => {
+      const { namespace } = await namespaceFor(deps, request, "eservice:read");
+      const list = await deps.kube.list<EServiceObject>(resources.eservice, { namespace });
+      return { items: list.items.map(view) };
+    });
+
+    app.post(
+      base,
+      {
+        schema: {
+          tags: ["eservices"],
+          summary: "Create an e-service (public exposure needs the department admin role)",
+          params: EnvParams,
+          body: Type.Object({ name: Name, spec: EServiceSpec }, { additionalProperties: false }),
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { name, spec } = request.body as { name: string; spec: EServiceObject["spec"] };
+        const { dept, env, namespace } = await namespaceFor(deps, request, "eservice:write");
+        request.audit = {
+          action: "eservice.create",
+          target: { kind: "EService", name, department: dept, namespace },
+          after: spec,
+        };
+        if (spec.exposure === "public") requireAllowed(principal, "eservice:publish", dept);
+        const object: EServiceObject = {
+          apiVersion: "govhost.io/v1alpha1",
+          kind: "EService",
+          metadata: { name, namespace },
+          spec,
+        };
+        const caller = asCaller(deps, principal);
+        const created = await write(`EService ${name}`, async () => {
+          await caller.create(object, { dryRun: true });
+          await previewWorkload(deps, principal, object, { department: dept, environment: env, domains: [] });
+          return caller.create<EServiceObject>(object);
+        });
+        return reply
+          .code(201)
+          .header("location", `/api/v1/departments/${dept}/environments/${env}/eservices/${name}`)
+          .send(view(created));
+      },
+    );
+
+    app.get(`${base}/:name`, { schema: { tags: ["eservices"], params: ServiceParams } }, async (request) => {
+      const { namespace } = await namespaceFor(deps, request, "eservice:read");
+      const { name } = request.params as { name: string };
+      const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
+      if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+      return view(es);
+    });
+
+    const patch = async (request: FastifyRequest, spec: Record<string, unknown>, action: string) => {
+      const principal = principalOf(request);
+      const { name } = request.params as { name: string };
+      const { dept, namespace } = await namespaceFor(deps, request, "eservice:write");
+      const before = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
+      if (!before) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+      request.audit = {
+        action,
+        target: { kind: "EService", name, department: dept, namespace },
+        before: before.spec,
+        after: spec,
+      };
+      if (spec.exposure !== undefined && spec.exposure !== before.spec.exposure)
+        requireAllowed(principal, "eservice:publish", dept);
+      const caller = asCaller(deps, principal);
+      return view(
+        await write(`EService ${name}`, async () => {
+          const merged = await caller.mergePatch<EServiceObject>(
+            resources.eservice,
+            name,
+            { spec },
+            { namespace, dryRun: true },
+          );
+          await previewWorkload(deps, principal, merged, {
+            department: dept,
+            environment: namespace.slice(dept.length + 1),
+            domains: [],
+          });
+          return caller.mergePatch<EServiceObject>(resources.eservice, name, { spec }, { namespace });
+        }),
+      );
+    };
+
+    app.patch(
+      `${base}/:name`,
+      {
+        schema: {
+          tags: ["eservices"],
+          summary: "Change an e-service (e.g. deploy a new image); JSON merge patch of spec",
+          params: ServiceParams,
+          body: Type.Object({ spec: mergePatchSchema(EServiceSpec) }, { additionalProperties: false }),
+        },
+      },
+      async (request) =>
+        patch(request, (request.body as { spec: Record<string, unknown> }).spec, "eservice.update"),
+    );
+    // Custom methods in the Google API style (POST .../eservices/{name}:expose): one route, since the router
+    // cannot put a literal colon right after a path parameter.
+    app.post(
+      `${base}/:action`,
+      {
+        schema: {
+          tags: ["eservices"],
+          summary:
+            "{name}:expose publishes the e-service (once its baselines pass); {name}:withdraw takes it down",
+          params: Type.Object(
+            {
+              dept: Name,
+              env: Name,
+              action: Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?:(expose|withdraw)$" }),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => {
+        const params = request.params as { action: string; name?: string };
+        const [name, verb] = params.action.split(":") as [string, "expose" | "withdraw"];
+        params.name = name;
+        return patch(request, { exposure: verb === "expose" ? "public" : "internal" }, `eservice.${verb}`);
+      },
+    );
+
+    app.delete(
+      `${base}/:name`,
+      { schema: { tags: ["eservices"], params: ServiceParams } },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { name } = request.params as { name: string };
+        const { dept, namespace } = await namespaceFor(deps, request, "eservice:write");
+        request.audit = {
+          action: "eservice.delete",
+          target: { kind: "EService", name, department: dept, namespace },
+        };
+        const deleted = await write(`EService ${name}`, () =>
+          asCaller(deps, principal).delete(resources.eservice, name, namespace),
+        );
+        if (!deleted) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+        return reply.code(202).send({ name, status: "deleting" });
+      },
+    );
+
+    app.get(
+      `${base}/:name/accessibility`,
+      { schema: { tags: ["eservices"], params: ServiceParams } },
+      async (request) => {
+        const { namespace } = await namespaceFor(deps, request, "eservice:read");
+        const { name } = request.params as { name: string };
+        const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
+        if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+        const report = await deps.kube.find<KubeObject & { results?: unknown[] }>(
+          resources.policyReport,
+          `govhost-a11y-${name}`,
+          namespace,
+        );
+        return {
+          summary: es.status?.accessibility ?? null,
+          conditions: (es.status?.conditions ?? []).filter(
+            (c) => c.type === "AccessibilityBaseline" || c.type === "Exposed",
+          ),
+          findings: report?.results ?? [],
+        };
+      },
+    );
+  };
+}

@@ -1,0 +1,416 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { resources } from "../../controller/runtime/resources.ts";
+import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
+import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
+import { clientToken, loginAs } from "../../tools/oidc/login.ts";
+import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
+import { apiClient } from "../../tools/oidc/users.ts";
+import {
+  departmentManifest,
+  isReady,
+  useAdminAndController,
+  waitForDepartment,
+  waitForQuotaToCount,
+} from "./support/govhost.ts";
+import { uniqueName } from "./support/kube.ts";
+
+// The portal API with real tokens from a real OpenID provider (oidc-provider, started here), against the
+// real API server: the authorization matrix, token validation, admission errors as problem+json, audit.
+
+const env = useAdminAndController();
+const own = uniqueName("pa");
+const other = uniqueName("pb");
+const audience = "https://api.govhost.test";
+const roles = ["operator", "finance", "auditor", "admin", "developer", "viewer", "outsider"] as const;
+type Role = (typeof roles)[number];
+
+let provider: LocalProvider;
+let api: RunningPortalApi;
+let auditDir: string;
+const tokens = {} as Record<Role, string>;
+
+const users = {
+  operator: { name: "Op", groups: ["govhost:platform-operators"] },
+  finance: { name: "Fin", groups: ["govhost:finance"] },
+  auditor: { name: "Aud", groups: ["govhost:auditors"] },
+  admin: { name: "Adm", groups: [`${own}-admins`] },
+  developer: { name: "Dev", groups: [`${own}-developers`] },
+  viewer: { name: "View", groups: [`${own}-viewers`] },
+  outsider: { name: "Out", groups: ["someone-else"] },
+};
+
+async function call(role: Role | undefined, method: string, path: string, body?: unknown, token?: string) {
+  const headers: Record<string, string> = {};
+  const bearer = token ?? (role ? tokens[role] : undefined);
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const type = response.headers.get("content-type") ?? "";
+  return {
+    status: response.status,
+    type,
+    body: type.includes("json") && text ? (JSON.parse(text) as Record<string, unknown>) : text,
+    headers: response.headers,
+  };
+}
+
+const eserviceBody = (name: string, exposure = "internal", image = "registry.gov.example/pa/web:1.0.0") => ({
+  name,
+  spec: { image, exposure, replicas: 1 },
+});
+
+beforeAll(async () => {
+  provider = await startLocalProvider({ audience, otherAudiences: ["https://elsewhere.test"], users });
+  for (const dept of [own, other])
+    await env.admin.create(departmentManifest(dept, { environments: ["dev"] }));
+  for (const dept of [own, other]) await waitForDepartment(env.admin, dept, isReady, "ready");
+  await waitForQuotaToCount(env.admin, `${own}-dev`, "count/eservices.govhost.io");
+  await waitForQuotaToCount(env.admin, `${other}-dev`, "count/eservices.govhost.io");
+  auditDir = mkdtempSync(join(tmpdir(), "govhost-audit-"));
+  api = await startPortalApi({
+    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
+    tokens: {
+      issuer: provider.issuer,
+      audience,
+      clientId: apiClient.id,
+      clientSecret: apiClient.secret,
+      allowHttpIssuer: true,
+    },
+    auditPath: join(auditDir, "audit.log"),
+    host: "127.0.0.1",
+    port: 0,
+    logger: false,
+    rateLimitPerMinute: 100_000,
+  });
+  for (const role of roles) tokens[role] = await loginAs(provider.issuer, role, audience);
+}, 180_000);
+
+afterAll(async () => {
+  await api?.close();
+  await provider?.close();
+  for (const dept of [own, other]) await env.admin?.delete(resources.department, dept);
+  rmSync(auditDir, { recursive: true, force: true });
+});
+
+/** Which roles may do what, on their own department; nobody but platform roles may act on another. */
+interface Case {
+  name: string;
+  allowed: Role[];
+  request: (dept: string, role: Role, i: number) => { method: string; path: string; body?: unknown };
+  success: number;
+}
+
+const cases: Case[] = [
+  {
+    name: "read the department",
+    allowed: ["operator", "finance", "auditor", "admin", "developer", "viewer"],
+    request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}` }),
+    success: 200,
+  },
+  {
+    name: "list e-services",
+    allowed: ["operator", "auditor", "admin", "developer", "viewer"],
+    request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/environments/dev/eservices` }),
+    success: 200,
+  },
+  {
+    name: "create an internal e-service",
+    allowed: ["operator", "admin", "developer"],
+    request: (dept, role, i) => ({
+      method: "POST",
+      path: `/api/v1/departments/${dept}/environments/dev/eservices`,
+      body: eserviceBody(`int-${role}-${i}`),
+    }),
+    success: 201,
+  },
+  {
+    name: "create a public e-service",
+    allowed: ["operator", "admin"],
+    request: (dept, role, i) => ({
+      method: "POST",
+      path: `/api/v1/departments/${dept}/environments/dev/eservices`,
+      body: eserviceBody(`pub-${role}-${i}`, "public"),
+    }),
+    success: 201,
+  },
+  {
+    name: "read statements",
+    allowed: ["operator", "finance", "auditor", "admin"],
+    request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/statements` }),
+    success: 200,
+  },
+  {
+    name: "read the budget",
+    allowed: ["operator", "finance", "auditor", "admin"],
+    request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/budget` }),
+    success: 200,
+  },
+  {
+    name: "read policy reports",
+    allowed: ["operator", "auditor", "admin", "developer", "viewer"],
+    request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/policy-reports` }),
+    success: 200,
+  },
+  {
+    name: "change the department's contacts",
+    allowed: ["operator", "admin"],
+    request: (dept, role) => ({
+      method: "PATCH",
+      path: `/api/v1/departments/${dept}`,
+      body: { spec: { contacts: [{ name: `Contact via ${role}`, email: `it@${dept}.gov.example` }] } },
+    }),
+    success: 200,
+  },
+  {
+    name: "change the department's quota",
+    allowed: ["operator"],
+    request: (dept) => ({
+      method: "PATCH",
+      path: `/api/v1/departments/${dept}`,
+      body: { spec: { suspended: false } },
+    }),
+    success: 200,
+  },
+];
+
+describe("authorization matrix: every role x every route x own and other department", () => {
+  let i = 0;
+  for (const c of cases) {
+    for (const role of roles) {
+      for (const which of ["own", "other"] as const) {
+        const platform = role === "operator" || role === "finance" || role === "auditor";
+        const expectAllowed = c.allowed.includes(role) && (which === "own" || platform);
+        it(`${role} ${expectAllowed ? "may" : "may not"} ${c.name} (${which} department)`, async () => {
+          const dept = which === "own" ? own : other;
+          const request = c.request(dept, role, i++);
+          const response = await call(role, request.method, request.path, request.body);
+          if (expectAllowed) {
+            expect(response.status, JSON.stringify(response.body)).toBe(c.success);
+          } else {
+            expect(response.status).toBe(403);
+            expect(response.type).toContain("application/problem+json");
+            expect(response.body).toMatchObject({
+              type: "https://govhost.io/problems/forbidden",
+              status: 403,
+            });
+          }
+        });
+      }
+    }
+  }
+
+  it("lists only the departments a department role may see; platform roles see all", async () => {
+    const names = async (role: Role) =>
+      ((await call(role, "GET", "/api/v1/departments")).body as { items: { name: string }[] }).items.map(
+        (d) => d.name,
+      );
+    expect(await names("admin")).toEqual([own]);
+    expect(await names("outsider")).toEqual([]);
+    expect(await names("finance")).toEqual(expect.arrayContaining([own, other]));
+  });
+
+  it("creates departments and reads the audit log for operators only (and auditors read it)", async () => {
+    const created = uniqueName("pc");
+    for (const role of roles.filter((r) => r !== "operator")) {
+      const denied = await call(role, "POST", "/api/v1/departments", {
+        name: created,
+        spec: departmentManifest(created).spec,
+      });
+      expect(denied.status).toBe(403);
+    }
+    const ok = await call("operator", "POST", "/api/v1/departments", {
+      name: created,
+      spec: departmentManifest(created).spec,
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.headers.get("location")).toBe(`/api/v1/departments/${created}`);
+    await env.admin.delete(resources.department, created);
+    for (const role of roles) {
+      const audit = await call(role, "GET", "/api/v1/audit?limit=5");
+      expect(audit.status).toBe(role === "operator" || role === "auditor" ? 200 : 403);
+    }
+  });
+
+  it("serves the public service catalogue and OpenAPI without a token", async () => {
+    expect((await call(undefined, "GET", "/api/v1/service-clusters")).status).toBe(200);
+    const openapi = await call(undefined, "GET", "/openapi.json");
+    expect(openapi.body).toMatchObject({ openapi: "3.1.0" });
+    expect(Object.keys((openapi.body as { paths: object }).paths)).toEqual(
+      expect.arrayContaining([
+        "/api/v1/departments/{dept}/environments/{env}/eservices",
+        "/api/v1/departments/{dept}/statements/{period}",
+      ]),
+    );
+  });
+});
+
+describe("tokens", () => {
+  const payloadOf = (token: string) =>
+    JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString());
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+  async function refused(token: string | undefined, why: RegExp) {
+    const response = await call(undefined, "GET", `/api/v1/departments/${own}`, undefined, token);
+    expect(response.status).toBe(401);
+    expect(response.type).toContain("application/problem+json");
+    expect(response.headers.get("www-authenticate")).toContain("Bearer");
+    expect(String((response.body as { detail: string }).detail)).toMatch(why);
+  }
+
+  it("refuses a missing token", async () => {
+    await refused(undefined, /No bearer token/);
+  });
+
+  it("refuses a token for another audience", async () => {
+    await refused(await loginAs(provider.issuer, "operator", "https://elsewhere.test"), /another audience/);
+  });
+
+  it("refuses a token from another issuer", async () => {
+    const stranger = await startLocalProvider({ audience, users });
+    try {
+      await refused(await loginAs(stranger.issuer, "operator", audience), /unknown key|another issuer/);
+    } finally {
+      await stranger.close();
+    }
+  });
+
+  it("refuses an unsigned token (alg: none)", async () => {
+    const unsigned = `${encode({ alg: "none", typ: "at+jwt" })}.${encode(payloadOf(tokens.operator))}.`;
+    await refused(unsigned, /accepted algorithm|malformed/);
+  });
+
+  it("refuses a tampered token (groups changed to operator)", async () => {
+    const [header, , signature] = tokens.outsider.split(".");
+    const payload = { ...payloadOf(tokens.outsider), groups: ["govhost:platform-operators"] };
+    await refused(`${header}.${encode(payload)}.${signature}`, /signature does not verify/);
+  });
+
+  it("refuses an expired token", async () => {
+    const shortLived = await startLocalProvider({ audience, users, accessTokenTtlSeconds: 1 });
+    const verifierOfShort = await startPortalApi({
+      kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
+      tokens: {
+        issuer: shortLived.issuer,
+        audience,
+        clientId: apiClient.id,
+        clientSecret: apiClient.secret,
+        allowHttpIssuer: true,
+      },
+      auditPath: join(auditDir, "short.log"),
+      host: "127.0.0.1",
+      port: 0,
+      logger: false,
+    });
+    try {
+      const token = await loginAs(shortLived.issuer, "operator", audience);
+      await new Promise((resolve) => setTimeout(resolve, 7_000)); // past expiry and the 5 s clock tolerance
+      const response = await fetch(`${verifierOfShort.url}/api/v1/departments`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { detail: string }).detail).toMatch(/expired/);
+    } finally {
+      await verifierOfShort.close();
+      await shortLived.close();
+    }
+  });
+
+  it("accepts a machine client's client-credentials token with the client's groups", async () => {
+    const token = await clientToken(
+      provider.issuer,
+      "immd-pipeline",
+      "local-demo-only-immd-pipeline",
+      audience,
+    );
+    const response = await call(undefined, "GET", "/api/v1/departments", undefined, token);
+    expect(response.status).toBe(200);
+  });
+});
+
+describe("writes", () => {
+  it("turns an admission refusal into 422 problem+json naming the rule, field and fix", async () => {
+    const response = await call(
+      "developer",
+      "POST",
+      `/api/v1/departments/${own}/environments/dev/eservices`,
+      eserviceBody("foreign", "internal", "docker.io/library/nginx:1.27"),
+    );
+    expect(response.status).toBe(422);
+    expect(response.type).toContain("application/problem+json");
+    expect(response.body).toMatchObject({
+      type: "https://govhost.io/problems/policy-violation",
+      rule: "GH-IMG-001",
+      fix: expect.stringContaining("allowed registry"),
+    });
+    // Nothing was stored.
+    expect(await env.admin.find(resources.eservice, "foreign", `${own}-dev`)).toBeUndefined();
+  });
+
+  it("reports bad input field by field and loses nothing", async () => {
+    const response = await call(
+      "developer",
+      "POST",
+      `/api/v1/departments/${own}/environments/dev/eservices`,
+      {
+        name: "Bad_Name",
+        spec: { image: "registry.gov.example/x:1.0.0", exposure: "everywhere", colour: "blue" },
+      },
+    );
+    expect(response.status).toBe(400);
+    const fields = ((response.body as { errors: { field: string }[] }).errors ?? []).map((e) => e.field);
+    expect(fields).toEqual(expect.arrayContaining(["body.name", "body.spec.exposure", "body.spec.colour"]));
+    const latest = await call(
+      "developer",
+      "POST",
+      `/api/v1/departments/${own}/environments/dev/eservices`,
+      eserviceBody("latest", "internal", "registry.gov.example/x:latest"),
+    );
+    expect(latest.status).toBe(422);
+    expect(String((latest.body as { detail: string }).detail)).toContain("never latest");
+  });
+
+  it("records every mutating request in a hash chain that detects a modified or deleted record", async () => {
+    const records = (await call("auditor", "GET", "/api/v1/audit?limit=1000")).body as {
+      items: { action: string; actor: { username: string }; result: { outcome: string } }[];
+    };
+    expect(
+      records.items.some((r) => r.action === "eservice.create" && r.actor.username === "developer"),
+    ).toBe(true);
+    expect(records.items.some((r) => r.result.outcome === "denied")).toBe(true);
+    expect((await call("auditor", "GET", "/api/v1/audit/verify")).body).toMatchObject({ valid: true });
+
+    const path = join(auditDir, "audit.log");
+    const original = readFileSync(path, "utf8");
+    const lines = original.trim().split("\n");
+    const edited = JSON.parse(lines[2] as string);
+    edited.actor.username = "someone-else";
+    writeFileSync(path, `${[...lines.slice(0, 2), JSON.stringify(edited), ...lines.slice(3)].join("\n")}\n`);
+    expect((await call("auditor", "GET", "/api/v1/audit/verify")).body).toMatchObject({
+      valid: false,
+      brokenAt: 3,
+    });
+
+    writeFileSync(path, `${[...lines.slice(0, 4), ...lines.slice(5)].join("\n")}\n`);
+    expect((await call("auditor", "GET", "/api/v1/audit/verify")).body).toMatchObject({
+      valid: false,
+      brokenAt: 5,
+    });
+
+    writeFileSync(path, `${lines.slice(0, -1).join("\n")}\n`);
+    const truncated = (await call("auditor", "GET", "/api/v1/audit/verify")).body as {
+      valid: boolean;
+      reason: string;
+    };
+    expect(truncated.valid).toBe(false);
+    expect(truncated.reason).toContain("records were removed");
+    writeFileSync(path, original);
+  });
+});
