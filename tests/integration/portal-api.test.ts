@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
@@ -413,4 +414,107 @@ describe("writes", () => {
     expect(truncated.reason).toContain("records were removed");
     writeFileSync(path, original);
   });
+});
+
+describe("fuzzing every route's input (fast-check)", () => {
+  const fuzzed = uniqueName("pf");
+  beforeAll(async () => {
+    await env.admin.create(departmentManifest(fuzzed, { environments: ["dev"] }));
+    await waitForDepartment(env.admin, fuzzed, isReady, "ready");
+  });
+
+  const segment = fc.oneof(
+    fc.constantFrom(
+      fuzzed,
+      "dev",
+      "web",
+      "2026-11",
+      "2026-11.csv",
+      "web:expose",
+      "web:withdraw",
+      "",
+      "..",
+      "%00",
+    ),
+    fc.string({ maxLength: 40 }).map((s) => encodeURIComponent(s)),
+    fc.stringMatching(/^[a-z0-9-]{1,70}$/),
+  );
+  const routes: { method: string; path: (p: string[]) => string }[] = [
+    { method: "GET", path: () => "/api/v1/departments" },
+    { method: "POST", path: () => "/api/v1/departments" },
+    { method: "GET", path: ([d]) => `/api/v1/departments/${d}` },
+    { method: "PATCH", path: ([d]) => `/api/v1/departments/${d}` },
+    { method: "GET", path: ([d, e]) => `/api/v1/departments/${d}/environments/${e}/eservices` },
+    { method: "POST", path: ([d, e]) => `/api/v1/departments/${d}/environments/${e}/eservices` },
+    { method: "GET", path: ([d, e, n]) => `/api/v1/departments/${d}/environments/${e}/eservices/${n}` },
+    { method: "PATCH", path: ([d, e, n]) => `/api/v1/departments/${d}/environments/${e}/eservices/${n}` },
+    { method: "POST", path: ([d, e, n]) => `/api/v1/departments/${d}/environments/${e}/eservices/${n}` },
+    {
+      method: "GET",
+      path: ([d, e, n]) => `/api/v1/departments/${d}/environments/${e}/eservices/${n}/accessibility`,
+    },
+    { method: "GET", path: ([d]) => `/api/v1/departments/${d}/statements` },
+    { method: "GET", path: ([d, p]) => `/api/v1/departments/${d}/statements/${p}` },
+    { method: "GET", path: ([d]) => `/api/v1/departments/${d}/budget` },
+    { method: "GET", path: ([d]) => `/api/v1/departments/${d}/policy-reports` },
+    { method: "GET", path: ([, q]) => `/api/v1/audit?limit=${q}&since=${q}` },
+    { method: "GET", path: () => "/api/v1/service-clusters" },
+  ];
+  const body = fc.oneof(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.record({
+      name: segment,
+      spec: fc.oneof(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.record(
+          {
+            image: fc.oneof(fc.constant("registry.gov.example/f/web:1.0.0"), fc.string({ maxLength: 80 })),
+            exposure: fc.oneof(fc.constantFrom("internal", "public"), fc.string()),
+            replicas: fc.oneof(fc.integer({ min: -5, max: 100 }), fc.string()),
+            accessibility: fc.jsonValue({ maxDepth: 2 }),
+            contacts: fc.jsonValue({ maxDepth: 2 }),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+    }),
+  );
+
+  it("answers every input with a non-5xx status and problem+json on every error", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.array(segment, { minLength: 3, maxLength: 3 }),
+        body,
+        fc.constantFrom<Role>("operator", "developer", "outsider"),
+        async (route, params, payload, role) => {
+          const withBody = route.method !== "GET";
+          const response = await fetch(`${api.url}${route.path(params)}`, {
+            method: route.method,
+            headers: {
+              authorization: `Bearer ${tokens[role]}`,
+              ...(withBody ? { "content-type": "application/json" } : {}),
+            },
+            body: withBody ? JSON.stringify(payload) : undefined,
+          });
+          const text = await response.text();
+          expect(
+            response.status,
+            `${route.method} ${route.path(params)} -> ${text.slice(0, 300)}`,
+          ).toBeLessThan(500);
+          if (response.status >= 400) {
+            expect(response.headers.get("content-type")).toContain("application/problem+json");
+            const problem = JSON.parse(text) as Record<string, unknown>;
+            expect(problem).toMatchObject({
+              type: expect.stringMatching(/^https:\/\/govhost\.io\/problems\//),
+              status: response.status,
+            });
+            expect(typeof problem.title).toBe("string");
+            expect(typeof problem.detail).toBe("string");
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  }, 300_000);
 });
