@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeApiError, KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
+import { startPortalApi } from "../portal-api/app.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
 import { localKubeconfig, projectRoot } from "./cluster/paths.ts";
@@ -8,6 +9,8 @@ import { spawnController } from "./controller-process.ts";
 import { demoDepartments, demoEService } from "./demo-data.ts";
 import { startFixtureSite } from "./demo-site.ts";
 import { preparePlatform } from "./install-platform.ts";
+import { startLocalProvider } from "./oidc/provider.ts";
+import { apiClient } from "./oidc/users.ts";
 
 // `npm start`: the main job on the embedded default. With KUBECONFIG set it uses that cluster; otherwise it
 // starts (or reuses) the local control plane. Then it installs the platform, seeds the demo departments
@@ -31,7 +34,8 @@ async function main(): Promise<void> {
 
   say("installing the platform (CRDs, namespaces, RBAC)");
   const controllerKubeconfig = join(projectRoot, ".govhost", "controller.kubeconfig");
-  await preparePlatform(kubeconfig, controllerKubeconfig);
+  const portalApiKubeconfig = join(projectRoot, ".govhost", "portal-api.kubeconfig");
+  await preparePlatform(kubeconfig, controllerKubeconfig, portalApiKubeconfig);
   const port = process.env.GOVHOST_CONTROLLER_PORT ?? "8081";
   // The demo e-service's pages: the local cluster runs no pods, so the scanner reaches them here instead.
   const site = external
@@ -56,6 +60,34 @@ async function main(): Promise<void> {
   say(
     `controller running (service account govhost-system/govhost-controller), metrics http://127.0.0.1:${controller.port}/metrics`,
   );
+  const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? "https://api.govhost.local";
+  const identity = external
+    ? undefined
+    : await startLocalProvider({ port: Number(process.env.GOVHOST_OIDC_PORT ?? 8082), audience });
+  const issuer = identity?.issuer ?? process.env.GOVHOST_OIDC_ISSUER;
+  const api = issuer
+    ? await startPortalApi({
+        kubeconfig: kubeConfigFrom(portalApiKubeconfig),
+        tokens: {
+          issuer,
+          audience,
+          clientId: process.env.GOVHOST_OIDC_CLIENT_ID ?? apiClient.id,
+          clientSecret: identity ? apiClient.secret : process.env.GOVHOST_OIDC_CLIENT_SECRET,
+          allowHttpIssuer: identity !== undefined,
+        },
+        auditPath: join(projectRoot, ".govhost", "audit.log"),
+        host: "127.0.0.1",
+        port: Number(process.env.GOVHOST_API_PORT ?? 8080),
+      })
+    : undefined;
+  if (api)
+    say(
+      `portal API ${api.url} (OpenAPI ${api.url}/openapi.json, docs ${api.url}/docs), tokens from ${issuer}`,
+    );
+  else
+    say(
+      "portal API not started: set GOVHOST_OIDC_ISSUER to your OpenID provider to run it against this cluster",
+    );
   say(`try it:  export KUBECONFIG=${kubeconfig}`);
   say("         kubectl get departments");
   say("         kubectl get namespaces -l govhost.io/department=immd");
@@ -77,12 +109,23 @@ async function main(): Promise<void> {
       "         kubectl -n immd-prod get ingress                                    # published once it passes",
     );
   }
+  if (api && identity) {
+    say(
+      "         TOKEN=$(npm run -s token -- --user immd-admin)     # demo users: operator finance auditor immd-admin immd-dev lcsd-admin",
+    );
+    say(
+      `         curl -s -H "Authorization: Bearer $TOKEN" ${api.url}/api/v1/departments/immd/environments/prod/eservices`,
+    );
+    say(`         curl -s ${api.url}/api/v1/service-clusters                # public catalogue, no token`);
+  }
   say("running; press Ctrl-C to stop");
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    await api?.close();
+    await identity?.close();
     await controller.stop();
     await site?.close();
     if (startedLocal) {

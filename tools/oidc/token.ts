@@ -1,0 +1,33 @@
+import { parseArgs } from "node:util";
+import { clientToken, loginAs } from "./login.ts";
+import { demoMachineClients, demoUsers } from "./users.ts";
+
+// `npm run -s token -- --user immd-admin`: prints an access token for a demo user from the local OpenID
+// provider that `npm start` runs (local default only). `--client immd-pipeline` for a machine client.
+const { values } = parseArgs({
+  options: { user: { type: "string" }, client: { type: "string" } },
+});
+const issuer = process.env.GOVHOST_OIDC_ISSUER ?? `http://127.0.0.1:${process.env.GOVHOST_OIDC_PORT ?? 8082}`;
+const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? "https://api.govhost.local";
+
+try {
+  if (values.client) {
+    const client = demoMachineClients[values.client];
+    if (!client)
+      throw new Error(
+        `unknown client ${values.client}; demo clients: ${Object.keys(demoMachineClients).join(", ")}`,
+      );
+    process.stdout.write(`${await clientToken(issuer, values.client, client.secret, audience)}\n`);
+  } else {
+    const user = values.user ?? "";
+    if (!demoUsers[user])
+      throw new Error(`give --user <name>; demo users: ${Object.keys(demoUsers).join(", ")}`);
+    process.stdout.write(`${await loginAs(issuer, user, audience)}\n`);
+  }
+} catch (error) {
+  const reason = error instanceof Error ? error.message : String(error);
+  process.stderr.write(
+    `token: ${reason}\n(is \`npm start\` running? it serves the local OpenID provider at ${issuer})\n`,
+  );
+  process.exit(1);
+}
