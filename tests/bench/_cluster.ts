@@ -12,6 +12,10 @@ export interface BenchCluster {
   admin: KubeClient;
   /** Kubeconfig of the controller's service account, for spawning the controller. */
   controllerKubeconfig: string;
+  /** Kubeconfig of the portal API's service account. */
+  portalApiKubeconfig: string;
+  /** A scratch directory removed afterwards. */
+  root: string;
 }
 
 /** Runs `bench` against a fresh local control plane with the platform installed, then tears it all down. */
@@ -26,11 +30,12 @@ export async function withBenchCluster<T>(
     tmpRoot: root,
   });
   const controllerKubeconfig = join(root, "controller.kubeconfig");
+  const portalApiKubeconfig = join(root, "portal-api.kubeconfig");
   let admin: KubeClient | undefined;
   try {
-    await preparePlatform(state.kubeconfig, controllerKubeconfig);
+    await preparePlatform(state.kubeconfig, controllerKubeconfig, portalApiKubeconfig);
     admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
-    return await bench({ admin, controllerKubeconfig });
+    return await bench({ admin, controllerKubeconfig, portalApiKubeconfig, root });
   } finally {
     admin?.close();
     await stopControlPlane(state);

@@ -1,0 +1,179 @@
+// Benchmark: the portal API under autocannon at fixed request rates, for an authenticated read (list a
+// namespace's e-services) and a write (create an e-service: token check, department lookup, dry run of the
+// EService and of its workload as the caller, create, audit record). The API runs as its own process with
+// its service account against a fresh local control plane; tokens come from the local OpenID provider.
+//   npm run bench -- api [--seconds 10] [--reads 50,100,200,400,800] [--writes 10,20,40,80]
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { resources } from "../../controller/runtime/resources.ts";
+import { projectRoot } from "../../tools/cluster/paths.ts";
+import { freePort } from "../../tools/cluster/ports.ts";
+import { spawnController } from "../../tools/controller-process.ts";
+import { loginAs } from "../../tools/oidc/login.ts";
+import { startLocalProvider } from "../../tools/oidc/provider.ts";
+import { apiClient } from "../../tools/oidc/users.ts";
+import { departmentManifest } from "../fixtures/departments.ts";
+import { withBenchCluster } from "./_cluster.ts";
+import { report } from "./_stats.ts";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "10" },
+    reads: { type: "string", default: "50,100,200,400,800" },
+    writes: { type: "string", default: "10,20,40,80" },
+  },
+});
+const seconds = Number(values.seconds);
+const audience = "https://api.govhost.bench";
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+interface Run {
+  target: number;
+  achieved: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function run(options: autocannon.Options, target: number): Promise<Run> {
+  const result = await autocannon({ ...options, overallRate: target, duration: seconds, connections: 32 });
+  return {
+    target,
+    achieved: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+function print(title: string, runs: Run[]): void {
+  const rows: Record<string, string> = {};
+  for (const r of runs)
+    rows[`${r.target} req/s`] =
+      `achieved ${r.achieved.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors/non-2xx ${r.errors}`;
+  const sustained = runs.filter((r) => r.errors === 0 && r.achieved >= r.target * 0.95 && r.p99 < 1000);
+  rows["max sustainable"] = sustained.length
+    ? `${Math.max(...sustained.map((r) => r.target))} req/s (no errors, >= 95% of target, p99 < 1 s)`
+    : "none of the rates tried";
+  report(title, rows);
+}
+
+await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKubeconfig, root }) => {
+  const controller = await spawnController({ kubeconfig: controllerKubeconfig });
+  const dept = "bench";
+  await admin.create(
+    departmentManifest(dept, {
+      environments: ["prod"],
+      quota: {
+        cpu: "1000",
+        memory: "4000Gi",
+        storage: "1Ti",
+        pods: 100000,
+        eServices: 10000,
+        publicEndpoints: 10,
+      },
+    }),
+  );
+  await waitFor("the department's quota to count EServices", async () => {
+    const quota = await admin.get<{ status?: { used?: Record<string, string> } } & Record<string, unknown>>(
+      resources.resourceQuota,
+      "govhost-tenant-quota",
+      `${dept}-prod`,
+    );
+    return quota.status?.used?.["count/eservices.govhost.io"];
+  });
+
+  const identity = await startLocalProvider({
+    audience,
+    users: { "bench-admin": { name: "Bench", groups: [`${dept}-admins`] } },
+  });
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ["portal-api/main.ts"], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      KUBECONFIG: portalApiKubeconfig,
+      GOVHOST_OIDC_ISSUER: identity.issuer,
+      GOVHOST_OIDC_AUDIENCE: audience,
+      GOVHOST_OIDC_CLIENT_ID: apiClient.id,
+      GOVHOST_OIDC_CLIENT_SECRET: apiClient.secret,
+      GOVHOST_OIDC_ALLOW_HTTP: "true",
+      GOVHOST_API_PORT: String(port),
+      GOVHOST_API_RATE_LIMIT: "100000000",
+      GOVHOST_AUDIT_LOG: join(root, "audit.log"),
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor("the portal API", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
+    const token = await loginAs(identity.issuer, "bench-admin", audience);
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const collection = `${url}/api/v1/departments/${dept}/environments/prod/eservices`;
+
+    const reads: Run[] = [];
+    for (const rate of values.reads.split(",").map(Number))
+      reads.push(await run({ url: collection, headers }, rate));
+    print(`authenticated read: GET .../eservices (${seconds} s per rate, 32 connections)`, reads);
+
+    let n = 0;
+    const writes: Run[] = [];
+    for (const rate of values.writes.split(",").map(Number)) {
+      writes.push(
+        await run(
+          {
+            url: collection,
+            method: "POST",
+            headers,
+            // A fresh name for every request.
+            requests: [
+              {
+                method: "POST",
+                setupRequest: (request) => ({
+                  ...request,
+                  body: JSON.stringify({
+                    name: `w${n++}`,
+                    spec: { image: "registry.gov.example/bench/web:1.0.0", replicas: 1 },
+                  }),
+                }),
+              },
+            ],
+          },
+          rate,
+        ),
+      );
+    }
+    print(
+      `write: POST .../eservices with dry runs and audit (${seconds} s per rate, 32 connections)`,
+      writes,
+    );
+    const rss = await fetch(`${url}/metrics`).then((r) => r.text());
+    const memory = /govhost_api_process_resident_memory_bytes (\d+)/.exec(rss)?.[1];
+    report("portal API process", {
+      "resident memory after the runs": memory ? `${Math.round(Number(memory) / 1048576)} MiB` : "n/a",
+      "e-services created": String(
+        (await admin.list(resources.eservice, { namespace: `${dept}-prod` })).items.length,
+      ),
+    });
+  } finally {
+    child.kill("SIGTERM");
+    await identity.close();
+    await controller.stop();
+  }
+});
