@@ -129,6 +129,7 @@ describe("merge patch schemas", () => {
     expect(properties.quota?.required).toBeUndefined();
     expect(properties.groups?.required).toBeUndefined();
     // Array items keep their own required fields (a merge patch replaces arrays whole).
-    expect((properties.contacts?.items as Record<string, unknown>).required).toEqual(["name", "email"]);
+    const contactItems = properties.contacts?.items as Record<string, unknown> | undefined;
+    expect(contactItems?.required).toEqual(["name", "email"]);
   });
 });
