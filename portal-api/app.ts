@@ -18,6 +18,8 @@ export interface PortalApiSettings extends ApiOptions {
   auditPath: string;
   host: string;
   port: number;
+  timeZone?: string;
+  rateCard?: string;
 }
 
 export interface RunningPortalApi {
@@ -45,6 +47,8 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
         departments.list().map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} })),
       registry,
       ready: () => true,
+      timeZone: settings.timeZone ?? "Asia/Hong_Kong",
+      rateCard: settings.rateCard ?? "govhost-default",
     },
     settings,
   );

@@ -28,6 +28,7 @@ const api = await startPortalApi({
   host: env.GOVHOST_API_HOST ?? "127.0.0.1",
   port: Number(env.GOVHOST_API_PORT ?? 8080),
   rateLimitPerMinute: Number(env.GOVHOST_API_RATE_LIMIT ?? 600),
+  timeZone: env.GOVHOST_TIMEZONE ?? "Asia/Hong_Kong",
 });
 log.info({ url: api.url }, "portal API listening");
 const stop = () => void api.close().then(() => process.exit(0));

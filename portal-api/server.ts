@@ -21,6 +21,7 @@ import { catalogueRoutes } from "./routes/catalogue.ts";
 import { departmentRoutes } from "./routes/departments.ts";
 import { eserviceRoutes } from "./routes/eservices.ts";
 import { statementRoutes } from "./routes/statements.ts";
+import { usageRoutes } from "./routes/usage.ts";
 
 export interface ApiDependencies {
   /** The API's own identity; writes go through `kube.impersonating(caller)`. */
@@ -31,6 +32,10 @@ export interface ApiDependencies {
   departments: () => DepartmentGroups[];
   registry: Registry;
   ready: () => boolean;
+  /** Calendar of statements and usage windows. */
+  timeZone: string;
+  /** The RateCard that prices usage. */
+  rateCard: string;
 }
 
 export interface ApiOptions {
@@ -264,6 +269,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(departmentRoutes(deps));
       await api.register(eserviceRoutes(deps));
       await api.register(statementRoutes(deps));
+      await api.register(usageRoutes(deps));
       await api.register(catalogueRoutes(deps));
       await api.register(auditRoutes(deps));
     },

@@ -83,6 +83,26 @@ export function platformManifests(options: {
     })),
     portalApiClusterRole,
     {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "govhost-portal-api-ledgers", namespace: systemNs, labels: partOf },
+      // The usage query reads the metering ledgers (one ConfigMap per department), nothing else there.
+      rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "govhost-portal-api-ledgers", namespace: systemNs, labels: partOf },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "govhost-portal-api-ledgers" },
+      subjects: [
+        {
+          kind: "ServiceAccount",
+          name: portalApiIdentity.serviceAccount,
+          namespace: portalApiIdentity.namespace,
+        },
+      ],
+    },
+    {
       apiVersion: "v1",
       kind: "ServiceAccount",
       metadata: {

@@ -46,3 +46,12 @@ export function periodOf(instant: number, timeZone: string): string {
   const local = new Date(instant + offsetMs(instant, timeZone));
   return `${local.getUTCFullYear()}-${String(local.getUTCMonth() + 1).padStart(2, "0")}`;
 }
+
+/** The UTC instant of local midnight starting the day that contains `instant` in `timeZone`. */
+export function dayStart(instant: number, timeZone: string): number {
+  const day = 86_400_000;
+  const localMidnight = Math.floor((instant + offsetMs(instant, timeZone)) / day) * day;
+  let guess = localMidnight - offsetMs(localMidnight, timeZone);
+  guess = localMidnight - offsetMs(guess, timeZone);
+  return guess;
+}

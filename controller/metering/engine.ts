@@ -77,15 +77,17 @@ export function versionAt(versions: PriceVersion[], instant: number): PriceVersi
 }
 
 /**
- * Integrates every allocation over [start, end) (a calendar month; `asOf` cuts a draft short) and prices it.
+ * Integrates every allocation over [start, end) (a calendar month, or a slice of one with `monthMs`; `asOf`
+ * cuts a draft short) and prices it.
  * Returns exact lines keyed by environment, e-service, resource and price version.
  */
 export function integrate(
   changes: AllocationChange[],
   versions: PriceVersion[],
-  period: { start: number; end: number; asOf?: number },
+  period: { start: number; end: number; asOf?: number; monthMs?: number },
 ): Line[] {
-  const monthMs = BigInt(period.end - period.start);
+  // Monthly units divide by the length of the month; a slice of a month (usage queries) passes it.
+  const monthMs = BigInt(period.monthMs ?? period.end - period.start);
   const stop = Math.min(period.end, period.asOf ?? period.end);
   const boundaries = [...new Set(versions.map((v) => v.validFrom))].sort((a, b) => a - b);
   // Sum exact amount x milliseconds per line in integers; divide and price once per line at the end.

@@ -23,6 +23,10 @@ export function rational(n: bigint, d = 1n): Rational {
 
 export const zero = rational(0n);
 
+export function add(a: Rational, b: Rational): Rational {
+  return rational(a.n * b.d + b.n * a.d, a.d * b.d);
+}
+
 export function multiply(a: Rational, b: Rational): Rational {
   return rational(a.n * b.n, a.d * b.d);
 }

@@ -90,6 +90,30 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
       },
     );
 
+    app.get(
+      "/departments/:dept/environments",
+      {
+        schema: {
+          tags: ["departments"],
+          summary: "The department's environments, namespaces and quota",
+          params: DeptParams,
+        },
+      },
+      async (request) => {
+        const { dept } = request.params as { dept: string };
+        requireAllowed(principalOf(request), "department:read", dept);
+        const department = await findDepartment(deps, dept);
+        return {
+          items: department.spec.environments.map((environment) => ({
+            name: environment,
+            namespace: `${dept}-${environment}`,
+            provisioned: department.status?.namespaces?.includes(`${dept}-${environment}`) ?? false,
+            quota: department.status?.quota?.allocated?.[environment] ?? null,
+          })),
+        };
+      },
+    );
+
     app.patch(
       "/departments/:dept",
       {

@@ -16,7 +16,7 @@ import {
   waitForDepartment,
   waitForQuotaToCount,
 } from "./support/govhost.ts";
-import { uniqueName } from "./support/kube.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
 
 // The portal API with real tokens from a real OpenID provider (oidc-provider, started here), against the
 // real API server: the authorization matrix, token validation, admission errors as problem+json, audit.
@@ -117,6 +117,12 @@ const cases: Case[] = [
     success: 200,
   },
   {
+    name: "list environments",
+    allowed: ["operator", "finance", "auditor", "admin", "developer", "viewer"],
+    request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/environments` }),
+    success: 200,
+  },
+  {
     name: "list e-services",
     allowed: ["operator", "auditor", "admin", "developer", "viewer"],
     request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/environments/dev/eservices` }),
@@ -152,6 +158,15 @@ const cases: Case[] = [
     name: "read the budget",
     allowed: ["operator", "finance", "auditor", "admin"],
     request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/budget` }),
+    success: 200,
+  },
+  {
+    name: "query usage",
+    allowed: ["operator", "finance", "auditor", "admin"],
+    request: (dept) => ({
+      method: "GET",
+      path: `/api/v1/usage?department=${dept}&window=7d&aggregate=resource`,
+    }),
     success: 200,
   },
   {
@@ -238,6 +253,29 @@ describe("authorization matrix: every role x every route x own and other departm
       const audit = await call(role, "GET", "/api/v1/audit?limit=5");
       expect(audit.status).toBe(role === "operator" || role === "auditor" ? 200 : 403);
     }
+  });
+
+  it("reports the department's metered usage: the e-services created above, priced by the rate card", async () => {
+    const eservice = await eventually(
+      "the e-service usage to be metered",
+      async () => {
+        const response = await call(
+          "finance",
+          "GET",
+          `/api/v1/usage?department=${own}&window=today&aggregate=resource`,
+        );
+        const items = (
+          response.body as { items: { key: string; quantities: Record<string, { quantity: string }> }[] }
+        ).items;
+        const line = items.find((i) => i.key === "eservice");
+        return line && Number(line.quantities.eservice?.quantity) > 0 ? line : undefined;
+      },
+      60_000,
+    );
+    expect(eservice.quantities.eservice).toMatchObject({ unit: "eservice-month" });
+    const bad = await call("finance", "GET", `/api/v1/usage?department=${own}&window=fortnight`);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ field: "query.window" });
   });
 
   it("serves the public service catalogue and OpenAPI without a token", async () => {
@@ -456,6 +494,11 @@ describe("fuzzing every route's input (fast-check)", () => {
     { method: "GET", path: ([d]) => `/api/v1/departments/${d}/statements` },
     { method: "GET", path: ([d, p]) => `/api/v1/departments/${d}/statements/${p}` },
     { method: "GET", path: ([d]) => `/api/v1/departments/${d}/budget` },
+    { method: "GET", path: ([d]) => `/api/v1/departments/${d}/environments` },
+    {
+      method: "GET",
+      path: ([d, w, a]) => `/api/v1/usage?department=${d}&window=${w}&aggregate=${a}&step=${w}`,
+    },
     { method: "GET", path: ([d]) => `/api/v1/departments/${d}/policy-reports` },
     { method: "GET", path: ([, q]) => `/api/v1/audit?limit=${q}&since=${q}` },
     { method: "GET", path: () => "/api/v1/service-clusters" },

@@ -1,0 +1,143 @@
+import type { FastifyPluginAsync } from "fastify";
+import Type from "typebox";
+import type { RateCard } from "../../controller/api/ratecard.ts";
+import { controllerIdentity } from "../../controller/api/rbac.ts";
+import { billable } from "../../controller/metering/allocations.ts";
+import { dayStart, periodBounds, periodOf } from "../../controller/metering/calendar.ts";
+import { ledgerName, parse } from "../../controller/metering/ledger.ts";
+import { priceVersions } from "../../controller/metering/ratecard.ts";
+import { aggregations, usage } from "../../controller/metering/usage.ts";
+import type { KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import { visibleDepartments } from "../auth/authorize.ts";
+import { problems } from "../problem.ts";
+import type { ApiDependencies } from "../server.ts";
+import { Name, principalOf, requireAllowed } from "./common.ts";
+
+const hourMs = 3_600_000;
+const maxWindowMs = 400 * 24 * hourMs;
+const maxSteps = 1000;
+
+function durationMs(text: string): number | undefined {
+  const match = /^(\d{1,4})(h|d)$/.exec(text);
+  if (!match) return undefined;
+  return Number(match[1]) * (match[2] === "h" ? hourMs : 24 * hourMs);
+}
+
+/** [start, end) of a window: today, month, lastmonth, 24h, 7d, or "start,end" in RFC 3339. */
+export function parseWindow(window: string, now: number, timeZone: string): { start: number; end: number } {
+  if (window === "month") return { start: periodBounds(periodOf(now, timeZone), timeZone).start, end: now };
+  if (window === "lastmonth") {
+    const current = periodBounds(periodOf(now, timeZone), timeZone);
+    return periodBounds(periodOf(current.start - 1, timeZone), timeZone);
+  }
+  if (window === "today") return { start: dayStart(now, timeZone), end: now };
+  const relative = durationMs(window);
+  if (relative !== undefined) return { start: now - relative, end: now };
+  const [from, to] = window.split(",");
+  const start = Date.parse(from ?? "");
+  const end = Date.parse(to ?? "");
+  if (Number.isNaN(start) || Number.isNaN(end) || end <= start)
+    throw problems.invalid(
+      `window "${window}" is not understood`,
+      "query.window",
+      'Use today, month, lastmonth, a duration such as 24h or 7d, or "start,end" in RFC 3339',
+    );
+  return { start, end };
+}
+
+export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
+  return async (app) => {
+    app.get(
+      "/usage",
+      {
+        schema: {
+          tags: ["finance"],
+          summary:
+            "Allocated usage and cost over a window, by department, environment, e-service or resource",
+          querystring: Type.Object(
+            {
+              window: Type.String({ maxLength: 100, default: "month" }),
+              aggregate: Type.Unsafe<string>({
+                type: "string",
+                enum: [...aggregations],
+                default: "department",
+              }),
+              step: Type.Optional(Type.String({ pattern: "^\\d{1,4}(h|d)$" })),
+              department: Type.Optional(Name),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const query = request.query as {
+          window: string;
+          aggregate: (typeof aggregations)[number];
+          step?: string;
+          department?: string;
+        };
+        let departments: string[];
+        if (query.department) {
+          requireAllowed(principal, "statement:read", query.department);
+          departments = [query.department];
+        } else {
+          const visible = visibleDepartments(principal, "statement:read");
+          departments =
+            visible ??
+            (await deps.kube.list<KubeObject>(resources.department)).items.map(
+              (d) => d.metadata?.name as string,
+            );
+          if (visible?.length === 0) requireAllowed(principal, "statement:read");
+        }
+        const timeZone = deps.timeZone;
+        const window = parseWindow(query.window, Date.now(), timeZone);
+        if (window.end - window.start > maxWindowMs)
+          throw problems.invalid(
+            "the window is longer than 400 days",
+            "query.window",
+            "Ask for a shorter window",
+          );
+        const stepMs = query.step ? durationMs(query.step) : undefined;
+        if (stepMs && (window.end - window.start) / stepMs > maxSteps)
+          throw problems.invalid(
+            `more than ${maxSteps} steps`,
+            "query.step",
+            "Use a longer step or a shorter window",
+          );
+
+        const card = await deps.kube.find<RateCard & KubeObject>(resources.rateCard, deps.rateCard);
+        if (!card)
+          throw problems.notFound(
+            `The rate card ${deps.rateCard} does not exist; a platform operator must install it`,
+          );
+        const versions = priceVersions(card);
+        const ledgers = [];
+        for (const department of departments.sort()) {
+          const map = await deps.kube.find<KubeObject & { data?: Record<string, string> }>(
+            resources.configMap,
+            ledgerName(department),
+            controllerIdentity.namespace,
+          );
+          const ledger = parse(department, map?.data?.changes);
+          const mode = card.spec.departmentAllocationModes?.[department] ?? card.spec.allocationMode;
+          ledgers.push({ department, changes: billable(ledger.changes, mode) });
+        }
+        return {
+          window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() },
+          aggregate: query.aggregate,
+          step: query.step ?? null,
+          currency: card.spec.currency,
+          timeZone,
+          items: usage(ledgers, versions, {
+            ...window,
+            ...(stepMs ? { stepMs } : {}),
+            aggregate: query.aggregate,
+            timeZone,
+          }),
+        };
+      },
+    );
+  };
+}
