@@ -44,6 +44,23 @@ function endAfterLastChange(end: AllocationChange, recorded: Iterable<Allocation
   return at === end.at ? end : { ...end, at };
 }
 
+/**
+ * Folds everything before `cutoff` (the start of the oldest month whose statement may still change) into
+ * one change per live allocation at `cutoff`: allocations that ended before it go, and each open one keeps
+ * only its amount at that instant. Integration over any interval from `cutoff` on is unchanged, so drafts
+ * stay exact while the ledger stays bounded by recent activity.
+ */
+export function compact(ledger: Ledger, cutoff: number): Ledger {
+  const carried = new Map<string, AllocationChange>();
+  const kept: AllocationChange[] = [];
+  for (const change of ledger.changes) {
+    if (change.at >= cutoff) kept.push(change);
+    else carried.set(`${change.subject}|${change.resource}`, change);
+  }
+  const folded = [...carried.values()].filter((c) => c.amount !== 0n).map((c) => ({ ...c, at: cutoff }));
+  return { ...ledger, changes: [...folded, ...kept].sort((a, b) => a.at - b.at) };
+}
+
 type Row = [
   at: number,
   subject: string,

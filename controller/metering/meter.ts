@@ -23,7 +23,7 @@ import {
 } from "./allocations.ts";
 import { periodBounds, periodOf } from "./calendar.ts";
 import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
-import { type Ledger, latestAmount, ledgerName, parse, record, serialize } from "./ledger.ts";
+import { compact, type Ledger, latestAmount, ledgerName, parse, record, serialize } from "./ledger.ts";
 import { registerMeteringMetrics } from "./metrics.ts";
 import { priceVersions } from "./ratecard.ts";
 import { forecastMinor, type MeteringSnapshot, meteringSnapshot } from "./snapshot.ts";
@@ -44,6 +44,8 @@ export interface MeterOptions {
   department: (name: string) => (Department & KubeObject) | undefined;
   /** Which department and environment a namespace belongs to (from the platform-owned labels). */
   owner: (namespace: string) => { department: string; environment: string } | undefined;
+  /** Compact a ledger once its ConfigMap data passes this size (the API server caps objects near 1.5 MiB). */
+  compactAboveBytes?: number;
 }
 
 interface LedgerMap extends KubeObject {
@@ -191,8 +193,21 @@ export class Meter {
     for (let attempt = 0; ; attempt++) {
       const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
       const ledger = parse(department, current?.data?.changes);
-      const { ledger: next, added } = record(ledger, [...changes, ...derive(ledger)]);
-      if (added === 0) return ledger;
+      const recorded = record(ledger, [...changes, ...derive(ledger)]);
+      if (recorded.added === 0) return ledger;
+      let next = recorded.ledger;
+      let data = serialize(next);
+      if (data.length > (this.options.compactAboveBytes ?? 512 * 1024)) {
+        // Months before the previous one are finalized: only the previous and current month still change.
+        const { timeZone } = this.options;
+        const current = periodBounds(periodOf(Date.now(), timeZone), timeZone);
+        next = compact(next, periodBounds(periodOf(current.start - 1, timeZone), timeZone).start);
+        data = serialize(next);
+        this.options.log.info(
+          { department, before: recorded.ledger.changes.length, after: next.changes.length },
+          "compacted the metering ledger",
+        );
+      }
       const body: LedgerMap = {
         apiVersion: "v1",
         kind: "ConfigMap",
@@ -208,7 +223,7 @@ export class Meter {
             ? { resourceVersion: current.metadata.resourceVersion }
             : {}),
         },
-        data: { changes: serialize(next) },
+        data: { changes: data },
       };
       try {
         if (current) await client.replace(body);

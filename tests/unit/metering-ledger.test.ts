@@ -9,7 +9,15 @@ import {
   reservedChanges,
   resizeChanges,
 } from "../../controller/metering/allocations.ts";
-import { type Ledger, parse, record, serialize } from "../../controller/metering/ledger.ts";
+import { periodBounds } from "../../controller/metering/calendar.ts";
+import {
+  type AllocationChange,
+  integrate,
+  type PriceVersion,
+  statementLines,
+} from "../../controller/metering/engine.ts";
+import { compact, type Ledger, parse, record, serialize } from "../../controller/metering/ledger.ts";
+import { parseDecimal } from "../../controller/metering/rational.ts";
 
 const owner = { department: "immd", environment: "prod" };
 const start = "2026-11-10T01:00:00Z";
@@ -171,5 +179,95 @@ describe("reserved mode", () => {
     const quota = reservedChanges(dept, none, 5);
     expect(billable([...pods, ...quota], "reserved")).toEqual(quota);
     expect(billable([...pods, ...quota], "consumed")).toEqual(pods);
+  });
+});
+
+describe("ledger compaction", () => {
+  const tz = "Asia/Hong_Kong";
+  const months = ["2026-09", "2026-10", "2026-11"].map((p) => periodBounds(p, tz));
+  const [sep, oct, nov] = months as [(typeof months)[0], (typeof months)[0], (typeof months)[0]];
+  const day = 86_400_000;
+  const versions: PriceVersion[] = [
+    {
+      id: "v",
+      validFrom: 0,
+      prices: {
+        cpu: parseDecimal("35"),
+        memory: parseDecimal("4.5"),
+        storage: parseDecimal("80"),
+        "public-endpoint": parseDecimal("20000"),
+        eservice: parseDecimal("5000"),
+      },
+    },
+  ];
+  // Short-lived pods every day since September, a volume that was resized twice, a pod still running.
+  const changes: AllocationChange[] = [];
+  for (let at = sep.start; at < nov.start + 20 * day; at += day) {
+    changes.push({ at, subject: `pod/${at}`, ...owner, resource: "cpu", amount: 250n });
+    changes.push({ at: at + 3_600_000, subject: `pod/${at}`, ...owner, resource: "cpu", amount: 0n });
+  }
+  const gib = 2n ** 30n;
+  changes.push({
+    at: sep.start + 5 * day,
+    subject: "pvc/a",
+    ...owner,
+    resource: "storage",
+    amount: 5n * gib,
+  });
+  changes.push({
+    at: sep.start + 40 * day,
+    subject: "pvc/a",
+    ...owner,
+    resource: "storage",
+    amount: 8n * gib,
+  });
+  changes.push({
+    at: nov.start + 2 * day,
+    subject: "pvc/a",
+    ...owner,
+    resource: "storage",
+    amount: 10n * gib,
+  });
+  changes.push({
+    at: sep.start + 12 * day,
+    subject: "pod/long",
+    ...owner,
+    resource: "memory",
+    amount: 512n * 2n ** 20n,
+  });
+  const ledger: Ledger = { department: "immd", changes: changes.sort((a, b) => a.at - b.at) };
+
+  it("keeps every month from the cutoff exact while dropping what ended before it", () => {
+    const compacted = compact(ledger, oct.start);
+    for (const month of [oct, nov]) {
+      expect(statementLines(integrate(compacted.changes, versions, month), versions)).toEqual(
+        statementLines(integrate(ledger.changes, versions, month), versions),
+      );
+    }
+    expect(compacted.changes.length).toBeLessThan(ledger.changes.length * 0.7);
+    expect(compacted.changes.filter((c) => c.at < oct.start)).toEqual([]);
+    // Open allocations carry their amount at the cutoff; September's pods are gone.
+    expect(compacted.changes.filter((c) => c.at === oct.start).map((c) => [c.subject, c.amount])).toEqual(
+      expect.arrayContaining([
+        ["pvc/a", 5n * gib],
+        ["pod/long", 512n * 2n ** 20n],
+        [`pod/${oct.start}`, 250n],
+      ]),
+    );
+    // Compacting again changes nothing; recording an old start again adds one row, and still prices the same.
+    expect(compact(compacted, oct.start)).toEqual(compacted);
+    const again = record(compacted, [
+      {
+        at: sep.start + 12 * day,
+        subject: "pod/long",
+        ...owner,
+        resource: "memory",
+        amount: 512n * 2n ** 20n,
+      },
+    ]);
+    expect(again.added).toBe(1);
+    expect(statementLines(integrate(again.ledger.changes, versions, nov), versions)).toEqual(
+      statementLines(integrate(ledger.changes, versions, nov), versions),
+    );
   });
 });
