@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from "node:fs";
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { localKubeconfig } from "../tools/cluster/paths.ts";
+
+// Where the platform goes. Each mode yields a Kubernetes provider; a VM-based mode (k3s or kubeadm over SSH
+// with @pulumi/command) would be one more entry that creates machines first and returns their kubeconfig.
+
+export type ClusterMode = "local" | "existing";
+
+export interface ClusterArgs {
+  mode: ClusterMode;
+  /** existing: a kubeconfig file (the common case: OpenShift, Rancher, Tanzu, kubeadm). */
+  kubeconfigPath?: string;
+  /** existing: the kubeconfig's context to use (default: its current context). */
+  context?: string;
+}
+
+export interface Cluster {
+  mode: ClusterMode;
+  provider: k8s.Provider;
+  kubeconfigPath: string;
+  /** The local control plane has no kubelet: nothing ever becomes Ready, so Pulumi must not wait for it. */
+  skipAwait: boolean;
+}
+
+const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResourceOptions) => Cluster> = {
+  local(_args, opts) {
+    if (!existsSync(localKubeconfig))
+      throw new Error(
+        `no local control plane: run \`npm run cluster:up\` first (it writes ${localKubeconfig})`,
+      );
+    return {
+      mode: "local",
+      kubeconfigPath: localKubeconfig,
+      skipAwait: true,
+      provider: new k8s.Provider("local", { kubeconfig: readFileSync(localKubeconfig, "utf8") }, opts),
+    };
+  },
+  existing(args, opts) {
+    if (!args.kubeconfigPath)
+      throw new Error("cluster.mode existing needs govhost:kubeconfig (a kubeconfig path)");
+    return {
+      mode: "existing",
+      kubeconfigPath: args.kubeconfigPath,
+      skipAwait: false,
+      provider: new k8s.Provider(
+        "existing",
+        {
+          kubeconfig: readFileSync(args.kubeconfigPath, "utf8"),
+          ...(args.context ? { context: args.context } : {}),
+        },
+        opts,
+      ),
+    };
+  },
+};
+
+export function defineCluster(args: ClusterArgs, opts: pulumi.CustomResourceOptions = {}): Cluster {
+  const mode = modes[args.mode];
+  if (!mode) throw new Error(`unknown cluster.mode "${args.mode}": use local or existing`);
+  return mode(args, opts);
+}

@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DepartmentSpec } from "../controller/api/department.ts";
+import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
+import { defaultBaselineSettings } from "../policies/admission.ts";
+import { type ClusterMode, defineCluster } from "./cluster.ts";
+import { GovhostPlatform } from "./platform.ts";
+
+// `pulumi up`: the stack's cluster (config govhost:clusterMode) and the govhost platform in it.
+const config = new pulumi.Config("govhost");
+const cluster = defineCluster({
+  mode: (config.get("clusterMode") ?? "local") as ClusterMode,
+  kubeconfigPath: config.get("kubeconfig"),
+  context: config.get("context"),
+});
+const image = config.get("image") ?? "registry.gov.example/govhost/govhost:0.1.0";
+const platform = new GovhostPlatform("govhost", {
+  cluster,
+  baseline: {
+    ...defaultBaselineSettings,
+    allowedRegistries:
+      config.getObject<string[]>("allowedRegistries") ?? defaultBaselineSettings.allowedRegistries,
+  },
+  ingressControllerNamespace:
+    config.get("ingressNamespace") ?? defaultTenancySettings.ingressControllerNamespace,
+  images: {
+    controller: config.get("controllerImage") ?? image,
+    portalApi: config.get("portalApiImage") ?? image,
+  },
+  oidc: {
+    issuer: config.get("oidcIssuer") ?? "https://login.gov.example",
+    audience: config.get("oidcAudience") ?? "https://api.govhost.local",
+    clientId: config.get("oidcClientId") ?? "govhost-portal-api",
+  },
+  auditStorage: config.get("auditStorage") ?? "5Gi",
+  serviceMonitor: config.getBoolean("serviceMonitor") ?? false,
+  departments: config.getObject<{ name: string; spec: DepartmentSpec }[]>("departments") ?? [],
+});
+
+export const clusterMode = cluster.mode;
+export const kubeconfigPath = platform.kubeconfigPath;
+export const apiUrl = platform.apiUrl;

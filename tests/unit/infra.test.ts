@@ -1,0 +1,169 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Cluster } from "../../infra/cluster.ts";
+import { GovhostPlatform } from "../../infra/platform.ts";
+import { defaultBaselineSettings } from "../../policies/admission.ts";
+import { baselineRules } from "../../policies/baseline.ts";
+import { departmentManifest } from "../fixtures/departments.ts";
+
+// The Pulumi program against Pulumi's own mocks: the resource graph it would create, checked for what the
+// platform must have (policies bound, least-privilege RBAC) without a cluster.
+
+interface Created {
+  type: string;
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the mocks hand back arbitrary Kubernetes objects; the tests read them freely
+  inputs: Record<string, any>;
+}
+const created: Created[] = [];
+
+pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      created.push({ type: args.type, name: args.name, inputs: args.inputs });
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "govhost",
+  "test",
+  false,
+);
+
+async function build(mode: "local" | "existing"): Promise<Created[]> {
+  created.length = 0;
+  const cluster: Cluster = {
+    mode,
+    kubeconfigPath: "/tmp/kubeconfig",
+    skipAwait: mode === "local",
+    provider: new k8s.Provider(`${mode}-provider`, { kubeconfig: "apiVersion: v1\nkind: Config\n" }),
+  };
+  const platform = new GovhostPlatform(`govhost-${mode}`, {
+    cluster,
+    baseline: defaultBaselineSettings,
+    ingressControllerNamespace: "govhost-ingress",
+    images: {
+      controller: "registry.gov.example/govhost/govhost:0.1.0",
+      portalApi: "registry.gov.example/govhost/govhost:0.1.0",
+    },
+    oidc: {
+      issuer: "https://login.gov.example",
+      audience: "https://api.govhost.local",
+      clientId: "govhost-portal-api",
+    },
+    auditStorage: "5Gi",
+    serviceMonitor: true,
+    departments: [{ name: "immd", spec: departmentManifest("immd").spec }],
+  });
+  const all = Object.values(platform.resources).flat();
+  await Promise.all(all.map((r) => new Promise((resolve) => r.urn.apply(resolve))));
+  return [...created];
+}
+
+const ofType = (resources: Created[], kind: string) => resources.filter((r) => r.type.endsWith(`:${kind}`));
+const named = (resources: Created[], kind: string, name: string) =>
+  ofType(resources, kind).find((r) => r.inputs.metadata?.name === name);
+
+describe("the Pulumi program's resource graph", () => {
+  let local: Created[];
+  beforeAll(async () => {
+    local = await build("local");
+  });
+
+  it("installs every govhost CRD and the PolicyReport CRDs", () => {
+    const names = ofType(local, "CustomResourceDefinition").map((r) => r.inputs.metadata.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "departments.govhost.io",
+        "eservices.govhost.io",
+        "chargebackstatements.govhost.io",
+        "ratecards.govhost.io",
+        "policyreports.wgpolicyk8s.io",
+      ]),
+    );
+  });
+
+  it("binds every baseline policy, in Deny mode by default, to its parameters", () => {
+    const policies = ofType(local, "ValidatingAdmissionPolicy");
+    expect(policies.map((p) => p.inputs.metadata.labels["govhost.io/baseline-rule"]).sort()).toEqual(
+      baselineRules.map((r) => r.id).sort(),
+    );
+    const bindings = ofType(local, "ValidatingAdmissionPolicyBinding");
+    for (const policy of policies) {
+      const bound = bindings.filter((b) => b.inputs.spec.policyName === policy.inputs.metadata.name);
+      expect(
+        bound.map((b) => b.inputs.spec.validationActions),
+        policy.inputs.metadata.name,
+      ).toEqual([["Deny"]]);
+      expect(bound[0]?.inputs.spec.paramRef).toMatchObject({
+        name: "govhost-baseline",
+        namespace: "govhost-system",
+      });
+    }
+    expect(named(local, "ConfigMap", "govhost-baseline")?.inputs.data.allowedRegistries).toBe(
+      defaultBaselineSettings.allowedRegistries.join(","),
+    );
+  });
+
+  it("gives the controller its own least-privilege role and nobody cluster-admin", () => {
+    const bindings = ofType(local, "ClusterRoleBinding");
+    expect(bindings.filter((b) => b.inputs.roleRef.name === "cluster-admin")).toEqual([]);
+    const controllerBindings = bindings.filter((b) =>
+      b.inputs.subjects.some(
+        (s: { kind: string; name: string }) => s.kind === "ServiceAccount" && s.name === "govhost-controller",
+      ),
+    );
+    expect(controllerBindings.map((b) => b.inputs.roleRef.name)).toEqual(["govhost-controller"]);
+    const role = named(local, "ClusterRole", "govhost-controller");
+    const rules = role?.inputs.rules as {
+      apiGroups: string[];
+      resources: string[];
+      verbs: string[];
+      resourceNames?: string[];
+    }[];
+    for (const rule of rules) {
+      expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain("*");
+      expect(rule.resources).not.toContain("secrets");
+      expect(rule.verbs).not.toContain("escalate");
+      expect(rule.verbs).not.toContain("impersonate");
+      if (rule.verbs.includes("bind")) expect(rule.resourceNames?.length).toBeGreaterThan(0);
+    }
+    // Workloads are written only through per-namespace bindings of the tenant role.
+    expect(rules.some((r) => r.resources.includes("deployments") && r.verbs.includes("create"))).toBe(false);
+    expect(named(local, "ClusterRole", "govhost-controller-tenant")).toBeDefined();
+  });
+
+  it("runs the controller and the portal API as their service accounts, restricted, with the metrics scraped", () => {
+    const controller = named(local, "Deployment", "govhost-controller");
+    const pod = controller?.inputs.spec.template.spec;
+    expect(pod.serviceAccountName).toBe("govhost-controller");
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(pod.containers[0].securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(controller?.inputs.spec.replicas).toBe(2);
+    expect(
+      named(local, "Deployment", "govhost-portal-api")?.inputs.spec.template.spec.serviceAccountName,
+    ).toBe("govhost-portal-api");
+    expect(named(local, "ServiceMonitor", "govhost")).toBeDefined();
+    expect(
+      named(local, "ConfigMap", "govhost-finance-dashboard")?.inputs.metadata.labels.grafana_dashboard,
+    ).toBe("1");
+    expect(named(local, "Department", "immd")?.inputs.spec.displayName.en).toBe("Department immd");
+  });
+
+  it("does not wait for readiness on the local cluster (no kubelet), and does elsewhere", async () => {
+    const skip = (resources: Created[]) =>
+      named(resources, "Deployment", "govhost-controller")?.inputs.metadata.annotations?.[
+        "pulumi.com/skipAwait"
+      ];
+    expect(skip(local)).toBe("true");
+    expect(skip(await build("existing"))).toBeUndefined();
+  });
+});
