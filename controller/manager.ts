@@ -7,6 +7,7 @@ import type { Department } from "./api/department.ts";
 import type { EService } from "./api/eservice.ts";
 import { labels, managedByValue } from "./api/group.ts";
 import { controllerLeaseName } from "./api/rbac.ts";
+import type { SharedService } from "./api/shared-service.ts";
 import { ComplianceScanner } from "./compliance/scanner.ts";
 import type { Tenant } from "./eservice/desired.ts";
 import { EServiceReconciler } from "./eservice/reconciler.ts";
@@ -21,6 +22,7 @@ import { LeaderElector } from "./runtime/leader.ts";
 import { createControllerMetrics } from "./runtime/metrics.ts";
 import { resources } from "./runtime/resources.ts";
 import { WorkQueue } from "./runtime/workqueue.ts";
+import { SharedServiceInstanceReconciler } from "./sharedservice/reconciler.ts";
 import { DepartmentReconciler } from "./tenancy/reconciler.ts";
 import type { TenancySettings } from "./tenancy/settings.ts";
 
@@ -145,6 +147,30 @@ export async function runController(options: ControllerOptions): Promise<Running
     },
   );
 
+  const instanceReconciler = new SharedServiceInstanceReconciler({
+    client,
+    tenantOf: (namespace) => tenantOf(namespace),
+    serviceOf: (name) => sharedServices.get(name),
+  });
+  const instanceQueue = new WorkQueue(
+    async (key) => {
+      const end = metrics.reconcileDuration.startTimer({ controller: "sharedserviceinstance" });
+      try {
+        return await instanceReconciler.reconcile(key);
+      } finally {
+        end();
+        metrics.queueDepth.set({ controller: "sharedserviceinstance" }, instanceQueue.depth);
+      }
+    },
+    {
+      concurrency: options.concurrency ?? 4,
+      onError: (key, error, retryInMs) => {
+        metrics.reconcileErrors.inc({ controller: "sharedserviceinstance" });
+        log.warn({ instance: key, err: error, retryInMs }, "reconcile failed; will retry");
+      },
+    },
+  );
+
   const server = await startHealthServer({
     host: options.host,
     port: options.port,
@@ -185,6 +211,12 @@ export async function runController(options: ControllerOptions): Promise<Running
     eserviceQueue.add(objectKey(es));
     meter.observeLifetime("eservice", es, event === "delete");
   });
+  const instances = new Informer<KubeObject>(client, resources.sharedServiceInstance, (_event, instance) =>
+    instanceQueue.add(objectKey(instance)),
+  );
+  const sharedServices = new Informer<SharedService & KubeObject>(client, resources.sharedService, () => {
+    for (const instance of instances.list()) instanceQueue.add(objectKey(instance));
+  });
   const meter = new Meter({
     client,
     registry: metrics.registry,
@@ -216,15 +248,16 @@ export async function runController(options: ControllerOptions): Promise<Running
     meter.observeLifetime("ingress", ingress, event === "delete"),
   );
   // Metered objects are attributed through their namespace, so namespaces must be known first.
-  const owners = [departments, ...children];
+  const owners = [departments, ...children, sharedServices];
   for (const informer of owners) void informer.run(abort.signal);
   await Promise.all(owners.map((i) => i.synced));
-  const metered = [pods, claims, ingresses, eservices];
+  const metered = [pods, claims, ingresses, eservices, instances];
   for (const informer of metered) void informer.run(abort.signal);
   await Promise.all(metered.map((i) => i.synced));
   synced = true;
   queue.start();
   eserviceQueue.start();
+  instanceQueue.start();
   meter.queue.start();
   log.info({ departments: departments.list().length }, "caches synced; reconciling");
 
@@ -244,6 +277,7 @@ export async function runController(options: ControllerOptions): Promise<Running
     () => {
       for (const dept of departments.list()) queue.add(dept.metadata.name as string);
       for (const es of eservices.list()) eserviceQueue.add(objectKey(es));
+      for (const instance of instances.list()) instanceQueue.add(objectKey(instance));
     },
     options.resyncMs ?? 5 * 60_000,
   );
@@ -258,6 +292,7 @@ export async function runController(options: ControllerOptions): Promise<Running
       scans.stop();
       await queue.stop();
       await eserviceQueue.stop();
+      await instanceQueue.stop();
       await accessibilityScanner.close();
       await meter.queue.stop();
       await elector.release();

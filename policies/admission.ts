@@ -12,6 +12,8 @@ export interface BaselineSettings {
   allowedRegistries: string[];
   /** Groups whose members may record accessibility waivers (GH-A11Y-001). */
   accessibilityApprovers: string[];
+  /** Groups whose members place and lift legal holds and approve disposal (GH-REC-002). */
+  recordsManagers: string[];
   modes: BaselineModes;
   /** Rule ids not installed at all (a rule that is not yet rolled out). */
   disabled?: string[];
@@ -21,6 +23,7 @@ export const defaultBaselineSettings: BaselineSettings = {
   allowedRegistries: ["registry.gov.example/", "harbor.gov.example/"],
   // Kept literal here (policies/ does not depend on controller/): see accessibilityApproversGroup.
   accessibilityApprovers: ["govhost:accessibility-approvers", "govhost:platform-operators"],
+  recordsManagers: ["govhost:records-managers"],
   modes: denyEverywhere,
 };
 
@@ -35,6 +38,7 @@ export function baselineParamsConfigMap(settings: BaselineSettings) {
     data: {
       allowedRegistries: settings.allowedRegistries.join(","),
       accessibilityApprovers: settings.accessibilityApprovers.join(","),
+      recordsManagers: settings.recordsManagers.join(","),
     },
   };
 }

@@ -27,7 +27,8 @@ export interface BaselineRule {
     | "data"
     | "metadata"
     | "finance"
-    | "accessibility";
+    | "accessibility"
+    | "records";
   severity: "high" | "medium" | "low";
   /** Tenant namespaces only (selected by the platform-owned department label), or cluster-scoped objects. */
   scope: "tenant-namespaces" | "cluster";
@@ -394,6 +395,129 @@ export const baselineRules: BaselineRule[] = [
         message: "GH-A11Y-001: accessibility waivers must be recorded by an accessibility approver",
         messageExpression:
           "'GH-A11Y-001: an accessibility waiver may only be recorded or changed by a member of ' + params.data.accessibilityApprovers + ' with approvedBy set to their own user name (' + request.userInfo.username + ' cannot record this one). Ask an accessibility approver to record it.'",
+      },
+    ],
+    background: false,
+  },
+  {
+    id: "GH-REC-001",
+    name: "records-retention-and-holds",
+    title:
+      "A records instance cannot be deleted while a legal hold is active or a record class lacks approved disposal",
+    rationale:
+      "Records under retention or a legal hold must survive until a records manager approves their disposal (ISO 15489); deleting the service would destroy them.",
+    remediation:
+      "Ask a records manager to lift the legal holds and record a disposal approval (spec.disposalApprovals) for every record class, then delete.",
+    category: "records",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["sharedserviceinstances"],
+        operations: ["DELETE"],
+      },
+    ],
+    variables: [
+      { name: "isRecords", expression: "oldObject.spec.service == 'records-management'" },
+      { name: "params", expression: "has(oldObject.spec.parameters) ? oldObject.spec.parameters : {}" },
+      {
+        name: "holds",
+        expression: "has(variables.params.legalHolds) ? variables.params.legalHolds.map(h, h.id) : []",
+      },
+      {
+        name: "classes",
+        expression:
+          "has(variables.params.retentionSchedules) ? variables.params.retentionSchedules.map(r, r.recordClass) : []",
+      },
+      {
+        name: "approved",
+        expression:
+          "has(oldObject.spec.disposalApprovals) ? oldObject.spec.disposalApprovals.map(a, a.recordClass) : []",
+      },
+      { name: "unapproved", expression: "variables.classes.filter(c, !(c in variables.approved))" },
+    ],
+    validations: [
+      {
+        expression: "!variables.isRecords || size(variables.holds) == 0",
+        message: "GH-REC-001: this records instance is under a legal hold and cannot be deleted",
+        messageExpression:
+          "'GH-REC-001: records instance ' + oldObject.metadata.name + ' cannot be deleted: legal holds ' + variables.holds.join(', ') + ' are active. A records manager must lift them first.'",
+      },
+      {
+        expression: "!variables.isRecords || size(variables.unapproved) == 0",
+        message: "GH-REC-001: record classes under retention have no approved disposal",
+        messageExpression:
+          "'GH-REC-001: records instance ' + oldObject.metadata.name + ' cannot be deleted: record classes ' + variables.unapproved.join(', ') + ' are under retention with no approved disposal. A records manager must approve their disposal (spec.disposalApprovals) first.'",
+      },
+    ],
+    background: false,
+  },
+  {
+    id: "GH-REC-002",
+    name: "records-manager-actions",
+    title: "Only records managers place or lift legal holds and approve disposal, in their own name",
+    rationale:
+      "Holds and disposal decide whether records survive; the department using the service cannot grant them to itself.",
+    remediation:
+      "Ask a records manager to place or lift the hold or approve the disposal; placedBy and approvedBy must be their own user name.",
+    category: "records",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["sharedserviceinstances"],
+        operations: rw,
+      },
+    ],
+    variables: [
+      {
+        name: "newHolds",
+        expression:
+          "has(object.spec.parameters) && has(object.spec.parameters.legalHolds) ? object.spec.parameters.legalHolds : []",
+      },
+      {
+        name: "oldHolds",
+        expression:
+          "oldObject != null && has(oldObject.spec.parameters) && has(oldObject.spec.parameters.legalHolds) ? oldObject.spec.parameters.legalHolds : []",
+      },
+      {
+        name: "newApprovals",
+        expression: "has(object.spec.disposalApprovals) ? object.spec.disposalApprovals : []",
+      },
+      {
+        name: "oldApprovals",
+        expression:
+          "oldObject != null && has(oldObject.spec.disposalApprovals) ? oldObject.spec.disposalApprovals : []",
+      },
+      { name: "managers", expression: "params.data.recordsManagers.split(',')" },
+      {
+        name: "isManager",
+        expression:
+          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.managers)",
+      },
+      {
+        name: "changed",
+        expression:
+          "variables.newHolds != variables.oldHolds || variables.newApprovals != variables.oldApprovals",
+      },
+    ],
+    validations: [
+      {
+        expression: "!variables.changed || variables.isManager",
+        message: "GH-REC-002: only records managers may change legal holds or disposal approvals",
+        messageExpression:
+          "'GH-REC-002: only members of ' + params.data.recordsManagers + ' may place or lift legal holds or approve disposal; ' + request.userInfo.username + ' may not. Ask a records manager.'",
+      },
+      {
+        expression:
+          "variables.newHolds.all(h, variables.oldHolds.exists(o, o == h) || h.placedBy == request.userInfo.username) && variables.newApprovals.all(a, variables.oldApprovals.exists(o, o == a) || a.approvedBy == request.userInfo.username)",
+        message: "GH-REC-002: a new hold or approval must name the records manager who records it",
+        messageExpression:
+          "'GH-REC-002: placedBy and approvedBy of a new hold or approval must be your own user name (' + request.userInfo.username + ')'",
       },
     ],
     background: false,

@@ -1,9 +1,15 @@
+import Type from "typebox";
 import { ChargebackStatementSpec, ChargebackStatementStatus } from "./chargeback.ts";
 import { customResourceDefinition } from "./crd.ts";
 import { DepartmentSpec, DepartmentStatus } from "./department.ts";
 import { EServiceSpec, EServiceStatus } from "./eservice.ts";
 import { policyReportCrds } from "./policy-report.ts";
 import { RateCardSpec, RateCardStatus } from "./ratecard.ts";
+import {
+  SharedServiceInstanceSpec,
+  SharedServiceInstanceStatus,
+  SharedServiceSpec,
+} from "./shared-service.ts";
 
 const readyColumn = {
   name: "Ready",
@@ -83,5 +89,41 @@ export const eserviceCrd = customResourceDefinition({
   ],
 });
 
+export const sharedServiceCrd = customResourceDefinition({
+  kind: "SharedService",
+  plural: "sharedservices",
+  singular: "sharedservice",
+  scope: "Cluster",
+  spec: SharedServiceSpec,
+  status: Type.Object({}),
+  printerColumns: [
+    { name: "Name (en)", type: "string", jsonPath: ".spec.displayName.en" },
+    { name: "Method", type: "string", jsonPath: ".spec.provisioning.method" },
+  ],
+});
+
+export const sharedServiceInstanceCrd = customResourceDefinition({
+  kind: "SharedServiceInstance",
+  plural: "sharedserviceinstances",
+  singular: "sharedserviceinstance",
+  shortNames: ["ssi"],
+  scope: "Namespaced",
+  spec: SharedServiceInstanceSpec,
+  status: SharedServiceInstanceStatus,
+  printerColumns: [
+    { name: "Service", type: "string", jsonPath: ".spec.service" },
+    { name: "Plan", type: "string", jsonPath: ".spec.plan" },
+    readyColumn,
+  ],
+});
+
 /** Every govhost CRD, in install order. */
-export const allCrds = [departmentCrd, eserviceCrd, chargebackStatementCrd, rateCardCrd, ...policyReportCrds];
+export const allCrds = [
+  departmentCrd,
+  eserviceCrd,
+  chargebackStatementCrd,
+  rateCardCrd,
+  sharedServiceCrd,
+  sharedServiceInstanceCrd,
+  ...policyReportCrds,
+];

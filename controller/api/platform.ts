@@ -4,10 +4,12 @@ import {
   defaultBaselineSettings,
 } from "../../policies/admission.ts";
 import { allCrds } from "./crds.ts";
+import { defaultCatalogue } from "./default-catalogue.ts";
 import { defaultRateCard } from "./default-ratecard.ts";
 import {
   accessibilityApproverRole,
   accessibilityApproversGroup,
+  catalogueReaderRole,
   controllerClusterRole,
   controllerIdentity,
   controllerLeaseRole,
@@ -16,6 +18,8 @@ import {
   platformRoleClusterRoles,
   portalApiClusterRole,
   portalApiIdentity,
+  recordsManagerRole,
+  recordsManagersGroup,
   tenantClusterRoles,
 } from "./rbac.ts";
 
@@ -68,6 +72,30 @@ export function platformManifests(options: {
         name: accessibilityApproverRole.metadata.name,
       },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: accessibilityApproversGroup }],
+    },
+    catalogueReaderRole,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: catalogueReaderRole.metadata.name, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: catalogueReaderRole.metadata.name,
+      },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:authenticated" }],
+    },
+    recordsManagerRole,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: recordsManagerRole.metadata.name, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: recordsManagerRole.metadata.name,
+      },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: recordsManagersGroup }],
     },
     ...platformRoleClusterRoles,
     ...(["operator", "finance", "auditor"] as const).map((role, i) => ({
@@ -142,5 +170,6 @@ export function platformManifests(options: {
     },
     ...baselineManifests(options.baseline ?? defaultBaselineSettings),
     defaultRateCard,
+    ...defaultCatalogue,
   ];
 }

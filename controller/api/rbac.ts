@@ -195,6 +195,28 @@ export const portalApiClusterRole = clusterRole(
   "The govhost portal API",
 );
 
+/** The shared services catalogue is public inside the platform: every signed-in user may browse it. */
+export const catalogueReaderRole = clusterRole(
+  "govhost-catalogue-reader",
+  [{ apiGroups: ["govhost.io"], resources: ["sharedservices"], verbs: read }],
+  "Everyone signed in: browse the shared services catalogue",
+);
+
+/** Records managers place and lift legal holds and approve disposal (GH-REC-002), in any department. */
+export const recordsManagersGroup = "govhost:records-managers";
+export const recordsManagerRole = clusterRole(
+  "govhost-records-manager",
+  [
+    { apiGroups: ["govhost.io"], resources: ["sharedserviceinstances"], verbs: [...read, "patch", "update"] },
+    {
+      apiGroups: ["govhost.io"],
+      resources: ["sharedserviceinstances/status", "sharedservices"],
+      verbs: read,
+    },
+  ],
+  "Records managers: legal holds and disposal approvals on records-management instances",
+);
+
 export const controllerIdentity = {
   namespace: "govhost-system",
   serviceAccount: "govhost-controller",
@@ -214,6 +236,10 @@ export const controllerTenantRole = clusterRole(
     { apiGroups: [""], resources: ["services"], verbs: manage },
     { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: manage },
     { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: manage },
+    // Shared-service instances: their configuration and data volume, and a binding Secret it creates once
+    // (never reads: no get/list/watch on secrets).
+    { apiGroups: [""], resources: ["configmaps", "persistentvolumeclaims"], verbs: manage },
+    { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
   ],
   "The govhost controller inside tenant namespaces (bound in each one by the tenancy reconciler)",
 );
@@ -227,8 +253,18 @@ export const controllerClusterRole = clusterRole(
     { apiGroups: ["govhost.io"], resources: ["departments/finalizers"], verbs: ["update"] },
     { apiGroups: ["govhost.io"], resources: ["eservices"], verbs: read },
     { apiGroups: ["govhost.io"], resources: ["eservices/status"], verbs: ["get", "update", "patch"] },
-    // Needed to set blockOwnerDeletion on the objects an EService owns.
-    { apiGroups: ["govhost.io"], resources: ["eservices/finalizers"], verbs: ["update"] },
+    // Needed to set blockOwnerDeletion on the objects an EService or an instance owns.
+    {
+      apiGroups: ["govhost.io"],
+      resources: ["eservices/finalizers", "sharedserviceinstances/finalizers"],
+      verbs: ["update"],
+    },
+    { apiGroups: ["govhost.io"], resources: ["sharedservices", "sharedserviceinstances"], verbs: read },
+    {
+      apiGroups: ["govhost.io"],
+      resources: ["sharedserviceinstances/status"],
+      verbs: ["get", "update", "patch"],
+    },
     { apiGroups: [""], resources: ["namespaces", "resourcequotas", "limitranges"], verbs: manage },
     { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: manage },
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: manage },

@@ -130,6 +130,20 @@ export const resources = {
     plural: "eservices",
     namespaced: true,
   },
+  sharedService: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "SharedService",
+    plural: "sharedservices",
+    namespaced: false,
+  },
+  sharedServiceInstance: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "SharedServiceInstance",
+    plural: "sharedserviceinstances",
+    namespaced: true,
+  },
   podDisruptionBudget: {
     group: "policy",
     version: "v1",

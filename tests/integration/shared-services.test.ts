@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SharedServiceInstance } from "../../controller/api/shared-service.ts";
+import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import { resources } from "../../controller/runtime/resources.ts";
+import {
+  client,
+  departmentManifest,
+  isReady,
+  rejection,
+  useAdminAndController,
+  waitForDepartment,
+} from "./support/govhost.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+
+// Shared services against the real API server: a department subscribes to the default catalogue, the
+// controller renders the instance into its namespace, and records are protected by admission.
+
+type InstanceObject = SharedServiceInstance & KubeObject;
+type Workload = KubeObject & {
+  spec: { template: { spec: { containers: { resources: { limits: Record<string, string> } }[] } } };
+};
+type Claim = KubeObject & { spec: { resources: { requests: { storage: string } } } };
+const limitsOf = (deployment: Workload) => deployment.spec.template.spec.containers[0]?.resources.limits;
+
+const env = useAdminAndController();
+const dept = uniqueName("ss");
+const ns = `${dept}-prod`;
+let tenant: KubeClient;
+let recordsManager: KubeClient;
+
+const ready = (instance: InstanceObject | undefined) =>
+  instance?.status?.conditions?.find((c) => c.type === "Ready");
+
+function instance(
+  name: string,
+  service: string,
+  plan: string,
+  parameters: Record<string, unknown> = {},
+): KubeObject {
+  return {
+    apiVersion: "govhost.io/v1alpha1",
+    kind: "SharedServiceInstance",
+    metadata: { name, namespace: ns },
+    spec: { service, plan, parameters },
+  };
+}
+
+function waitForInstance(name: string, accept: (i: InstanceObject) => boolean, what: string) {
+  return eventually(`${name}: ${what}`, async () => {
+    const found = await env.admin.find<InstanceObject>(resources.sharedServiceInstance, name, ns);
+    return found && found.status?.observedGeneration === found.metadata.generation && accept(found)
+      ? found
+      : undefined;
+  });
+}
+
+beforeAll(async () => {
+  await env.admin.create(departmentManifest(dept, { environments: ["prod"] }));
+  await waitForDepartment(env.admin, dept, isReady, "ready");
+  tenant = await client({ user: "hana", groups: [`${dept}-admins`] });
+  recordsManager = await client({ user: "rita", groups: ["govhost:records-managers"] });
+});
+
+afterAll(async () => {
+  tenant?.close();
+  recordsManager?.close();
+  await env.admin?.delete(resources.department, dept);
+});
+
+describe("shared services catalogue", () => {
+  it("ships the default catalogue", async () => {
+    const catalogue = await tenant.list<KubeObject & { spec: { plans: { name: string }[] } }>(
+      resources.sharedService,
+    );
+    const names = catalogue.items.map((s) => s.metadata?.name);
+    expect(names).toEqual(expect.arrayContaining(["collaboration-workspace", "records-management"]));
+  });
+
+  it("subscribes: the instance becomes Ready with its workload and a binding Secret in the namespace", async () => {
+    await tenant.create(instance("wiki", "collaboration-workspace", "team", { seats: 30 }));
+    const ready_ = await waitForInstance("wiki", (i) => ready(i)?.status === "True", "ready");
+    expect(ready_.status).toMatchObject({
+      phase: "Ready",
+      plan: "team",
+      bindingSecret: "wiki-binding",
+      url: `http://wiki.${ns}.svc`,
+    });
+    const deployment = await env.admin.get<KubeObject & { spec: Record<string, any> }>(
+      resources.deployment,
+      "wiki",
+      ns,
+    );
+    expect(deployment.spec.template.spec.containers[0].resources.limits).toEqual({
+      cpu: "500m",
+      memory: "1Gi",
+    });
+    const config = await env.admin.get<KubeObject & { data: Record<string, string> }>(
+      resources.configMap,
+      "wiki-config",
+      ns,
+    );
+    expect(config.data).toMatchObject({ service: "collaboration-workspace", plan: "team", seats: "30" });
+    const pvc = await env.admin.get<KubeObject & { spec: Record<string, any> }>(
+      resources.persistentVolumeClaim,
+      "wiki-data",
+      ns,
+    );
+    expect(pvc.spec.resources.requests.storage).toBe("50Gi");
+    const secret = await env.admin.get<KubeObject & { data: Record<string, string> }>(
+      resources.secret,
+      "wiki-binding",
+      ns,
+    );
+    expect(Object.keys(secret.data).sort()).toEqual(["password", "url", "username"]);
+    expect(Buffer.from(secret.data.url as string, "base64").toString()).toBe(`http://wiki.${ns}.svc`);
+  });
+
+  it("changes plan: the workload is re-rendered with the new plan's limits", async () => {
+    const before = await env.admin.get<KubeObject & { data: Record<string, string> }>(
+      resources.secret,
+      "wiki-binding",
+      ns,
+    );
+    await tenant.mergePatch(
+      resources.sharedServiceInstance,
+      "wiki",
+      { spec: { plan: "division" } },
+      { namespace: ns },
+    );
+    const changed = await waitForInstance(
+      "wiki",
+      (i) => i.status?.plan === "division",
+      "on the division plan",
+    );
+    expect(ready(changed)?.status).toBe("True");
+    const deployment = await env.admin.get<KubeObject & { spec: Record<string, any> }>(
+      resources.deployment,
+      "wiki",
+      ns,
+    );
+    expect(deployment.spec.template.spec.containers[0].resources.limits).toEqual({ cpu: "2", memory: "4Gi" });
+    // The local cluster's claims have no expandable storage class: the refusal is reported, not hidden.
+    expect(changed.status?.conditions?.find((c) => c.type === "StorageSized")).toMatchObject({
+      status: "False",
+      reason: "ResizeRefused",
+    });
+    const after = await env.admin.get<KubeObject & { data: Record<string, string> }>(
+      resources.secret,
+      "wiki-binding",
+      ns,
+    );
+    expect(after.data.password).toBe(before.data.password);
+  });
+
+  it("cancels: deleting the instance removes everything it owns", async () => {
+    await tenant.delete(resources.sharedServiceInstance, "wiki", ns);
+    await eventually(
+      "the instance's objects to be garbage-collected",
+      async () => {
+        const left = await Promise.all([
+          env.admin.find(resources.deployment, "wiki", ns),
+          env.admin.find(resources.service, "wiki", ns),
+          env.admin.find(resources.configMap, "wiki-config", ns),
+          env.admin.find(resources.secret, "wiki-binding", ns),
+        ]);
+        return left.every((o) => o === undefined) ? true : undefined;
+      },
+      60_000,
+    );
+  });
+
+  it("reports an unknown plan in status instead of failing", async () => {
+    await tenant.create(instance("typo", "collaboration-workspace", "enterprise"));
+    const failed = await waitForInstance("typo", (i) => ready(i)?.status === "False", "refused");
+    expect(ready(failed)).toMatchObject({
+      reason: "UnknownPlan",
+      message: expect.stringContaining("plans: team, division"),
+    });
+  });
+});
+
+describe("records protections (admission, whoever asks)", () => {
+  const schedules = [
+    { recordClass: "licensing/applications", retainYears: 7, disposal: "destroy" },
+    { recordClass: "licensing/appeals", retainYears: 15, disposal: "transfer-to-archives" },
+  ];
+
+  it("lets only records managers place holds, in their own name", async () => {
+    await tenant.create(
+      instance("records", "records-management", "standard", { retentionSchedules: schedules }),
+    );
+    await waitForInstance("records", (i) => ready(i)?.status === "True", "ready");
+    const hold = { id: "LH-2026-017", reason: "Judicial review of licensing decisions", placedBy: "hana" };
+    const byTenant = await rejection(
+      tenant.mergePatch(
+        resources.sharedServiceInstance,
+        "records",
+        { spec: { parameters: { retentionSchedules: schedules, legalHolds: [hold] } } },
+        { namespace: ns },
+      ),
+    );
+    expect(byTenant.message).toContain("GH-REC-002");
+    const inAnotherName = await rejection(
+      recordsManager.mergePatch(
+        resources.sharedServiceInstance,
+        "records",
+        { spec: { parameters: { retentionSchedules: schedules, legalHolds: [hold] } } },
+        { namespace: ns },
+      ),
+    );
+    expect(inAnotherName.message).toContain("must be your own user name");
+    await recordsManager.mergePatch(
+      resources.sharedServiceInstance,
+      "records",
+      {
+        spec: { parameters: { retentionSchedules: schedules, legalHolds: [{ ...hold, placedBy: "rita" }] } },
+      },
+      { namespace: ns },
+    );
+  });
+
+  it("refuses deleting a records instance under a legal hold or retention, even for the department admin with kubectl", async () => {
+    const held = await rejection(tenant.delete(resources.sharedServiceInstance, "records", ns));
+    expect(held.code).toBe(403);
+    expect(held.message).toContain("GH-REC-001");
+    expect(held.message).toContain("legal holds LH-2026-017 are active");
+
+    await recordsManager.mergePatch(
+      resources.sharedServiceInstance,
+      "records",
+      { spec: { parameters: { retentionSchedules: schedules, legalHolds: [] } } },
+      { namespace: ns },
+    );
+    const retained = await rejection(tenant.delete(resources.sharedServiceInstance, "records", ns));
+    expect(retained.message).toContain("licensing/applications, licensing/appeals are under retention");
+
+    const approvals = schedules.map((s) => ({
+      recordClass: s.recordClass,
+      approvedBy: "rita",
+      approvedAt: "2026-11-23T00:00:00Z",
+    }));
+    await recordsManager.mergePatch(
+      resources.sharedServiceInstance,
+      "records",
+      { spec: { disposalApprovals: approvals } },
+      { namespace: ns },
+    );
+    expect(await tenant.delete(resources.sharedServiceInstance, "records", ns)).toBe(true);
+  });
+});
