@@ -20,6 +20,7 @@ import { auditRoutes } from "./routes/audit.ts";
 import { catalogueRoutes } from "./routes/catalogue.ts";
 import { departmentRoutes } from "./routes/departments.ts";
 import { eserviceRoutes } from "./routes/eservices.ts";
+import { sharedServiceRoutes } from "./routes/shared-services.ts";
 import { statementRoutes } from "./routes/statements.ts";
 import { usageRoutes } from "./routes/usage.ts";
 
@@ -270,6 +271,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(eserviceRoutes(deps));
       await api.register(statementRoutes(deps));
       await api.register(usageRoutes(deps));
+      await api.register(sharedServiceRoutes(deps));
       await api.register(catalogueRoutes(deps));
       await api.register(auditRoutes(deps));
     },

@@ -184,7 +184,14 @@ export const portalApiClusterRole = clusterRole(
   [
     {
       apiGroups: ["govhost.io"],
-      resources: ["departments", "eservices", "chargebackstatements", "ratecards"],
+      resources: [
+        "departments",
+        "eservices",
+        "chargebackstatements",
+        "ratecards",
+        "sharedservices",
+        "sharedserviceinstances",
+      ],
       verbs: read,
     },
     // Department admins' edits of their own contacts and display name (the API checks the fields).

@@ -13,6 +13,8 @@ export const actions = [
   "eservice:read",
   "eservice:write",
   "eservice:publish",
+  "shared-service:read",
+  "shared-service:subscribe",
   "statement:read",
   "budget:read",
   "policy-report:read",
@@ -26,14 +28,16 @@ const platformGrants: Record<PlatformRole, Set<Action>> = {
   finance: new Set(["department:read", "statement:read", "budget:read"]),
   auditor: new Set(actions.filter((a) => a.endsWith(":read"))),
 };
-const viewer: Action[] = ["department:read", "eservice:read", "policy-report:read"];
+const viewer: Action[] = ["department:read", "eservice:read", "shared-service:read", "policy-report:read"];
 const developer: Action[] = [...viewer, "eservice:write"];
 const departmentGrants: Record<DepartmentRole, Set<Action>> = {
   viewer: new Set(viewer),
   developer: new Set(developer),
+  // Subscribing to a shared service commits the department to a monthly fee: admins only.
   admin: new Set([
     ...developer,
     "eservice:publish",
+    "shared-service:subscribe",
     "department:update-contacts",
     "statement:read",
     "budget:read",

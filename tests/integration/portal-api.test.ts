@@ -149,6 +149,25 @@ const cases: Case[] = [
     success: 201,
   },
   {
+    name: "list shared-service subscriptions",
+    allowed: ["operator", "auditor", "admin", "developer", "viewer"],
+    request: (dept) => ({
+      method: "GET",
+      path: `/api/v1/departments/${dept}/environments/dev/shared-services`,
+    }),
+    success: 200,
+  },
+  {
+    name: "subscribe to a shared service",
+    allowed: ["operator", "admin"],
+    request: (dept, role, i) => ({
+      method: "POST",
+      path: `/api/v1/departments/${dept}/environments/dev/shared-services`,
+      body: { name: `ws-${role}-${i}`, spec: { service: "collaboration-workspace", plan: "team" } },
+    }),
+    success: 201,
+  },
+  {
     name: "read statements",
     allowed: ["operator", "finance", "auditor", "admin"],
     request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/statements` }),
@@ -276,6 +295,16 @@ describe("authorization matrix: every role x every route x own and other departm
     const bad = await call("finance", "GET", `/api/v1/usage?department=${own}&window=fortnight`);
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ field: "query.window" });
+  });
+
+  it("lets every signed-in user browse the shared services catalogue", async () => {
+    for (const role of roles) {
+      const response = await call(role, "GET", "/api/v1/catalogue/shared-services");
+      expect(response.status).toBe(200);
+      const names = (response.body as { items: { name: string }[] }).items.map((s) => s.name);
+      expect(names).toEqual(expect.arrayContaining(["collaboration-workspace", "records-management"]));
+    }
+    expect((await call(undefined, "GET", "/api/v1/catalogue/shared-services")).status).toBe(401);
   });
 
   it("serves the public service catalogue and OpenAPI without a token", async () => {
