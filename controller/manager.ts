@@ -13,6 +13,7 @@ import type { Tenant } from "./eservice/desired.ts";
 import { EServiceReconciler } from "./eservice/reconciler.ts";
 import { ScanQueue } from "./eservice/scan-queue.ts";
 import type { EServiceSettings } from "./eservice/settings.ts";
+import type { InstanceLike } from "./metering/allocations.ts";
 import { Meter } from "./metering/meter.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { startHealthServer } from "./runtime/health-server.ts";
@@ -211,9 +212,10 @@ export async function runController(options: ControllerOptions): Promise<Running
     eserviceQueue.add(objectKey(es));
     meter.observeLifetime("eservice", es, event === "delete");
   });
-  const instances = new Informer<KubeObject>(client, resources.sharedServiceInstance, (_event, instance) =>
-    instanceQueue.add(objectKey(instance)),
-  );
+  const instances = new Informer<KubeObject>(client, resources.sharedServiceInstance, (event, instance) => {
+    instanceQueue.add(objectKey(instance));
+    meter.observeInstance(instance as InstanceLike & KubeObject, event === "delete");
+  });
   const sharedServices = new Informer<SharedService & KubeObject>(client, resources.sharedService, () => {
     for (const instance of instances.list()) instanceQueue.add(objectKey(instance));
   });

@@ -8,6 +8,7 @@ export const StatementLine = Type.Object(
   {
     environment: Type.Optional(Type.String()),
     eservice: Type.Optional(Type.String()),
+    item: Type.Optional(Type.String({ description: "What is billed, e.g. a shared service and plan" })),
     resource: Type.String({ description: "e.g. cpu, memory, storage, public-endpoint, shared-service" }),
     quantity: Type.String({
       description: "Exact quantity in the resource's billing unit, as a decimal string",

@@ -150,6 +150,17 @@ export const SharedServiceInstanceStatus = Type.Object({
   plan: Type.Optional(Type.String()),
   url: Type.Optional(Type.String()),
   bindingSecret: Type.Optional(Type.String()),
+  /** Each plan the instance has been on, from when, at what monthly fee: what metering bills. */
+  planHistory: Type.Optional(
+    Type.Array(
+      Type.Object({
+        plan: Type.String(),
+        since: Type.String({ format: "date-time" }),
+        priceMinorPerMonth: Type.Integer(),
+      }),
+      { maxItems: 100 },
+    ),
+  ),
 });
 
 export const SharedService = Type.Object({

@@ -192,6 +192,40 @@ export function lifetimeAllocationChanges(
   return changes;
 }
 
+export interface InstanceLike {
+  metadata?: { uid?: string; name?: string; deletionTimestamp?: string };
+  spec?: { service?: string };
+  status?: { planHistory?: { plan: string; since: string; priceMinorPerMonth: number }[] };
+}
+
+/**
+ * A shared-service subscription: one plan-month per month on each plan it has been on (status.planHistory,
+ * which records when each plan took effect and its fee then), until the instance is deleted. Lines are per
+ * instance (item `<service>/<plan>/<instance>`), so two subscriptions to one plan stay apart.
+ */
+export function instanceAllocationChanges(
+  instance: InstanceLike,
+  owner: { department: string; environment: string },
+  deleted = false,
+): AllocationChange[] {
+  const subject = `sharedserviceinstance/${instance.metadata?.uid}`;
+  const changes: AllocationChange[] = (instance.status?.planHistory ?? [])
+    .filter((h) => !Number.isNaN(Date.parse(h.since)))
+    .map((h) => ({
+      at: Date.parse(h.since),
+      subject,
+      ...owner,
+      resource: "shared-service" as const,
+      amount: 1n,
+      item: `${instance.spec?.service}/${h.plan}/${instance.metadata?.name}`,
+      priceMinor: String(h.priceMinorPerMonth),
+    }));
+  const end = deletionEnd(instance.metadata, deleted);
+  if (changes.length && end !== undefined)
+    changes.push({ at: end, subject, ...owner, resource: "shared-service", amount: 0n });
+  return changes;
+}
+
 /**
  * Resizes (a pod's requests changed in place, a volume expanded) carry no timestamp on the object, so they
  * count from when they are observed: for each live allocation whose amount differs from the last one

@@ -1,10 +1,18 @@
-import { multiply, type Rational, rational, roundHalfUp, toDecimalString, zero } from "./rational.ts";
+import { multiply, parseDecimal, type Rational, rational, roundHalfUp, toDecimalString } from "./rational.ts";
 
 // The cost engine: exact integration of allocations over time, priced by the rate card version in force at
 // each instant. Pure: the same function computes statements and the API's estimates. Time in epoch
 // milliseconds; allocations in exact units (millicores, bytes, counts); money in minor units (cents).
 
-export type MeteredResource = "cpu" | "memory" | "storage" | "public-endpoint" | "eservice";
+export type MeteredResource =
+  | "cpu"
+  | "memory"
+  | "storage"
+  | "public-endpoint"
+  | "eservice"
+  | "shared-service";
+/** Resources the rate card prices; a shared service is priced by its plan, carried on each change. */
+export type RateCardResource = Exclude<MeteredResource, "shared-service">;
 
 /** From `at` on, `subject` holds `amount` of `resource` (0 ends the allocation). */
 export interface AllocationChange {
@@ -15,13 +23,17 @@ export interface AllocationChange {
   eservice?: string;
   resource: MeteredResource;
   amount: bigint;
+  /** What is billed when it is not the resource itself, e.g. a shared service and plan. */
+  item?: string;
+  /** Price per billing unit in minor units, when the change carries its own (a plan fee). */
+  priceMinor?: string;
 }
 
 /** Prices in minor currency units per billing unit, in force from `validFrom`. */
 export interface PriceVersion {
   id: string;
   validFrom: number;
-  prices: Record<MeteredResource, Rational>;
+  prices: Record<RateCardResource, Rational>;
 }
 
 const hourMs = 3_600_000n;
@@ -34,13 +46,17 @@ export const billingUnits: Record<MeteredResource, { unit: string; divisor: (mon
   storage: { unit: "GiB-month", divisor: (monthMs) => gib * monthMs },
   "public-endpoint": { unit: "endpoint-month", divisor: (monthMs) => monthMs },
   eservice: { unit: "eservice-month", divisor: (monthMs) => monthMs },
+  "shared-service": { unit: "plan-month", divisor: (monthMs) => monthMs },
 };
 
 export interface Line {
   environment: string;
   eservice?: string;
+  item?: string;
   resource: MeteredResource;
   priceVersion: string;
+  /** Price per billing unit in minor units. */
+  price: Rational;
   quantity: Rational;
   cost: Rational;
 }
@@ -48,6 +64,7 @@ export interface Line {
 export interface StatementLine {
   environment: string;
   eservice?: string;
+  item?: string;
   resource: MeteredResource;
   quantity: string;
   unit: string;
@@ -91,10 +108,7 @@ export function integrate(
   const stop = Math.min(period.end, period.asOf ?? period.end);
   const boundaries = [...new Set(versions.map((v) => v.validFrom))].sort((a, b) => a - b);
   // Sum exact amount x milliseconds per line in integers; divide and price once per line at the end.
-  const sums = new Map<
-    string,
-    { line: Omit<Line, "quantity" | "cost">; amountMs: bigint; price: Rational }
-  >();
+  const sums = new Map<string, { line: Omit<Line, "quantity" | "cost">; amountMs: bigint }>();
   for (const series of seriesOf(changes)) {
     for (let i = 0; i < series.length; i++) {
       const change = series[i] as AllocationChange;
@@ -107,8 +121,22 @@ export function integrate(
         const segmentStart = cuts[c] as number;
         const version = versionAt(versions, segmentStart);
         if (!version) continue; // no price yet: not billable
+        const price =
+          change.priceMinor !== undefined
+            ? parseDecimal(change.priceMinor)
+            : change.resource === "shared-service"
+              ? undefined
+              : version.prices[change.resource];
+        if (!price) continue; // a plan fee must carry its price
         const amountMs = change.amount * BigInt((cuts[c + 1] as number) - segmentStart);
-        const key = [change.environment, change.eservice ?? "", change.resource, version.id].join("\u0000");
+        const key = [
+          change.environment,
+          change.eservice ?? "",
+          change.resource,
+          change.item ?? "",
+          change.priceMinor ?? "",
+          version.id,
+        ].join("\u0000");
         const sum = sums.get(key);
         if (sum) sum.amountMs += amountMs;
         else {
@@ -116,42 +144,40 @@ export function integrate(
             line: {
               environment: change.environment,
               ...(change.eservice ? { eservice: change.eservice } : {}),
+              ...(change.item ? { item: change.item } : {}),
               resource: change.resource,
               priceVersion: version.id,
+              price,
             },
             amountMs,
-            price: version.prices[change.resource],
           });
         }
       }
     }
   }
-  const lines: Line[] = [...sums.values()].map(({ line, amountMs, price }) => {
+  const lines: Line[] = [...sums.values()].map(({ line, amountMs }) => {
     const quantity = rational(amountMs, billingUnits[line.resource].divisor(monthMs));
-    return { ...line, quantity, cost: multiply(quantity, price) };
+    return { ...line, quantity, cost: multiply(quantity, line.price) };
   });
-  return lines.sort((a, b) =>
-    [a.environment, a.eservice ?? "", a.resource, a.priceVersion]
-      .join("/")
-      .localeCompare([b.environment, b.eservice ?? "", b.resource, b.priceVersion].join("/")),
-  );
+  const sortKey = (l: Line) =>
+    [l.environment, l.eservice ?? "", l.resource, l.item ?? "", l.priceVersion].join("/");
+  return lines.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
 }
 
 /** Rounds each line once, to whole minor units; the total is the sum of the rounded lines. */
 export function statementLines(
   lines: Line[],
-  versions: PriceVersion[],
+  _versions?: PriceVersion[],
 ): { lines: StatementLine[]; totalMinor: number } {
   const out = lines.map((line) => {
-    const version = versions.find((v) => v.id === line.priceVersion);
-    const price = version ? version.prices[line.resource] : zero;
     return {
       environment: line.environment,
       ...(line.eservice ? { eservice: line.eservice } : {}),
+      ...(line.item ? { item: line.item } : {}),
       resource: line.resource,
       quantity: toDecimalString(line.quantity),
       unit: billingUnits[line.resource].unit,
-      unitPriceMinor: toDecimalString(price),
+      unitPriceMinor: toDecimalString(line.price),
       amountMinor: Number(roundHalfUp(line.cost)),
       priceVersion: line.priceVersion,
     };

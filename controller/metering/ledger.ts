@@ -68,13 +68,16 @@ type Row = [
   resource: MeteredResource,
   amount: string,
   eservice?: string,
+  item?: string,
+  priceMinor?: string,
 ];
 
 /** Compact JSON (one row per change) for the ConfigMap. */
 export function serialize(ledger: Ledger): string {
   const rows: Row[] = ledger.changes.map((c) => {
     const row: Row = [c.at, c.subject, c.environment, c.resource, c.amount.toString()];
-    if (c.eservice) row.push(c.eservice);
+    if (c.eservice || c.item || c.priceMinor) row.push(c.eservice ?? "");
+    if (c.item || c.priceMinor) row.push(c.item ?? "", c.priceMinor ?? "");
     return row;
   });
   return JSON.stringify(rows);
@@ -85,7 +88,7 @@ export function parse(department: string, text: string | undefined): Ledger {
   const rows = JSON.parse(text) as Row[];
   return {
     department,
-    changes: rows.map(([at, subject, environment, resource, amount, eservice]) => ({
+    changes: rows.map(([at, subject, environment, resource, amount, eservice, item, priceMinor]) => ({
       at,
       subject,
       department,
@@ -93,6 +96,8 @@ export function parse(department: string, text: string | undefined): Ledger {
       resource,
       amount: BigInt(amount),
       ...(eservice ? { eservice } : {}),
+      ...(item ? { item } : {}),
+      ...(priceMinor ? { priceMinor } : {}),
     })),
   };
 }

@@ -12,6 +12,8 @@ import { WorkQueue } from "../runtime/workqueue.ts";
 import {
   billable,
   type DepartmentLike,
+  type InstanceLike,
+  instanceAllocationChanges,
   type LifetimeObject,
   lifetimeAllocationChanges,
   type PodLike,
@@ -112,6 +114,12 @@ export class Meter {
   ): void {
     const owner = this.options.owner(object.metadata?.namespace ?? "");
     if (owner) this.enqueue(owner.department, lifetimeAllocationChanges(object, kind, owner, deleted));
+  }
+
+  /** A shared-service instance was created, changed plan or was deleted. */
+  observeInstance(instance: InstanceLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
+    const owner = this.options.owner(instance.metadata?.namespace ?? "");
+    if (owner) this.enqueue(owner.department, instanceAllocationChanges(instance, owner, deleted));
   }
 
   /** A department was created, changed or deleted: its reserved quota may have changed. */

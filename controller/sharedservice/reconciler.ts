@@ -105,9 +105,25 @@ export class SharedServiceInstanceReconciler {
       return undefined;
     }
     await this.ensureBindingSecret(instance, children.bindingSecretName, children.url);
+    const history = instance.status?.planHistory ?? [];
+    const planHistory =
+      history.at(-1)?.plan === plan.name
+        ? history
+        : [
+            ...history,
+            {
+              plan: plan.name,
+              // The first plan counts from the subscription itself; a change from when it is put in place.
+              since: history.length
+                ? new Date().toISOString().replace(/\.\d+Z$/, "Z")
+                : (instance.metadata.creationTimestamp as string),
+              priceMinorPerMonth: plan.priceMinorPerMonth,
+            },
+          ].slice(-100);
     await this.writeStatus(instance, {
       phase: "Ready",
       plan: plan.name,
+      planHistory,
       url: children.url,
       bindingSecret: children.bindingSecretName,
       conditions: [

@@ -15,6 +15,7 @@ const csvColumns = [
   "currency",
   "environment",
   "eservice",
+  "item",
   "resource",
   "unit",
   "quantity",

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import type { SharedServiceInstance } from "../../controller/api/shared-service.ts";
+import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import {
@@ -176,6 +178,83 @@ describe("shared services catalogue", () => {
       reason: "UnknownPlan",
       message: expect.stringContaining("plans: team, division"),
     });
+  });
+});
+
+describe("plan fees", () => {
+  it("puts the pro-rated fee of each plan on the department's statement", async () => {
+    await tenant.create({
+      ...instance("minutes", "collaboration-workspace", "team"),
+      // A finalizer of the test's own keeps the object until its deletion time has been read.
+      metadata: { name: "minutes", namespace: ns, finalizers: ["test.gov.example/hold"] },
+    });
+    await waitForInstance("minutes", (i) => ready(i)?.status === "True", "ready");
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await tenant.mergePatch(
+      resources.sharedServiceInstance,
+      "minutes",
+      { spec: { plan: "division" } },
+      { namespace: ns },
+    );
+    const changed = await waitForInstance(
+      "minutes",
+      (i) => i.status?.planHistory?.length === 2,
+      "plan change recorded",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const deleting = await env.admin.call<InstanceObject>(
+      "DELETE",
+      `/apis/govhost.io/v1alpha1/namespaces/${ns}/sharedserviceinstances/minutes`,
+    );
+    await env.admin.mergePatch(
+      resources.sharedServiceInstance,
+      "minutes",
+      { metadata: { finalizers: null } },
+      { namespace: ns },
+    );
+
+    const [team, division] = changed.status?.planHistory ?? [];
+    const deleted = Date.parse(deleting.metadata.deletionTimestamp ?? "");
+    const period = periodOf(Date.parse(team?.since ?? ""), "Asia/Hong_Kong");
+    const bounds = periodBounds(period, "Asia/Hong_Kong");
+    const monthMs = BigInt(bounds.end - bounds.start);
+    // held ms / ms in the month, to 6 decimals half up; amount = held / month x fee, rounded once.
+    const expected = (from: string | undefined, to: number, fee: number) => {
+      const held = BigInt(to - Date.parse(from ?? ""));
+      const micro = (2n * held * 1_000_000n + monthMs) / (2n * monthMs);
+      return {
+        quantity: `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, ""),
+        amountMinor: Number((2n * held * BigInt(fee) + monthMs) / (2n * monthMs)),
+      };
+    };
+    const want = [
+      {
+        item: "collaboration-workspace/team/minutes",
+        ...expected(team?.since, Date.parse(division?.since ?? ""), 150_000),
+      },
+      { item: "collaboration-workspace/division/minutes", ...expected(division?.since, deleted, 900_000) },
+    ];
+    const lines = await eventually(
+      "the plan fees on the draft statement",
+      async () => {
+        const statement = await env.admin.find<ChargebackStatement & KubeObject>(
+          resources.chargebackStatement,
+          `${dept}-${period}`,
+        );
+        const fees = statement?.spec.lines.filter((l) => l.resource === "shared-service");
+        const minutes = want.map((w) => fees?.find((l) => l.item === w.item && l.quantity === w.quantity));
+        if (!minutes.every(Boolean)) throw new Error(`plan fee lines so far: ${JSON.stringify(fees)}`);
+        return minutes;
+      },
+      30_000,
+    );
+    expect(lines.map((l) => ({ item: l?.item, quantity: l?.quantity, amountMinor: l?.amountMinor }))).toEqual(
+      want,
+    );
+    expect(lines.map((l) => [l?.unit, l?.unitPriceMinor])).toEqual([
+      ["plan-month", "150000"],
+      ["plan-month", "900000"],
+    ]);
   });
 });
 

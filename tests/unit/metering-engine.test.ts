@@ -6,6 +6,7 @@ import {
   integrate,
   type MeteredResource,
   type PriceVersion,
+  type RateCardResource,
   statementLines,
   versionAt,
 } from "../../controller/metering/engine.ts";
@@ -25,7 +26,7 @@ function prices(cpu: string, memory: string, storage: string, endpoint: string, 
     storage: parseDecimal(storage),
     "public-endpoint": parseDecimal(endpoint),
     eservice: parseDecimal(eservice),
-  } satisfies Record<MeteredResource, Rational>;
+  } satisfies Record<RateCardResource, Rational>;
 }
 
 const v1: PriceVersion = {
@@ -76,7 +77,7 @@ function bruteForce(
   }
   const result = new Map<string, bigint>();
   for (const [key, amountSeconds] of totals) {
-    const [, resource, versionId] = key.split("|") as [string, MeteredResource, string];
+    const [, resource, versionId] = key.split("|") as [string, RateCardResource, string];
     const price = (versions.find((v) => v.id === versionId) as PriceVersion).prices[resource];
     const cost = rational(amountSeconds * 1000n * price.n, billingUnits[resource].divisor(monthMs) * price.d);
     result.set(key, roundHalfUp(cost));

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   billable,
   effectiveRequest,
+  instanceAllocationChanges,
   lifetimeAllocationChanges,
   type PodLike,
   podAllocationChanges,
@@ -269,5 +270,53 @@ describe("ledger compaction", () => {
     expect(statementLines(integrate(again.ledger.changes, versions, nov), versions)).toEqual(
       statementLines(integrate(ledger.changes, versions, nov), versions),
     );
+  });
+});
+
+describe("shared-service plan fees", () => {
+  const tz = "Asia/Hong_Kong";
+  const nov = periodBounds("2026-11", tz);
+  const day = 86_400_000;
+  const at = (d: number) => new Date(nov.start + d * day).toISOString();
+  const versions: PriceVersion[] = [
+    {
+      id: "v",
+      validFrom: 0,
+      prices: {
+        cpu: parseDecimal("35"),
+        memory: parseDecimal("4.5"),
+        storage: parseDecimal("80"),
+        "public-endpoint": parseDecimal("20000"),
+        eservice: parseDecimal("5000"),
+      },
+    },
+  ];
+
+  it("bills each plan pro rata at the fee recorded when it took effect, until the instance is deleted", () => {
+    const instance = {
+      metadata: { uid: "i-1", name: "wiki", deletionTimestamp: at(25) },
+      spec: { service: "collaboration-workspace" },
+      status: {
+        planHistory: [
+          { plan: "team", since: at(9), priceMinorPerMonth: 150_000 },
+          { plan: "division", since: at(19), priceMinorPerMonth: 900_000 },
+        ],
+      },
+    };
+    const changes = instanceAllocationChanges(instance, owner);
+    expect(changes.map((c) => [c.item ?? "", c.amount])).toEqual([
+      ["collaboration-workspace/team/wiki", 1n],
+      ["collaboration-workspace/division/wiki", 1n],
+      ["", 0n],
+    ]);
+    // The ledger keeps the plan and its fee.
+    expect(parse("immd", serialize({ department: "immd", changes })).changes).toEqual(changes);
+    const { lines, totalMinor } = statementLines(integrate(changes, versions, nov), versions);
+    // November has 30 days: 10 days of team, 6 days of division.
+    expect(lines.map((l) => [l.item, l.unit, l.quantity, l.unitPriceMinor, l.amountMinor])).toEqual([
+      ["collaboration-workspace/division/wiki", "plan-month", "0.2", "900000", 180_000],
+      ["collaboration-workspace/team/wiki", "plan-month", "0.333333", "150000", 50_000],
+    ]);
+    expect(totalMinor).toBe(230_000);
   });
 });
