@@ -87,12 +87,8 @@ describe("shared services catalogue", () => {
       bindingSecret: "wiki-binding",
       url: `http://wiki.${ns}.svc`,
     });
-    const deployment = await env.admin.get<KubeObject & { spec: Record<string, any> }>(
-      resources.deployment,
-      "wiki",
-      ns,
-    );
-    expect(deployment.spec.template.spec.containers[0].resources.limits).toEqual({
+    const deployment = await env.admin.get<Workload>(resources.deployment, "wiki", ns);
+    expect(limitsOf(deployment)).toEqual({
       cpu: "500m",
       memory: "1Gi",
     });
@@ -102,11 +98,7 @@ describe("shared services catalogue", () => {
       ns,
     );
     expect(config.data).toMatchObject({ service: "collaboration-workspace", plan: "team", seats: "30" });
-    const pvc = await env.admin.get<KubeObject & { spec: Record<string, any> }>(
-      resources.persistentVolumeClaim,
-      "wiki-data",
-      ns,
-    );
+    const pvc = await env.admin.get<Claim>(resources.persistentVolumeClaim, "wiki-data", ns);
     expect(pvc.spec.resources.requests.storage).toBe("50Gi");
     const secret = await env.admin.get<KubeObject & { data: Record<string, string> }>(
       resources.secret,
@@ -135,12 +127,8 @@ describe("shared services catalogue", () => {
       "on the division plan",
     );
     expect(ready(changed)?.status).toBe("True");
-    const deployment = await env.admin.get<KubeObject & { spec: Record<string, any> }>(
-      resources.deployment,
-      "wiki",
-      ns,
-    );
-    expect(deployment.spec.template.spec.containers[0].resources.limits).toEqual({ cpu: "2", memory: "4Gi" });
+    const deployment = await env.admin.get<Workload>(resources.deployment, "wiki", ns);
+    expect(limitsOf(deployment)).toEqual({ cpu: "2", memory: "4Gi" });
     // The local cluster's claims have no expandable storage class: the refusal is reported, not hidden.
     expect(changed.status?.conditions?.find((c) => c.type === "StorageSized")).toMatchObject({
       status: "False",
