@@ -27,7 +27,7 @@ import { periodBounds, periodOf } from "./calendar.ts";
 import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
 import { compact, type Ledger, latestAmount, ledgerName, parse, record, serialize } from "./ledger.ts";
 import { registerMeteringMetrics } from "./metrics.ts";
-import { priceVersions } from "./ratecard.ts";
+import { allocationModeOf, priceVersions } from "./ratecard.ts";
 import { forecastMinor, type MeteringSnapshot, meteringSnapshot } from "./snapshot.ts";
 
 // Event-driven metering: every pod or volume change becomes allocation changes (with the instants recorded
@@ -170,7 +170,7 @@ export class Meter {
       }
       const versions = priceVersions(card);
       const now = Date.now();
-      const mode = card.spec.departmentAllocationModes?.[department] ?? card.spec.allocationMode;
+      const mode = allocationModeOf(card, department);
       const billed = { ...ledger, changes: billable(ledger.changes, mode) };
       await this.writeStatements(billed, card, versions, now);
       const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now);

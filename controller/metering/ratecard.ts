@@ -23,3 +23,11 @@ export function priceVersions(card: RateCard): PriceVersion[] {
     })
     .sort((a, b) => a.validFrom - b.validFrom);
 }
+
+/** The allocation mode a department is billed in (own keys only: a department may be called "constructor"). */
+export function allocationModeOf(card: RateCard, department: string): "reserved" | "consumed" {
+  const overrides = card.spec.departmentAllocationModes ?? {};
+  return (
+    (Object.hasOwn(overrides, department) ? overrides[department] : undefined) ?? card.spec.allocationMode
+  );
+}

@@ -44,11 +44,16 @@ const departmentGrants: Record<DepartmentRole, Set<Action>> = {
   ]),
 };
 
+/** The principal's role in `department` (own properties only: a department may be called "constructor"). */
+export function roleIn(principal: Principal, department: string): DepartmentRole | undefined {
+  return Object.hasOwn(principal.departments, department) ? principal.departments[department] : undefined;
+}
+
 /** Whether the principal may perform `action` (on `department`, for department-scoped actions). */
 export function allowed(principal: Principal, action: Action, department?: string): boolean {
   if (principal.platformRoles.some((role) => platformGrants[role].has(action))) return true;
   if (department === undefined) return false;
-  const role = principal.departments[department];
+  const role = roleIn(principal, department);
   return role !== undefined && departmentGrants[role].has(action);
 }
 

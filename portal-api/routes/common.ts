@@ -3,7 +3,7 @@ import type { Department } from "../../controller/api/department.ts";
 import { dnsLabelPattern } from "../../controller/api/schema-helpers.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type Action, allowed } from "../auth/authorize.ts";
+import { type Action, allowed, roleIn } from "../auth/authorize.ts";
 import type { Principal } from "../auth/principal.ts";
 import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
@@ -21,7 +21,7 @@ export function requireAllowed(principal: Principal, action: Action, department?
   const where = department ? ` in department ${department}` : "";
   throw problems.forbidden(
     `${principal.username} may not ${action.replace(":", " ")}${where}`,
-    department && !principal.departments[department] && principal.platformRoles.length === 0
+    department && !roleIn(principal, department) && principal.platformRoles.length === 0
       ? `Ask the department's admins to add one of your groups to the department (spec.groups)`
       : "Ask a platform operator or the department's admins for the role that allows it",
   );

@@ -5,7 +5,7 @@ import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { billable } from "../../controller/metering/allocations.ts";
 import { dayStart, periodBounds, periodOf } from "../../controller/metering/calendar.ts";
 import { ledgerName, parse } from "../../controller/metering/ledger.ts";
-import { priceVersions } from "../../controller/metering/ratecard.ts";
+import { allocationModeOf, priceVersions } from "../../controller/metering/ratecard.ts";
 import { aggregations, usage } from "../../controller/metering/usage.ts";
 import type { KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
@@ -121,7 +121,7 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
             controllerIdentity.namespace,
           );
           const ledger = parse(department, map?.data?.changes);
-          const mode = card.spec.departmentAllocationModes?.[department] ?? card.spec.allocationMode;
+          const mode = allocationModeOf(card, department);
           ledgers.push({ department, changes: billable(ledger.changes, mode) });
         }
         return {

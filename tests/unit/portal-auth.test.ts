@@ -72,6 +72,13 @@ describe("authorization", () => {
     expect(visibleDepartments(as(["immd-admins"]), "department:read")).toEqual(["immd", "lcsd"]);
     expect(visibleDepartments(as(["govhost:auditors"]), "department:read")).toBeUndefined();
   });
+
+  it("treats department names that are object properties as any other name (found by fuzzing)", () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(allowed(as(["immd-admins"]), "department:read", name)).toBe(false);
+      expect(allowed(as(["govhost:auditors"]), "department:read", name)).toBe(true);
+    }
+  });
 });
 
 describe("audit hash chain", () => {

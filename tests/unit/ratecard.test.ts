@@ -2,7 +2,7 @@ import { Compile } from "typebox/compile";
 import { describe, expect, it } from "vitest";
 import { defaultRateCard } from "../../controller/api/default-ratecard.ts";
 import { RateCard } from "../../controller/api/ratecard.ts";
-import { priceVersions } from "../../controller/metering/ratecard.ts";
+import { allocationModeOf, priceVersions } from "../../controller/metering/ratecard.ts";
 import { rational } from "../../controller/metering/rational.ts";
 
 describe("rate cards", () => {
@@ -47,5 +47,19 @@ describe("rate cards", () => {
       },
     };
     expect(() => priceVersions(bad)).toThrow('validFrom "next tuesday" is not RFC 3339');
+  });
+
+  it("bill a department in its own allocation mode, whatever it is called", () => {
+    const card = {
+      ...defaultRateCard,
+      spec: {
+        ...defaultRateCard.spec,
+        allocationMode: "reserved" as const,
+        departmentAllocationModes: { immd: "consumed" as const },
+      },
+    };
+    expect(allocationModeOf(card, "immd")).toBe("consumed");
+    expect(allocationModeOf(card, "lcsd")).toBe("reserved");
+    expect(allocationModeOf(card, "constructor")).toBe("reserved");
   });
 });
