@@ -16,6 +16,7 @@ import {
   waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { deleteHeld, monthlyProRata } from "./support/pro-rata.ts";
 import { startPrometheus } from "./support/prometheus.ts";
 
 // Pods run for a known time (the test plays the kubelet: it patches status.startTime and the containers'
@@ -393,26 +394,17 @@ describe("metering", () => {
       },
     });
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const deleting = await admin.call<KubeObject>(
-      "DELETE",
-      `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses/portal`,
-    );
-    await admin.mergePatch(
-      resources.ingress,
-      "portal",
-      { metadata: { finalizers: null } },
-      { namespace: ns },
-    );
+    const deleted = await deleteHeld(admin, resources.ingress, "portal", ns);
     const created = Date.parse(ingress.metadata?.creationTimestamp ?? "");
-    const held = BigInt((Date.parse(deleting.metadata?.deletionTimestamp ?? "") - created) / 1000);
-    expect(held).toBeGreaterThanOrEqual(3n);
+    expect(deleted - created).toBeGreaterThanOrEqual(3_000);
     const statementPeriod = periodOf(created, "Asia/Hong_Kong");
-    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
-    const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
-    // held seconds / seconds in the month, to 6 decimals, rounded half up; the price is 20000 cents a month.
-    const micro = (2n * held * 1_000_000n + monthSeconds) / (2n * monthSeconds);
-    const expectedQuantity = `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, "");
-    const expectedAmount = Number((2n * held * 20_000n + monthSeconds) / (2n * monthSeconds));
+    // The price is 20000 cents an endpoint-month.
+    const { quantity: expectedQuantity, amountMinor: expectedAmount } = monthlyProRata(
+      created,
+      deleted,
+      statementPeriod,
+      20_000,
+    );
     const line = await eventually(
       `the endpoint line to show ${expectedQuantity} endpoint-months`,
       async () => {
@@ -446,26 +438,17 @@ describe("metering", () => {
       spec: { image: "registry.gov.example/forms/web:1.0.0", replicas: 0 },
     });
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const deleting = await admin.call<KubeObject>(
-      "DELETE",
-      `/apis/govhost.io/v1alpha1/namespaces/${ns}/eservices/forms`,
-    );
-    await admin.mergePatch(
-      resources.eservice,
-      "forms",
-      { metadata: { finalizers: null } },
-      { namespace: ns },
-    );
+    const deleted = await deleteHeld(admin, resources.eservice, "forms", ns);
     const created = Date.parse(eservice.metadata?.creationTimestamp ?? "");
-    const held = BigInt((Date.parse(deleting.metadata?.deletionTimestamp ?? "") - created) / 1000);
-    expect(held).toBeGreaterThanOrEqual(3n);
+    expect(deleted - created).toBeGreaterThanOrEqual(3_000);
     const statementPeriod = periodOf(created, "Asia/Hong_Kong");
-    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
-    const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
-    // held seconds / seconds in the month, to 6 decimals, rounded half up; the price is 5000 cents a month.
-    const micro = (2n * held * 1_000_000n + monthSeconds) / (2n * monthSeconds);
-    const expectedQuantity = `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, "");
-    const expectedAmount = Number((2n * held * 5_000n + monthSeconds) / (2n * monthSeconds));
+    // The price is 5000 cents an e-service-month.
+    const { quantity: expectedQuantity, amountMinor: expectedAmount } = monthlyProRata(
+      created,
+      deleted,
+      statementPeriod,
+      5_000,
+    );
     const line = await eventually(
       `the e-service line to show ${expectedQuantity} e-service-months`,
       async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import type { SharedServiceInstance } from "../../controller/api/shared-service.ts";
-import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
+import { periodOf } from "../../controller/metering/calendar.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import {
@@ -13,6 +13,7 @@ import {
   waitForDepartment,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { deleteHeld, monthlyProRata } from "./support/pro-rata.ts";
 
 // Shared services against the real API server: a department subscribes to the default catalogue, the
 // controller renders the instance into its namespace, and records are protected by admission.
@@ -190,37 +191,21 @@ describe("plan fees", () => {
       "plan change recorded",
     );
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const deleting = await env.admin.call<InstanceObject>(
-      "DELETE",
-      `/apis/govhost.io/v1alpha1/namespaces/${ns}/sharedserviceinstances/minutes`,
-    );
-    await env.admin.mergePatch(
-      resources.sharedServiceInstance,
-      "minutes",
-      { metadata: { finalizers: null } },
-      { namespace: ns },
-    );
+    const deleted = await deleteHeld(env.admin, resources.sharedServiceInstance, "minutes", ns);
 
     const [team, division] = changed.status?.planHistory ?? [];
-    const deleted = Date.parse(deleting.metadata.deletionTimestamp ?? "");
-    const period = periodOf(Date.parse(team?.since ?? ""), "Asia/Hong_Kong");
-    const bounds = periodBounds(period, "Asia/Hong_Kong");
-    const monthMs = BigInt(bounds.end - bounds.start);
-    // held ms / ms in the month, to 6 decimals half up; amount = held / month x fee, rounded once.
-    const expected = (from: string | undefined, to: number, fee: number) => {
-      const held = BigInt(to - Date.parse(from ?? ""));
-      const micro = (2n * held * 1_000_000n + monthMs) / (2n * monthMs);
-      return {
-        quantity: `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, ""),
-        amountMinor: Number((2n * held * BigInt(fee) + monthMs) / (2n * monthMs)),
-      };
-    };
+    const teamFrom = Date.parse(team?.since ?? "");
+    const divisionFrom = Date.parse(division?.since ?? "");
+    const period = periodOf(teamFrom, "Asia/Hong_Kong");
     const want = [
       {
         item: "collaboration-workspace/team/minutes",
-        ...expected(team?.since, Date.parse(division?.since ?? ""), 150_000),
+        ...monthlyProRata(teamFrom, divisionFrom, period, 150_000),
       },
-      { item: "collaboration-workspace/division/minutes", ...expected(division?.since, deleted, 900_000) },
+      {
+        item: "collaboration-workspace/division/minutes",
+        ...monthlyProRata(divisionFrom, deleted, period, 900_000),
+      },
     ];
     const lines = await eventually(
       "the plan fees on the draft statement",

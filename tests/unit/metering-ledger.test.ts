@@ -18,7 +18,7 @@ import {
   statementLines,
 } from "../../controller/metering/engine.ts";
 import { compact, type Ledger, parse, record, serialize } from "../../controller/metering/ledger.ts";
-import { parseDecimal } from "../../controller/metering/rational.ts";
+import { flatPriceVersion } from "../fixtures/prices.ts";
 
 const owner = { department: "immd", environment: "prod" };
 const start = "2026-11-10T01:00:00Z";
@@ -183,24 +183,14 @@ describe("reserved mode", () => {
   });
 });
 
+/** One price version in force since the epoch, for tests about quantities rather than price changes. */
+const versions: PriceVersion[] = [flatPriceVersion("v", 0)];
+
 describe("ledger compaction", () => {
   const tz = "Asia/Hong_Kong";
   const months = ["2026-09", "2026-10", "2026-11"].map((p) => periodBounds(p, tz));
   const [sep, oct, nov] = months as [(typeof months)[0], (typeof months)[0], (typeof months)[0]];
   const day = 86_400_000;
-  const versions: PriceVersion[] = [
-    {
-      id: "v",
-      validFrom: 0,
-      prices: {
-        cpu: parseDecimal("35"),
-        memory: parseDecimal("4.5"),
-        storage: parseDecimal("80"),
-        "public-endpoint": parseDecimal("20000"),
-        eservice: parseDecimal("5000"),
-      },
-    },
-  ];
   // Short-lived pods every day since September, a volume that was resized twice, a pod still running.
   const changes: AllocationChange[] = [];
   for (let at = sep.start; at < nov.start + 20 * day; at += day) {
@@ -278,19 +268,6 @@ describe("shared-service plan fees", () => {
   const nov = periodBounds("2026-11", tz);
   const day = 86_400_000;
   const at = (d: number) => new Date(nov.start + d * day).toISOString();
-  const versions: PriceVersion[] = [
-    {
-      id: "v",
-      validFrom: 0,
-      prices: {
-        cpu: parseDecimal("35"),
-        memory: parseDecimal("4.5"),
-        storage: parseDecimal("80"),
-        "public-endpoint": parseDecimal("20000"),
-        eservice: parseDecimal("5000"),
-      },
-    },
-  ];
 
   it("bills each plan pro rata at the fee recorded when it took effect, until the instance is deleted", () => {
     const instance = {

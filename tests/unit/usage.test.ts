@@ -6,24 +6,12 @@ import {
   type PriceVersion,
   statementLines,
 } from "../../controller/metering/engine.ts";
-import { parseDecimal } from "../../controller/metering/rational.ts";
 import { usage } from "../../controller/metering/usage.ts";
 import { parseWindow } from "../../portal-api/routes/usage.ts";
+import { flatPriceVersion } from "../fixtures/prices.ts";
 
 const tz = "Asia/Hong_Kong";
-const versions: PriceVersion[] = [
-  {
-    id: "card@2026",
-    validFrom: Date.parse("2026-01-01T00:00:00Z"),
-    prices: {
-      cpu: parseDecimal("35"),
-      memory: parseDecimal("4.5"),
-      storage: parseDecimal("80"),
-      "public-endpoint": parseDecimal("20000"),
-      eservice: parseDecimal("5000"),
-    },
-  },
-];
+const versions: PriceVersion[] = [flatPriceVersion("card@2026", Date.parse("2026-01-01T00:00:00Z"))];
 const nov = periodBounds("2026-11", tz);
 const dec = periodBounds("2026-12", tz);
 const hour = 3_600_000;

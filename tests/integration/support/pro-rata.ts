@@ -1,0 +1,38 @@
+import { periodBounds } from "../../../controller/metering/calendar.ts";
+import type { KubeClient, KubeObject } from "../../../controller/runtime/kube-client.ts";
+import { type ResourceType, resourcePath } from "../../../controller/runtime/resources.ts";
+
+/**
+ * What a monthly-priced allocation held over [fromMs, toMs) must cost, computed independently of the engine:
+ * held time over the month's length to 6 decimals (half up), and the amount rounded once.
+ */
+export function monthlyProRata(
+  fromMs: number,
+  toMs: number,
+  period: string,
+  priceMinor: number,
+): { quantity: string; amountMinor: number } {
+  const bounds = periodBounds(period, "Asia/Hong_Kong");
+  const month = BigInt(bounds.end - bounds.start);
+  const held = BigInt(toMs - fromMs);
+  const micro = (2n * held * 1_000_000n + month) / (2n * month);
+  return {
+    quantity: `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, ""),
+    amountMinor: Number((2n * held * BigInt(priceMinor) + month) / (2n * month)),
+  };
+}
+
+/**
+ * Deletes an object that the test holds with a finalizer of its own, then releases it; resolves to the
+ * deletion time the API server stamped (the instant metering must end the allocation at).
+ */
+export async function deleteHeld(
+  admin: KubeClient,
+  type: ResourceType,
+  name: string,
+  namespace: string,
+): Promise<number> {
+  const deleting = await admin.call<KubeObject>("DELETE", resourcePath(type, { name, namespace }));
+  await admin.mergePatch(type, name, { metadata: { finalizers: null } }, { namespace });
+  return Date.parse(deleting.metadata?.deletionTimestamp ?? "");
+}
