@@ -266,7 +266,9 @@ export const controllerClusterRole = clusterRole(
       resources: ["eservices/finalizers", "sharedserviceinstances/finalizers"],
       verbs: ["update"],
     },
-    { apiGroups: ["govhost.io"], resources: ["sharedservices", "sharedserviceinstances"], verbs: read },
+    { apiGroups: ["govhost.io"], resources: ["sharedservices"], verbs: read },
+    // update/patch: the finalizer that deprovisions broker-backed instances at the broker first.
+    { apiGroups: ["govhost.io"], resources: ["sharedserviceinstances"], verbs: [...read, "update", "patch"] },
     {
       apiGroups: ["govhost.io"],
       resources: ["sharedserviceinstances/status"],
@@ -330,5 +332,7 @@ export const controllerLeaseRole = {
     },
     // The metering ledgers (one ConfigMap per department) live in the platform namespace only.
     { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] },
+    // Service brokers' credentials (SharedService.spec.provisioning.broker.credentialsSecret), read only.
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
   ],
 };

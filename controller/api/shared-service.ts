@@ -20,6 +20,12 @@ export const SharedServicePlan = Type.Object(
       minimum: 0,
       description: "Plan fee per month in minor currency units",
     }),
+    brokerPlanId: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: "The broker's plan id (broker provisioning; default: the plan name)",
+      }),
+    ),
     limits: Type.Object(
       {
         seats: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
@@ -58,6 +64,13 @@ export const SharedServiceSpec = Type.Object(
             {
               url: Type.String({ pattern: "^https?://", maxLength: 512 }),
               serviceId: Type.String({ maxLength: 200 }),
+              credentialsSecret: Type.Optional(
+                Type.String({
+                  pattern: dnsLabelPattern,
+                  maxLength: 63,
+                  description: "Secret in govhost-system with the broker's basic-auth username and password",
+                }),
+              ),
             },
             { additionalProperties: false },
           ),
@@ -150,6 +163,16 @@ export const SharedServiceInstanceStatus = Type.Object({
   plan: Type.Optional(Type.String()),
   url: Type.Optional(Type.String()),
   bindingSecret: Type.Optional(Type.String()),
+  /** Broker-backed instances: what the broker has, and the asynchronous operation in flight. */
+  broker: Type.Optional(
+    Type.Object({
+      plan: Type.Optional(Type.String({ description: "The plan the broker last confirmed" })),
+      operation: Type.Optional(Type.String()),
+      operationKind: Type.Optional(StringEnum(["provision", "update", "deprovision"] as const)),
+      targetPlan: Type.Optional(Type.String()),
+      bound: Type.Optional(Type.Boolean()),
+    }),
+  ),
   /** Each plan the instance has been on, from when, at what monthly fee: what metering bills. */
   planHistory: Type.Optional(
     Type.Array(

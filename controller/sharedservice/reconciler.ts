@@ -11,9 +11,29 @@ import { isAdmissionRefusal, isConflict, type KubeClient, type KubeObject } from
 import { resources } from "../runtime/resources.ts";
 import { stableJson } from "../runtime/stable-json.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
-import { renderInstance } from "./desired.ts";
+import { BrokerProvisioner, pollMs } from "./broker.ts";
+import { type Plan, renderInstance } from "./desired.ts";
 
 type InstanceObject = SharedServiceInstance & KubeObject;
+
+export const brokerFinalizer = "govhost.io/broker-deprovision";
+
+/** The plan history with `plan` appended when it is new: what metering bills (see allocations.ts). */
+function withPlan(instance: InstanceObject, plan: Plan) {
+  const history = instance.status?.planHistory ?? [];
+  if (history.at(-1)?.plan === plan.name) return history;
+  return [
+    ...history,
+    {
+      plan: plan.name,
+      // The first plan counts from the subscription itself; a change from when it is put in place.
+      since: history.length
+        ? new Date().toISOString().replace(/\.\d+Z$/, "Z")
+        : (instance.metadata.creationTimestamp as string),
+      priceMinorPerMonth: plan.priceMinorPerMonth,
+    },
+  ].slice(-100);
+}
 
 /**
  * Reconciles a department's subscription to a shared service: looks up the catalogue entry and plan,
@@ -25,6 +45,7 @@ export class SharedServiceInstanceReconciler {
   private readonly client: KubeClient;
   private readonly tenantOf: (namespace: string) => Tenant | undefined;
   private readonly serviceOf: (name: string) => SharedService | undefined;
+  private readonly broker: BrokerProvisioner;
 
   constructor(options: {
     client: KubeClient;
@@ -34,12 +55,14 @@ export class SharedServiceInstanceReconciler {
     this.client = options.client;
     this.tenantOf = options.tenantOf;
     this.serviceOf = options.serviceOf;
+    this.broker = new BrokerProvisioner(options.client);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | undefined> {
     const [namespace, name] = key.split("/") as [string, string];
     const instance = await this.client.find<InstanceObject>(resources.sharedServiceInstance, name, namespace);
-    if (!instance || instance.metadata.deletionTimestamp) return undefined;
+    if (!instance) return undefined;
+    if (instance.metadata.deletionTimestamp) return this.finalize(instance);
     const notReady = (reason: string, message: string) =>
       this.writeStatus(instance, {
         phase: "Failed",
@@ -67,13 +90,8 @@ export class SharedServiceInstanceReconciler {
       );
       return undefined;
     }
-    if (service.spec.provisioning.method !== "rendered") {
-      await notReady(
-        "BrokerNotSupported",
-        "Open Service Broker provisioning is not available yet on this platform",
-      );
-      return undefined;
-    }
+    if (service.spec.provisioning.method === "broker")
+      return this.provisionAtBroker(instance, service, plan, tenant.department);
 
     const children = renderInstance(instance, service, plan, tenant);
     const conditions: ConditionInput[] = [];
@@ -104,26 +122,15 @@ export class SharedServiceInstanceReconciler {
       await notReady("RefusedByAdmission", error.message);
       return undefined;
     }
-    await this.ensureBindingSecret(instance, children.bindingSecretName, children.url);
-    const history = instance.status?.planHistory ?? [];
-    const planHistory =
-      history.at(-1)?.plan === plan.name
-        ? history
-        : [
-            ...history,
-            {
-              plan: plan.name,
-              // The first plan counts from the subscription itself; a change from when it is put in place.
-              since: history.length
-                ? new Date().toISOString().replace(/\.\d+Z$/, "Z")
-                : (instance.metadata.creationTimestamp as string),
-              priceMinorPerMonth: plan.priceMinorPerMonth,
-            },
-          ].slice(-100);
+    await this.ensureBindingSecret(instance, children.bindingSecretName, {
+      url: children.url,
+      username: `svc-${instance.metadata.name}`,
+      password: randomBytes(24).toString("base64url"),
+    });
     await this.writeStatus(instance, {
       phase: "Ready",
       plan: plan.name,
-      planHistory,
+      planHistory: withPlan(instance, plan),
       url: children.url,
       bindingSecret: children.bindingSecretName,
       conditions: [
@@ -139,8 +146,88 @@ export class SharedServiceInstanceReconciler {
     return undefined;
   }
 
-  /** The credentials e-services use: created once with a random password, never rewritten or read back. */
-  private async ensureBindingSecret(instance: InstanceObject, name: string, url: string): Promise<void> {
+  /** A broker-backed instance: one step of the broker's work per reconcile (see broker.ts). */
+  private async provisionAtBroker(
+    instance: InstanceObject,
+    service: SharedService,
+    plan: Plan,
+    department: string,
+  ): Promise<ReconcileResult | undefined> {
+    if (!instance.metadata.finalizers?.includes(brokerFinalizer)) {
+      await this.client.mergePatch(
+        resources.sharedServiceInstance,
+        instance.metadata.name as string,
+        {
+          metadata: {
+            finalizers: [...(instance.metadata.finalizers ?? []), brokerFinalizer],
+            resourceVersion: instance.metadata.resourceVersion,
+          },
+        },
+        { namespace: instance.metadata.namespace },
+      );
+      return { requeueAfterMs: 0 };
+    }
+    const step = await this.broker.step(instance, service, plan, department);
+    const bindingSecret = `${instance.metadata.name}-binding`;
+    if (step.credentials) await this.ensureBindingSecret(instance, bindingSecret, step.credentials);
+    const confirmed = step.broker.plan
+      ? service.spec.plans.find((p) => p.name === step.broker.plan)
+      : undefined;
+    await this.writeStatus(instance, {
+      phase: step.phase,
+      broker: step.broker,
+      ...(confirmed ? { plan: confirmed.name, planHistory: withPlan(instance, confirmed) } : {}),
+      ...(step.broker.bound ? { bindingSecret } : {}),
+      conditions: [step.condition],
+    });
+    return step.requeueAfterMs ? { requeueAfterMs: step.requeueAfterMs } : undefined;
+  }
+
+  /** Deletion: a broker-backed instance is released at the broker before its finalizer goes. */
+  private async finalize(instance: InstanceObject): Promise<ReconcileResult | undefined> {
+    if (!instance.metadata.finalizers?.includes(brokerFinalizer)) return undefined;
+    const service = this.serviceOf(instance.spec.service);
+    const plan = service?.spec.plans.find(
+      (p) => p.name === (instance.status?.broker?.plan ?? instance.spec.plan),
+    );
+    if (service && plan) {
+      const released = await this.broker.release(instance, service, plan);
+      if (!released.done) {
+        await this.writeStatus(instance, {
+          phase: "Deprovisioning",
+          broker: released.broker,
+          conditions: [
+            {
+              type: "Ready",
+              status: "False",
+              reason: "Deprovisioning",
+              message: "The broker is deprovisioning the instance",
+            },
+          ],
+        });
+        return { requeueAfterMs: pollMs };
+      }
+    }
+    await this.client.mergePatch(
+      resources.sharedServiceInstance,
+      instance.metadata.name as string,
+      {
+        metadata: {
+          finalizers: (instance.metadata.finalizers ?? []).filter((f) => f !== brokerFinalizer),
+          resourceVersion: instance.metadata.resourceVersion,
+        },
+      },
+      { namespace: instance.metadata.namespace },
+    );
+    return undefined;
+  }
+
+  /** The credentials e-services use: created once, never rewritten or read back. */
+  private async ensureBindingSecret(
+    instance: InstanceObject,
+    name: string,
+    data: Record<string, string>,
+  ): Promise<void> {
     try {
       await this.client.create({
         apiVersion: "v1",
@@ -161,11 +248,7 @@ export class SharedServiceInstanceReconciler {
           ],
         },
         type: "Opaque",
-        stringData: {
-          url,
-          username: `svc-${instance.metadata.name}`,
-          password: randomBytes(24).toString("base64url"),
-        },
+        stringData: data,
       });
     } catch (error) {
       if (!(isConflict(error) || (error instanceof Error && /already exists/.test(error.message))))

@@ -4,6 +4,7 @@ import type { SharedServiceInstance } from "../../controller/api/shared-service.
 import { periodOf } from "../../controller/metering/calendar.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
+import { startTestBroker, type TestBroker } from "../fixtures/osb-broker.ts";
 import {
   client,
   departmentManifest,
@@ -167,6 +168,116 @@ describe("shared services catalogue", () => {
       reason: "UnknownPlan",
       message: expect.stringContaining("plans: team, division"),
     });
+  });
+});
+
+describe("a broker-backed catalogue entry (Open Service Broker v2.16)", () => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await startTestBroker();
+    await env.admin.apply(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "forms-broker", namespace: "govhost-system" },
+        stringData: { username: broker.username, password: broker.password },
+      },
+      { fieldManager: "test" },
+    );
+    await env.admin.apply(
+      {
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "SharedService",
+        metadata: { name: "e-forms" },
+        spec: {
+          displayName: { en: "E-forms", zhHant: "電子表格" },
+          provisioning: {
+            method: "broker",
+            broker: { url: broker.url, serviceId: "forms-svc", credentialsSecret: "forms-broker" },
+          },
+          plans: [
+            {
+              name: "small",
+              brokerPlanId: "forms-small",
+              displayName: { en: "Small", zhHant: "小型" },
+              priceMinorPerMonth: 50_000,
+              limits: { storage: "1Gi", cpu: "100m", memory: "128Mi" },
+            },
+            {
+              name: "large",
+              brokerPlanId: "forms-large",
+              displayName: { en: "Large", zhHant: "大型" },
+              priceMinorPerMonth: 200_000,
+              limits: { storage: "10Gi", cpu: "500m", memory: "512Mi" },
+            },
+          ],
+        },
+      },
+      { fieldManager: "test" },
+    );
+  });
+  afterAll(async () => {
+    await env.admin.delete(resources.sharedService, "e-forms");
+    await env.admin.delete(resources.secret, "forms-broker", "govhost-system");
+    await broker?.close();
+  });
+
+  it("provisions asynchronously, binds, changes plan and deprovisions at the broker", async () => {
+    await tenant.create(instance("forms", "e-forms", "small"));
+    const ready_ = await waitForInstance(
+      "forms",
+      (i) => ready(i)?.status === "True",
+      "provisioned by the broker",
+    );
+    const id = ready_.metadata.uid as string;
+    expect(ready_.status).toMatchObject({
+      phase: "Ready",
+      plan: "small",
+      bindingSecret: "forms-binding",
+      broker: { plan: "small", bound: true },
+    });
+    expect(broker.instances.get(id)).toMatchObject({
+      planId: "forms-small",
+      context: { platform: "govhost", department: dept, namespace: ns },
+    });
+    // The broker answered "in progress" once: the controller polled last_operation until it succeeded.
+    expect(
+      broker.calls.filter((c) => c === `GET /v2/service_instances/${id}/last_operation`).length,
+    ).toBeGreaterThanOrEqual(2);
+    const secret = await env.admin.get<KubeObject & { data: Record<string, string> }>(
+      resources.secret,
+      "forms-binding",
+      ns,
+    );
+    expect(Buffer.from(secret.data.password as string, "base64").toString()).toBe("from-the-broker");
+
+    await tenant.mergePatch(
+      resources.sharedServiceInstance,
+      "forms",
+      { spec: { plan: "large" } },
+      { namespace: ns },
+    );
+    await waitForInstance(
+      "forms",
+      (i) => i.status?.broker?.plan === "large" && ready(i)?.status === "True",
+      "on the large plan",
+    );
+    expect(broker.instances.get(id)?.planId).toBe("forms-large");
+
+    await tenant.delete(resources.sharedServiceInstance, "forms", ns);
+    await eventually("the instance to be released by the broker and removed", async () =>
+      (await env.admin.find(resources.sharedServiceInstance, "forms", ns)) ? undefined : true,
+    );
+    expect(broker.calls).toEqual(
+      expect.arrayContaining([
+        `PUT /v2/service_instances/${id}`,
+        `PATCH /v2/service_instances/${id}`,
+        `PUT /v2/service_instances/${id}/service_bindings/${id}`,
+        `DELETE /v2/service_instances/${id}/service_bindings/${id}`,
+        `DELETE /v2/service_instances/${id}`,
+      ]),
+    );
+    expect(broker.instances.has(id)).toBe(false);
   });
 });
 

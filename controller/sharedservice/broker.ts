@@ -1,0 +1,175 @@
+import { controllerIdentity } from "../api/rbac.ts";
+import type {
+  SharedService,
+  SharedServiceInstance,
+  SharedServiceInstanceStatus,
+} from "../api/shared-service.ts";
+import type { ConditionInput } from "../runtime/conditions.ts";
+import type { KubeClient, KubeObject } from "../runtime/kube-client.ts";
+import { resources } from "../runtime/resources.ts";
+import type { Plan } from "./desired.ts";
+import { type BrokerEndpoint, OsbClient } from "./osb-client.ts";
+
+// Broker-backed instances: the catalogue entry points at an Open Service Broker, and the instance follows
+// the broker's asynchronous operations (provision, plan update, deprovision) by polling last_operation,
+// one step per reconcile. Restart-safe: the operation in flight is kept in status.broker.
+
+type InstanceObject = SharedServiceInstance & KubeObject;
+type BrokerStatus = NonNullable<SharedServiceInstanceStatus["broker"]>;
+
+export interface BrokerStep {
+  broker: BrokerStatus;
+  phase: string;
+  condition: ConditionInput;
+  /** Credentials to hand out once the broker has bound the instance. */
+  credentials?: Record<string, string>;
+  requeueAfterMs?: number;
+}
+
+export const pollMs = 2_000;
+
+export class BrokerProvisioner {
+  private readonly client: KubeClient;
+
+  constructor(client: KubeClient) {
+    this.client = client;
+  }
+
+  private async endpoint(service: SharedService): Promise<BrokerEndpoint> {
+    const broker = service.spec.provisioning.broker;
+    if (!broker) throw new Error(`${service.metadata.name} has no broker`);
+    if (!broker.credentialsSecret) return { url: broker.url };
+    const secret = await this.client.get<KubeObject & { data?: Record<string, string> }>(
+      resources.secret,
+      broker.credentialsSecret,
+      controllerIdentity.namespace,
+    );
+    const decode = (key: string) => Buffer.from(secret.data?.[key] ?? "", "base64").toString();
+    return { url: broker.url, username: decode("username"), password: decode("password") };
+  }
+
+  private ids(service: SharedService, plan: Plan) {
+    return {
+      serviceId: service.spec.provisioning.broker?.serviceId ?? "",
+      planId: plan.brokerPlanId ?? plan.name,
+    };
+  }
+
+  /** One step towards the instance existing at the broker on `plan`, and bound. */
+  async step(
+    instance: InstanceObject,
+    service: SharedService,
+    plan: Plan,
+    department: string,
+  ): Promise<BrokerStep> {
+    const osb = new OsbClient(await this.endpoint(service));
+    const id = instance.metadata.uid as string;
+    const state: BrokerStatus = { ...instance.status?.broker };
+    const waiting = (what: string): BrokerStep => ({
+      broker: state,
+      phase: what === "provision" ? "Provisioning" : "Updating",
+      condition: {
+        type: "Ready",
+        status: "False",
+        reason: "BrokerOperationInProgress",
+        message: `The broker is working on the ${what}`,
+      },
+      requeueAfterMs: pollMs,
+    });
+
+    if (state.operationKind === "provision" || state.operationKind === "update") {
+      const last = await osb.lastOperation(id, state.operation);
+      if (last.state === "in progress") return waiting(state.operationKind);
+      const kind = state.operationKind;
+      const target = state.targetPlan;
+      delete state.operation;
+      delete state.operationKind;
+      delete state.targetPlan;
+      if (last.state === "failed")
+        return {
+          broker: state,
+          phase: "Failed",
+          condition: {
+            type: "Ready",
+            status: "False",
+            reason: kind === "provision" ? "ProvisionFailed" : "UpdateFailed",
+            message: `The broker's ${kind} failed: ${last.description ?? "no description"}`,
+          },
+        };
+      if (target) state.plan = target;
+    }
+
+    const ids = this.ids(service, plan);
+    if (!state.plan) {
+      const context = { department, namespace: instance.metadata.namespace as string };
+      const result = await osb.provision(id, { ...ids, context, parameters: instance.spec.parameters });
+      if (!result.done) {
+        Object.assign(state, {
+          operationKind: "provision",
+          targetPlan: plan.name,
+          ...(result.operation ? { operation: result.operation } : {}),
+        });
+        return waiting("provision");
+      }
+      state.plan = plan.name;
+    } else if (state.plan !== plan.name) {
+      const result = await osb.update(id, ids);
+      if (!result.done) {
+        Object.assign(state, {
+          operationKind: "update",
+          targetPlan: plan.name,
+          ...(result.operation ? { operation: result.operation } : {}),
+        });
+        return waiting("update");
+      }
+      state.plan = plan.name;
+    }
+
+    let credentials: Record<string, string> | undefined;
+    if (!state.bound) {
+      credentials = await osb.bind(id, id, ids);
+      state.bound = true;
+    }
+    return {
+      broker: state,
+      phase: "Ready",
+      condition: {
+        type: "Ready",
+        status: "True",
+        reason: "Provisioned",
+        message: `${service.spec.displayName.en}, plan ${plan.name}, provisioned by its service broker`,
+      },
+      ...(credentials ? { credentials } : {}),
+    };
+  }
+
+  /** One step of deprovisioning (unbind, then deprovision and wait); true once the broker has let go. */
+  async release(
+    instance: InstanceObject,
+    service: SharedService,
+    plan: Plan,
+  ): Promise<{ done: boolean; broker: BrokerStatus }> {
+    const osb = new OsbClient(await this.endpoint(service));
+    const id = instance.metadata.uid as string;
+    const state: BrokerStatus = { ...instance.status?.broker };
+    const ids = this.ids(service, plan);
+    if (state.operationKind === "deprovision") {
+      const last = await osb.lastOperation(id, state.operation);
+      if (last.state === "failed")
+        throw new Error(`the broker's deprovision failed: ${last.description ?? "no description"}`);
+      return { done: last.state === "succeeded", broker: state };
+    }
+    if (!state.plan && !state.operationKind) return { done: true, broker: state };
+    if (state.bound) {
+      await osb.unbind(id, id, ids);
+      state.bound = false;
+    }
+    const result = await osb.deprovision(id, ids);
+    if (result.done) return { done: true, broker: state };
+    Object.assign(state, {
+      operationKind: "deprovision",
+      ...(result.operation ? { operation: result.operation } : {}),
+    });
+    return { done: false, broker: state };
+  }
+}

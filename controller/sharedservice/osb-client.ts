@@ -1,0 +1,143 @@
+// A small Open Service Broker API (v2.16) client: catalog, asynchronous provision/update/deprovision with
+// last_operation polling, bind and unbind. Errors carry the broker's description.
+
+export interface BrokerEndpoint {
+  url: string;
+  username?: string;
+  password?: string;
+}
+
+export class BrokerError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export type OperationState = "in progress" | "succeeded" | "failed";
+
+export interface AsyncResult {
+  /** true when the broker finished at once (200/201), false when it accepted the work (202). */
+  done: boolean;
+  operation?: string;
+}
+
+const apiVersion = "2.16";
+
+export class OsbClient {
+  private readonly endpoint: BrokerEndpoint;
+  constructor(endpoint: BrokerEndpoint) {
+    this.endpoint = endpoint;
+  }
+
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
+    const headers: Record<string, string> = {
+      "x-broker-api-version": apiVersion,
+      accept: "application/json",
+    };
+    if (this.endpoint.username)
+      headers.authorization = `Basic ${Buffer.from(`${this.endpoint.username}:${this.endpoint.password ?? ""}`).toString("base64")}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(`${this.endpoint.url.replace(/\/$/, "")}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (response.status >= 400 && response.status !== 410) {
+      const description = typeof json.description === "string" ? json.description : text.slice(0, 300);
+      throw new BrokerError(
+        response.status,
+        `broker answered ${response.status} to ${method} ${path}: ${description}`,
+      );
+    }
+    return { status: response.status, json };
+  }
+
+  private async asyncCall(method: string, path: string, body?: unknown): Promise<AsyncResult> {
+    const { status, json } = await this.call(method, path, body);
+    if (status === 202)
+      return { done: false, ...(typeof json.operation === "string" ? { operation: json.operation } : {}) };
+    return { done: true };
+  }
+
+  catalog(): Promise<{ status: number; json: Record<string, unknown> }> {
+    return this.call("GET", "/v2/catalog");
+  }
+
+  provision(
+    instanceId: string,
+    request: { serviceId: string; planId: string; context: Record<string, string>; parameters?: unknown },
+  ) {
+    return this.asyncCall("PUT", `/v2/service_instances/${instanceId}?accepts_incomplete=true`, {
+      service_id: request.serviceId,
+      plan_id: request.planId,
+      context: { platform: "govhost", ...request.context },
+      organization_guid: request.context.department,
+      space_guid: request.context.namespace,
+      ...(request.parameters ? { parameters: request.parameters } : {}),
+    });
+  }
+
+  update(instanceId: string, request: { serviceId: string; planId: string }) {
+    return this.asyncCall("PATCH", `/v2/service_instances/${instanceId}?accepts_incomplete=true`, {
+      service_id: request.serviceId,
+      plan_id: request.planId,
+    });
+  }
+
+  deprovision(instanceId: string, request: { serviceId: string; planId: string }) {
+    const query = `service_id=${encodeURIComponent(request.serviceId)}&plan_id=${encodeURIComponent(request.planId)}&accepts_incomplete=true`;
+    return this.asyncCall("DELETE", `/v2/service_instances/${instanceId}?${query}`);
+  }
+
+  /** The state of the last asynchronous operation; a deprovisioned instance (410 Gone) counts as succeeded. */
+  async lastOperation(
+    instanceId: string,
+    operation?: string,
+  ): Promise<{ state: OperationState; description?: string }> {
+    const query = operation ? `?operation=${encodeURIComponent(operation)}` : "";
+    const { status, json } = await this.call(
+      "GET",
+      `/v2/service_instances/${instanceId}/last_operation${query}`,
+    );
+    if (status === 410) return { state: "succeeded", description: "gone" };
+    const state = json.state === "succeeded" || json.state === "failed" ? json.state : "in progress";
+    return { state, ...(typeof json.description === "string" ? { description: json.description } : {}) };
+  }
+
+  async bind(
+    instanceId: string,
+    bindingId: string,
+    request: { serviceId: string; planId: string },
+  ): Promise<Record<string, string>> {
+    const { json } = await this.call(
+      "PUT",
+      `/v2/service_instances/${instanceId}/service_bindings/${bindingId}`,
+      {
+        service_id: request.serviceId,
+        plan_id: request.planId,
+      },
+    );
+    const credentials = (json.credentials ?? {}) as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(credentials).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+  }
+
+  async unbind(
+    instanceId: string,
+    bindingId: string,
+    request: { serviceId: string; planId: string },
+  ): Promise<void> {
+    const query = `service_id=${encodeURIComponent(request.serviceId)}&plan_id=${encodeURIComponent(request.planId)}`;
+    await this.call("DELETE", `/v2/service_instances/${instanceId}/service_bindings/${bindingId}?${query}`);
+  }
+}
