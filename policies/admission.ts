@@ -70,7 +70,9 @@ export function validatingAdmissionPolicy(rule: BaselineRule) {
     },
     spec: {
       failurePolicy: "Fail",
-      paramKind: { apiVersion: "v1", kind: "ConfigMap" },
+      paramKind: rule.params
+        ? { apiVersion: rule.params.apiVersion, kind: rule.params.kind }
+        : { apiVersion: "v1", kind: "ConfigMap" },
       matchConstraints: { resourceRules: rule.match.map((m) => ({ ...m, scope: "*" })) },
       ...(exempt.length ? { matchConditions: exempt } : {}),
       ...(rule.variables ? { variables: rule.variables } : {}),
@@ -108,7 +110,13 @@ export function validatingAdmissionPolicyBindings(rule: BaselineRule, modes: Bas
       spec: {
         policyName: policyName(rule),
         validationActions: placement.mode === "Deny" ? ["Deny"] : [placement.mode],
-        paramRef: { ...baselineParams, parameterNotFoundAction: "Deny" },
+        paramRef: rule.params
+          ? {
+              name: rule.params.name,
+              ...(rule.params.namespace ? { namespace: rule.params.namespace } : {}),
+              parameterNotFoundAction: "Allow",
+            }
+          : { ...baselineParams, parameterNotFoundAction: "Deny" },
         ...(selector ? { matchResources: { namespaceSelector: selector } } : {}),
       },
     };

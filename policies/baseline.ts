@@ -39,6 +39,11 @@ export interface BaselineRule {
   validations: { expression: string; message: string; messageExpression?: string }[];
   /** Whether the rule can judge a stored object on its own (no oldObject, no request), for policy reports. */
   background: boolean;
+  /**
+   * The object the rule reads as `params`, when not the baseline's parameters ConfigMap (e.g. a catalogue
+   * entry); a missing one lets requests through (the rule has nothing to judge by).
+   */
+  params?: { apiVersion: string; kind: string; name: string; namespace?: string };
 }
 
 const rw: ResourceRule["operations"] = ["CREATE", "UPDATE"];
@@ -518,6 +523,72 @@ export const baselineRules: BaselineRule[] = [
         message: "GH-REC-002: a new hold or approval must name the records manager who records it",
         messageExpression:
           "'GH-REC-002: placedBy and approvedBy of a new hold or approval must be your own user name (' + request.userInfo.username + ')'",
+      },
+    ],
+    background: false,
+  },
+  {
+    id: "GH-REC-003",
+    name: "records-no-downsizing",
+    title: "A records instance under retention or a legal hold cannot move to a plan with less storage",
+    rationale: "A smaller plan could not hold the records that must be kept; downsizing would destroy them.",
+    remediation:
+      "Keep the plan (or move to a larger one) until a records manager has lifted the holds and approved disposal of every record class.",
+    category: "records",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["sharedserviceinstances"],
+        operations: ["UPDATE"],
+      },
+    ],
+    params: { apiVersion: "govhost.io/v1alpha1", kind: "SharedService", name: "records-management" },
+    variables: [
+      {
+        name: "applies",
+        expression:
+          "oldObject.spec.service == 'records-management' && object.spec.service == 'records-management' && oldObject.spec.plan != object.spec.plan",
+      },
+      { name: "oldParams", expression: "has(oldObject.spec.parameters) ? oldObject.spec.parameters : {}" },
+      {
+        name: "holds",
+        expression: "has(variables.oldParams.legalHolds) ? variables.oldParams.legalHolds : []",
+      },
+      {
+        name: "classes",
+        expression:
+          "has(variables.oldParams.retentionSchedules) ? variables.oldParams.retentionSchedules.map(r, r.recordClass) : []",
+      },
+      {
+        name: "approved",
+        expression:
+          "has(oldObject.spec.disposalApprovals) ? oldObject.spec.disposalApprovals.map(a, a.recordClass) : []",
+      },
+      {
+        name: "protected",
+        expression: "size(variables.holds) > 0 || variables.classes.exists(c, !(c in variables.approved))",
+      },
+      {
+        name: "oldStorage",
+        expression:
+          "params.spec.plans.exists(p, p.name == oldObject.spec.plan) ? params.spec.plans.filter(p, p.name == oldObject.spec.plan)[0].limits.storage : '0'",
+      },
+      {
+        name: "newStorage",
+        expression:
+          "params.spec.plans.exists(p, p.name == object.spec.plan) ? params.spec.plans.filter(p, p.name == object.spec.plan)[0].limits.storage : '0'",
+      },
+    ],
+    validations: [
+      {
+        expression:
+          "!variables.applies || !variables.protected || quantity(variables.newStorage).compareTo(quantity(variables.oldStorage)) >= 0",
+        message: "GH-REC-003: records under retention or legal hold cannot move to a smaller plan",
+        messageExpression:
+          "'GH-REC-003: plan ' + object.spec.plan + ' (' + variables.newStorage + ') is smaller than ' + oldObject.spec.plan + ' (' + variables.oldStorage + ') while records are under retention or legal hold; keep the plan or choose a larger one'",
       },
     ],
     background: false,

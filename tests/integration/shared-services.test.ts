@@ -382,6 +382,24 @@ describe("records protections (admission, whoever asks)", () => {
     );
   });
 
+  it("refuses moving records under a hold to a smaller plan, and allows a larger one", async () => {
+    await tenant.mergePatch(
+      resources.sharedServiceInstance,
+      "records",
+      { spec: { plan: "large" } },
+      { namespace: ns },
+    );
+    const smaller = await rejection(
+      tenant.mergePatch(
+        resources.sharedServiceInstance,
+        "records",
+        { spec: { plan: "standard" } },
+        { namespace: ns },
+      ),
+    );
+    expect(smaller.message).toContain("GH-REC-003: plan standard (100Gi) is smaller than large (1Ti)");
+  });
+
   it("refuses deleting a records instance under a legal hold or retention, even for the department admin with kubectl", async () => {
     const held = await rejection(tenant.delete(resources.sharedServiceInstance, "records", ns));
     expect(held.code).toBe(403);

@@ -96,10 +96,14 @@ describe("the Pulumi program's resource graph", () => {
         bound.map((b) => b.inputs.spec.validationActions),
         policy.inputs.metadata.name,
       ).toEqual([["Deny"]]);
-      expect(bound[0]?.inputs.spec.paramRef).toMatchObject({
-        name: "govhost-baseline",
-        namespace: "govhost-system",
-      });
+      const rule = baselineRules.find(
+        (r) => r.id === policy.inputs.metadata.labels["govhost.io/baseline-rule"],
+      );
+      expect(bound[0]?.inputs.spec.paramRef).toMatchObject(
+        rule?.params
+          ? { name: rule.params.name, parameterNotFoundAction: "Allow" }
+          : { name: "govhost-baseline", namespace: "govhost-system", parameterNotFoundAction: "Deny" },
+      );
     }
     expect(named(local, "ConfigMap", "govhost-baseline")?.inputs.data.allowedRegistries).toBe(
       defaultBaselineSettings.allowedRegistries.join(","),
