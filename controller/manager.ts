@@ -24,6 +24,7 @@ import { createControllerMetrics } from "./runtime/metrics.ts";
 import { resources } from "./runtime/resources.ts";
 import { WorkQueue } from "./runtime/workqueue.ts";
 import { SharedServiceInstanceReconciler } from "./sharedservice/reconciler.ts";
+import { ImpersonationSync } from "./tenancy/impersonation.ts";
 import { DepartmentReconciler } from "./tenancy/reconciler.ts";
 import type { TenancySettings } from "./tenancy/settings.ts";
 
@@ -70,6 +71,7 @@ export async function runController(options: ControllerOptions): Promise<Running
     (_event, dept) => {
       queue.add(dept.metadata.name as string);
       meter.observeDepartment(dept);
+      impersonation.schedule();
     },
     { onError: (error) => log.warn({ err: error }, "department watch failed; retrying") },
   );
@@ -87,6 +89,9 @@ export async function runController(options: ControllerOptions): Promise<Running
     },
   });
 
+  const impersonation = new ImpersonationSync(client, log.child({ component: "impersonation" }), () =>
+    departments.list(),
+  );
   const reconciler = new DepartmentReconciler(
     client,
     options.settings,
@@ -257,6 +262,7 @@ export async function runController(options: ControllerOptions): Promise<Running
   for (const informer of metered) void informer.run(abort.signal);
   await Promise.all(metered.map((i) => i.synced));
   synced = true;
+  impersonation.schedule(0);
   queue.start();
   eserviceQueue.start();
   instanceQueue.start();
@@ -289,6 +295,7 @@ export async function runController(options: ControllerOptions): Promise<Running
     queue,
     async stop() {
       clearInterval(resync);
+      impersonation.stop();
       clearInterval(meterRefresh);
       abort.abort();
       scans.stop();

@@ -57,6 +57,9 @@ export function resourceFor(
         }
       : manifest.metadata;
   const args = { ...manifest, metadata };
+  // Create-only objects are kept by another owner (the controller) after creation: never overwrite them.
+  if (manifest.metadata.annotations?.["govhost.io/create-only"] === "true")
+    opts = { ...opts, ignoreChanges: [...(opts.ignoreChanges ?? []), "rules"] };
   const ctor = typed[`${manifest.apiVersion}/${manifest.kind}`];
   if (ctor) return new ctor(logicalName(manifest), args, opts);
   return new k8s.apiextensions.CustomResource(

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { platformManifests } from "../controller/api/platform.ts";
+import { createOnlyAnnotation, platformManifests } from "../controller/api/platform.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
-import { KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
+import { isConflict, KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
 import { resources } from "../controller/runtime/resources.ts";
 import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
 import { type BaselineSettings, defaultBaselineSettings } from "../policies/admission.ts";
@@ -32,7 +32,18 @@ export async function installPlatform(
     crds.map((crd) => String(crd.metadata.name)),
   );
   for (const manifest of manifests.filter((m) => m.kind !== "CustomResourceDefinition")) {
-    await client.apply(manifest as KubeObject, { fieldManager });
+    const createOnly = (manifest.metadata as { annotations?: Record<string, string> }).annotations?.[
+      createOnlyAnnotation
+    ];
+    if (!createOnly) {
+      await client.apply(manifest as KubeObject, { fieldManager });
+      continue;
+    }
+    try {
+      await client.create(manifest as KubeObject);
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+    }
   }
   // Bindings of modes no longer configured (e.g. Deny after a switch to Warn) and disabled rules must go.
   for (const type of [resources.validatingAdmissionPolicyBinding, resources.validatingAdmissionPolicy]) {

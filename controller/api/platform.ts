@@ -18,12 +18,23 @@ import {
   platformRoleClusterRoles,
   portalApiClusterRole,
   portalApiIdentity,
+  portalApiImpersonationRole,
   recordsManagerRole,
   recordsManagersGroup,
   tenantClusterRoles,
 } from "./rbac.ts";
 
 const partOf = { "app.kubernetes.io/part-of": "govhost" };
+
+/** Marks a platform object that installs create when missing but never overwrite (another owner keeps it). */
+export const createOnlyAnnotation = "govhost.io/create-only";
+
+/** Groups that mean something on every installation, whatever the Departments say. */
+export const staticImpersonableGroups = [
+  ...Object.values(platformGroups),
+  accessibilityApproversGroup,
+  recordsManagersGroup,
+];
 
 const namespace = (name: string, extra: Record<string, string> = {}) => ({
   apiVersion: "v1",
@@ -110,6 +121,35 @@ export function platformManifests(options: {
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: platformGroups[role] }],
     })),
     portalApiClusterRole,
+    // Created once with the platform's own groups; from then on the controller keeps it in step with the
+    // Departments, so installs must not overwrite it (create-only).
+    {
+      ...portalApiImpersonationRole(staticImpersonableGroups),
+      metadata: {
+        ...portalApiImpersonationRole(staticImpersonableGroups).metadata,
+        annotations: {
+          ...portalApiImpersonationRole(staticImpersonableGroups).metadata.annotations,
+          [createOnlyAnnotation]: "true",
+        },
+      },
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "govhost-portal-api-impersonation", labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "govhost-portal-api-impersonation",
+      },
+      subjects: [
+        {
+          kind: "ServiceAccount",
+          name: portalApiIdentity.serviceAccount,
+          namespace: portalApiIdentity.namespace,
+        },
+      ],
+    },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",

@@ -197,7 +197,8 @@ export const portalApiClusterRole = clusterRole(
     // Department admins' edits of their own contacts and display name (the API checks the fields).
     { apiGroups: ["govhost.io"], resources: ["departments"], verbs: ["patch"] },
     { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: read },
-    { apiGroups: [""], resources: ["users", "groups"], verbs: ["impersonate"] },
+    // Any user name (nothing is bound to user names); groups only through the role below.
+    { apiGroups: [""], resources: ["users"], verbs: ["impersonate"] },
   ],
   "The govhost portal API",
 );
@@ -223,6 +224,23 @@ export const recordsManagerRole = clusterRole(
   ],
   "Records managers: legal holds and disposal approvals on records-management instances",
 );
+
+export const portalApiImpersonationRoleName = "govhost-portal-api-impersonation";
+
+/**
+ * The groups the portal API may impersonate: exactly those that mean something on the platform (platform
+ * roles and every department's groups), never a Kubernetes system group. The controller keeps the list in
+ * step with the Departments; an empty resourceNames list would mean "all", so the platform groups are
+ * always in it.
+ */
+export function portalApiImpersonationRole(groups: string[]) {
+  const names = [...new Set(groups.filter((g) => g && !g.startsWith("system:")))].sort();
+  return clusterRole(
+    portalApiImpersonationRoleName,
+    [{ apiGroups: [""], resources: ["groups"], verbs: ["impersonate"], resourceNames: names }],
+    "The groups the portal API may act as (kept in step with the Departments by the controller)",
+  );
+}
 
 export const controllerIdentity = {
   namespace: "govhost-system",
@@ -278,6 +296,14 @@ export const controllerClusterRole = clusterRole(
     { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: manage },
     { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: manage },
     // Binding the tenant roles needs `bind` on exactly those roles rather than holding all their rights.
+    // Keeping the portal API's impersonation list in step with the Departments needs `escalate` (the
+    // controller does not hold those impersonation rights itself), on that one ClusterRole only.
+    {
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["clusterroles"],
+      verbs: ["get", "update", "patch", "escalate"],
+      resourceNames: ["govhost-portal-api-impersonation"],
+    },
     {
       apiGroups: ["rbac.authorization.k8s.io"],
       resources: ["clusterroles"],

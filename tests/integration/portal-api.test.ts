@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { KubeClient } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
@@ -12,6 +13,7 @@ import { apiClient } from "../../tools/oidc/users.ts";
 import {
   departmentManifest,
   isReady,
+  rejection,
   useAdminAndController,
   waitForDepartment,
   waitForQuotaToCount,
@@ -317,6 +319,23 @@ describe("authorization matrix: every role x every route x own and other departm
         "/api/v1/departments/{dept}/statements/{period}",
       ]),
     );
+  });
+});
+
+describe("the API's own identity", () => {
+  it("may impersonate the departments' groups but never a Kubernetes system group", async () => {
+    const apiIdentity = await KubeClient.fromKubeConfig(kubeConfigFrom(inject("portalApiKubeconfig")));
+    try {
+      const asMaster = apiIdentity.impersonating({ user: "mallory", groups: ["system:masters"] });
+      expect((await rejection(asMaster.list(resources.namespace))).code).toBe(403);
+      const asAdmin = apiIdentity.impersonating({ user: "admin", groups: [`${own}-admins`] });
+      const eservices = await eventually("the department's groups to be impersonable", async () =>
+        asAdmin.list(resources.eservice, { namespace: `${own}-dev` }).catch(() => undefined),
+      );
+      expect(eservices.items).toBeDefined();
+    } finally {
+      apiIdentity.close();
+    }
   });
 });
 

@@ -129,13 +129,27 @@ describe("the Pulumi program's resource graph", () => {
     for (const rule of rules) {
       expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain("*");
       expect(rule.resources).not.toContain("secrets");
-      expect(rule.verbs).not.toContain("escalate");
+      // escalate only on the portal API's impersonation list, which the controller keeps in step.
+      if (rule.verbs.includes("escalate"))
+        expect(rule.resourceNames).toEqual(["govhost-portal-api-impersonation"]);
       expect(rule.verbs).not.toContain("impersonate");
       if (rule.verbs.includes("bind")) expect(rule.resourceNames?.length).toBeGreaterThan(0);
     }
     // Workloads are written only through per-namespace bindings of the tenant role.
     expect(rules.some((r) => r.resources.includes("deployments") && r.verbs.includes("create"))).toBe(false);
     expect(named(local, "ClusterRole", "govhost-controller-tenant")).toBeDefined();
+  });
+
+  it("lets the portal API impersonate only the platform's groups, never a system group", () => {
+    const api = named(local, "ClusterRole", "govhost-portal-api");
+    const apiRules = api?.inputs.rules as { resources: string[]; verbs: string[] }[];
+    expect(apiRules.filter((r) => r.verbs.includes("impersonate")).flatMap((r) => r.resources)).toEqual([
+      "users",
+    ]);
+    const groups = named(local, "ClusterRole", "govhost-portal-api-impersonation")?.inputs.rules[0];
+    expect(groups).toMatchObject({ resources: ["groups"], verbs: ["impersonate"] });
+    expect(groups.resourceNames).toContain("govhost:platform-operators");
+    expect(groups.resourceNames.some((g: string) => g.startsWith("system:"))).toBe(false);
   });
 
   it("runs the controller and the portal API as their service accounts, restricted, with the metrics scraped", () => {

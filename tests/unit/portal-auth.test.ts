@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { DepartmentSpec } from "../../controller/api/department.ts";
+import { portalApiImpersonationRole } from "../../controller/api/rbac.ts";
+import { impersonableGroups } from "../../controller/tenancy/impersonation.ts";
 import { type AuditRecord, chain, verify } from "../../portal-api/audit/chain.ts";
 import { actions, allowed, visibleDepartments } from "../../portal-api/auth/authorize.ts";
 import { defaultRoleSettings, principalFrom } from "../../portal-api/auth/principal.ts";
 import { mergePatchSchema } from "../../portal-api/routes/patch-schema.ts";
+import { departmentManifest } from "../fixtures/departments.ts";
 
 const departments = [
   {
@@ -138,5 +141,31 @@ describe("merge patch schemas", () => {
     // Array items keep their own required fields (a merge patch replaces arrays whole).
     const contactItems = properties.contacts?.items as Record<string, unknown> | undefined;
     expect(contactItems?.required).toEqual(["name", "email"]);
+  });
+});
+
+describe("the portal API's impersonation list", () => {
+  it("holds the platform's groups and every department's, never a system group, never empty", () => {
+    const groups = impersonableGroups([
+      { spec: departmentManifest("immd").spec },
+      {
+        spec: {
+          ...departmentManifest("lcsd").spec,
+          groups: { admins: ["lcsd-admins"], developers: [], viewers: [] },
+        },
+      },
+    ]);
+    expect(groups).toEqual(
+      expect.arrayContaining([
+        "govhost:platform-operators",
+        "govhost:finance",
+        "immd-admins",
+        "immd-viewers",
+        "lcsd-admins",
+      ]),
+    );
+    const role = portalApiImpersonationRole([...groups, "system:masters"]);
+    expect(role.rules[0]?.resourceNames).toEqual(groups);
+    expect(impersonableGroups([]).length).toBeGreaterThan(0);
   });
 });
