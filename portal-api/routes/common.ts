@@ -1,3 +1,4 @@
+import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
 import { dnsLabelPattern } from "../../controller/api/schema-helpers.ts";
@@ -5,7 +6,8 @@ import type { KubeClient, KubeObject } from "../../controller/runtime/kube-clien
 import { resources } from "../../controller/runtime/resources.ts";
 import { type Action, allowed, roleIn } from "../auth/authorize.ts";
 import type { Principal } from "../auth/principal.ts";
-import { problems } from "../problem.ts";
+import { problemFromKube } from "../kube-errors.ts";
+import { ProblemError, problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
 
 export const Name = Type.String({ pattern: dnsLabelPattern, minLength: 1, maxLength: 63 });
@@ -38,4 +40,29 @@ export async function findDepartment(deps: ApiDependencies, name: string): Promi
   const dept = await deps.kube.find<DepartmentObject>(resources.department, name);
   if (!dept) throw problems.notFound(`Department ${name} does not exist`);
   return dept;
+}
+
+/**
+ * The namespace of a department environment, after checking the caller may `action` in the department
+ * and that both exist.
+ */
+export async function environmentNamespace(deps: ApiDependencies, request: FastifyRequest, action: Action) {
+  const { dept, env } = request.params as { dept: string; env: string };
+  requireAllowed(principalOf(request), action, dept);
+  const department = await findDepartment(deps, dept);
+  if (!department.spec.environments.includes(env))
+    throw problems.notFound(
+      `Department ${dept} has no environment ${env} (it has ${department.spec.environments.join(", ")})`,
+    );
+  return { dept, env, namespace: `${dept}-${env}` };
+}
+
+/** Runs a Kubernetes call and turns its refusal into problem+json (problems already made pass through). */
+export async function asProblem<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ProblemError) throw error;
+    throw problemFromKube(error, what);
+  }
 }

@@ -7,10 +7,9 @@ import { isAdmissionRefusal, type KubeObject } from "../../controller/runtime/ku
 import { resources } from "../../controller/runtime/resources.ts";
 import { tenantDeclared } from "../../policies/keys.ts";
 import type { Principal } from "../auth/principal.ts";
-import { problemFromKube } from "../kube-errors.ts";
-import { ProblemError, problems } from "../problem.ts";
+import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
-import { asCaller, findDepartment, Name, principalOf, requireAllowed } from "./common.ts";
+import { asCaller, asProblem, environmentNamespace, Name, principalOf, requireAllowed } from "./common.ts";
 import { mergePatchSchema } from "./patch-schema.ts";
 
 type EServiceObject = EService & KubeObject;
@@ -25,22 +24,6 @@ function view(es: EServiceObject) {
     spec: es.spec,
     status: es.status ?? {},
   };
-}
-
-/** The namespace of a department environment, after checking both exist and the caller may act there. */
-async function namespaceFor(
-  deps: ApiDependencies,
-  request: FastifyRequest,
-  action: "eservice:read" | "eservice:write",
-) {
-  const { dept, env } = request.params as { dept: string; env: string };
-  requireAllowed(principalOf(request), action, dept);
-  const department = await findDepartment(deps, dept);
-  if (!department.spec.environments.includes(env))
-    throw problems.notFound(
-      `Department ${dept} has no environment ${env} (it has ${department.spec.environments.join(", ")})`,
-    );
-  return { dept, env, namespace: `${dept}-${env}` };
 }
 
 /**
@@ -80,20 +63,11 @@ async function previewWorkload(
   }
 }
 
-async function write<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof ProblemError) throw error;
-    throw problemFromKube(error, what);
-  }
-}
-
 export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
   const base = "/departments/:dept/environments/:env/eservices";
   return async (app) => {
     app.get(base, { schema: { tags: ["eservices"], params: EnvParams } }, async (request) => {
-      const { namespace } = await namespaceFor(deps, request, "eservice:read");
+      const { namespace } = await environmentNamespace(deps, request, "eservice:read");
       const list = await deps.kube.list<EServiceObject>(resources.eservice, { namespace });
       return { items: list.items.map(view) };
     });
@@ -111,7 +85,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       async (request, reply) => {
         const principal = principalOf(request);
         const { name, spec } = request.body as { name: string; spec: EServiceObject["spec"] };
-        const { dept, env, namespace } = await namespaceFor(deps, request, "eservice:write");
+        const { dept, env, namespace } = await environmentNamespace(deps, request, "eservice:write");
         request.audit = {
           action: "eservice.create",
           target: { kind: "EService", name, department: dept, namespace },
@@ -125,7 +99,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
           spec,
         };
         const caller = asCaller(deps, principal);
-        const created = await write(`EService ${name}`, async () => {
+        const created = await asProblem(`EService ${name}`, async () => {
           await caller.create(object, { dryRun: true });
           await previewWorkload(deps, principal, object, { department: dept, environment: env, domains: [] });
           return caller.create<EServiceObject>(object);
@@ -138,7 +112,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
     );
 
     app.get(`${base}/:name`, { schema: { tags: ["eservices"], params: ServiceParams } }, async (request) => {
-      const { namespace } = await namespaceFor(deps, request, "eservice:read");
+      const { namespace } = await environmentNamespace(deps, request, "eservice:read");
       const { name } = request.params as { name: string };
       const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
       if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
@@ -148,7 +122,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
     const patch = async (request: FastifyRequest, spec: Record<string, unknown>, action: string) => {
       const principal = principalOf(request);
       const { name } = request.params as { name: string };
-      const { dept, namespace } = await namespaceFor(deps, request, "eservice:write");
+      const { dept, namespace } = await environmentNamespace(deps, request, "eservice:write");
       const before = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
       if (!before) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
       request.audit = {
@@ -161,7 +135,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
         requireAllowed(principal, "eservice:publish", dept);
       const caller = asCaller(deps, principal);
       return view(
-        await write(`EService ${name}`, async () => {
+        await asProblem(`EService ${name}`, async () => {
           const merged = await caller.mergePatch<EServiceObject>(
             resources.eservice,
             name,
@@ -224,12 +198,12 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       async (request, reply) => {
         const principal = principalOf(request);
         const { name } = request.params as { name: string };
-        const { dept, namespace } = await namespaceFor(deps, request, "eservice:write");
+        const { dept, namespace } = await environmentNamespace(deps, request, "eservice:write");
         request.audit = {
           action: "eservice.delete",
           target: { kind: "EService", name, department: dept, namespace },
         };
-        const deleted = await write(`EService ${name}`, () =>
+        const deleted = await asProblem(`EService ${name}`, () =>
           asCaller(deps, principal).delete(resources.eservice, name, namespace),
         );
         if (!deleted) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
@@ -241,7 +215,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       `${base}/:name/accessibility`,
       { schema: { tags: ["eservices"], params: ServiceParams } },
       async (request) => {
-        const { namespace } = await namespaceFor(deps, request, "eservice:read");
+        const { namespace } = await environmentNamespace(deps, request, "eservice:read");
         const { name } = request.params as { name: string };
         const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
         if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);

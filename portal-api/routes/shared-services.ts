@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import Type from "typebox";
 import {
   type SharedService,
@@ -7,10 +7,9 @@ import {
 } from "../../controller/api/shared-service.ts";
 import type { KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { problemFromKube } from "../kube-errors.ts";
-import { ProblemError, problems } from "../problem.ts";
+import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
-import { asCaller, findDepartment, Name, principalOf, requireAllowed } from "./common.ts";
+import { asCaller, asProblem, environmentNamespace, Name, principalOf } from "./common.ts";
 import { mergePatchSchema } from "./patch-schema.ts";
 
 type InstanceObject = SharedServiceInstance & KubeObject;
@@ -24,28 +23,6 @@ const view = (i: InstanceObject) => ({
   spec: i.spec,
   status: i.status ?? {},
 });
-
-async function namespaceFor(
-  deps: ApiDependencies,
-  request: FastifyRequest,
-  action: "shared-service:read" | "shared-service:subscribe",
-) {
-  const { dept, env } = request.params as { dept: string; env: string };
-  requireAllowed(principalOf(request), action, dept);
-  const department = await findDepartment(deps, dept);
-  if (!department.spec.environments.includes(env))
-    throw problems.notFound(`Department ${dept} has no environment ${env}`);
-  return { dept, namespace: `${dept}-${env}` };
-}
-
-async function asProblem<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof ProblemError) throw error;
-    throw problemFromKube(error, what);
-  }
-}
 
 /** The shared services catalogue and departments' subscriptions (rendered or broker-backed instances). */
 export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
@@ -70,7 +47,7 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
     );
 
     app.get(base, { schema: { tags: ["shared services"], params: EnvParams } }, async (request) => {
-      const { namespace } = await namespaceFor(deps, request, "shared-service:read");
+      const { namespace } = await environmentNamespace(deps, request, "shared-service:read");
       const list = await deps.kube.list<InstanceObject>(resources.sharedServiceInstance, { namespace });
       return { items: list.items.map(view) };
     });
@@ -87,7 +64,7 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       },
       async (request, reply) => {
         const { name, spec } = request.body as { name: string; spec: InstanceObject["spec"] };
-        const { dept, namespace } = await namespaceFor(deps, request, "shared-service:subscribe");
+        const { dept, namespace } = await environmentNamespace(deps, request, "shared-service:subscribe");
         request.audit = {
           action: "shared-service.subscribe",
           target: { kind: "SharedServiceInstance", name, department: dept, namespace },
@@ -112,7 +89,7 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       `${base}/:name`,
       { schema: { tags: ["shared services"], params: InstanceParams } },
       async (request) => {
-        const { namespace } = await namespaceFor(deps, request, "shared-service:read");
+        const { namespace } = await environmentNamespace(deps, request, "shared-service:read");
         const { name } = request.params as { name: string };
         const found = await deps.kube.find<InstanceObject>(resources.sharedServiceInstance, name, namespace);
         if (!found) throw problems.notFound(`There is no subscription ${name} in ${namespace}`);
@@ -136,7 +113,7 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       async (request) => {
         const { name } = request.params as { name: string };
         const { spec } = request.body as { spec: Record<string, unknown> };
-        const { dept, namespace } = await namespaceFor(deps, request, "shared-service:subscribe");
+        const { dept, namespace } = await environmentNamespace(deps, request, "shared-service:subscribe");
         const before = await deps.kube.find<InstanceObject>(resources.sharedServiceInstance, name, namespace);
         if (!before) throw problems.notFound(`There is no subscription ${name} in ${namespace}`);
         request.audit = {
@@ -170,7 +147,7 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       { schema: { tags: ["shared services"], summary: "Cancel the subscription", params: InstanceParams } },
       async (request, reply) => {
         const { name } = request.params as { name: string };
-        const { dept, namespace } = await namespaceFor(deps, request, "shared-service:subscribe");
+        const { dept, namespace } = await environmentNamespace(deps, request, "shared-service:subscribe");
         request.audit = {
           action: "shared-service.cancel",
           target: { kind: "SharedServiceInstance", name, department: dept, namespace },
@@ -194,7 +171,7 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       },
       async (request) => {
         const { name } = request.params as { name: string };
-        const { namespace } = await namespaceFor(deps, request, "shared-service:read");
+        const { namespace } = await environmentNamespace(deps, request, "shared-service:read");
         const secret = await asProblem(`The binding of ${name}`, () =>
           asCaller(deps, principalOf(request)).get<KubeObject & { data?: Record<string, string> }>(
             resources.secret,
