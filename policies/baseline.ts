@@ -97,6 +97,33 @@ export const platformWriters = [
   ].map((sa) => `system:serviceaccount:kube-system:${sa}`),
 ];
 
+/**
+ * What protects a records instance as stored (oldObject): its active legal holds (ids) and the record
+ * classes under retention without an approved disposal. Shared by the delete and downsize rules.
+ */
+const recordsProtection = [
+  {
+    name: "recordsParams",
+    expression: "has(oldObject.spec.parameters) ? oldObject.spec.parameters : {}",
+  },
+  {
+    name: "holds",
+    expression:
+      "has(variables.recordsParams.legalHolds) ? variables.recordsParams.legalHolds.map(h, h.id) : []",
+  },
+  {
+    name: "classes",
+    expression:
+      "has(variables.recordsParams.retentionSchedules) ? variables.recordsParams.retentionSchedules.map(r, r.recordClass) : []",
+  },
+  {
+    name: "approved",
+    expression:
+      "has(oldObject.spec.disposalApprovals) ? oldObject.spec.disposalApprovals.map(a, a.recordClass) : []",
+  },
+  { name: "unapproved", expression: "variables.classes.filter(c, !(c in variables.approved))" },
+];
+
 export const baselineRules: BaselineRule[] = [
   {
     id: "GH-IMG-001",
@@ -426,22 +453,7 @@ export const baselineRules: BaselineRule[] = [
     ],
     variables: [
       { name: "isRecords", expression: "oldObject.spec.service == 'records-management'" },
-      { name: "params", expression: "has(oldObject.spec.parameters) ? oldObject.spec.parameters : {}" },
-      {
-        name: "holds",
-        expression: "has(variables.params.legalHolds) ? variables.params.legalHolds.map(h, h.id) : []",
-      },
-      {
-        name: "classes",
-        expression:
-          "has(variables.params.retentionSchedules) ? variables.params.retentionSchedules.map(r, r.recordClass) : []",
-      },
-      {
-        name: "approved",
-        expression:
-          "has(oldObject.spec.disposalApprovals) ? oldObject.spec.disposalApprovals.map(a, a.recordClass) : []",
-      },
-      { name: "unapproved", expression: "variables.classes.filter(c, !(c in variables.approved))" },
+      ...recordsProtection,
     ],
     validations: [
       {
@@ -552,25 +564,8 @@ export const baselineRules: BaselineRule[] = [
         expression:
           "oldObject.spec.service == 'records-management' && object.spec.service == 'records-management' && oldObject.spec.plan != object.spec.plan",
       },
-      { name: "oldParams", expression: "has(oldObject.spec.parameters) ? oldObject.spec.parameters : {}" },
-      {
-        name: "holds",
-        expression: "has(variables.oldParams.legalHolds) ? variables.oldParams.legalHolds : []",
-      },
-      {
-        name: "classes",
-        expression:
-          "has(variables.oldParams.retentionSchedules) ? variables.oldParams.retentionSchedules.map(r, r.recordClass) : []",
-      },
-      {
-        name: "approved",
-        expression:
-          "has(oldObject.spec.disposalApprovals) ? oldObject.spec.disposalApprovals.map(a, a.recordClass) : []",
-      },
-      {
-        name: "protected",
-        expression: "size(variables.holds) > 0 || variables.classes.exists(c, !(c in variables.approved))",
-      },
+      ...recordsProtection,
+      { name: "protected", expression: "size(variables.holds) > 0 || size(variables.unapproved) > 0" },
       {
         name: "oldStorage",
         expression:

@@ -13,3 +13,15 @@ export const labels = {
 
 export const managedByValue = "govhost";
 export const fieldManager = "govhost-controller";
+
+/** The reference that makes a govhost object the controlling owner of what it renders (collected with it). */
+export function controllerReference(kind: string, owner: { metadata: { name?: string; uid?: string } }) {
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name as string,
+    uid: owner.metadata.uid as string,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}

@@ -1,7 +1,8 @@
 import { platformOwned, tenantDeclared } from "../../policies/keys.ts";
 import type { EService } from "../api/eservice.ts";
-import { apiVersion, labels, managedByValue } from "../api/group.ts";
+import { controllerReference } from "../api/group.ts";
 import type { KubeObject } from "../runtime/kube-client.ts";
+import { childLabels } from "../tenancy/desired.ts";
 import type { EServiceSettings } from "./settings.ts";
 
 // Desired children of an EService as a pure function of its spec, its tenant and the platform settings.
@@ -44,20 +45,9 @@ function metadata(es: EService, tenant: Tenant, name: string) {
     labels: {
       ...selectorLabels(es),
       "app.kubernetes.io/name": es.metadata.name as string,
-      [labels.department]: tenant.department,
-      [labels.environment]: tenant.environment,
-      [labels.managedBy]: managedByValue,
+      ...childLabels(tenant.department, tenant.environment),
     },
-    ownerReferences: [
-      {
-        apiVersion,
-        kind: "EService",
-        name: es.metadata.name,
-        uid: es.metadata.uid,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ],
+    ownerReferences: [controllerReference("EService", es)],
   };
 }
 

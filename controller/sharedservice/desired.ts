@@ -1,8 +1,9 @@
 import { tenantDeclared } from "../../policies/keys.ts";
-import { apiVersion, labels, managedByValue } from "../api/group.ts";
+import { controllerReference } from "../api/group.ts";
 import type { SharedService, SharedServiceInstance } from "../api/shared-service.ts";
 import type { Tenant } from "../eservice/desired.ts";
 import type { KubeObject } from "../runtime/kube-client.ts";
+import { childLabels } from "../tenancy/desired.ts";
 
 // What a rendered shared-service instance owns in the department namespace, as a pure function of the
 // instance, the catalogue entry and its plan: a bounded, policy-compliant workload that quota and metering
@@ -34,20 +35,9 @@ export function renderInstance(
     labels: {
       ...selector,
       "govhost.io/shared-service": service.metadata.name as string,
-      [labels.department]: tenant.department,
-      [labels.environment]: tenant.environment,
-      [labels.managedBy]: managedByValue,
+      ...childLabels(tenant.department, tenant.environment),
     },
-    ownerReferences: [
-      {
-        apiVersion,
-        kind: "SharedServiceInstance",
-        name,
-        uid: instance.metadata.uid,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ],
+    ownerReferences: [controllerReference("SharedServiceInstance", instance)],
   });
   const { limits } = plan;
   const parameters = instance.spec.parameters ?? {};

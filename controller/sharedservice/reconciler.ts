@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { fieldManager } from "../api/group.ts";
+import { controllerReference, fieldManager } from "../api/group.ts";
 import type {
   SharedService,
   SharedServiceInstance,
@@ -236,16 +236,7 @@ export class SharedServiceInstanceReconciler {
           name,
           namespace: instance.metadata.namespace,
           labels: { "govhost.io/shared-service-instance": instance.metadata.name as string },
-          ownerReferences: [
-            {
-              apiVersion: instance.apiVersion,
-              kind: "SharedServiceInstance",
-              name: instance.metadata.name,
-              uid: instance.metadata.uid,
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ],
+          ownerReferences: [controllerReference("SharedServiceInstance", instance)],
         },
         type: "Opaque",
         stringData: data,

@@ -1,6 +1,6 @@
 import { platformOwned } from "../../policies/keys.ts";
 import type { Department } from "../api/department.ts";
-import { apiVersion, labels, managedByValue } from "../api/group.ts";
+import { controllerReference, labels, managedByValue } from "../api/group.ts";
 import { controllerIdentity, controllerTenantRole, type TenantRole, tenantRoles } from "../api/rbac.ts";
 import type { KubeObject } from "../runtime/kube-client.ts";
 import type { TenancySettings } from "./settings.ts";
@@ -24,14 +24,7 @@ export function namespaceName(department: string, environment: string): string {
 }
 
 export function ownerReference(dept: Department) {
-  return {
-    apiVersion,
-    kind: "Department",
-    name: dept.metadata.name as string,
-    uid: dept.metadata.uid as string,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return controllerReference("Department", dept);
 }
 
 export function childLabels(department: string, environment: string): Record<string, string> {

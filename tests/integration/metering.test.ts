@@ -16,7 +16,7 @@ import {
   waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
-import { deleteHeld, monthlyProRata } from "./support/pro-rata.ts";
+import { deleteHeld, monthlyProRata, waitForStatementLine } from "./support/pro-rata.ts";
 import { startPrometheus } from "./support/prometheus.ts";
 
 // Pods run for a known time (the test plays the kubelet: it patches status.startTime and the containers'
@@ -342,17 +342,11 @@ describe("metering", () => {
       200n * BigInt(resizedAt - createdAt) + 300n * BigInt(Math.max(deletedAt, resizedAt + 1) - resizedAt);
     const micro = (2n * gibMs * 1_000_000n + monthMs) / (2n * monthMs);
     const expectedQuantity = `0.${micro.toString().padStart(6, "0")}`.replace(/0+$/, "");
-    const line = await eventually(
-      `the storage line to show ${expectedQuantity} GiB-month`,
-      async () => {
-        const st = await admin.find<ChargebackStatement & KubeObject>(
-          resources.chargebackStatement,
-          `${owner}-${statementPeriod}`,
-        );
-        const storage = st?.spec.lines.find((l) => l.resource === "storage");
-        return storage?.quantity === expectedQuantity ? storage : undefined;
-      },
-      30_000,
+    const line = await waitForStatementLine(
+      admin,
+      `${owner}-${statementPeriod}`,
+      "storage",
+      expectedQuantity,
     );
     expect(line).toMatchObject({
       environment: "dev",
@@ -405,17 +399,11 @@ describe("metering", () => {
       statementPeriod,
       20_000,
     );
-    const line = await eventually(
-      `the endpoint line to show ${expectedQuantity} endpoint-months`,
-      async () => {
-        const st = await admin.find<ChargebackStatement & KubeObject>(
-          resources.chargebackStatement,
-          `${owner}-${statementPeriod}`,
-        );
-        const endpoint = st?.spec.lines.find((l) => l.resource === "public-endpoint");
-        return endpoint?.quantity === expectedQuantity ? endpoint : undefined;
-      },
-      30_000,
+    const line = await waitForStatementLine(
+      admin,
+      `${owner}-${statementPeriod}`,
+      "public-endpoint",
+      expectedQuantity,
     );
     expect(line).toMatchObject({
       environment: "prod",
@@ -449,17 +437,11 @@ describe("metering", () => {
       statementPeriod,
       5_000,
     );
-    const line = await eventually(
-      `the e-service line to show ${expectedQuantity} e-service-months`,
-      async () => {
-        const st = await admin.find<ChargebackStatement & KubeObject>(
-          resources.chargebackStatement,
-          `${owner}-${statementPeriod}`,
-        );
-        const es = st?.spec.lines.find((l) => l.resource === "eservice");
-        return es?.quantity === expectedQuantity ? es : undefined;
-      },
-      30_000,
+    const line = await waitForStatementLine(
+      admin,
+      `${owner}-${statementPeriod}`,
+      "eservice",
+      expectedQuantity,
     );
     expect(line).toMatchObject({ environment: "prod", unitPriceMinor: "5000", amountMinor: expectedAmount });
   });

@@ -1,6 +1,8 @@
+import type { ChargebackStatement } from "../../../controller/api/chargeback.ts";
 import { periodBounds } from "../../../controller/metering/calendar.ts";
 import type { KubeClient, KubeObject } from "../../../controller/runtime/kube-client.ts";
-import { type ResourceType, resourcePath } from "../../../controller/runtime/resources.ts";
+import { type ResourceType, resourcePath, resources } from "../../../controller/runtime/resources.ts";
+import { eventually } from "./kube.ts";
 
 /**
  * What a monthly-priced allocation held over [fromMs, toMs) must cost, computed independently of the engine:
@@ -35,4 +37,24 @@ export async function deleteHeld(
   const deleting = await admin.call<KubeObject>("DELETE", resourcePath(type, { name, namespace }));
   await admin.mergePatch(type, name, { metadata: { finalizers: null } }, { namespace });
   return Date.parse(deleting.metadata?.deletionTimestamp ?? "");
+}
+
+/** Waits until the statement has a line of `resource` with exactly `quantity`, and returns that line. */
+export function waitForStatementLine(
+  admin: KubeClient,
+  statement: string,
+  resource: string,
+  quantity: string,
+) {
+  return eventually(
+    `statement ${statement} to show ${quantity} of ${resource}`,
+    async () => {
+      const found = await admin.find<ChargebackStatement & KubeObject>(
+        resources.chargebackStatement,
+        statement,
+      );
+      return found?.spec.lines.find((l) => l.resource === resource && l.quantity === quantity);
+    },
+    30_000,
+  );
 }
