@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     port: Number(env.GOVHOST_CONTROLLER_PORT ?? 8081),
     complianceIntervalMs: Number(env.GOVHOST_COMPLIANCE_INTERVAL_MS ?? 60_000),
     meteringRefreshMs: Number(env.GOVHOST_METERING_REFRESH_MS ?? 60_000),
+    usagePollMs: Number(env.GOVHOST_USAGE_POLL_MS ?? 60_000),
     timeZone: env.GOVHOST_TIMEZONE ?? "Asia/Hong_Kong",
   });
   const shutdown = (signal: string) => {

@@ -41,6 +41,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   complianceIntervalMs?: number;
   meteringRefreshMs?: number;
+  /** How often pods' usage is read from the metrics API (metrics.k8s.io), when one is installed. */
+  usagePollMs?: number;
   timeZone?: string;
   rateCard?: string;
   finalizeStatementsAfterMs?: number;
@@ -238,6 +240,7 @@ export async function runController(options: ControllerOptions): Promise<Running
       const environment = nsLabels?.[labels.environment];
       return department && environment ? { department, environment } : undefined;
     },
+    pod: (namespace, name) => pods.get(`${namespace}/${name}`),
   });
   const pods = new Informer<KubeObject>(client, resources.pod, (event, pod) =>
     meter.observePod(pod, event === "delete"),
@@ -276,6 +279,20 @@ export async function runController(options: ControllerOptions): Promise<Running
   });
   void scanner.run(abort.signal, options.complianceIntervalMs ?? 60_000);
 
+  // Usage above requests (consumed mode), when a metrics API is installed; one poll at a time.
+  const usagePollMs = options.usagePollMs ?? 60_000;
+  let polling = false;
+  const usagePoll = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    meter
+      .pollUsage(usagePollMs)
+      .catch((error: unknown) => log.warn({ err: error }, "reading usage metrics failed; retrying next poll"))
+      .finally(() => {
+        polling = false;
+      });
+  }, usagePollMs);
+
   // Drafts include open allocations up to now, so they are recomputed even without events.
   const meterRefresh = setInterval(() => {
     for (const dept of departments.list()) meter.refresh(dept.metadata.name as string);
@@ -297,6 +314,7 @@ export async function runController(options: ControllerOptions): Promise<Running
       clearInterval(resync);
       impersonation.stop();
       clearInterval(meterRefresh);
+      clearInterval(usagePoll);
       abort.abort();
       scans.stop();
       await queue.stop();

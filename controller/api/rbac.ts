@@ -321,8 +321,9 @@ export const controllerClusterRole = clusterRole(
     { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: read },
     { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: read },
     { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: manage },
-    // Metering: read the rate card, write the month's draft statements.
+    // Metering: read the rate card and pods' usage (metrics-server), write the month's draft statements.
     { apiGroups: ["govhost.io"], resources: ["ratecards"], verbs: read },
+    { apiGroups: ["metrics.k8s.io"], resources: ["pods"], verbs: ["get", "list"] },
     {
       apiGroups: ["govhost.io"],
       resources: ["chargebackstatements"],

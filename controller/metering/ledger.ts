@@ -1,3 +1,5 @@
+import { aboveRequestChanges, parseUsage } from "./above-request.ts";
+import { billable } from "./allocations.ts";
 import type { AllocationChange, MeteredResource } from "./engine.ts";
 
 // The metering ledger of one department: every allocation change, keyed by subject, resource and instant,
@@ -109,6 +111,23 @@ export function latestAmount(ledger: Ledger, subject: string, resource: MeteredR
     if (c.subject === subject && c.resource === resource && (!latest || c.at >= latest.at)) latest = c;
   }
   return latest?.amount;
+}
+
+/** The keys of a ledger ConfigMap: the allocation changes, and usage above requests (above-request.ts). */
+export const ledgerKeys = { changes: "changes", aboveRequest: "aboveRequest" } as const;
+
+/**
+ * What a department is billed from its ledger ConfigMap's data: in `consumed` mode the pods, volumes and
+ * lifetimes plus usage above requests; in `reserved` mode the quota instead of pods and volumes.
+ */
+export function billedChanges(
+  department: string,
+  data: Record<string, string | undefined> | undefined,
+  mode: "reserved" | "consumed",
+): AllocationChange[] {
+  const ledger = parse(department, data?.[ledgerKeys.changes]);
+  const aboveRequest = aboveRequestChanges(department, parseUsage(data?.[ledgerKeys.aboveRequest]));
+  return billable([...ledger.changes, ...aboveRequest], mode);
 }
 
 export function ledgerName(department: string): string {

@@ -10,7 +10,15 @@ import { isConflict, type KubeClient, type KubeObject } from "../runtime/kube-cl
 import { resources } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/workqueue.ts";
 import {
-  billable,
+  type AboveRequestUsage,
+  accumulate,
+  compactUsage,
+  type PodReading,
+  parseUsage,
+  podReading,
+  serializeUsage,
+} from "./above-request.ts";
+import {
   type DepartmentLike,
   type InstanceLike,
   instanceAllocationChanges,
@@ -25,8 +33,19 @@ import {
 } from "./allocations.ts";
 import { periodBounds, periodOf } from "./calendar.ts";
 import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
-import { compact, type Ledger, latestAmount, ledgerName, parse, record, serialize } from "./ledger.ts";
+import {
+  billedChanges,
+  compact,
+  type Ledger,
+  latestAmount,
+  ledgerKeys,
+  ledgerName,
+  parse,
+  record,
+  serialize,
+} from "./ledger.ts";
 import { registerMeteringMetrics } from "./metrics.ts";
+import { podMetrics } from "./metrics-api.ts";
 import { allocationModeOf, priceVersions } from "./ratecard.ts";
 import { forecastMinor, type MeteringSnapshot, meteringSnapshot } from "./snapshot.ts";
 
@@ -46,6 +65,8 @@ export interface MeterOptions {
   department: (name: string) => (Department & KubeObject) | undefined;
   /** Which department and environment a namespace belongs to (from the platform-owned labels). */
   owner: (namespace: string) => { department: string; environment: string } | undefined;
+  /** A pod as last seen, from the controller's cache (for its requests when reading its usage). */
+  pod: (namespace: string, name: string) => PodLike | undefined;
   /** Compact a ledger once its ConfigMap data passes this size (the API server caps objects near 1.5 MiB). */
   compactAboveBytes?: number;
 }
@@ -64,6 +85,7 @@ export class Meter {
     { snapshot: MeteringSnapshot; currency: string; budgetMinor?: number }
   >();
   readonly queue: WorkQueue;
+  private usageMetricsAvailable: boolean | undefined;
 
   constructor(options: MeterOptions) {
     this.options = options;
@@ -149,7 +171,7 @@ export class Meter {
     try {
       const seen = this.departmentsSeen.get(department);
       const live = [...(this.live.get(department)?.values() ?? [])];
-      const ledger = await this.recordChanges(department, changes, (current) => {
+      const { ledger, data } = await this.recordChanges(department, changes, (current) => {
         const latest = (subject: string, resource: AllocationChange["resource"]) =>
           latestAmount(current, subject, resource);
         return [
@@ -171,7 +193,7 @@ export class Meter {
       const versions = priceVersions(card);
       const now = Date.now();
       const mode = allocationModeOf(card, department);
-      const billed = { ...ledger, changes: billable(ledger.changes, mode) };
+      const billed = { ...ledger, changes: billedChanges(department, data, mode) };
       await this.writeStatements(billed, card, versions, now);
       const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now);
       const budget = this.options.department(department)?.spec.monthlyBudget;
@@ -194,28 +216,64 @@ export class Meter {
     department: string,
     changes: AllocationChange[],
     derive: (ledger: Ledger) => AllocationChange[],
-  ): Promise<Ledger> {
-    const { client } = this.options;
-    const name = ledgerName(department);
-    const namespace = controllerIdentity.namespace;
-    for (let attempt = 0; ; attempt++) {
-      const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
-      const ledger = parse(department, current?.data?.changes);
+  ): Promise<{ ledger: Ledger; data: Record<string, string> }> {
+    const { result, data } = await this.updateLedgerMap(department, (data) => {
+      const ledger = parse(department, data[ledgerKeys.changes]);
       const recorded = record(ledger, [...changes, ...derive(ledger)]);
-      if (recorded.added === 0) return ledger;
+      if (recorded.added === 0) return { result: ledger };
       let next = recorded.ledger;
-      let data = serialize(next);
-      if (data.length > (this.options.compactAboveBytes ?? 512 * 1024)) {
-        // Months before the previous one are finalized: only the previous and current month still change.
-        const { timeZone } = this.options;
-        const current = periodBounds(periodOf(Date.now(), timeZone), timeZone);
-        next = compact(next, periodBounds(periodOf(current.start - 1, timeZone), timeZone).start);
-        data = serialize(next);
+      let text = serialize(next);
+      if (text.length > (this.options.compactAboveBytes ?? 512 * 1024)) {
+        next = compact(next, this.oldestOpenMonthStart());
+        text = serialize(next);
         this.options.log.info(
           { department, before: recorded.ledger.changes.length, after: next.changes.length },
           "compacted the metering ledger",
         );
       }
+      return { result: next, data: { ...data, [ledgerKeys.changes]: text } };
+    });
+    return { ledger: result, data };
+  }
+
+  /** Counts a department's usage above requests since its watermark, in the same ConfigMap. */
+  private async recordUsage(department: string, readings: PodReading[], now: number, intervalMs: number) {
+    await this.updateLedgerMap(department, (data) => {
+      const usage: AboveRequestUsage = parseUsage(data[ledgerKeys.aboveRequest]);
+      const next = accumulate(usage, readings, {
+        now,
+        intervalMs,
+        maxGapMs: 3 * intervalMs,
+        timeZone: this.options.timeZone,
+      });
+      if (next === usage) return { result: undefined };
+      const kept = compactUsage(next, this.oldestOpenMonthStart());
+      return { result: undefined, data: { ...data, [ledgerKeys.aboveRequest]: serializeUsage(kept) } };
+    });
+  }
+
+  /** The start of the previous month: months before it are finalized and no longer change. */
+  private oldestOpenMonthStart(): number {
+    const { timeZone } = this.options;
+    const current = periodBounds(periodOf(Date.now(), timeZone), timeZone);
+    return periodBounds(periodOf(current.start - 1, timeZone), timeZone).start;
+  }
+
+  /**
+   * Read-modify-write of a department's ledger ConfigMap with optimistic concurrency: `update` sees the
+   * current data and returns new data to write (or none), and is re-run on a conflict.
+   */
+  private async updateLedgerMap<T>(
+    department: string,
+    update: (data: Record<string, string>) => { result: T; data?: Record<string, string> },
+  ): Promise<{ result: T; data: Record<string, string> }> {
+    const { client } = this.options;
+    const name = ledgerName(department);
+    const namespace = controllerIdentity.namespace;
+    for (let attempt = 0; ; attempt++) {
+      const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
+      const { result, data } = update(current?.data ?? {});
+      if (!data) return { result, data: current?.data ?? {} };
       const body: LedgerMap = {
         apiVersion: "v1",
         kind: "ConfigMap",
@@ -231,15 +289,50 @@ export class Meter {
             ? { resourceVersion: current.metadata.resourceVersion }
             : {}),
         },
-        data: { changes: data },
+        data,
       };
       try {
         if (current) await client.replace(body);
         else await client.create(body);
-        return next;
+        return { result, data };
       } catch (error) {
+        // 409: changed since read, or created meanwhile (AlreadyExists).
         if (!isConflict(error) || attempt >= 5) throw error;
       }
+    }
+  }
+
+  /**
+   * Reads every pod's usage from the metrics API and counts, per department, usage above requests since
+   * the last poll. Without a metrics API, `consumed` mode bills requests (logged once per change).
+   */
+  async pollUsage(intervalMs: number): Promise<void> {
+    const items = await podMetrics(this.options.client);
+    if (this.usageMetricsAvailable !== (items !== undefined)) {
+      this.usageMetricsAvailable = items !== undefined;
+      this.options.log.info(
+        { available: this.usageMetricsAvailable },
+        items
+          ? "metrics.k8s.io is available: consumed mode bills max(request, usage)"
+          : "no metrics.k8s.io API: consumed mode bills requests",
+      );
+    }
+    if (!items) return;
+    const readings = new Map<string, PodReading[]>();
+    for (const metrics of items) {
+      const namespace = metrics.metadata?.namespace ?? "";
+      const owner = this.options.owner(namespace);
+      const pod = owner && this.options.pod(namespace, metrics.metadata?.name ?? "");
+      const reading = pod && podReading(pod, metrics, owner.environment);
+      if (!owner || !reading) continue;
+      const list = readings.get(owner.department);
+      if (list) list.push(reading);
+      else readings.set(owner.department, [reading]);
+    }
+    const now = Date.now();
+    for (const [department, list] of readings) {
+      await this.recordUsage(department, list, now, intervalMs);
+      this.queue.add(department);
     }
   }
 

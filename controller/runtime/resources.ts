@@ -158,6 +158,14 @@ export const resources = {
     plural: "ingresses",
     namespaced: true,
   },
+  // Served by metrics-server (or any implementation of the resource metrics API), when installed.
+  podMetrics: {
+    group: "metrics.k8s.io",
+    version: "v1beta1",
+    kind: "PodMetrics",
+    plural: "pods",
+    namespaced: true,
+  },
 } as const satisfies Record<string, ResourceType>;
 
 export function apiVersionOf(type: ResourceType): string {

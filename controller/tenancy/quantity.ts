@@ -19,7 +19,10 @@ const binarySuffix: Record<string, bigint> = {
   Ei: 2n ** 60n,
 };
 
-const pattern = /^\+?([0-9]+)(?:\.([0-9]+))?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+// Sub-unit suffixes divide: the metrics API reports CPU in nanocores ("1459893n").
+const fractionSuffix: Record<string, bigint> = { n: 10n ** 9n, u: 10n ** 6n, m: 10n ** 3n };
+
+const pattern = /^\+?([0-9]+)(?:\.([0-9]+))?(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
 /** Parses a quantity into thousandths of its unit (so `500m` = 500, `2` = 2000, `1Ki` = 1024000). */
 export function parseMilli(quantity: string): bigint {
@@ -28,7 +31,10 @@ export function parseMilli(quantity: string): bigint {
   const [, whole = "0", fraction = "", suffix = ""] = match;
   const scale = 10n ** BigInt(fraction.length);
   const mantissa = BigInt(whole) * scale + BigInt(fraction || "0");
-  const multiplier = suffix === "m" ? 1n : 1000n * (decimalSuffix[suffix] ?? binarySuffix[suffix] ?? 1n);
+  const divisor = fractionSuffix[suffix];
+  // Below a thousandth (nanocores), the remainder is dropped.
+  if (divisor) return (mantissa * 1000n) / (scale * divisor);
+  const multiplier = 1000n * (decimalSuffix[suffix] ?? binarySuffix[suffix] ?? 1n);
   return (mantissa * multiplier) / scale;
 }
 

@@ -2,9 +2,8 @@ import type { FastifyPluginAsync } from "fastify";
 import Type from "typebox";
 import type { RateCard } from "../../controller/api/ratecard.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
-import { billable } from "../../controller/metering/allocations.ts";
 import { dayStart, periodBounds, periodOf } from "../../controller/metering/calendar.ts";
-import { ledgerName, parse } from "../../controller/metering/ledger.ts";
+import { billedChanges, ledgerName } from "../../controller/metering/ledger.ts";
 import { allocationModeOf, priceVersions } from "../../controller/metering/ratecard.ts";
 import { aggregations, usage } from "../../controller/metering/usage.ts";
 import type { KubeObject } from "../../controller/runtime/kube-client.ts";
@@ -120,9 +119,8 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
             ledgerName(department),
             controllerIdentity.namespace,
           );
-          const ledger = parse(department, map?.data?.changes);
           const mode = allocationModeOf(card, department);
-          ledgers.push({ department, changes: billable(ledger.changes, mode) });
+          ledgers.push({ department, changes: billedChanges(department, map?.data, mode) });
         }
         return {
           window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() },

@@ -11,6 +11,11 @@ describe("Kubernetes quantities", () => {
     ["1Ki", 1_024_000n],
     ["16Gi", 16n * 2n ** 30n * 1000n],
     ["+3", 3000n],
+    // The metrics API's units: nanocores and microcores, truncated below a millicore.
+    ["1459893n", 1n],
+    ["250000000n", 250n],
+    ["1500u", 1n],
+    ["0.5m", 0n],
   ])("parses %s exactly", (text, milli) => {
     expect(parseMilli(text)).toBe(milli);
   });

@@ -14,6 +14,10 @@ export interface Pki {
   controllerManagerKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
+  /** The aggregation layer's own CA and the client certificate it presents to extension API servers. */
+  frontProxyCaCert: string;
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -22,8 +26,26 @@ function openssl(args: string[], cwd: string): void {
 
 const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
-/** Issues a leaf certificate signed by the CA in `dir`; `extensions` is an openssl extension section. */
-function issue(dir: string, name: string, subject: string, extensions: string): void {
+function createCa(dir: string, name: string, subject: string): void {
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      ...ecKey,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "365",
+    ].concat(["-sha256", "-subj", subject]),
+    dir,
+  );
+}
+
+/** Issues a leaf certificate signed by the CA `ca` in `dir`; `extensions` is an openssl extension section. */
+function issue(dir: string, name: string, subject: string, extensions: string, ca = "ca"): void {
   writeFileSync(join(dir, `${name}.ext`), extensions);
   openssl(["req", "-new", ...ecKey, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
   openssl(
@@ -33,9 +55,9 @@ function issue(dir: string, name: string, subject: string, extensions: string): 
       "-in",
       `${name}.csr`,
       "-CA",
-      "ca.crt",
+      `${ca}.crt`,
       "-CAkey",
-      "ca.key",
+      `${ca}.key`,
       "-CAcreateserial",
       "-days",
       "365",
@@ -55,24 +77,7 @@ function issue(dir: string, name: string, subject: string, extensions: string): 
  * service-account signing key pair. Requires the openssl CLI.
  */
 export function createPki(dir: string): Pki {
-  openssl(
-    [
-      "req",
-      "-x509",
-      "-new",
-      ...ecKey,
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.crt",
-      "-days",
-      "365",
-      "-sha256",
-      "-subj",
-      "/CN=govhost-local-ca",
-    ],
-    dir,
-  );
+  createCa(dir, "ca", "/CN=govhost-local-ca");
   const sans = [
     "IP:127.0.0.1",
     "IP:10.0.0.1",
@@ -92,6 +97,10 @@ export function createPki(dir: string): Pki {
     "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n";
   issue(dir, "admin", "/O=system:masters/CN=govhost-admin", client);
   issue(dir, "controller-manager", "/CN=system:kube-controller-manager", client);
+  // A separate CA for the aggregation layer, as kubeadm does: extension API servers trust identity headers
+  // only from a client certificate of this CA, which nothing but the API server holds.
+  createCa(dir, "front-proxy-ca", "/CN=govhost-front-proxy-ca");
+  issue(dir, "front-proxy-client", "/CN=front-proxy-client", client, "front-proxy-ca");
   openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"], dir);
   openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
   const at = (file: string) => join(dir, file);
@@ -106,5 +115,8 @@ export function createPki(dir: string): Pki {
     controllerManagerKey: at("controller-manager.key"),
     serviceAccountKey: at("sa.key"),
     serviceAccountPub: at("sa.pub"),
+    frontProxyCaCert: at("front-proxy-ca.crt"),
+    frontProxyClientCert: at("front-proxy-client.crt"),
+    frontProxyClientKey: at("front-proxy-client.key"),
   };
 }
