@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     complianceIntervalMs: Number(env.GOVHOST_COMPLIANCE_INTERVAL_MS ?? 60_000),
     meteringRefreshMs: Number(env.GOVHOST_METERING_REFRESH_MS ?? 60_000),
     usagePollMs: Number(env.GOVHOST_USAGE_POLL_MS ?? 60_000),
+    ledgerCompactBytes: Number(env.GOVHOST_LEDGER_COMPACT_BYTES ?? 256 * 1024),
     timeZone: env.GOVHOST_TIMEZONE ?? "Asia/Hong_Kong",
   });
   const shutdown = (signal: string) => {

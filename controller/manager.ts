@@ -41,6 +41,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   complianceIntervalMs?: number;
   meteringRefreshMs?: number;
+  /** Size of a department's ledger changes past which it is compacted and folded. */
+  ledgerCompactBytes?: number;
   /** How often pods' usage is read from the metrics API (metrics.k8s.io), when one is installed. */
   usagePollMs?: number;
   timeZone?: string;
@@ -234,6 +236,7 @@ export async function runController(options: ControllerOptions): Promise<Running
     timeZone: options.timeZone ?? "Asia/Hong_Kong",
     rateCard: options.rateCard ?? "govhost-default",
     finalizeAfterMs: options.finalizeStatementsAfterMs ?? 24 * 3_600_000,
+    ...(options.ledgerCompactBytes ? { compactAboveBytes: options.ledgerCompactBytes } : {}),
     owner: (name) => {
       const nsLabels = namespaces.get(name)?.metadata?.labels;
       const department = nsLabels?.[labels.department];

@@ -1,6 +1,6 @@
 import { parseMilli } from "../tenancy/quantity.ts";
 import { effectiveRequest, type PodLike } from "./allocations.ts";
-import { dayStart } from "./calendar.ts";
+import { BucketSet, bucketChanges, bucketRows, bucketsFromRows, type IntegralBucket } from "./buckets.ts";
 import type { AllocationChange } from "./engine.ts";
 
 // `consumed` mode bills max(request, usage). Requests are integrated exactly from the pods' timestamps
@@ -12,18 +12,13 @@ import type { AllocationChange } from "./engine.ts";
 export type UsageResource = "cpu" | "memory";
 export const usageResources: readonly UsageResource[] = ["cpu", "memory"];
 
-/** Usage above requests in one environment during one local day: Σ excess × ms (millicores or bytes). */
-export interface AboveRequestBucket {
-  day: number;
-  environment: string;
-  resource: UsageResource;
-  amountMs: bigint;
-}
-
-/** What the ledger keeps of usage above requests: the buckets and the instant counted up to. */
+/**
+ * What the ledger keeps of usage above requests: per environment, resource and local day, Σ excess × ms
+ * (millicores or bytes), and the instant counted up to.
+ */
 export interface AboveRequestUsage {
   through?: number;
-  buckets: AboveRequestBucket[];
+  buckets: IntegralBucket[];
 }
 
 /** One running pod's reading: its requests and measured usage (cpu in millicores, memory in bytes). */
@@ -65,23 +60,6 @@ export function podReading(
   };
 }
 
-const bucketKey = (b: { day: number; environment: string; resource: UsageResource }) =>
-  `${b.day}|${b.environment}|${b.resource}`;
-
-/** The local day boundaries cutting [from, to), as consecutive pieces. */
-function dayPieces(from: number, to: number, timeZone: string): { day: number; from: number; to: number }[] {
-  const pieces: { day: number; from: number; to: number }[] = [];
-  for (let at = from; at < to; ) {
-    const day = dayStart(at, timeZone);
-    // 26 hours past a local midnight is always inside the next local day (days last 23 to 25 hours).
-    const next = dayStart(day + 26 * 3_600_000, timeZone);
-    const end = Math.min(to, next);
-    pieces.push({ day, from: at, to: end });
-    at = end;
-  }
-  return pieces;
-}
-
 /**
  * Counts each pod's usage above its requests over (from, `now`], where `from` is what was already counted
  * (`through`), else one poll interval back, and never more than `maxGapMs` back: after an outage longer
@@ -96,73 +74,42 @@ export function accumulate(
   const { now, timeZone } = window;
   if (usage.through !== undefined && usage.through >= now) return usage;
   const from = Math.max(usage.through ?? now - window.intervalMs, now - window.maxGapMs);
-  const buckets = new Map(usage.buckets.map((b) => [bucketKey(b), { ...b }]));
+  const buckets = new BucketSet(usage.buckets);
   for (const reading of readings) {
     const podFrom = Math.max(from, reading.start);
     if (podFrom >= now) continue;
     for (const resource of usageResources) {
       const excess = reading.usage[resource] - reading.request[resource];
       if (excess <= 0n) continue;
-      for (const piece of dayPieces(podFrom, now, timeZone)) {
-        const key = bucketKey({ day: piece.day, environment: reading.environment, resource });
-        const amountMs = excess * BigInt(piece.to - piece.from);
-        const bucket = buckets.get(key);
-        if (bucket) bucket.amountMs += amountMs;
-        else buckets.set(key, { day: piece.day, environment: reading.environment, resource, amountMs });
-      }
+      const line = { environment: reading.environment, resource, item: aboveRequestItem };
+      buckets.add(line, excess, podFrom, now, timeZone);
     }
   }
-  return { through: now, buckets: [...buckets.values()].sort((a, b) => a.day - b.day) };
+  return { through: now, buckets: buckets.list() };
 }
 
 /** Drops days before `cutoff` (a month start: those months' statements are final). */
 export function compactUsage(usage: AboveRequestUsage, cutoff: number): AboveRequestUsage {
-  return { ...usage, buckets: usage.buckets.filter((b) => b.day >= cutoff) };
+  return { ...usage, buckets: usage.buckets.filter((b) => b.at >= cutoff) };
 }
 
 /**
- * Each day's usage above requests as allocation changes the cost engine prices like any other: an
- * allocation of Σ excess × ms held for 1 ms from the start of the day, so its integral is exactly the
- * bucket, priced at the rate card version in force at the start of that day, on its own statement line.
+ * Each day's usage above requests as allocation changes (buckets.ts): priced at the rate card version in
+ * force at the start of that local day, on its own statement line.
  */
 export function aboveRequestChanges(department: string, usage: AboveRequestUsage): AllocationChange[] {
-  return usage.buckets.flatMap((b) => {
-    const base = {
-      subject: `above-request/${b.environment}/${b.resource}/${b.day}`,
-      department,
-      environment: b.environment,
-      resource: b.resource,
-      item: aboveRequestItem,
-    };
-    return [
-      { ...base, at: b.day, amount: b.amountMs },
-      { ...base, at: b.day + 1, amount: 0n },
-    ];
-  });
+  return bucketChanges(department, "above-request", usage.buckets);
 }
 
-type BucketRow = [day: number, environment: string, resource: UsageResource, amountMs: string];
-
 export function serializeUsage(usage: AboveRequestUsage): string {
-  const rows: BucketRow[] = usage.buckets.map((b) => [
-    b.day,
-    b.environment,
-    b.resource,
-    b.amountMs.toString(),
-  ]);
-  return JSON.stringify({ through: usage.through, buckets: rows });
+  return JSON.stringify({ through: usage.through, buckets: bucketRows(usage.buckets) });
 }
 
 export function parseUsage(text: string | undefined): AboveRequestUsage {
   if (!text) return { buckets: [] };
-  const stored = JSON.parse(text) as { through?: number; buckets?: BucketRow[] };
+  const stored = JSON.parse(text) as { through?: number; buckets?: Parameters<typeof bucketsFromRows>[0] };
   return {
     ...(typeof stored.through === "number" ? { through: stored.through } : {}),
-    buckets: (stored.buckets ?? []).map(([day, environment, resource, amountMs]) => ({
-      day,
-      environment,
-      resource,
-      amountMs: BigInt(amountMs),
-    })),
+    buckets: bucketsFromRows(stored.buckets ?? []),
   };
 }

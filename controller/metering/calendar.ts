@@ -1,16 +1,27 @@
 // Calendar months in a configurable time zone (default Asia/Hong_Kong), as UTC instants in milliseconds.
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function formatIn(timeZone: string): Intl.DateTimeFormat {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formats.set(timeZone, format);
+  }
+  return format;
+}
+
 function offsetMs(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(instant));
+  const parts = formatIn(timeZone).formatToParts(new Date(instant));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(
     get("year"),
@@ -47,8 +58,27 @@ export function periodOf(instant: number, timeZone: string): string {
   return `${local.getUTCFullYear()}-${String(local.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
-/** The UTC instant of local midnight starting the day that contains `instant` in `timeZone`. */
+const quarterHour = 900_000;
+const dayStarts = new Map<string, Map<number, number>>();
+
+/**
+ * The UTC instant of local midnight starting the day that contains `instant` in `timeZone`. Every UTC
+ * offset and transition falls on a quarter hour, so the answer is the same within one and is cached.
+ */
 export function dayStart(instant: number, timeZone: string): number {
+  let cache = dayStarts.get(timeZone);
+  if (!cache) dayStarts.set(timeZone, (cache = new Map()));
+  const quarter = Math.floor(instant / quarterHour);
+  let start = cache.get(quarter);
+  if (start === undefined) {
+    if (cache.size > 100_000) cache.clear();
+    start = computeDayStart(instant, timeZone);
+    cache.set(quarter, start);
+  }
+  return start;
+}
+
+function computeDayStart(instant: number, timeZone: string): number {
   const day = 86_400_000;
   const localMidnight = Math.floor((instant + offsetMs(instant, timeZone)) / day) * day;
   let guess = localMidnight - offsetMs(localMidnight, timeZone);

@@ -1,5 +1,6 @@
 import { aboveRequestChanges, parseUsage } from "./above-request.ts";
 import { billable } from "./allocations.ts";
+import { bucketChanges, bucketRows, bucketsFromRows, type IntegralBucket } from "./buckets.ts";
 import type { AllocationChange, MeteredResource } from "./engine.ts";
 
 // The metering ledger of one department: every allocation change, keyed by subject, resource and instant,
@@ -113,8 +114,19 @@ export function latestAmount(ledger: Ledger, subject: string, resource: MeteredR
   return latest?.amount;
 }
 
-/** The keys of a ledger ConfigMap: the allocation changes, and usage above requests (above-request.ts). */
-export const ledgerKeys = { changes: "changes", aboveRequest: "aboveRequest" } as const;
+/**
+ * The keys of a ledger ConfigMap: the allocation changes, the integrals of allocations folded away
+ * (fold.ts), and usage above requests (above-request.ts).
+ */
+export const ledgerKeys = { changes: "changes", folded: "folded", aboveRequest: "aboveRequest" } as const;
+
+export function parseFolded(text: string | undefined): IntegralBucket[] {
+  return text ? bucketsFromRows(JSON.parse(text) as Parameters<typeof bucketsFromRows>[0]) : [];
+}
+
+export function serializeFolded(buckets: IntegralBucket[]): string {
+  return JSON.stringify(bucketRows(buckets));
+}
 
 /**
  * What a department is billed from its ledger ConfigMap's data: in `consumed` mode the pods, volumes and
@@ -126,8 +138,9 @@ export function billedChanges(
   mode: "reserved" | "consumed",
 ): AllocationChange[] {
   const ledger = parse(department, data?.[ledgerKeys.changes]);
+  const folded = bucketChanges(department, "folded", parseFolded(data?.[ledgerKeys.folded]));
   const aboveRequest = aboveRequestChanges(department, parseUsage(data?.[ledgerKeys.aboveRequest]));
-  return billable([...ledger.changes, ...aboveRequest], mode);
+  return billable([...ledger.changes, ...folded, ...aboveRequest], mode);
 }
 
 export function ledgerName(department: string): string {

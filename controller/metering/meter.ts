@@ -33,6 +33,7 @@ import {
 } from "./allocations.ts";
 import { periodBounds, periodOf } from "./calendar.ts";
 import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
+import { foldEnded } from "./fold.ts";
 import {
   billedChanges,
   compact,
@@ -41,8 +42,10 @@ import {
   ledgerKeys,
   ledgerName,
   parse,
+  parseFolded,
   record,
   serialize,
+  serializeFolded,
 } from "./ledger.ts";
 import { registerMeteringMetrics } from "./metrics.ts";
 import { podMetrics } from "./metrics-api.ts";
@@ -67,9 +70,15 @@ export interface MeterOptions {
   owner: (namespace: string) => { department: string; environment: string } | undefined;
   /** A pod as last seen, from the controller's cache (for its requests when reading its usage). */
   pod: (namespace: string, name: string) => PodLike | undefined;
-  /** Compact a ledger once its ConfigMap data passes this size (the API server caps objects near 1.5 MiB). */
+  /**
+   * Compact a ledger once its changes pass this size (the API server caps objects near 1.5 MiB): drop the
+   * finalized months and fold allocations that ended and are gone (default 256 KiB).
+   */
   compactAboveBytes?: number;
 }
+
+/** Allocations are folded only once they ended this long ago: events about them have all arrived. */
+const foldGraceMs = 10 * 60_000;
 
 interface LedgerMap extends KubeObject {
   data?: Record<string, string>;
@@ -80,6 +89,9 @@ export class Meter {
   private readonly pending = new Map<string, AllocationChange[]>();
   private readonly departmentsSeen = new Map<string, DepartmentLike>();
   private readonly live = new Map<string, Map<string, AllocationChange>>();
+  /** Subjects whose object exists (as last seen): their changes may be derived again, so never folded. */
+  private readonly present = new Set<string>();
+  private readonly deleting = new Set<string>();
   private readonly snapshots = new Map<
     string,
     { snapshot: MeteringSnapshot; currency: string; budgetMinor?: number }
@@ -103,6 +115,7 @@ export class Meter {
       this.enqueue(
         owner.department,
         this.trackLive(owner.department, podAllocationChanges(pod, owner, deleted)),
+        deleted,
       );
   }
 
@@ -112,6 +125,7 @@ export class Meter {
       this.enqueue(
         owner.department,
         this.trackLive(owner.department, pvcAllocationChanges(pvc, owner, deleted)),
+        deleted,
       );
   }
 
@@ -135,13 +149,14 @@ export class Meter {
     deleted: boolean,
   ): void {
     const owner = this.options.owner(object.metadata?.namespace ?? "");
-    if (owner) this.enqueue(owner.department, lifetimeAllocationChanges(object, kind, owner, deleted));
+    if (owner)
+      this.enqueue(owner.department, lifetimeAllocationChanges(object, kind, owner, deleted), deleted);
   }
 
   /** A shared-service instance was created, changed plan or was deleted. */
   observeInstance(instance: InstanceLike & { metadata?: { namespace?: string } }, deleted: boolean): void {
     const owner = this.options.owner(instance.metadata?.namespace ?? "");
-    if (owner) this.enqueue(owner.department, instanceAllocationChanges(instance, owner, deleted));
+    if (owner) this.enqueue(owner.department, instanceAllocationChanges(instance, owner, deleted), deleted);
   }
 
   /** A department was created, changed or deleted: its reserved quota may have changed. */
@@ -157,7 +172,13 @@ export class Meter {
     this.queue.add(department);
   }
 
-  private enqueue(department: string, changes: AllocationChange[]): void {
+  private enqueue(department: string, changes: AllocationChange[], deleted: boolean): void {
+    for (const c of changes) {
+      // A deleted object stops being present once its deletion is recorded (in flush): until then a
+      // fold could remove its series and the pending changes would add it again.
+      if (deleted) this.deleting.add(c.subject);
+      else this.present.add(c.subject);
+    }
     if (changes.length === 0) return;
     const pending = this.pending.get(department);
     if (pending) pending.push(...changes);
@@ -171,7 +192,13 @@ export class Meter {
     try {
       const seen = this.departmentsSeen.get(department);
       const live = [...(this.live.get(department)?.values() ?? [])];
-      const { ledger, data } = await this.recordChanges(department, changes, (current) => {
+      const card = await this.options.client.find<RateCard & KubeObject>(
+        resources.rateCard,
+        this.options.rateCard,
+      );
+      const versions = card ? priceVersions(card) : [];
+      const cuts = versions.map((v) => v.validFrom);
+      const recorded = await this.recordChanges(department, changes, cuts, (current) => {
         const latest = (subject: string, resource: AllocationChange["resource"]) =>
           latestAmount(current, subject, resource);
         return [
@@ -179,10 +206,10 @@ export class Meter {
           ...resizeChanges(live, latest, Date.now()),
         ];
       });
-      const card = await this.options.client.find<RateCard & KubeObject>(
-        resources.rateCard,
-        this.options.rateCard,
-      );
+      const { ledger, data } = recorded;
+      for (const c of changes) {
+        if (this.deleting.delete(c.subject)) this.present.delete(c.subject);
+      }
       if (!card) {
         this.options.log.warn(
           { rateCard: this.options.rateCard },
@@ -190,7 +217,6 @@ export class Meter {
         );
         return undefined;
       }
-      const versions = priceVersions(card);
       const now = Date.now();
       const mode = allocationModeOf(card, department);
       const billed = { ...ledger, changes: billedChanges(department, data, mode) };
@@ -215,23 +241,51 @@ export class Meter {
   private async recordChanges(
     department: string,
     changes: AllocationChange[],
+    priceCuts: readonly number[],
     derive: (ledger: Ledger) => AllocationChange[],
   ): Promise<{ ledger: Ledger; data: Record<string, string> }> {
     const { result, data } = await this.updateLedgerMap(department, (data) => {
       const ledger = parse(department, data[ledgerKeys.changes]);
       const recorded = record(ledger, [...changes, ...derive(ledger)]);
-      if (recorded.added === 0) return { result: ledger };
-      let next = recorded.ledger;
-      let text = serialize(next);
-      if (text.length > (this.options.compactAboveBytes ?? 512 * 1024)) {
-        next = compact(next, this.oldestOpenMonthStart());
-        text = serialize(next);
+      // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
+      const text = recorded.added === 0 ? (data[ledgerKeys.changes] ?? "") : serialize(recorded.ledger);
+      if (text.length <= (this.options.compactAboveBytes ?? 256 * 1024)) {
+        if (recorded.added === 0) return { result: ledger };
+        return { result: recorded.ledger, data: { ...data, [ledgerKeys.changes]: text } };
+      }
+      // Too big: drop the finalized months, and fold what ended and is gone into integrals.
+      const cutoff = this.oldestOpenMonthStart();
+      const compacted = compact(recorded.ledger, cutoff);
+      const folding = foldEnded(
+        compacted,
+        parseFolded(data[ledgerKeys.folded]).filter((b) => b.at >= cutoff),
+        {
+          before: Date.now() - foldGraceMs,
+          present: (subject) => this.present.has(subject),
+          timeZone: this.options.timeZone,
+          cuts: priceCuts,
+        },
+      );
+      const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
+      if (!shrunk && recorded.added === 0) return { result: ledger };
+      if (shrunk)
         this.options.log.info(
-          { department, before: recorded.ledger.changes.length, after: next.changes.length },
+          {
+            department,
+            before: recorded.ledger.changes.length,
+            after: folding.ledger.changes.length,
+            folded: folding.series,
+          },
           "compacted the metering ledger",
         );
-      }
-      return { result: next, data: { ...data, [ledgerKeys.changes]: text } };
+      return {
+        result: folding.ledger,
+        data: {
+          ...data,
+          [ledgerKeys.changes]: serialize(folding.ledger),
+          [ledgerKeys.folded]: serializeFolded(folding.folded),
+        },
+      };
     });
     return { ledger: result, data };
   }

@@ -9,6 +9,8 @@ import {
   type PriceVersion,
   statementLines,
 } from "../../controller/metering/engine.ts";
+import { foldEnded } from "../../controller/metering/fold.ts";
+import { billedChanges, ledgerKeys, serialize, serializeFolded } from "../../controller/metering/ledger.ts";
 import { parseDecimal } from "../../controller/metering/rational.ts";
 import { report } from "./_stats.ts";
 
@@ -85,4 +87,28 @@ report(`cost engine: ${pods} pods, ${changes.length} allocation changes, one mon
   "total (minor units)": statement.totalMinor.toLocaleString("en"),
   "heap after building the input": `${(heapBefore / 2 ** 20).toFixed(0)} MiB`,
   "peak RSS": `${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+});
+
+// The ledger of that month: its serialized size as raw changes, and after folding it (every pod gone, as
+// when pods are deleted; see controller/metering/fold.ts): what a department's ConfigMap would hold.
+const raw = serialize({ department: "bench", changes });
+const f0 = performance.now();
+const folded = foldEnded({ department: "bench", changes }, [], {
+  before: period.end,
+  present: () => false,
+  timeZone: "Asia/Hong_Kong",
+  cuts: versions.map((v) => v.validFrom),
+});
+const f1 = performance.now();
+const foldedData = {
+  [ledgerKeys.changes]: serialize(folded.ledger),
+  [ledgerKeys.folded]: serializeFolded(folded.folded),
+};
+const refolded = statementLines(integrate(billedChanges("bench", foldedData, "consumed"), versions, period));
+report("ledger: the same month as stored in a department's ConfigMap", {
+  "raw changes": `${(raw.length / 2 ** 20).toFixed(1)} MiB`,
+  "fold time": `${((f1 - f0) / 1000).toFixed(2)} s`,
+  "folded (pods gone)": `${folded.folded.length} buckets, ${((foldedData.changes.length + foldedData.folded.length) / 1024).toFixed(1)} KiB`,
+  "statement from the folded ledger":
+    refolded.totalMinor === statement.totalMinor ? "identical total" : "DIFFERENT",
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
-import { ledgerName, parse } from "../../controller/metering/ledger.ts";
+import { ledgerKeys, ledgerName, parse } from "../../controller/metering/ledger.ts";
+import { rational, toDecimalString } from "../../controller/metering/rational.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
@@ -444,5 +445,59 @@ describe("metering", () => {
       expectedQuantity,
     );
     expect(line).toMatchObject({ environment: "prod", unitPriceMinor: "5000", amountMinor: expectedAmount });
+  });
+  it("folds the allocations of deleted pods into integrals once the ledger grows, without changing a figure", async () => {
+    await controller.stop();
+    const env = { GOVHOST_LEDGER_COMPACT_BYTES: "2048", GOVHOST_METERING_REFRESH_MS: "2000" };
+    controller = await startController({ identity: "metering-fold-1", env });
+    const busy = uniqueName("f");
+    await admin.create(departmentManifest(busy, { environments: ["prod"] }));
+    await waitForDepartment(admin, busy, isReady);
+    const ns = `${busy}-prod`;
+    // Twelve pods of 250m and 256Mi ran 1 to 12 minutes each and ended over 10 minutes ago (folding waits
+    // that long for late events). Eleven are deleted; one is kept, as a Job keeps its finished pod.
+    const base = Date.now() - 45 * 60_000;
+    let milliMs = 0n;
+    for (let i = 0; i < 12; i++) {
+      const start = base + i * 60_000;
+      const end = start + (i + 1) * 60_000;
+      await runPod(ns, `job-${i}`, "250m", "256Mi", start, end);
+      milliMs += 250n * BigInt(end - start);
+    }
+    for (let i = 0; i < 11; i++) await admin.delete(resources.pod, `job-${i}`, ns);
+    const statementPeriod = periodOf(base, "Asia/Hong_Kong");
+    // cpu: millicore-ms over 1000 x 3.6e6 per core-hour; memory: 256Mi is 1/4 GiB, per GiB-hour.
+    const cpuQuantity = toDecimalString(rational(milliMs, 3_600_000_000n));
+    const memoryQuantity = toDecimalString(rational(milliMs, 1000n * 3_600_000n));
+    const kept = await admin.get<KubeObject>(resources.pod, "job-11", ns);
+    const subjects = await eventually("the ledger to fold deleted pods", async () => {
+      const map = await admin.find<KubeObject & { data?: Record<string, string> }>(
+        resources.configMap,
+        ledgerName(busy),
+        "govhost-system",
+      );
+      const changes = parse(busy, map?.data?.[ledgerKeys.changes]).changes;
+      const left = new Set(changes.map((c) => c.subject));
+      return map?.data?.[ledgerKeys.folded] && left.size < 12 ? left : undefined;
+    });
+    // Deleted pods were folded away (until the ledger was back under the limit); the kept pod never is.
+    expect(subjects).toContain(`pod/${kept.metadata?.uid}`);
+    const cpu = await waitForStatementLine(admin, `${busy}-${statementPeriod}`, "cpu", cpuQuantity);
+    expect(cpu.amountMinor).toBe(Number((2n * milliMs * 35n + 3_600_000_000n) / 7_200_000_000n));
+    await waitForStatementLine(admin, `${busy}-${statementPeriod}`, "memory", memoryQuantity);
+
+    // A restart derives the kept pod's changes again; the ledger dedupes them and nothing is folded twice.
+    await controller.kill();
+    controller = await startController({ identity: "metering-fold-2", env });
+    // It leads once started; three refreshes later its statement stands.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const statement = await admin.get<ChargebackStatement & KubeObject>(
+      resources.chargebackStatement,
+      `${busy}-${statementPeriod}`,
+    );
+    expect(statement.spec.lines.map((l) => [l.resource, l.quantity])).toEqual([
+      ["cpu", cpuQuantity],
+      ["memory", memoryQuantity],
+    ]);
   });
 });

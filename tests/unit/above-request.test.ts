@@ -39,9 +39,10 @@ describe("usage above requests", () => {
     expect(first.through).toBe(t0);
     expect(first.buckets).toEqual([
       {
-        day: Date.parse("2026-11-09T16:00:00Z"),
+        at: Date.parse("2026-11-09T16:00:00Z"),
         environment: "prod",
         resource: "cpu",
+        item: aboveRequestItem,
         amountMs: 200n * 60_000n,
       },
     ]);
@@ -89,7 +90,7 @@ describe("usage above requests", () => {
       [reading({ request: 100n, usage: 400n })],
       { ...poll, now: midnight + 40_000 },
     );
-    expect(usage.buckets.map((b) => [new Date(b.day).toISOString(), b.amountMs])).toEqual([
+    expect(usage.buckets.map((b) => [new Date(b.at).toISOString(), b.amountMs])).toEqual([
       ["2026-11-29T16:00:00.000Z", 300n * 20_000n],
       ["2026-11-30T16:00:00.000Z", 300n * 40_000n],
     ]);

@@ -53,7 +53,10 @@ export function waitForStatementLine(
         resources.chargebackStatement,
         statement,
       );
-      return found?.spec.lines.find((l) => l.resource === resource && l.quantity === quantity);
+      const line = found?.spec.lines.find((l) => l.resource === resource && l.quantity === quantity);
+      if (line) return line;
+      // Shown when the wait times out: what the statement had instead.
+      throw new Error(`lines ${JSON.stringify(found?.spec.lines.map((l) => [l.resource, l.quantity]))}`);
     },
     30_000,
   );
