@@ -67,7 +67,10 @@ const dayStarts = new Map<string, Map<number, number>>();
  */
 export function dayStart(instant: number, timeZone: string): number {
   let cache = dayStarts.get(timeZone);
-  if (!cache) dayStarts.set(timeZone, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    dayStarts.set(timeZone, cache);
+  }
   const quarter = Math.floor(instant / quarterHour);
   let start = cache.get(quarter);
   if (start === undefined) {

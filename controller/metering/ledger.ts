@@ -105,13 +105,20 @@ export function parse(department: string, text: string | undefined): Ledger {
   };
 }
 
-/** The most recent amount recorded for a subject's resource, if any. */
-export function latestAmount(ledger: Ledger, subject: string, resource: MeteredResource): bigint | undefined {
-  let latest: AllocationChange | undefined;
+/**
+ * The most recent amount recorded per subject and resource: a lookup built once per ledger (resizes and
+ * the reserved quota ask it for every live allocation).
+ */
+export function latestAmounts(
+  ledger: Ledger,
+): (subject: string, resource: MeteredResource) => bigint | undefined {
+  const latest = new Map<string, AllocationChange>();
   for (const c of ledger.changes) {
-    if (c.subject === subject && c.resource === resource && (!latest || c.at >= latest.at)) latest = c;
+    const key = `${c.subject}|${c.resource}`;
+    const previous = latest.get(key);
+    if (!previous || c.at >= previous.at) latest.set(key, c);
   }
-  return latest?.amount;
+  return (subject, resource) => latest.get(`${subject}|${resource}`)?.amount;
 }
 
 /**

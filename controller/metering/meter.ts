@@ -32,13 +32,13 @@ import {
   resizeChanges,
 } from "./allocations.ts";
 import { periodBounds, periodOf } from "./calendar.ts";
-import { type AllocationChange, integrate, type PriceVersion, statementLines } from "./engine.ts";
+import type { AllocationChange } from "./engine.ts";
 import { foldEnded } from "./fold.ts";
 import {
   billedChanges,
   compact,
   type Ledger,
-  latestAmount,
+  latestAmounts,
   ledgerKeys,
   ledgerName,
   parse,
@@ -50,7 +50,13 @@ import {
 import { registerMeteringMetrics } from "./metrics.ts";
 import { podMetrics } from "./metrics-api.ts";
 import { allocationModeOf, priceVersions } from "./ratecard.ts";
-import { forecastMinor, type MeteringSnapshot, meteringSnapshot } from "./snapshot.ts";
+import {
+  forecastMinor,
+  type MeteringSnapshot,
+  type MonthStatement,
+  meteringSnapshot,
+  monthStatement,
+} from "./snapshot.ts";
 
 // Event-driven metering: every pod or volume change becomes allocation changes (with the instants recorded
 // on the objects), recorded in the department's ledger, and the month's draft ChargebackStatement is
@@ -70,6 +76,8 @@ export interface MeterOptions {
   owner: (namespace: string) => { department: string; environment: string } | undefined;
   /** A pod as last seen, from the controller's cache (for its requests when reading its usage). */
   pod: (namespace: string, name: string) => PodLike | undefined;
+  /** How long changes wait to be written together (ms): one write per department per window at most. */
+  batchMs?: number;
   /**
    * Compact a ledger once its changes pass this size (the API server caps objects near 1.5 MiB): drop the
    * finalized months and fold allocations that ended and are gone (default 256 KiB).
@@ -183,7 +191,8 @@ export class Meter {
     const pending = this.pending.get(department);
     if (pending) pending.push(...changes);
     else this.pending.set(department, [...changes]);
-    this.queue.add(department);
+    // Events within the batch window share one ledger write and one statement computation.
+    this.queue.add(department, this.options.batchMs ?? 1000);
   }
 
   private async flush(department: string): Promise<undefined> {
@@ -199,8 +208,7 @@ export class Meter {
       const versions = card ? priceVersions(card) : [];
       const cuts = versions.map((v) => v.validFrom);
       const recorded = await this.recordChanges(department, changes, cuts, (current) => {
-        const latest = (subject: string, resource: AllocationChange["resource"]) =>
-          latestAmount(current, subject, resource);
+        const latest = latestAmounts(current);
         return [
           ...(seen ? reservedChanges(seen, latest, Date.now()) : []),
           ...resizeChanges(live, latest, Date.now()),
@@ -220,8 +228,10 @@ export class Meter {
       const now = Date.now();
       const mode = allocationModeOf(card, department);
       const billed = { ...ledger, changes: billedChanges(department, data, mode) };
-      await this.writeStatements(billed, card, versions, now);
-      const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now);
+      // Each month is integrated once per flush, for its statement and the metrics alike.
+      const statementOf = monthStatement(billed.changes, versions, this.options.timeZone, now);
+      await this.writeStatements(billed, card, statementOf, now);
+      const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now, statementOf);
       const budget = this.options.department(department)?.spec.monthlyBudget;
       this.snapshots.set(department, {
         snapshot,
@@ -398,7 +408,7 @@ export class Meter {
   private async writeStatements(
     ledger: Ledger,
     card: RateCard,
-    versions: PriceVersion[],
+    statementOf: MonthStatement,
     now: number,
   ): Promise<void> {
     const { client, timeZone } = this.options;
@@ -412,11 +422,7 @@ export class Meter {
         name,
       );
       if (existing?.spec.finalized) continue;
-      const asOf = Math.min(now, bounds.end);
-      const { lines, totalMinor } = statementLines(
-        integrate(ledger.changes, versions, { ...bounds, asOf }),
-        versions,
-      );
+      const { lines, totalMinor } = statementOf(period);
       if (!existing && lines.length === 0) continue;
       const statement: ChargebackStatement & KubeObject = {
         apiVersion: "govhost.io/v1alpha1",

@@ -22,11 +22,36 @@ export interface MeteringSnapshot {
   monthEnd: number;
 }
 
+/** A month's rounded statement as of `now` (the statements' own, when the caller already computed it). */
+export type MonthStatement = (period: string) => ReturnType<typeof statementLines>;
+
+export function monthStatement(
+  changes: AllocationChange[],
+  versions: PriceVersion[],
+  timeZone: string,
+  now: number,
+): MonthStatement {
+  const computed = new Map<string, ReturnType<typeof statementLines>>();
+  return (period) => {
+    let statement = computed.get(period);
+    if (!statement) {
+      const bounds = periodBounds(period, timeZone);
+      statement = statementLines(
+        integrate(changes, versions, { ...bounds, asOf: Math.min(now, bounds.end) }),
+        versions,
+      );
+      computed.set(period, statement);
+    }
+    return statement;
+  };
+}
+
 export function meteringSnapshot(
   changes: AllocationChange[],
   versions: PriceVersion[],
   timeZone: string,
   now: number,
+  statementOf: MonthStatement = monthStatement(changes, versions, timeZone, now),
 ): MeteringSnapshot {
   const usageAmountMs = new Map<string, bigint>();
   const allocated = new Map<string, bigint>();
@@ -50,10 +75,7 @@ export function meteringSnapshot(
   const first = changes.reduce((min, c) => Math.min(min, c.at), now);
   for (let period = periodOf(first, timeZone); ; ) {
     const bounds = periodBounds(period, timeZone);
-    const { lines, totalMinor } = statementLines(
-      integrate(changes, versions, { ...bounds, asOf: Math.min(now, bounds.end) }),
-      versions,
-    );
+    const { lines, totalMinor } = statementOf(period);
     for (const line of lines)
       costMinor.set(line.resource, (costMinor.get(line.resource) ?? 0) + line.amountMinor);
     if (period === current) {
