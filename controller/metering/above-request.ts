@@ -1,5 +1,5 @@
 import { parseMilli } from "../tenancy/quantity.ts";
-import { effectiveRequest, type PodLike } from "./allocations.ts";
+import { effectiveRequest, eserviceOf, type PodLike } from "./allocations.ts";
 import { BucketSet, bucketChanges, bucketRows, bucketsFromRows, type IntegralBucket } from "./buckets.ts";
 import type { AllocationChange } from "./engine.ts";
 
@@ -24,6 +24,8 @@ export interface AboveRequestUsage {
 /** One running pod's reading: its requests and measured usage (cpu in millicores, memory in bytes). */
 export interface PodReading {
   environment: string;
+  /** The e-service whose pod it is (the platform-owned label), for lines per e-service. */
+  eservice?: string;
   /** When the pod started holding resources; nothing before it is counted. */
   start: number;
   request: Record<UsageResource, bigint>;
@@ -54,6 +56,7 @@ export function podReading(
     }, 0n);
   return {
     environment,
+    ...eserviceOf(pod.metadata),
     start,
     request: { cpu: effectiveRequest(pod, "cpu"), memory: effectiveRequest(pod, "memory") / 1000n },
     usage: { cpu: used("cpu"), memory: used("memory") / 1000n },
@@ -81,7 +84,12 @@ export function accumulate(
     for (const resource of usageResources) {
       const excess = reading.usage[resource] - reading.request[resource];
       if (excess <= 0n) continue;
-      const line = { environment: reading.environment, resource, item: aboveRequestItem };
+      const line = {
+        environment: reading.environment,
+        ...(reading.eservice ? { eservice: reading.eservice } : {}),
+        resource,
+        item: aboveRequestItem,
+      };
       buckets.add(line, excess, podFrom, now, timeZone);
     }
   }

@@ -1,3 +1,4 @@
+import { platformOwned } from "../../policies/keys.ts";
 import { parseMilli } from "../tenancy/quantity.ts";
 import type { AllocationChange } from "./engine.ts";
 
@@ -9,8 +10,10 @@ interface Container {
   resources?: { requests?: Record<string, string> };
 }
 
+type Labels = Record<string, string>;
+
 export interface PodLike {
-  metadata?: { uid?: string; name?: string; namespace?: string; deletionTimestamp?: string };
+  metadata?: { uid?: string; name?: string; namespace?: string; deletionTimestamp?: string; labels?: Labels };
   spec?: { containers?: Container[]; initContainers?: Container[] };
   status?: {
     phase?: string;
@@ -20,8 +23,17 @@ export interface PodLike {
 }
 
 export interface PvcLike {
-  metadata?: { uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
+  metadata?: { uid?: string; creationTimestamp?: string; deletionTimestamp?: string; labels?: Labels };
   status?: { phase?: string; capacity?: Record<string, string> };
+}
+
+/**
+ * The e-service an object serves, for statement lines per e-service: the platform-owned label the
+ * controller puts on an e-service's Deployment (and so its pods) and Ingress. Tenants cannot set it.
+ */
+export function eserviceOf(meta: { labels?: Labels } | undefined): { eservice?: string } {
+  const eservice = meta?.labels?.[platformOwned.eservice];
+  return eservice ? { eservice } : {};
 }
 
 /** When a deleted object stopped holding resources: its deletionTimestamp, else (deletion seen) now. */
@@ -70,7 +82,7 @@ export function podAllocationChanges(
   const started = Date.parse(pod.status?.startTime ?? "");
   if (Number.isNaN(started)) return [];
   const subject = `pod/${pod.metadata?.uid}`;
-  const base = { subject, ...owner };
+  const base = { subject, ...owner, ...eserviceOf(pod.metadata) };
   // Milli-units from parseMilli: cpu "500m" -> 500 millicores; memory "128Mi" -> bytes x 1000.
   const cpu = effectiveRequest(pod, "cpu");
   const memory = effectiveRequest(pod, "memory") / 1000n;
@@ -94,7 +106,12 @@ export function pvcAllocationChanges(
   owner: { department: string; environment: string },
   deleted = false,
 ): AllocationChange[] {
-  const base = { subject: `pvc/${pvc.metadata?.uid}`, ...owner, resource: "storage" as const };
+  const base = {
+    subject: `pvc/${pvc.metadata?.uid}`,
+    ...owner,
+    ...eserviceOf(pvc.metadata),
+    resource: "storage" as const,
+  };
   const end = deletionEnd(pvc.metadata, deleted);
   const changes: AllocationChange[] = [];
   const capacity = pvc.status?.capacity?.storage;
@@ -166,7 +183,13 @@ export function billable(changes: AllocationChange[], mode: "reserved" | "consum
 }
 
 export interface LifetimeObject {
-  metadata?: { uid?: string; creationTimestamp?: string; deletionTimestamp?: string };
+  metadata?: {
+    uid?: string;
+    name?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    labels?: Labels;
+  };
 }
 
 /**
@@ -181,9 +204,14 @@ export function lifetimeAllocationChanges(
 ): AllocationChange[] {
   const created = Date.parse(object.metadata?.creationTimestamp ?? "");
   if (Number.isNaN(created)) return [];
+  const eservice =
+    kind === "eservice" && object.metadata?.name
+      ? { eservice: object.metadata.name }
+      : eserviceOf(object.metadata);
   const base = {
     subject: `${kind}/${object.metadata?.uid}`,
     ...owner,
+    ...eservice,
     resource: kind === "ingress" ? ("public-endpoint" as const) : ("eservice" as const),
   };
   const changes: AllocationChange[] = [{ ...base, at: created, amount: 1n }];

@@ -444,7 +444,12 @@ describe("metering", () => {
       "eservice",
       expectedQuantity,
     );
-    expect(line).toMatchObject({ environment: "prod", unitPriceMinor: "5000", amountMinor: expectedAmount });
+    expect(line).toMatchObject({
+      environment: "prod",
+      eservice: "forms",
+      unitPriceMinor: "5000",
+      amountMinor: expectedAmount,
+    });
   });
   it("folds the allocations of deleted pods into integrals once the ledger grows, without changing a figure", async () => {
     await controller.stop();

@@ -92,10 +92,34 @@ describe("resizes", () => {
 
 describe("public endpoints and e-services", () => {
   it("count one e-service from an EService's creation, open until it is deleted", () => {
-    const es = { metadata: { uid: "e-1", creationTimestamp: start } };
+    const es = { metadata: { uid: "e-1", name: "visa-status", creationTimestamp: start } };
     expect(lifetimeAllocationChanges(es, "eservice", owner)).toEqual([
-      { subject: "eservice/e-1", ...owner, resource: "eservice", at: Date.parse(start), amount: 1n },
+      {
+        subject: "eservice/e-1",
+        ...owner,
+        eservice: "visa-status",
+        resource: "eservice",
+        at: Date.parse(start),
+        amount: 1n,
+      },
     ]);
+  });
+
+  it("attribute an e-service's pods, volumes and Ingress to it by the platform-owned label", () => {
+    const labels = { "govhost.io/eservice": "visa-status" };
+    const servingPod = pod({ metadata: { uid: "u-2", namespace: "immd-prod", labels } });
+    expect(new Set(podAllocationChanges(servingPod, owner).map((c) => c.eservice))).toEqual(
+      new Set(["visa-status"]),
+    );
+    const claim = {
+      metadata: { uid: "v-2", creationTimestamp: start, labels },
+      status: { phase: "Bound", capacity: { storage: "1Gi" } },
+    };
+    expect(pvcAllocationChanges(claim, owner)[0]?.eservice).toBe("visa-status");
+    const ingress = { metadata: { uid: "i-2", name: "visa-status", creationTimestamp: start, labels } };
+    expect(lifetimeAllocationChanges(ingress, "ingress", owner)[0]?.eservice).toBe("visa-status");
+    // Without the label, a pod is the environment's, not an e-service's.
+    expect(podAllocationChanges(pod(), owner)[0]).not.toHaveProperty("eservice");
   });
 
   it("count one endpoint from an Ingress's creation to its deletion", () => {
