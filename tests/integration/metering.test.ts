@@ -348,6 +348,7 @@ describe("metering", () => {
       `${owner}-${statementPeriod}`,
       "storage",
       expectedQuantity,
+      0,
     );
     expect(line).toMatchObject({
       environment: "dev",
@@ -405,6 +406,7 @@ describe("metering", () => {
       `${owner}-${statementPeriod}`,
       "public-endpoint",
       expectedQuantity,
+      expectedAmount,
     );
     expect(line).toMatchObject({
       environment: "prod",
@@ -443,6 +445,7 @@ describe("metering", () => {
       `${owner}-${statementPeriod}`,
       "eservice",
       expectedQuantity,
+      expectedAmount,
     );
     expect(line).toMatchObject({
       environment: "prod",

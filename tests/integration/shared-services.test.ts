@@ -326,7 +326,13 @@ describe("plan fees", () => {
           `${dept}-${period}`,
         );
         const fees = statement?.spec.lines.filter((l) => l.resource === "shared-service");
-        const minutes = want.map((w) => fees?.find((l) => l.item === w.item && l.quantity === w.quantity));
+        // A draft computed while the instance still ran can share the quantity but not the amount: wait for
+        // the one with its deletion.
+        const minutes = want.map((w) =>
+          fees?.find(
+            (l) => l.item === w.item && l.quantity === w.quantity && l.amountMinor === w.amountMinor,
+          ),
+        );
         if (!minutes.every(Boolean)) throw new Error(`plan fee lines so far: ${JSON.stringify(fees)}`);
         return minutes;
       },

@@ -45,6 +45,7 @@ export function waitForStatementLine(
   statement: string,
   resource: string,
   quantity: string,
+  amountMinor?: number,
 ) {
   return eventually(
     `statement ${statement} to show ${quantity} of ${resource}`,
@@ -53,10 +54,17 @@ export function waitForStatementLine(
         resources.chargebackStatement,
         statement,
       );
-      const line = found?.spec.lines.find((l) => l.resource === resource && l.quantity === quantity);
+      // With the amount too: a draft computed while the allocation was still open can share the quantity.
+      const line = found?.spec.lines.find(
+        (l) =>
+          l.resource === resource &&
+          l.quantity === quantity &&
+          (amountMinor === undefined || l.amountMinor === amountMinor),
+      );
       if (line) return line;
       // Shown when the wait times out: what the statement had instead.
-      throw new Error(`lines ${JSON.stringify(found?.spec.lines.map((l) => [l.resource, l.quantity]))}`);
+      const seen = found?.spec.lines.map((l) => [l.resource, l.quantity, l.amountMinor]);
+      throw new Error(`lines ${JSON.stringify(seen)}`);
     },
     30_000,
   );
