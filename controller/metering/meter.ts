@@ -60,7 +60,8 @@ import {
 
 // Event-driven metering: every pod or volume change becomes allocation changes (with the instants recorded
 // on the objects), recorded in the department's ledger, and the month's draft ChargebackStatement is
-// recomputed from the ledger with the cost engine.
+// recomputed from the ledger with the cost engine. Alongside, usage above requests is polled from the
+// metrics API (above-request.ts), and a large ledger folds what is gone into integrals (fold.ts).
 
 export interface MeterOptions {
   client: KubeClient;
