@@ -135,4 +135,16 @@ describe("usage above requests (consumed mode with a metrics API)", () => {
     await new Promise((resolve) => setTimeout(resolve, 3 * pollMs));
     expect(cpuAboveRequest(await recordedUsage())).toBe(stable);
   });
+  it("bills requests only, and keeps running, once the metrics API is gone", async () => {
+    metricsApi.setUsage(namespace, "busy", { cpu: "2", memory: "32Mi" });
+    await metricsApi.unregister(admin);
+    const before = await recordedUsage();
+    await new Promise((resolve) => setTimeout(resolve, 4 * pollMs));
+    const after = await recordedUsage();
+    // No readings: nothing more is counted above requests, and the controller says why, once.
+    expect(after).toEqual(before);
+    expect(controller.output()).toContain("no metrics.k8s.io API: consumed mode bills requests");
+    const ready = await fetch(`http://127.0.0.1:${controller.port}/readyz`);
+    expect(ready.status).toBe(200);
+  });
 });
