@@ -30,6 +30,9 @@ export function toStructuralSchema(schema: TSchema | JsonSchema): JsonSchema {
         break;
       }
       case "properties":
+        // The API server drops an empty map when it stores a schema: emitting one would show as a diff
+        // on every apply (Pulumi saw one for SharedService's empty status).
+        if (Object.keys(value as object).length === 0) break;
         out.properties = Object.fromEntries(
           Object.entries(value as Record<string, JsonSchema>).map(([name, prop]) => [
             name,
