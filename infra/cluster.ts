@@ -10,7 +10,7 @@ export type ClusterMode = "local" | "existing";
 
 export interface ClusterArgs {
   mode: ClusterMode;
-  /** existing: a kubeconfig file (the common case: OpenShift, Rancher, Tanzu, kubeadm). */
+  /** existing: a kubeconfig file (the common case: OpenShift, Rancher, Tanzu, kubeadm); local: another local control plane than the project's. */
   kubeconfigPath?: string;
   /** existing: the kubeconfig's context to use (default: its current context). */
   context?: string;
@@ -25,16 +25,18 @@ export interface Cluster {
 }
 
 const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResourceOptions) => Cluster> = {
-  local(_args, opts) {
-    if (!existsSync(localKubeconfig))
+  local(args, opts) {
+    // The project's control plane (`npm run cluster:up`), or another local one named by govhost:kubeconfig.
+    const kubeconfigPath = args.kubeconfigPath ?? localKubeconfig;
+    if (!existsSync(kubeconfigPath))
       throw new Error(
-        `no local control plane: run \`npm run cluster:up\` first (it writes ${localKubeconfig})`,
+        `no local control plane: run \`npm run cluster:up\` first (it writes ${kubeconfigPath})`,
       );
     return {
       mode: "local",
-      kubeconfigPath: localKubeconfig,
+      kubeconfigPath,
       skipAwait: true,
-      provider: new k8s.Provider("local", { kubeconfig: readFileSync(localKubeconfig, "utf8") }, opts),
+      provider: new k8s.Provider("local", { kubeconfig: readFileSync(kubeconfigPath, "utf8") }, opts),
     };
   },
   existing(args, opts) {

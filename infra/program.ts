@@ -5,37 +5,39 @@ import { defaultBaselineSettings } from "../policies/admission.ts";
 import { type ClusterMode, defineCluster } from "./cluster.ts";
 import { GovhostPlatform } from "./platform.ts";
 
-// `pulumi up`: the stack's cluster (config govhost:clusterMode) and the govhost platform in it.
-const config = new pulumi.Config("govhost");
-const cluster = defineCluster({
-  mode: (config.get("clusterMode") ?? "local") as ClusterMode,
-  kubeconfigPath: config.get("kubeconfig"),
-  context: config.get("context"),
-});
-const image = config.get("image") ?? "registry.gov.example/govhost/govhost:0.1.0";
-const platform = new GovhostPlatform("govhost", {
-  cluster,
-  baseline: {
-    ...defaultBaselineSettings,
-    allowedRegistries:
-      config.getObject<string[]>("allowedRegistries") ?? defaultBaselineSettings.allowedRegistries,
-  },
-  ingressControllerNamespace:
-    config.get("ingressNamespace") ?? defaultTenancySettings.ingressControllerNamespace,
-  images: {
-    controller: config.get("controllerImage") ?? image,
-    portalApi: config.get("portalApiImage") ?? image,
-  },
-  oidc: {
-    issuer: config.get("oidcIssuer") ?? "https://login.gov.example",
-    audience: config.get("oidcAudience") ?? "https://api.govhost.local",
-    clientId: config.get("oidcClientId") ?? "govhost-portal-api",
-  },
-  auditStorage: config.get("auditStorage") ?? "5Gi",
-  serviceMonitor: config.getBoolean("serviceMonitor") ?? false,
-  departments: config.getObject<{ name: string; spec: DepartmentSpec }[]>("departments") ?? [],
-});
+// The Pulumi program: the stack's cluster (config govhost:clusterMode) and the govhost platform in it.
+// A function, so the Automation API can run it inline (tools/pulumi.ts) as often as a process needs;
+// infra/index.ts runs it for the Pulumi CLI.
+export function platformProgram() {
+  const config = new pulumi.Config("govhost");
+  const cluster = defineCluster({
+    mode: (config.get("clusterMode") ?? "local") as ClusterMode,
+    kubeconfigPath: config.get("kubeconfig"),
+    context: config.get("context"),
+  });
+  const image = config.get("image") ?? "registry.gov.example/govhost/govhost:0.1.0";
+  const platform = new GovhostPlatform("govhost", {
+    cluster,
+    baseline: {
+      ...defaultBaselineSettings,
+      allowedRegistries:
+        config.getObject<string[]>("allowedRegistries") ?? defaultBaselineSettings.allowedRegistries,
+    },
+    ingressControllerNamespace:
+      config.get("ingressNamespace") ?? defaultTenancySettings.ingressControllerNamespace,
+    images: {
+      controller: config.get("controllerImage") ?? image,
+      portalApi: config.get("portalApiImage") ?? image,
+    },
+    oidc: {
+      issuer: config.get("oidcIssuer") ?? "https://login.gov.example",
+      audience: config.get("oidcAudience") ?? "https://api.govhost.local",
+      clientId: config.get("oidcClientId") ?? "govhost-portal-api",
+    },
+    auditStorage: config.get("auditStorage") ?? "5Gi",
+    serviceMonitor: config.getBoolean("serviceMonitor") ?? false,
+    departments: config.getObject<{ name: string; spec: DepartmentSpec }[]>("departments") ?? [],
+  });
 
-export const clusterMode = cluster.mode;
-export const kubeconfigPath = platform.kubeconfigPath;
-export const apiUrl = platform.apiUrl;
+  return { clusterMode: cluster.mode, kubeconfigPath: platform.kubeconfigPath, apiUrl: platform.apiUrl };
+}

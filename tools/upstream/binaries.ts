@@ -75,3 +75,50 @@ export function resolveControlPlaneBinaries(options: { build: boolean }): Contro
     kubeControllerManager: must("kube-controller-manager"),
   };
 }
+
+export interface PulumiBinaries {
+  /** The Pulumi CLI. */
+  pulumi: string;
+  /** The Kubernetes provider plugin (pulumi-resource-kubernetes); its directory goes on the CLI's PATH. */
+  kubernetesProvider: string;
+}
+
+/** PATH first (a user's own Pulumi install), then the project's build cache. */
+function findTool(name: string, cachedDir: string): string | undefined {
+  const dirs = [
+    ...(process.env.PATH ?? "").split(delimiter).filter(Boolean),
+    join(govhostCacheDir(), "bin", cachedDir),
+  ];
+  return dirs.map((dir) => join(dir, name)).find(isExecutable);
+}
+
+/**
+ * Finds the Pulumi CLI and the Kubernetes provider plugin; builds the missing ones from their Go modules
+ * (tools/upstream/build.sh) unless `build` is false.
+ */
+export function resolvePulumiBinaries(options: { build: boolean }): PulumiBinaries {
+  const { pulumi, pulumiKubernetes } = pinnedVersions();
+  const tools = [
+    { name: "pulumi", group: "pulumi", cached: `pulumi-${pulumi}` },
+    {
+      name: "pulumi-resource-kubernetes",
+      group: "pulumi-kubernetes",
+      cached: `pulumi-kubernetes-${pulumiKubernetes}`,
+    },
+  ];
+  const script = new URL("./build.sh", import.meta.url).pathname;
+  const paths = tools.map((tool) => {
+    let path = findTool(tool.name, tool.cached);
+    if (!path && options.build) {
+      process.stderr.write(`govhost: building ${tool.group} from its Go module (first run only)\n`);
+      const result = spawnSync("bash", [script, tool.group], { stdio: ["ignore", "inherit", "inherit"] });
+      if (result.status !== 0)
+        throw new Error(`tools/upstream/build.sh ${tool.group} failed (exit ${result.status})`);
+      path = findTool(tool.name, tool.cached);
+    }
+    if (!path)
+      throw new Error(`${tool.name} not found on PATH or in the build cache; run: npm run upstream:build`);
+    return path;
+  });
+  return { pulumi: paths[0] as string, kubernetesProvider: paths[1] as string };
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the upstream binaries govhost needs from their Go modules, pinned in versions.env.
-#   tools/upstream/build.sh [kubernetes|etcd|all]   (default: all)
+#   tools/upstream/build.sh [kubernetes|etcd|pulumi|pulumi-kubernetes|all]   (default: all)
 # Output: $GOVHOST_CACHE/bin/<group>-<version>/ (default ~/.cache/govhost), reused when present. Binaries on
 # PATH or in $KUBEBUILDER_ASSETS are preferred over building: tools/upstream/binaries.ts decides that and
 # calls this script only for what is missing. Module and build caches live under the same directory.
@@ -116,9 +116,71 @@ GO
   log "etcd $ver: built into $out in $(( (SECONDS - started) / 60 )) min"
 }
 
+build_pulumi() {
+  local ver=$PULUMI_VERSION out="$cache/bin/pulumi-$PULUMI_VERSION"
+  if [[ -x $out/pulumi ]]; then log "pulumi $ver: cached in $out"; return; fi
+  local work="$cache/build/pulumi-$ver" started=$SECONDS
+  # The CLI's clipboard dependency moved to a fork upstream (pkg/v3's own go.mod replaces it).
+  new_module "$work" github.com/pulumi/pulumi/pkg/v3 "$ver" <<MOD
+require github.com/pulumi/pulumi/sdk/v3 $ver
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+MOD
+  cat >"$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+GO
+  log "pulumi $ver: downloading modules"
+  (cd "$work" && with_heartbeat "pulumi download" go mod tidy -e >/dev/null)
+  log "pulumi $ver: compiling the CLI (cold: about 7 min on 2 cores)"
+  mkdir -p "$out.tmp"
+  (cd "$work" && with_heartbeat "pulumi build" go build -trimpath -tags osusergo \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver" \
+    -o "$out.tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+  echo $(( SECONDS - started )) >"$out.tmp/build-seconds"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "pulumi $ver: built into $out in $(( (SECONDS - started) / 60 )) min"
+}
+
+build_pulumi_kubernetes() {
+  local ver=$PULUMI_KUBERNETES_VERSION out="$cache/bin/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION"
+  if [[ -x $out/pulumi-resource-kubernetes ]]; then log "pulumi-kubernetes $ver: cached in $out"; return; fi
+  local mod=github.com/pulumi/pulumi-kubernetes/provider/v4 work="$cache/build/pulumi-kubernetes-$ver"
+  local started=$SECONDS
+  log "pulumi-kubernetes $ver: downloading the provider module"
+  local info
+  info=$(cd /tmp && GONOSUMDB=github.com/pulumi/pulumi-kubernetes go mod download -json "$mod@$ver")
+  local sum
+  sum=$(jq -r .Sum <<<"$info")
+  if [[ $sum != "$PULUMI_KUBERNETES_SUM" ]]; then
+    log "pulumi-kubernetes $ver: module hash $sum is not the pinned $PULUMI_KUBERNETES_SUM"; exit 1
+  fi
+  # The provider is built as its own main module (its main package embeds a schema generated from the
+  # sources), so a copy is edited: its replace of the SDK points at a sibling directory the module zip
+  # lacks, and the SDK version it requires is served.
+  rm -rf "$work" && cp -r "$(jq -r .Dir <<<"$info")" "$work" && chmod -R u+w "$work"
+  (cd "$work" && go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 -toolchain=none)
+  log "pulumi-kubernetes $ver: downloading modules"
+  (cd "$work" && with_heartbeat "pulumi-kubernetes download" go mod download)
+  local plain=${ver#v}
+  (cd "$work/cmd/pulumi-resource-kubernetes" && VERSION=$plain GOFLAGS="$GOFLAGS -mod=mod" go run ./generate.go)
+  log "pulumi-kubernetes $ver: compiling the provider (cold: about 10 min on 2 cores)"
+  mkdir -p "$out.tmp"
+  (cd "$work" && with_heartbeat "pulumi-kubernetes build" go build -trimpath -mod=mod \
+    -ldflags "-s -w -X $mod/pkg/version.Version=$plain" \
+    -o "$out.tmp/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
+  echo $(( SECONDS - started )) >"$out.tmp/build-seconds"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "pulumi-kubernetes $ver: built into $out in $(( (SECONDS - started) / 60 )) min"
+}
+
 case ${1:-all} in
   kubernetes) build_kubernetes ;;
   etcd) build_etcd ;;
-  all) build_etcd; build_kubernetes ;;
-  *) echo "usage: $0 [kubernetes|etcd|all]" >&2; exit 2 ;;
+  pulumi) build_pulumi ;;
+  pulumi-kubernetes) build_pulumi_kubernetes ;;
+  all) build_etcd; build_kubernetes; build_pulumi; build_pulumi_kubernetes ;;
+  *) echo "usage: $0 [kubernetes|etcd|pulumi|pulumi-kubernetes|all]" >&2; exit 2 ;;
 esac

@@ -7,6 +7,8 @@ const versionsFile = new URL("./versions.env", import.meta.url);
 export interface UpstreamVersions {
   kubernetes: string;
   etcd: string;
+  pulumi: string;
+  pulumiKubernetes: string;
 }
 
 /** The pinned versions, read from versions.env (the file build.sh also sources). */
@@ -21,7 +23,12 @@ export function pinnedVersions(): UpstreamVersions {
     if (!value) throw new Error(`tools/upstream/versions.env has no ${key}`);
     return value;
   };
-  return { kubernetes: get("KUBERNETES_VERSION"), etcd: get("ETCD_VERSION") };
+  return {
+    kubernetes: get("KUBERNETES_VERSION"),
+    etcd: get("ETCD_VERSION"),
+    pulumi: get("PULUMI_VERSION"),
+    pulumiKubernetes: get("PULUMI_KUBERNETES_VERSION"),
+  };
 }
 
 export function govhostCacheDir(): string {
