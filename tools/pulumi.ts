@@ -38,9 +38,10 @@ async function openStack(run: StackRun): Promise<Stack> {
   const home = join(projectRoot, ".govhost", "pulumi-home");
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(home, { recursive: true });
-  const path = [dirname(binaries.pulumi), dirname(binaries.kubernetesProvider), process.env.PATH ?? ""];
   // The Automation API finds the CLI on PATH; the CLI finds the provider plugin there too.
-  process.env.PATH = path.join(delimiter);
+  const dirs = [dirname(binaries.pulumi), dirname(binaries.kubernetesProvider)];
+  const path = (process.env.PATH ?? "").split(delimiter).filter((dir) => dir && !dirs.includes(dir));
+  process.env.PATH = [...dirs, ...path].join(delimiter);
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: run.stack, projectName: "govhost", program: async () => platformProgram() },
     {
