@@ -6,14 +6,14 @@ import type { AllocationChange } from "./engine.ts";
 // `consumed` mode bills max(request, usage). Requests are integrated exactly from the pods' timestamps
 // (allocations.ts); this module adds the part of measured usage above the requests. Usage is a rate read
 // from the metrics API (metrics.k8s.io), so this part is sampled: each poll's reading stands for the time
-// since the previous poll. It is accumulated per environment, resource and local day, with a watermark
+// since the previous poll. It is accumulated per environment, e-service, resource and local day, with a watermark
 // (`through`) stored alongside, so a restart or a second replica never counts an interval twice.
 
 export type UsageResource = "cpu" | "memory";
 export const usageResources: readonly UsageResource[] = ["cpu", "memory"];
 
 /**
- * What the ledger keeps of usage above requests: per environment, resource and local day, Σ excess × ms
+ * What the ledger keeps of usage above requests: per environment, e-service, resource and local day, Σ excess × ms
  * (millicores or bytes), and the instant counted up to.
  */
 export interface AboveRequestUsage {
