@@ -58,6 +58,16 @@ const workloads: ResourceRule[] = [
   { apiGroups: ["batch"], apiVersions: ["v1"], resources: ["jobs", "cronjobs"], operations: rw },
 ];
 
+/** CEL: the pod template labels of a workload `root` (object or oldObject), {} for anything else. */
+function templateLabelsCel(root: string): string {
+  const labelsAt = (path: string) => {
+    const parts = path.split(".");
+    const guards = parts.map((_, i) => `has(${root}.${parts.slice(0, i + 1).join(".")})`);
+    return `(${guards.join(" && ")} ? ${root}.${path} : {})`;
+  };
+  return `(${root}.kind in ['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'Job'] ? ${labelsAt("spec.template.metadata.labels")} : (${root}.kind == 'CronJob' ? ${labelsAt("spec.jobTemplate.spec.template.metadata.labels")} : {}))`;
+}
+
 /** Pod spec and pod metadata of any workload kind, and all its containers. */
 const podVariables = [
   {
@@ -591,7 +601,8 @@ export const baselineRules: BaselineRule[] = [
   {
     id: "GH-META-001",
     name: "platform-owned-metadata",
-    title: "Tenants cannot set, change or remove platform-owned labels and annotations",
+    title:
+      "Tenants cannot set, change or remove platform-owned labels and annotations (also in workload pod templates)",
     rationale:
       "The platform relies on these keys for ownership, scoping, exemptions and scan results; forged keys would forge trust.",
     remediation: `Remove the platform-owned keys (govhost.io/*, app.kubernetes.io/managed-by) from your manifest; tenant-declared keys are ${Object.values(tenantDeclared).join(", ")}.`,
@@ -645,13 +656,25 @@ export const baselineRules: BaselineRule[] = [
         name: "changedAnnotations",
         expression: `variables.newAnnotations.filter(k, ${isPlatformKeyCel} && !(k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k])) + variables.oldAnnotations.filter(k, ${isPlatformKeyCel} && !(k in variables.newAnnotations))`,
       },
+      // Pods that controllers create from a workload's template carry its labels, and the controllers are
+      // platform writers: the template is where a tenant could otherwise plant a platform key.
+      { name: "newTemplateLabels", expression: templateLabelsCel("object") },
+      {
+        name: "oldTemplateLabels",
+        expression: `oldObject != null ? ${templateLabelsCel("oldObject")} : {}`,
+      },
+      {
+        name: "changedTemplateLabels",
+        expression: `variables.newTemplateLabels.filter(k, ${isPlatformKeyCel} && !(k in variables.oldTemplateLabels && variables.oldTemplateLabels[k] == variables.newTemplateLabels[k]))`,
+      },
     ],
     validations: [
       {
-        expression: "size(variables.changedLabels) == 0 && size(variables.changedAnnotations) == 0",
+        expression:
+          "size(variables.changedLabels) == 0 && size(variables.changedAnnotations) == 0 && size(variables.changedTemplateLabels) == 0",
         message: "GH-META-001: platform-owned labels and annotations cannot be set or changed by tenants",
         messageExpression:
-          "'GH-META-001: platform-owned keys cannot be set, changed or removed by tenants: ' + (variables.changedLabels + variables.changedAnnotations).join(', ') + '. Remove them from your manifest.'",
+          "'GH-META-001: platform-owned keys cannot be set, changed or removed by tenants: ' + (variables.changedLabels + variables.changedAnnotations + variables.changedTemplateLabels.map(k, 'pod template label ' + k)).join(', ') + '. Remove them from your manifest.'",
       },
     ],
     background: false,

@@ -532,6 +532,13 @@ export const corpus: CorpusCase[] = [
     },
   },
   {
+    // Pods made from the template would carry it (their creators are platform writers).
+    name: "meta-forged-template-label",
+    expect: "deny",
+    rule: "GH-META-001",
+    manifest: deployment("meta-forged-template-label", { labels: { "govhost.io/eservice": "visa-status" } }),
+  },
+  {
     name: "meta-exemption-annotation",
     expect: "deny",
     rule: "GH-META-001",
