@@ -25,6 +25,16 @@ export const platformOwned = {
 
 export const dataClassificationLevels = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL"] as const;
 
+/** Is `key` platform-owned? The same test as isPlatformKeyCel, for code that prepares what tenants send. */
+export function isPlatformKey(key: string): boolean {
+  const tenantKeys: readonly string[] = Object.values(tenantDeclared);
+  const platformDomain =
+    key === platformOwned.managedBy ||
+    key.startsWith("govhost.io/") ||
+    /^[a-z0-9.-]+\.govhost\.io\//.test(key);
+  return platformDomain && !tenantKeys.includes(key);
+}
+
 /** CEL: is `k` a platform-owned key? (govhost.io domains and managed-by, minus the tenant-declared keys) */
 export const isPlatformKeyCel = `(k == '${platformOwned.managedBy}' || k.startsWith('govhost.io/') || k.matches('^[a-z0-9.-]+\\\\.govhost\\\\.io/')) && !(k in [${Object.values(
   tenantDeclared,

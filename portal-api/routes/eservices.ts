@@ -5,7 +5,7 @@ import { renderEService, type Tenant } from "../../controller/eservice/desired.t
 import { defaultEServiceSettings } from "../../controller/eservice/settings.ts";
 import { isAdmissionRefusal, type KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { tenantDeclared } from "../../policies/keys.ts";
+import { isPlatformKey } from "../../policies/keys.ts";
 import type { Principal } from "../auth/principal.ts";
 import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
@@ -40,9 +40,7 @@ async function previewWorkload(
   const { deployment } = renderEService(es, tenant, defaultEServiceSettings);
   const spec = deployment.spec as { template: { metadata: { labels: Record<string, string> } } };
   const declared = Object.fromEntries(
-    Object.entries(spec.template.metadata.labels).filter(
-      ([key]) => !key.startsWith("govhost.io/") || key === tenantDeclared.dataClassification,
-    ),
+    Object.entries(spec.template.metadata.labels).filter(([key]) => !isPlatformKey(key)),
   );
   const probe: KubeObject = {
     apiVersion: "apps/v1",
