@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import { aboveRequestItem, parseUsage } from "../../controller/metering/above-request.ts";
 import { periodOf } from "../../controller/metering/calendar.ts";
-import { ledgerKeys, ledgerName } from "../../controller/metering/ledger.ts";
+import { ledgerKeys } from "../../controller/metering/ledger.ts";
 import { rational, toDecimalString } from "../../controller/metering/rational.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
@@ -10,6 +10,7 @@ import { startTestMetricsApi, type TestMetricsApi } from "../fixtures/metrics-ap
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import { client, compliantPod, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { ledgerData } from "./support/pro-rata.ts";
 
 // `consumed` mode bills max(request, usage) when a metrics API is installed. The test installs one the way
 // metrics-server is installed (an APIService behind the API server's aggregation layer) and sets what it
@@ -43,12 +44,7 @@ afterAll(async () => {
 
 /** The usage above requests the controller recorded in the department's ledger. */
 async function recordedUsage() {
-  const map = await admin.find<KubeObject & { data?: Record<string, string> }>(
-    resources.configMap,
-    ledgerName(dept),
-    "govhost-system",
-  );
-  return parseUsage(map?.data?.[ledgerKeys.aboveRequest]);
+  return parseUsage((await ledgerData(admin, dept))[ledgerKeys.aboveRequest]);
 }
 
 function cpuAboveRequest(usage: Awaited<ReturnType<typeof recordedUsage>>) {

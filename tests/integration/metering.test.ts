@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
-import { ledgerKeys, ledgerName, parse } from "../../controller/metering/ledger.ts";
+import { ledgerKeys, parse } from "../../controller/metering/ledger.ts";
 import { rational, toDecimalString } from "../../controller/metering/rational.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
@@ -17,7 +17,7 @@ import {
   waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
-import { deleteHeld, monthlyProRata, waitForStatementLine } from "./support/pro-rata.ts";
+import { deleteHeld, ledgerData, monthlyProRata, waitForStatementLine } from "./support/pro-rata.ts";
 import { startPrometheus } from "./support/prometheus.ts";
 
 // Pods run for a known time (the test plays the kubelet: it patches status.startTime and the containers'
@@ -93,12 +93,7 @@ async function runPod(
 
 /** The department's metering ledger as the controller stored it. */
 async function ledgerChanges(department: string) {
-  const stored = await admin.find<KubeObject & { data?: { changes?: string } }>(
-    resources.configMap,
-    ledgerName(department),
-    "govhost-system",
-  );
-  return parse(department, stored?.data?.changes).changes;
+  return parse(department, (await ledgerData(admin, department))[ledgerKeys.changes]).changes;
 }
 
 let period = periodOf(Date.now(), "Asia/Hong_Kong");
@@ -479,14 +474,9 @@ describe("metering", () => {
     const memoryQuantity = toDecimalString(rational(milliMs, 1000n * 3_600_000n));
     const kept = await admin.get<KubeObject>(resources.pod, "job-11", ns);
     const subjects = await eventually("the ledger to fold deleted pods", async () => {
-      const map = await admin.find<KubeObject & { data?: Record<string, string> }>(
-        resources.configMap,
-        ledgerName(busy),
-        "govhost-system",
-      );
-      const changes = parse(busy, map?.data?.[ledgerKeys.changes]).changes;
-      const left = new Set(changes.map((c) => c.subject));
-      return map?.data?.[ledgerKeys.folded] && left.size < 12 ? left : undefined;
+      const data = await ledgerData(admin, busy);
+      const left = new Set(parse(busy, data[ledgerKeys.changes]).changes.map((c) => c.subject));
+      return data[ledgerKeys.folded] && left.size < 12 ? left : undefined;
     });
     // Deleted pods were folded away (until the ledger was back under the limit); the kept pod never is.
     expect(subjects).toContain(`pod/${kept.metadata?.uid}`);

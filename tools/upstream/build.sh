@@ -37,6 +37,14 @@ with_heartbeat() {
   wait "$pid"
 }
 
+# Moves a finished build ($2.tmp) into place at $2, recording how long it took since $3 (SECONDS).
+install_build() {
+  local label=$1 out=$2 started=$3
+  echo $(( SECONDS - started )) >"$out.tmp/build-seconds"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "$label: built into $out in $(( (SECONDS - started) / 60 )) min"
+}
+
 # Writes a one-purpose module under $1 that requires $2@$3; extra go.mod lines come on stdin.
 new_module() {
   local dir=$1 mod=$2 ver=$3
@@ -88,9 +96,7 @@ GO
   mkdir -p "$out.tmp"
   (cd "$work" && with_heartbeat "kubernetes build" go build -trimpath -tags tools -ldflags "$ldflags" -o "$out.tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
-  echo $(( SECONDS - started )) >"$out.tmp/build-seconds"
-  rm -rf "$out" && mv "$out.tmp" "$out"
-  log "kubernetes $ver: built into $out in $(( (SECONDS - started) / 60 )) min"
+  install_build "kubernetes $ver" "$out" "$started"
 }
 
 build_etcd() {
@@ -111,9 +117,7 @@ GO
   log "etcd $ver: compiling"
   mkdir -p "$out.tmp"
   (cd "$work" && with_heartbeat "etcd build" go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3)
-  echo $(( SECONDS - started )) >"$out.tmp/build-seconds"
-  rm -rf "$out" && mv "$out.tmp" "$out"
-  log "etcd $ver: built into $out in $(( (SECONDS - started) / 60 )) min"
+  install_build "etcd $ver" "$out" "$started"
 }
 
 build_pulumi() {
@@ -139,9 +143,7 @@ GO
   (cd "$work" && with_heartbeat "pulumi build" go build -trimpath -tags osusergo \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver" \
     -o "$out.tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-  echo $(( SECONDS - started )) >"$out.tmp/build-seconds"
-  rm -rf "$out" && mv "$out.tmp" "$out"
-  log "pulumi $ver: built into $out in $(( (SECONDS - started) / 60 )) min"
+  install_build "pulumi $ver" "$out" "$started"
 }
 
 build_pulumi_kubernetes() {
@@ -171,9 +173,7 @@ build_pulumi_kubernetes() {
   (cd "$work" && with_heartbeat "pulumi-kubernetes build" go build -trimpath -mod=mod \
     -ldflags "-s -w -X $mod/pkg/version.Version=$plain" \
     -o "$out.tmp/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
-  echo $(( SECONDS - started )) >"$out.tmp/build-seconds"
-  rm -rf "$out" && mv "$out.tmp" "$out"
-  log "pulumi-kubernetes $ver: built into $out in $(( (SECONDS - started) / 60 )) min"
+  install_build "pulumi-kubernetes $ver" "$out" "$started"
 }
 
 case ${1:-all} in
