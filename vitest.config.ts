@@ -13,7 +13,8 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["tests/integration/**/*.test.ts"],
+          // tests/security holds the attacks that must fail (issue #17); they share the run's control plane.
+          include: ["tests/integration/**/*.test.ts", "tests/security/**/*.test.ts"],
           environment: "node",
           // One real control plane per run, shared by all integration files; tests isolate by unique names.
           globalSetup: ["tests/integration/support/global-setup.ts"],
