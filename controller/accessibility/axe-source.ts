@@ -9,4 +9,6 @@ export interface AxeRunOptions {
   runOnly: { type: "tag"; values: string[] } | { type: "rule"; values: string[] };
   rules?: Record<string, { enabled: boolean }>;
   resultTypes: ["violations"];
+  /** axe fetches stylesheets for its CSSOM rules unless false (the jsdom tier turns it off). */
+  preload?: boolean;
 }

@@ -1,6 +1,8 @@
 // Fetches a page's HTML for the jsdom tier. The scanner is pointed at tenant-controlled servers, so it
 // follows redirects only within the page's origin, caps size and time, and accepts only HTML.
 
+import { abortReason, seconds } from "./deadline.ts";
+
 export interface FetchedPage {
   url: string;
   html: string;
@@ -30,11 +32,12 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
 
 export async function fetchPage(
   url: string,
-  options: { timeoutMs: number; maxBytes: number },
+  options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal },
 ): Promise<FetchedPage> {
   const origin = new URL(url).origin;
   let current = url;
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   for (let hop = 0; hop <= maxRedirects; hop++) {
     let response: Response;
     try {
@@ -44,6 +47,9 @@ export async function fetchPage(
         headers: { accept: "text/html", "user-agent": "govhost-accessibility-scanner" },
       });
     } catch (error) {
+      if (timeout.aborted)
+        throw new PageFetchError(`${current} did not answer within ${seconds(options.timeoutMs)}`);
+      if (options.signal?.aborted) throw abortReason(options.signal);
       const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
       throw new PageFetchError(
         `cannot reach ${current}${cause || (error instanceof Error ? `: ${error.message}` : "")}`,
@@ -70,7 +76,17 @@ export async function fetchPage(
       await response.body?.cancel();
       throw new PageFetchError(`${current} is not an HTML page (content-type ${type || "missing"})`);
     }
-    return { url: current, html: await readCapped(response, options.maxBytes) };
+    try {
+      return { url: current, html: await readCapped(response, options.maxBytes) };
+    } catch (error) {
+      if (error instanceof PageFetchError) throw error;
+      if (timeout.aborted)
+        throw new PageFetchError(`${current} did not arrive in full within ${seconds(options.timeoutMs)}`);
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      throw new PageFetchError(
+        `reading ${current} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
   throw new PageFetchError(`${url} redirected more than ${maxRedirects} times`);
 }

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
+import type { Logger } from "pino";
 import type { AccessibilityStandard } from "../api/eservice.ts";
-import { BrowserTier } from "./browser-tier.ts";
+import { type BrowserSession, BrowserTier, type BrowserTierOptions } from "./browser-tier.ts";
+import { abortReason } from "./deadline.ts";
 import type { LookAndFeelFinding, PageError, RuleFinding, ScanResult, Tier } from "./findings.ts";
-import { lookAndFeelOfHtml, scanWithJsdom } from "./jsdom-tier.ts";
+import { lookAndFeelOfHtml, scanWithJsdomInWorker } from "./jsdom-tier.ts";
 import { fetchPage } from "./page-fetch.ts";
 import { browserOnlyRules, tagsFor } from "./standards.ts";
 
@@ -17,8 +19,14 @@ export interface ScanTarget {
 
 export interface ScannerOptions {
   browser?: BrowserTier;
+  /** Options of the browser tier the scanner creates when `browser` is not given (timeouts, log). */
+  browserOptions?: BrowserTierOptions;
+  /** Fetching one page's HTML for the jsdom tier (default 15 s). */
   fetchTimeoutMs?: number;
   maxPageBytes?: number;
+  /** The DOM rules on one page, in a worker thread (default 30 s). */
+  domRulesTimeoutMs?: number;
+  log?: Logger;
 }
 
 export function pageUrl(baseUrl: string, path: string): string {
@@ -29,8 +37,10 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
 
 /**
  * Scans an e-service's pages in two tiers: jsdom for the rules that need only the DOM (fast, the page's
- * scripts never run), then headless Chromium for the rules that need layout. Client-rendered sites run
- * every rule in Chromium, since their served HTML is not what people see.
+ * scripts never run, in a worker thread), then headless Chromium for the rules that need layout. Client-
+ * rendered sites run every rule in Chromium, since their served HTML is not what people see. One browser,
+ * confined to the site's origin, serves all the paths of one scan and ends with it; a page whose browser
+ * step timed out gets the next path a new browser. `signal` aborts the scan (the caller's deadline).
  */
 export class AccessibilityScanner {
   readonly browser: BrowserTier;
@@ -38,49 +48,71 @@ export class AccessibilityScanner {
 
   constructor(options: ScannerOptions = {}) {
     this.options = options;
-    this.browser = options.browser ?? new BrowserTier();
+    this.browser =
+      options.browser ??
+      new BrowserTier({ ...options.browserOptions, log: options.browserOptions?.log ?? options.log });
   }
 
-  async scan(target: ScanTarget): Promise<ScanResult> {
+  async scan(target: ScanTarget, signal?: AbortSignal): Promise<ScanResult> {
     const tags = tagsFor(target.standard);
     const findings: RuleFinding[] = [];
     const lookAndFeel: LookAndFeelFinding[] = [];
     const errors: PageError[] = [];
     const tiers = new Set<Tier>();
     const digest = createHash("sha256");
-
-    for (const path of target.paths) {
-      const url = pageUrl(target.baseUrl, path);
-      try {
-        if (!target.clientRendered) {
-          const page = await fetchPage(url, {
-            timeoutMs: this.options.fetchTimeoutMs ?? 15_000,
-            maxBytes: this.options.maxPageBytes ?? 5 * 1024 * 1024,
-          });
-          digest.update(`${path}\n${page.html}\n`);
-          const fast = await scanWithJsdom(
-            { url: page.url, html: page.html, path },
-            {
-              tags,
-              languages: target.languages,
-            },
-          );
-          tiers.add("jsdom");
-          findings.push(...fast.findings);
-          lookAndFeel.push(...fast.lookAndFeel);
-          const layout = await this.browser.scan({ url: page.url, path }, { tags, rules: browserOnlyRules });
-          tiers.add("chromium");
-          findings.push(...layout.findings);
-        } else {
-          const rendered = await this.browser.scan({ url, path }, { tags });
-          tiers.add("chromium");
-          digest.update(`${path}\n${rendered.html}\n`);
-          findings.push(...rendered.findings);
-          lookAndFeel.push(...lookAndFeelOfHtml(rendered.html, path, target.languages));
-        }
-      } catch (error) {
-        errors.push({ path, message: describe(error) });
+    let session: BrowserSession | undefined;
+    const browserFor = async (url: string): Promise<BrowserSession> => {
+      if (session?.broken) {
+        await session.close();
+        session = undefined;
       }
+      session ??= await this.browser.open(url, signal);
+      return session;
+    };
+
+    try {
+      for (const path of target.paths) {
+        if (signal?.aborted) {
+          errors.push({ path, message: `not scanned: ${abortReason(signal).message}` });
+          continue;
+        }
+        const url = pageUrl(target.baseUrl, path);
+        try {
+          if (!target.clientRendered) {
+            const page = await fetchPage(url, {
+              timeoutMs: this.options.fetchTimeoutMs ?? 15_000,
+              maxBytes: this.options.maxPageBytes ?? 5 * 1024 * 1024,
+              signal,
+            });
+            digest.update(`${path}\n${page.html}\n`);
+            const fast = await scanWithJsdomInWorker(
+              { url: page.url, html: page.html, path },
+              { tags, languages: target.languages },
+              { timeoutMs: this.options.domRulesTimeoutMs ?? 30_000, signal },
+            );
+            tiers.add("jsdom");
+            findings.push(...fast.findings);
+            lookAndFeel.push(...fast.lookAndFeel);
+            const layout = await (await browserFor(url)).scan(
+              { url: page.url, path },
+              { tags, rules: browserOnlyRules },
+              signal,
+            );
+            tiers.add("chromium");
+            findings.push(...layout.findings);
+          } else {
+            const rendered = await (await browserFor(url)).scan({ url, path }, { tags }, signal);
+            tiers.add("chromium");
+            digest.update(`${path}\n${rendered.html}\n`);
+            findings.push(...rendered.findings);
+            lookAndFeel.push(...lookAndFeelOfHtml(rendered.html, path, target.languages));
+          }
+        } catch (error) {
+          errors.push({ path, message: describe(error) });
+        }
+      }
+    } finally {
+      await session?.close();
     }
     return {
       findings,
