@@ -32,7 +32,7 @@ export function auditRoutes(deps: ApiDependencies): FastifyPluginAsync {
           since?: string;
           limit: number;
         };
-        return { items: deps.audit.query(query) };
+        return { items: await deps.audit.query(query) };
       },
     );
 
