@@ -1,3 +1,4 @@
+import { staticImpersonableGroups } from "../../controller/api/platform.ts";
 import { platformGroups } from "../../controller/api/rbac.ts";
 
 // Who is calling, derived purely from verified token claims and the Departments' group mappings.
@@ -10,15 +11,26 @@ export type DepartmentRole = (typeof departmentRoles)[number];
 export interface RoleSettings {
   /** Claim holding the user's groups (default `groups`). */
   groupsClaim: string;
-  /** Claim holding the user name shown in audit records (default `preferred_username`, else `sub`). */
+  /**
+   * Claim that identifies the user: stable and unique at the issuer, never editable by the user (default
+   * `sub`). The API acts in Kubernetes as `usernamePrefix` + this claim.
+   */
   usernameClaim: string;
+  /**
+   * Prefix of the Kubernetes user name, so it cannot collide with other identities of the cluster. Default
+   * (undefined): the issuer and `#`, as the API server's own OIDC authenticator names users; "" for none.
+   */
+  usernamePrefix?: string;
+  /** Claim shown to people (default `preferred_username`, else `name`): never used to identify anyone. */
+  displayNameClaim: string;
   /** The OIDC group of each platform role. */
   platformGroups: Record<PlatformRole, string>;
 }
 
 export const defaultRoleSettings: RoleSettings = {
   groupsClaim: "groups",
-  usernameClaim: "preferred_username",
+  usernameClaim: "sub",
+  displayNameClaim: "preferred_username",
   platformGroups: platformGroups,
 };
 
@@ -28,9 +40,23 @@ export interface DepartmentGroups {
 }
 
 export interface Principal {
+  /** The token's `sub` (may be empty for machine clients without one). */
   subject: string;
+  /** The issuer that vouched for the caller. */
+  issuer: string;
+  /**
+   * The user name the API acts as in Kubernetes (Impersonate-User): prefix + identifying claim, with every
+   * character outside a small safe ASCII set percent-encoded (so any name is a valid HTTP header value and
+   * distinct names stay distinct). Empty when the token names no one.
+   */
   username: string;
-  /** Groups from the token, minus any Kubernetes system group (those are never accepted from tokens). */
+  /** For people to read (audit, messages); not unique, may be edited by the user. */
+  displayName: string;
+  /**
+   * The token's groups that mean something on the platform (platform groups and the groups Departments
+   * map), the only ones the API impersonates; any other group, and every Kubernetes system group, is
+   * dropped.
+   */
   groups: string[];
   platformRoles: PlatformRole[];
   /** The strongest role held in each department. */
@@ -45,22 +71,66 @@ function stringList(value: unknown): string[] {
   return [];
 }
 
+/**
+ * Percent-encodes every byte outside `[A-Za-z0-9._~:/#@+=-]` (including `%` itself): injective, ASCII only,
+ * readable for the usual names, and safe in an HTTP header whatever the identity provider sends.
+ */
+export function encodeUserName(name: string): string {
+  let out = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9._~:/#@+=-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** Every group the platform knows: the platform's own and each department's (what the API may impersonate). */
+export function knownGroups(departments: DepartmentGroups[], settings: RoleSettings): Set<string> {
+  const known = new Set<string>([...staticImpersonableGroups, ...Object.values(settings.platformGroups)]);
+  for (const dept of departments)
+    for (const list of [dept.groups.admins, dept.groups.developers, dept.groups.viewers])
+      for (const group of list ?? []) known.add(group);
+  return known;
+}
+
 export function principalFrom(
   claims: Record<string, unknown>,
   departments: DepartmentGroups[],
   settings: RoleSettings,
 ): Principal {
-  const subject = typeof claims.sub === "string" ? claims.sub : "";
-  const named = claims[settings.usernameClaim];
-  const clientId = typeof claims.client_id === "string" ? claims.client_id : undefined;
-  const machine = clientId !== undefined && (subject === "" || subject === clientId);
-  const username = typeof named === "string" && named ? named : machine ? `client:${clientId}` : subject;
-  const groups = stringList(claims[settings.groupsClaim]).filter((g) => !g.startsWith("system:"));
+  const text = (value: unknown) => (typeof value === "string" ? value : "");
+  const subject = text(claims.sub);
+  const issuer = text(claims.iss);
+  const clientId = text(claims.client_id);
+  const machine = clientId !== "" && (subject === "" || subject === clientId);
+  const identifying = text(claims[settings.usernameClaim]);
+  const id = identifying || (machine ? `client:${clientId}` : "");
+  const prefix = settings.usernamePrefix ?? (issuer ? `${issuer}#` : "");
+  // Without an issuer the default prefix cannot be formed: such a token names no usable user.
+  // A name with lone surrogates has no UTF-8 form (two of them could encode alike): it names no one.
+  const usable = id !== "" && id.isWellFormed() && (settings.usernamePrefix !== undefined || issuer !== "");
+  const username = usable ? encodeUserName(`${prefix}${id}`) : "";
+  const displayName = text(claims[settings.displayNameClaim]) || text(claims.name) || id;
+  const known = knownGroups(departments, settings);
+  const groups = [
+    ...new Set(
+      stringList(claims[settings.groupsClaim]).filter((g) => !g.startsWith("system:") && known.has(g)),
+    ),
+  ];
   const roles = platformRoles.filter((role) => groups.includes(settings.platformGroups[role]));
   const held: Record<string, DepartmentRole> = {};
   for (const dept of departments) {
     const role = departmentRoles.find((r) => (dept.groups[`${r}s`] ?? []).some((g) => groups.includes(g)));
     if (role) held[dept.name] = role;
   }
-  return { subject, username, groups, platformRoles: roles, departments: held, machine };
+  return {
+    subject,
+    issuer,
+    username,
+    displayName,
+    groups,
+    platformRoles: roles,
+    departments: held,
+    machine,
+  };
 }

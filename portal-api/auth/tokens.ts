@@ -1,4 +1,11 @@
-import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
 import * as oidc from "openid-client";
 
 export interface TokenSettings {
@@ -14,26 +21,57 @@ export interface TokenSettings {
   allowHttpIssuer?: boolean;
 }
 
-export class InvalidTokenError extends Error {}
+/**
+ * Why a token was refused, as a fixed sentence: nothing of the token (its header, claims or bytes) is ever
+ * echoed back, in a header or a body, so a hostile token cannot inject anything into the response.
+ */
+export const tokenRefusals = {
+  malformed: "the token is malformed",
+  algorithm: "the token is not signed with an accepted algorithm",
+  signature: "the token's signature does not verify",
+  unknownKey: "the token is signed by an unknown key",
+  expired: "the token has expired",
+  notYetValid: "the token is not valid yet",
+  issuer: "the token was issued by another issuer",
+  missingIssuer: "the token names no issuer",
+  audience: "the token is for another audience",
+  type: "the token is not an access token",
+  claims: "the token's claims are invalid",
+  inactive: "the token is not active",
+} as const;
+export type TokenRefusal = keyof typeof tokenRefusals;
+
+export class InvalidTokenError extends Error {
+  readonly reason: TokenRefusal;
+  constructor(reason: TokenRefusal) {
+    super(tokenRefusals[reason]);
+    this.reason = reason;
+  }
+}
 
 const algorithms = ["RS256", "PS256", "ES256", "EdDSA"];
+/** RFC 7662 token_type values of a plain bearer access token (DPoP-bound tokens need a proof we do not check). */
+const bearerTypes = new Set(["bearer", "access_token"]);
 
 /**
  * Validates bearer access tokens: issuer discovery and the JWKS through openid-client, then signature,
  * issuer, audience, expiry, not-before and the access-token type (RFC 9068 `at+jwt`, so an ID token is not
- * accepted as an access token). Unsigned tokens (`alg: none`) are never accepted.
+ * accepted as an access token). Unsigned tokens (`alg: none`) are never accepted. In introspection mode the
+ * answer must be active, name this issuer and audience, and say it is a bearer access token.
  */
 export class TokenVerifier {
   private readonly settings: TokenSettings;
-  private readonly config: oidc.Configuration;
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  private readonly config: oidc.Configuration | undefined;
+  private readonly keys: JWTVerifyGetKey;
 
-  private constructor(settings: TokenSettings, config: oidc.Configuration) {
+  private constructor(
+    settings: TokenSettings,
+    config: oidc.Configuration | undefined,
+    keys: JWTVerifyGetKey,
+  ) {
     this.settings = settings;
     this.config = config;
-    const jwksUri = config.serverMetadata().jwks_uri;
-    if (!jwksUri) throw new Error(`the issuer ${settings.issuer} publishes no jwks_uri`);
-    this.jwks = createRemoteJWKSet(new URL(jwksUri));
+    this.keys = keys;
   }
 
   static async discover(settings: TokenSettings): Promise<TokenVerifier> {
@@ -44,54 +82,78 @@ export class TokenVerifier {
       undefined,
       settings.allowHttpIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
     );
-    return new TokenVerifier(settings, config);
+    const jwksUri = config.serverMetadata().jwks_uri;
+    if (!jwksUri && !settings.introspection)
+      throw new Error(`the issuer ${settings.issuer} publishes no jwks_uri`);
+    const keys: JWTVerifyGetKey = jwksUri
+      ? createRemoteJWKSet(new URL(jwksUri))
+      : async () => {
+          throw new errors.JWKSNoMatchingKey();
+        };
+    return new TokenVerifier(settings, config, keys);
+  }
+
+  /** A verifier of JWTs signed by the given keys (tests, and issuers whose keys are configured locally). */
+  static withKeys(settings: TokenSettings, keys: JWTVerifyGetKey): TokenVerifier {
+    return new TokenVerifier({ ...settings, introspection: false }, undefined, keys);
   }
 
   async verify(token: string): Promise<JWTPayload> {
-    if (this.settings.introspection) {
-      const result = await oidc.tokenIntrospection(this.config, token);
-      if (!result.active) throw new InvalidTokenError("the token is not active");
-      if (result.iss !== undefined && result.iss !== this.settings.issuer)
-        throw new InvalidTokenError("the token was issued by another issuer");
-      const audiences = Array.isArray(result.aud) ? result.aud : [result.aud];
-      if (!audiences.includes(this.settings.audience))
-        throw new InvalidTokenError("the token is for another audience");
-      return result as JWTPayload;
-    }
+    if (this.settings.introspection) return this.introspect(token);
+    let alg: string | undefined;
     try {
-      const { alg } = decodeProtectedHeader(token);
-      if (!alg || !algorithms.includes(alg))
-        throw new InvalidTokenError(
-          `the token is not signed with an accepted algorithm (alg ${alg ?? "missing"})`,
-        );
-      const { payload } = await jwtVerify(token, this.jwks, {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new InvalidTokenError("malformed");
+    }
+    if (!alg || !algorithms.includes(alg)) throw new InvalidTokenError("algorithm");
+    try {
+      const { payload } = await jwtVerify(token, this.keys, {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         algorithms,
         typ: "at+jwt",
         clockTolerance: 5,
-        requiredClaims: ["exp", "iat"],
+        requiredClaims: ["exp", "iat", "iss"],
       });
       return payload;
     } catch (error) {
-      if (error instanceof errors.JOSEError) throw new InvalidTokenError(describe(error));
-      throw error;
+      if (error instanceof errors.JOSEError) throw new InvalidTokenError(reasonOf(error));
+      throw error; // e.g. the issuer's key set cannot be fetched: the API's problem, not the caller's
     }
+  }
+
+  private async introspect(token: string): Promise<JWTPayload> {
+    if (!this.config) throw new Error("introspection needs a discovered issuer");
+    const result = await oidc.tokenIntrospection(this.config, token, { token_type_hint: "access_token" });
+    if (!result.active) throw new InvalidTokenError("inactive");
+    if (typeof result.iss !== "string" || result.iss === "") throw new InvalidTokenError("missingIssuer");
+    if (result.iss !== this.settings.issuer) throw new InvalidTokenError("issuer");
+    if (typeof result.token_type !== "string" || !bearerTypes.has(result.token_type.toLowerCase()))
+      throw new InvalidTokenError("type");
+    const audiences = Array.isArray(result.aud) ? result.aud : [result.aud];
+    if (!audiences.includes(this.settings.audience)) throw new InvalidTokenError("audience");
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof result.exp === "number" && result.exp + 5 < now) throw new InvalidTokenError("expired");
+    if (typeof result.nbf === "number" && result.nbf - 5 > now) throw new InvalidTokenError("notYetValid");
+    return result as JWTPayload;
   }
 }
 
-function describe(error: InstanceType<typeof errors.JOSEError>): string {
-  if (error instanceof errors.JWTExpired) return "the token has expired";
+function reasonOf(error: InstanceType<typeof errors.JOSEError>): TokenRefusal {
+  if (error instanceof errors.JWTExpired) return "expired";
   if (error instanceof errors.JWTClaimValidationFailed) {
     const claim = error.claim;
-    if (claim === "iss") return "the token was issued by another issuer";
-    if (claim === "aud") return "the token is for another audience";
-    if (claim === "nbf") return "the token is not valid yet";
-    return `the token's ${claim} claim is invalid`;
+    if (claim === "iss") return error.reason === "missing" ? "missingIssuer" : "issuer";
+    if (claim === "aud") return "audience";
+    if (claim === "nbf") return "notYetValid";
+    if (claim === "typ") return "type";
+    return "claims";
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return "the token's signature does not verify";
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "signature";
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported)
-    return "the token is not signed with an accepted algorithm";
-  if (error instanceof errors.JWKSNoMatchingKey) return "the token is signed by an unknown key";
-  return "the token is malformed";
+    return "algorithm";
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)
+    return "unknownKey";
+  return "malformed";
 }
