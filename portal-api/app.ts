@@ -32,34 +32,46 @@ export interface RunningPortalApi {
 export async function startPortalApi(settings: PortalApiSettings): Promise<RunningPortalApi> {
   const kube = await KubeClient.fromKubeConfig(settings.kubeconfig);
   const abort = new AbortController();
-  const departments = new Informer<Department & KubeObject>(kube, resources.department, () => {});
-  void departments.run(abort.signal);
-  await departments.synced;
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "govhost_api_" });
-  const app = await buildServer(
-    {
-      kube,
-      verifier: await TokenVerifier.discover(settings.tokens),
-      roles: settings.roles ?? defaultRoleSettings,
-      audit: await AuditLog.open(settings.auditPath),
-      departments: () =>
-        departments.list().map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} })),
-      registry,
-      ready: () => true,
-      timeZone: settings.timeZone ?? "Asia/Hong_Kong",
-      rateCard: settings.rateCard ?? "govhost-default",
-    },
-    settings,
-  );
-  const address = await app.listen({ host: settings.host, port: settings.port });
-  return {
-    app,
-    url: address.replace("[::1]", "127.0.0.1"),
-    async close() {
-      abort.abort();
-      await app.close();
-      kube.close();
-    },
-  };
+  let app: FastifyInstance | undefined;
+  try {
+    const departments = new Informer<Department & KubeObject>(kube, resources.department, () => {});
+    void departments.run(abort.signal);
+    await departments.synced;
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: "govhost_api_" });
+    const verifier = await TokenVerifier.discover(settings.tokens);
+    const audit = await AuditLog.open(settings.auditPath);
+    app = await buildServer(
+      {
+        kube,
+        verifier,
+        roles: settings.roles ?? defaultRoleSettings,
+        audit,
+        departments: () =>
+          departments.list().map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} })),
+        registry,
+        ready: () => true,
+        timeZone: settings.timeZone ?? "Asia/Hong_Kong",
+        rateCard: settings.rateCard ?? "govhost-default",
+      },
+      settings,
+    );
+    const address = await app.listen({ host: settings.host, port: settings.port });
+    const running = app;
+    return {
+      app: running,
+      url: address.replace("[::1]", "127.0.0.1"),
+      async close() {
+        abort.abort();
+        await running.close();
+        kube.close();
+      },
+    };
+  } catch (error) {
+    // Whatever started stops again: a failed start leaves no watch, timer or open port behind.
+    abort.abort();
+    await app?.close().catch(() => {});
+    kube.close();
+    throw error;
+  }
 }

@@ -50,6 +50,15 @@ export const problems = {
     new ProblemError({ type: "not-found", title: "Not found", status: 404, detail }),
   conflict: (detail: string, fix?: string) =>
     new ProblemError({ type: "conflict", title: "Conflict", status: 409, detail, ...(fix ? { fix } : {}) }),
+  auditUnavailable: () =>
+    new ProblemError({
+      type: "audit-unavailable",
+      title: "Audit log unavailable",
+      status: 503,
+      detail:
+        "Nothing was changed: the request could not be recorded in the audit log, and no change is made unaudited",
+      fix: "Retry later; platform operators: check the audit log's volume (free space, permissions) and the API's log",
+    }),
   invalid: (detail: string, field: string, fix: string) =>
     new ProblemError({ type: "invalid-request", title: "Invalid request", status: 400, detail, field, fix }),
 };

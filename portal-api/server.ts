@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
@@ -11,8 +11,10 @@ import Fastify, {
 } from "fastify";
 import { Histogram, type Registry } from "prom-client";
 import type { KubeClient } from "../controller/runtime/kube-client.ts";
-import type { AuditRecordInput } from "./audit/chain.ts";
+import { AnonymousTally } from "./audit/anonymous.ts";
+import type { AuditActor, AuditRecordInput } from "./audit/chain.ts";
 import type { AuditLog } from "./audit/store.ts";
+import { roleIn } from "./auth/authorize.ts";
 import { type DepartmentGroups, type Principal, principalFrom, type RoleSettings } from "./auth/principal.ts";
 import { InvalidTokenError, type TokenVerifier } from "./auth/tokens.ts";
 import { type Problem, ProblemError, problemBase, problems } from "./problem.ts";
@@ -41,18 +43,26 @@ export interface ApiDependencies {
 
 export interface ApiOptions {
   logger?: boolean | Record<string, unknown>;
-  /** Requests per minute per client (token, else address). */
+  /** Requests per minute per client: its verified identity, else its address. */
   rateLimitPerMinute?: number;
   bodyLimitBytes?: number;
+  /** How often anonymous traffic is summarised into the audit log (default one minute). */
+  anonymousSummaryIntervalMs?: number;
+  /** How long the public service catalogue is served from cache (default 5 s). */
+  catalogueCacheMs?: number;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     principal?: Principal;
+    /** Why the token that was sent did not verify (answered on routes that need a caller). */
+    authFailure?: ProblemError;
+    /** The client's own x-request-id, when well-formed (untrusted: for correlation only). */
+    clientRequestId?: string;
     audit?: Omit<AuditRecordInput, "time" | "requestId" | "actor" | "result">;
   }
   interface FastifyContextConfig {
-    /** Reachable without a token (health, metrics, OpenAPI, the public service catalogue). */
+    /** Reachable without a token (health, metrics, OpenAPI, docs, the public service catalogue). */
     public?: boolean;
   }
 }
@@ -110,29 +120,246 @@ const clientErrorTypes: Record<number, [string, string]> = {
   429: ["rate-limited", "Too many requests"],
 };
 
+/** Reads that are audited even when allowed: the audit trail itself and the finance data. */
+const sensitiveReads = new Set([
+  "/api/v1/audit",
+  "/api/v1/audit/verify",
+  "/api/v1/usage",
+  "/api/v1/departments/:dept/statements",
+  "/api/v1/departments/:dept/statements/:period",
+  "/api/v1/departments/:dept/budget",
+]);
+
+/** A client's x-request-id is kept only when it is a short plain token (it is never our request id). */
+const clientRequestIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
+/** RFC 6750 b64token, bounded. */
+const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]{1,8192}=*) *$/i;
+
+const isWrite = (method: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS";
+const isPublic = (request: FastifyRequest) => request.is404 || request.routeOptions.config?.public === true;
+const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? "unmatched";
+
+function actorOf(principal: Principal): AuditActor {
+  return {
+    username: principal.username,
+    subject: principal.subject,
+    displayName: principal.displayName,
+    roles: [
+      ...principal.platformRoles,
+      ...Object.entries(principal.departments).map(([d, r]) => `${d}:${r}`),
+    ],
+  };
+}
+
+/** What a request is about when its handler did not say (it was refused before, or never names it). */
+function targetOf(request: FastifyRequest): AuditRecordInput["target"] {
+  const params = (request.params ?? {}) as Record<string, unknown>;
+  const dept = typeof params.dept === "string" ? params.dept : undefined;
+  const env = typeof params.env === "string" ? params.env : undefined;
+  return {
+    kind: "route",
+    name: (request.url.split("?")[0] ?? "").slice(0, 256),
+    ...(dept ? { department: dept } : {}),
+    ...(dept && env ? { namespace: `${dept}-${env}` } : {}),
+  };
+}
+
 /** The portal API: one fastify plugin per area, JSON schemas on every route, problem+json errors. */
 export async function buildServer(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { redact: ["req.headers.authorization", "req.headers.cookie"] },
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
-    requestIdHeader: "x-request-id",
+    // Request ids are ours alone: a client-sent x-request-id is never used as one (see clientRequestId).
+    requestIdHeader: false,
     genReqId: () => randomUUID(),
     ajv: { customOptions: { removeAdditional: false, strict: false, allErrors: true } },
   });
 
-  await app.register(helmet, { global: true });
+  // Set before any plugin is registered, so every plugin's routes (e.g. /docs) inherit them.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const instance = request.url.slice(0, 256);
+    if (error instanceof ProblemError) {
+      if (error.problem.status === 401)
+        // Fixed strings only: nothing the caller sent is ever echoed into a header.
+        reply.header(
+          "www-authenticate",
+          request.headers.authorization === undefined
+            ? 'Bearer realm="govhost"'
+            : 'Bearer realm="govhost", error="invalid_token"',
+        );
+      if (error.problem.status === 503) reply.header("retry-after", "30");
+      return sendProblem(reply, { ...error.problem, instance });
+    }
+    if (error.validation) return sendProblem(reply, { ...validationProblem(error), instance });
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      const [type, title] = clientErrorTypes[status] ?? ["bad-request", "Bad request"];
+      return sendProblem(reply, {
+        type: `${problemBase}${type}`,
+        title,
+        status,
+        detail: error.message,
+        instance,
+      });
+    }
+    request.log.error({ err: error }, "request failed");
+    return sendProblem(reply, {
+      type: `${problemBase}internal-error`,
+      title: "Internal error",
+      status: 500,
+      detail: `The request failed; quote request id ${request.id} to the platform team`,
+      instance,
+    });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: `${problemBase}not-found`,
+      title: "Not found",
+      status: 404,
+      detail: `No route ${request.method} ${request.url.split("?")[0]?.slice(0, 256)}; see /openapi.json`,
+      instance: request.url.slice(0, 256),
+    }),
+  );
+
+  // The API documentation is public (its routes come from @fastify/swagger-ui).
+  app.addHook("onRoute", (route) => {
+    if (route.url === "/docs" || route.url.startsWith("/docs/"))
+      route.config = { ...(route.config ?? {}), public: true };
+  });
+
+  // 1. Who is calling: a token that verifies gives the principal; one that does not is remembered and
+  //    answered below, after rate limiting, so that bad tokens are limited by address like no token.
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    const sent = request.headers["x-request-id"];
+    if (typeof sent === "string" && clientRequestIdPattern.test(sent)) request.clientRequestId = sent;
+    const header = request.headers.authorization;
+    if (header === undefined) return;
+    try {
+      request.principal = await authenticate(header, deps);
+    } catch (error) {
+      if (!(error instanceof ProblemError)) throw error;
+      request.authFailure = error;
+    }
+  });
+
+  // 2. Rate limits (a route-level onRequest hook, so after the one above): per verified identity, else
+  //    per address; whatever Authorization header is sent, an unverified caller is one address.
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? 600,
     timeWindow: 60_000,
-    keyGenerator: (request) => {
-      const auth = request.headers.authorization;
-      return auth ? createHash("sha256").update(auth).digest("hex").slice(0, 24) : request.ip;
-    },
+    keyGenerator: (request) =>
+      request.principal ? `user:${request.principal.username}` : `address:${request.ip}`,
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       message: `Rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
     }),
   });
+
+  // 3. Routes that need a caller refuse everyone else before their body is even parsed.
+  app.addHook("preParsing", async (request) => {
+    if (isPublic(request) || request.principal) return;
+    throw request.authFailure ?? problems.unauthorized("No bearer token was sent");
+  });
+
+  // 4. A caller with no role in a department learns nothing about it: the same answer whether it exists
+  //    or not (platform roles may see every department).
+  app.addHook("preHandler", async (request) => {
+    const principal = request.principal;
+    const dept = (request.params as Record<string, unknown> | undefined)?.dept;
+    if (!principal || isPublic(request) || typeof dept !== "string") return;
+    if (principal.platformRoles.length > 0 || roleIn(principal, dept) !== undefined) return;
+    throw problems.forbidden(
+      `${principal.displayName} has no role in department ${dept}`,
+      "Ask the department's admins to add one of your groups to the department (spec.groups)",
+    );
+  });
+
+  // 5. Fail closed: a write is recorded before it is performed; if it cannot be, it is not performed.
+  app.addHook("preHandler", async (request) => {
+    const principal = request.principal;
+    if (!principal || isPublic(request) || !isWrite(request.method)) return;
+    try {
+      await deps.audit.append({
+        time: new Date().toISOString(),
+        requestId: request.id,
+        ...(request.clientRequestId ? { clientRequestId: request.clientRequestId } : {}),
+        stage: "request",
+        actor: actorOf(principal),
+        action: `${request.method} ${routeOf(request)}`,
+        target: targetOf(request),
+        result: { outcome: "pending" },
+      });
+    } catch (error) {
+      request.log.error({ err: error }, "could not write the audit record; refusing the write");
+      throw problems.auditUnavailable();
+    }
+  });
+
+  // 6. What was answered: writes, denials of signed-in callers and sensitive reads, one record each;
+  //    anonymous traffic is counted, not recorded request by request.
+  const anonymous = new AnonymousTally();
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (isPublic(request)) return payload;
+    const principal = request.principal;
+    const status = reply.statusCode;
+    if (!principal) {
+      anonymous.count(request.method, routeOf(request), status, request.ip);
+      return payload;
+    }
+    const denied = status === 401 || status === 403;
+    if (!isWrite(request.method) && !denied && !sensitiveReads.has(routeOf(request))) return payload;
+    const { before, after, ...context } = request.audit ?? {
+      action: `${request.method} ${routeOf(request)}`,
+      target: targetOf(request),
+    };
+    try {
+      await deps.audit.append({
+        ...context,
+        // A refused request never stores what it asked for or what it would have changed.
+        ...(denied ? {} : { before, after }),
+        time: new Date().toISOString(),
+        requestId: request.id,
+        ...(request.clientRequestId ? { clientRequestId: request.clientRequestId } : {}),
+        stage: "response",
+        actor: actorOf(principal),
+        result: {
+          status,
+          outcome: status < 400 ? "success" : denied ? "denied" : "failed",
+          ...(status >= 400 && typeof payload === "string" ? { detail: detailOf(payload) } : {}),
+        },
+      });
+    } catch (error) {
+      request.log.error({ err: error }, "could not write the audit record of a response");
+    }
+    return payload;
+  });
+  const summarise = async () => {
+    const summary = anonymous.take();
+    if (!summary) return;
+    try {
+      await deps.audit.append({
+        time: summary.to,
+        requestId: randomUUID(),
+        stage: "summary",
+        actor: { username: "anonymous", subject: "", roles: [] },
+        action: "anonymous.refused",
+        target: { kind: "AnonymousTraffic", name: "anonymous" },
+        result: { status: 401, outcome: "denied", detail: `${summary.total} anonymous request(s) refused` },
+        summary,
+      });
+    } catch (error) {
+      app.log.error({ err: error }, "could not write the anonymous traffic summary");
+    }
+  };
+  const summaries = setInterval(() => void summarise(), options.anonymousSummaryIntervalMs ?? 60_000);
+  summaries.unref();
+  app.addHook("onClose", async () => {
+    clearInterval(summaries);
+    await summarise();
+  });
+
+  await app.register(helmet, { global: true });
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -159,96 +386,10 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
   });
   app.addHook("onResponse", async (request, reply) => {
     duration.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? "unmatched",
-        status: String(reply.statusCode),
-      },
+      { method: request.method, route: routeOf(request), status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
-
-  app.addHook("preHandler", async (request) => {
-    if (request.routeOptions.config?.public) return;
-    request.principal = await authenticate(request, deps);
-  });
-
-  // Every mutating request is recorded before its response is sent, whatever the outcome.
-  app.addHook("onSend", async (request, reply, payload) => {
-    if (request.method === "GET" || request.method === "HEAD" || request.routeOptions.config?.public)
-      return payload;
-    const principal = request.principal;
-    const status = reply.statusCode;
-    const context = request.audit ?? {
-      action: `${request.method} ${request.routeOptions.url ?? request.url}`,
-      target: { kind: "unknown", name: request.url },
-    };
-    try {
-      await deps.audit.append({
-        ...context,
-        time: new Date().toISOString(),
-        requestId: request.id,
-        actor: principal
-          ? {
-              username: principal.username,
-              subject: principal.subject,
-              roles: [
-                ...principal.platformRoles,
-                ...Object.entries(principal.departments).map(([d, r]) => `${d}:${r}`),
-              ],
-            }
-          : { username: "anonymous", subject: "", roles: [] },
-        result: {
-          status,
-          outcome: status < 400 ? "success" : status === 401 || status === 403 ? "denied" : "failed",
-          ...(status >= 400 && typeof payload === "string" ? { detail: detailOf(payload) } : {}),
-        },
-      });
-    } catch (error) {
-      request.log.error({ err: error }, "could not write the audit record");
-    }
-    return payload;
-  });
-
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ProblemError) {
-      if (error.problem.status === 401)
-        reply.header(
-          "www-authenticate",
-          `Bearer error="invalid_token", error_description="${error.problem.detail}"`,
-        );
-      return sendProblem(reply, { ...error.problem, instance: request.url });
-    }
-    if (error.validation) return sendProblem(reply, { ...validationProblem(error), instance: request.url });
-    const status = error.statusCode ?? 500;
-    if (status < 500) {
-      const [type, title] = clientErrorTypes[status] ?? ["bad-request", "Bad request"];
-      return sendProblem(reply, {
-        type: `${problemBase}${type}`,
-        title,
-        status,
-        detail: error.message,
-        instance: request.url,
-      });
-    }
-    request.log.error({ err: error }, "request failed");
-    return sendProblem(reply, {
-      type: `${problemBase}internal-error`,
-      title: "Internal error",
-      status: 500,
-      detail: `The request failed; quote request id ${request.id} to the platform team`,
-      instance: request.url,
-    });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      type: `${problemBase}not-found`,
-      title: "Not found",
-      status: 404,
-      detail: `No route ${request.method} ${request.url.split("?")[0]}; see /openapi.json`,
-      instance: request.url,
-    }),
-  );
 
   app.get("/readyz", { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
     deps.ready()
@@ -272,7 +413,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(statementRoutes(deps));
       await api.register(usageRoutes(deps));
       await api.register(sharedServiceRoutes(deps));
-      await api.register(catalogueRoutes(deps));
+      await api.register(catalogueRoutes(deps, { cacheMs: options.catalogueCacheMs ?? 5_000 }));
       await api.register(auditRoutes(deps));
     },
     { prefix: "/api/v1" },
@@ -288,12 +429,12 @@ function detailOf(payload: string): string | undefined {
   }
 }
 
-async function authenticate(request: FastifyRequest, deps: ApiDependencies): Promise<Principal> {
-  const header = request.headers.authorization;
-  if (!header) throw problems.unauthorized("No bearer token was sent");
-  const [scheme, token] = header.split(" ");
-  if (scheme?.toLowerCase() !== "bearer" || !token)
-    throw problems.unauthorized("The Authorization header is not a bearer token");
+async function authenticate(header: string, deps: ApiDependencies): Promise<Principal> {
+  const token = bearerPattern.exec(header)?.[1];
+  if (!token)
+    throw problems.unauthorized(
+      "The Authorization header is not a bearer token (expected: Authorization: Bearer <token>)",
+    );
   let claims: Record<string, unknown>;
   try {
     claims = await deps.verifier.verify(token);

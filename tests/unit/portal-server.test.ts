@@ -1,0 +1,256 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { Registry } from "prom-client";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import type { AuditRecord } from "../../portal-api/audit/chain.ts";
+import { AuditLog } from "../../portal-api/audit/store.ts";
+import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
+import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
+import { buildServer } from "../../portal-api/server.ts";
+import { departmentManifest } from "../fixtures/departments.ts";
+
+// The portal API's request pipeline in process (fastify inject), with real signed tokens and a stand-in
+// for the Kubernetes client that records what it was asked to do. The same attacks run against the real
+// API and API server in tests/security/api-*.test.ts.
+
+const issuer = "https://idp.gov.example";
+const audience = "https://api.govhost.test";
+let sign: (claims: Record<string, unknown>) => Promise<string>;
+let keys: ReturnType<typeof createLocalJWKSet>;
+
+beforeAll(async () => {
+  const { privateKey, publicKey } = await generateKeyPair("RS256");
+  keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" }] });
+  sign = (claims) =>
+    new SignJWT({ iss: issuer, aud: audience, ...claims })
+      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: "k1" })
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(privateKey);
+});
+
+const immd = departmentManifest("immd");
+const departments = [{ name: "immd", groups: immd.spec.groups ?? {} }];
+
+function fakeKube(calls: string[]): KubeClient {
+  const kube = {
+    impersonating: (as: { user: string; groups?: string[] }) => {
+      calls.push(`as ${as.user} [${(as.groups ?? []).join(",")}]`);
+      return kube;
+    },
+    list: async () => {
+      calls.push("list");
+      return { items: [immd] };
+    },
+    find: async (_r: unknown, name: string) => (name === "immd" ? immd : undefined),
+    get: async () => immd,
+    create: async (object: KubeObject, options?: { dryRun?: boolean }) => {
+      calls.push(`create${options?.dryRun ? " dry-run" : ""} ${object.metadata?.name}`);
+      return object;
+    },
+    mergePatch: async () => immd,
+    delete: async () => true,
+  };
+  return kube as unknown as KubeClient;
+}
+
+let dir: string;
+let app: FastifyInstance;
+let calls: string[];
+const auditPath = () => join(dir, "audit.log");
+const records = () =>
+  readFileSync(auditPath(), "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditRecord);
+
+async function start(options: { rateLimitPerMinute?: number } = {}) {
+  app = await buildServer(
+    {
+      kube: fakeKube(calls),
+      verifier: TokenVerifier.withKeys({ issuer, audience, clientId: "api" }, keys),
+      roles: defaultRoleSettings,
+      audit: await AuditLog.open(auditPath()),
+      departments: () => departments,
+      registry: new Registry(),
+      ready: () => true,
+      timeZone: "Asia/Hong_Kong",
+      rateCard: "govhost-default",
+    },
+    { logger: false, rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000 },
+  );
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "govhost-server-unit-"));
+  calls = [];
+});
+afterEach(async () => {
+  await app?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const operator = () =>
+  sign({ sub: "op-1", preferred_username: "olivia", groups: ["govhost:platform-operators"] });
+const createBody = (name: string) => ({ name, spec: departmentManifest(name).spec });
+
+describe("authentication answers", () => {
+  it("answers malformed bearer tokens with 401 problem+json and a fixed WWW-Authenticate", async () => {
+    await start();
+    for (const token of ["x", "a.b.c", "e30.e30.e30"]) {
+      for (const url of ["/api/v1/departments", "/api/v1/catalogue/shared-services", "/api/v1/usage"]) {
+        const response = await app.inject({ url, headers: { authorization: `Bearer ${token}` } });
+        expect(response.statusCode, `${url} with ${token}`).toBe(401);
+        expect(response.headers["content-type"]).toContain("application/problem+json");
+        expect(response.headers["www-authenticate"]).toBe('Bearer realm="govhost", error="invalid_token"');
+      }
+    }
+  });
+
+  it("never echoes the token's header into WWW-Authenticate", async () => {
+    await start();
+    const header = Buffer.from(JSON.stringify({ alg: 'x", error_uri="https://evil.example' })).toString(
+      "base64url",
+    );
+    const response = await app.inject({
+      url: "/api/v1/departments",
+      headers: { authorization: `Bearer ${header}.e30.sig` },
+    });
+    expect(response.statusCode).toBe(401);
+    expect(response.headers["www-authenticate"]).toBe('Bearer realm="govhost", error="invalid_token"');
+    expect(response.body).not.toContain("evil");
+  });
+
+  it("serves the API docs without a token", async () => {
+    await start();
+    const first = await app.inject({ url: "/docs" });
+    const page =
+      first.statusCode === 302
+        ? await app.inject({ url: `/docs/${first.headers.location ?? ""}`.replace("/docs//docs", "/docs") })
+        : first;
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-type"]).toContain("text/html");
+  });
+});
+
+describe("request ids", () => {
+  it("are generated by the API; a client's is kept apart, and only when well-formed", async () => {
+    await start();
+    const token = await operator();
+    const sent = await app.inject({
+      method: "POST",
+      url: "/api/v1/departments",
+      headers: { authorization: `Bearer ${token}`, "x-request-id": "client-7" },
+      payload: createBody("abc"),
+    });
+    expect(sent.statusCode).toBe(201);
+    expect(sent.headers["x-request-id"]).not.toBe("client-7");
+    const bad = await app.inject({
+      method: "POST",
+      url: "/api/v1/departments",
+      headers: { authorization: `Bearer ${token}`, "x-request-id": `forged ${"x".repeat(100)}` },
+      payload: createBody("abd"),
+    });
+    expect(bad.statusCode).toBe(201);
+    const written = records();
+    const first = written.filter((r) => r.requestId === sent.headers["x-request-id"]);
+    expect(first.map((r) => r.stage)).toEqual(["request", "response"]);
+    expect(first.every((r) => r.clientRequestId === "client-7")).toBe(true);
+    expect(written.some((r) => r.requestId === "client-7")).toBe(false);
+    expect(
+      written.filter((r) => r.requestId === bad.headers["x-request-id"]).every((r) => !r.clientRequestId),
+    ).toBe(true);
+  });
+});
+
+describe("audit", () => {
+  it("counts anonymous traffic instead of recording each request (and never its URL)", async () => {
+    await start();
+    const long = "x".repeat(4_000);
+    for (let i = 0; i < 300; i++)
+      await app.inject({
+        method: "POST",
+        url: `/api/v1/departments?q=${long}${i}`,
+        headers: { authorization: `Bearer junk-${i}` },
+        payload: {},
+      });
+    expect(statSync(auditPath(), { throwIfNoEntry: false })?.size ?? 0).toBe(0);
+    await app.close();
+    const written = records();
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ action: "anonymous.refused", summary: { total: 300 } });
+    expect(JSON.stringify(written[0])).not.toContain(long);
+  });
+
+  it("refuses a write it cannot record, without performing it", async () => {
+    await start();
+    rmSync(dir, { recursive: true });
+    mkdirSync(auditPath(), { recursive: true }); // the log's place is a directory: nothing can be appended
+    const response = await app.inject({
+      method: "POST",
+      url: "/api/v1/departments",
+      headers: { authorization: `Bearer ${await operator()}` },
+      payload: createBody("abe"),
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ type: "https://govhost.io/problems/audit-unavailable" });
+    expect(calls.filter((c) => c.startsWith("create"))).toEqual([]);
+  });
+
+  it("records a refused change without its body, and answers alike whether the department exists", async () => {
+    await start();
+    const outsider = await sign({ sub: "o-1", groups: ["lcsd-admins"] });
+    const answers = [];
+    for (const dept of ["immd", "nosuch"]) {
+      const response = await app.inject({
+        method: "PATCH",
+        url: `/api/v1/departments/${dept}`,
+        headers: { authorization: `Bearer ${outsider}` },
+        payload: { spec: { costCentre: "STOLEN-1" } },
+      });
+      answers.push({ status: response.statusCode, body: response.json().detail.replace(dept, "D") });
+    }
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0]?.status).toBe(403);
+    const text = readFileSync(auditPath(), "utf8");
+    expect(text).not.toContain("STOLEN-1");
+    expect(text).not.toContain(String(immd.spec.costCentre));
+  });
+});
+
+describe("rate limits", () => {
+  it("limit by address whatever bogus Authorization header is sent", async () => {
+    await start({ rateLimitPerMinute: 20 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++)
+      statuses.push(
+        (await app.inject({ url: "/api/v1/departments", headers: { authorization: `Bearer bogus${i}` } }))
+          .statusCode,
+      );
+    expect(statuses.filter((s) => s === 429).length).toBe(10);
+  });
+
+  it("limit one user across all of their tokens", async () => {
+    await start({ rateLimitPerMinute: 20 });
+    const tokens = [
+      await operator(),
+      await sign({ sub: "op-1", groups: ["govhost:platform-operators"], n: 2 }),
+    ];
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++)
+      statuses.push(
+        (
+          await app.inject({
+            url: "/api/v1/departments",
+            headers: { authorization: `Bearer ${tokens[i % 2]}` },
+          })
+        ).statusCode,
+      );
+    expect(statuses.filter((s) => s === 429).length).toBe(10);
+  });
+});
