@@ -24,11 +24,17 @@ const csvColumns = [
   "priceVersion",
 ] as const;
 
-const csvCell = (value: unknown) => {
+/**
+ * One CSV cell (RFC 4180), safe to open in a spreadsheet (OWASP "CSV injection"): a cell that starts with
+ * `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` so it is never read as a formula,
+ * unless it is exactly a plain number (quantities and amounts may be negative). Cells with a comma, quote
+ * or line break are quoted.
+ */
+export const csvCell = (value: unknown): string => {
   const text = value === undefined || value === null ? "" : String(value);
-  // Quote when needed; a leading =,+,-,@ is neutralised so spreadsheets never evaluate it as a formula.
-  const safe = /^[=+\-@]/.test(text) && !/^-?\d/.test(text) ? `'${text}` : text;
-  return /[",\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  const plainNumber = typeof value === "number" || /^-?\d+(\.\d+)?$/.test(text);
+  const safe = /^[=+\-@\t\r]/.test(text) && !plainNumber ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 };
 
 export function statementCsv(statement: StatementObject): string {
