@@ -35,6 +35,37 @@ export function scanDue(es: EService, now: Date): boolean {
   return expires === undefined || expires.getTime() <= now.getTime();
 }
 
+const defaultPorts: Record<string, string> = { "http:": "80", "https:": "443" };
+
+/**
+ * Why `previewUrl` may not be scanned, or undefined when it may: it must be http(s) without credentials, on
+ * a host and port the operator allows (see EServiceSettings.previewHosts).
+ */
+export function previewProblem(previewUrl: string, previewHosts: string[]): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(previewUrl);
+  } catch {
+    return `previewUrl ${previewUrl} is not a URL`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `previewUrl must be http or https, not ${url.protocol.replace(/:$/, "")}`;
+  if (url.username || url.password) return "previewUrl must not carry a user name or password";
+  const port = url.port || (defaultPorts[url.protocol] as string);
+  const allowed = previewHosts.some((entry) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(`${url.protocol}//${entry.trim().toLowerCase()}`);
+    } catch {
+      return false;
+    }
+    return parsed.hostname === url.hostname && (parsed.port || defaultPorts[url.protocol]) === port;
+  });
+  if (allowed) return undefined;
+  const where = url.port ? `${url.hostname} port ${url.port}` : `host ${url.hostname}`;
+  return `previewUrl ${where} is not one the platform allows the scanner to reach (${previewHosts.join(", ") || "none"}); remove previewUrl to scan the e-service in the cluster, or ask an operator to allow the host and port`;
+}
+
 /** Where the scanner reaches the pages, or why it may not. */
 export function scanTarget(
   es: EService,
@@ -44,11 +75,8 @@ export function scanTarget(
   const a = es.spec.accessibility;
   let baseUrl = internalUrl;
   if (a.previewUrl) {
-    const host = new URL(a.previewUrl).hostname;
-    if (!settings.previewHosts.includes(host))
-      return {
-        problem: `previewUrl host ${host} is not one the platform allows the scanner to reach (${settings.previewHosts.join(", ") || "none"}); remove previewUrl to scan the e-service in the cluster, or ask an operator to allow the host`,
-      };
+    const problem = previewProblem(a.previewUrl, settings.previewHosts);
+    if (problem) return { problem };
     baseUrl = a.previewUrl;
   }
   return {

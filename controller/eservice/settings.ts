@@ -1,3 +1,6 @@
+import type { Logger } from "pino";
+import type { ScannerOptions } from "../accessibility/scanner.ts";
+
 /** Platform-wide e-service settings (the operator's choices, not the department's). */
 export interface EServiceSettings {
   /** Namespace of the platform ingress controller, the only source allowed to reach e-service pods. */
@@ -5,7 +8,11 @@ export interface EServiceSettings {
   ingressClassName: string;
   /** cert-manager ClusterIssuer that issues each public host's certificate, when the platform uses one. */
   tlsClusterIssuer?: string;
-  /** Hosts that spec.accessibility.previewUrl may point at (the scanner fetches them from the controller). */
+  /**
+   * Where spec.accessibility.previewUrl may point (the scanner fetches them from the controller): `host`
+   * allows that host on its scheme's default port only (80 for http, 443 for https), `host:port` that port
+   * only (IPv6 as `[::1]:8443`). Any other port on an allowed host is refused.
+   */
   previewHosts: string[];
 }
 
@@ -14,3 +21,58 @@ export const defaultEServiceSettings: EServiceSettings = {
   ingressClassName: "govhost",
   previewHosts: [],
 };
+
+/**
+ * Accessibility scanning limits (the operator's choices). Every step a tenant's page can drag out is
+ * bounded; the queue runs at most one scan per department and `concurrency` in all.
+ */
+export interface ScanSettings {
+  /** Scans running at once, platform-wide (GOVHOST_A11Y_SCAN_CONCURRENCY). */
+  concurrency: number;
+  /** One e-service's scan, all its pages (GOVHOST_A11Y_SCAN_TIMEOUT_MS). */
+  scanTimeoutMs: number;
+  /** Fetching a page's HTML, and loading it in Chromium up to its load event (GOVHOST_A11Y_PAGE_TIMEOUT_MS). */
+  pageTimeoutMs: number;
+  /** Waiting for the network to go quiet after load; a page still busy is scanned as it is (GOVHOST_A11Y_SETTLE_MS). */
+  settleMs: number;
+  /** axe on one page, in each tier (GOVHOST_A11Y_AXE_TIMEOUT_MS). */
+  axeTimeoutMs: number;
+}
+
+export const defaultScanSettings: ScanSettings = {
+  concurrency: 2,
+  scanTimeoutMs: 180_000,
+  pageTimeoutMs: 20_000,
+  settleMs: 2_000,
+  axeTimeoutMs: 30_000,
+};
+
+/** ScanSettings from the controller's environment; unset, empty or invalid values keep the default. */
+export function scanSettingsFromEnv(env: Record<string, string | undefined>): ScanSettings {
+  const positive = (name: string, fallback: number) => {
+    const value = Number(env[name]);
+    return env[name]?.trim() && Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
+  };
+  const d = defaultScanSettings;
+  return {
+    concurrency: positive("GOVHOST_A11Y_SCAN_CONCURRENCY", d.concurrency),
+    scanTimeoutMs: positive("GOVHOST_A11Y_SCAN_TIMEOUT_MS", d.scanTimeoutMs),
+    pageTimeoutMs: positive("GOVHOST_A11Y_PAGE_TIMEOUT_MS", d.pageTimeoutMs),
+    settleMs: positive("GOVHOST_A11Y_SETTLE_MS", d.settleMs),
+    axeTimeoutMs: positive("GOVHOST_A11Y_AXE_TIMEOUT_MS", d.axeTimeoutMs),
+  };
+}
+
+/** The scanner's own limits from ScanSettings (the queue takes concurrency and scanTimeoutMs). */
+export function scannerOptionsFrom(settings: ScanSettings, log?: Logger): ScannerOptions {
+  return {
+    fetchTimeoutMs: settings.pageTimeoutMs,
+    domRulesTimeoutMs: settings.axeTimeoutMs,
+    browserOptions: {
+      navigationTimeoutMs: settings.pageTimeoutMs,
+      settleMs: settings.settleMs,
+      axeTimeoutMs: settings.axeTimeoutMs,
+    },
+    ...(log ? { log } : {}),
+  };
+}
