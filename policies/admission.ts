@@ -14,6 +14,8 @@ export interface BaselineSettings {
   accessibilityApprovers: string[];
   /** Groups whose members place and lift legal holds and approve disposal (GH-REC-002). */
   recordsManagers: string[];
+  /** Groups of platform operators, who may act as any department's admin (GH-PUB-001). */
+  platformOperators: string[];
   modes: BaselineModes;
   /** Rule ids not installed at all (a rule that is not yet rolled out). */
   disabled?: string[];
@@ -24,6 +26,7 @@ export const defaultBaselineSettings: BaselineSettings = {
   // Kept literal here (policies/ does not depend on controller/): see accessibilityApproversGroup.
   accessibilityApprovers: ["govhost:accessibility-approvers", "govhost:platform-operators"],
   recordsManagers: ["govhost:records-managers"],
+  platformOperators: ["govhost:platform-operators"],
   modes: denyEverywhere,
 };
 
@@ -39,6 +42,7 @@ export function baselineParamsConfigMap(settings: BaselineSettings) {
       allowedRegistries: settings.allowedRegistries.join(","),
       accessibilityApprovers: settings.accessibilityApprovers.join(","),
       recordsManagers: settings.recordsManagers.join(","),
+      platformOperators: settings.platformOperators.join(","),
     },
   };
 }

@@ -28,7 +28,8 @@ export interface BaselineRule {
     | "metadata"
     | "finance"
     | "accessibility"
-    | "records";
+    | "records"
+    | "access";
   severity: "high" | "medium" | "low";
   /** Tenant namespaces only (selected by the platform-owned department label), or cluster-scoped objects. */
   scope: "tenant-namespaces" | "cluster";
@@ -58,15 +59,32 @@ const workloads: ResourceRule[] = [
   { apiGroups: ["batch"], apiVersions: ["v1"], resources: ["jobs", "cronjobs"], operations: rw },
 ];
 
-/** CEL: the pod template labels of a workload `root` (object or oldObject), {} for anything else. */
-function templateLabelsCel(root: string): string {
-  const labelsAt = (path: string) => {
-    const parts = path.split(".");
-    const guards = parts.map((_, i) => `has(${root}.${parts.slice(0, i + 1).join(".")})`);
-    return `(${guards.join(" && ")} ? ${root}.${path} : {})`;
-  };
-  return `(${root}.kind in ['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'Job'] ? ${labelsAt("spec.template.metadata.labels")} : (${root}.kind == 'CronJob' ? ${labelsAt("spec.jobTemplate.spec.template.metadata.labels")} : {}))`;
+/** CEL: `root.path` when every step exists, else {} (labels and annotations are optional at every level). */
+function mapAt(root: string, path: string): string {
+  const parts = path.split(".");
+  const guards = parts.map((_, i) => `has(${root}.${parts.slice(0, i + 1).join(".")})`);
+  return `(${guards.join(" && ")} ? ${root}.${path} : {})`;
 }
+
+/**
+ * The metadata a workload hands down to the objects its controllers create, by where it sits: the pod
+ * template (every workload kind) and, for a CronJob, the Job template too. Each is a CEL map of a workload
+ * `root` (object or oldObject), {} for other kinds.
+ */
+const templateMetadata: { where: string; cel: (root: string) => string }[] = (
+  ["labels", "annotations"] as const
+).flatMap((field) => [
+  {
+    where: `pod template ${field.slice(0, -1)}`,
+    cel: (root: string) =>
+      `(${root}.kind in ['Deployment', 'StatefulSet', 'ReplicaSet', 'DaemonSet', 'Job'] ? ${mapAt(root, `spec.template.metadata.${field}`)} : (${root}.kind == 'CronJob' ? ${mapAt(root, `spec.jobTemplate.spec.template.metadata.${field}`)} : {}))`,
+  },
+  {
+    where: `job template ${field.slice(0, -1)}`,
+    cel: (root: string) =>
+      `(${root}.kind == 'CronJob' ? ${mapAt(root, `spec.jobTemplate.metadata.${field}`)} : {})`,
+  },
+]);
 
 /** Pod spec and pod metadata of any workload kind, and all its containers. */
 const podVariables = [
@@ -93,12 +111,138 @@ const podVariables = [
   },
 ];
 
+/**
+ * Pod Security `restricted` (Kubernetes v1.37) as CEL over a pod template (variables of GH-POD-001): one
+ * check per control, named as Pod Security names them. `csc` are the containers' security contexts.
+ */
+const restrictedVolumeSources = [
+  "hostPath",
+  "gcePersistentDisk",
+  "awsElasticBlockStore",
+  "gitRepo",
+  "nfs",
+  "iscsi",
+  "glusterfs",
+  "rbd",
+  "flexVolume",
+  "cinder",
+  "cephfs",
+  "flocker",
+  "fc",
+  "azureFile",
+  "vsphereVolume",
+  "quobyte",
+  "azureDisk",
+  "portworxVolume",
+  "photonPersistentDisk",
+  "scaleIO",
+  "storageos",
+];
+const podSecurityRestricted: { control: string; expression: string }[] = [
+  {
+    control: "hostProcess",
+    expression:
+      "!(has(variables.podSc.windowsOptions) && has(variables.podSc.windowsOptions.hostProcess) && variables.podSc.windowsOptions.hostProcess) && variables.csc.all(s, !(has(s.windowsOptions) && has(s.windowsOptions.hostProcess) && s.windowsOptions.hostProcess))",
+  },
+  {
+    control: "host namespaces",
+    expression:
+      "!(has(variables.podSpec.hostNetwork) && variables.podSpec.hostNetwork) && !(has(variables.podSpec.hostPID) && variables.podSpec.hostPID) && !(has(variables.podSpec.hostIPC) && variables.podSpec.hostIPC)",
+  },
+  {
+    control: "privileged",
+    expression: "variables.csc.all(s, !(has(s.privileged) && s.privileged))",
+  },
+  {
+    control: "hostPort",
+    expression:
+      "variables.containers.all(c, !has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0))",
+  },
+  {
+    control: "restricted volume types",
+    expression: `variables.volumes.all(v, ${restrictedVolumeSources.map((k) => `!has(v.${k})`).join(" && ")})`,
+  },
+  {
+    control: "allowPrivilegeEscalation != false",
+    expression: "variables.csc.all(s, has(s.allowPrivilegeEscalation) && !s.allowPrivilegeEscalation)",
+  },
+  {
+    control: "unrestricted capabilities",
+    expression:
+      "variables.csc.all(s, has(s.capabilities) && has(s.capabilities.drop) && 'ALL' in s.capabilities.drop && (!has(s.capabilities.add) || s.capabilities.add.all(a, a == 'NET_BIND_SERVICE')))",
+  },
+  {
+    control: "runAsNonRoot != true",
+    expression:
+      "!(has(variables.podSc.runAsNonRoot) && !variables.podSc.runAsNonRoot) && variables.csc.all(s, has(s.runAsNonRoot) ? s.runAsNonRoot : (has(variables.podSc.runAsNonRoot) && variables.podSc.runAsNonRoot))",
+  },
+  {
+    control: "runAsUser=0",
+    expression:
+      "!(has(variables.podSc.runAsUser) && variables.podSc.runAsUser == 0) && variables.csc.all(s, !(has(s.runAsUser) && s.runAsUser == 0))",
+  },
+  {
+    control: "seccompProfile",
+    expression:
+      "!(has(variables.podSc.seccompProfile) && !(variables.podSc.seccompProfile.type in ['RuntimeDefault', 'Localhost'])) && variables.csc.all(s, has(s.seccompProfile) ? s.seccompProfile.type in ['RuntimeDefault', 'Localhost'] : (has(variables.podSc.seccompProfile) && variables.podSc.seccompProfile.type in ['RuntimeDefault', 'Localhost']))",
+  },
+  {
+    control: "AppArmor",
+    expression:
+      "!(has(variables.podSc.appArmorProfile) && variables.podSc.appArmorProfile.type == 'Unconfined') && variables.csc.all(s, !(has(s.appArmorProfile) && s.appArmorProfile.type == 'Unconfined')) && variables.podAnnotations.all(k, !k.startsWith('container.apparmor.security.beta.kubernetes.io/') || variables.podAnnotations[k] == 'runtime/default' || variables.podAnnotations[k].startsWith('localhost/'))",
+  },
+  {
+    control: "seLinuxOptions",
+    expression:
+      "([variables.podSc] + variables.csc).all(s, !has(s.seLinuxOptions) || (!has(s.seLinuxOptions.user) && !has(s.seLinuxOptions.role) && (!has(s.seLinuxOptions.type) || s.seLinuxOptions.type in ['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'])))",
+  },
+  {
+    control: "procMount",
+    expression: "variables.csc.all(s, !has(s.procMount) || s.procMount == 'Default')",
+  },
+  {
+    control: "forbidden sysctls",
+    expression:
+      "!has(variables.podSc.sysctls) || variables.podSc.sysctls.all(x, x.name in ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes'])",
+  },
+];
+
 const levels = dataClassificationLevels.map((l, i) => `'${l}': ${i}`).join(", ");
+
+/**
+ * The EService spec fields whose change on a public e-service is the department admins' decision
+ * (GH-PUB-001): everything but what accessibility approvers record (waiver, previewUrl; GH-A11Y-001/002).
+ * A unit test keeps this list in step with the EService schema.
+ */
+export const eserviceAdminFields = [
+  "displayName",
+  "image",
+  "port",
+  "replicas",
+  "resources",
+  "env",
+  "hostname",
+  "exposure",
+  "serviceCluster",
+  "dataClassification",
+  "utilisationTarget",
+  ...[
+    "standard",
+    "paths",
+    "clientRendered",
+    "languages",
+    "lookAndFeel",
+    "onRegression",
+    "rescanIntervalHours",
+  ].map((field) => `accessibility.${field}`),
+];
+export const eserviceApproverFields = ["accessibility.waiver", "accessibility.previewUrl"];
 
 /** Identities that copy already-admitted pod templates into pods, and the govhost controller itself. */
 export const platformWriters = [
   "system:serviceaccount:govhost-system:govhost-controller",
   ...[
+    "deployment-controller",
     "replicaset-controller",
     "statefulset-controller",
     "job-controller",
@@ -283,6 +427,36 @@ export const baselineRules: BaselineRule[] = [
     background: true,
   },
   {
+    id: "GH-POD-001",
+    name: "pod-templates-restricted",
+    title: "Workload pod templates meet Pod Security `restricted` when they are applied",
+    rationale:
+      "Pod Security Admission enforces on pods only and merely warns on workload templates, so a refused template would surface later as a ReplicaSet event nobody reads; refusing the template gives the feedback at apply time.",
+    remediation:
+      "Make the pod template meet Pod Security restricted: runAsNonRoot, seccompProfile RuntimeDefault, allowPrivilegeEscalation: false, capabilities drop ALL (add at most NET_BIND_SERVICE), no host namespaces, ports or paths, only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret volumes.",
+    category: "runtime",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: workloads.slice(1),
+    variables: [
+      ...podVariables,
+      {
+        name: "podSc",
+        expression: "has(variables.podSpec.securityContext) ? variables.podSpec.securityContext : {}",
+      },
+      {
+        name: "csc",
+        expression: "variables.containers.map(c, has(c.securityContext) ? c.securityContext : {})",
+      },
+      { name: "volumes", expression: "has(variables.podSpec.volumes) ? variables.podSpec.volumes : []" },
+    ],
+    validations: podSecurityRestricted.map(({ control, expression }) => ({
+      expression,
+      message: `GH-POD-001: the pod template violates Pod Security restricted (${control}); fix it in the template`,
+    })),
+    background: true,
+  },
+  {
     id: "GH-NET-001",
     name: "cluster-ip-services-only",
     title: "Services are ClusterIP only: no NodePort, LoadBalancer, ExternalName or externalIPs",
@@ -442,6 +616,55 @@ export const baselineRules: BaselineRule[] = [
     background: false,
   },
   {
+    id: "GH-A11Y-002",
+    name: "accessibility-preview-approval",
+    title: "A preview URL stands in for the workload's pages only when an accessibility approver set it",
+    rationale:
+      "The scanner reads spec.accessibility.previewUrl instead of what the workload serves; if the team that builds the service could point it anywhere, a page that is not the workload could pass the gate for it.",
+    remediation:
+      "Leave previewUrl out so the scanner reads the workload's own pages once its pods run, or ask an accessibility approver to review the preview and set previewUrl themselves.",
+    category: "accessibility",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["eservices"],
+        operations: rw,
+      },
+    ],
+    variables: [
+      {
+        name: "preview",
+        expression:
+          "has(object.spec.accessibility) && has(object.spec.accessibility.previewUrl) ? object.spec.accessibility.previewUrl : ''",
+      },
+      {
+        name: "oldPreview",
+        expression:
+          "oldObject != null && has(oldObject.spec.accessibility) && has(oldObject.spec.accessibility.previewUrl) ? oldObject.spec.accessibility.previewUrl : ''",
+      },
+      { name: "approvers", expression: "params.data.accessibilityApprovers.split(',')" },
+      {
+        name: "isApprover",
+        expression:
+          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.approvers)",
+      },
+    ],
+    validations: [
+      {
+        // Removing the preview is always allowed: the workload's own pages are then scanned.
+        expression:
+          "variables.preview == '' || variables.preview == variables.oldPreview || variables.isApprover",
+        message: "GH-A11Y-002: only an accessibility approver may set or change previewUrl",
+        messageExpression:
+          "'GH-A11Y-002: spec.accessibility.previewUrl may only be set or changed by a member of ' + params.data.accessibilityApprovers + ' (' + request.userInfo.username + ' may not): the scanner would judge that page instead of the workload. Leave it out, or ask an accessibility approver to set it.'",
+      },
+    ],
+    background: false,
+  },
+  {
     id: "GH-REC-001",
     name: "records-retention-and-holds",
     title:
@@ -484,7 +707,8 @@ export const baselineRules: BaselineRule[] = [
   {
     id: "GH-REC-002",
     name: "records-manager-actions",
-    title: "Only records managers place or lift legal holds and approve disposal, in their own name",
+    title:
+      "Only records managers place or lift legal holds, approve disposal and remove retention schedules, in their own name",
     rationale:
       "Holds and disposal decide whether records survive; the department using the service cannot grant them to itself.",
     remediation:
@@ -527,17 +751,33 @@ export const baselineRules: BaselineRule[] = [
           "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.managers)",
       },
       {
+        name: "newSchedules",
+        expression:
+          "has(object.spec.parameters) && has(object.spec.parameters.retentionSchedules) ? object.spec.parameters.retentionSchedules : []",
+      },
+      {
+        name: "oldSchedules",
+        expression:
+          "oldObject != null && has(oldObject.spec.parameters) && has(oldObject.spec.parameters.retentionSchedules) ? oldObject.spec.parameters.retentionSchedules : []",
+      },
+      {
+        // Adding a schedule only protects more; removing or changing one could release records early.
+        name: "schedulesWeakened",
+        expression: "!variables.oldSchedules.all(o, variables.newSchedules.exists(n, n == o))",
+      },
+      {
         name: "changed",
         expression:
-          "variables.newHolds != variables.oldHolds || variables.newApprovals != variables.oldApprovals",
+          "variables.newHolds != variables.oldHolds || variables.newApprovals != variables.oldApprovals || variables.schedulesWeakened",
       },
     ],
     validations: [
       {
         expression: "!variables.changed || variables.isManager",
-        message: "GH-REC-002: only records managers may change legal holds or disposal approvals",
+        message:
+          "GH-REC-002: only records managers may change legal holds, disposal approvals or remove retention schedules",
         messageExpression:
-          "'GH-REC-002: only members of ' + params.data.recordsManagers + ' may place or lift legal holds or approve disposal; ' + request.userInfo.username + ' may not. Ask a records manager.'",
+          "'GH-REC-002: only members of ' + params.data.recordsManagers + ' may place or lift legal holds, approve disposal, or remove or change retention schedules; ' + request.userInfo.username + ' may not. Ask a records manager.'",
       },
       {
         expression:
@@ -594,6 +834,55 @@ export const baselineRules: BaselineRule[] = [
         message: "GH-REC-003: records under retention or legal hold cannot move to a smaller plan",
         messageExpression:
           "'GH-REC-003: plan ' + object.spec.plan + ' (' + variables.newStorage + ') is smaller than ' + oldObject.spec.plan + ' (' + variables.oldStorage + ') while records are under retention or legal hold; keep the plan or choose a larger one'",
+      },
+    ],
+    background: false,
+  },
+  {
+    id: "GH-REC-004",
+    name: "records-volume-protected",
+    title: "A records instance's data volume is changed or deleted only through its instance",
+    rationale:
+      "The records live on the volume: deleting the claim directly (or cutting it loose from its instance) would destroy records that GH-REC-001 keeps the instance from losing.",
+    remediation:
+      "Delete the records instance instead, once a records manager has lifted the legal holds and approved disposal; the volume goes with it.",
+    category: "records",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: [""],
+        apiVersions: ["v1"],
+        resources: ["persistentvolumeclaims"],
+        operations: ["UPDATE", "DELETE"],
+      },
+    ],
+    // The garbage collector deletes the claim only once its instance is gone, which GH-REC-001 guards.
+    exemptUsers: [
+      "system:serviceaccount:govhost-system:govhost-controller",
+      "system:serviceaccount:kube-system:generic-garbage-collector",
+      "system:serviceaccount:kube-system:pvc-protection-controller",
+      "system:serviceaccount:kube-system:persistent-volume-binder",
+      "system:serviceaccount:kube-system:expand-controller",
+      "system:kube-controller-manager",
+    ],
+    variables: [
+      {
+        name: "isRecordsVolume",
+        expression: `has(oldObject.metadata.labels) && '${platformOwned.sharedService}' in oldObject.metadata.labels && oldObject.metadata.labels['${platformOwned.sharedService}'] == 'records-management'`,
+      },
+      {
+        name: "sameOwners",
+        expression:
+          "object != null && (has(object.metadata.ownerReferences) ? object.metadata.ownerReferences : []) == (has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences : [])",
+      },
+    ],
+    validations: [
+      {
+        expression: "!variables.isRecordsVolume || (request.operation == 'UPDATE' && variables.sameOwners)",
+        message: "GH-REC-004: a records volume is deleted only with its records instance",
+        messageExpression:
+          "'GH-REC-004: ' + oldObject.metadata.name + ' holds the records of instance ' + oldObject.metadata.labels['govhost.io/shared-service-instance'] + '; it cannot be deleted or detached from it directly. Delete the instance once a records manager has approved disposal.'",
       },
     ],
     background: false,
@@ -656,25 +945,136 @@ export const baselineRules: BaselineRule[] = [
         name: "changedAnnotations",
         expression: `variables.newAnnotations.filter(k, ${isPlatformKeyCel} && !(k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.newAnnotations[k])) + variables.oldAnnotations.filter(k, ${isPlatformKeyCel} && !(k in variables.newAnnotations))`,
       },
-      // Pods that controllers create from a workload's template carry its labels, and the controllers are
-      // platform writers: the template is where a tenant could otherwise plant a platform key.
-      { name: "newTemplateLabels", expression: templateLabelsCel("object") },
+      // Objects that controllers create from a workload's templates carry their metadata, and the controllers
+      // are platform writers: the templates are where a tenant could otherwise plant a platform key.
+      ...templateMetadata.flatMap(({ cel }, i) => [
+        { name: `template${i}`, expression: cel("object") },
+        { name: `oldTemplate${i}`, expression: `oldObject != null ? ${cel("oldObject")} : {}` },
+      ]),
       {
-        name: "oldTemplateLabels",
-        expression: `oldObject != null ? ${templateLabelsCel("oldObject")} : {}`,
-      },
-      {
-        name: "changedTemplateLabels",
-        expression: `variables.newTemplateLabels.filter(k, ${isPlatformKeyCel} && !(k in variables.oldTemplateLabels && variables.oldTemplateLabels[k] == variables.newTemplateLabels[k]))`,
+        name: "changedTemplateKeys",
+        expression: templateMetadata
+          .map(
+            ({ where }, i) =>
+              `variables.template${i}.filter(k, ${isPlatformKeyCel} && !(k in variables.oldTemplate${i} && variables.oldTemplate${i}[k] == variables.template${i}[k])).map(k, '${where} ' + k)`,
+          )
+          .join(" + "),
       },
     ],
     validations: [
       {
         expression:
-          "size(variables.changedLabels) == 0 && size(variables.changedAnnotations) == 0 && size(variables.changedTemplateLabels) == 0",
+          "size(variables.changedLabels) == 0 && size(variables.changedAnnotations) == 0 && size(variables.changedTemplateKeys) == 0",
         message: "GH-META-001: platform-owned labels and annotations cannot be set or changed by tenants",
         messageExpression:
-          "'GH-META-001: platform-owned keys cannot be set, changed or removed by tenants: ' + (variables.changedLabels + variables.changedAnnotations + variables.changedTemplateLabels.map(k, 'pod template label ' + k)).join(', ') + '. Remove them from your manifest.'",
+          "'GH-META-001: platform-owned keys cannot be set, changed or removed by tenants: ' + (variables.changedLabels + variables.changedAnnotations + variables.changedTemplateKeys).join(', ') + '. Remove them from your manifest.'",
+      },
+    ],
+    background: false,
+  },
+  {
+    id: "GH-RBAC-001",
+    name: "role-binding-subjects",
+    title: "Role bindings in a department namespace name only the department's groups and service accounts",
+    rationale:
+      "A department admin may share roles within the department, but binding them to system:authenticated, another department's group, a user or an outside service account would open the tenant to the world.",
+    remediation:
+      "Name one of the department's groups (Department spec.groups) or a service account in one of the department's namespaces; ask a platform operator to add a group to the department first.",
+    category: "access",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        apiVersions: ["v1"],
+        resources: ["rolebindings"],
+        operations: rw,
+      },
+    ],
+    exemptUsers: ["system:serviceaccount:govhost-system:govhost-controller"],
+    variables: [
+      {
+        name: "groups",
+        expression: `has(namespaceObject.metadata.annotations) && '${platformOwned.groups}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.groups}'].split(',') : []`,
+      },
+      {
+        name: "department",
+        expression: `has(namespaceObject.metadata.labels) && '${platformOwned.department}' in namespaceObject.metadata.labels ? namespaceObject.metadata.labels['${platformOwned.department}'] : ''`,
+      },
+      { name: "subjects", expression: "has(object.subjects) ? object.subjects : []" },
+      {
+        // Environment names have no hyphen, so <department>-<environment> is the department's and no other's.
+        name: "outside",
+        expression:
+          "variables.subjects.filter(s, !((s.kind == 'Group' && s.name != '' && s.name in variables.groups) || (s.kind == 'ServiceAccount' && has(s.namespace) && variables.department != '' && s.namespace.startsWith(variables.department + '-') && s.namespace.substring(size(variables.department) + 1).matches('^[a-z0-9]+$'))))",
+      },
+    ],
+    validations: [
+      {
+        expression: "size(variables.outside) == 0",
+        message: "GH-RBAC-001: role bindings may name only the department's groups and service accounts",
+        messageExpression:
+          "'GH-RBAC-001: role bindings here may name only the department groups (' + variables.groups.join(', ') + ') and service accounts in the department namespaces; not allowed: ' + variables.outside.map(s, s.kind + ' ' + s.name).join(', ') + '. Ask a platform operator to add a group to the department instead.'",
+      },
+    ],
+    background: true,
+  },
+  {
+    id: "GH-PUB-001",
+    name: "publishing-by-admins",
+    title: "Only department admins publish an e-service, or change or delete a public one",
+    rationale:
+      "A public e-service speaks for the department to citizens and counts against its public endpoints; developers build, admins decide what the public sees (the portal API checks the same rule).",
+    remediation:
+      "Ask one of the department's admins (or a platform operator) to set exposure: public, or to change or delete the public e-service; or set exposure: internal first (an admin's decision too).",
+    category: "access",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["govhost.io"],
+        apiVersions: ["v1alpha1"],
+        resources: ["eservices"],
+        operations: ["CREATE", "UPDATE", "DELETE"],
+      },
+    ],
+    exemptUsers: ["system:serviceaccount:govhost-system:govhost-controller"],
+    variables: [
+      {
+        name: "wasPublic",
+        expression:
+          "oldObject != null && has(oldObject.spec.exposure) && oldObject.spec.exposure == 'public'",
+      },
+      {
+        name: "isPublic",
+        expression: "object != null && has(object.spec.exposure) && object.spec.exposure == 'public'",
+      },
+      {
+        name: "decides",
+        expression: `(variables.isPublic || variables.wasPublic) && (object == null || oldObject == null || ${eserviceAdminFields
+          .map((path) => {
+            const [parent, leaf] = path.includes(".") ? (path.split(".") as [string, string]) : ["", path];
+            const at = (root: string) => `${root}.spec${parent ? `.${parent}` : ""}`;
+            return `has(${at("object")}.${leaf}) != has(${at("oldObject")}.${leaf}) || (has(${at("object")}.${leaf}) && ${at("object")}.${leaf} != ${at("oldObject")}.${leaf})`;
+          })
+          .join(" || ")})`,
+      },
+      {
+        name: "deciders",
+        expression: `params.data.platformOperators.split(',') + (has(namespaceObject.metadata.annotations) && '${platformOwned.adminGroups}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.adminGroups}'].split(',') : [])`,
+      },
+      {
+        name: "isAdmin",
+        expression:
+          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.deciders)",
+      },
+    ],
+    validations: [
+      {
+        expression: "!variables.decides || variables.isAdmin",
+        message: "GH-PUB-001: only department admins publish an e-service or change or delete a public one",
+        messageExpression:
+          "'GH-PUB-001: only the department admins (' + variables.deciders.join(', ') + ') may publish an e-service or change or delete a public one; ' + request.userInfo.username + ' may not. Ask a department admin.'",
       },
     ],
     background: false,

@@ -6,7 +6,8 @@ import type { BaselineRule } from "./baseline.ts";
 // server and this evaluator, so they must agree.
 
 export interface EvaluationInput {
-  object: Record<string, unknown>;
+  /** null for a DELETE, as the API server passes it. */
+  object: Record<string, unknown> | null;
   oldObject?: Record<string, unknown> | null;
   namespaceObject?: Record<string, unknown> | null;
   params: { data: Record<string, string> };

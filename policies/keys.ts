@@ -18,7 +18,13 @@ export const platformOwned = {
   managedBy: "app.kubernetes.io/managed-by",
   maxDataClassification: "govhost.io/max-data-classification",
   domains: "govhost.io/domains",
+  /** On a tenant namespace: the department's groups, the only groups its role bindings may name. */
+  groups: "govhost.io/groups",
+  /** On a tenant namespace: the department's admin groups (who may publish, GH-PUB-001). */
+  adminGroups: "govhost.io/admin-groups",
   eservice: "govhost.io/eservice",
+  /** On the objects of a shared-service instance: the catalogue entry it comes from. */
+  sharedService: "govhost.io/shared-service",
   scanResult: "govhost.io/accessibility-scan",
   exemption: "govhost.io/exempt",
 } as const;

@@ -1,10 +1,17 @@
 import Type, { type Static } from "typebox";
-import { Condition, dnsLabelPattern, ObjectMeta, Quantity, StringEnum } from "./schema-helpers.ts";
+import { Condition, ObjectMeta, Quantity, StringEnum } from "./schema-helpers.ts";
 
 export const dataClassifications = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL"] as const;
 export type DataClassification = (typeof dataClassifications)[number];
 
 export const defaultEnvironments = ["dev", "staging", "prod"];
+
+/**
+ * Environment names have no hyphen, so a namespace `<department>-<environment>` names exactly one pair:
+ * with hyphens, department `ab` environment `cd-prod` and department `ab-cd` environment `prod` would share
+ * namespace `ab-cd-prod`.
+ */
+export const environmentNamePattern = "^[a-z0-9]{1,20}$";
 
 const GroupName = Type.String({
   minLength: 1,
@@ -38,10 +45,14 @@ export const DepartmentQuota = Type.Object(
       description: "Ingresses across all namespaces",
     }),
     environmentWeights: Type.Optional(
-      Type.Record(Type.String({ pattern: dnsLabelPattern }), Type.Integer({ minimum: 1, maximum: 100 }), {
-        description:
-          "Relative share of the remaining headroom each environment may claim (default: equal shares); see docs/tenancy.md",
-      }),
+      Type.Record(
+        Type.String({ pattern: environmentNamePattern }),
+        Type.Integer({ minimum: 1, maximum: 100 }),
+        {
+          description:
+            "Relative share of the remaining headroom each environment may claim (default: equal shares); see docs/tenancy.md",
+        },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -79,12 +90,13 @@ export const DepartmentSpec = Type.Object(
         description: "OIDC groups mapped to department roles",
       },
     ),
-    environments: Type.Array(Type.String({ pattern: dnsLabelPattern, minLength: 1, maxLength: 20 }), {
+    environments: Type.Array(Type.String({ pattern: environmentNamePattern, minLength: 1, maxLength: 20 }), {
       minItems: 1,
       maxItems: 10,
       default: defaultEnvironments,
       "x-kubernetes-list-type": "set",
-      description: "One namespace <department>-<environment> is provisioned per environment",
+      description:
+        "One namespace <department>-<environment> is provisioned per environment; environment names are lowercase letters and digits only (no hyphen), so every namespace belongs to exactly one department",
     }),
     quota: DepartmentQuota,
     maxDataClassification: StringEnum(dataClassifications, {

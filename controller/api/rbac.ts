@@ -47,9 +47,21 @@ const viewerRules: PolicyRule[] = [
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
 ];
 
+// Subscribing to a shared service commits the department to a monthly fee: admins only, as in the portal
+// API (shared-service:subscribe), so developers may read instances but not create, change or delete them.
+const subscriptions: PolicyRule = {
+  apiGroups: ["govhost.io"],
+  resources: ["sharedserviceinstances"],
+  verbs: write,
+};
+
 const developerRules: PolicyRule[] = [
   ...viewerRules,
-  ...workloadResources.map((rule) => ({ ...rule, verbs: write })),
+  ...workloadResources.map((rule) =>
+    rule.apiGroups[0] === "govhost.io"
+      ? { ...rule, resources: ["eservices"], verbs: write }
+      : { ...rule, verbs: write },
+  ),
   { apiGroups: [""], resources: ["secrets"], verbs: [...read, ...write] },
   { apiGroups: [""], resources: ["pods/exec", "pods/portforward", "pods/attach"], verbs: ["create", "get"] },
 ];
@@ -58,6 +70,7 @@ const developerRules: PolicyRule[] = [
 // anything they do not hold themselves, since neither `bind` nor `escalate` is granted.
 const adminRules: PolicyRule[] = [
   ...developerRules,
+  subscriptions,
   {
     apiGroups: ["rbac.authorization.k8s.io"],
     resources: ["roles", "rolebindings"],

@@ -129,7 +129,16 @@ export const DisposalApproval = Type.Object(
 
 export const SharedServiceInstanceSpec = Type.Object(
   {
-    service: Name,
+    service: Type.String({
+      pattern: dnsLabelPattern,
+      minLength: 1,
+      maxLength: 63,
+      // Records protection is keyed on the service: changing it would turn a held records instance into
+      // something deletable.
+      "x-kubernetes-validations": [
+        { rule: "self == oldSelf", message: "spec.service is immutable; subscribe a new instance instead" },
+      ],
+    }),
     plan: Name,
     parameters: Type.Object(
       {

@@ -56,10 +56,18 @@ export function renderNamespace(
         "govhost.io/display-name": `${dept.spec.displayName.en} (${environment})`,
         [platformOwned.maxDataClassification]: dept.spec.maxDataClassification,
         [platformOwned.domains]: (dept.spec.domains ?? []).join(","),
+        [platformOwned.groups]: departmentGroups(dept).join(","),
+        [platformOwned.adminGroups]: [...dept.spec.groups.admins].sort().join(","),
       },
       ownerReferences: [ownerReference(dept)],
     },
   };
+}
+
+/** Every OIDC group the department maps to a role, once each, sorted (what its role bindings may name). */
+export function departmentGroups(dept: Department): string[] {
+  const { admins, developers, viewers } = dept.spec.groups;
+  return [...new Set([...admins, ...developers, ...viewers])].sort();
 }
 
 function namespaced(dept: Department, environment: string, apiVersionKind: [string, string], name: string) {

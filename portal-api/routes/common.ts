@@ -1,9 +1,11 @@
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
+import { managedByValue } from "../../controller/api/group.ts";
 import { dnsLabelPattern } from "../../controller/api/schema-helpers.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
+import { platformOwned } from "../../policies/keys.ts";
 import { type Action, allowed, roleIn } from "../auth/authorize.ts";
 import type { Principal } from "../auth/principal.ts";
 import { problemFromKube } from "../kube-errors.ts";
@@ -54,7 +56,27 @@ export async function environmentNamespace(deps: ApiDependencies, request: Fasti
     throw problems.notFound(
       `Department ${dept} has no environment ${env} (it has ${department.spec.environments.join(", ")})`,
     );
-  return { dept, env, namespace: `${dept}-${env}` };
+  const namespace = `${dept}-${env}`;
+  await requireNamespaceOf(deps, namespace, dept, env);
+  return { dept, env, namespace };
+}
+
+/**
+ * Refuses a namespace that the platform did not provision for exactly this department and environment: a
+ * name alone never proves ownership (an older Department could have made `ab-cd-prod` for `ab`/`cd-prod`).
+ */
+async function requireNamespaceOf(deps: ApiDependencies, namespace: string, dept: string, env: string) {
+  const ns = await deps.kube.find<KubeObject>(resources.namespace, namespace);
+  const nsLabels = ns?.metadata?.labels ?? {};
+  if (
+    !ns ||
+    nsLabels[platformOwned.department] !== dept ||
+    nsLabels[platformOwned.environment] !== env ||
+    nsLabels[platformOwned.managedBy] !== managedByValue
+  )
+    throw problems.notFound(
+      `Environment ${env} of department ${dept} has no namespace yet; wait until the department is Ready`,
+    );
 }
 
 /** Runs a Kubernetes call and turns its refusal into problem+json (problems already made pass through). */

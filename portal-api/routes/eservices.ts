@@ -123,14 +123,19 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       const { dept, namespace } = await environmentNamespace(deps, request, "eservice:write");
       const before = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
       if (!before) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+      // The same rule as admission (GH-PUB-001): exposure is an admin's decision, and so is any change to
+      // an e-service the public already sees.
+      if (
+        before.spec.exposure === "public" ||
+        (spec.exposure !== undefined && spec.exposure !== before.spec.exposure)
+      )
+        requireAllowed(principal, "eservice:publish", dept);
       request.audit = {
         action,
         target: { kind: "EService", name, department: dept, namespace },
         before: before.spec,
         after: spec,
       };
-      if (spec.exposure !== undefined && spec.exposure !== before.spec.exposure)
-        requireAllowed(principal, "eservice:publish", dept);
       const caller = asCaller(deps, principal);
       return view(
         await asProblem(`EService ${name}`, async () => {
@@ -197,6 +202,9 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
         const principal = principalOf(request);
         const { name } = request.params as { name: string };
         const { dept, namespace } = await environmentNamespace(deps, request, "eservice:write");
+        const before = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
+        if (!before) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+        if (before.spec.exposure === "public") requireAllowed(principal, "eservice:publish", dept);
         request.audit = {
           action: "eservice.delete",
           target: { kind: "EService", name, department: dept, namespace },

@@ -539,6 +539,68 @@ export const corpus: CorpusCase[] = [
     manifest: deployment("meta-forged-template-label", { labels: { "govhost.io/eservice": "visa-status" } }),
   },
   {
+    // The Job the CronJob controller creates carries the Job template's metadata.
+    name: "meta-forged-job-template-label",
+    expect: "deny",
+    rule: "GH-META-001",
+    manifest: {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "meta-forged-job-template-label" },
+      spec: {
+        schedule: "0 3 * * *",
+        jobTemplate: {
+          metadata: { labels: { "govhost.io/department": "another-dept" } },
+          spec: { template: template({ spec: { restartPolicy: "OnFailure" } }) },
+        },
+      },
+    },
+  },
+  {
+    name: "meta-forged-template-annotation",
+    expect: "deny",
+    rule: "GH-META-001",
+    manifest: {
+      ...deployment("meta-forged-template-annotation"),
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          ...template(),
+          metadata: { labels: podLabels, annotations: { "govhost.io/accessibility-scan": "passed" } },
+        },
+      },
+    },
+  },
+  ...(
+    [
+      ["rbac-bind-all-authenticated", { kind: "Group", name: "system:authenticated" }],
+      ["rbac-bind-foreign-group", { kind: "Group", name: "another-dept-admins" }],
+      ["rbac-bind-user", { kind: "User", name: "mallory" }],
+      ["rbac-bind-foreign-sa", { kind: "ServiceAccount", name: "default", namespace: "kube-system" }],
+      // `corpus-cd-prod` is not the corpus department's (environment names have no hyphen).
+      ["rbac-bind-lookalike-sa", { kind: "ServiceAccount", name: "app", namespace: "corpus-cd-prod" }],
+    ] as const
+  ).map(
+    ([name, subject]): CorpusCase => ({
+      name,
+      expect: "deny",
+      rule: "GH-RBAC-001",
+      manifest: {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+        subjects: [
+          {
+            ...subject,
+            ...(subject.kind === "ServiceAccount" ? {} : { apiGroup: "rbac.authorization.k8s.io" }),
+          },
+        ],
+      },
+    }),
+  ),
+  {
     name: "meta-exemption-annotation",
     expect: "deny",
     rule: "GH-META-001",
@@ -555,6 +617,35 @@ export const corpus: CorpusCase[] = [
     },
   },
 ];
+
+// Every Pod Security control again, as a Deployment's pod template: GH-POD-001 refuses it at apply time
+// (Pod Security Admission itself only warns about templates).
+corpus.push(
+  ...corpus
+    .filter((c) => c.rule?.startsWith("psa:") && c.manifest.kind === "Pod")
+    .map((c): CorpusCase => {
+      const name = `tpl-${c.name}`;
+      const { labels, annotations } = c.manifest.metadata as { labels?: Json; annotations?: Json };
+      return {
+        name,
+        expect: "deny",
+        rule: "GH-POD-001",
+        manifest: {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: "web" } },
+            template: {
+              metadata: { labels, ...(annotations ? { annotations } : {}) },
+              spec: c.manifest.spec,
+            },
+          },
+        },
+      };
+    }),
+);
 
 /** Removes keys whose value is undefined (used above to delete a field from the base manifest). */
 function prune(value: unknown): unknown {
