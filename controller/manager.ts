@@ -221,6 +221,22 @@ export async function runController(options: ControllerOptions): Promise<Running
     eserviceQueue.add(objectKey(es));
     meter.observeLifetime("eservice", es, event === "delete");
   });
+  // Deployed follows the rollout (available replicas), so the EService that owns a Deployment is
+  // reconciled again when its status changes.
+  const eserviceDeployments = new Informer<KubeObject>(
+    client,
+    resources.deployment,
+    (_event, deployment) => {
+      const refs = (deployment.metadata?.ownerReferences ?? []) as {
+        kind?: string;
+        name?: string;
+        controller?: boolean;
+      }[];
+      const owner = refs.find((ref) => ref.controller && ref.kind === "EService");
+      if (owner?.name) eserviceQueue.add(`${deployment.metadata?.namespace}/${owner.name}`);
+    },
+    { labelSelector: platformOwned.eservice },
+  );
   const instances = new Informer<KubeObject>(client, resources.sharedServiceInstance, (event, instance) => {
     instanceQueue.add(objectKey(instance));
     meter.observeInstance(instance as InstanceLike & KubeObject, event === "delete");
@@ -264,9 +280,10 @@ export async function runController(options: ControllerOptions): Promise<Running
   const owners = [departments, ...children, sharedServices];
   for (const informer of owners) void informer.run(abort.signal);
   await Promise.all(owners.map((i) => i.synced));
-  const metered = [pods, claims, ingresses, eservices, instances];
+  const metered = [pods, claims, ingresses, eservices, instances, eserviceDeployments];
   for (const informer of metered) void informer.run(abort.signal);
   await Promise.all(metered.map((i) => i.synced));
+  meter.closeVanished(elector.previousLeaderLastRenewal ?? Date.now());
   synced = true;
   impersonation.schedule(0);
   queue.start();

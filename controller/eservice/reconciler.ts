@@ -20,6 +20,7 @@ interface DeploymentStatus {
   availableReplicas?: number;
   updatedReplicas?: number;
   observedGeneration?: number;
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
 }
 
 interface Workload {
@@ -33,6 +34,51 @@ const rolloutPollMs = 15_000;
 
 function underDomains(host: string, domains: string[]): boolean {
   return domains.some((d) => host === d || host.endsWith(`.${d}`));
+}
+
+/**
+ * Deployed means the workload serves: at least one replica is available (pods exist and are ready), not
+ * merely that the Deployment object was written. While none is, the reason says why, with the deployment
+ * controller's own words when it could not create pods (its ReplicaFailure condition).
+ */
+export function deployedFromRollout(replicas: number, status: DeploymentStatus | undefined): ConditionInput {
+  const available = status?.availableReplicas ?? 0;
+  if (replicas === 0)
+    return {
+      type: "Deployed",
+      status: "True",
+      reason: "ScaledToZero",
+      message: "replicas is 0: nothing runs",
+    };
+  if (available > 0)
+    return {
+      type: "Deployed",
+      status: "True",
+      reason: "Available",
+      message: `${available}/${replicas} replicas available`,
+    };
+  const failure = status?.conditions?.find((c) => c.type === "ReplicaFailure" && c.status === "True");
+  if (failure)
+    return {
+      type: "Deployed",
+      status: "False",
+      reason: "PodsRefused",
+      message: `No replica could be created: ${failure.message ?? failure.reason ?? "see the ReplicaSet's events"}`,
+    };
+  const progressing = status?.conditions?.find((c) => c.type === "Progressing");
+  if (progressing?.status === "False")
+    return {
+      type: "Deployed",
+      status: "False",
+      reason: "RolloutStalled",
+      message: `0/${replicas} replicas available: ${progressing.message ?? progressing.reason ?? "the rollout stalled"}`,
+    };
+  return {
+    type: "Deployed",
+    status: "False",
+    reason: "NoAvailableReplicas",
+    message: `0/${replicas} replicas available yet (pods are being created, scheduled or started)`,
+  };
 }
 
 /**
@@ -146,7 +192,7 @@ export class EServiceReconciler {
         }
       : { type: "SecurityBaseline", status: "False", reason: "Refused", message: workload.message };
     const deployedCondition: ConditionInput = workload.admitted
-      ? { type: "Deployed", status: "True", reason: "Applied", message: workload.message }
+      ? deployedFromRollout(es.spec.replicas, workload.deployment?.status)
       : {
           type: "Deployed",
           status: "False",

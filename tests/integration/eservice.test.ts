@@ -13,6 +13,7 @@ import {
   waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { runPods } from "./support/kubelet.ts";
 
 // E-service hosting against the real API server, admission policies and a real headless Chromium: the
 // fixture site is served on localhost and reached through spec.accessibility.previewUrl.
@@ -43,13 +44,22 @@ function eservice(name: string, spec: Partial<EService["spec"]> & { image: strin
       serviceCluster: "permits-and-licences",
       ...spec,
       accessibility: {
-        previewUrl: site.url,
         paths: ["/", "/contact"],
         languages: ["en", "zh-HK"],
         ...spec.accessibility,
       },
     },
   };
+}
+
+/** An accessibility approver accepts the fixture site as the e-service's pages (GH-A11Y-002). */
+function approvePreview(name: string): Promise<unknown> {
+  return approver.mergePatch(
+    resources.eservice,
+    name,
+    { spec: { accessibility: { previewUrl: site.url } } },
+    { namespace: ns },
+  );
 }
 
 function waitForEService(
@@ -89,6 +99,17 @@ describe("EService with the accessibility gate", () => {
     await tenant.create(
       eservice("portal", { image: "registry.gov.example/permits/portal:1.0.0", replicas: 2 }),
     );
+    // The team cannot point the scanner at a page of its choosing; an approver accepts the preview.
+    const selfPreview = await rejection(
+      tenant.mergePatch(
+        resources.eservice,
+        "portal",
+        { spec: { accessibility: { previewUrl: site.url } } },
+        { namespace: ns },
+      ),
+    );
+    expect(selfPreview.message).toContain("GH-A11Y-002");
+    await approvePreview("portal");
     const es = await waitForEService(
       "portal",
       (e) => conditionOf(e, "AccessibilityBaseline")?.status === "False",
@@ -110,7 +131,8 @@ describe("EService with the accessibility gate", () => {
     expect(conditionOf(es, "AccessibilityBaseline")?.message).toContain("color-contrast (serious, /)");
     expect(conditionOf(es, "Exposed")).toMatchObject({ status: "False", reason: "AccessibilityBaseline" });
     expect(conditionOf(es, "SecurityBaseline")?.status).toBe("True");
-    expect(conditionOf(es, "Deployed")?.status).toBe("True");
+    // Written is not deployed: no replica is available until pods run.
+    expect(conditionOf(es, "Deployed")).toMatchObject({ status: "False", reason: "NoAvailableReplicas" });
 
     // The workload exists; the Ingress does not.
     const deployment = await env.admin.get<KubeObject & { spec: { replicas: number } }>(
@@ -130,6 +152,20 @@ describe("EService with the accessibility gate", () => {
     expect(contrast).toMatchObject({ result: "fail", properties: { tier: "chromium", path: "/" } });
     // Elements are identified by selector only (the fixture has one paragraph); page text is never copied.
     expect(contrast?.properties?.targets).toBe("p");
+
+    // The deployment controller's ReplicaSet creates the pods (GH-META-001 lets the platform's own
+    // template labels through); once they run, Deployed reports the available replicas.
+    const pods = await runPods(env.admin, ns, "govhost.io/eservice=portal", 2);
+    expect(pods[0]?.metadata?.labels?.["govhost.io/eservice"]).toBe("portal");
+    const deployed = await waitForEService(
+      "portal",
+      (e) => conditionOf(e, "Deployed")?.status === "True",
+      "deployed",
+    );
+    expect(conditionOf(deployed, "Deployed")).toMatchObject({
+      reason: "Available",
+      message: "2/2 replicas available",
+    });
   });
 
   it("publishes once the fixed version (a new image) passes: the image change triggers the rescan", async () => {
@@ -265,7 +301,7 @@ describe("EService with the accessibility gate", () => {
       (e) => conditionOf(e, "SecurityBaseline")?.status === "True",
       "admitted",
     );
-    expect(conditionOf(fixed, "Deployed")?.status).toBe("True");
+    expect(conditionOf(fixed, "Deployed")).toMatchObject({ status: "False", reason: "NoAvailableReplicas" });
     expect(await env.admin.find(resources.deployment, "legacy", ns)).toBeDefined();
     expect(env.controller.process.exitCode).toBeNull();
     const ready = await fetch(`http://127.0.0.1:${env.controller.port}/readyz`);
