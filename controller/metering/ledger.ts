@@ -121,6 +121,17 @@ export function latestAmounts(
   return (subject, resource) => latest.get(`${subject}|${resource}`)?.amount;
 }
 
+/** The latest change of every allocation that is still open (amount above zero). */
+export function openAllocations(ledger: Ledger): AllocationChange[] {
+  const latest = new Map<string, AllocationChange>();
+  for (const c of ledger.changes) {
+    const key = `${c.subject}|${c.resource}`;
+    const previous = latest.get(key);
+    if (!previous || c.at >= previous.at) latest.set(key, c);
+  }
+  return [...latest.values()].filter((c) => c.amount > 0n);
+}
+
 /**
  * The keys of a ledger ConfigMap: the allocation changes, the integrals of allocations folded away
  * (fold.ts), and usage above requests (above-request.ts).

@@ -41,6 +41,7 @@ import {
   latestAmounts,
   ledgerKeys,
   ledgerName,
+  openAllocations,
   parse,
   parseFolded,
   record,
@@ -107,6 +108,8 @@ export class Meter {
   >();
   readonly queue: WorkQueue;
   private usageMetricsAvailable: boolean | undefined;
+  /** Set once the caches are synced: open allocations of objects that vanished meanwhile end then. */
+  private vanished: { lastWatchedAt: number; checked: Set<string> } | undefined;
 
   constructor(options: MeterOptions) {
     this.options = options;
@@ -176,6 +179,40 @@ export class Meter {
     this.queue.add(name);
   }
 
+  /**
+   * Called once every metered cache is synced, before the first flush. An object deleted while no
+   * controller watched never sent its deletion, so its allocation would stay open and be billed forever:
+   * each department's first flush ends the open allocations whose object no longer exists, at
+   * `lastWatchedAt` (the previous leader's last lease renewal: the object existed as long as a controller
+   * watched, since it would have recorded the deletion). That is the earliest instant the deletion could
+   * have happened, so the department is never billed for time it may not have used (docs/metering.md).
+   */
+  closeVanished(lastWatchedAt: number): void {
+    this.vanished = { lastWatchedAt, checked: new Set() };
+  }
+
+  /** Ends for the department's open allocations whose object is gone (once per department, see above). */
+  private vanishedEnds(department: string, ledger: Ledger, pending: AllocationChange[]): AllocationChange[] {
+    if (!this.vanished || this.vanished.checked.has(department)) return [];
+    const inFlight = new Set(pending.map((c) => c.subject));
+    const at = this.vanished.lastWatchedAt;
+    const ends = openAllocations(ledger)
+      .filter(
+        (c) =>
+          !c.subject.startsWith("department/") &&
+          !this.present.has(c.subject) &&
+          !this.deleting.has(c.subject) &&
+          !inFlight.has(c.subject),
+      )
+      .map((c) => ({ ...c, at: Math.max(at, c.at + 1), amount: 0n }));
+    if (ends.length > 0)
+      this.options.log.info(
+        { department, ended: ends.length, at: new Date(at).toISOString() },
+        "closed allocations of objects deleted while no controller was watching",
+      );
+    return ends;
+  }
+
   /** Recompute a department's draft (the open allocations grow with time even without events). */
   refresh(department: string): void {
     this.queue.add(department);
@@ -213,8 +250,10 @@ export class Meter {
         return [
           ...(seen ? reservedChanges(seen, latest, Date.now()) : []),
           ...resizeChanges(live, latest, Date.now()),
+          ...this.vanishedEnds(department, current, changes),
         ];
       });
+      this.vanished?.checked.add(department);
       const { ledger, data } = recorded;
       for (const c of changes) {
         if (this.deleting.delete(c.subject)) this.present.delete(c.subject);

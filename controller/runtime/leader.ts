@@ -32,6 +32,7 @@ export class LeaderElector {
   private readonly client: KubeClient;
   private observed: { record: string; at: number } | undefined;
   private leading = false;
+  private previousRenewal: number | undefined;
 
   constructor(client: KubeClient, options: LeaderElectionOptions) {
     this.client = client;
@@ -40,6 +41,14 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * When the lease was last renewed before this process took it (ms since the epoch), undefined for a new
+   * lease: until then a leader was watching, so that is the last instant the platform saw the cluster.
+   */
+  get previousLeaderLastRenewal(): number | undefined {
+    return this.previousRenewal;
   }
 
   /**
@@ -112,6 +121,7 @@ export class LeaderElector {
     const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
     if (heldByOther && Date.now() - (this.observed?.at ?? 0) < duration) return false;
     const transitions = (spec.leaseTransitions ?? 0) + (spec.holderIdentity === identity ? 0 : 1);
+    const takingOver = spec.holderIdentity !== identity;
     try {
       await this.client.replace<Lease>({
         ...lease,
@@ -123,6 +133,7 @@ export class LeaderElector {
           leaseTransitions: transitions,
         },
       });
+      if (takingOver && spec.renewTime) this.previousRenewal = Date.parse(spec.renewTime);
       return true;
     } catch (error) {
       if (isConflict(error)) return false;
