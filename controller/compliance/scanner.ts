@@ -38,11 +38,11 @@ interface Placement {
   selector: LabelSelector | undefined;
 }
 
-/** Pods, ReplicaSets and Jobs made by a controller are judged through the object that owns them. */
-function ownedByController(object: KubeObject): boolean {
-  return ((object.metadata?.ownerReferences ?? []) as { controller?: boolean }[]).some(
+/** The uid of the object's controller (owner reference with controller: true), if it names one. */
+function controllerUid(object: KubeObject): string | undefined {
+  return ((object.metadata?.ownerReferences ?? []) as { controller?: boolean; uid?: string }[]).find(
     (ref) => ref.controller,
-  );
+  )?.uid;
 }
 
 /** What the controller's informers already hold: read from memory instead of listing again each scan. */
@@ -113,13 +113,18 @@ export class ComplianceScanner {
     const byName = new Map(tenantNamespaces.map((ns) => [ns.metadata?.name as string, ns]));
     const findings = new Map<string, Finding[]>([...byName.keys()].map((name) => [name, []]));
 
+    // Pods, ReplicaSets and Jobs made by a controller are judged through the object that owns them, so a
+    // failure is reported once. An owner reference is only a claim (tenants can write any), so an owned
+    // object still reports every failure its scanned owner does not share: a forged reference hides nothing.
+    const judged: { namespace: string; uid: string; owner?: string; findings: Finding[] }[] = [];
     for (const type of scannedKinds) {
       const items = this.caches.objects[type.kind]?.() ?? (await this.client.list<KubeObject>(type)).items;
       for (const item of items) {
         const namespace = byName.get(item.metadata?.namespace ?? "");
-        if (!namespace || ownedByController(item)) continue;
+        if (!namespace) continue;
         const object = { ...item, apiVersion: apiVersionOf(type), kind: type.kind };
         const labels = namespace.metadata?.labels ?? {};
+        const list: Finding[] = [];
         for (const rule of baselineRules) {
           if (!rule.background || !ruleApplies(rule, object)) continue;
           const placement = placements.find(
@@ -131,7 +136,7 @@ export class ComplianceScanner {
             namespaceObject: namespace as Record<string, unknown>,
             params: { data: params.data ?? {} },
           });
-          findings.get(namespace.metadata?.name as string)?.push({
+          list.push({
             rule,
             mode: placement.mode,
             object,
@@ -139,7 +144,20 @@ export class ComplianceScanner {
             messages: outcome.messages,
           });
         }
+        judged.push({
+          namespace: namespace.metadata?.name as string,
+          uid: item.metadata?.uid ?? "",
+          owner: controllerUid(item),
+          findings: list,
+        });
       }
+    }
+    const byUid = new Map(judged.map((j) => [`${j.namespace}/${j.uid}`, j.findings]));
+    for (const { namespace, owner, findings: list } of judged) {
+      const ownerFindings = owner ? byUid.get(`${namespace}/${owner}`) : undefined;
+      const ownerFails = new Set(ownerFindings?.filter((f) => !f.passed).map((f) => f.rule.id));
+      const reported = ownerFindings ? list.filter((f) => !f.passed && !ownerFails.has(f.rule.id)) : list;
+      findings.get(namespace)?.push(...reported);
     }
 
     const byDepartment = new Map<string, Finding[]>();

@@ -20,7 +20,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private readonly idleWaiters: (() => void)[] = [];
   private running = false;
   private readonly concurrency: number;
@@ -48,14 +48,17 @@ export class WorkQueue {
 
   add(key: string, delayMs = 0): void {
     if (delayMs > 0) {
-      if (this.timers.has(key)) return;
-      this.timers.set(
-        key,
-        setTimeout(() => {
-          this.timers.delete(key);
-          this.add(key);
-        }, delayMs),
-      );
+      // Like client-go's delaying queue, the earliest deadline wins: a pending long requeue (e.g. a scan
+      // due tomorrow) must not swallow a retry due in 200 ms.
+      const at = Date.now() + delayMs;
+      const pending = this.timers.get(key);
+      if (pending && pending.at <= at) return;
+      if (pending) clearTimeout(pending.timer);
+      const timer = setTimeout(() => {
+        this.timers.delete(key);
+        this.add(key);
+      }, delayMs);
+      this.timers.set(key, { timer, at });
       return;
     }
     if (this.processing.has(key)) {
@@ -76,7 +79,7 @@ export class WorkQueue {
   /** Stops taking new keys and waits for the ones in progress. */
   async stop(): Promise<void> {
     this.running = false;
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     while (this.processing.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }

@@ -8,7 +8,7 @@ import type { ConditionInput } from "../runtime/conditions.ts";
 import type { KubeClient, KubeObject } from "../runtime/kube-client.ts";
 import { resources } from "../runtime/resources.ts";
 import type { Plan } from "./desired.ts";
-import { type BrokerEndpoint, OsbClient } from "./osb-client.ts";
+import { type BrokerEndpoint, BrokerError, OsbClient } from "./osb-client.ts";
 
 // Broker-backed instances: the catalogue entry points at an Open Service Broker, and the instance follows
 // the broker's asynchronous operations (provision, plan update, deprovision) by polling last_operation,
@@ -127,7 +127,7 @@ export class BrokerProvisioner {
 
     let credentials: Record<string, string> | undefined;
     if (!state.bound) {
-      credentials = await osb.bind(id, id, ids);
+      credentials = await this.bindAfresh(osb, id, ids);
       state.bound = true;
     }
     return {
@@ -141,6 +141,22 @@ export class BrokerProvisioner {
       },
       ...(credentials ? { credentials } : {}),
     };
+  }
+
+  /**
+   * Binds; a binding the broker already has (409: an earlier bind whose credentials were lost because the
+   * Secret could not be written, or the status not saved) is unbound and made again, so the credentials
+   * the broker honours are always the ones written to the Secret. A 200 for an identical binding returns
+   * its credentials as well.
+   */
+  private async bindAfresh(osb: OsbClient, id: string, ids: { serviceId: string; planId: string }) {
+    try {
+      return await osb.bind(id, id, ids);
+    } catch (error) {
+      if (!(error instanceof BrokerError) || error.status !== 409) throw error;
+      await osb.unbind(id, id, ids);
+      return osb.bind(id, id, ids);
+    }
   }
 
   /** One step of deprovisioning (unbind, then deprovision and wait); true once the broker has let go. */

@@ -25,6 +25,46 @@ export interface AsyncResult {
 
 const apiVersion = "2.16";
 
+/** A broker is outside the platform's trust: its answers are read up to this size, no further. */
+const maxResponseBytes = 1024 * 1024;
+
+/** The response body as text, refusing (and cancelling) one larger than `limit` bytes. */
+async function boundedText(response: Response, limit: number, what: string): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw new BrokerError(response.status, `broker answer to ${what} is ${declared} bytes, over ${limit}`);
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BrokerError(response.status, `broker answer to ${what} is over ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseObject(text: string, status: number, what: string): Record<string, unknown> {
+  if (!text) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new BrokerError(status, `broker answer to ${what} is not JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new BrokerError(status, `broker answer to ${what} is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
 export class OsbClient {
   private readonly endpoint: BrokerEndpoint;
   constructor(endpoint: BrokerEndpoint) {
@@ -49,8 +89,8 @@ export class OsbClient {
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
-    const text = await response.text();
-    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    const text = await boundedText(response, maxResponseBytes, `${method} ${path}`);
+    const json = parseObject(text, response.status, `${method} ${path}`);
     if (response.status >= 400 && response.status !== 410) {
       const description = typeof json.description === "string" ? json.description : text.slice(0, 300);
       throw new BrokerError(
