@@ -17,9 +17,49 @@ import { apiClient } from "./oidc/users.ts";
 // (local control plane only) and runs the controller until Ctrl-C.
 const say = (message: string) => process.stdout.write(`govhost: ${message}\n`);
 
+/**
+ * Everything `npm start` started, stopped in reverse order: on Ctrl-C, when the controller exits, and when
+ * any step of the start fails (so a failed start never leaves a controller, provider or site running).
+ */
+class Started {
+  private readonly stops: { what: string; stop: () => Promise<unknown> }[] = [];
+  private stopping: Promise<void> | undefined;
+
+  add(what: string, stop: () => Promise<unknown>): void {
+    this.stops.push({ what, stop });
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  stopAll(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const { what, stop } of this.stops.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          process.stderr.write(
+            `govhost: could not stop ${what}: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+        }
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+const started = new Started();
+
 async function main(): Promise<void> {
+  const stopAndExit = (code: number) => () => void started.stopAll().then(() => process.exit(code));
+  // Installed first: Ctrl-C during the start stops whatever has started so far.
+  process.once("SIGINT", stopAndExit(0));
+  process.once("SIGTERM", stopAndExit(0));
+
   const external = process.env.KUBECONFIG;
-  let startedLocal = false;
+  // Where the generated kubeconfigs and the audit log live (default .govhost/ in the repository).
+  const stateDir = process.env.GOVHOST_STATE_DIR ?? join(projectRoot, ".govhost");
   if (external) {
     say(`using the cluster in KUBECONFIG=${external}`);
   } else {
@@ -27,20 +67,25 @@ async function main(): Promise<void> {
       "no KUBECONFIG given: using the local control plane (the first run builds it from source, see README)",
     );
     const { state, startedHere } = await ensureLocalControlPlane((m) => say(`  ${m}`));
-    startedLocal = startedHere;
+    if (startedHere)
+      started.add("the local control plane", async () => {
+        say("stopping the local control plane it started");
+        await stopLocalControlPlane();
+      });
     say(`local control plane ${startedHere ? "started" : "reused"}: ${state.version} at ${state.server}`);
   }
   const kubeconfig = external ?? localKubeconfig;
 
   say("installing the platform (CRDs, namespaces, RBAC)");
-  const controllerKubeconfig = join(projectRoot, ".govhost", "controller.kubeconfig");
-  const portalApiKubeconfig = join(projectRoot, ".govhost", "portal-api.kubeconfig");
+  const controllerKubeconfig = join(stateDir, "controller.kubeconfig");
+  const portalApiKubeconfig = join(stateDir, "portal-api.kubeconfig");
   await preparePlatform(kubeconfig, controllerKubeconfig, portalApiKubeconfig);
   const port = process.env.GOVHOST_CONTROLLER_PORT ?? "8081";
   // The demo e-service's pages: the local cluster runs no pods, so the scanner reaches them here instead.
   const site = external
     ? undefined
     : await startFixtureSite("broken", Number(process.env.GOVHOST_DEMO_SITE_PORT ?? 8083));
+  if (site) started.add("the demo site", () => site.close());
   const controller = await spawnController({
     kubeconfig: controllerKubeconfig,
     inheritOutput: true,
@@ -49,21 +94,32 @@ async function main(): Promise<void> {
       ...(site ? { GOVHOST_A11Y_PREVIEW_HOSTS: "127.0.0.1" } : {}),
     },
   });
+  started.add(`the controller (pid ${controller.process.pid})`, () => controller.stop());
+  controller.process.once("exit", (code) => {
+    if (!started.isStopping) {
+      say(`the controller exited (code ${code}); stopping`);
+      stopAndExit(1)();
+    }
+  });
   if (site) {
     const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(kubeconfig));
-    for (const dept of demoDepartments) await admin.apply(dept, { fieldManager: "govhost-demo" });
-    say(`seeded demo departments: ${demoDepartments.map((d) => d.metadata.name).join(", ")}`);
-    await applyWhenQuotaTracks(admin, demoEService(site.url.replace(/\/site$/, "")));
-    say(`seeded demo e-service immd-prod/visa-status (pages served by ${site.url.replace(/\/site$/, "")})`);
-    admin.close();
+    try {
+      for (const dept of demoDepartments) await admin.apply(dept, { fieldManager: "govhost-demo" });
+      say(`seeded demo departments: ${demoDepartments.map((d) => d.metadata.name).join(", ")}`);
+      await applyWhenQuotaTracks(admin, demoEService(site.url.replace(/\/site$/, "")));
+      say(`seeded demo e-service immd-prod/visa-status (pages served by ${site.url.replace(/\/site$/, "")})`);
+    } finally {
+      admin.close();
+    }
   }
   say(
-    `controller running (service account govhost-system/govhost-controller), metrics http://127.0.0.1:${controller.port}/metrics`,
+    `controller running (service account govhost-system/govhost-controller, pid ${controller.process.pid}), metrics http://127.0.0.1:${controller.port}/metrics`,
   );
   const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? "https://api.govhost.local";
   const identity = external
     ? undefined
     : await startLocalProvider({ port: Number(process.env.GOVHOST_OIDC_PORT ?? 8082), audience });
+  if (identity) started.add("the local OpenID provider", () => identity.close());
   const issuer = identity?.issuer ?? process.env.GOVHOST_OIDC_ISSUER;
   const api = issuer
     ? await startPortalApi({
@@ -73,13 +129,14 @@ async function main(): Promise<void> {
           audience,
           clientId: process.env.GOVHOST_OIDC_CLIENT_ID ?? apiClient.id,
           clientSecret: identity ? apiClient.secret : process.env.GOVHOST_OIDC_CLIENT_SECRET,
-          allowHttpIssuer: identity !== undefined,
+          allowHttpIssuer: identity !== undefined || process.env.GOVHOST_OIDC_ALLOW_HTTP === "true",
         },
-        auditPath: join(projectRoot, ".govhost", "audit.log"),
+        auditPath: join(stateDir, "audit.log"),
         host: "127.0.0.1",
         port: Number(process.env.GOVHOST_API_PORT ?? 8080),
       })
     : undefined;
+  if (api) started.add("the portal API", () => api.close());
   if (api)
     say(
       `portal API ${api.url} (OpenAPI ${api.url}/openapi.json, docs ${api.url}/docs), tokens from ${issuer}`,
@@ -119,29 +176,6 @@ async function main(): Promise<void> {
     say(`         curl -s ${api.url}/api/v1/service-clusters                # public catalogue, no token`);
   }
   say("running; press Ctrl-C to stop");
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await api?.close();
-    await identity?.close();
-    await controller.stop();
-    await site?.close();
-    if (startedLocal) {
-      say("stopping the local control plane it started");
-      await stopLocalControlPlane();
-    }
-    process.exit(0);
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  controller.process.once("exit", (code) => {
-    if (!stopping) {
-      say(`the controller exited (code ${code}); stopping`);
-      void stop();
-    }
-  });
 }
 
 /**
@@ -165,7 +199,9 @@ async function applyWhenQuotaTracks(admin: KubeClient, object: KubeObject): Prom
   }
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   process.stderr.write(`govhost: ${error instanceof Error ? error.message : String(error)}\n`);
+  say("start failed: stopping what was started");
+  await started.stopAll();
   process.exit(1);
 });
