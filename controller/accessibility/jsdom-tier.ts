@@ -68,68 +68,126 @@ export async function scanWithJsdom(page: JsdomPage, options: JsdomOptions): Pro
 
 export interface WorkerLimits {
   timeoutMs: number;
-  /** Heap of the worker; a page whose DOM needs more fails instead of growing the controller. */
-  maxHeapMb?: number;
   signal?: AbortSignal;
 }
 
-type WorkerReply = { ok: true; result: JsdomResult } | { ok: false; message: string };
+export type WorkerRequest = { id: number; page: JsdomPage; options: JsdomOptions };
+export type WorkerReply =
+  | { id: number; ok: true; result: JsdomResult }
+  | { id: number; ok: false; message: string };
 
 /**
- * scanWithJsdom in a worker thread, bounded in time and memory: axe over a hostile DOM is CPU work on the
- * thread that runs it, which a timer on the controller's own thread could not interrupt. The worker is
- * terminated when the time is up or the scan is aborted.
+ * Runs scanWithJsdom in worker threads, bounded in time and memory: axe over a hostile DOM is CPU work on
+ * the thread that runs it, which a timer on the controller's own thread could not interrupt. A worker that
+ * times out, is aborted or fails is terminated and never reused; one that answered goes back to the idle
+ * set (starting a worker costs more than a page). Workers run no tenant code (jsdom runs none of the
+ * page's scripts) and each page gets a fresh jsdom window, so reuse carries nothing from one page to the
+ * next.
  */
-export function scanWithJsdomInWorker(
-  page: JsdomPage,
-  options: JsdomOptions,
-  limits: WorkerLimits,
-): Promise<JsdomResult> {
-  if (limits.signal?.aborted) return Promise.reject(abortReason(limits.signal));
-  return new Promise((resolve, reject) => {
+export class JsdomWorkers {
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Set<Worker>();
+  private readonly maxIdle: number;
+  private readonly maxHeapMb: number;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private nextId = 1;
+
+  constructor(options: { maxIdle?: number; maxHeapMb?: number } = {}) {
+    this.maxIdle = options.maxIdle ?? 2;
+    this.maxHeapMb = options.maxHeapMb ?? 768;
+  }
+
+  private spawn(): Worker {
     const worker = new Worker(new URL("./jsdom-worker.ts", import.meta.url), {
-      workerData: { page, options },
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb ?? 768 },
+      resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
     });
-    let settled = false;
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      limits.signal?.removeEventListener("abort", onAbort);
-      void worker.terminate();
-      settle();
-    };
-    const onAbort = () => finish(() => reject(abortReason(limits.signal as AbortSignal)));
-    const timer = setTimeout(
-      () =>
-        finish(() =>
+    worker.unref();
+    worker.once("exit", () => {
+      const at = this.idle.indexOf(worker);
+      if (at >= 0) this.idle.splice(at, 1);
+    });
+    return worker;
+  }
+
+  scan(page: JsdomPage, options: JsdomOptions, limits: WorkerLimits): Promise<JsdomResult> {
+    if (limits.signal?.aborted) return Promise.reject(abortReason(limits.signal));
+    clearTimeout(this.idleTimer);
+    const worker = this.idle.pop() ?? this.spawn();
+    this.busy.add(worker);
+    const id = this.nextId++;
+    return new Promise<JsdomResult>((resolve, reject) => {
+      let settled = false;
+      const finish = (reusable: boolean, settle: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        limits.signal?.removeEventListener("abort", onAbort);
+        worker.off("message", onMessage);
+        worker.off("error", onError);
+        worker.off("exit", onExit);
+        this.busy.delete(worker);
+        if (reusable && this.idle.length < this.maxIdle) {
+          this.idle.push(worker);
+          this.scheduleIdleClose();
+        } else void worker.terminate();
+        settle();
+      };
+      const onAbort = () => finish(false, () => reject(abortReason(limits.signal as AbortSignal)));
+      const onMessage = (reply: WorkerReply) => {
+        if (reply.id !== id) return;
+        finish(true, () => (reply.ok ? resolve(reply.result) : reject(new Error(reply.message))));
+      };
+      const onError = (error: Error) =>
+        finish(false, () =>
           reject(
-            new ScanTimeoutError(
-              `the DOM rules did not finish on the page within ${seconds(limits.timeoutMs)}`,
+            new Error(
+              /heap|memory/i.test(error.message)
+                ? "the page's DOM is too large to check"
+                : `the DOM rules failed: ${error.message}`,
             ),
           ),
-        ),
-      limits.timeoutMs,
-    );
-    limits.signal?.addEventListener("abort", onAbort, { once: true });
-    worker.once("message", (reply: WorkerReply) =>
-      finish(() => (reply.ok ? resolve(reply.result) : reject(new Error(reply.message)))),
-    );
-    worker.once("error", (error) =>
-      finish(() =>
-        reject(
-          new Error(
-            /heap|memory/i.test(error.message)
-              ? "the page's DOM is too large to check"
-              : `the DOM rules failed: ${error.message}`,
+        );
+      const onExit = (code: number) =>
+        finish(false, () => reject(new Error(`the DOM rules stopped (worker exit ${code})`)));
+      const timer = setTimeout(
+        () =>
+          finish(false, () =>
+            reject(
+              new ScanTimeoutError(
+                `the DOM rules did not finish on the page within ${seconds(limits.timeoutMs)}`,
+              ),
+            ),
           ),
-        ),
-      ),
-    );
-    worker.once("exit", (code) => finish(() => reject(new Error(`the DOM rules stopped (exit ${code})`))));
-  });
+        limits.timeoutMs,
+      );
+      limits.signal?.addEventListener("abort", onAbort, { once: true });
+      worker.on("message", onMessage);
+      worker.once("error", onError);
+      worker.once("exit", onExit);
+      const request: WorkerRequest = { id, page, options };
+      worker.postMessage(request);
+    });
+  }
+
+  private scheduleIdleClose(): void {
+    clearTimeout(this.idleTimer);
+    // Idle workers hold jsdom and axe (~100 MiB each); they go after a quiet minute.
+    this.idleTimer = setTimeout(() => void this.closeIdle(), 60_000);
+    this.idleTimer.unref();
+  }
+
+  private async closeIdle(): Promise<void> {
+    const idle = this.idle.splice(0);
+    await Promise.all(idle.map((w) => w.terminate()));
+  }
+
+  /** Terminates every worker, busy ones included (their scans fail). */
+  async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const busy = [...this.busy];
+    await Promise.all([this.closeIdle(), ...busy.map((w) => w.terminate())]);
+  }
 }
 
 /** Look-and-feel checks of HTML rendered elsewhere (the browser tier, for client-rendered pages). */

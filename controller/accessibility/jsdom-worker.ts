@@ -1,10 +1,13 @@
-import { parentPort, workerData } from "node:worker_threads";
-import { type JsdomOptions, type JsdomPage, scanWithJsdom } from "./jsdom-tier.ts";
+import { parentPort } from "node:worker_threads";
+import { scanWithJsdom, type WorkerReply, type WorkerRequest } from "./jsdom-tier.ts";
 
-// Worker entry of scanWithJsdomInWorker: one page, one reply, then the thread ends.
-const { page, options } = workerData as { page: JsdomPage; options: JsdomOptions };
-try {
-  parentPort?.postMessage({ ok: true, result: await scanWithJsdom(page, options) });
-} catch (error) {
-  parentPort?.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) });
-}
+// Worker entry of JsdomWorkers: one page per message, one reply per page.
+parentPort?.on("message", async (request: WorkerRequest) => {
+  let reply: WorkerReply;
+  try {
+    reply = { id: request.id, ok: true, result: await scanWithJsdom(request.page, request.options) };
+  } catch (error) {
+    reply = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+  parentPort?.postMessage(reply);
+});

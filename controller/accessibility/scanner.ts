@@ -4,7 +4,7 @@ import type { AccessibilityStandard } from "../api/eservice.ts";
 import { type BrowserSession, BrowserTier, type BrowserTierOptions } from "./browser-tier.ts";
 import { abortReason } from "./deadline.ts";
 import type { LookAndFeelFinding, PageError, RuleFinding, ScanResult, Tier } from "./findings.ts";
-import { lookAndFeelOfHtml, scanWithJsdomInWorker } from "./jsdom-tier.ts";
+import { JsdomWorkers, lookAndFeelOfHtml } from "./jsdom-tier.ts";
 import { fetchPage } from "./page-fetch.ts";
 import { browserOnlyRules, tagsFor } from "./standards.ts";
 
@@ -44,6 +44,7 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
  */
 export class AccessibilityScanner {
   readonly browser: BrowserTier;
+  private readonly jsdom = new JsdomWorkers();
   private readonly options: ScannerOptions;
 
   constructor(options: ScannerOptions = {}) {
@@ -85,7 +86,7 @@ export class AccessibilityScanner {
               signal,
             });
             digest.update(`${path}\n${page.html}\n`);
-            const fast = await scanWithJsdomInWorker(
+            const fast = await this.jsdom.scan(
               { url: page.url, html: page.html, path },
               { tags, languages: target.languages },
               { timeoutMs: this.options.domRulesTimeoutMs ?? 30_000, signal },
@@ -123,7 +124,7 @@ export class AccessibilityScanner {
     };
   }
 
-  close(): Promise<void> {
-    return this.browser.close();
+  async close(): Promise<void> {
+    await Promise.all([this.browser.close(), this.jsdom.close()]);
   }
 }

@@ -6,8 +6,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { BrowserTier } from "../../controller/accessibility/browser-tier.ts";
-import { scanWithJsdom } from "../../controller/accessibility/jsdom-tier.ts";
+import { JsdomWorkers, scanWithJsdom } from "../../controller/accessibility/jsdom-tier.ts";
 import { fetchPage } from "../../controller/accessibility/page-fetch.ts";
+import { AccessibilityScanner } from "../../controller/accessibility/scanner.ts";
 import { browserOnlyRules, tagsFor } from "../../controller/accessibility/standards.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
@@ -76,7 +77,7 @@ async function measure(name: string, fn: () => Promise<string[]>): Promise<void>
   });
 }
 
-await measure("jsdom tier: fetch + DOM rules", async () => {
+await measure("jsdom tier: fetch + DOM rules (in-process)", async () => {
   const page = await fetchPage(url, { timeoutMs: 10_000, maxBytes: 5 << 20 });
   const result = await scanWithJsdom(
     { url: page.url, html: page.html, path: "/" },
@@ -85,14 +86,45 @@ await measure("jsdom tier: fetch + DOM rules", async () => {
   return [...result.findings.map((f) => f.id), ...result.lookAndFeel.map((f) => f.id)];
 });
 
+const workers = new JsdomWorkers();
+await measure("jsdom tier: fetch + DOM rules in a worker thread (what the scanner runs)", async () => {
+  const page = await fetchPage(url, { timeoutMs: 10_000, maxBytes: 5 << 20 });
+  const result = await workers.scan(
+    { url: page.url, html: page.html, path: "/" },
+    { tags, languages: ["en", "zh-HK"] },
+    { timeoutMs: 30_000 },
+  );
+  return [...result.findings.map((f) => f.id), ...result.lookAndFeel.map((f) => f.id)];
+});
+
+await workers.close();
+
 const browser = new BrowserTier();
-await measure("chromium tier: layout rules", async () => {
-  const result = await browser.scan({ url, path: "/" }, { tags, rules: browserOnlyRules });
+await measure("chromium: start and stop a confined browser (once per scan)", async () => {
+  const session = await browser.open(url);
+  await session.close();
+  return [];
+});
+const session = await browser.open(url);
+await measure("chromium tier: layout rules, per page", async () => {
+  const result = await session.scan({ url, path: "/" }, { tags, rules: browserOnlyRules });
   return result.findings.map((f) => f.id);
 });
-await measure("chromium, all rules (client-rendered sites)", async () => {
-  const result = await browser.scan({ url, path: "/" }, { tags });
+await measure("chromium, all rules (client-rendered sites), per page", async () => {
+  const result = await session.scan({ url, path: "/" }, { tags });
   return result.findings.map((f) => f.id);
 });
-await browser.close();
+await session.close();
+const scanner = new AccessibilityScanner({ browser });
+await measure("whole scan of one server-rendered page (both tiers, browser start included)", async () => {
+  const result = await scanner.scan({
+    baseUrl: url,
+    paths: ["/"],
+    standard: "WCAG22-AA",
+    clientRendered: false,
+    languages: ["en", "zh-HK"],
+  });
+  return [...result.findings.map((f) => f.id), ...result.errors.map((e) => `error: ${e.message}`)];
+});
+await scanner.close();
 server.close();

@@ -1,0 +1,44 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { ScanTimeoutError } from "../../controller/accessibility/deadline.ts";
+import { JsdomWorkers } from "../../controller/accessibility/jsdom-tier.ts";
+
+const page = (body: string) => ({
+  url: "http://portal.immd-prod.svc/",
+  path: "/",
+  html: `<!doctype html><html lang="en"><head><title>Permits</title></head><body><main><h1>Permits</h1>${body}</main></body></html>`,
+});
+const options = { tags: ["wcag2a", "wcag2aa"], languages: ["en"] };
+
+describe("jsdom tier in worker threads", () => {
+  const workers = new JsdomWorkers({ maxIdle: 1 });
+  afterAll(() => workers.close());
+
+  it("runs none of the page's code: scripts and handler attributes that forge axe change nothing", async () => {
+    const forge =
+      "window.axe = { run: () => Promise.resolve({ violations: [] }) }; Array.prototype.filter = () => [];";
+    const result = await workers.scan(
+      page(`<script>${forge}</script><img src="x.png" onerror="${forge}"><svg onload="${forge}"></svg>`),
+      options,
+      { timeoutMs: 30_000 },
+    );
+    expect(result.findings.map((f) => f.id)).toContain("image-alt");
+  });
+
+  it("fails a page past its time limit, and the next page gets a working worker", async () => {
+    await expect(workers.scan(page("<p>slow</p>"), options, { timeoutMs: 1 })).rejects.toThrow(
+      new ScanTimeoutError("the DOM rules did not finish on the page within 0 s"),
+    );
+    const result = await workers.scan(page('<img src="a.png">'), options, { timeoutMs: 30_000 });
+    expect(result.findings.map((f) => f.id)).toEqual(["image-alt"]);
+  });
+
+  it("stops when the scan is aborted", async () => {
+    const controller = new AbortController();
+    const scanning = workers.scan(page("<p>x</p>"), options, {
+      timeoutMs: 30_000,
+      signal: controller.signal,
+    });
+    controller.abort(new Error("the scan did not finish within 180 s"));
+    await expect(scanning).rejects.toThrow("the scan did not finish within 180 s");
+  });
+});
