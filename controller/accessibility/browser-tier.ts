@@ -284,10 +284,12 @@ export class BrowserSession {
           `the page did not finish loading within ${seconds(navigationTimeoutMs)}`,
         );
       } catch (error) {
-        if (error instanceof errors.TimeoutError)
+        if (error instanceof errors.TimeoutError) {
+          this.broken = true;
           throw new ScanTimeoutError(
             `the page did not finish loading within ${seconds(navigationTimeoutMs)}`,
           );
+        }
         if (error instanceof ScanTimeoutError || signal?.aborted) throw error;
         throw new Error(
           /ERR_BLOCKED_BY_CLIENT/.test(String(error))

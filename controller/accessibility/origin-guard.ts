@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http";
+import { Agent, createServer, type IncomingHttpHeaders, request, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Logger } from "pino";
 
@@ -84,6 +84,8 @@ export class OriginProxy {
   private readonly address: string;
   private readonly log: Logger | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Connections to the origin, so none outlives the scan (a page may answer forever). */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
   port = 0;
 
   private constructor(origin: ScanOrigin, address: string, log: Logger | undefined) {
@@ -108,12 +110,14 @@ export class OriginProxy {
           path: `${url.pathname}${url.search}`,
           headers: { ...forwardable(req.headers), host: url.host },
           setHost: false,
+          agent: this.agent,
         },
         (response) => {
           res.writeHead(response.statusCode ?? 502, forwardable(response.headers));
           response.pipe(res);
         },
       );
+      upstream.on("socket", (socket) => this.track(socket));
       upstream.on("error", () => {
         if (!res.headersSent) res.writeHead(502, { connection: "close" });
         res.end();
@@ -182,6 +186,7 @@ export class OriginProxy {
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
+    this.agent.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

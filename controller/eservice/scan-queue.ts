@@ -185,7 +185,7 @@ export class ScanQueue {
     if (current === job) {
       const durationMs = Math.round(performance.now() - started);
       job.outcome = { state: "done", result, finishedAt: new Date(), durationMs };
-      this.onDone(job.objectKey, durationMs);
+      if (!this.stopped) this.onDone(job.objectKey, durationMs);
     } else if (current && current.outcome.state === "queued") {
       // A newer request arrived while this one ran: it waits its department's next turn.
       this.enqueue(current.department, current.objectKey);
