@@ -131,5 +131,5 @@ describe.skipIf(!findChromium())("scanner: a broken page cannot forge a passing 
     } finally {
       clobbering.close();
     }
-  });
+  }, 120_000);
 });

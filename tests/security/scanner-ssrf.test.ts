@@ -2,7 +2,10 @@
 // reach anything but the page's own origin. The hostile site below tries every way a page has to send a
 // request elsewhere (redirect hops of fetch, images and the page itself, WebSockets, navigations, forms,
 // pop-ups, frames, prefetch, EventSource, beacons, CSS, workers, service workers, WebRTC); a listener on
-// another loopback port, standing in for etcd's plain-HTTP port, counts every TCP connection it receives.
+// another loopback port, standing in for etcd's plain-HTTP port, counts every TCP connection it receives,
+// and a UDP socket every datagram (WebRTC's STUN and TURN).
+
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createNetServer, type Server as NetServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,8 +27,11 @@ function listen(server: Server | NetServer): Promise<number> {
 const page = (title: string, head: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>${head}</head><body><main><h1>${title}</h1>${body}</main></body></html>`;
 
-/** Each path is one attack; `elsewhere` is the sentinel's origin, `alias` the same port by another name. */
-function attacks(elsewhere: string, alias: string): Record<string, string> {
+/**
+ * Each path is one attack; `elsewhere` is the sentinel's origin, `alias` the same port by another name,
+ * `udpPort` a UDP sentinel (WebRTC's STUN goes over UDP).
+ */
+function attacks(elsewhere: string, alias: string, udpPort: number): Record<string, string> {
   const script = (code: string) => `<script>${code}</script>`;
   return {
     "/fetch-307": page(
@@ -92,7 +98,7 @@ function attacks(elsewhere: string, alias: string): Record<string, string> {
       "WebRTC",
       "",
       script(
-        `const pc = new RTCPeerConnection({iceServers: [{urls: ["turn:127.0.0.1:${new URL(elsewhere).port}?transport=tcp", "stun:127.0.0.1:${new URL(elsewhere).port}"], username: "u", credential: "p"}]}); pc.createDataChannel("x"); pc.createOffer().then((o) => pc.setLocalDescription(o));`,
+        `const pc = new RTCPeerConnection({iceServers: [{urls: ["turn:127.0.0.1:${new URL(elsewhere).port}?transport=tcp", "stun:127.0.0.1:${new URL(elsewhere).port}", "stun:127.0.0.1:${udpPort}", "turn:127.0.0.1:${udpPort}?transport=udp"], username: "u", credential: "p"}]}); pc.createDataChannel("x"); pc.createOffer().then((o) => pc.setLocalDescription(o));`,
       ),
     ),
   };
@@ -102,8 +108,10 @@ describe.skipIf(!chromium)(
   "scanner: a hostile page cannot make the scanner's browser leave its origin",
   () => {
     const hits: Hit[] = [];
+    const datagrams: number[] = [];
     const seenAtOrigin: string[] = [];
     let sentinel: NetServer;
+    let udpSentinel: UdpSocket;
     let site: Server;
     let origin = "";
     let pages: Record<string, string> = {};
@@ -122,8 +130,12 @@ describe.skipIf(!chromium)(
         socket.on("error", () => {});
       });
       const sentinelPort = await listen(sentinel);
+      udpSentinel = createSocket("udp4", (message) => datagrams.push(message.length));
+      const udpPort = await new Promise<number>((resolve) =>
+        udpSentinel.bind(0, "127.0.0.1", () => resolve(udpSentinel.address().port)),
+      );
       const elsewhere = `http://127.0.0.1:${sentinelPort}`;
-      pages = attacks(elsewhere, `http://localhost:${sentinelPort}`);
+      pages = attacks(elsewhere, `http://localhost:${sentinelPort}`, udpPort);
       site = createHttpServer((req: IncomingMessage, res) => {
         const url = new URL(req.url ?? "/", "http://site");
         seenAtOrigin.push(url.pathname);
@@ -159,6 +171,7 @@ describe.skipIf(!chromium)(
       await scanner.close();
       site?.close();
       sentinel?.close();
+      udpSentinel?.close();
     });
 
     it("every attack runs in the browser tier, and the listener on another port is never reached", async () => {
@@ -179,6 +192,7 @@ describe.skipIf(!chromium)(
       );
       expect(seenAtOrigin.filter((p) => p === "/redirect").length).toBeGreaterThanOrEqual(2);
       expect(hits.map((h) => h.firstLine)).toEqual([]);
+      expect(datagrams).toEqual([]);
       // Pages that navigate away are not scanned as if they were the e-service; the others are scanned.
       const navigating = ["/location", "/meta-refresh", "/form", "/navigate-away"];
       expect(result.errors.map((e) => e.path)).toContain("/navigate-away");
@@ -186,7 +200,7 @@ describe.skipIf(!chromium)(
         expect(navigating).toContain(error.path);
         expect(error.message).toMatch(/navigated|redirected/);
       }
-    });
+    }, 120_000);
 
     it("the server-rendered path (jsdom fetch, then Chromium) does not leave the origin either", async () => {
       const before = hits.length;
@@ -201,6 +215,6 @@ describe.skipIf(!chromium)(
       expect(result.tiers).toEqual(["chromium", "jsdom"]);
       expect(hits.slice(before).map((h) => h.firstLine)).toEqual([]);
       expect(result.errors.map((e) => e.path)).toEqual(["/navigate-away"]);
-    });
+    }, 120_000);
   },
 );
