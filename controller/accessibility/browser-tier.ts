@@ -32,6 +32,8 @@ export interface BrowserTierOptions {
 
 export class BrowserUnavailableError extends Error {}
 
+const loggedRefusals = 5;
+
 /** The page left its origin (or reloaded) between loading and being checked: it is not scanned. */
 class NavigatedAwayError extends Error {}
 
@@ -241,11 +243,12 @@ export class BrowserSession {
         void cdp.send("Fetch.continueRequest", { requestId: event.requestId }).catch(() => {});
         return;
       }
-      this.blocked++;
-      this.options.log?.warn(
-        { origin: this.origin.origin, target: url.slice(0, 200), resourceType: event.resourceType },
-        "accessibility scan: blocked a request outside the page's origin",
-      );
+      // A page can try thousands: the first few are logged, the count when the scan ends.
+      if (++this.blocked <= loggedRefusals)
+        this.options.log?.warn(
+          { origin: this.origin.origin, target: url.slice(0, 200), resourceType: event.resourceType },
+          "accessibility scan: blocked a request outside the page's origin",
+        );
       void cdp
         .send("Fetch.failRequest", { requestId: event.requestId, errorReason: "BlockedByClient" })
         .catch(() => {});

@@ -177,7 +177,8 @@ export class OriginProxy {
   }
 
   private refuse(kind: "request" | "tunnel" | "upgrade", target: string): void {
-    this.refused++;
+    // A page can try thousands: the first few are logged, the browser tier logs the count at the end.
+    if (++this.refused > 5) return;
     this.log?.warn(
       { origin: this.origin.origin, kind, target: target.slice(0, 200) },
       "accessibility scan: blocked a connection outside the page's origin",
