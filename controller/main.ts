@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { pino } from "pino";
 import { controllerIdentity } from "./api/rbac.ts";
-import { defaultEServiceSettings } from "./eservice/settings.ts";
+import { defaultEServiceSettings, scanSettingsFromEnv } from "./eservice/settings.ts";
 import { runController } from "./manager.ts";
 import { KubeClient } from "./runtime/kube-client.ts";
 import { defaultTenancySettings } from "./tenancy/settings.ts";
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     usagePollMs: Number(env.GOVHOST_USAGE_POLL_MS ?? 60_000),
     ledgerCompactBytes: Number(env.GOVHOST_LEDGER_COMPACT_BYTES ?? 256 * 1024),
     timeZone: env.GOVHOST_TIMEZONE ?? "Asia/Hong_Kong",
+    scanSettings: scanSettingsFromEnv(env),
   });
   const shutdown = (signal: string) => {
     log.info({ signal }, "shutting down");

@@ -12,7 +12,12 @@ import { ComplianceScanner } from "./compliance/scanner.ts";
 import type { Tenant } from "./eservice/desired.ts";
 import { EServiceReconciler } from "./eservice/reconciler.ts";
 import { ScanQueue } from "./eservice/scan-queue.ts";
-import type { EServiceSettings } from "./eservice/settings.ts";
+import {
+  defaultScanSettings,
+  type EServiceSettings,
+  type ScanSettings,
+  scannerOptionsFrom,
+} from "./eservice/settings.ts";
 import type { InstanceLike } from "./metering/allocations.ts";
 import { Meter } from "./metering/meter.ts";
 import { EventRecorder } from "./runtime/events.ts";
@@ -48,6 +53,8 @@ export interface ControllerOptions {
   timeZone?: string;
   rateCard?: string;
   finalizeStatementsAfterMs?: number;
+  /** Accessibility scan limits and fairness (defaults: defaultScanSettings). */
+  scanSettings?: ScanSettings;
 }
 
 export interface RunningController {
@@ -126,11 +133,27 @@ export async function runController(options: ControllerOptions): Promise<Running
     buckets: [0.5, 1, 2, 5, 10, 30, 60, 120],
     registers: [metrics.registry],
   });
-  const accessibilityScanner = new AccessibilityScanner();
-  const scans = new ScanQueue(accessibilityScanner, (key, durationMs) => {
-    scanDuration.observe(durationMs / 1000);
-    eserviceQueue.add(key);
-  });
+  const scanSettings = options.scanSettings ?? defaultScanSettings;
+  const accessibilityScanner = new AccessibilityScanner(
+    scannerOptionsFrom(scanSettings, log.child({ component: "accessibility" })),
+  );
+  const scans = new ScanQueue(
+    accessibilityScanner,
+    (key, durationMs) => {
+      scanDuration.observe(durationMs / 1000);
+      eserviceQueue.add(key);
+    },
+    {
+      concurrency: scanSettings.concurrency,
+      scanTimeoutMs: scanSettings.scanTimeoutMs,
+      // Fair per department, not per namespace: a department with several environments gets one turn.
+      departmentOf: (key) => {
+        const namespace = key.split("/")[0] as string;
+        return tenantOf(namespace)?.department ?? namespace;
+      },
+      log: log.child({ component: "scan-queue" }),
+    },
+  );
   const eserviceReconciler = new EServiceReconciler({
     client,
     settings: options.eserviceSettings,

@@ -3,12 +3,12 @@ import type { EService } from "../../controller/api/eservice.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
+import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
   client,
   departmentManifest,
   isReady,
   rejection,
-  useAdminAndController,
   waitForDepartment,
   waitForQuotaToCount,
 } from "./support/govhost.ts";
@@ -23,7 +23,8 @@ interface PolicyReport extends KubeObject {
   results?: { rule: string; result: string; properties?: Record<string, string> }[];
 }
 
-const env = useAdminAndController({ env: { GOVHOST_A11Y_PREVIEW_HOSTS: "127.0.0.1" } });
+// The fixture site listens before the controller starts: the scanner may reach exactly its host and port.
+const env = {} as { admin: KubeClient; controller: ControllerProcess };
 const dept = uniqueName("a11y");
 const ns = `${dept}-prod`;
 const domain = `${dept}.gov.example`;
@@ -80,6 +81,8 @@ function waitForEService(
 
 beforeAll(async () => {
   site = await startFixtureSite("broken");
+  env.admin = await client();
+  env.controller = await startController({ env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } });
   await env.admin.create(departmentManifest(dept, { domains: [domain] }));
   await waitForDepartment(env.admin, dept, isReady, "ready");
   await waitForQuotaToCount(env.admin, ns, "count/eservices.govhost.io");
@@ -89,6 +92,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env.admin?.delete(resources.department, dept);
+  await env.controller?.stop();
+  env.admin?.close();
   tenant?.close();
   approver?.close();
   await site?.close();

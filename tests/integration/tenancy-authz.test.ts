@@ -37,12 +37,13 @@ function deployment(namespace: string, name: string): KubeObject {
   };
 }
 
+// Role bindings in a department namespace may name only the department's groups (GH-RBAC-001).
 const roleBinding = (namespace: string, name: string, clusterRole: string): KubeObject => ({
   apiVersion: "rbac.authorization.k8s.io/v1",
   kind: "RoleBinding",
   metadata: { name, namespace },
   roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
-  subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "someone" }],
+  subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `${deptA}-viewers` }],
 });
 
 beforeAll(async () => {
