@@ -210,6 +210,8 @@ export const portalApiClusterRole = clusterRole(
     // Department admins' edits of their own contacts and display name (the API checks the fields).
     { apiGroups: ["govhost.io"], resources: ["departments"], verbs: ["patch"] },
     { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: read },
+    // A route acts in a namespace only once its platform labels show it was made for that department.
+    { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
     // Any user name (nothing is bound to user names); groups only through the role below.
     { apiGroups: [""], resources: ["users"], verbs: ["impersonate"] },
   ],
