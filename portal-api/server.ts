@@ -10,7 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { Histogram, type Registry } from "prom-client";
-import type { KubeClient } from "../controller/runtime/kube-client.ts";
+import { KubeApiError, type KubeClient } from "../controller/runtime/kube-client.ts";
 import { AnonymousTally } from "./audit/anonymous.ts";
 import type { AuditActor, AuditRecordInput } from "./audit/chain.ts";
 import type { AuditLog } from "./audit/store.ts";
@@ -191,6 +191,18 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       return sendProblem(reply, { ...error.problem, instance });
     }
     if (error.validation) return sendProblem(reply, { ...validationProblem(error), instance });
+    if (error instanceof KubeApiError && [429, 503, 504].includes(error.code)) {
+      // The API server is busy or still starting (e.g. "storage is (re)initializing"): say so, not 500.
+      reply.header("retry-after", "5");
+      return sendProblem(reply, {
+        type: `${problemBase}platform-unavailable`,
+        title: "The platform is temporarily unavailable",
+        status: 503,
+        detail: `The Kubernetes API answered ${error.code} (${error.reason}); nothing was changed by this error`,
+        fix: "Retry in a few seconds",
+        instance,
+      });
+    }
     const status = error.statusCode ?? 500;
     if (status < 500) {
       const [type, title] = clientErrorTypes[status] ?? ["bad-request", "Bad request"];
