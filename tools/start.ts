@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { platformGroups } from "../controller/api/rbac.ts";
 import { KubeApiError, KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
 import { startPortalApi } from "../portal-api/app.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
     inheritOutput: true,
     env: {
       GOVHOST_CONTROLLER_PORT: port,
-      ...(site ? { GOVHOST_A11Y_PREVIEW_HOSTS: "127.0.0.1" } : {}),
+      // The scanner may reach exactly the demo site's host and port.
+      ...(site ? { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } : {}),
     },
   });
   started.add(`the controller (pid ${controller.process.pid})`, () => controller.stop());
@@ -106,7 +108,12 @@ async function main(): Promise<void> {
     try {
       for (const dept of demoDepartments) await admin.apply(dept, { fieldManager: "govhost-demo" });
       say(`seeded demo departments: ${demoDepartments.map((d) => d.metadata.name).join(", ")}`);
-      await applyWhenQuotaTracks(admin, demoEService(site.url.replace(/\/site$/, "")));
+      // A public e-service with a preview is an operator's decision (GH-PUB-001, GH-A11Y-002), not the
+      // cluster admin's: seed it as the demo operator.
+      await applyWhenQuotaTracks(
+        admin.impersonating({ user: "operator", groups: [platformGroups.operator] }),
+        demoEService(site.url.replace(/\/site$/, "")),
+      );
       say(`seeded demo e-service immd-prod/visa-status (pages served by ${site.url.replace(/\/site$/, "")})`);
     } finally {
       admin.close();
@@ -160,7 +167,7 @@ async function main(): Promise<void> {
     );
     say("         kubectl -n immd-prod get eservice visa-status -o jsonpath='{.status.conditions}'");
     say(
-      `         kubectl -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"accessibility":{"previewUrl":"${site.url.replace(/\/site$/, "")}/fixed"}}}'`,
+      `         kubectl --as a11y-approver --as-group govhost:accessibility-approvers -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"accessibility":{"previewUrl":"${site.url.replace(/\/site$/, "")}/fixed"}}}'`,
     );
     say(
       "         kubectl -n immd-prod get ingress                                    # published once it passes",

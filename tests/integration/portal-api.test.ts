@@ -466,10 +466,15 @@ describe("writes", () => {
 
   it("records every mutating request in a hash chain that detects a modified or deleted record", async () => {
     const records = (await call("auditor", "GET", "/api/v1/audit?limit=1000")).body as {
-      items: { action: string; actor: { username: string }; result: { outcome: string } }[];
+      items: {
+        action: string;
+        actor: { username: string; displayName?: string };
+        result: { outcome: string };
+      }[];
     };
+    // The API acts as the issuer-scoped subject; preferred_username is the display name.
     expect(
-      records.items.some((r) => r.action === "eservice.create" && r.actor.username === "developer"),
+      records.items.some((r) => r.action === "eservice.create" && r.actor.displayName === "developer"),
     ).toBe(true);
     expect(records.items.some((r) => r.result.outcome === "denied")).toBe(true);
     expect((await call("auditor", "GET", "/api/v1/audit/verify")).body).toMatchObject({ valid: true });

@@ -20,9 +20,16 @@ const principal = (claims: Record<string, unknown>) =>
 
 describe("principal", () => {
   it("maps groups to platform roles and to the strongest role in each department", () => {
-    const p = principal({ sub: "u1", preferred_username: "ivy", groups: ["immd-admins", "govhost:finance"] });
+    const p = principal({
+      iss: "https://idp.example",
+      sub: "u1",
+      preferred_username: "ivy",
+      groups: ["immd-admins", "govhost:finance"],
+    });
+    // The user is the issuer-scoped subject (unique, not user-editable); preferred_username is for display.
     expect(p).toMatchObject({
-      username: "ivy",
+      username: "https://idp.example#u1",
+      displayName: "ivy",
       platformRoles: ["finance"],
       departments: { immd: "admin", lcsd: "viewer" },
     });
@@ -38,10 +45,15 @@ describe("principal", () => {
   });
 
   it("names machine clients after their client id", () => {
-    const p = principal({ sub: "pipeline", client_id: "pipeline", groups: "immd-developers" });
+    const p = principal({
+      iss: "https://idp.example",
+      sub: "pipeline",
+      client_id: "pipeline",
+      groups: "immd-developers",
+    });
     expect(p).toMatchObject({
       machine: true,
-      username: "client:pipeline",
+      username: "https://idp.example#pipeline",
       departments: { immd: "developer" },
     });
   });
