@@ -5,7 +5,7 @@ import type { KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
-import { DeptParams, findDepartment, Name, principalOf, requireAllowed } from "./common.ts";
+import { asProblem, DeptParams, findDepartment, Name, principalOf, requireAllowed } from "./common.ts";
 
 type StatementObject = ChargebackStatement & KubeObject;
 
@@ -145,11 +145,10 @@ export function statementRoutes(deps: ApiDependencies): FastifyPluginAsync {
       async (request) => {
         const { dept } = request.params as { dept: string };
         requireAllowed(principalOf(request), "policy-report:read", dept);
-        const reports = await deps.kube.list<KubeObject & { summary?: unknown; results?: unknown[] }>(
-          resources.policyReport,
-          {
+        const reports = await asProblem(`Policy reports of department ${dept}`, () =>
+          deps.kube.list<KubeObject & { summary?: unknown; results?: unknown[] }>(resources.policyReport, {
             labelSelector: `govhost.io/department=${dept}`,
-          },
+          }),
         );
         return {
           items: reports.items.map((r) => ({
