@@ -278,6 +278,20 @@ const recordsProtection = [
   { name: "unapproved", expression: "variables.classes.filter(c, !(c in variables.approved))" },
 ];
 
+const eservicesWritten: ResourceRule[] = [
+  { apiGroups: ["govhost.io"], apiVersions: ["v1alpha1"], resources: ["eservices"], operations: rw },
+];
+
+/** Whether the requester is an accessibility approver (GH-A11Y-001/002). */
+const approverVariables = [
+  { name: "approvers", expression: "params.data.accessibilityApprovers.split(',')" },
+  {
+    name: "isApprover",
+    expression:
+      "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.approvers)",
+  },
+];
+
 export const baselineRules: BaselineRule[] = [
   {
     id: "GH-IMG-001",
@@ -579,14 +593,7 @@ export const baselineRules: BaselineRule[] = [
     category: "accessibility",
     severity: "high",
     scope: "tenant-namespaces",
-    match: [
-      {
-        apiGroups: ["govhost.io"],
-        apiVersions: ["v1alpha1"],
-        resources: ["eservices"],
-        operations: rw,
-      },
-    ],
+    match: eservicesWritten,
     variables: [
       {
         name: "hasWaiver",
@@ -597,12 +604,7 @@ export const baselineRules: BaselineRule[] = [
         expression:
           "variables.hasWaiver && oldObject != null && has(oldObject.spec.accessibility) && has(oldObject.spec.accessibility.waiver) && oldObject.spec.accessibility.waiver == object.spec.accessibility.waiver",
       },
-      { name: "approvers", expression: "params.data.accessibilityApprovers.split(',')" },
-      {
-        name: "isApprover",
-        expression:
-          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.approvers)",
-      },
+      ...approverVariables,
     ],
     validations: [
       {
@@ -626,14 +628,7 @@ export const baselineRules: BaselineRule[] = [
     category: "accessibility",
     severity: "high",
     scope: "tenant-namespaces",
-    match: [
-      {
-        apiGroups: ["govhost.io"],
-        apiVersions: ["v1alpha1"],
-        resources: ["eservices"],
-        operations: rw,
-      },
-    ],
+    match: eservicesWritten,
     variables: [
       {
         name: "preview",
@@ -645,12 +640,7 @@ export const baselineRules: BaselineRule[] = [
         expression:
           "oldObject != null && has(oldObject.spec.accessibility) && has(oldObject.spec.accessibility.previewUrl) ? oldObject.spec.accessibility.previewUrl : ''",
       },
-      { name: "approvers", expression: "params.data.accessibilityApprovers.split(',')" },
-      {
-        name: "isApprover",
-        expression:
-          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.approvers)",
-      },
+      ...approverVariables,
     ],
     validations: [
       {

@@ -1,6 +1,7 @@
 // Fetches a page's HTML for the jsdom tier. The scanner is pointed at tenant-controlled servers, so it
 // follows redirects only within the page's origin, caps size and time, and accepts only HTML.
 
+import { readBounded } from "../runtime/bounded-body.ts";
 import { abortReason, seconds } from "./deadline.ts";
 
 export interface FetchedPage {
@@ -12,22 +13,8 @@ export class PageFetchError extends Error {}
 
 const maxRedirects = 5;
 
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new PageFetchError(`page is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+function readCapped(response: Response, maxBytes: number): Promise<string> {
+  return readBounded(response, maxBytes, () => new PageFetchError(`page is larger than ${maxBytes} bytes`));
 }
 
 export async function fetchPage(

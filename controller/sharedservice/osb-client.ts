@@ -1,6 +1,8 @@
 // A small Open Service Broker API (v2.16) client: catalog, asynchronous provision/update/deprovision with
 // last_operation polling, bind and unbind. Errors carry the broker's description.
 
+import { readBounded } from "../runtime/bounded-body.ts";
+
 export interface BrokerEndpoint {
   url: string;
   username?: string;
@@ -35,21 +37,11 @@ async function boundedText(response: Response, limit: number, what: string): Pro
     await response.body?.cancel();
     throw new BrokerError(response.status, `broker answer to ${what} is ${declared} bytes, over ${limit}`);
   }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new BrokerError(response.status, `broker answer to ${what} is over ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  return readBounded(
+    response,
+    limit,
+    () => new BrokerError(response.status, `broker answer to ${what} is over ${limit} bytes`),
+  );
 }
 
 function parseObject(text: string, status: number, what: string): Record<string, unknown> {

@@ -19,6 +19,7 @@ import {
   waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { startTestPortalApi, testAudience } from "./support/portal-api.ts";
 
 // The portal API with real tokens from a real OpenID provider (oidc-provider, started here), against the
 // real API server: the authorization matrix, token validation, admission errors as problem+json, audit.
@@ -26,7 +27,7 @@ import { eventually, uniqueName } from "./support/kube.ts";
 const env = useAdminAndController();
 const own = uniqueName("pa");
 const other = uniqueName("pb");
-const audience = "https://api.govhost.test";
+const audience = testAudience;
 const roles = ["operator", "finance", "auditor", "admin", "developer", "viewer", "outsider"] as const;
 type Role = (typeof roles)[number];
 
@@ -78,21 +79,7 @@ beforeAll(async () => {
   await waitForQuotaToCount(env.admin, `${own}-dev`, "count/eservices.govhost.io");
   await waitForQuotaToCount(env.admin, `${other}-dev`, "count/eservices.govhost.io");
   auditDir = mkdtempSync(join(tmpdir(), "govhost-audit-"));
-  api = await startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
-    tokens: {
-      issuer: provider.issuer,
-      audience,
-      clientId: apiClient.id,
-      clientSecret: apiClient.secret,
-      allowHttpIssuer: true,
-    },
-    auditPath: join(auditDir, "audit.log"),
-    host: "127.0.0.1",
-    port: 0,
-    logger: false,
-    rateLimitPerMinute: 100_000,
-  });
+  api = await startTestPortalApi(provider.issuer, join(auditDir, "audit.log"));
   for (const role of roles) tokens[role] = await loginAs(provider.issuer, role, audience);
 }, 180_000);
 

@@ -16,20 +16,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KubeClient } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
+import type { RunningPortalApi } from "../../portal-api/app.ts";
 import { type AuditRecord, chain } from "../../portal-api/audit/chain.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { uniqueName } from "../integration/support/kube.ts";
+import { startTestPortalApi, testAudience } from "../integration/support/portal-api.ts";
 
 // Issue #17, finding 8: the audit log as a denial of service and a crash. Each test performs the attack
 // against the real portal API (real tokens from a real OpenID provider, a real API server) and checks it
 // no longer works.
 
-const audience = "https://api.govhost.test";
+const audience = testAudience;
 const users = {
   operator: { name: "Op", groups: ["govhost:platform-operators"] },
   auditor: { name: "Aud", groups: ["govhost:auditors"] },
@@ -40,21 +40,7 @@ let dir: string;
 const tokens: Record<string, string> = {};
 
 function startApi(auditPath: string): Promise<RunningPortalApi> {
-  return startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
-    tokens: {
-      issuer: provider.issuer,
-      audience,
-      clientId: apiClient.id,
-      clientSecret: apiClient.secret,
-      allowHttpIssuer: true,
-    },
-    auditPath,
-    host: "127.0.0.1",
-    port: 0,
-    logger: false,
-    rateLimitPerMinute: 100_000,
-  });
+  return startTestPortalApi(provider.issuer, auditPath);
 }
 
 async function call(

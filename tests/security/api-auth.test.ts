@@ -4,19 +4,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KubeClient } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
+import type { RunningPortalApi } from "../../portal-api/app.ts";
 import type { AuditRecord } from "../../portal-api/audit/chain.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { uniqueName } from "../integration/support/kube.ts";
+import { startTestPortalApi, testAudience } from "../integration/support/portal-api.ts";
 
 // Issue #17, findings 14, 16 (portal API parts) and 17, and the token checks that already held (forged,
 // unsigned, foreign tokens): each attack performed against the real portal API with real tokens.
 
-const audience = "https://api.govhost.test";
+const audience = testAudience;
 const chineseName = "陳大文";
 const users = {
   operator: { name: "Op", groups: ["govhost:platform-operators"] },
@@ -65,21 +65,7 @@ beforeAll(async () => {
   for (const role of Object.keys(users)) tokens[role] = await loginAs(provider.issuer, role, audience);
   dir = mkdtempSync(join(tmpdir(), "govhost-sec-auth-"));
   admin = await KubeClient.fromKubeConfig(kubeConfigFrom(inject("kubeconfig")));
-  api = await startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
-    tokens: {
-      issuer: provider.issuer,
-      audience,
-      clientId: apiClient.id,
-      clientSecret: apiClient.secret,
-      allowHttpIssuer: true,
-    },
-    auditPath: join(dir, "audit.log"),
-    host: "127.0.0.1",
-    port: 0,
-    logger: false,
-    rateLimitPerMinute: 100_000,
-  });
+  api = await startTestPortalApi(provider.issuer, join(dir, "audit.log"));
 }, 120_000);
 
 afterAll(async () => {

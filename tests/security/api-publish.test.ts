@@ -1,16 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { managedByValue } from "../../controller/api/group.ts";
 import type { KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { platformOwned } from "../../policies/keys.ts";
-import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
-import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
+import type { RunningPortalApi } from "../../portal-api/app.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import {
   isReady,
@@ -19,6 +17,7 @@ import {
   waitForQuotaToCount,
 } from "../integration/support/govhost.ts";
 import { eventually, uniqueName } from "../integration/support/kube.ts";
+import { startTestPortalApi, testAudience } from "../integration/support/portal-api.ts";
 
 // Issue #17 through the portal API: finding 6 (a developer changed the image of, or deleted, a public
 // e-service) and finding 10 (a namespace name alone made one department's route reach another's
@@ -27,7 +26,7 @@ import { eventually, uniqueName } from "../integration/support/kube.ts";
 const env = useAdminAndController();
 const dept = uniqueName("pub");
 const squatted = uniqueName("sq");
-const audience = "https://api.govhost.test";
+const audience = testAudience;
 const users = {
   admin: { name: "Boss", groups: [`${dept}-admins`, `${squatted}-admins`] },
   developer: { name: "Dev", groups: [`${dept}-developers`] },
@@ -83,21 +82,7 @@ beforeAll(async () => {
   });
   await env.admin.create(departmentManifest(squatted, { environments: ["dev"] }));
   dir = mkdtempSync(join(tmpdir(), "govhost-sec-publish-"));
-  api = await startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
-    tokens: {
-      issuer: provider.issuer,
-      audience,
-      clientId: apiClient.id,
-      clientSecret: apiClient.secret,
-      allowHttpIssuer: true,
-    },
-    auditPath: join(dir, "audit.log"),
-    host: "127.0.0.1",
-    port: 0,
-    logger: false,
-    rateLimitPerMinute: 100_000,
-  });
+  api = await startTestPortalApi(provider.issuer, join(dir, "audit.log"));
   for (const role of Object.keys(users)) tokens[role] = await loginAs(provider.issuer, role, audience);
 }, 240_000);
 

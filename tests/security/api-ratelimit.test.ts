@@ -3,36 +3,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KubeClient } from "../../controller/runtime/kube-client.ts";
-import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
+import type { RunningPortalApi } from "../../portal-api/app.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
+import { startTestPortalApi, testAudience } from "../integration/support/portal-api.ts";
 
 // Issue #17, finding 9: rate limits keyed on whatever Authorization header was sent, and a public
 // catalogue that listed every EService on every anonymous request. Performed against the real portal API.
 
-const audience = "https://api.govhost.test";
+const audience = testAudience;
 const users = { operator: { name: "Op", groups: ["govhost:platform-operators"] } };
 let provider: LocalProvider;
 let dir: string;
 
 function startApi(name: string, rateLimitPerMinute: number): Promise<RunningPortalApi> {
-  return startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
-    tokens: {
-      issuer: provider.issuer,
-      audience,
-      clientId: apiClient.id,
-      clientSecret: apiClient.secret,
-      allowHttpIssuer: true,
-    },
-    auditPath: join(dir, `${name}.log`),
-    host: "127.0.0.1",
-    port: 0,
-    logger: false,
-    rateLimitPerMinute,
-  });
+  return startTestPortalApi(provider.issuer, join(dir, `${name}.log`), rateLimitPerMinute);
 }
 
 async function statuses(api: RunningPortalApi, path: string, authorizations: (string | undefined)[]) {

@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Department } from "../../controller/api/department.ts";
 import { KubeClient, type KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
+import type { RunningPortalApi } from "../../portal-api/app.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { eventually, uniqueName } from "../integration/support/kube.ts";
+import { startTestPortalApi, testAudience } from "../integration/support/portal-api.ts";
 
 // Issue #17, finding 17: an OpenAPI-driven fuzzer (schemathesis, from PyPI; installed into
 // ~/.cache/govhost/schemathesis by tools/ensure-schemathesis.sh) against the live portal API's
@@ -22,7 +22,7 @@ import { eventually, uniqueName } from "../integration/support/kube.ts";
 const schemathesis =
   process.env.GOVHOST_SCHEMATHESIS ??
   join(homedir(), ".cache", "govhost", "schemathesis", "bin", "schemathesis");
-const audience = "https://api.govhost.test";
+const audience = testAudience;
 /** The demo users of the local default (tools/oidc/users.ts), and no one. */
 const identities = [
   "operator",
@@ -127,21 +127,7 @@ beforeAll(async () => {
   before = await departmentNames();
   provider = await startLocalProvider({ audience });
   dir = mkdtempSync(join(tmpdir(), "govhost-sec-st-"));
-  api = await startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
-    tokens: {
-      issuer: provider.issuer,
-      audience,
-      clientId: apiClient.id,
-      clientSecret: apiClient.secret,
-      allowHttpIssuer: true,
-    },
-    auditPath: join(dir, "audit.log"),
-    host: "127.0.0.1",
-    port: 0,
-    logger: false,
-    rateLimitPerMinute: 1_000_000,
-  });
+  api = await startTestPortalApi(provider.issuer, join(dir, "audit.log"), 1_000_000);
 }, 120_000);
 
 afterAll(async () => {

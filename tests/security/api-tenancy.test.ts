@@ -1,14 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resources } from "../../controller/runtime/resources.ts";
-import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
+import type { RunningPortalApi } from "../../portal-api/app.ts";
 import type { AuditRecord } from "../../portal-api/audit/chain.ts";
-import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import {
   isReady,
@@ -17,6 +15,7 @@ import {
   waitForQuotaToCount,
 } from "../integration/support/govhost.ts";
 import { uniqueName } from "../integration/support/kube.ts";
+import { startTestPortalApi, testAudience } from "../integration/support/portal-api.ts";
 
 // Issue #17, findings 11 and 16 (the refused PATCH), and the cross-department reads that already held:
 // performed as real department users against the real portal API, API server and controller.
@@ -24,7 +23,7 @@ import { uniqueName } from "../integration/support/kube.ts";
 const env = useAdminAndController();
 const own = uniqueName("ta");
 const other = uniqueName("tb");
-const audience = "https://api.govhost.test";
+const audience = testAudience;
 // Real identity providers put many groups in a token that mean nothing to the platform.
 const noise = ["all-staff", "vpn-users", "Domain Users", "sharepoint:readers"];
 const users = {
@@ -64,21 +63,7 @@ beforeAll(async () => {
   for (const dept of [own, other]) await waitForDepartment(env.admin, dept, isReady, "ready");
   await waitForQuotaToCount(env.admin, `${own}-dev`, "count/eservices.govhost.io");
   dir = mkdtempSync(join(tmpdir(), "govhost-sec-tenancy-"));
-  api = await startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
-    tokens: {
-      issuer: provider.issuer,
-      audience,
-      clientId: apiClient.id,
-      clientSecret: apiClient.secret,
-      allowHttpIssuer: true,
-    },
-    auditPath: join(dir, "audit.log"),
-    host: "127.0.0.1",
-    port: 0,
-    logger: false,
-    rateLimitPerMinute: 100_000,
-  });
+  api = await startTestPortalApi(provider.issuer, join(dir, "audit.log"));
   for (const role of Object.keys(users)) tokens[role] = await loginAs(provider.issuer, role, audience);
 }, 240_000);
 
