@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from "node:zlib";
 import { aboveRequestChanges, parseUsage } from "./above-request.ts";
 import { billable } from "./allocations.ts";
 import { bucketChanges, bucketRows, bucketsFromRows, type IntegralBucket } from "./buckets.ts";
@@ -137,6 +138,41 @@ export function openAllocations(ledger: Ledger): AllocationChange[] {
  * (fold.ts), and usage above requests (above-request.ts).
  */
 export const ledgerKeys = { changes: "changes", folded: "folded", aboveRequest: "aboveRequest" } as const;
+
+/** A ledger ConfigMap as stored: small values in `data`, large ones gzip-compressed in `binaryData`. */
+export interface StoredLedger {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+/** Values above this many characters are stored compressed. */
+const compressAboveChars = 4096;
+const compressedSuffix = ".gz";
+
+/**
+ * The ledger's keys as text, whichever way each was stored. The API server caps an object near 1 MiB;
+ * the ledger's rows compress about 6.7 times (measured on 10,000 pod allocations: 965 KB to 144 KB), so
+ * a department's ledger holds about 70,000 changes (some 35,000 live pods) before it is full.
+ */
+export function ledgerDataOf(map: StoredLedger | undefined): Record<string, string> {
+  const data: Record<string, string> = { ...map?.data };
+  for (const [key, value] of Object.entries(map?.binaryData ?? {})) {
+    if (!key.endsWith(compressedSuffix)) continue;
+    data[key.slice(0, -compressedSuffix.length)] = gunzipSync(Buffer.from(value, "base64")).toString("utf8");
+  }
+  return data;
+}
+
+/** How `data` is stored: large values compressed into binaryData (see ledgerDataOf). */
+export function storedLedger(data: Record<string, string>): Required<StoredLedger> {
+  const stored: Required<StoredLedger> = { data: {}, binaryData: {} };
+  for (const [key, value] of Object.entries(data)) {
+    if (value.length > compressAboveChars)
+      stored.binaryData[`${key}${compressedSuffix}`] = gzipSync(value).toString("base64");
+    else stored.data[key] = value;
+  }
+  return stored;
+}
 
 export function parseFolded(text: string | undefined): IntegralBucket[] {
   return text ? bucketsFromRows(JSON.parse(text) as Parameters<typeof bucketsFromRows>[0]) : [];

@@ -1,12 +1,12 @@
 import type { Logger } from "pino";
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { ChargebackStatement } from "../api/chargeback.ts";
 import type { Department } from "../api/department.ts";
 import { labels } from "../api/group.ts";
 import type { RateCard } from "../api/ratecard.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import { mergeConditions } from "../runtime/conditions.ts";
-import { isConflict, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
+import { isConflict, KubeApiError, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
 import { resources } from "../runtime/resources.ts";
 import { WorkQueue } from "../runtime/workqueue.ts";
 import {
@@ -39,14 +39,17 @@ import {
   compact,
   type Ledger,
   latestAmounts,
+  ledgerDataOf,
   ledgerKeys,
   ledgerName,
   openAllocations,
   parse,
   parseFolded,
   record,
+  type StoredLedger,
   serialize,
   serializeFolded,
+  storedLedger,
 } from "./ledger.ts";
 import { registerMeteringMetrics } from "./metrics.ts";
 import { podMetrics } from "./metrics-api.ts";
@@ -92,6 +95,23 @@ const foldGraceMs = 10 * 60_000;
 
 interface LedgerMap extends KubeObject {
   data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+/** Bytes a stored ledger counts against the API server's object size limit. */
+function storedSize(stored: Required<StoredLedger>): number {
+  let size = 0;
+  for (const value of Object.values(stored.data)) size += Buffer.byteLength(value);
+  for (const value of Object.values(stored.binaryData)) size += Buffer.byteLength(value, "base64");
+  return size;
+}
+
+/** The API server refused an object for its size (etcd's request limit, or a ConfigMap's 1 MiB). */
+function isTooLarge(error: unknown): boolean {
+  return (
+    error instanceof KubeApiError &&
+    (error.code === 413 || /too long|too large|must have at most|exceeds the maximum/i.test(error.message))
+  );
 }
 
 export class Meter {
@@ -107,6 +127,7 @@ export class Meter {
     { snapshot: MeteringSnapshot; currency: string; budgetMinor?: number }
   >();
   readonly queue: WorkQueue;
+  private readonly ledgerBytes: Gauge;
   private usageMetricsAvailable: boolean | undefined;
   /** Set once the caches are synced: open allocations of objects that vanished meanwhile end then. */
   private vanished: { lastWatchedAt: number; checked: Set<string> } | undefined;
@@ -114,6 +135,12 @@ export class Meter {
   constructor(options: MeterOptions) {
     this.options = options;
     registerMeteringMetrics(options.registry, () => this.snapshots);
+    this.ledgerBytes = new Gauge({
+      name: "govhost_metering_ledger_bytes",
+      help: "Size of a department's metering ledger as stored (alert well before 1 MiB, the API server's object limit)",
+      labelNames: ["department"],
+      registers: [options.registry],
+    });
     this.queue = new WorkQueue((department) => this.flush(department), {
       concurrency: 2,
       onError: (department, error) =>
@@ -376,8 +403,10 @@ export class Meter {
     const namespace = controllerIdentity.namespace;
     for (let attempt = 0; ; attempt++) {
       const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
-      const { result, data } = update(current?.data ?? {});
-      if (!data) return { result, data: current?.data ?? {} };
+      const stored = ledgerDataOf(current);
+      const { result, data } = update(stored);
+      if (!data) return { result, data: stored };
+      const encoded = storedLedger(data);
       const body: LedgerMap = {
         apiVersion: "v1",
         kind: "ConfigMap",
@@ -393,13 +422,22 @@ export class Meter {
             ? { resourceVersion: current.metadata.resourceVersion }
             : {}),
         },
-        data,
+        ...encoded,
       };
       try {
         if (current) await client.replace(body);
         else await client.create(body);
+        this.ledgerBytes.set({ department }, storedSize(encoded));
         return { result, data };
       } catch (error) {
+        if (isTooLarge(error)) {
+          // Nothing is lost: the changes stay pending and are retried; the gauge and the log say why.
+          this.ledgerBytes.set({ department }, storedSize(encoded));
+          this.options.log.error(
+            { department, bytes: storedSize(encoded) },
+            "the metering ledger is full (the API server caps an object near 1 MiB even compressed); statements stop updating until allocations end and fold",
+          );
+        }
         // 409: changed since read, or created meanwhile (AlreadyExists).
         if (!isConflict(error) || attempt >= 5) throw error;
       }

@@ -3,7 +3,12 @@ import Type from "typebox";
 import type { RateCard } from "../../controller/api/ratecard.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { dayStart, periodBounds, periodOf } from "../../controller/metering/calendar.ts";
-import { billedChanges, ledgerName } from "../../controller/metering/ledger.ts";
+import {
+  billedChanges,
+  ledgerDataOf,
+  ledgerName,
+  type StoredLedger,
+} from "../../controller/metering/ledger.ts";
 import { allocationModeOf, priceVersions } from "../../controller/metering/ratecard.ts";
 import { aggregations, usage } from "../../controller/metering/usage.ts";
 import type { KubeObject } from "../../controller/runtime/kube-client.ts";
@@ -114,13 +119,13 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
         const versions = priceVersions(card);
         const ledgers = [];
         for (const department of departments.sort()) {
-          const map = await deps.kube.find<KubeObject & { data?: Record<string, string> }>(
+          const map = await deps.kube.find<KubeObject & StoredLedger>(
             resources.configMap,
             ledgerName(department),
             controllerIdentity.namespace,
           );
           const mode = allocationModeOf(card, department);
-          ledgers.push({ department, changes: billedChanges(department, map?.data, mode) });
+          ledgers.push({ department, changes: billedChanges(department, ledgerDataOf(map), mode) });
         }
         return {
           window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() },

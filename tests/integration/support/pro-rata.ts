@@ -1,6 +1,6 @@
 import type { ChargebackStatement } from "../../../controller/api/chargeback.ts";
 import { periodBounds } from "../../../controller/metering/calendar.ts";
-import { ledgerName } from "../../../controller/metering/ledger.ts";
+import { ledgerDataOf, ledgerName, type StoredLedger } from "../../../controller/metering/ledger.ts";
 import type { KubeClient, KubeObject } from "../../../controller/runtime/kube-client.ts";
 import { type ResourceType, resourcePath, resources } from "../../../controller/runtime/resources.ts";
 import { eventually } from "./kube.ts";
@@ -73,10 +73,10 @@ export function waitForStatementLine(
 
 /** The data of a department's metering ledger ConfigMap as the controller stored it (keys: ledgerKeys). */
 export async function ledgerData(admin: KubeClient, department: string): Promise<Record<string, string>> {
-  const map = await admin.find<KubeObject & { data?: Record<string, string> }>(
+  const map = await admin.find<KubeObject & StoredLedger>(
     resources.configMap,
     ledgerName(department),
     "govhost-system",
   );
-  return map?.data ?? {};
+  return ledgerDataOf(map);
 }
