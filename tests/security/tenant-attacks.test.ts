@@ -12,6 +12,7 @@ import {
   waitForQuotaToCount,
 } from "../integration/support/govhost.ts";
 import { eventually, uniqueName } from "../integration/support/kube.ts";
+import { runPods } from "../integration/support/kubelet.ts";
 
 // Issue #17: attacks a department's own people can make with kubectl, performed for real against the real
 // API server, its admission policies and RBAC, with the controller running. Each one worked before its fix
@@ -56,6 +57,23 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of [admin, developer, recordsManager, approver]) c?.close();
   await env.admin?.delete(resources.department, dept);
+});
+
+describe("finding 2: what the platform renders runs, and Deployed says whether it does", () => {
+  it("an e-service's Deployment creates its pods; Deployed waits for available replicas", async () => {
+    type Status = { status?: { conditions?: { type: string; status: string; reason: string }[] } };
+    const deployed = (reason: string) =>
+      eventually(`runs: Deployed ${reason}`, async () => {
+        const es = await env.admin.get<KubeObject & Status>(resources.eservice, "runs", ns);
+        const c = es.status?.conditions?.find((x) => x.type === "Deployed");
+        return c?.reason === reason ? c : undefined;
+      });
+    await admin.create(eservice("runs", { replicas: 1 }));
+    expect(await deployed("NoAvailableReplicas")).toMatchObject({ status: "False" });
+    // The ReplicaSet the deployment controller made from the platform's template was admitted.
+    await runPods(env.admin, ns, "govhost.io/eservice=runs", 1);
+    expect(await deployed("Available")).toMatchObject({ status: "True" });
+  });
 });
 
 describe("finding 6: admin-only actions are refused to developers through Kubernetes too", () => {

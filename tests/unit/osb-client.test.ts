@@ -1,0 +1,111 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import type { SharedService } from "../../controller/api/shared-service.ts";
+import type { KubeClient } from "../../controller/runtime/kube-client.ts";
+import { BrokerProvisioner } from "../../controller/sharedservice/broker.ts";
+import type { Plan } from "../../controller/sharedservice/desired.ts";
+import { BrokerError, OsbClient } from "../../controller/sharedservice/osb-client.ts";
+
+// Issue #17, finding 16: a broker is outside the platform's trust. Its answers are bounded, and a binding
+// whose credentials were lost (the Secret could not be written) is made again instead of staying lost.
+// A real HTTP server on loopback plays the broker.
+
+let server: Server | undefined;
+
+async function broker(handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  server = createServer(handle);
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+afterEach(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+describe("broker answers", () => {
+  it("refuses an answer larger than 1 MiB, streamed without a length, without buffering it", async () => {
+    let sent = 0;
+    const url = await broker((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = Buffer.alloc(64 * 1024, "a");
+      const push = () => {
+        while (sent < 64 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", push);
+        }
+        res.end();
+      };
+      push();
+    });
+    const error = await new OsbClient({ url }).catalog().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerError);
+    expect((error as Error).message).toContain("over 1048576 bytes");
+    // It stopped reading long before the broker's 64 MiB were sent.
+    expect(sent).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it("refuses an answer that declares a length over the limit, and one that is not a JSON object", async () => {
+    const url = await broker((req, res) => {
+      if (req.url === "/v2/catalog") {
+        res.writeHead(200, { "content-type": "application/json", "content-length": String(5 * 1024 * 1024) });
+        res.end();
+      } else res.writeHead(200).end("[1,2,3]");
+    });
+    await expect(new OsbClient({ url }).catalog()).rejects.toThrow("5242880 bytes, over 1048576");
+    await expect(new OsbClient({ url }).lastOperation("x")).rejects.toThrow("not a JSON object");
+  });
+});
+
+describe("bindings", () => {
+  it("a binding the broker already has (credentials lost) is unbound and made again", async () => {
+    const calls: string[] = [];
+    let bound = true; // an earlier bind whose Secret write failed
+    let generation = 1;
+    const url = await broker((req, res) => {
+      calls.push(`${req.method} ${req.url?.split("?")[0]}`);
+      if (req.method === "PUT" && req.url?.includes("/service_bindings/")) {
+        if (bound) return void res.writeHead(409).end(JSON.stringify({ description: "binding exists" }));
+        bound = true;
+        generation++;
+        return void res
+          .writeHead(201)
+          .end(JSON.stringify({ credentials: { password: `secret-${generation}` } }));
+      }
+      if (req.method === "DELETE" && req.url?.includes("/service_bindings/")) {
+        bound = false;
+        return void res.writeHead(200).end("{}");
+      }
+      res.writeHead(404).end("{}");
+    });
+    const service = {
+      metadata: { name: "records" },
+      spec: {
+        displayName: { en: "Records", zhHant: "紀錄" },
+        provisioning: { method: "broker", broker: { url, serviceId: "svc" } },
+      },
+    } as unknown as SharedService;
+    const plan = { name: "small" } as Plan;
+    const provisioner = new BrokerProvisioner({} as KubeClient);
+    const step = await provisioner.step(
+      {
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "SharedServiceInstance",
+        metadata: { name: "records", namespace: "immd-prod", uid: "uid-1" },
+        spec: { service: "records", plan: "small", parameters: {} },
+        status: { broker: { plan: "small", bound: false } },
+      } as never,
+      service,
+      plan,
+      "immd",
+    );
+    expect(step.credentials).toEqual({ password: "secret-2" });
+    expect(step.broker.bound).toBe(true);
+    expect(calls).toEqual([
+      "PUT /v2/service_instances/uid-1/service_bindings/uid-1",
+      "DELETE /v2/service_instances/uid-1/service_bindings/uid-1",
+      "PUT /v2/service_instances/uid-1/service_bindings/uid-1",
+    ]);
+  });
+});
