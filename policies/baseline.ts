@@ -1028,7 +1028,12 @@ export const baselineRules: BaselineRule[] = [
         operations: ["CREATE", "UPDATE", "DELETE"],
       },
     ],
-    exemptUsers: ["system:serviceaccount:govhost-system:govhost-controller"],
+    // Deleting a Department (an operator's decision) deletes its namespaces and everything in them.
+    exemptUsers: [
+      "system:serviceaccount:govhost-system:govhost-controller",
+      "system:serviceaccount:kube-system:namespace-controller",
+      "system:serviceaccount:kube-system:generic-garbage-collector",
+    ],
     variables: [
       {
         name: "wasPublic",

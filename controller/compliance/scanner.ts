@@ -107,9 +107,10 @@ export class ComplianceScanner {
       mode: (b.metadata?.labels?.["govhost.io/policy-mode"] ?? "Deny") as PolicyMode,
       selector: b.spec?.matchResources?.namespaceSelector,
     }));
+    // A namespace being deleted takes no new report (the API server refuses new content there).
     const tenantNamespaces = this.caches
       .namespaces()
-      .filter((ns) => ns.metadata?.labels?.[platformOwned.department]);
+      .filter((ns) => ns.metadata?.labels?.[platformOwned.department] && !ns.metadata?.deletionTimestamp);
     const byName = new Map(tenantNamespaces.map((ns) => [ns.metadata?.name as string, ns]));
     const findings = new Map<string, Finding[]>([...byName.keys()].map((name) => [name, []]));
 
@@ -169,8 +170,13 @@ export class ComplianceScanner {
         key === "timestamp" ? undefined : value,
       );
       if (this.lastReports.get(name) !== fingerprint) {
-        await this.client.apply(report, { fieldManager });
-        this.lastReports.set(name, fingerprint);
+        // One namespace's refusal must not keep every namespace after it from its report.
+        try {
+          await this.client.apply(report, { fieldManager });
+          this.lastReports.set(name, fingerprint);
+        } catch (error) {
+          this.log.warn({ err: error, namespace: name }, "writing a PolicyReport failed; retrying next scan");
+        }
       }
       byDepartment.set(department, [...(byDepartment.get(department) ?? []), ...list]);
     }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
@@ -48,6 +48,11 @@ beforeAll(async () => {
     }),
   );
   await waitForDepartment(admin, dept, isReady);
+});
+
+// A failure here is the controller's story: print what it logged.
+beforeEach((context) => {
+  context.onTestFailed(() => console.error(`controller output:\n${controller?.output().slice(-6000)}`));
 });
 
 afterAll(async () => {

@@ -399,3 +399,19 @@ describe("what already held stays held", () => {
     expect(refused.message).toContain("escalat");
   });
 });
+
+describe("the operator's way out stays open", () => {
+  it("deleting the department removes its namespaces, public e-services included", async () => {
+    expect(await env.admin.delete(resources.department, dept)).toBe(true);
+    await eventually(
+      "the department's namespaces gone",
+      async () => {
+        const left = await env.admin.list<KubeObject>(resources.namespace, {
+          labelSelector: `govhost.io/department=${dept}`,
+        });
+        return left.items.length === 0 ? true : undefined;
+      },
+      90_000,
+    );
+  });
+});
