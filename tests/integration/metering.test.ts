@@ -473,6 +473,10 @@ describe("metering", () => {
     const cpuQuantity = toDecimalString(rational(milliMs, 3_600_000_000n));
     const memoryQuantity = toDecimalString(rational(milliMs, 1000n * 3_600_000n));
     const kept = await admin.get<KubeObject>(resources.pod, "job-11", ns);
+    // Every pod's allocation is recorded once the statement shows all of them.
+    const cpu = await waitForStatementLine(admin, `${busy}-${statementPeriod}`, "cpu", cpuQuantity);
+    expect(cpu.amountMinor).toBe(Number((2n * milliMs * 35n + 3_600_000_000n) / 7_200_000_000n));
+    await waitForStatementLine(admin, `${busy}-${statementPeriod}`, "memory", memoryQuantity);
     const subjects = await eventually("the ledger to fold deleted pods", async () => {
       const data = await ledgerData(admin, busy);
       const left = new Set(parse(busy, data[ledgerKeys.changes]).changes.map((c) => c.subject));
@@ -480,9 +484,6 @@ describe("metering", () => {
     });
     // Deleted pods were folded away (until the ledger was back under the limit); the kept pod never is.
     expect(subjects).toContain(`pod/${kept.metadata?.uid}`);
-    const cpu = await waitForStatementLine(admin, `${busy}-${statementPeriod}`, "cpu", cpuQuantity);
-    expect(cpu.amountMinor).toBe(Number((2n * milliMs * 35n + 3_600_000_000n) / 7_200_000_000n));
-    await waitForStatementLine(admin, `${busy}-${statementPeriod}`, "memory", memoryQuantity);
 
     // A restart derives the kept pod's changes again; the ledger dedupes them and nothing is folded twice.
     await controller.kill();
