@@ -4,10 +4,10 @@
 // fails with a reason, and the queue runs at most one scan per department under a global cap.
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findChromium } from "../../controller/accessibility/browser-tier.ts";
 import type { ScanResult } from "../../controller/accessibility/findings.ts";
 import { AccessibilityScanner, type ScanTarget } from "../../controller/accessibility/scanner.ts";
 import { ScanQueue } from "../../controller/eservice/scan-queue.ts";
+import { requireChromium } from "../integration/support/chromium.ts";
 
 const html = (title: string, extra = "") =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><main><h1>${title}</h1><p>Opening hours: 9:00 to 17:00.</p>${extra}</main></body></html>`;
@@ -20,7 +20,7 @@ function listen(server: Server): Promise<string> {
   );
 }
 
-describe.skipIf(!findChromium())("scanner: a hanging tenant cannot starve other departments", () => {
+describe("scanner: a hanging tenant cannot starve other departments", () => {
   let hostile: Server;
   let fair: Server;
   let hostileUrl = "";
@@ -31,6 +31,7 @@ describe.skipIf(!findChromium())("scanner: a hanging tenant cannot starve other 
   });
 
   beforeAll(async () => {
+    requireChromium();
     hostile = createServer((req, res) => {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
       if (req.url?.startsWith("/never")) {
