@@ -106,6 +106,17 @@ export function parse(department: string, text: string | undefined): Ledger {
   };
 }
 
+/** The most recent change per subject and resource, keyed `subject|resource`. */
+function latestChanges(ledger: Ledger): Map<string, AllocationChange> {
+  const latest = new Map<string, AllocationChange>();
+  for (const c of ledger.changes) {
+    const key = `${c.subject}|${c.resource}`;
+    const previous = latest.get(key);
+    if (!previous || c.at >= previous.at) latest.set(key, c);
+  }
+  return latest;
+}
+
 /**
  * The most recent amount recorded per subject and resource: a lookup built once per ledger (resizes and
  * the reserved quota ask it for every live allocation).
@@ -113,24 +124,13 @@ export function parse(department: string, text: string | undefined): Ledger {
 export function latestAmounts(
   ledger: Ledger,
 ): (subject: string, resource: MeteredResource) => bigint | undefined {
-  const latest = new Map<string, AllocationChange>();
-  for (const c of ledger.changes) {
-    const key = `${c.subject}|${c.resource}`;
-    const previous = latest.get(key);
-    if (!previous || c.at >= previous.at) latest.set(key, c);
-  }
+  const latest = latestChanges(ledger);
   return (subject, resource) => latest.get(`${subject}|${resource}`)?.amount;
 }
 
 /** The latest change of every allocation that is still open (amount above zero). */
 export function openAllocations(ledger: Ledger): AllocationChange[] {
-  const latest = new Map<string, AllocationChange>();
-  for (const c of ledger.changes) {
-    const key = `${c.subject}|${c.resource}`;
-    const previous = latest.get(key);
-    if (!previous || c.at >= previous.at) latest.set(key, c);
-  }
-  return [...latest.values()].filter((c) => c.amount > 0n);
+  return [...latestChanges(ledger).values()].filter((c) => c.amount > 0n);
 }
 
 /**

@@ -137,7 +137,7 @@ export class Meter {
     registerMeteringMetrics(options.registry, () => this.snapshots);
     this.ledgerBytes = new Gauge({
       name: "govhost_metering_ledger_bytes",
-      help: "Size of a department's metering ledger as stored (alert well before 1 MiB, the API server's object limit)",
+      help: "Size of a department's metering ledger as last written, or refused for its size (alert well before 1 MiB, the API server's object limit)",
       labelNames: ["department"],
       registers: [options.registry],
     });
@@ -424,17 +424,17 @@ export class Meter {
         },
         ...encoded,
       };
+      const bytes = storedSize(encoded);
+      this.ledgerBytes.set({ department }, bytes);
       try {
         if (current) await client.replace(body);
         else await client.create(body);
-        this.ledgerBytes.set({ department }, storedSize(encoded));
         return { result, data };
       } catch (error) {
         if (isTooLarge(error)) {
           // Nothing is lost: the changes stay pending and are retried; the gauge and the log say why.
-          this.ledgerBytes.set({ department }, storedSize(encoded));
           this.options.log.error(
-            { department, bytes: storedSize(encoded) },
+            { department, bytes },
             "the metering ledger is full (the API server caps an object near 1 MiB even compressed); statements stop updating until allocations end and fold",
           );
         }
