@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { tenantDeclared } from "../../policies/keys.ts";
+import { sameOrigin, scanOrigin } from "../accessibility/origin-guard.ts";
 import type { ScanTarget } from "../accessibility/scanner.ts";
 import type { EService } from "../api/eservice.ts";
 import type { EServiceSettings } from "./settings.ts";
@@ -35,8 +36,6 @@ export function scanDue(es: EService, now: Date): boolean {
   return expires === undefined || expires.getTime() <= now.getTime();
 }
 
-const defaultPorts: Record<string, string> = { "http:": "80", "https:": "443" };
-
 /**
  * Why `previewUrl` may not be scanned, or undefined when it may: it must be http(s) without credentials, on
  * a host and port the operator allows (see EServiceSettings.previewHosts).
@@ -51,15 +50,13 @@ export function previewProblem(previewUrl: string, previewHosts: string[]): stri
   if (url.protocol !== "http:" && url.protocol !== "https:")
     return `previewUrl must be http or https, not ${url.protocol.replace(/:$/, "")}`;
   if (url.username || url.password) return "previewUrl must not carry a user name or password";
-  const port = url.port || (defaultPorts[url.protocol] as string);
+  // An entry is a host (the scheme's default port) or host:port: the same origin rule the scan enforces.
   const allowed = previewHosts.some((entry) => {
-    let parsed: URL;
     try {
-      parsed = new URL(`${url.protocol}//${entry.trim().toLowerCase()}`);
+      return sameOrigin(previewUrl, scanOrigin(`${url.protocol}//${entry.trim().toLowerCase()}`));
     } catch {
       return false;
     }
-    return parsed.hostname === url.hostname && (parsed.port || defaultPorts[url.protocol]) === port;
   });
   if (allowed) return undefined;
   const where = url.port ? `${url.hostname} port ${url.port}` : `host ${url.hostname}`;
