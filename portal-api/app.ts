@@ -33,6 +33,14 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
   const kube = await KubeClient.fromKubeConfig(settings.kubeconfig);
   const abort = new AbortController();
   let app: FastifyInstance | undefined;
+  const stop = async (server: FastifyInstance | undefined) => {
+    abort.abort();
+    try {
+      await server?.close();
+    } finally {
+      kube.close();
+    }
+  };
   try {
     const departments = new Informer<Department & KubeObject>(kube, resources.department, () => {});
     void departments.run(abort.signal);
@@ -58,20 +66,10 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
     );
     const address = await app.listen({ host: settings.host, port: settings.port });
     const running = app;
-    return {
-      app: running,
-      url: address.replace("[::1]", "127.0.0.1"),
-      async close() {
-        abort.abort();
-        await running.close();
-        kube.close();
-      },
-    };
+    return { app: running, url: address.replace("[::1]", "127.0.0.1"), close: () => stop(running) };
   } catch (error) {
     // Whatever started stops again: a failed start leaves no watch, timer or open port behind.
-    abort.abort();
-    await app?.close().catch(() => {});
-    kube.close();
+    await stop(app).catch(() => {});
     throw error;
   }
 }

@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { Histogram, type Registry } from "prom-client";
+import { namespaceName } from "../controller/api/group.ts";
 import { KubeApiError, type KubeClient } from "../controller/runtime/kube-client.ts";
 import { AnonymousTally } from "./audit/anonymous.ts";
 import type { AuditActor, AuditRecordInput } from "./audit/chain.ts";
@@ -160,7 +161,7 @@ function targetOf(request: FastifyRequest): AuditRecordInput["target"] {
     kind: "route",
     name: (request.url.split("?")[0] ?? "").slice(0, 256),
     ...(dept ? { department: dept } : {}),
-    ...(dept && env ? { namespace: `${dept}-${env}` } : {}),
+    ...(dept && env ? { namespace: namespaceName(dept, env) } : {}),
   };
 }
 

@@ -27,7 +27,10 @@ class Started {
   private stopping: Promise<void> | undefined;
 
   add(what: string, stop: () => Promise<unknown>): void {
-    this.stops.push({ what, stop });
+    // Started while everything stops (Ctrl-C during a start step): stop it at once (a child process gets
+    // its signal before this returns, so it never outlives npm start).
+    if (this.stopping) void stop().catch(() => {});
+    else this.stops.push({ what, stop });
   }
 
   get isStopping(): boolean {
@@ -36,7 +39,8 @@ class Started {
 
   stopAll(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const { what, stop } of this.stops.reverse()) {
+      for (let next = this.stops.pop(); next; next = this.stops.pop()) {
+        const { what, stop } = next;
         try {
           await stop();
         } catch (error) {
@@ -87,6 +91,7 @@ async function main(): Promise<void> {
     ? undefined
     : await startFixtureSite("broken", Number(process.env.GOVHOST_DEMO_SITE_PORT ?? 8083));
   if (site) started.add("the demo site", () => site.close());
+  const siteBase = site?.url.replace(/\/site$/, "");
   const controller = await spawnController({
     kubeconfig: controllerKubeconfig,
     inheritOutput: true,
@@ -112,9 +117,9 @@ async function main(): Promise<void> {
       // cluster admin's: seed it as the demo operator.
       await applyWhenQuotaTracks(
         admin.impersonating({ user: "operator", groups: [platformGroups.operator] }),
-        demoEService(site.url.replace(/\/site$/, "")),
+        demoEService(siteBase as string),
       );
-      say(`seeded demo e-service immd-prod/visa-status (pages served by ${site.url.replace(/\/site$/, "")})`);
+      say(`seeded demo e-service immd-prod/visa-status (pages served by ${siteBase})`);
     } finally {
       admin.close();
     }
@@ -167,7 +172,7 @@ async function main(): Promise<void> {
     );
     say("         kubectl -n immd-prod get eservice visa-status -o jsonpath='{.status.conditions}'");
     say(
-      `         kubectl --as a11y-approver --as-group govhost:accessibility-approvers -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"accessibility":{"previewUrl":"${site.url.replace(/\/site$/, "")}/fixed"}}}'`,
+      `         kubectl --as a11y-approver --as-group govhost:accessibility-approvers -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"accessibility":{"previewUrl":"${siteBase}/fixed"}}}'`,
     );
     say(
       "         kubectl -n immd-prod get ingress                                    # published once it passes",

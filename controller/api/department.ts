@@ -181,3 +181,17 @@ export type DepartmentSpec = Static<typeof DepartmentSpec>;
 export type DepartmentStatus = Static<typeof DepartmentStatus>;
 export type DepartmentQuota = Static<typeof DepartmentQuota>;
 export type Department = Static<typeof Department>;
+
+/** A department's role groups, as the spec (or the portal API's view of it) lists them. */
+export interface RoleGroups {
+  admins?: string[];
+  developers?: string[];
+  viewers?: string[];
+}
+
+/** Every OIDC group a department maps to a role, once each, sorted. */
+export function roleGroupsOf(groups: RoleGroups | undefined): string[] {
+  return [
+    ...new Set([...(groups?.admins ?? []), ...(groups?.developers ?? []), ...(groups?.viewers ?? [])]),
+  ].sort();
+}

@@ -14,6 +14,20 @@ export const labels = {
 export const managedByValue = "govhost";
 export const fieldManager = "govhost-controller";
 
+/** The namespace of a department environment (environment names have no hyphen, so it names one pair). */
+export function namespaceName(department: string, environment: string): string {
+  return `${department}-${environment}`;
+}
+
+/** The platform-owned labels on a department environment's namespace and everything in it. */
+export function childLabels(department: string, environment: string): Record<string, string> {
+  return {
+    [labels.department]: department,
+    [labels.environment]: environment,
+    [labels.managedBy]: managedByValue,
+  };
+}
+
 /** The reference that makes a govhost object the controlling owner of what it renders (collected with it). */
 export function controllerReference(kind: string, owner: { metadata: { name?: string; uid?: string } }) {
   return {

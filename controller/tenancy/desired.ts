@@ -1,6 +1,9 @@
 import { platformOwned } from "../../policies/keys.ts";
-import type { Department } from "../api/department.ts";
-import { controllerReference, labels, managedByValue } from "../api/group.ts";
+import { type Department, roleGroupsOf } from "../api/department.ts";
+import { childLabels, controllerReference, namespaceName } from "../api/group.ts";
+
+export { childLabels, namespaceName };
+
 import { controllerIdentity, controllerTenantRole, type TenantRole, tenantRoles } from "../api/rbac.ts";
 import type { KubeObject } from "../runtime/kube-client.ts";
 import type { TenancySettings } from "./settings.ts";
@@ -19,20 +22,8 @@ export const childNames = {
   controllerBinding: "govhost-controller",
 } as const;
 
-export function namespaceName(department: string, environment: string): string {
-  return `${department}-${environment}`;
-}
-
 export function ownerReference(dept: Department) {
   return controllerReference("Department", dept);
-}
-
-export function childLabels(department: string, environment: string): Record<string, string> {
-  return {
-    [labels.department]: department,
-    [labels.environment]: environment,
-    [labels.managedBy]: managedByValue,
-  };
 }
 
 export function renderNamespace(
@@ -56,18 +47,12 @@ export function renderNamespace(
         "govhost.io/display-name": `${dept.spec.displayName.en} (${environment})`,
         [platformOwned.maxDataClassification]: dept.spec.maxDataClassification,
         [platformOwned.domains]: (dept.spec.domains ?? []).join(","),
-        [platformOwned.groups]: departmentGroups(dept).join(","),
+        [platformOwned.groups]: roleGroupsOf(dept.spec.groups).join(","),
         [platformOwned.adminGroups]: [...dept.spec.groups.admins].sort().join(","),
       },
       ownerReferences: [ownerReference(dept)],
     },
   };
-}
-
-/** Every OIDC group the department maps to a role, once each, sorted (what its role bindings may name). */
-export function departmentGroups(dept: Department): string[] {
-  const { admins, developers, viewers } = dept.spec.groups;
-  return [...new Set([...admins, ...developers, ...viewers])].sort();
 }
 
 function namespaced(dept: Department, environment: string, apiVersionKind: [string, string], name: string) {

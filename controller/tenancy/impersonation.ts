@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Department } from "../api/department.ts";
+import { type Department, roleGroupsOf } from "../api/department.ts";
 import { fieldManager } from "../api/group.ts";
 import { staticImpersonableGroups } from "../api/platform.ts";
 import { portalApiImpersonationRole } from "../api/rbac.ts";
@@ -8,10 +8,7 @@ import type { KubeClient } from "../runtime/kube-client.ts";
 /** Every group the portal API may act as: the platform's own and each department's. */
 export function impersonableGroups(departments: Pick<Department, "spec">[]): string[] {
   const groups = new Set(staticImpersonableGroups);
-  for (const dept of departments) {
-    for (const list of [dept.spec.groups?.admins, dept.spec.groups?.developers, dept.spec.groups?.viewers])
-      for (const group of list ?? []) groups.add(group);
-  }
+  for (const dept of departments) for (const group of roleGroupsOf(dept.spec.groups)) groups.add(group);
   return [...groups].sort();
 }
 

@@ -35,10 +35,6 @@ export class AnonymousTally {
     else if (this.addresses.size < this.maxAddresses) this.addresses.set(address, 1);
   }
 
-  get pending(): number {
-    return this.total;
-  }
-
   /** The summary since the last one (undefined when nothing came), and a fresh start. */
   take(now = new Date(), topAddresses = 5): AnonymousSummary | undefined {
     if (!this.total || !this.from) return undefined;

@@ -11,6 +11,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -111,7 +112,7 @@ const chunkBytes = 64 * 1024;
 function* linesBackwards(
   fd: number,
   end: number,
-): Generator<{ text: string | undefined; offset: number; bytes: number; partial?: true }> {
+): Generator<{ text: string | undefined; offset: number; bytes: number }> {
   let pos = end;
   // The end of the line being assembled, in file order, as chunks (never concatenated while growing).
   let carry: Buffer[] = [];
@@ -265,22 +266,12 @@ export class AuditLog {
     const lastByte = Buffer.alloc(1);
     readSync(fd, lastByte, 0, 1, size - 1);
     if (lastByte[0] === 0x0a) return size;
-    let lineStart = 0;
-    for (const { offset, partial } of linesBackwards(fd, size)) {
-      if (partial) continue;
-      lineStart = offset;
-      break;
-    }
+    const lineStart = linesBackwards(fd, size).next().value?.offset ?? 0;
     const fragmentBytes = size - lineStart;
     const fragment = Buffer.allocUnsafe(Math.min(fragmentBytes, maxLineBytes));
     readSync(fd, fragment, 0, fragment.length, lineStart);
     const record = fragmentBytes <= maxLineBytes ? parseRecord(fragment.toString("utf8")) : undefined;
-    let previous: AuditRecord | undefined;
-    for (const { text, partial } of linesBackwards(fd, lineStart)) {
-      if (partial) continue;
-      previous = parseRecord(text);
-      break;
-    }
+    const previous = parseRecord(linesBackwards(fd, lineStart).next().value?.text);
     const sha256 = createHash("sha256").update(fragment).digest("hex");
     if (record && follows(record, previous)) {
       // Every byte of the record reached the disk; only its newline did not.
@@ -452,7 +443,7 @@ export class AuditLog {
   }
 
   private sizeNow(): number {
-    return existsSync(this.path) ? fstatSizeOf(this.path) : 0;
+    return statSync(this.path, { throwIfNoEntry: false })?.size ?? 0;
   }
 
   /**
@@ -530,14 +521,5 @@ export class AuditLog {
     if (snapshot.anchorError && !verifier.failed)
       return { valid: false, records: line, brokenAt: 0, reason: snapshot.anchorError };
     return verifier.finish(snapshot.anchor, true);
-  }
-}
-
-function fstatSizeOf(path: string): number {
-  const fd = openSync(path, "r");
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
   }
 }

@@ -1,3 +1,4 @@
+import { type RoleGroups, roleGroupsOf } from "../../controller/api/department.ts";
 import { staticImpersonableGroups } from "../../controller/api/platform.ts";
 import { platformGroups } from "../../controller/api/rbac.ts";
 
@@ -36,7 +37,7 @@ export const defaultRoleSettings: RoleSettings = {
 
 export interface DepartmentGroups {
   name: string;
-  groups: { admins?: string[]; developers?: string[]; viewers?: string[] };
+  groups: RoleGroups;
 }
 
 export interface Principal {
@@ -87,9 +88,7 @@ export function encodeUserName(name: string): string {
 /** Every group the platform knows: the platform's own and each department's (what the API may impersonate). */
 export function knownGroups(departments: DepartmentGroups[], settings: RoleSettings): Set<string> {
   const known = new Set<string>([...staticImpersonableGroups, ...Object.values(settings.platformGroups)]);
-  for (const dept of departments)
-    for (const list of [dept.groups.admins, dept.groups.developers, dept.groups.viewers])
-      for (const group of list ?? []) known.add(group);
+  for (const dept of departments) for (const group of roleGroupsOf(dept.groups)) known.add(group);
   return known;
 }
 

@@ -8,6 +8,9 @@ import {
 } from "jose";
 import * as oidc from "openid-client";
 
+/** How far the issuer's clock may be from ours when checking exp and nbf, in seconds. */
+const clockToleranceSeconds = 5;
+
 export interface TokenSettings {
   issuer: string;
   /** The API's audience (resource indicator); tokens for anything else are refused. */
@@ -113,7 +116,7 @@ export class TokenVerifier {
         audience: this.settings.audience,
         algorithms,
         typ: "at+jwt",
-        clockTolerance: 5,
+        clockTolerance: clockToleranceSeconds,
         requiredClaims: ["exp", "iat", "iss"],
       });
       return payload;
@@ -134,8 +137,10 @@ export class TokenVerifier {
     const audiences = Array.isArray(result.aud) ? result.aud : [result.aud];
     if (!audiences.includes(this.settings.audience)) throw new InvalidTokenError("audience");
     const now = Math.floor(Date.now() / 1000);
-    if (typeof result.exp === "number" && result.exp + 5 < now) throw new InvalidTokenError("expired");
-    if (typeof result.nbf === "number" && result.nbf - 5 > now) throw new InvalidTokenError("notYetValid");
+    if (typeof result.exp === "number" && result.exp + clockToleranceSeconds < now)
+      throw new InvalidTokenError("expired");
+    if (typeof result.nbf === "number" && result.nbf - clockToleranceSeconds > now)
+      throw new InvalidTokenError("notYetValid");
     return result as JWTPayload;
   }
 }

@@ -6,11 +6,15 @@ import type { ApiDependencies } from "../server.ts";
 
 type EServiceObject = EService & KubeObject;
 
+interface CatalogueService {
+  name: string;
+  department: string;
+  displayName: unknown;
+  url: string;
+}
+
 interface Catalogue {
-  items: {
-    cluster: string;
-    services: { name: string; department: string; displayName: unknown; url: string }[];
-  }[];
+  items: { cluster: string; services: CatalogueService[] }[];
 }
 
 /**
@@ -50,10 +54,7 @@ export function catalogueRoutes(deps: ApiDependencies, options: { cacheMs: numbe
 
 async function build(deps: ApiDependencies): Promise<Catalogue> {
   const all = await deps.kube.list<EServiceObject>(resources.eservice);
-  const clusters = new Map<
-    string,
-    { name: string; department: string; displayName: unknown; url: string }[]
-  >();
+  const clusters = new Map<string, CatalogueService[]>();
   for (const es of all.items) {
     const exposed = es.status?.conditions?.some((c) => c.type === "Exposed" && c.status === "True");
     if (!exposed || !es.status?.url) continue;

@@ -1,11 +1,10 @@
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
-import { managedByValue } from "../../controller/api/group.ts";
+import { childLabels, namespaceName } from "../../controller/api/group.ts";
 import { dnsLabelPattern } from "../../controller/api/schema-helpers.ts";
 import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
 import { resources } from "../../controller/runtime/resources.ts";
-import { platformOwned } from "../../policies/keys.ts";
 import { type Action, allowed, roleIn } from "../auth/authorize.ts";
 import type { Principal } from "../auth/principal.ts";
 import { problemFromKube } from "../kube-errors.ts";
@@ -56,7 +55,7 @@ export async function environmentNamespace(deps: ApiDependencies, request: Fasti
     throw problems.notFound(
       `Department ${dept} has no environment ${env} (it has ${department.spec.environments.join(", ")})`,
     );
-  const namespace = `${dept}-${env}`;
+  const namespace = namespaceName(dept, env);
   await requireNamespaceOf(deps, namespace, dept, env);
   return { dept, env, namespace };
 }
@@ -68,12 +67,7 @@ export async function environmentNamespace(deps: ApiDependencies, request: Fasti
 async function requireNamespaceOf(deps: ApiDependencies, namespace: string, dept: string, env: string) {
   const ns = await deps.kube.find<KubeObject>(resources.namespace, namespace);
   const nsLabels = ns?.metadata?.labels ?? {};
-  if (
-    !ns ||
-    nsLabels[platformOwned.department] !== dept ||
-    nsLabels[platformOwned.environment] !== env ||
-    nsLabels[platformOwned.managedBy] !== managedByValue
-  )
+  if (!ns || !Object.entries(childLabels(dept, env)).every(([key, value]) => nsLabels[key] === value))
     throw problems.notFound(
       `Environment ${env} of department ${dept} has no namespace yet; wait until the department is Ready`,
     );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import Type from "typebox";
 import { DepartmentSpec } from "../../controller/api/department.ts";
+import { namespaceName } from "../../controller/api/group.ts";
 import { resources } from "../../controller/runtime/resources.ts";
 import { allowed, visibleDepartments } from "../auth/authorize.ts";
 import { problemFromKube } from "../kube-errors.ts";
@@ -106,8 +107,8 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
         return {
           items: department.spec.environments.map((environment) => ({
             name: environment,
-            namespace: `${dept}-${environment}`,
-            provisioned: department.status?.namespaces?.includes(`${dept}-${environment}`) ?? false,
+            namespace: namespaceName(dept, environment),
+            provisioned: department.status?.namespaces?.includes(namespaceName(dept, environment)) ?? false,
             quota: department.status?.quota?.allocated?.[environment] ?? null,
           })),
         };
