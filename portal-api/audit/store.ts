@@ -10,10 +10,10 @@ import {
   openSync,
   readFileSync,
   readSync,
-  renameSync,
   statSync,
   writeSync,
 } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import {
   type Anchor,
@@ -36,12 +36,13 @@ function isAnchor(value: unknown): value is Anchor {
   return typeof v === "object" && v !== null && Number.isInteger(v.seq) && typeof v.hash === "string";
 }
 
-function fsyncDirectory(path: string): void {
-  const fd = openSync(path, "r");
+/** Makes a file's creation or rename in `path` durable (the directory entry is fsync'd too). */
+async function fsyncDirectory(path: string): Promise<void> {
+  const handle = await open(path, "r");
   try {
-    fsyncSync(fd);
+    await handle.sync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
@@ -64,16 +65,17 @@ export function fileAnchor(path: string): HeadAnchor {
       return { seq: parsed.seq, hash: parsed.hash };
     },
     async write(head) {
+      // Asynchronous file I/O: a write request waits for its own fsyncs, other requests do not.
       const temporary = `${path}.tmp`;
-      const fd = openSync(temporary, "w");
+      const handle = await open(temporary, "w");
       try {
-        writeSync(fd, JSON.stringify({ seq: head.seq, hash: head.hash }));
-        fsyncSync(fd);
+        await handle.write(JSON.stringify({ seq: head.seq, hash: head.hash }));
+        await handle.sync();
       } finally {
-        closeSync(fd);
+        await handle.close();
       }
-      renameSync(temporary, path);
-      fsyncDirectory(dirname(path));
+      await rename(temporary, path);
+      await fsyncDirectory(dirname(path));
     },
   };
 }
@@ -375,26 +377,24 @@ export class AuditLog {
     return this.enqueue(async () => {
       const record = chain(this.last, boundRecord(input));
       const line = `${JSON.stringify(record)}\n`;
-      const created = !existsSync(this.path);
       try {
-        const fd = openSync(this.path, "a");
+        const handle = await open(this.path, "a");
+        let created = false;
         try {
-          const before = fstatSync(fd).size;
+          const before = (await handle.stat()).size;
+          created = before === 0;
           try {
-            writeSync(fd, line);
-            fsyncSync(fd);
+            await handle.write(line);
+            await handle.sync();
           } catch (error) {
-            try {
-              ftruncateSync(fd, before);
-            } catch {
-              // the next start cuts a torn line off
-            }
+            // Otherwise the next start cuts the torn line off.
+            await handle.truncate(before).catch(() => {});
             throw error;
           }
         } finally {
-          closeSync(fd);
+          await handle.close();
         }
-        if (created) fsyncDirectory(dirname(this.path));
+        if (created) await fsyncDirectory(dirname(this.path));
       } catch (error) {
         this.lastAppendFailed = true;
         throw error;
