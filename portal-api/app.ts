@@ -6,7 +6,7 @@ import { Informer } from "../controller/runtime/informer.ts";
 import { KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
 import { resources } from "../controller/runtime/resources.ts";
 import { AuditLog } from "./audit/store.ts";
-import { defaultRoleSettings, type RoleSettings } from "./auth/principal.ts";
+import { type DepartmentGroups, defaultRoleSettings, type RoleSettings } from "./auth/principal.ts";
 import { type TokenSettings, TokenVerifier } from "./auth/tokens.ts";
 import { type ApiOptions, buildServer } from "./server.ts";
 
@@ -42,7 +42,11 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
     }
   };
   try {
-    const departments = new Informer<Department & KubeObject>(kube, resources.department, () => {});
+    // Every signed-in request maps its groups to roles: the mapped list is kept until a Department changes.
+    let roleView: DepartmentGroups[] | undefined;
+    const departments = new Informer<Department & KubeObject>(kube, resources.department, () => {
+      roleView = undefined;
+    });
     void departments.run(abort.signal);
     await departments.synced;
     const registry = new Registry();
@@ -55,8 +59,12 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
         verifier,
         roles: settings.roles ?? defaultRoleSettings,
         audit,
-        departments: () =>
-          departments.list().map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} })),
+        departments: () => {
+          roleView ??= departments
+            .list()
+            .map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} }));
+          return roleView;
+        },
         registry,
         ready: () => true,
         timeZone: settings.timeZone ?? "Asia/Hong_Kong",

@@ -86,9 +86,17 @@ export function encodeUserName(name: string): string {
 }
 
 /** Every group the platform knows: the platform's own and each department's (what the API may impersonate). */
+const knownGroupsOf = new WeakMap<RoleSettings, WeakMap<DepartmentGroups[], Set<string>>>();
+
 export function knownGroups(departments: DepartmentGroups[], settings: RoleSettings): Set<string> {
+  // The same department list (kept until a Department changes) gives the same set: built once.
+  const bySettings = knownGroupsOf.get(settings) ?? new WeakMap<DepartmentGroups[], Set<string>>();
+  knownGroupsOf.set(settings, bySettings);
+  const cached = bySettings.get(departments);
+  if (cached) return cached;
   const known = new Set<string>([...staticImpersonableGroups, ...Object.values(settings.platformGroups)]);
   for (const dept of departments) for (const group of roleGroupsOf(dept.groups)) known.add(group);
+  bySettings.set(departments, known);
   return known;
 }
 
