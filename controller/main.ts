@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
 import { pino } from "pino";
+import { KubeClient } from "../lib/kube/client.ts";
 import { controllerIdentity } from "./api/rbac.ts";
 import { defaultEServiceSettings, scanSettingsFromEnv } from "./eservice/settings.ts";
 import { runController } from "./manager.ts";
-import { KubeClient } from "./runtime/kube-client.ts";
 import { defaultTenancySettings } from "./tenancy/settings.ts";
 
 // `npm run controller`: the govhost controller against $KUBECONFIG (or in-cluster credentials).

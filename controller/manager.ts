@@ -1,15 +1,20 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { Gauge, Histogram } from "prom-client";
+import type { InstanceLike } from "../lib/chargeback/allocations.ts";
+import type { KubeClient, KubeObject } from "../lib/kube/client.ts";
+import { Informer, objectKey } from "../lib/kube/informer.ts";
+import { resources } from "../lib/kube/resources.ts";
 import { platformOwned } from "../policies/keys.ts";
 import { AccessibilityScanner } from "./accessibility/scanner.ts";
+import { platformDefaults } from "./api/defaults.ts";
 import type { Department } from "./api/department.ts";
 import type { EService } from "./api/eservice.ts";
+import type { Tenant } from "./api/eservice-workload.ts";
 import { labels, managedByValue } from "./api/group.ts";
 import { controllerLeaseName } from "./api/rbac.ts";
 import type { SharedService } from "./api/shared-service.ts";
 import { ComplianceScanner } from "./compliance/scanner.ts";
-import type { Tenant } from "./eservice/desired.ts";
 import { EServiceReconciler } from "./eservice/reconciler.ts";
 import { ScanQueue } from "./eservice/scan-queue.ts";
 import {
@@ -18,15 +23,11 @@ import {
   type ScanSettings,
   scannerOptionsFrom,
 } from "./eservice/settings.ts";
-import type { InstanceLike } from "./metering/allocations.ts";
 import { Meter } from "./metering/meter.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { startHealthServer } from "./runtime/health-server.ts";
-import { Informer, objectKey } from "./runtime/informer.ts";
-import type { KubeClient, KubeObject } from "./runtime/kube-client.ts";
 import { LeaderElector } from "./runtime/leader.ts";
 import { createControllerMetrics } from "./runtime/metrics.ts";
-import { resources } from "./runtime/resources.ts";
 import { WorkQueue } from "./runtime/workqueue.ts";
 import { SharedServiceInstanceReconciler } from "./sharedservice/reconciler.ts";
 import { ImpersonationSync } from "./tenancy/impersonation.ts";
@@ -272,8 +273,8 @@ export async function runController(options: ControllerOptions): Promise<Running
     registry: metrics.registry,
     department: (name) => departments.get(name),
     log: log.child({ component: "metering" }),
-    timeZone: options.timeZone ?? "Asia/Hong_Kong",
-    rateCard: options.rateCard ?? "govhost-default",
+    timeZone: options.timeZone ?? platformDefaults.timeZone,
+    rateCard: options.rateCard ?? platformDefaults.rateCard,
     finalizeAfterMs: options.finalizeStatementsAfterMs ?? 24 * 3_600_000,
     ...(options.ledgerCompactBytes ? { compactAboveBytes: options.ledgerCompactBytes } : {}),
     owner: (name) => {

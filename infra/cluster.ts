@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { localKubeconfig } from "../tools/cluster/paths.ts";
+import { localKubeconfig } from "../lib/local-state.ts";
 
 // Where the platform goes. Each mode yields a Kubernetes provider; a VM-based mode (k3s or kubeadm over SSH
 // with @pulumi/command) would be one more entry that creates machines first and returns their kubeconfig.

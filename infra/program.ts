@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { platformDefaults } from "../controller/api/defaults.ts";
 import type { DepartmentSpec } from "../controller/api/department.ts";
-import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
 import { defaultBaselineSettings } from "../policies/admission.ts";
 import { type ClusterMode, defineCluster } from "./cluster.ts";
 import { GovhostPlatform } from "./platform.ts";
@@ -23,16 +23,15 @@ export function platformProgram() {
       allowedRegistries:
         config.getObject<string[]>("allowedRegistries") ?? defaultBaselineSettings.allowedRegistries,
     },
-    ingressControllerNamespace:
-      config.get("ingressNamespace") ?? defaultTenancySettings.ingressControllerNamespace,
+    ingressControllerNamespace: config.get("ingressNamespace") ?? platformDefaults.ingressControllerNamespace,
     images: {
       controller: config.get("controllerImage") ?? image,
       portalApi: config.get("portalApiImage") ?? image,
     },
     oidc: {
       issuer: config.get("oidcIssuer") ?? "https://login.gov.example",
-      audience: config.get("oidcAudience") ?? "https://api.govhost.local",
-      clientId: config.get("oidcClientId") ?? "govhost-portal-api",
+      audience: config.get("oidcAudience") ?? platformDefaults.apiAudience,
+      clientId: config.get("oidcClientId") ?? platformDefaults.apiClientId,
     },
     auditStorage: config.get("auditStorage") ?? "5Gi",
     serviceMonitor: config.getBoolean("serviceMonitor") ?? false,

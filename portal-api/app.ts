@@ -1,10 +1,11 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { platformDefaults } from "../controller/api/defaults.ts";
 import type { Department } from "../controller/api/department.ts";
-import { Informer } from "../controller/runtime/informer.ts";
-import { KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
-import { resources } from "../controller/runtime/resources.ts";
+import { KubeClient, type KubeObject } from "../lib/kube/client.ts";
+import { Informer } from "../lib/kube/informer.ts";
+import { resources } from "../lib/kube/resources.ts";
 import { AuditLog } from "./audit/store.ts";
 import { type DepartmentGroups, defaultRoleSettings, type RoleSettings } from "./auth/principal.ts";
 import { type TokenSettings, TokenVerifier } from "./auth/tokens.ts";
@@ -67,8 +68,8 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
         },
         registry,
         ready: () => true,
-        timeZone: settings.timeZone ?? "Asia/Hong_Kong",
-        rateCard: settings.rateCard ?? "govhost-default",
+        timeZone: settings.timeZone ?? platformDefaults.timeZone,
+        rateCard: settings.rateCard ?? platformDefaults.rateCard,
       },
       settings,
     );

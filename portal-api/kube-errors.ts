@@ -1,4 +1,4 @@
-import { KubeApiError } from "../controller/runtime/kube-client.ts";
+import { KubeApiError } from "../lib/kube/client.ts";
 import { baselineRules } from "../policies/baseline.ts";
 import { ProblemError, problems } from "./problem.ts";
 

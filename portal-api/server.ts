@@ -11,7 +11,7 @@ import Fastify, {
 } from "fastify";
 import { Histogram, type Registry } from "prom-client";
 import { namespaceName } from "../controller/api/group.ts";
-import { KubeApiError, type KubeClient } from "../controller/runtime/kube-client.ts";
+import { KubeApiError, type KubeClient } from "../lib/kube/client.ts";
 import { AnonymousTally } from "./audit/anonymous.ts";
 import type { AuditActor, AuditRecordInput } from "./audit/chain.ts";
 import type { AuditLog } from "./audit/store.ts";

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { projectRoot } from "./cluster/paths.ts";
+import { projectRoot } from "../lib/local-state.ts";
 
 // `npm run bench -- <name> [args]`: runs tests/bench/<name>.ts, which prints its own figures.
 const benchDir = join(projectRoot, "tests", "bench");

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { projectRoot } from "./cluster/paths.ts";
+import { projectRoot } from "../lib/local-state.ts";
 import { freePort } from "./cluster/ports.ts";
 
 export interface ControllerProcess {

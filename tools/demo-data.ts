@@ -1,5 +1,5 @@
 import type { Department } from "../controller/api/department.ts";
-import type { KubeObject } from "../controller/runtime/kube-client.ts";
+import type { KubeObject } from "../lib/kube/client.ts";
 
 /** Demo departments seeded by `npm start` on the embedded default (see DESIGN.md, "Local defaults"). */
 export const demoDepartments: (Department & KubeObject)[] = [

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { platformDefaults } from "../controller/api/defaults.ts";
 import { createOnlyAnnotation, platformManifests } from "../controller/api/platform.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
-import { isConflict, KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
-import { resources } from "../controller/runtime/resources.ts";
-import { defaultTenancySettings } from "../controller/tenancy/settings.ts";
+import { isConflict, KubeClient, type KubeObject } from "../lib/kube/client.ts";
+import { resources } from "../lib/kube/resources.ts";
 import { type BaselineSettings, defaultBaselineSettings } from "../policies/admission.ts";
 import { kubeConfigFrom, writeServiceAccountKubeconfig } from "./cluster/credentials.ts";
 
@@ -21,7 +21,7 @@ export async function installPlatform(
 ): Promise<void> {
   const manifests = platformManifests({
     ingressControllerNamespace:
-      options.ingressControllerNamespace ?? defaultTenancySettings.ingressControllerNamespace,
+      options.ingressControllerNamespace ?? platformDefaults.ingressControllerNamespace,
     baseline: options.baseline ?? defaultBaselineSettings,
   });
   const fieldManager = "govhost-installer";

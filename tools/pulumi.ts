@@ -3,7 +3,7 @@ import { delimiter, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { platformProgram } from "../infra/program.ts";
-import { projectRoot } from "./cluster/paths.ts";
+import { projectRoot } from "../lib/local-state.ts";
 import { resolvePulumiBinaries } from "./upstream/binaries.ts";
 
 // `npm run pulumi -- <up|preview|refresh|destroy> [--stack local] [--config key=value ...]`: the platform's

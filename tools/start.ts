@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { platformDefaults } from "../controller/api/defaults.ts";
 import { platformGroups } from "../controller/api/rbac.ts";
-import { KubeApiError, KubeClient, type KubeObject } from "../controller/runtime/kube-client.ts";
+import { KubeApiError, KubeClient, type KubeObject } from "../lib/kube/client.ts";
+import { localKubeconfig, projectRoot } from "../lib/local-state.ts";
 import { startPortalApi } from "../portal-api/app.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
-import { localKubeconfig, projectRoot } from "./cluster/paths.ts";
 import { spawnController } from "./controller-process.ts";
 import { demoDepartments, demoEService } from "./demo-data.ts";
 import { startFixtureSite } from "./demo-site.ts";
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   say(
     `controller running (service account govhost-system/govhost-controller, pid ${controller.process.pid}), metrics http://127.0.0.1:${controller.port}/metrics`,
   );
-  const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? "https://api.govhost.local";
+  const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? platformDefaults.apiAudience;
   const identity = external
     ? undefined
     : await startLocalProvider({ port: Number(process.env.GOVHOST_OIDC_PORT ?? 8082), audience });

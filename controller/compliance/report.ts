@@ -1,6 +1,6 @@
+import type { KubeObject } from "../../lib/kube/client.ts";
 import type { BaselineRule } from "../../policies/baseline.ts";
 import type { PolicyMode } from "../../policies/modes.ts";
-import type { KubeObject } from "../runtime/kube-client.ts";
 
 export type ReportResult = "pass" | "fail" | "warn";
 

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { apiVersionOf, type ResourceType, resources } from "../../lib/kube/resources.ts";
 import { baselineParams } from "../../policies/admission.ts";
 import { baselineRules } from "../../policies/baseline.ts";
 import { evaluateRule, ruleApplies } from "../../policies/evaluate.ts";
@@ -7,8 +9,6 @@ import { platformOwned } from "../../policies/keys.ts";
 import type { PolicyMode } from "../../policies/modes.ts";
 import type { Department } from "../api/department.ts";
 import { mergeConditions } from "../runtime/conditions.ts";
-import type { KubeClient, KubeObject } from "../runtime/kube-client.ts";
-import { apiVersionOf, type ResourceType, resources } from "../runtime/resources.ts";
 import { type Finding, policyReport, resultOf } from "./report.ts";
 import { type LabelSelector, matchesSelector } from "./selector.ts";
 

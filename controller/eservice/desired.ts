@@ -1,18 +1,10 @@
-import { platformOwned, tenantDeclared } from "../../policies/keys.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
 import type { EService } from "../api/eservice.ts";
-import { controllerReference } from "../api/group.ts";
-import type { KubeObject } from "../runtime/kube-client.ts";
-import { childLabels } from "../tenancy/desired.ts";
+import { childMetadata, eserviceWorkload, selectorLabels, type Tenant } from "../api/eservice-workload.ts";
 import type { EServiceSettings } from "./settings.ts";
 
 // Desired children of an EService as a pure function of its spec, its tenant and the platform settings.
 // The Ingress is rendered here too; whether it is applied is the gate's decision (gate.ts).
-
-export interface Tenant {
-  department: string;
-  environment: string;
-  domains: string[];
-}
 
 export interface EServiceChildren {
   deployment: KubeObject;
@@ -34,82 +26,17 @@ export function hostOf(es: EService, tenant: Tenant): string | undefined {
   return domain ? `${es.metadata.name}.${domain}` : undefined;
 }
 
-export function selectorLabels(es: EService): Record<string, string> {
-  return { [platformOwned.eservice]: es.metadata.name as string };
-}
-
-function metadata(es: EService, tenant: Tenant, name: string) {
-  return {
-    name,
-    namespace: es.metadata.namespace,
-    labels: {
-      ...selectorLabels(es),
-      "app.kubernetes.io/name": es.metadata.name as string,
-      ...childLabels(tenant.department, tenant.environment),
-    },
-    ownerReferences: [controllerReference("EService", es)],
-  };
-}
-
-function deployment(es: EService, tenant: Tenant): KubeObject {
-  const name = es.metadata.name as string;
-  const meta = metadata(es, tenant, name);
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: meta,
-    spec: {
-      replicas: es.spec.replicas,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selectorLabels(es) },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: {
-        metadata: {
-          labels: { ...meta.labels, [tenantDeclared.dataClassification]: es.spec.dataClassification },
-        },
-        spec: {
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-          containers: [
-            {
-              name: "web",
-              image: es.spec.image,
-              imagePullPolicy: "Always",
-              ports: [{ name: "http", containerPort: es.spec.port, protocol: "TCP" }],
-              env: es.spec.env,
-              resources: es.spec.resources,
-              readinessProbe: {
-                httpGet: { path: es.spec.accessibility.paths[0] ?? "/", port: "http" },
-                periodSeconds: 10,
-              },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ["ALL"] },
-              },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-            },
-          ],
-          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
-        },
-      },
-    },
-  };
-}
-
 /** Everything an EService should own. */
 export function renderEService(es: EService, tenant: Tenant, settings: EServiceSettings): EServiceChildren {
   const name = es.metadata.name as string;
   const namespace = es.metadata.namespace as string;
   const host = hostOf(es, tenant);
   const children: EServiceChildren = {
-    deployment: deployment(es, tenant),
+    deployment: eserviceWorkload(es, tenant),
     service: {
       apiVersion: "v1",
       kind: "Service",
-      metadata: metadata(es, tenant, name),
+      metadata: childMetadata(es, tenant, name),
       spec: {
         type: "ClusterIP",
         selector: selectorLabels(es),
@@ -119,7 +46,7 @@ export function renderEService(es: EService, tenant: Tenant, settings: EServiceS
     networkPolicy: {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
-      metadata: metadata(es, tenant, `${name}-from-ingress`),
+      metadata: childMetadata(es, tenant, `${name}-from-ingress`),
       spec: {
         podSelector: { matchLabels: selectorLabels(es) },
         policyTypes: ["Ingress"],
@@ -144,12 +71,12 @@ export function renderEService(es: EService, tenant: Tenant, settings: EServiceS
     children.podDisruptionBudget = {
       apiVersion: "policy/v1",
       kind: "PodDisruptionBudget",
-      metadata: metadata(es, tenant, name),
+      metadata: childMetadata(es, tenant, name),
       spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(es) } },
     };
   }
   if (host) {
-    const meta = metadata(es, tenant, name);
+    const meta = childMetadata(es, tenant, name);
     children.ingress = {
       apiVersion: "networking.k8s.io/v1",
       kind: "Ingress",

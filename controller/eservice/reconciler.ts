@@ -1,13 +1,14 @@
+import { isAdmissionRefusal, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { stableJson } from "../../lib/stable-json.ts";
 import { judge, summarise } from "../accessibility/findings.ts";
 import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eservice.ts";
+import type { Tenant } from "../api/eservice-workload.ts";
 import { fieldManager } from "../api/group.ts";
 import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import { isAdmissionRefusal, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
-import { resources } from "../runtime/resources.ts";
-import { stableJson } from "../runtime/stable-json.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
-import { type EServiceChildren, renderEService, type Tenant } from "./desired.ts";
+import { type EServiceChildren, renderEService } from "./desired.ts";
 import { decideExposure, type ScanState } from "./gate.ts";
 import { accessibilityReport, accessibilityReportName } from "./report.ts";
 import { scanDue, scanExpiresAt, scanKey, scanTarget } from "./scan-plan.ts";

@@ -1,9 +1,9 @@
+import type { KubeObject } from "../../lib/kube/client.ts";
 import type { ScanResult } from "../accessibility/findings.ts";
 import { lookAndFeelRules } from "../accessibility/look-and-feel.ts";
 import type { EService } from "../api/eservice.ts";
+import type { Tenant } from "../api/eservice-workload.ts";
 import { apiVersion, labels, managedByValue } from "../api/group.ts";
-import type { KubeObject } from "../runtime/kube-client.ts";
-import type { Tenant } from "./desired.ts";
 
 // The full accessibility report of one e-service as a wgpolicyk8s.io PolicyReport scoped to the EService
 // (owned by it, so it goes when the EService goes). EService status carries only the summary.

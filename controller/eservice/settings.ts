@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { ScannerOptions } from "../accessibility/scanner.ts";
+import { platformDefaults } from "../api/defaults.ts";
 
 /** Platform-wide e-service settings (the operator's choices, not the department's). */
 export interface EServiceSettings {
@@ -17,8 +18,8 @@ export interface EServiceSettings {
 }
 
 export const defaultEServiceSettings: EServiceSettings = {
-  ingressControllerNamespace: "govhost-ingress",
-  ingressClassName: "govhost",
+  ingressControllerNamespace: platformDefaults.ingressControllerNamespace,
+  ingressClassName: platformDefaults.ingressClassName,
   previewHosts: [],
 };
 

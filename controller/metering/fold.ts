@@ -1,6 +1,6 @@
-import { BucketSet, type IntegralBucket } from "./buckets.ts";
-import { type AllocationChange, seriesOf } from "./engine.ts";
-import type { Ledger } from "./ledger.ts";
+import { BucketSet, type IntegralBucket } from "../../lib/chargeback/buckets.ts";
+import { type AllocationChange, seriesOf } from "../../lib/chargeback/engine.ts";
+import type { Ledger } from "../../lib/chargeback/ledger.ts";
 
 // Keeps a busy department's ledger bounded by what is still running rather than by everything that ran:
 // allocations of objects that are gone (ended, and no longer in the API server) are folded into integral

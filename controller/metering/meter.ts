@@ -1,14 +1,5 @@
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
-import type { ChargebackStatement } from "../api/chargeback.ts";
-import type { Department } from "../api/department.ts";
-import { labels } from "../api/group.ts";
-import type { RateCard } from "../api/ratecard.ts";
-import { controllerIdentity } from "../api/rbac.ts";
-import { mergeConditions } from "../runtime/conditions.ts";
-import { isConflict, KubeApiError, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
-import { resources } from "../runtime/resources.ts";
-import { WorkQueue } from "../runtime/workqueue.ts";
 import {
   type AboveRequestUsage,
   accumulate,
@@ -17,7 +8,7 @@ import {
   parseUsage,
   podReading,
   serializeUsage,
-} from "./above-request.ts";
+} from "../../lib/chargeback/above-request.ts";
 import {
   type DepartmentLike,
   type InstanceLike,
@@ -30,10 +21,9 @@ import {
   pvcAllocationChanges,
   reservedChanges,
   resizeChanges,
-} from "./allocations.ts";
-import { periodBounds, periodOf } from "./calendar.ts";
-import type { AllocationChange } from "./engine.ts";
-import { foldEnded } from "./fold.ts";
+} from "../../lib/chargeback/allocations.ts";
+import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
+import type { AllocationChange } from "../../lib/chargeback/engine.ts";
 import {
   billedChanges,
   compact,
@@ -50,10 +40,20 @@ import {
   serialize,
   serializeFolded,
   storedLedger,
-} from "./ledger.ts";
+} from "../../lib/chargeback/ledger.ts";
+import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
+import { isConflict, KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import type { ChargebackStatement } from "../api/chargeback.ts";
+import type { Department } from "../api/department.ts";
+import { labels } from "../api/group.ts";
+import type { RateCard } from "../api/ratecard.ts";
+import { controllerIdentity } from "../api/rbac.ts";
+import { mergeConditions } from "../runtime/conditions.ts";
+import { WorkQueue } from "../runtime/workqueue.ts";
+import { foldEnded } from "./fold.ts";
 import { registerMeteringMetrics } from "./metrics.ts";
 import { podMetrics } from "./metrics-api.ts";
-import { allocationModeOf, priceVersions } from "./ratecard.ts";
 import {
   forecastMinor,
   type MeteringSnapshot,

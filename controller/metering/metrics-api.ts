@@ -1,6 +1,6 @@
-import { KubeApiError, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
-import { resources } from "../runtime/resources.ts";
-import type { PodMetricsLike } from "./above-request.ts";
+import type { PodMetricsLike } from "../../lib/chargeback/above-request.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 
 /**
  * Every pod's current usage from the resource metrics API (metrics.k8s.io, served by metrics-server through

@@ -1,4 +1,4 @@
-import { periodBounds, periodOf } from "./calendar.ts";
+import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import {
   type AllocationChange,
   integrate,
@@ -6,7 +6,7 @@ import {
   type PriceVersion,
   seriesOf,
   statementLines,
-} from "./engine.ts";
+} from "../../lib/chargeback/engine.ts";
 
 // What the metrics endpoint and the budget check show for one department, computed from its ledger at an
 // instant: cumulative usage (amount x ms), what is allocated now, cumulative cost per resource over every

@@ -1,4 +1,4 @@
-import type { KubeClient, KubeObject } from "./kube-client.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 
 /** Records Kubernetes Events (core/v1) about govhost objects, as `kubectl describe` shows them. */
 export class EventRecorder {

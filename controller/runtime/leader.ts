@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { isConflict, type KubeClient, type KubeObject } from "./kube-client.ts";
-import { resources } from "./resources.ts";
+import { isConflict, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 
 interface Lease extends KubeObject {
   spec?: {

@@ -1,3 +1,5 @@
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import type {
   SharedService,
@@ -5,8 +7,6 @@ import type {
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
 import type { ConditionInput } from "../runtime/conditions.ts";
-import type { KubeClient, KubeObject } from "../runtime/kube-client.ts";
-import { resources } from "../runtime/resources.ts";
 import type { Plan } from "./desired.ts";
 import { type BrokerEndpoint, BrokerError, OsbClient } from "./osb-client.ts";
 

@@ -1,8 +1,8 @@
+import type { KubeObject } from "../../lib/kube/client.ts";
 import { tenantDeclared } from "../../policies/keys.ts";
+import type { Tenant } from "../api/eservice-workload.ts";
 import { controllerReference } from "../api/group.ts";
 import type { SharedService, SharedServiceInstance } from "../api/shared-service.ts";
-import type { Tenant } from "../eservice/desired.ts";
-import type { KubeObject } from "../runtime/kube-client.ts";
 import { childLabels } from "../tenancy/desired.ts";
 
 // What a rendered shared-service instance owns in the department namespace, as a pure function of the

@@ -1,15 +1,15 @@
 import { randomBytes } from "node:crypto";
+import { isAdmissionRefusal, isConflict, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { stableJson } from "../../lib/stable-json.ts";
+import type { Tenant } from "../api/eservice-workload.ts";
 import { controllerReference, fieldManager } from "../api/group.ts";
 import type {
   SharedService,
   SharedServiceInstance,
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
-import type { Tenant } from "../eservice/desired.ts";
 import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
-import { isAdmissionRefusal, isConflict, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
-import { resources } from "../runtime/resources.ts";
-import { stableJson } from "../runtime/stable-json.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { BrokerProvisioner, pollMs } from "./broker.ts";
 import { type Plan, renderInstance } from "./desired.ts";

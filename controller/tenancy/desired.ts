@@ -4,8 +4,8 @@ import { childLabels, controllerReference, namespaceName } from "../api/group.ts
 
 export { childLabels, namespaceName };
 
+import type { KubeObject } from "../../lib/kube/client.ts";
 import { controllerIdentity, controllerTenantRole, type TenantRole, tenantRoles } from "../api/rbac.ts";
-import type { KubeObject } from "../runtime/kube-client.ts";
 import type { TenancySettings } from "./settings.ts";
 
 // Desired children of a Department as a pure function of its spec (and the platform settings).

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
+import type { KubeClient } from "../../lib/kube/client.ts";
 import { type Department, roleGroupsOf } from "../api/department.ts";
 import { fieldManager } from "../api/group.ts";
 import { staticImpersonableGroups } from "../api/platform.ts";
 import { portalApiImpersonationRole } from "../api/rbac.ts";
-import type { KubeClient } from "../runtime/kube-client.ts";
 
 /** Every group the portal API may act as: the platform's own and each department's. */
 export function impersonableGroups(departments: Pick<Department, "spec">[]): string[] {

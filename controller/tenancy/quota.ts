@@ -1,5 +1,5 @@
+import { formatMilli, parseMilli } from "../../lib/kube/quantity.ts";
 import type { DepartmentQuota } from "../api/department.ts";
-import { formatMilli, parseMilli } from "./quantity.ts";
 
 // Tenant-wide quota. A department's quota holds across all of its namespaces together. Each namespace gets
 // a ResourceQuota whose hard limit is its own usage plus a weighted share of the department's remaining

@@ -1,14 +1,14 @@
+import { isNotFound, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { formatMilli } from "../../lib/kube/quantity.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { stableJson } from "../../lib/stable-json.ts";
 import type { Department, DepartmentStatus } from "../api/department.ts";
 import { fieldManager, labels } from "../api/group.ts";
 import type { Condition } from "../api/schema-helpers.ts";
 import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import { isNotFound, type KubeClient, type KubeObject } from "../runtime/kube-client.ts";
-import { resources } from "../runtime/resources.ts";
-import { stableJson } from "../runtime/stable-json.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { childNames, namespaceName, renderQuota, renderTenant } from "./desired.ts";
-import { formatMilli } from "./quantity.ts";
 import {
   type Amounts,
   departmentTotals,

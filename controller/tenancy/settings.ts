@@ -1,3 +1,4 @@
+import { platformDefaults } from "../api/defaults.ts";
 /** Platform-wide tenancy settings (the operator's choices, not the department's). */
 export interface TenancySettings {
   /** Pod Security Standards version pinned on tenant namespaces, so upgrades never change it silently. */
@@ -14,7 +15,7 @@ export interface TenancySettings {
 
 export const defaultTenancySettings: TenancySettings = {
   podSecurityVersion: "v1.37",
-  ingressControllerNamespace: "govhost-ingress",
+  ingressControllerNamespace: platformDefaults.ingressControllerNamespace,
   containerDefaults: {
     defaultRequest: { cpu: "100m", memory: "128Mi" },
     default: { cpu: "500m", memory: "512Mi" },

@@ -1,6 +1,6 @@
 import { Compile } from "typebox/compile";
+import { parseMilli } from "../../lib/kube/quantity.ts";
 import { type Department, DepartmentSpec } from "../api/department.ts";
-import { parseMilli } from "./quantity.ts";
 
 const specValidator = Compile(DepartmentSpec);
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { stableJson } from "../../controller/runtime/stable-json.ts";
+import { stableJson } from "../../lib/stable-json.ts";
 
 // The audit trail as a hash chain: each record carries the hash of the one before it, and its own hash over
 // its content and that link. Changing or removing any record breaks every hash after it; the head (last

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { EService } from "../../controller/api/eservice.ts";
-import type { KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import type { ApiDependencies } from "../server.ts";
 
 type EServiceObject = EService & KubeObject;

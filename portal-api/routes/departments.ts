@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import Type from "typebox";
 import { DepartmentSpec } from "../../controller/api/department.ts";
 import { namespaceName } from "../../controller/api/group.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { allowed, visibleDepartments } from "../auth/authorize.ts";
 import { problemFromKube } from "../kube-errors.ts";
 import { problems } from "../problem.ts";

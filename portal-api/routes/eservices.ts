@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import Type from "typebox";
 import { type EService, EServiceSpec } from "../../controller/api/eservice.ts";
-import { renderEService, type Tenant } from "../../controller/eservice/desired.ts";
-import { defaultEServiceSettings } from "../../controller/eservice/settings.ts";
-import { isAdmissionRefusal, type KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { eserviceWorkload, type Tenant } from "../../controller/api/eservice-workload.ts";
+import { isAdmissionRefusal, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { isPlatformKey } from "../../policies/keys.ts";
 import type { Principal } from "../auth/principal.ts";
 import { problems } from "../problem.ts";
@@ -37,7 +36,7 @@ async function previewWorkload(
   es: EServiceObject,
   tenant: Tenant,
 ) {
-  const { deployment } = renderEService(es, tenant, defaultEServiceSettings);
+  const deployment = eserviceWorkload(es, tenant);
   const spec = deployment.spec as { template: { metadata: { labels: Record<string, string> } } };
   const declared = Object.fromEntries(
     Object.entries(spec.template.metadata.labels).filter(([key]) => !isPlatformKey(key)),

@@ -5,8 +5,8 @@ import {
   type SharedServiceInstance,
   SharedServiceInstanceSpec,
 } from "../../controller/api/shared-service.ts";
-import type { KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
 import { asCaller, asProblem, environmentNamespace, Name, principalOf } from "./common.ts";

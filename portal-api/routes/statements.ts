@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from "fastify";
 import Type from "typebox";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
-import type { KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";
 import { asProblem, DeptParams, findDepartment, Name, principalOf, requireAllowed } from "./common.ts";

@@ -2,17 +2,12 @@ import type { FastifyPluginAsync } from "fastify";
 import Type from "typebox";
 import type { RateCard } from "../../controller/api/ratecard.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
-import { dayStart, periodBounds, periodOf } from "../../controller/metering/calendar.ts";
-import {
-  billedChanges,
-  ledgerDataOf,
-  ledgerName,
-  type StoredLedger,
-} from "../../controller/metering/ledger.ts";
-import { allocationModeOf, priceVersions } from "../../controller/metering/ratecard.ts";
-import { aggregations, usage } from "../../controller/metering/usage.ts";
-import type { KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { dayStart, periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
+import { billedChanges, ledgerDataOf, ledgerName, type StoredLedger } from "../../lib/chargeback/ledger.ts";
+import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
+import { aggregations, usage } from "../../lib/chargeback/usage.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { visibleDepartments } from "../auth/authorize.ts";
 import { problems } from "../problem.ts";
 import type { ApiDependencies } from "../server.ts";

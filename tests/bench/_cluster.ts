@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeClient } from "../../controller/runtime/kube-client.ts";
+import { KubeClient } from "../../lib/kube/client.ts";
 import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { preparePlatform } from "../../tools/install-platform.ts";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { platformOwned, tenantDeclared } from "../../policies/keys.ts";
 import { withBenchCluster } from "./_cluster.ts";
 import { formatMs, report, summarize } from "./_stats.ts";

@@ -2,16 +2,16 @@
 // stops), priced with a mid-month rate change. Prints statement computation time and peak memory.
 //   npm run bench -- metering [--pods 10000] [--events 1000000]
 import { parseArgs } from "node:util";
-import { periodBounds } from "../../controller/metering/calendar.ts";
+import { foldEnded } from "../../controller/metering/fold.ts";
+import { periodBounds } from "../../lib/chargeback/calendar.ts";
 import {
   type AllocationChange,
   integrate,
   type PriceVersion,
   statementLines,
-} from "../../controller/metering/engine.ts";
-import { foldEnded } from "../../controller/metering/fold.ts";
-import { billedChanges, ledgerKeys, serialize, serializeFolded } from "../../controller/metering/ledger.ts";
-import { parseDecimal } from "../../controller/metering/rational.ts";
+} from "../../lib/chargeback/engine.ts";
+import { billedChanges, ledgerKeys, serialize, serializeFolded } from "../../lib/chargeback/ledger.ts";
+import { parseDecimal } from "../../lib/chargeback/rational.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubeApiError, type KubeClient, type KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
 import type { BaselineModes } from "../../policies/modes.ts";
 import { installPlatform } from "../../tools/install-platform.ts";

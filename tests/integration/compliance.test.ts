@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
 import { installPlatform } from "../../tools/install-platform.ts";
 import { corpusDepartment, corpusIn, corpusRegistries } from "../policy-corpus/corpus.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EService } from "../../controller/api/eservice.ts";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
-import { aboveRequestItem, parseUsage } from "../../controller/metering/above-request.ts";
-import { periodOf } from "../../controller/metering/calendar.ts";
-import { ledgerKeys } from "../../controller/metering/ledger.ts";
-import { rational, toDecimalString } from "../../controller/metering/rational.ts";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { aboveRequestItem, parseUsage } from "../../lib/chargeback/above-request.ts";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
+import { ledgerKeys } from "../../lib/chargeback/ledger.ts";
+import { rational, toDecimalString } from "../../lib/chargeback/rational.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { startTestMetricsApi, type TestMetricsApi } from "../fixtures/metrics-api.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import { client, compliantPod, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
-import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
-import { ledgerKeys, parse } from "../../controller/metering/ledger.ts";
-import { rational, toDecimalString } from "../../controller/metering/rational.ts";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
+import { ledgerKeys, parse } from "../../lib/chargeback/ledger.ts";
+import { rational, toDecimalString } from "../../lib/chargeback/rational.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
   client,

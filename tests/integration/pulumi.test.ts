@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
-import { KubeClient, type KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { baselineRules } from "../../policies/baseline.ts";
 import {
   type ControlPlaneState,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import type { SharedServiceInstance } from "../../controller/api/shared-service.ts";
-import { periodOf } from "../../controller/metering/calendar.ts";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { startTestBroker, type TestBroker } from "../fixtures/osb-broker.ts";
 import {
   client,

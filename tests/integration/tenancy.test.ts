@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import {
   compliantPod,
   condition,

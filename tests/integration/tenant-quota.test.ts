@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resources } from "../../controller/runtime/resources.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import {
   compliantPod,
   condition,

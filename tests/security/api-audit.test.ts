@@ -14,8 +14,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { KubeClient } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { KubeClient } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import type { RunningPortalApi } from "../../portal-api/app.ts";
 import { type AuditRecord, chain } from "../../portal-api/audit/chain.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";

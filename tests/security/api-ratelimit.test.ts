@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { KubeClient } from "../../controller/runtime/kube-client.ts";
+import { KubeClient } from "../../lib/kube/client.ts";
 import type { RunningPortalApi } from "../../portal-api/app.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { loginAs } from "../../tools/oidc/login.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { projectRoot } from "../../tools/cluster/paths.ts";
+import { projectRoot } from "../../lib/local-state.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 
 // Issue #17, finding 15: `npm start` left the controller running when the portal API failed to start.

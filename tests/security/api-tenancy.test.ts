@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resources } from "../../controller/runtime/resources.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import type { RunningPortalApi } from "../../portal-api/app.ts";
 import type { AuditRecord } from "../../portal-api/audit/chain.ts";
 import { loginAs } from "../../tools/oidc/login.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ledgerKeys, openAllocations, parse } from "../../controller/metering/ledger.ts";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
-import { resources } from "../../controller/runtime/resources.ts";
+import { ledgerKeys, openAllocations, parse } from "../../lib/chargeback/ledger.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { startController } from "../integration/support/controller-process.ts";
 import {
   client,

@@ -9,12 +9,12 @@ import {
   parseUsage,
   podReading,
   serializeUsage,
-} from "../../controller/metering/above-request.ts";
-import { podAllocationChanges } from "../../controller/metering/allocations.ts";
-import { periodBounds } from "../../controller/metering/calendar.ts";
-import { integrate, statementLines } from "../../controller/metering/engine.ts";
-import { billedChanges, ledgerKeys, serialize } from "../../controller/metering/ledger.ts";
-import { add, rational, zero } from "../../controller/metering/rational.ts";
+} from "../../lib/chargeback/above-request.ts";
+import { podAllocationChanges } from "../../lib/chargeback/allocations.ts";
+import { periodBounds } from "../../lib/chargeback/calendar.ts";
+import { integrate, statementLines } from "../../lib/chargeback/engine.ts";
+import { billedChanges, ledgerKeys, serialize } from "../../lib/chargeback/ledger.ts";
+import { add, rational, zero } from "../../lib/chargeback/rational.ts";
 import { flatPriceVersion } from "../fixtures/prices.ts";
 
 const timeZone = "Asia/Hong_Kong";

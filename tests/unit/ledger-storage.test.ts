@@ -1,13 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { AllocationChange } from "../../controller/metering/engine.ts";
-import {
-  ledgerDataOf,
-  ledgerKeys,
-  parse,
-  serialize,
-  storedLedger,
-} from "../../controller/metering/ledger.ts";
+import type { AllocationChange } from "../../lib/chargeback/engine.ts";
+import { ledgerDataOf, ledgerKeys, parse, serialize, storedLedger } from "../../lib/chargeback/ledger.ts";
 
 // Issue #17 (finding 16): a ledger past the API server's ~1 MiB object limit stopped metering. Large keys
 // are stored gzip-compressed, so a department's ledger holds several times more before it is full.

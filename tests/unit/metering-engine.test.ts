@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { periodBounds, periodOf } from "../../controller/metering/calendar.ts";
+import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import {
   type AllocationChange,
   billingUnits,
@@ -9,8 +9,8 @@ import {
   type RateCardResource,
   statementLines,
   versionAt,
-} from "../../controller/metering/engine.ts";
-import { parseDecimal, type Rational, rational, roundHalfUp } from "../../controller/metering/rational.ts";
+} from "../../lib/chargeback/engine.ts";
+import { parseDecimal, type Rational, rational, roundHalfUp } from "../../lib/chargeback/rational.ts";
 
 // Ground truth: the expected charge is computed here by brute force, second by second, independently of
 // the engine's interval arithmetic; the two must agree to the minor unit (and exactly before rounding).

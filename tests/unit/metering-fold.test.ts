@@ -1,21 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { pieces } from "../../controller/metering/buckets.ts";
-import { periodBounds } from "../../controller/metering/calendar.ts";
+import { foldEnded } from "../../controller/metering/fold.ts";
+import { pieces } from "../../lib/chargeback/buckets.ts";
+import { periodBounds } from "../../lib/chargeback/calendar.ts";
 import {
   type AllocationChange,
   integrate,
   type PriceVersion,
   statementLines,
-} from "../../controller/metering/engine.ts";
-import { foldEnded } from "../../controller/metering/fold.ts";
+} from "../../lib/chargeback/engine.ts";
 import {
   billedChanges,
   ledgerKeys,
   parseFolded,
   serialize,
   serializeFolded,
-} from "../../controller/metering/ledger.ts";
-import { parseDecimal } from "../../controller/metering/rational.ts";
+} from "../../lib/chargeback/ledger.ts";
+import { parseDecimal } from "../../lib/chargeback/rational.ts";
 import { flatPriceVersion } from "../fixtures/prices.ts";
 
 const timeZone = "Asia/Hong_Kong";

@@ -9,15 +9,15 @@ import {
   pvcAllocationChanges,
   reservedChanges,
   resizeChanges,
-} from "../../controller/metering/allocations.ts";
-import { periodBounds } from "../../controller/metering/calendar.ts";
+} from "../../lib/chargeback/allocations.ts";
+import { periodBounds } from "../../lib/chargeback/calendar.ts";
 import {
   type AllocationChange,
   integrate,
   type PriceVersion,
   statementLines,
-} from "../../controller/metering/engine.ts";
-import { compact, type Ledger, parse, record, serialize } from "../../controller/metering/ledger.ts";
+} from "../../lib/chargeback/engine.ts";
+import { compact, type Ledger, parse, record, serialize } from "../../lib/chargeback/ledger.ts";
 import { flatPriceVersion } from "../fixtures/prices.ts";
 
 const owner = { department: "immd", environment: "prod" };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { periodBounds } from "../../controller/metering/calendar.ts";
-import type { AllocationChange, PriceVersion } from "../../controller/metering/engine.ts";
-import { parseDecimal } from "../../controller/metering/rational.ts";
 import { forecastMinor, meteringSnapshot } from "../../controller/metering/snapshot.ts";
+import { periodBounds } from "../../lib/chargeback/calendar.ts";
+import type { AllocationChange, PriceVersion } from "../../lib/chargeback/engine.ts";
+import { parseDecimal } from "../../lib/chargeback/rational.ts";
 
 const tz = "Asia/Hong_Kong";
 const october = periodBounds("2026-10", tz);

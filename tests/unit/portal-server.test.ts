@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Registry } from "prom-client";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { KubeClient, KubeObject } from "../../controller/runtime/kube-client.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import type { AuditRecord } from "../../portal-api/audit/chain.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";

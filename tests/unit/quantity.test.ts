@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMilli, parseMilli } from "../../controller/tenancy/quantity.ts";
+import { formatMilli, parseMilli } from "../../lib/kube/quantity.ts";
 
 describe("Kubernetes quantities", () => {
   it.each([

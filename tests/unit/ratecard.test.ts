@@ -2,8 +2,8 @@ import { Compile } from "typebox/compile";
 import { describe, expect, it } from "vitest";
 import { defaultRateCard } from "../../controller/api/default-ratecard.ts";
 import { RateCard } from "../../controller/api/ratecard.ts";
-import { allocationModeOf, priceVersions } from "../../controller/metering/ratecard.ts";
-import { rational } from "../../controller/metering/rational.ts";
+import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
+import { rational } from "../../lib/chargeback/rational.ts";
 
 describe("rate cards", () => {
   it("the default rate card is valid against the schema", () => {

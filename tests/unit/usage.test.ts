@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { periodBounds } from "../../controller/metering/calendar.ts";
+import { periodBounds } from "../../lib/chargeback/calendar.ts";
 import {
   type AllocationChange,
   integrate,
   type PriceVersion,
   statementLines,
-} from "../../controller/metering/engine.ts";
-import { usage } from "../../controller/metering/usage.ts";
+} from "../../lib/chargeback/engine.ts";
+import { usage } from "../../lib/chargeback/usage.ts";
 import { parseWindow } from "../../portal-api/routes/usage.ts";
 import { flatPriceVersion } from "../fixtures/prices.ts";
 

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
+import { localClusterState } from "../../lib/local-state.ts";
 import { loadState, runningProcesses } from "./controlplane.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./local.ts";
-import { localClusterState } from "./paths.ts";
 
 const say = (message: string) => process.stdout.write(`govhost cluster: ${message}\n`);
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
-import type { KubeClient } from "../../controller/runtime/kube-client.ts";
+import type { KubeClient } from "../../lib/kube/client.ts";
 
 export function kubeConfigFrom(path: string): KubeConfig {
   const kc = new KubeConfig();

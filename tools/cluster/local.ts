@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { localClusterState, localKubeconfig } from "../../lib/local-state.ts";
 import { resolveControlPlaneBinaries } from "../upstream/binaries.ts";
 import {
   type ControlPlaneState,
@@ -9,7 +10,6 @@ import {
   startControlPlane,
   stopControlPlane,
 } from "./controlplane.ts";
-import { localClusterState, localKubeconfig } from "./paths.ts";
 
 /** The project's own local control plane: state in .govhost/cluster.json, admin kubeconfig beside it. */
 export async function ensureLocalControlPlane(

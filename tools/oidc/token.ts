@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { platformDefaults } from "../../controller/api/defaults.ts";
 import { clientToken, loginAs } from "./login.ts";
 import { demoMachineClients, demoUsers } from "./users.ts";
 
@@ -8,7 +9,7 @@ const { values } = parseArgs({
   options: { user: { type: "string" }, client: { type: "string" } },
 });
 const issuer = process.env.GOVHOST_OIDC_ISSUER ?? `http://127.0.0.1:${process.env.GOVHOST_OIDC_PORT ?? 8082}`;
-const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? "https://api.govhost.local";
+const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? platformDefaults.apiAudience;
 
 try {
   if (values.client) {

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, inject } from "vitest";
 import type { Department } from "../../../controller/api/department.ts";
-import {
-  type Impersonation,
-  KubeApiError,
-  KubeClient,
-  type KubeObject,
-} from "../../../controller/runtime/kube-client.ts";
-import { resources } from "../../../controller/runtime/resources.ts";
+import { type Impersonation, KubeApiError, KubeClient, type KubeObject } from "../../../lib/kube/client.ts";
+import { resources } from "../../../lib/kube/resources.ts";
 import { kubeConfigFrom } from "../../../tools/cluster/credentials.ts";
 import { compliantPodSpec } from "../../policy-corpus/corpus.ts";
 import { type ControllerProcess, startController } from "./controller-process.ts";

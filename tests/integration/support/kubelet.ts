@@ -1,5 +1,5 @@
-import type { KubeClient, KubeObject } from "../../../controller/runtime/kube-client.ts";
-import { resources } from "../../../controller/runtime/resources.ts";
+import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
+import { resources } from "../../../lib/kube/resources.ts";
 import { eventually } from "./kube.ts";
 
 // The local control plane has no node yet (issue #14), so a test that needs pods to run plays the kubelet:

@@ -1,8 +1,8 @@
 import type { ChargebackStatement } from "../../../controller/api/chargeback.ts";
-import { periodBounds } from "../../../controller/metering/calendar.ts";
-import { ledgerDataOf, ledgerName, type StoredLedger } from "../../../controller/metering/ledger.ts";
-import type { KubeClient, KubeObject } from "../../../controller/runtime/kube-client.ts";
-import { type ResourceType, resourcePath, resources } from "../../../controller/runtime/resources.ts";
+import { periodBounds } from "../../../lib/chargeback/calendar.ts";
+import { ledgerDataOf, ledgerName, type StoredLedger } from "../../../lib/chargeback/ledger.ts";
+import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
+import { type ResourceType, resourcePath, resources } from "../../../lib/kube/resources.ts";
 import { eventually } from "./kube.ts";
 
 /**

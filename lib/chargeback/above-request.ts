@@ -1,4 +1,4 @@
-import { parseMilli } from "../tenancy/quantity.ts";
+import { parseMilli } from "../kube/quantity.ts";
 import { effectiveRequest, eserviceOf, type PodLike } from "./allocations.ts";
 import { BucketSet, bucketChanges, bucketRows, bucketsFromRows, type IntegralBucket } from "./buckets.ts";
 import type { AllocationChange } from "./engine.ts";

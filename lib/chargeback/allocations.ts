@@ -1,5 +1,5 @@
 import { platformOwned } from "../../policies/keys.ts";
-import { parseMilli } from "../tenancy/quantity.ts";
+import { parseMilli } from "../kube/quantity.ts";
 import type { AllocationChange } from "./engine.ts";
 
 // Allocation changes derived from the objects themselves, with the instants Kubernetes records on them, so

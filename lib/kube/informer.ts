@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeApiError, type KubeClient, type KubeObject } from "./kube-client.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "./client.ts";
 import type { ResourceType } from "./resources.ts";
 
 export type InformerEvent = "add" | "update" | "delete";

@@ -1,4 +1,4 @@
-import type { RateCard } from "../api/ratecard.ts";
+import type { RateCard } from "../../controller/api/ratecard.ts";
 import type { PriceVersion } from "./engine.ts";
 import { parseDecimal } from "./rational.ts";
 

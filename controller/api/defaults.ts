@@ -1,0 +1,19 @@
+import { defaultRateCard } from "./default-ratecard.ts";
+
+/**
+ * Defaults that more than one process, the installer or the Pulumi program use. Each is declared here
+ * once, so a default never differs between the controller, the portal API and `pulumi up`.
+ */
+export const platformDefaults = {
+  /** Calendar months of statements and budgets are counted in this zone. */
+  timeZone: "Asia/Hong_Kong",
+  /** Namespace of the platform ingress controller, the only source allowed to reach e-service pods. */
+  ingressControllerNamespace: "govhost-ingress",
+  ingressClassName: "govhost",
+  /** The RateCard whose prices statements use. */
+  rateCard: defaultRateCard.metadata.name as string,
+  /** The `aud` the portal API accepts in access tokens. */
+  apiAudience: "https://api.govhost.local",
+  /** The portal API's OAuth client. */
+  apiClientId: "govhost-portal-api",
+} as const;
