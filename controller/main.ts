@@ -1,46 +1,88 @@
 import { hostname } from "node:os";
 import { pino } from "pino";
+import { ConfigError } from "../lib/config.ts";
 import { KubeClient } from "../lib/kube/client.ts";
-import { controllerIdentity } from "./api/rbac.ts";
-import { defaultEServiceSettings, scanSettingsFromEnv } from "./eservice/settings.ts";
-import { runController } from "./manager.ts";
+import { platformDefaults } from "./api/defaults.ts";
+import { controllerLeaseName } from "./api/rbac.ts";
+import { setupCompliance } from "./compliance/setup.ts";
+import { type ControllerConfig, loadControllerConfig } from "./config.ts";
+import { setupEServices } from "./eservice/setup.ts";
+import { setupMetering } from "./metering/setup.ts";
+import { LeaseLostError, Manager } from "./runtime/manager.ts";
+import { setupSharedServices } from "./shared-service/setup.ts";
 import { defaultTenancySettings } from "./tenancy/settings.ts";
+import { setupTenancy } from "./tenancy/setup.ts";
 
 // `npm run controller`: the govhost controller against $KUBECONFIG (or in-cluster credentials).
 const log = pino({ name: "govhost-controller" });
-const env = process.env;
+
+function readConfig(): ControllerConfig {
+  try {
+    return loadControllerConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // A bad setting stops start-up here, naming the variable and the form it needs (docs/configuration.md).
+    process.stderr.write(`govhost-controller: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+/** Every controller, set up on one manager. */
+function setupControllers(manager: Manager, config: ControllerConfig): void {
+  setupTenancy(manager, { ...defaultTenancySettings, ingressControllerNamespace: config.ingressNamespace });
+  setupEServices(
+    manager,
+    {
+      ingressControllerNamespace: config.ingressNamespace,
+      ingressClassName: config.ingressClass,
+      tlsClusterIssuer: config.tlsClusterIssuer,
+      previewHosts: config.previewHosts,
+    },
+    {
+      concurrency: config.scanConcurrency,
+      scanTimeoutMs: config.scanTimeoutMs,
+      pageTimeoutMs: config.pageTimeoutMs,
+      settleMs: config.settleMs,
+      axeTimeoutMs: config.axeTimeoutMs,
+      chromium: config.chromium,
+    },
+  );
+  setupSharedServices(manager);
+  setupMetering(manager, {
+    timeZone: config.timeZone,
+    rateCard: platformDefaults.rateCard,
+    finalizeStatementsAfterMs: 24 * 3_600_000,
+    ledgerCompactBytes: config.ledgerCompactBytes,
+    refreshMs: config.meteringRefreshMs,
+    usagePollMs: config.usagePollMs,
+  });
+  setupCompliance(manager, config.complianceIntervalMs);
+}
 
 async function main(): Promise<void> {
-  const client = await KubeClient.fromKubeConfig();
-  const controller = await runController({
-    client,
+  const config = readConfig();
+  const manager = new Manager({
+    client: await KubeClient.fromKubeConfig(),
     log,
-    settings: {
-      ...defaultTenancySettings,
-      ingressControllerNamespace:
-        env.GOVHOST_INGRESS_NAMESPACE ?? defaultTenancySettings.ingressControllerNamespace,
-    },
-    eserviceSettings: {
-      ingressControllerNamespace:
-        env.GOVHOST_INGRESS_NAMESPACE ?? defaultEServiceSettings.ingressControllerNamespace,
-      ingressClassName: env.GOVHOST_INGRESS_CLASS ?? defaultEServiceSettings.ingressClassName,
-      tlsClusterIssuer: env.GOVHOST_TLS_CLUSTER_ISSUER || undefined,
-      previewHosts: (env.GOVHOST_A11Y_PREVIEW_HOSTS ?? "").split(",").filter(Boolean),
-    },
-    identity: env.GOVHOST_CONTROLLER_ID ?? `${hostname()}-${process.pid}`,
-    leaseNamespace: env.GOVHOST_LEASE_NAMESPACE ?? controllerIdentity.namespace,
-    host: env.GOVHOST_CONTROLLER_HOST ?? "127.0.0.1",
-    port: Number(env.GOVHOST_CONTROLLER_PORT ?? 8081),
-    complianceIntervalMs: Number(env.GOVHOST_COMPLIANCE_INTERVAL_MS ?? 60_000),
-    meteringRefreshMs: Number(env.GOVHOST_METERING_REFRESH_MS ?? 60_000),
-    usagePollMs: Number(env.GOVHOST_USAGE_POLL_MS ?? 60_000),
-    ledgerCompactBytes: Number(env.GOVHOST_LEDGER_COMPACT_BYTES ?? 256 * 1024),
-    timeZone: env.GOVHOST_TIMEZONE ?? "Asia/Hong_Kong",
-    scanSettings: scanSettingsFromEnv(env),
+    identity: config.identity ?? `${hostname()}-${process.pid}`,
+    leaseNamespace: config.leaseNamespace,
+    leaseName: controllerLeaseName,
+    host: config.host,
+    port: config.port,
+  });
+  setupControllers(manager, config);
+  const running = await manager.start();
+  running.done.catch((error: unknown) => {
+    // A replica that lost its lease exits, so a fresh process rejoins the election with empty caches.
+    log.error(
+      { err: error },
+      error instanceof LeaseLostError ? "lost the controller lease; exiting" : "stopped",
+    );
+    process.exit(1);
   });
   const shutdown = (signal: string) => {
     log.info({ signal }, "shutting down");
-    controller.stop().then(
+    running.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -35,12 +35,11 @@ type ValueOf<S extends Setting> =
 export type Config<Spec extends SettingsSpec> = { [K in keyof Spec]: ValueOf<Spec[K]> };
 
 export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
     super(message);
     this.name = "ConfigError";
+    this.variable = variable;
   }
 }
 
@@ -103,7 +102,9 @@ export function settingsTable(spec: SettingsSpec): string {
       ? "required"
       : s.default === undefined
         ? "unset"
-        : `\`${Array.isArray(s.default) ? s.default.join(",") : String(s.default)}\``;
+        : Array.isArray(s.default) && s.default.length === 0
+          ? "empty"
+          : `\`${Array.isArray(s.default) ? s.default.join(",") : String(s.default)}\``;
     return `| \`${s.env}\` | ${s.form} | ${fallback} | ${s.description} |`;
   });
   return ["| variable | form | default | what it does |", "| --- | --- | --- | --- |", ...rows].join("\n");

@@ -1,5 +1,3 @@
-import { baselineRules } from "./baseline.ts";
-
 /** How a failed rule is acted on (ValidatingAdmissionPolicyBinding validationActions). */
 export type PolicyMode = "Deny" | "Warn" | "Audit";
 
@@ -44,8 +42,4 @@ export function placements(modes: BaselineModes, ruleId: string): ModePlacement[
     if (mode !== fallback) result.push({ mode, environments });
   }
   return result;
-}
-
-export function knownRuleIds(): string[] {
-  return baselineRules.map((r) => r.id);
 }

@@ -2,7 +2,6 @@ import axe from "axe-core";
 
 /** The axe-core script injected into each page (jsdom window or browser page). */
 export const axeSource: string = axe.source;
-export const axeVersion: string = axe.version;
 
 /** Options passed to axe.run: only violations, only the standard's tags, minus rules left to another tier. */
 export interface AxeRunOptions {

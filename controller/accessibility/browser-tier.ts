@@ -15,7 +15,7 @@ import { type AxeViolation, type RuleFinding, type Tier, toFindings } from "./fi
 import { OriginProxy, sameOrigin, scanOrigin } from "./origin-guard.ts";
 
 export interface BrowserTierOptions {
-  /** Chromium binary; default $GOVHOST_CHROMIUM, then Debian's /usr/bin/chromium. */
+  /** Chromium binary; default Debian's /usr/bin/chromium (the controller passes GOVHOST_CHROMIUM). */
   executablePath?: string;
   /** Starting Chromium (default 20 s). */
   launchTimeoutMs?: number;
@@ -77,12 +77,7 @@ function browserEnv(): Record<string, string> {
 }
 
 export function findChromium(explicit?: string): string | undefined {
-  const candidates = [
-    explicit,
-    process.env.GOVHOST_CHROMIUM,
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-  ];
+  const candidates = [explicit, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
   return candidates.find((path): path is string => Boolean(path) && existsSync(path as string));
 }
 

@@ -2,7 +2,6 @@ import Type, { type Static } from "typebox";
 import { Condition, ObjectMeta, Quantity, StringEnum } from "./schema-helpers.ts";
 
 export const dataClassifications = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL"] as const;
-export type DataClassification = (typeof dataClassifications)[number];
 
 export const defaultEnvironments = ["dev", "staging", "prod"];
 

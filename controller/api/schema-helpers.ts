@@ -1,4 +1,4 @@
-import Type, { type Static, type TSchema, type TUnsafe } from "typebox";
+import Type, { type Static, type TUnsafe } from "typebox";
 
 /** A string restricted to `values`, as a plain JSON-Schema enum (CRD structural schemas reject `const`). */
 export function StringEnum<const T extends readonly string[]>(
@@ -40,5 +40,4 @@ export const ObjectMeta = Type.Object({
   finalizers: Type.Optional(Type.Array(Type.String())),
 });
 
-export type Schema = TSchema;
 export type Condition = Static<typeof Condition>;

@@ -1,14 +1,18 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { apiVersionOf, type ResourceType, resources } from "../../lib/kube/resources.ts";
+import { stableJson } from "../../lib/stable-json.ts";
 import { baselineParams } from "../../policies/admission.ts";
 import { baselineRules } from "../../policies/baseline.ts";
 import { evaluateRule, ruleApplies } from "../../policies/evaluate.ts";
 import { platformOwned } from "../../policies/keys.ts";
 import type { PolicyMode } from "../../policies/modes.ts";
+import { fieldManagers, statusOwners } from "../api/conditions.ts";
 import type { Department } from "../api/department.ts";
-import { mergeConditions } from "../runtime/conditions.ts";
+import type { Condition } from "../api/schema-helpers.ts";
+import type { StatusWriter } from "../runtime/status-writer.ts";
 import { type Finding, policyReport, resultOf } from "./report.ts";
 import { type LabelSelector, matchesSelector } from "./selector.ts";
 
@@ -16,7 +20,7 @@ import { type LabelSelector, matchesSelector } from "./selector.ts";
 // warned) with the same rules the API server enforces, publishes a PolicyReport per tenant namespace and a
 // summary on each Department.
 
-const fieldManager = "govhost-compliance";
+const fieldManager = fieldManagers.compliance;
 const scannedKinds: ResourceType[] = [
   resources.pod,
   resources.deployment,
@@ -57,11 +61,19 @@ export class ComplianceScanner {
   private readonly client: KubeClient;
   private readonly log: Logger;
   private readonly caches: ScannerCaches;
+  private readonly status: StatusWriter;
   private readonly violations: Gauge;
   private readonly lastReports = new Map<string, string>();
 
-  constructor(client: KubeClient, log: Logger, registry: Registry, caches: ScannerCaches) {
+  constructor(
+    client: KubeClient,
+    log: Logger,
+    registry: Registry,
+    caches: ScannerCaches,
+    status: StatusWriter,
+  ) {
     this.client = client;
+    this.status = status;
     this.log = log;
     this.caches = caches;
     this.violations = new Gauge({
@@ -79,13 +91,8 @@ export class ComplianceScanner {
       } catch (error) {
         this.log.warn({ err: error }, "compliance scan failed; will retry");
       }
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
+      // Resolves early on abort and removes its listener either way (one listener per cycle would leak).
+      await sleep(intervalMs, undefined, { signal }).catch(() => {});
     }
   }
 
@@ -202,42 +209,33 @@ export class ComplianceScanner {
     const condition =
       counts.fail === 0
         ? {
-            type: "PolicyCompliant",
+            type: "PolicyCompliant" as const,
             status: "True" as const,
-            reason: "NoViolations",
+            reason: "NoViolations" as const,
             message: `${counts.pass} checks passed${counts.warn ? `, ${counts.warn} warnings` : ""}`,
           }
         : {
-            type: "PolicyCompliant",
+            type: "PolicyCompliant" as const,
             status: "False" as const,
-            reason: "Violations",
+            reason: "Violations" as const,
             message: `${counts.fail} failing checks (${failingRules.join(", ")}); see the PolicyReport govhost-baseline in each namespace`,
           };
-    const previous = dept.status?.conditions?.filter((c) => c.type === "PolicyCompliant");
-    const conditions = mergeConditions(previous, [condition], dept.metadata.generation, now);
-    const current = dept.status?.compliance;
-    if (
-      current &&
-      current.pass === counts.pass &&
-      current.fail === counts.fail &&
-      current.warn === counts.warn &&
-      current.failingRules.join() === failingRules.join() &&
-      previous?.[0]?.status === condition.status &&
-      previous?.[0]?.message === condition.message
-    ) {
-      return;
-    }
-    await this.client.apply(
-      {
-        apiVersion: dept.apiVersion,
-        kind: dept.kind,
-        metadata: { name },
-        status: {
-          compliance: { ...counts, failingRules, lastScan: now.toISOString().replace(/\.\d+Z$/, "Z") },
-          conditions,
-        },
+    // The scan time alone is no change: the status is written when counts, rules or the condition change.
+    const withoutScanTime = (status: Record<string, unknown>) => {
+      const compliance = status.compliance as Record<string, unknown> | undefined;
+      const conditions = (status.conditions ?? []) as Condition[];
+      return stableJson({
+        compliance: compliance ? { ...compliance, lastScan: undefined } : undefined,
+        conditions: conditions.map((c) => ({ status: c.status, message: c.message })),
+      });
+    };
+    await this.status.write(statusOwners.compliance, dept, {
+      fields: {
+        compliance: { ...counts, failingRules, lastScan: now.toISOString().replace(/\.\d+Z$/, "Z") },
       },
-      { fieldManager, subresource: "status" },
-    );
+      conditions: [condition],
+      now,
+      changed: (before, next) => withoutScanTime(before) !== withoutScanTime(next),
+    });
   }
 }

@@ -1,5 +1,8 @@
+import type { EServiceCondition } from "../api/conditions.ts";
 import type { AccessibilitySummary, EServiceSpec } from "../api/eservice.ts";
-import type { ConditionInput } from "../runtime/conditions.ts";
+
+type AccessibilityCondition = Extract<EServiceCondition, { type: "AccessibilityBaseline" }>;
+type ExposedCondition = Extract<EServiceCondition, { type: "Exposed" }>;
 
 // The exposure gate as a pure function: an e-service is public only when it is public by spec, its
 // workload was admitted (security baseline), and its pages pass the accessibility baseline (or an
@@ -10,7 +13,7 @@ export type ScanState =
   | { state: "current"; summary: AccessibilitySummary }
   | { state: "pending"; message: string }
   /** The scan cannot run as specified (e.g. a preview host the platform does not allow). */
-  | { state: "impossible"; reason: string; message: string };
+  | { state: "impossible"; reason: AccessibilityCondition["reason"]; message: string };
 
 export interface GateInput {
   spec: EServiceSpec;
@@ -26,12 +29,12 @@ export interface GateInput {
 
 export interface GateDecision {
   expose: boolean;
-  accessibility: ConditionInput;
-  exposed: ConditionInput;
+  accessibility: AccessibilityCondition;
+  exposed: ExposedCondition;
 }
 
-function accessibilityCondition(spec: EServiceSpec, scan: ScanState): ConditionInput {
-  const type = "AccessibilityBaseline";
+function accessibilityCondition(spec: EServiceSpec, scan: ScanState): AccessibilityCondition {
+  const type = "AccessibilityBaseline" as const;
   if (scan.state === "pending")
     return { type, status: "Unknown", reason: "ScanPending", message: scan.message };
   if (scan.state === "impossible")
@@ -82,7 +85,11 @@ function accessibilityCondition(spec: EServiceSpec, scan: ScanState): ConditionI
 export function decideExposure(input: GateInput): GateDecision {
   const { spec, scan, wasExposed } = input;
   const accessibility = accessibilityCondition(spec, scan);
-  const exposed = (status: "True" | "False", reason: string, message: string): GateDecision => ({
+  const exposed = (
+    status: "True" | "False",
+    reason: ExposedCondition["reason"],
+    message: string,
+  ): GateDecision => ({
     expose: status === "True",
     accessibility,
     exposed: { type: "Exposed", status, reason, message },

@@ -1,12 +1,13 @@
+import type { Logger } from "pino";
 import { isAdmissionRefusal, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { stableJson } from "../../lib/stable-json.ts";
 import { judge, summarise } from "../accessibility/findings.ts";
+import { type EServiceCondition, statusOwners } from "../api/conditions.ts";
 import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eservice.ts";
 import type { Tenant } from "../api/eservice-workload.ts";
 import { fieldManager } from "../api/group.ts";
-import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { type EServiceChildren, renderEService } from "./desired.ts";
 import { decideExposure, type ScanState } from "./gate.ts";
@@ -42,7 +43,10 @@ function underDomains(host: string, domains: string[]): boolean {
  * merely that the Deployment object was written. While none is, the reason says why, with the deployment
  * controller's own words when it could not create pods (its ReplicaFailure condition).
  */
-export function deployedFromRollout(replicas: number, status: DeploymentStatus | undefined): ConditionInput {
+export function deployedFromRollout(
+  replicas: number,
+  status: DeploymentStatus | undefined,
+): EServiceCondition {
   const available = status?.availableReplicas ?? 0;
   if (replicas === 0)
     return {
@@ -93,6 +97,8 @@ export class EServiceReconciler {
   private readonly events: EventRecorder;
   private readonly scans: ScanQueue;
   private readonly tenantOf: (namespace: string) => Tenant | undefined;
+  private readonly status: StatusWriter;
+  private readonly log: Logger;
 
   constructor(options: {
     client: KubeClient;
@@ -100,7 +106,11 @@ export class EServiceReconciler {
     events: EventRecorder;
     scans: ScanQueue;
     tenantOf: (namespace: string) => Tenant | undefined;
+    status: StatusWriter;
+    log: Logger;
   }) {
+    this.status = options.status;
+    this.log = options.log;
     this.client = options.client;
     this.settings = options.settings;
     this.events = options.events;
@@ -136,7 +146,9 @@ export class EServiceReconciler {
       const message = `Reconcile failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
       await this.writeStatus(es, {
         conditions: [{ type: "Deployed", status: "Unknown", reason: "ReconcileError", message }],
-      }).catch(() => {});
+      }).catch((writeError: unknown) =>
+        this.log.warn({ eservice: key, err: writeError }, "status write failed"),
+      );
       throw error;
     }
   }
@@ -184,7 +196,7 @@ export class EServiceReconciler {
     }
     const exposedNow = exposedCondition.status === "True";
 
-    const securityCondition: ConditionInput = workload.admitted
+    const securityCondition: EServiceCondition = workload.admitted
       ? {
           type: "SecurityBaseline",
           status: "True",
@@ -192,7 +204,7 @@ export class EServiceReconciler {
           message: "The workload passed admission (Pod Security restricted and the govhost baseline)",
         }
       : { type: "SecurityBaseline", status: "False", reason: "Refused", message: workload.message };
-    const deployedCondition: ConditionInput = workload.admitted
+    const deployedCondition: EServiceCondition = workload.admitted
       ? deployedFromRollout(es.spec.replicas, workload.deployment?.status)
       : {
           type: "Deployed",
@@ -352,9 +364,9 @@ export class EServiceReconciler {
   private async recordTransitions(
     es: EServiceObject,
     wasExposed: boolean,
-    exposed: ConditionInput,
+    exposed: EServiceCondition,
     workload: Workload,
-    accessibility: ConditionInput,
+    accessibility: EServiceCondition,
   ): Promise<void> {
     const isExposed = exposed.status === "True";
     if (isExposed && !wasExposed) await this.events.record(es, "Normal", "Published", exposed.message);
@@ -364,35 +376,18 @@ export class EServiceReconciler {
     if (!workload.admitted) await this.events.record(es, "Warning", "RefusedByAdmission", workload.message);
   }
 
-  /** Writes status when it differs from what is there (ignoring timestamps); true when it wrote. */
-  private async writeStatus(
+  /**
+   * Writes the e-service's status when it changed; true when it wrote. Fields the update does not mention
+   * keep their value; a mentioned but undefined field is removed.
+   */
+  private writeStatus(
     es: EServiceObject,
-    update: { conditions: ConditionInput[] } & Omit<EServiceStatus, "conditions" | "observedGeneration">,
+    update: { conditions: EServiceCondition[] } & Pick<
+      EServiceStatus,
+      "url" | "internalUrl" | "accessibility"
+    >,
   ): Promise<boolean> {
-    const current = es.status ?? {};
-    // Fields the update does not mention keep their value; a mentioned but undefined field is removed.
-    const pick = <K extends "url" | "internalUrl" | "accessibility">(field: K) =>
-      field in update ? update[field] : current[field];
-    const url = pick("url");
-    const internalUrl = pick("internalUrl");
-    const accessibility = pick("accessibility");
-    const next: EServiceStatus = {
-      observedGeneration: es.metadata.generation,
-      conditions: mergeConditions(current.conditions, update.conditions, es.metadata.generation, new Date()),
-      ...(url ? { url } : {}),
-      ...(internalUrl ? { internalUrl } : {}),
-      ...(accessibility ? { accessibility } : {}),
-    };
-    if (stableJson(next) === stableJson(current)) return false;
-    await this.client.apply(
-      {
-        apiVersion: es.apiVersion,
-        kind: es.kind,
-        metadata: { name: es.metadata.name, namespace: es.metadata.namespace },
-        status: next,
-      },
-      { fieldManager, subresource: "status" },
-    );
-    return true;
+    const { conditions, ...fields } = update;
+    return this.status.write(statusOwners.eservice, es, { fields, conditions });
   }
 }

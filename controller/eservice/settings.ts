@@ -28,16 +28,18 @@ export const defaultEServiceSettings: EServiceSettings = {
  * bounded; the queue runs at most one scan per department and `concurrency` in all.
  */
 export interface ScanSettings {
-  /** Scans running at once, platform-wide (GOVHOST_A11Y_SCAN_CONCURRENCY). */
+  /** Scans running at once, platform-wide . */
   concurrency: number;
-  /** One e-service's scan, all its pages (GOVHOST_A11Y_SCAN_TIMEOUT_MS). */
+  /** One e-service's scan, all its pages . */
   scanTimeoutMs: number;
-  /** Fetching a page's HTML, and loading it in Chromium up to its load event (GOVHOST_A11Y_PAGE_TIMEOUT_MS). */
+  /** Fetching a page's HTML, and loading it in Chromium up to its load event . */
   pageTimeoutMs: number;
-  /** Waiting for the network to go quiet after load; a page still busy is scanned as it is (GOVHOST_A11Y_SETTLE_MS). */
+  /** Waiting for the network to go quiet after load; a page still busy is scanned as it is . */
   settleMs: number;
-  /** axe on one page, in each tier (GOVHOST_A11Y_AXE_TIMEOUT_MS). */
+  /** axe on one page, in each tier . */
   axeTimeoutMs: number;
+  /** Chromium binary (GOVHOST_CHROMIUM); default Debian's /usr/bin/chromium. */
+  chromium?: string | undefined;
 }
 
 export const defaultScanSettings: ScanSettings = {
@@ -48,28 +50,13 @@ export const defaultScanSettings: ScanSettings = {
   axeTimeoutMs: 30_000,
 };
 
-/** ScanSettings from the controller's environment; unset, empty or invalid values keep the default. */
-export function scanSettingsFromEnv(env: Record<string, string | undefined>): ScanSettings {
-  const positive = (name: string, fallback: number) => {
-    const value = Number(env[name]);
-    return env[name]?.trim() && Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
-  };
-  const d = defaultScanSettings;
-  return {
-    concurrency: positive("GOVHOST_A11Y_SCAN_CONCURRENCY", d.concurrency),
-    scanTimeoutMs: positive("GOVHOST_A11Y_SCAN_TIMEOUT_MS", d.scanTimeoutMs),
-    pageTimeoutMs: positive("GOVHOST_A11Y_PAGE_TIMEOUT_MS", d.pageTimeoutMs),
-    settleMs: positive("GOVHOST_A11Y_SETTLE_MS", d.settleMs),
-    axeTimeoutMs: positive("GOVHOST_A11Y_AXE_TIMEOUT_MS", d.axeTimeoutMs),
-  };
-}
-
 /** The scanner's own limits from ScanSettings (the queue takes concurrency and scanTimeoutMs). */
 export function scannerOptionsFrom(settings: ScanSettings, log?: Logger): ScannerOptions {
   return {
     fetchTimeoutMs: settings.pageTimeoutMs,
     domRulesTimeoutMs: settings.axeTimeoutMs,
     browserOptions: {
+      ...(settings.chromium ? { executablePath: settings.chromium } : {}),
       navigationTimeoutMs: settings.pageTimeoutMs,
       settleMs: settings.settleMs,
       axeTimeoutMs: settings.axeTimeoutMs,

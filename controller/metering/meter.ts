@@ -1,12 +1,11 @@
 import type { Logger } from "pino";
-import { Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import {
   type AboveRequestUsage,
   accumulate,
   compactUsage,
   type PodReading,
   parseUsage,
-  podReading,
   serializeUsage,
 } from "../../lib/chargeback/above-request.ts";
 import {
@@ -29,38 +28,28 @@ import {
   compact,
   type Ledger,
   latestAmounts,
-  ledgerDataOf,
   ledgerKeys,
-  ledgerName,
   openAllocations,
   parse,
   parseFolded,
   record,
-  type StoredLedger,
   serialize,
   serializeFolded,
-  storedLedger,
 } from "../../lib/chargeback/ledger.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
-import { isConflict, KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import type { ChargebackStatement } from "../api/chargeback.ts";
 import type { Department } from "../api/department.ts";
-import { labels } from "../api/group.ts";
 import type { RateCard } from "../api/ratecard.ts";
-import { controllerIdentity } from "../api/rbac.ts";
-import { mergeConditions } from "../runtime/conditions.ts";
+import type { StatusWriter } from "../runtime/status-writer.ts";
 import { WorkQueue } from "../runtime/workqueue.ts";
+import { writeBudget } from "./budget.ts";
 import { foldEnded } from "./fold.ts";
-import { registerMeteringMetrics } from "./metrics.ts";
-import { podMetrics } from "./metrics-api.ts";
-import {
-  forecastMinor,
-  type MeteringSnapshot,
-  type MonthStatement,
-  meteringSnapshot,
-  monthStatement,
-} from "./snapshot.ts";
+import { LedgerStore } from "./ledger-store.ts";
+import { podMetrics, readingsByDepartment } from "./pod-usage.ts";
+import { registerMeteringMetrics } from "./prometheus-metrics.ts";
+import { type MeteringSnapshot, meteringSnapshot, monthStatement } from "./snapshot.ts";
+import { writeStatements } from "./statements.ts";
 
 // Event-driven metering: every pod or volume change becomes allocation changes (with the instants recorded
 // on the objects), recorded in the department's ledger, and the month's draft ChargebackStatement is
@@ -70,6 +59,7 @@ import {
 export interface MeterOptions {
   client: KubeClient;
   log: Logger;
+  status: StatusWriter;
   timeZone: string;
   rateCard: string;
   /** How long after a month ends its statement stays open for late events before it is finalized. */
@@ -93,27 +83,6 @@ export interface MeterOptions {
 /** Allocations are folded only once they ended this long ago: events about them have all arrived. */
 const foldGraceMs = 10 * 60_000;
 
-interface LedgerMap extends KubeObject {
-  data?: Record<string, string>;
-  binaryData?: Record<string, string>;
-}
-
-/** Bytes a stored ledger counts against the API server's object size limit. */
-function storedSize(stored: Required<StoredLedger>): number {
-  let size = 0;
-  for (const value of Object.values(stored.data)) size += Buffer.byteLength(value);
-  for (const value of Object.values(stored.binaryData)) size += Buffer.byteLength(value, "base64");
-  return size;
-}
-
-/** The API server refused an object for its size (etcd's request limit, or a ConfigMap's 1 MiB). */
-function isTooLarge(error: unknown): boolean {
-  return (
-    error instanceof KubeApiError &&
-    (error.code === 413 || /too long|too large|must have at most|exceeds the maximum/i.test(error.message))
-  );
-}
-
 export class Meter {
   private readonly options: MeterOptions;
   private readonly pending = new Map<string, AllocationChange[]>();
@@ -127,7 +96,7 @@ export class Meter {
     { snapshot: MeteringSnapshot; currency: string; budgetMinor?: number }
   >();
   readonly queue: WorkQueue;
-  private readonly ledgerBytes: Gauge;
+  private readonly ledgers: LedgerStore;
   private usageMetricsAvailable: boolean | undefined;
   /** Set once the caches are synced: open allocations of objects that vanished meanwhile end then. */
   private vanished: { lastWatchedAt: number; checked: Set<string> } | undefined;
@@ -135,12 +104,7 @@ export class Meter {
   constructor(options: MeterOptions) {
     this.options = options;
     registerMeteringMetrics(options.registry, () => this.snapshots);
-    this.ledgerBytes = new Gauge({
-      name: "govhost_metering_ledger_bytes",
-      help: "Size of a department's metering ledger as last written, or refused for its size (alert well before 1 MiB, the API server's object limit)",
-      labelNames: ["department"],
-      registers: [options.registry],
-    });
+    this.ledgers = new LedgerStore(options.client, options.log, options.registry);
     this.queue = new WorkQueue((department) => this.flush(department), {
       concurrency: 2,
       onError: (department, error) =>
@@ -297,7 +261,7 @@ export class Meter {
       const billed = { ...ledger, changes: billedChanges(department, data, mode) };
       // Each month is integrated once per flush, for its statement and the metrics alike.
       const statementOf = monthStatement(billed.changes, versions, this.options.timeZone, now);
-      await this.writeStatements(billed, card, statementOf, now);
+      await writeStatements(this.options.client, this.options, billed, card, statementOf, now);
       const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now, statementOf);
       const budget = this.options.department(department)?.spec.monthlyBudget;
       this.snapshots.set(department, {
@@ -305,7 +269,12 @@ export class Meter {
         currency: card.spec.currency,
         ...(budget ? { budgetMinor: Math.round(budget.amount * 100) } : {}),
       });
-      await this.writeBudget(department, snapshot, card.spec.currency);
+      await writeBudget(
+        this.options.status,
+        this.options.department(department),
+        snapshot,
+        card.spec.currency,
+      );
     } catch (error) {
       // Put the changes back so the retry records them.
       this.pending.set(department, [...changes, ...(this.pending.get(department) ?? [])]);
@@ -321,7 +290,7 @@ export class Meter {
     priceCuts: readonly number[],
     derive: (ledger: Ledger) => AllocationChange[],
   ): Promise<{ ledger: Ledger; data: Record<string, string> }> {
-    const { result, data } = await this.updateLedgerMap(department, (data) => {
+    const { result, data } = await this.ledgers.update(department, (data) => {
       const ledger = parse(department, data[ledgerKeys.changes]);
       const recorded = record(ledger, [...changes, ...derive(ledger)]);
       // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
@@ -369,7 +338,7 @@ export class Meter {
 
   /** Counts a department's usage above requests since its watermark, in the same ConfigMap. */
   private async recordUsage(department: string, readings: PodReading[], now: number, intervalMs: number) {
-    await this.updateLedgerMap(department, (data) => {
+    await this.ledgers.update(department, (data) => {
       const usage: AboveRequestUsage = parseUsage(data[ledgerKeys.aboveRequest]);
       const next = accumulate(usage, readings, {
         now,
@@ -391,60 +360,6 @@ export class Meter {
   }
 
   /**
-   * Read-modify-write of a department's ledger ConfigMap with optimistic concurrency: `update` sees the
-   * current data and returns new data to write (or none), and is re-run on a conflict.
-   */
-  private async updateLedgerMap<T>(
-    department: string,
-    update: (data: Record<string, string>) => { result: T; data?: Record<string, string> },
-  ): Promise<{ result: T; data: Record<string, string> }> {
-    const { client } = this.options;
-    const name = ledgerName(department);
-    const namespace = controllerIdentity.namespace;
-    for (let attempt = 0; ; attempt++) {
-      const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
-      const stored = ledgerDataOf(current);
-      const { result, data } = update(stored);
-      if (!data) return { result, data: stored };
-      const encoded = storedLedger(data);
-      const body: LedgerMap = {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: {
-          name,
-          namespace,
-          labels: {
-            [labels.managedBy]: "govhost",
-            [labels.department]: department,
-            "govhost.io/component": "metering",
-          },
-          ...(current?.metadata?.resourceVersion
-            ? { resourceVersion: current.metadata.resourceVersion }
-            : {}),
-        },
-        ...encoded,
-      };
-      const bytes = storedSize(encoded);
-      this.ledgerBytes.set({ department }, bytes);
-      try {
-        if (current) await client.replace(body);
-        else await client.create(body);
-        return { result, data };
-      } catch (error) {
-        if (isTooLarge(error)) {
-          // Nothing is lost: the changes stay pending and are retried; the gauge and the log say why.
-          this.options.log.error(
-            { department, bytes },
-            "the metering ledger is full (the API server caps an object near 1 MiB even compressed); statements stop updating until allocations end and fold",
-          );
-        }
-        // 409: changed since read, or created meanwhile (AlreadyExists).
-        if (!isConflict(error) || attempt >= 5) throw error;
-      }
-    }
-  }
-
-  /**
    * Reads every pod's usage from the metrics API and counts, per department, usage above requests since
    * the last poll. Without a metrics API, `consumed` mode bills requests (logged once per change).
    */
@@ -460,109 +375,11 @@ export class Meter {
       );
     }
     if (!items) return;
-    const readings = new Map<string, PodReading[]>();
-    for (const metrics of items) {
-      const namespace = metrics.metadata?.namespace ?? "";
-      const owner = this.options.owner(namespace);
-      const pod = owner && this.options.pod(namespace, metrics.metadata?.name ?? "");
-      const reading = pod && podReading(pod, metrics, owner.environment);
-      if (!owner || !reading) continue;
-      const list = readings.get(owner.department);
-      if (list) list.push(reading);
-      else readings.set(owner.department, [reading]);
-    }
+    const readings = readingsByDepartment(items, this.options.owner, this.options.pod);
     const now = Date.now();
     for (const [department, list] of readings) {
       await this.recordUsage(department, list, now, intervalMs);
       this.queue.add(department);
     }
-  }
-
-  /**
-   * Recomputes the current month's draft and, until it is finalized, last month's statement (late events
-   * still land there). A month is finalized once `finalizeAfterMs` has passed since it ended; after that
-   * the statement is immutable (baseline rule GH-FIN-001) and corrections go to a later month.
-   */
-  private async writeStatements(
-    ledger: Ledger,
-    card: RateCard,
-    statementOf: MonthStatement,
-    now: number,
-  ): Promise<void> {
-    const { client, timeZone } = this.options;
-    const current = periodOf(now, timeZone);
-    const previous = periodOf(periodBounds(current, timeZone).start - 1, timeZone);
-    for (const period of [previous, current]) {
-      const bounds = periodBounds(period, timeZone);
-      const name = `${ledger.department}-${period}`;
-      const existing = await client.find<ChargebackStatement & KubeObject>(
-        resources.chargebackStatement,
-        name,
-      );
-      if (existing?.spec.finalized) continue;
-      const { lines, totalMinor } = statementOf(period);
-      if (!existing && lines.length === 0) continue;
-      const statement: ChargebackStatement & KubeObject = {
-        apiVersion: "govhost.io/v1alpha1",
-        kind: "ChargebackStatement",
-        metadata: { name, labels: { [labels.department]: ledger.department, "govhost.io/period": period } },
-        spec: {
-          department: ledger.department,
-          period,
-          timeZone,
-          currency: card.spec.currency,
-          lines,
-          totalMinor,
-          finalized: now >= bounds.end + this.options.finalizeAfterMs,
-        },
-      };
-      await client.apply(statement, { fieldManager: "govhost-metering" });
-    }
-  }
-
-  /** Budget status and condition: warn at 80% of the month's budget, fail at 100%. */
-  private async writeBudget(department: string, snapshot: MeteringSnapshot, currency: string): Promise<void> {
-    const dept = this.options.department(department);
-    const budget = dept?.spec.monthlyBudget;
-    if (!dept || !budget) return;
-    const limitMinor = Math.round(budget.amount * 100);
-    const usedRatio = limitMinor > 0 ? snapshot.monthTotalMinor / limitMinor : 0;
-    const forecast = forecastMinor(snapshot);
-    const condition =
-      usedRatio >= 1
-        ? { type: "BudgetHealthy", status: "False" as const, reason: "OverBudget" }
-        : usedRatio >= 0.8
-          ? { type: "BudgetHealthy", status: "False" as const, reason: "NearBudget" }
-          : { type: "BudgetHealthy", status: "True" as const, reason: "WithinBudget" };
-    const money = (minor: number) => `${currency} ${(minor / 100).toFixed(2)}`;
-    const message = `${money(snapshot.monthTotalMinor)} of ${money(limitMinor)} spent this month (${Math.round(usedRatio * 100)}%); forecast ${money(forecast)}`;
-    const status = {
-      budget: {
-        currency,
-        limitMinor,
-        spentMinor: snapshot.monthTotalMinor,
-        forecastMinor: forecast,
-        usedRatio: Math.round(usedRatio * 10_000) / 10_000,
-      },
-      conditions: mergeConditions(
-        dept.status?.conditions?.filter((c) => c.type === "BudgetHealthy"),
-        [{ ...condition, message }],
-        dept.metadata.generation,
-        new Date(snapshot.at),
-      ),
-    };
-    const current = dept.status?.budget;
-    const previous = dept.status?.conditions?.find((c) => c.type === "BudgetHealthy");
-    if (
-      current?.spentMinor === status.budget.spentMinor &&
-      current.limitMinor === limitMinor &&
-      previous?.reason === condition.reason
-    ) {
-      return;
-    }
-    await this.options.client.apply(
-      { apiVersion: "govhost.io/v1alpha1", kind: "Department", metadata: { name: department }, status },
-      { fieldManager: "govhost-metering", subresource: "status" },
-    );
   }
 }

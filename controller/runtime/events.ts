@@ -1,12 +1,15 @@
+import type { Logger } from "pino";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 
 /** Records Kubernetes Events (core/v1) about govhost objects, as `kubectl describe` shows them. */
 export class EventRecorder {
   private readonly client: KubeClient;
   private readonly component: string;
-  constructor(client: KubeClient, component: string) {
+  private readonly log: Logger;
+  constructor(client: KubeClient, component: string, log: Logger) {
     this.client = client;
     this.component = component;
+    this.log = log;
   }
 
   async record(
@@ -42,8 +45,12 @@ export class EventRecorder {
           count: 1,
         },
       })
-      .catch(() => {
-        // Events are best effort: failing to record one must never fail a reconcile.
+      .catch((error: unknown) => {
+        // Events are best effort: failing to record one must never fail a reconcile, but it is logged.
+        this.log.warn(
+          { err: error, reason, kind: object.kind, name: meta.name, namespace: meta.namespace },
+          "event write failed",
+        );
       });
   }
 }

@@ -1,12 +1,12 @@
+import type { Logger } from "pino";
 import { isNotFound, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { formatMilli } from "../../lib/kube/quantity.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { stableJson } from "../../lib/stable-json.ts";
+import { type DepartmentCondition, statusOwners } from "../api/conditions.ts";
 import type { Department, DepartmentStatus } from "../api/department.ts";
 import { fieldManager, labels } from "../api/group.ts";
-import type { Condition } from "../api/schema-helpers.ts";
-import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { childNames, namespaceName, renderQuota, renderTenant } from "./desired.ts";
 import {
@@ -22,7 +22,6 @@ import type { TenancySettings } from "./settings.ts";
 import { departmentProblems } from "./validate.ts";
 
 export const departmentFinalizer = "govhost.io/department-cleanup";
-const reconcilerConditions = ["Ready", "QuotaHealthy", "Suspended"];
 
 /**
  * Keeps a namespace's current limit while it is at most the safe target and still has at least half of the
@@ -59,11 +58,21 @@ export class DepartmentReconciler {
   private readonly client: KubeClient;
   private readonly settings: TenancySettings;
   private readonly events: EventRecorder;
+  private readonly status: StatusWriter;
+  private readonly log: Logger;
 
-  constructor(client: KubeClient, settings: TenancySettings, events: EventRecorder) {
-    this.client = client;
-    this.settings = settings;
-    this.events = events;
+  constructor(options: {
+    client: KubeClient;
+    settings: TenancySettings;
+    events: EventRecorder;
+    status: StatusWriter;
+    log: Logger;
+  }) {
+    this.client = options.client;
+    this.settings = options.settings;
+    this.events = options.events;
+    this.status = options.status;
+    this.log = options.log;
   }
 
   async reconcile(name: string): Promise<ReconcileResult | undefined> {
@@ -87,7 +96,9 @@ export class DepartmentReconciler {
       const message = `Reconcile failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
       await this.writeStatus(dept, {
         conditions: [{ type: "Ready", status: "False", reason: "ReconcileError", message }],
-      }).catch(() => {});
+      }).catch((writeError: unknown) =>
+        this.log.warn({ department: dept.metadata.name, err: writeError }, "status write failed"),
+      );
       throw error;
     }
   }
@@ -141,7 +152,7 @@ export class DepartmentReconciler {
       }
     }
 
-    const conditions: ConditionInput[] = [];
+    const conditions: DepartmentCondition[] = [];
     if (conflicts.length > 0) {
       conditions.push({
         type: "Ready",
@@ -262,7 +273,7 @@ export class DepartmentReconciler {
     for (const resource of Object.keys(totals))
       used[resource] = sum(observed.map((o) => o.used[resource] ?? 0n));
     const over = Object.keys(totals).filter((r) => (used[r] ?? 0n) > (totals[r] ?? 0n));
-    const condition: ConditionInput =
+    const condition: DepartmentCondition =
       over.length > 0
         ? {
             type: "QuotaHealthy",
@@ -322,39 +333,14 @@ export class DepartmentReconciler {
     return undefined;
   }
 
-  /** Writes status when it differs from what is there (ignoring timestamps); true when it wrote. */
-  private async writeStatus(
+  /** Writes this reconciler's part of the status when it changed; true when it wrote. */
+  private writeStatus(
     dept: DepartmentObject,
-    update: { conditions: ConditionInput[] } & Omit<DepartmentStatus, "conditions" | "observedGeneration">,
+    update: { conditions: DepartmentCondition[] } & Pick<DepartmentStatus, "namespaces" | "quota">,
   ): Promise<boolean> {
-    // Only the parts this reconciler owns: the compliance scanner writes its own with another field manager.
-    const current = dept.status ?? {};
-    const mine = (c: Condition) => reconcilerConditions.includes(c.type);
-    const conditions: Condition[] = mergeConditions(
-      current.conditions?.filter(mine),
-      update.conditions,
-      dept.metadata.generation,
-      new Date(),
-    );
-    const next: DepartmentStatus = {
-      namespaces: update.namespaces ?? current.namespaces,
-      quota: update.quota ?? current.quota,
-      conditions,
-      observedGeneration: dept.metadata.generation,
-    };
-    const before: DepartmentStatus = {
-      namespaces: current.namespaces,
-      quota: current.quota,
-      conditions: current.conditions?.filter(mine),
-      observedGeneration: current.observedGeneration,
-    };
-    if (stableJson(next) === stableJson(before)) return false;
-    // Server-side apply of the whole status: keys this manager no longer sets (e.g. a removed environment)
-    // are dropped, and an unchanged status is a no-op that triggers no watch event.
-    await this.client.apply(
-      { apiVersion: dept.apiVersion, kind: dept.kind, metadata: { name: dept.metadata.name }, status: next },
-      { fieldManager, subresource: "status" },
-    );
-    return true;
+    const { conditions, ...fields } = update;
+    // Fields the update leaves undefined keep their value.
+    const set = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    return this.status.write(statusOwners.tenancy, dept, { fields: set, conditions });
   }
 }

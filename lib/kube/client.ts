@@ -1,6 +1,6 @@
 import { Agent, type RequestOptions, request } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
-import { apiVersionOf, type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
+import { type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
 
 /** The parts of a Kubernetes object every caller relies on. */
 export interface KubeObject {
@@ -361,5 +361,3 @@ export function defaultKubeConfig(): KubeConfig {
   kc.loadFromDefault();
   return kc;
 }
-
-export { apiVersionOf };

@@ -4,6 +4,9 @@ import type { ResourceType } from "./resources.ts";
 
 export type InformerEvent = "add" | "update" | "delete";
 
+/** A change callback; `previous` is the cached object an update replaces. */
+export type InformerHandler<T> = (event: InformerEvent, object: T, previous?: T) => void;
+
 export function objectKey(object: KubeObject): string {
   const { namespace, name } = object.metadata ?? {};
   return namespace ? `${namespace}/${name}` : `${name}`;
@@ -24,19 +27,28 @@ export class Informer<T extends KubeObject> {
 
   private readonly client: KubeClient;
   private readonly type: ResourceType;
-  private readonly onChange: (event: InformerEvent, object: T) => void;
+  private readonly handlers: InformerHandler<T>[] = [];
   private readonly options: { labelSelector?: string; onError?: (error: unknown) => void };
 
   constructor(
     client: KubeClient,
     type: ResourceType,
-    onChange: (event: InformerEvent, object: T) => void,
+    onChange: InformerHandler<T> | undefined,
     options: { labelSelector?: string; onError?: (error: unknown) => void } = {},
   ) {
     this.client = client;
     this.type = type;
-    this.onChange = onChange;
+    if (onChange) this.handlers.push(onChange);
     this.options = options;
+  }
+
+  /** Adds a change callback; register before `run`, so the initial list reaches it too. */
+  addHandler(handler: InformerHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  private onChange(event: InformerEvent, object: T, previous?: T): void {
+    for (const handler of this.handlers) handler(event, object, previous);
   }
 
   get(key: string): T | undefined {
@@ -83,9 +95,9 @@ export class Informer<T extends KubeObject> {
       };
       const key = objectKey(object);
       seen.add(key);
-      const existed = this.cache.has(key);
+      const previous = this.cache.get(key);
       this.cache.set(key, object);
-      this.onChange(existed ? "update" : "add", object);
+      this.onChange(previous ? "update" : "add", object, previous);
     }
     for (const [key, object] of this.cache) {
       if (!seen.has(key)) {
@@ -113,9 +125,9 @@ export class Informer<T extends KubeObject> {
       this.cache.delete(key);
       this.onChange("delete", event.object);
     } else {
-      const existed = this.cache.has(key);
+      const previous = this.cache.get(key);
       this.cache.set(key, event.object);
-      this.onChange(existed ? "update" : "add", event.object);
+      this.onChange(previous ? "update" : "add", event.object, previous);
     }
   }
 }

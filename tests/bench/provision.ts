@@ -35,6 +35,15 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
   );
 }
 
+/** Reconciles the controller has run for one kind, from its own /metrics (the duration histogram's count). */
+async function reconcileCount(port: number, kind: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`govhost_reconcile_duration_seconds_count{controller="${kind}"}`));
+  return Number(line?.split(" ").at(-1) ?? Number.NaN);
+}
+
 function peakRssMiB(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
@@ -70,6 +79,9 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
   while (readyAt.size < count) await new Promise((r) => setTimeout(r, 50));
   const controllerWall = performance.now() - t0;
   watch.abort();
+  // Reconciles still queued by the last status writes count too: let the controller settle first.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const reconciles = await reconcileCount(controller.port, "department");
   const peak = peakRssMiB(controller.process.pid);
   await controller.stop();
   const latency = summarize(names.map((n) => (readyAt.get(n) ?? 0) - (createdAt.get(n) ?? 0)));
@@ -108,6 +120,8 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
     "total wall time": `${(controllerWall / 1000).toFixed(1)} s`,
     throughput: `${(count / (controllerWall / 1000)).toFixed(1)} departments/s`,
     "controller peak RSS": `${peak.toFixed(0)} MiB`,
+    "department reconciles": String(reconciles),
+    "reconciles per department": (reconciles / count).toFixed(2),
   });
   report("baseline: the same objects applied directly with server-side apply", {
     "per-department p50": formatMs(baseline.p50),

@@ -64,3 +64,11 @@ describe("dependency direction", () => {
     expect(localImports("tools/pulumi.ts")).toContain("infra/program.ts");
   });
 });
+
+describe("docs/architecture.md", () => {
+  it("shows the status ownership of controller/api/conditions.ts as it is", async () => {
+    const { statusOwnershipTable } = await import("../../controller/api/status-table.ts");
+    const docs = readFileSync(join(root, "docs/architecture.md"), "utf8");
+    expect(docs).toContain(statusOwnershipTable());
+  });
+});

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SharedService } from "../../controller/api/shared-service.ts";
-import { BrokerProvisioner } from "../../controller/sharedservice/broker.ts";
-import type { Plan } from "../../controller/sharedservice/desired.ts";
-import { BrokerError, OsbClient } from "../../controller/sharedservice/osb-client.ts";
+import { BrokerProvisioner } from "../../controller/shared-service/broker.ts";
+import type { Plan } from "../../controller/shared-service/desired.ts";
+import { BrokerError, OsbClient } from "../../controller/shared-service/osb-client.ts";
 import type { KubeClient } from "../../lib/kube/client.ts";
 
 // Issue #17, finding 16: a broker is outside the platform's trust. Its answers are bounded, and a binding

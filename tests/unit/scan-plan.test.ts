@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { previewProblem } from "../../controller/eservice/scan-plan.ts";
-import { defaultScanSettings, scanSettingsFromEnv } from "../../controller/eservice/settings.ts";
 
 describe("preview URLs: the operator allows hosts and ports, not hosts alone", () => {
   const allowed = ["preview.gov.example", "staging.gov.example:8443", "[::1]:9000"];
@@ -40,21 +39,5 @@ describe("preview URLs: the operator allows hosts and ports, not hosts alone", (
     expect(previewProblem("https://preview.gov.example.evil.example/", allowed)).toMatch(/is not one/);
     expect(previewProblem("not a url", allowed)).toMatch(/is not a URL/);
     expect(previewProblem("https://preview.gov.example/", [])).toMatch(/\(none\)/);
-  });
-});
-
-describe("scan settings", () => {
-  it("reads the environment and keeps defaults for unset or invalid values", () => {
-    expect(scanSettingsFromEnv({})).toEqual(defaultScanSettings);
-    expect(defaultScanSettings.concurrency).toBe(2);
-    expect(
-      scanSettingsFromEnv({
-        GOVHOST_A11Y_SCAN_CONCURRENCY: "4",
-        GOVHOST_A11Y_SCAN_TIMEOUT_MS: "60000",
-        GOVHOST_A11Y_PAGE_TIMEOUT_MS: "-5",
-        GOVHOST_A11Y_AXE_TIMEOUT_MS: "soon",
-        GOVHOST_A11Y_SETTLE_MS: "",
-      }),
-    ).toEqual({ ...defaultScanSettings, concurrency: 4, scanTimeoutMs: 60_000 });
   });
 });

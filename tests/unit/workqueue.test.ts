@@ -49,3 +49,94 @@ describe("WorkQueue delays", () => {
     await queue.stop();
   });
 });
+
+describe("WorkQueue guarantees", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("deduplicates waiting keys, never runs one key twice at once, and re-runs a key changed meanwhile", async () => {
+    const running = new Set<string>();
+    const runs: string[] = [];
+    let overlap = false;
+    const release: (() => void)[] = [];
+    const queue = new WorkQueue(
+      async (key) => {
+        if (running.has(key)) overlap = true;
+        running.add(key);
+        runs.push(key);
+        await new Promise<void>((resolve) => release.push(resolve));
+        running.delete(key);
+        return undefined;
+      },
+      { concurrency: 4 },
+    );
+    queue.add("a");
+    queue.add("a");
+    queue.add("b");
+    expect(queue.depth).toBe(2);
+    queue.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toEqual(["a", "b"]);
+    // "a" changes while it is being reconciled: it runs again afterwards, not alongside.
+    queue.add("a");
+    queue.add("a");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toEqual(["a", "b"]);
+    for (const done of release.splice(0)) done();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toEqual(["a", "b", "a"]);
+    for (const done of release.splice(0)) done();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(overlap).toBe(false);
+    await queue.stop();
+  });
+
+  it("retries failures with exponential backoff up to the maximum, and forgets them on success", async () => {
+    const at: number[] = [];
+    let failures = 5;
+    const retries: number[] = [];
+    const queue = new WorkQueue(
+      async () => {
+        at.push(Date.now());
+        if (failures-- > 0) throw new Error("conflict");
+        return undefined;
+      },
+      { baseRetryMs: 100, maxRetryMs: 500, onError: (_key, _error, retryInMs) => retries.push(retryInMs) },
+    );
+    queue.start();
+    queue.add("k");
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(retries).toEqual([100, 200, 400, 500, 500]);
+    expect(at).toHaveLength(6);
+    // A later failure starts again from the base delay.
+    failures = 1;
+    queue.add("k");
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(retries.at(-1)).toBe(100);
+    await queue.stop();
+  });
+
+  it("stop waits for the reconciles in flight and starts no new ones", async () => {
+    let finished = 0;
+    let started = 0;
+    const queue = new WorkQueue(
+      async () => {
+        started++;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        finished++;
+        return undefined;
+      },
+      { concurrency: 1 },
+    );
+    queue.start();
+    queue.add("a");
+    queue.add("b");
+    await vi.advanceTimersByTimeAsync(0);
+    const stopped = queue.stop();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await stopped;
+    expect(finished).toBe(1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(started).toBe(1);
+  });
+});

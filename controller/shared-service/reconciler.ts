@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isAdmissionRefusal, isConflict, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { stableJson } from "../../lib/stable-json.ts";
+import { type InstanceCondition, statusOwners } from "../api/conditions.ts";
 import type { Tenant } from "../api/eservice-workload.ts";
 import { controllerReference, fieldManager } from "../api/group.ts";
 import type {
@@ -9,7 +9,7 @@ import type {
   SharedServiceInstance,
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
-import { type ConditionInput, mergeConditions } from "../runtime/conditions.ts";
+import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { BrokerProvisioner, pollMs } from "./broker.ts";
 import { type Plan, renderInstance } from "./desired.ts";
@@ -46,12 +46,15 @@ export class SharedServiceInstanceReconciler {
   private readonly tenantOf: (namespace: string) => Tenant | undefined;
   private readonly serviceOf: (name: string) => SharedService | undefined;
   private readonly broker: BrokerProvisioner;
+  private readonly status: StatusWriter;
 
   constructor(options: {
     client: KubeClient;
     tenantOf: (namespace: string) => Tenant | undefined;
     serviceOf: (name: string) => SharedService | undefined;
+    status: StatusWriter;
   }) {
+    this.status = options.status;
     this.client = options.client;
     this.tenantOf = options.tenantOf;
     this.serviceOf = options.serviceOf;
@@ -63,7 +66,7 @@ export class SharedServiceInstanceReconciler {
     const instance = await this.client.find<InstanceObject>(resources.sharedServiceInstance, name, namespace);
     if (!instance) return undefined;
     if (instance.metadata.deletionTimestamp) return this.finalize(instance);
-    const notReady = (reason: string, message: string) =>
+    const notReady = (reason: Extract<InstanceCondition, { type: "Ready" }>["reason"], message: string) =>
       this.writeStatus(instance, {
         phase: "Failed",
         conditions: [{ type: "Ready", status: "False", reason, message }],
@@ -94,7 +97,7 @@ export class SharedServiceInstanceReconciler {
       return this.provisionAtBroker(instance, service, plan, tenant.department);
 
     const children = renderInstance(instance, service, plan, tenant);
-    const conditions: ConditionInput[] = [];
+    const conditions: InstanceCondition[] = [];
     try {
       await this.client.apply(children.config, { fieldManager });
       try {
@@ -249,32 +252,12 @@ export class SharedServiceInstanceReconciler {
 
   private async writeStatus(
     instance: InstanceObject,
-    update: { conditions: ConditionInput[] } & Omit<
+    update: { conditions: InstanceCondition[] } & Omit<
       SharedServiceInstanceStatus,
       "conditions" | "observedGeneration"
     >,
   ): Promise<void> {
-    const current = instance.status ?? {};
-    const next: SharedServiceInstanceStatus = {
-      ...current,
-      ...update,
-      observedGeneration: instance.metadata.generation,
-      conditions: mergeConditions(
-        current.conditions,
-        update.conditions,
-        instance.metadata.generation,
-        new Date(),
-      ),
-    };
-    if (stableJson(next) === stableJson(current)) return;
-    await this.client.apply(
-      {
-        apiVersion: instance.apiVersion,
-        kind: instance.kind,
-        metadata: { name: instance.metadata.name, namespace: instance.metadata.namespace },
-        status: next,
-      },
-      { fieldManager, subresource: "status" },
-    );
+    const { conditions, ...fields } = update;
+    await this.status.write(statusOwners.sharedServiceInstance, instance, { fields, conditions });
   }
 }

@@ -1,12 +1,12 @@
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import type { InstanceCondition } from "../api/conditions.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import type {
   SharedService,
   SharedServiceInstance,
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
-import type { ConditionInput } from "../runtime/conditions.ts";
 import type { Plan } from "./desired.ts";
 import { type BrokerEndpoint, BrokerError, OsbClient } from "./osb-client.ts";
 
@@ -20,7 +20,7 @@ type BrokerStatus = NonNullable<SharedServiceInstanceStatus["broker"]>;
 export interface BrokerStep {
   broker: BrokerStatus;
   phase: string;
-  condition: ConditionInput;
+  condition: InstanceCondition;
   /** Credentials to hand out once the broker has bound the instance. */
   credentials?: Record<string, string>;
   requeueAfterMs?: number;

@@ -1,0 +1,168 @@
+import Type from "typebox";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  Milliseconds,
+  Port,
+  type SettingsSpec,
+} from "../lib/config.ts";
+import { platformDefaults } from "./api/defaults.ts";
+import { controllerIdentity } from "./api/rbac.ts";
+import { defaultScanSettings } from "./eservice/settings.ts";
+
+// Every environment variable the controller reads, declared once (docs/configuration.md shows this table).
+
+const dnsLabel = Type.String({ pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" });
+const hostPort = Type.String({ pattern: "^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+)(:\\d{1,5})?$" });
+
+export const controllerSettings = {
+  host: {
+    env: "GOVHOST_CONTROLLER_HOST",
+    schema: Type.String({ minLength: 1 }),
+    default: "127.0.0.1",
+    form: "an address to bind (e.g. 0.0.0.0 in a pod)",
+    description: "Where the health (/healthz, /readyz) and metrics (/metrics) server listens.",
+  },
+  port: {
+    env: "GOVHOST_CONTROLLER_PORT",
+    schema: Port,
+    default: 8081,
+    form: "a TCP port, 0–65535",
+    description: "Port of the health and metrics server.",
+  },
+  identity: {
+    env: "GOVHOST_CONTROLLER_ID",
+    schema: Type.String({ minLength: 1, maxLength: 128 }),
+    form: "a non-empty name of at most 128 characters",
+    description: "This replica's name in leader election (default: host name and process id).",
+  },
+  leaseNamespace: {
+    env: "GOVHOST_LEASE_NAMESPACE",
+    schema: dnsLabel,
+    default: controllerIdentity.namespace,
+    form: "a namespace name (DNS label)",
+    description: "Namespace of the controller's leader-election Lease.",
+  },
+  ingressNamespace: {
+    env: "GOVHOST_INGRESS_NAMESPACE",
+    schema: dnsLabel,
+    default: platformDefaults.ingressControllerNamespace,
+    form: "a namespace name (DNS label)",
+    description: "Namespace of the ingress controller, the only source allowed to reach e-service pods.",
+  },
+  ingressClass: {
+    env: "GOVHOST_INGRESS_CLASS",
+    schema: dnsLabel,
+    default: platformDefaults.ingressClassName,
+    form: "an IngressClass name (DNS label)",
+    description: "IngressClass of the Ingresses rendered for exposed e-services.",
+  },
+  tlsClusterIssuer: {
+    env: "GOVHOST_TLS_CLUSTER_ISSUER",
+    schema: dnsLabel,
+    form: "a cert-manager ClusterIssuer name (DNS label)",
+    description: "When set, each public host's certificate is issued by this cert-manager ClusterIssuer.",
+  },
+  previewHosts: {
+    env: "GOVHOST_A11Y_PREVIEW_HOSTS",
+    schema: Type.Array(hostPort),
+    default: [],
+    form: "a comma-separated list of host or host:port",
+    description:
+      "Where spec.accessibility.previewUrl may point: host allows its scheme's default port only, host:port that port only.",
+  },
+  complianceIntervalMs: {
+    env: "GOVHOST_COMPLIANCE_INTERVAL_MS",
+    schema: Milliseconds(1_000),
+    default: 60_000,
+    form: "whole milliseconds, at least 1000",
+    description: "Time between two compliance scans of every department.",
+  },
+  meteringRefreshMs: {
+    env: "GOVHOST_METERING_REFRESH_MS",
+    schema: Milliseconds(1_000),
+    default: 60_000,
+    form: "whole milliseconds, at least 1000",
+    description: "How often draft statements are recomputed to include open allocations up to now.",
+  },
+  usagePollMs: {
+    env: "GOVHOST_USAGE_POLL_MS",
+    schema: Milliseconds(1_000),
+    default: 60_000,
+    form: "whole milliseconds, at least 1000",
+    description: "How often pods' usage is read from metrics.k8s.io (consumed-mode metering).",
+  },
+  ledgerCompactBytes: {
+    env: "GOVHOST_LEDGER_COMPACT_BYTES",
+    schema: Type.Integer({ minimum: 1_024, maximum: 900 * 1024 }),
+    default: 256 * 1024,
+    form: "whole bytes, 1024 to 921600",
+    description: "Size of a department's ledger changes past which they are folded into its snapshot.",
+  },
+  timeZone: {
+    env: "GOVHOST_TIMEZONE",
+    schema: Type.String({ pattern: "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$" }),
+    default: platformDefaults.timeZone,
+    form: "an IANA time zone (e.g. Asia/Hong_Kong)",
+    description: "Zone in which statement months and budgets are counted.",
+  },
+  chromium: {
+    env: "GOVHOST_CHROMIUM",
+    schema: Type.String({ pattern: "^/" }),
+    form: "an absolute path to a Chromium binary",
+    description:
+      "Chromium for the accessibility scanner's browser tier (default: Debian's /usr/bin/chromium).",
+  },
+  scanConcurrency: {
+    env: "GOVHOST_A11Y_SCAN_CONCURRENCY",
+    schema: Type.Integer({ minimum: 1, maximum: 64 }),
+    default: defaultScanSettings.concurrency,
+    form: "a whole number, 1–64",
+    description: "Accessibility scans running at once, platform-wide (at most one per department).",
+  },
+  scanTimeoutMs: {
+    env: "GOVHOST_A11Y_SCAN_TIMEOUT_MS",
+    schema: Milliseconds(1_000),
+    default: defaultScanSettings.scanTimeoutMs,
+    form: "whole milliseconds, at least 1000",
+    description: "One e-service's scan, all its pages.",
+  },
+  pageTimeoutMs: {
+    env: "GOVHOST_A11Y_PAGE_TIMEOUT_MS",
+    schema: Milliseconds(100),
+    default: defaultScanSettings.pageTimeoutMs,
+    form: "whole milliseconds, at least 100",
+    description: "Fetching a page's HTML, and loading it in Chromium up to its load event.",
+  },
+  settleMs: {
+    env: "GOVHOST_A11Y_SETTLE_MS",
+    schema: Milliseconds(0),
+    default: defaultScanSettings.settleMs,
+    form: "whole milliseconds, 0 or more",
+    description: "Waiting for the network to go quiet after load; a page still busy is scanned as it is.",
+  },
+  axeTimeoutMs: {
+    env: "GOVHOST_A11Y_AXE_TIMEOUT_MS",
+    schema: Milliseconds(100),
+    default: defaultScanSettings.axeTimeoutMs,
+    form: "whole milliseconds, at least 100",
+    description: "axe on one page, in each tier.",
+  },
+} satisfies SettingsSpec;
+
+export type ControllerConfig = Config<typeof controllerSettings>;
+
+export function loadControllerConfig(env: Record<string, string | undefined>): ControllerConfig {
+  const config = loadConfig(controllerSettings, env);
+  // A zone name of the right shape may still be unknown to the runtime's time zone data.
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: config.timeZone });
+  } catch {
+    throw new ConfigError(
+      "GOVHOST_TIMEZONE",
+      `GOVHOST_TIMEZONE=${JSON.stringify(config.timeZone)} is not valid: expected an IANA time zone this runtime knows (e.g. Asia/Hong_Kong)`,
+    );
+  }
+  return config;
+}

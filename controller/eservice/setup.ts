@@ -1,0 +1,96 @@
+import { Histogram } from "prom-client";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { objectKey } from "../../lib/kube/informer.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { platformOwned } from "../../policies/keys.ts";
+import { AccessibilityScanner } from "../accessibility/scanner.ts";
+import type { EService } from "../api/eservice.ts";
+import { EventRecorder } from "../runtime/events.ts";
+import { type Manager, specOrMetadataChanged } from "../runtime/manager.ts";
+import { tenantLookup, tenantNamespaces } from "../tenancy/setup.ts";
+import { EServiceReconciler } from "./reconciler.ts";
+import { ScanQueue } from "./scan-queue.ts";
+import { type EServiceSettings, type ScanSettings, scannerOptionsFrom } from "./settings.ts";
+
+export type EServiceObject = EService & KubeObject;
+
+/** The EServices cache, shared with metering (which bills public endpoints). */
+export function eservicesInformer(manager: Manager) {
+  return manager.informer<EServiceObject>(resources.eservice, { phase: 1 });
+}
+
+/**
+ * E-services: each EService becomes its workload, Service and NetworkPolicy, is scanned for accessibility
+ * (fairly per department, bounded in time), and is exposed through an Ingress only when every baseline
+ * passes (reconciler.ts, gate.ts). Its own status writes do not re-run it; its Deployment's rollout does.
+ */
+export function setupEServices(
+  manager: Manager,
+  settings: EServiceSettings,
+  scanSettings: ScanSettings,
+): void {
+  const { client, log } = manager;
+  const tenantOf = tenantLookup(tenantNamespaces(manager));
+  const scanDuration = new Histogram({
+    name: "govhost_accessibility_scan_duration_seconds",
+    help: "Time to scan one e-service's pages in both tiers",
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [manager.metrics.registry],
+  });
+  const scanner = new AccessibilityScanner(
+    scannerOptionsFrom(scanSettings, log.child({ component: "accessibility" })),
+  );
+  const scans = new ScanQueue(
+    scanner,
+    (key, durationMs) => {
+      scanDuration.observe(durationMs / 1000);
+      queue.add(key);
+    },
+    {
+      concurrency: scanSettings.concurrency,
+      scanTimeoutMs: scanSettings.scanTimeoutMs,
+      // Fair per department, not per namespace: a department with several environments gets one turn.
+      departmentOf: (key) => {
+        const namespace = key.split("/")[0] as string;
+        return tenantOf(namespace)?.department ?? namespace;
+      },
+      log: log.child({ component: "scan-queue" }),
+    },
+  );
+  const reconciler = new EServiceReconciler({
+    client,
+    settings,
+    events: new EventRecorder(client, "govhost-controller", log),
+    scans,
+    tenantOf,
+    status: manager.status,
+    log: log.child({ controller: "eservice" }),
+  });
+  const eservices = eservicesInformer(manager);
+  const queue = manager.controller({
+    name: "eservice",
+    reconcile: (key) => reconciler.reconcile(key),
+    resyncKeys: () => eservices.list().map(objectKey),
+  });
+  manager.watch(eservices, (_event, es) => queue.add(objectKey(es)), specOrMetadataChanged);
+
+  // Deployed follows the rollout (available replicas), so the EService that owns a Deployment is
+  // reconciled again when its status changes.
+  const deployments = manager.informer<KubeObject>(resources.deployment, {
+    labelSelector: platformOwned.eservice,
+    phase: 1,
+  });
+  manager.watch(deployments, (_event, deployment) => {
+    const refs = (deployment.metadata?.ownerReferences ?? []) as {
+      kind?: string;
+      name?: string;
+      controller?: boolean;
+    }[];
+    const owner = refs.find((ref) => ref.controller && ref.kind === "EService");
+    if (owner?.name) queue.add(`${deployment.metadata?.namespace}/${owner.name}`);
+  });
+  manager.onStop(async () => {
+    scans.stop();
+    await scanner.close();
+  });
+}

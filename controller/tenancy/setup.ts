@@ -1,0 +1,101 @@
+import { Gauge } from "prom-client";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import type { Informer } from "../../lib/kube/informer.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { platformOwned } from "../../policies/keys.ts";
+import type { Department } from "../api/department.ts";
+import type { Tenant } from "../api/eservice-workload.ts";
+import { labels, managedByValue } from "../api/group.ts";
+import { EventRecorder } from "../runtime/events.ts";
+import { type Manager, specOrMetadataChanged } from "../runtime/manager.ts";
+import { ImpersonationSync } from "./impersonation.ts";
+import { DepartmentReconciler } from "./reconciler.ts";
+import type { TenancySettings } from "./settings.ts";
+
+export type DepartmentObject = Department & KubeObject;
+
+/** The Departments cache, shared by every controller that reads them. */
+export function departmentsInformer(manager: Manager): Informer<DepartmentObject> {
+  return manager.informer<DepartmentObject>(resources.department);
+}
+
+/** The cache of department namespaces (the platform's own), shared by every controller that reads them. */
+export function tenantNamespaces(manager: Manager): Informer<KubeObject> {
+  return manager.informer<KubeObject>(resources.namespace, {
+    labelSelector: `${labels.managedBy}=${managedByValue}`,
+  });
+}
+
+/** Which department, environment and domains a namespace belongs to, from its platform-owned labels. */
+export function tenantLookup(namespaces: Informer<KubeObject>): (namespace: string) => Tenant | undefined {
+  return (namespace) => {
+    const ns = namespaces.get(namespace)?.metadata;
+    const department = ns?.labels?.[labels.department];
+    const environment = ns?.labels?.[labels.environment];
+    if (!department || !environment) return undefined;
+    const domains = ns?.annotations?.[platformOwned.domains] ?? "";
+    return { department, environment, domains: domains.split(",").filter(Boolean) };
+  };
+}
+
+/**
+ * Tenancy: each Department becomes its namespaces and their guard rails (reconciler.ts), and the portal
+ * API's impersonation rights follow the Departments' groups (impersonation.ts). A Department's own status
+ * writes do not re-run either.
+ */
+export function setupTenancy(manager: Manager, settings: TenancySettings): void {
+  const { client, log } = manager;
+  const departments = departmentsInformer(manager);
+  const reconciler = new DepartmentReconciler({
+    client,
+    settings,
+    events: new EventRecorder(client, "govhost-controller", log),
+    status: manager.status,
+    log: log.child({ controller: "department" }),
+  });
+  const queue = manager.controller({
+    name: "department",
+    reconcile: (name) => reconciler.reconcile(name),
+    resyncKeys: () => departments.list().map((dept) => dept.metadata.name as string),
+  });
+  manager.watch(
+    departments,
+    (_event, dept) => queue.add(dept.metadata.name as string),
+    specOrMetadataChanged,
+  );
+
+  // Children the reconciler owns: a change or deletion by anyone else is put back.
+  const enqueueOwner = (_event: string, object: KubeObject) => {
+    const department = object.metadata?.labels?.[labels.department];
+    if (department) queue.add(department);
+  };
+  manager.watch(tenantNamespaces(manager), enqueueOwner);
+  for (const type of [
+    resources.resourceQuota,
+    resources.limitRange,
+    resources.networkPolicy,
+    resources.roleBinding,
+  ])
+    manager.watch(manager.informer(type, { labelSelector: labels.department }), enqueueOwner);
+
+  const impersonation = new ImpersonationSync(client, log.child({ component: "impersonation" }), () =>
+    departments.list(),
+  );
+  manager.watch(departments, () => impersonation.schedule(), specOrMetadataChanged);
+  manager.onSynced(() => impersonation.schedule(0));
+  manager.onStop(() => impersonation.stop());
+
+  new Gauge({
+    name: "govhost_departments",
+    help: "Departments by the status of their Ready condition",
+    labelNames: ["ready"],
+    registers: [manager.metrics.registry],
+    collect() {
+      this.reset();
+      for (const dept of departments.list()) {
+        const ready = dept.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "Unknown";
+        this.inc({ ready });
+      }
+    },
+  });
+}

@@ -1,0 +1,99 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { Informer, type InformerEvent } from "../../lib/kube/informer.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { FakeKube } from "./support/fake-kube.ts";
+
+const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace: "ns" },
+  data,
+});
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await sleep(5);
+  expect(check()).toBe(true);
+}
+
+describe("Informer", () => {
+  let abort = new AbortController();
+  beforeEach(() => {
+    abort = new AbortController();
+  });
+  afterEach(() => abort.abort());
+
+  it("lists, then follows the watch; every handler sees each change with the object it replaces", async () => {
+    const kube = new FakeKube();
+    kube.put(cm("a", { v: "1" }));
+    const seen: [InformerEvent, string, string | undefined, string | undefined][] = [];
+    const second: InformerEvent[] = [];
+    const informer = new Informer<KubeObject>(
+      kube.asClient(),
+      resources.configMap,
+      (event, object, previous) =>
+        seen.push([
+          event,
+          object.metadata?.name as string,
+          (object.data as Record<string, string>).v,
+          (previous?.data as Record<string, string> | undefined)?.v,
+        ]),
+    );
+    informer.addHandler((event) => second.push(event));
+    void informer.run(abort.signal);
+    await informer.synced;
+    expect(seen).toEqual([["add", "a", "1", undefined]]);
+
+    kube.put(cm("a", { v: "2" }));
+    kube.put(cm("b", { v: "1" }));
+    kube.remove("ns", "a");
+    await until(() => seen.length === 4);
+    expect(seen.slice(1)).toEqual([
+      ["update", "a", "2", "1"],
+      ["add", "b", "1", undefined],
+      ["delete", "a", "2", undefined],
+    ]);
+    expect(second).toEqual(["add", "update", "add", "delete"]);
+    expect(informer.list().map((o) => o.metadata?.name)).toEqual(["b"]);
+  });
+
+  it("relists when the watch expires (410) and synthesizes the deletes it missed", async () => {
+    const kube = new FakeKube();
+    kube.put(cm("kept", { v: "1" }));
+    kube.put(cm("gone", { v: "1" }));
+    const events: string[] = [];
+    const informer = new Informer<KubeObject>(kube.asClient(), resources.configMap, (event, object) =>
+      events.push(`${event} ${object.metadata?.name}`),
+    );
+    void informer.run(abort.signal);
+    await informer.synced;
+    events.length = 0;
+    // While disconnected: one object deleted, one changed, without watch events.
+    kube.removeQuietly("ns", "gone");
+    kube.objects.set("ns/kept", {
+      ...cm("kept", { v: "2" }),
+      metadata: { name: "kept", namespace: "ns", resourceVersion: "99" },
+    });
+    kube.expireWatches();
+    await until(() => events.length === 2);
+    expect(events.sort()).toEqual(["delete gone", "update kept"]);
+    expect(kube.listCalls).toBe(2);
+    expect(informer.get("ns/gone")).toBeUndefined();
+    expect(informer.get("ns/kept")?.data).toEqual({ v: "2" });
+  });
+
+  it("reports a failing list and retries it until the cache syncs", async () => {
+    const kube = new FakeKube();
+    kube.put(cm("a"));
+    kube.failNext.set("list", new Error("connection refused"));
+    const errors: unknown[] = [];
+    const informer = new Informer<KubeObject>(kube.asClient(), resources.configMap, undefined, {
+      onError: (error) => errors.push(error),
+    });
+    void informer.run(abort.signal);
+    await informer.synced;
+    expect(errors).toHaveLength(1);
+    expect(informer.list()).toHaveLength(1);
+  });
+});

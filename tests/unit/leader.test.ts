@@ -1,0 +1,112 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { LeaderElector } from "../../controller/runtime/leader.ts";
+import { KubeApiError } from "../../lib/kube/client.ts";
+import { FakeKube } from "./support/fake-kube.ts";
+
+const lease = { namespace: "govhost-system", name: "govhost-controller" };
+const fast = { leaseDurationSeconds: 1, retryPeriodMs: 50 };
+
+describe("LeaderElector", () => {
+  const aborts: AbortController[] = [];
+  const signal = () => {
+    const abort = new AbortController();
+    aborts.push(abort);
+    return abort.signal;
+  };
+  afterEach(() => {
+    for (const abort of aborts.splice(0)) abort.abort();
+  });
+
+  it("one replica leads; a standby takes over only after the lease has not changed for its duration", async () => {
+    const kube = new FakeKube();
+    const a = new LeaderElector(kube.asClient(), { ...lease, identity: "a", ...fast });
+    const b = new LeaderElector(kube.asClient(), { ...lease, identity: "b", ...fast });
+    const aSignal = new AbortController();
+    await a.acquire(aSignal.signal, () => {});
+    expect(a.isLeader).toBe(true);
+    expect(a.previousLeaderLastRenewal).toBeUndefined();
+
+    let bLeads = false;
+    const bAcquired = b
+      .acquire(signal(), () => {})
+      .then(() => {
+        bLeads = true;
+      });
+    // While a renews, b waits however long it tries.
+    await sleep(1_500);
+    expect(bLeads).toBe(false);
+
+    // a stops renewing (a crash: no release); b takes over one lease duration later.
+    aSignal.abort();
+    const stoppedAt = Date.now();
+    await bAcquired;
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(900);
+    const record = kube.objects.get("govhost-system/govhost-controller")?.spec as Record<string, unknown>;
+    expect(record.holderIdentity).toBe("b");
+    expect(record.leaseTransitions).toBe(1);
+    // The instant a last renewed: until then a leader was watching (metering closes vanished objects there).
+    expect(b.previousLeaderLastRenewal).toBeGreaterThan(stoppedAt - 200);
+    expect(b.previousLeaderLastRenewal).toBeLessThanOrEqual(stoppedAt);
+  });
+
+  it("a released lease is taken over at once", async () => {
+    const kube = new FakeKube();
+    const a = new LeaderElector(kube.asClient(), {
+      ...lease,
+      identity: "a",
+      leaseDurationSeconds: 15,
+      retryPeriodMs: 50,
+    });
+    const b = new LeaderElector(kube.asClient(), {
+      ...lease,
+      identity: "b",
+      leaseDurationSeconds: 15,
+      retryPeriodMs: 50,
+    });
+    const aSignal = new AbortController();
+    await a.acquire(aSignal.signal, () => {});
+    const bAcquired = b.acquire(signal(), () => {});
+    await sleep(200);
+    aSignal.abort();
+    await a.release();
+    const releasedAt = Date.now();
+    await bAcquired;
+    // Far less than the 15 s lease: the released lease lasts 1 s as b observes it.
+    expect(Date.now() - releasedAt).toBeLessThan(3_000);
+    expect(b.isLeader).toBe(true);
+  });
+
+  it("calls onLost when renewals fail for most of a lease duration", async () => {
+    const kube = new FakeKube();
+    const a = new LeaderElector(kube.asClient(), { ...lease, identity: "a", ...fast });
+    let lostAt = 0;
+    await a.acquire(signal(), () => {
+      lostAt = Date.now();
+    });
+    const failingFrom = Date.now();
+    // The API server refuses every call from now on.
+    const refuse = () => kube.failNext.set("find", new KubeApiError(503, "ServiceUnavailable", "etcd down"));
+    const refusing = setInterval(refuse, 10);
+    refuse();
+    while (!lostAt && Date.now() - failingFrom < 3_000) await sleep(20);
+    clearInterval(refusing);
+    expect(lostAt).toBeGreaterThan(0);
+    expect(a.isLeader).toBe(false);
+    // 0.66 of the 1 s lease, checked each 50 ms retry.
+    expect(lostAt - failingFrom).toBeGreaterThanOrEqual(600);
+  });
+
+  it("two replicas racing for a new lease: exactly one wins (optimistic concurrency)", async () => {
+    const kube = new FakeKube();
+    const electors = ["a", "b", "c"].map(
+      (identity) => new LeaderElector(kube.asClient(), { ...lease, identity, ...fast }),
+    );
+    const winners: string[] = [];
+    for (const [i, elector] of electors.entries())
+      void elector.acquire(signal(), () => {}).then(() => winners.push(String(i)));
+    await sleep(400);
+    expect(winners).toHaveLength(1);
+    expect(electors.filter((e) => e.isLeader)).toHaveLength(1);
+  });
+});

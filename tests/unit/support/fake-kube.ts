@@ -1,0 +1,118 @@
+import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from "../../../lib/kube/client.ts";
+
+// An in-memory stand-in for the few KubeClient calls the runtime's unit tests exercise (informer, leader
+// election, status writer). Integration tests use the real API server; these pin the runtime's own logic:
+// optimistic concurrency (409 on a stale resourceVersion), watch streams and "too old" (410) relists.
+
+type Watcher = { onEvent: (event: WatchEvent<KubeObject>) => void; fail: (error: Error) => void };
+
+export class FakeKube {
+  readonly objects = new Map<string, KubeObject>();
+  readonly applied: { object: KubeObject; options: unknown }[] = [];
+  private version = 1;
+  private readonly watchers = new Set<Watcher>();
+  /** Makes the next calls of these methods fail with the given error. */
+  readonly failNext = new Map<string, Error>();
+  listCalls = 0;
+
+  asClient(): KubeClient {
+    return this as unknown as KubeClient;
+  }
+
+  private key(object: KubeObject): string {
+    return `${object.metadata?.namespace ?? ""}/${object.metadata?.name}`;
+  }
+
+  private failing(method: string): void {
+    const error = this.failNext.get(method);
+    if (error) {
+      this.failNext.delete(method);
+      throw error;
+    }
+  }
+
+  /** Stores an object as if another client wrote it, and tells the watchers. */
+  put(object: KubeObject): KubeObject {
+    const existed = this.objects.has(this.key(object));
+    const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.version) } };
+    this.objects.set(this.key(stored), stored);
+    for (const w of this.watchers) w.onEvent({ type: existed ? "MODIFIED" : "ADDED", object: stored });
+    return stored;
+  }
+
+  remove(namespace: string | undefined, name: string): void {
+    const key = `${namespace ?? ""}/${name}`;
+    const object = this.objects.get(key);
+    if (!object) return;
+    this.objects.delete(key);
+    for (const w of this.watchers) w.onEvent({ type: "DELETED", object });
+  }
+
+  /** Deletes without telling the watchers (a change missed while disconnected). */
+  removeQuietly(namespace: string | undefined, name: string): void {
+    this.objects.delete(`${namespace ?? ""}/${name}`);
+    this.version++;
+  }
+
+  /** Ends every open watch with 410 Gone, as the API server does when a version is compacted away. */
+  expireWatches(): void {
+    for (const w of [...this.watchers]) w.fail(new KubeApiError(410, "Expired", "too old resource version"));
+  }
+
+  async list<T extends KubeObject>() {
+    this.listCalls++;
+    this.failing("list");
+    return { items: [...this.objects.values()] as T[], metadata: { resourceVersion: String(this.version) } };
+  }
+
+  watch<T extends KubeObject>(
+    _type: unknown,
+    _resourceVersion: string,
+    onEvent: (event: WatchEvent<T>) => void,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const watcher: Watcher = {
+        onEvent: onEvent as Watcher["onEvent"],
+        fail: (error) => {
+          this.watchers.delete(watcher);
+          reject(error);
+        },
+      };
+      this.watchers.add(watcher);
+      options.signal?.addEventListener("abort", () => {
+        this.watchers.delete(watcher);
+        resolve();
+      });
+    });
+  }
+
+  async find<T extends KubeObject>(_type: unknown, name: string, namespace?: string): Promise<T | undefined> {
+    this.failing("find");
+    const found = this.objects.get(`${namespace ?? ""}/${name}`);
+    return found ? (structuredClone(found) as T) : undefined;
+  }
+
+  async create<T extends KubeObject>(object: T): Promise<T> {
+    this.failing("create");
+    if (this.objects.has(this.key(object))) throw new KubeApiError(409, "AlreadyExists", "already exists");
+    return this.put(object) as T;
+  }
+
+  async replace<T extends KubeObject>(object: T): Promise<T> {
+    this.failing("replace");
+    const current = this.objects.get(this.key(object));
+    if (!current) throw new KubeApiError(404, "NotFound", "not found");
+    if (current.metadata?.resourceVersion !== object.metadata?.resourceVersion)
+      throw new KubeApiError(409, "Conflict", "the object has been modified");
+    return this.put(object) as T;
+  }
+
+  async apply<T extends KubeObject>(object: T, options: unknown): Promise<T> {
+    this.failing("apply");
+    this.applied.push({ object: structuredClone(object), options });
+    return object;
+  }
+
+  close(): void {}
+}
