@@ -251,8 +251,9 @@ export class Manager {
 
 /**
  * Passes creations, deletions, and updates that change what a reconciler reads: the generation (spec),
- * labels, annotations, finalizers or the deletion timestamp. Status-only updates (often the controller's
- * own writes) are dropped, like controller-runtime's GenerationChangedPredicate.
+ * labels, annotations or the deletion timestamp. Status-only and finalizer-only updates (mostly the
+ * controller's own writes) are dropped, like controller-runtime's GenerationChangedPredicate; the periodic
+ * resync still visits every object.
  */
 export function specOrMetadataChanged<T extends KubeObject>(
   event: InformerEvent,
@@ -266,7 +267,6 @@ export function specOrMetadataChanged<T extends KubeObject>(
     a.generation !== b.generation ||
     a.deletionTimestamp !== b.deletionTimestamp ||
     JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {}) ||
-    JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {}) ||
-    JSON.stringify(a.finalizers ?? []) !== JSON.stringify(b.finalizers ?? [])
+    JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {})
   );
 }

@@ -76,28 +76,30 @@ export class DepartmentReconciler {
   }
 
   async reconcile(name: string): Promise<ReconcileResult | undefined> {
-    const dept = await this.client.find<DepartmentObject>(resources.department, name);
+    let dept = await this.client.find<DepartmentObject>(resources.department, name);
     if (!dept) return undefined;
     if (dept.metadata.deletionTimestamp) return this.finalize(dept);
     if (!dept.metadata.finalizers?.includes(departmentFinalizer)) {
-      await this.client.mergePatch(resources.department, name, {
+      // The finalizer first (optimistic concurrency: a concurrent change fails this and retries), then
+      // provisioning in the same pass with the object the patch returned.
+      dept = await this.client.mergePatch<DepartmentObject>(resources.department, name, {
         metadata: {
           finalizers: [...(dept.metadata.finalizers ?? []), departmentFinalizer],
           resourceVersion: dept.metadata.resourceVersion,
         },
       });
-      return { requeueAfterMs: 0 };
     }
 
+    const current = dept;
     try {
-      return await this.provision(dept);
+      return await this.provision(current);
     } catch (error) {
       // Surface persistent failures where people look; the work queue retries with backoff.
       const message = `Reconcile failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
-      await this.writeStatus(dept, {
+      await this.writeStatus(current, {
         conditions: [{ type: "Ready", status: "False", reason: "ReconcileError", message }],
       }).catch((writeError: unknown) =>
-        this.log.warn({ department: dept.metadata.name, err: writeError }, "status write failed"),
+        this.log.warn({ department: current.metadata.name, err: writeError }, "status write failed"),
       );
       throw error;
     }
