@@ -1,47 +1,26 @@
-import { join } from "node:path";
 import { pino } from "pino";
+import { ConfigError } from "../lib/config.ts";
 import { startPortalApi } from "./app.ts";
-import { defaultRoleSettings } from "./auth/principal.ts";
+import { loadPortalApiConfig, type PortalApiConfig, startSettings } from "./config.ts";
 
-// `npm run api`: the portal API against $KUBECONFIG and the OpenID provider named by the environment.
-const env = process.env;
+// `npm run api`: the portal API against $KUBECONFIG and the OpenID provider named by the environment
+// (every variable: portal-api/config.ts, docs/configuration.md).
 const log = pino({ name: "govhost-portal-api" });
 
-function required(name: string): string {
-  const value = env[name];
-  if (!value) {
-    log.fatal(`${name} is not set; see README (Portal API)`);
-    process.exit(1);
+function readConfig(): PortalApiConfig {
+  try {
+    return loadPortalApiConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // A bad setting stops start-up here, naming the variable and the form it needs (docs/configuration.md),
+    // as the controller does.
+    process.stderr.write(`govhost-portal-api: ${error.message}\n`);
+    process.exit(2);
   }
-  return value;
 }
 
-const api = await startPortalApi({
-  tokens: {
-    issuer: required("GOVHOST_OIDC_ISSUER"),
-    audience: env.GOVHOST_OIDC_AUDIENCE ?? "https://api.govhost.local",
-    clientId: env.GOVHOST_OIDC_CLIENT_ID ?? "govhost-portal-api",
-    clientSecret: env.GOVHOST_OIDC_CLIENT_SECRET,
-    introspection: env.GOVHOST_OIDC_INTROSPECTION === "true",
-    allowHttpIssuer: env.GOVHOST_OIDC_ALLOW_HTTP === "true",
-  },
-  roles: {
-    ...defaultRoleSettings,
-    groupsClaim: env.GOVHOST_OIDC_GROUPS_CLAIM ?? defaultRoleSettings.groupsClaim,
-    // A stable, unique claim (never preferred_username or email, which users can often change).
-    usernameClaim: env.GOVHOST_OIDC_USERNAME_CLAIM ?? defaultRoleSettings.usernameClaim,
-    // Unset: "<issuer>#", as the API server's OIDC authenticator names users; "-" for no prefix.
-    ...(env.GOVHOST_OIDC_USERNAME_PREFIX !== undefined
-      ? { usernamePrefix: env.GOVHOST_OIDC_USERNAME_PREFIX === "-" ? "" : env.GOVHOST_OIDC_USERNAME_PREFIX }
-      : {}),
-    displayNameClaim: env.GOVHOST_OIDC_DISPLAY_NAME_CLAIM ?? defaultRoleSettings.displayNameClaim,
-  },
-  auditPath: env.GOVHOST_AUDIT_LOG ?? join(process.cwd(), ".govhost", "audit.log"),
-  host: env.GOVHOST_API_HOST ?? "127.0.0.1",
-  port: Number(env.GOVHOST_API_PORT ?? 8080),
-  rateLimitPerMinute: Number(env.GOVHOST_API_RATE_LIMIT ?? 600),
-  timeZone: env.GOVHOST_TIMEZONE ?? "Asia/Hong_Kong",
-});
+const config = readConfig();
+const api = await startPortalApi(startSettings(config));
 log.info({ url: api.url }, "portal API listening");
 const stop = () => void api.close().then(() => process.exit(0));
 process.once("SIGTERM", stop);
