@@ -9,7 +9,8 @@ import { resources } from "../lib/kube/resources.ts";
 import { AuditLog } from "./audit/store.ts";
 import { type DepartmentGroups, defaultRoleSettings, type RoleSettings } from "./auth/principal.ts";
 import { type TokenSettings, TokenVerifier } from "./auth/tokens.ts";
-import { type ApiOptions, buildServer } from "./server.ts";
+import type { ApiOptions } from "./dependencies.ts";
+import { buildServer } from "./server.ts";
 
 export interface PortalApiSettings extends ApiOptions {
   kubeconfig?: KubeConfig;

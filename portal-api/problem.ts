@@ -1,22 +1,37 @@
+import Type, { type Static } from "typebox";
+
 // RFC 9457 problem details: every error the API returns has a stable `type`, a human title and detail,
 // and, for bad input, the field at fault and what to do instead. Never a stack trace.
 
 export const problemBase = "https://govhost.io/problems/";
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  /** JSON pointer or dotted path of the field at fault. */
-  field?: string;
-  /** What to do instead. */
-  fix?: string;
-  /** For admission refusals: the baseline rule id (e.g. GH-IMG-001). */
-  rule?: string;
-  errors?: { field: string; detail: string; fix?: string }[];
-}
+export const Problem = Type.Object(
+  {
+    type: Type.String({
+      format: "uri",
+      description: "Stable identifier of the kind of problem, e.g. https://govhost.io/problems/not-found",
+    }),
+    title: Type.String({ description: "Short, human summary of the kind of problem" }),
+    status: Type.Integer({ minimum: 400, maximum: 599, description: "The HTTP status code" }),
+    detail: Type.String({ description: "What went wrong with this request" }),
+    instance: Type.Optional(Type.String({ description: "The request's path (and query)" })),
+    field: Type.Optional(
+      Type.String({ description: "Dotted path of the field at fault, e.g. body.spec.image" }),
+    ),
+    fix: Type.Optional(Type.String({ description: "What to do instead" })),
+    rule: Type.Optional(
+      Type.String({ description: "For admission refusals: the baseline rule id, e.g. GH-IMG-001" }),
+    ),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({ field: Type.String(), detail: Type.String(), fix: Type.Optional(Type.String()) }),
+        { description: "Every field at fault, for invalid requests" },
+      ),
+    ),
+  },
+  { $id: "Problem", title: "RFC 9457 problem details" },
+);
+export type Problem = Static<typeof Problem>;
 
 export class ProblemError extends Error {
   readonly problem: Problem;

@@ -3,70 +3,34 @@ import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type onRequestHookHandler,
 } from "fastify";
-import { Histogram, type Registry } from "prom-client";
+import { Histogram } from "prom-client";
 import { namespaceName } from "../controller/api/group.ts";
-import { KubeApiError, type KubeClient } from "../lib/kube/client.ts";
+import { KubeApiError } from "../lib/kube/client.ts";
 import { AnonymousTally } from "./audit/anonymous.ts";
 import type { AuditActor, AuditRecordInput } from "./audit/chain.ts";
-import type { AuditLog } from "./audit/store.ts";
 import { roleIn } from "./auth/authorize.ts";
-import { type DepartmentGroups, type Principal, principalFrom, type RoleSettings } from "./auth/principal.ts";
-import { InvalidTokenError, type TokenVerifier } from "./auth/tokens.ts";
-import { type Problem, ProblemError, problemBase, problems } from "./problem.ts";
+import { type Principal, principalFrom } from "./auth/principal.ts";
+import { InvalidTokenError } from "./auth/tokens.ts";
+import type { ApiDependencies, ApiOptions } from "./dependencies.ts";
+import { Problem, ProblemError, problemBase, problems } from "./problem.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { budgetRoutes } from "./routes/budget.ts";
 import { catalogueRoutes } from "./routes/catalogue.ts";
 import { departmentRoutes } from "./routes/departments.ts";
 import { eserviceRoutes } from "./routes/eservices.ts";
+import { policyReportRoutes } from "./routes/policy-reports.ts";
+import { serviceClusterRoutes } from "./routes/service-clusters.ts";
 import { sharedServiceRoutes } from "./routes/shared-services.ts";
 import { statementRoutes } from "./routes/statements.ts";
 import { usageRoutes } from "./routes/usage.ts";
-
-export interface ApiDependencies {
-  /** The API's own identity; writes go through `kube.impersonating(caller)`. */
-  kube: KubeClient;
-  verifier: TokenVerifier;
-  roles: RoleSettings;
-  audit: AuditLog;
-  departments: () => DepartmentGroups[];
-  registry: Registry;
-  ready: () => boolean;
-  /** Calendar of statements and usage windows. */
-  timeZone: string;
-  /** The RateCard that prices usage. */
-  rateCard: string;
-}
-
-export interface ApiOptions {
-  logger?: boolean | Record<string, unknown>;
-  /** Requests per minute per client: its verified identity, else its address. */
-  rateLimitPerMinute?: number;
-  bodyLimitBytes?: number;
-  /** How often anonymous traffic is summarised into the audit log (default one minute). */
-  anonymousSummaryIntervalMs?: number;
-  /** How long the public service catalogue is served from cache (default 5 s). */
-  catalogueCacheMs?: number;
-}
-
-declare module "fastify" {
-  interface FastifyRequest {
-    principal?: Principal;
-    /** Why the token that was sent did not verify (answered on routes that need a caller). */
-    authFailure?: ProblemError;
-    /** The client's own x-request-id, when well-formed (untrusted: for correlation only). */
-    clientRequestId?: string;
-    audit?: Omit<AuditRecordInput, "time" | "requestId" | "actor" | "result">;
-  }
-  interface FastifyContextConfig {
-    /** Reachable without a token (health, metrics, OpenAPI, docs, the public service catalogue). */
-    public?: boolean;
-  }
-}
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   return reply.code(problem.status).type("application/problem+json").send(problem);
@@ -174,7 +138,13 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     ajv: { customOptions: { removeAdditional: false, strict: false, allErrors: true } },
-  });
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Response schemas describe the answers in /openapi.json (and schemathesis checks the answers against
+  // them); the answers themselves are serialized as they are, so a field a schema lacks is never dropped
+  // silently and a missing one never turns an answer into a 500.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.addSchema(Problem);
 
   // Set before any plugin is registered, so every plugin's routes (e.g. /docs) inherit them.
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -241,7 +211,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
   });
 
   // 1. Who is calling: a token that verifies gives the principal; one that does not is remembered and
-  //    answered below, after rate limiting, so that bad tokens are limited by address like no token.
+  //    answered in 3., after rate limiting, so that bad tokens are limited by address like no token.
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     const sent = request.headers["x-request-id"];
@@ -269,10 +239,14 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
     }),
   });
 
-  // 3. Routes that need a caller refuse everyone else before their body is even parsed.
-  app.addHook("preParsing", async (request) => {
+  // 3. Routes that need a caller refuse everyone else, still in onRequest (after the rate limit's hook, which
+  //    the plugin adds to each route as it is declared): before the body is read, parsed or validated.
+  const requireCaller: onRequestHookHandler = async (request) => {
     if (isPublic(request) || request.principal) return;
     throw request.authFailure ?? problems.unauthorized("No bearer token was sent");
+  };
+  app.addHook("onRoute", (route) => {
+    route.onRequest = [...[route.onRequest ?? []].flat(), requireCaller];
   });
 
   // 4. A caller with no role in a department learns nothing about it: the same answer whether it exists
@@ -374,6 +348,11 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
 
   await app.register(helmet, { global: true });
   await app.register(swagger, {
+    // Shared schemas (Problem) keep their own names in components.schemas.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === "string" ? json.$id : `def-${i}`,
+    },
     openapi: {
       openapi: "3.1.0",
       info: {
@@ -424,9 +403,12 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(departmentRoutes(deps));
       await api.register(eserviceRoutes(deps));
       await api.register(statementRoutes(deps));
+      await api.register(budgetRoutes(deps));
+      await api.register(policyReportRoutes(deps));
       await api.register(usageRoutes(deps));
+      await api.register(catalogueRoutes(deps));
       await api.register(sharedServiceRoutes(deps));
-      await api.register(catalogueRoutes(deps, { cacheMs: options.catalogueCacheMs ?? 5_000 }));
+      await api.register(serviceClusterRoutes(deps, { cacheMs: options.catalogueCacheMs ?? 5_000 }));
       await api.register(auditRoutes(deps));
     },
     { prefix: "/api/v1" },

@@ -1,82 +1,49 @@
-import type { FastifyPluginAsync } from "fastify";
-import type { EService } from "../../controller/api/eservice.ts";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import { type SharedService, SharedServicePlan } from "../../controller/api/shared-service.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import type { ApiDependencies } from "../server.ts";
+import type { ApiDependencies } from "../dependencies.ts";
+import { nameOf, principalOf } from "./common.ts";
+import { DisplayName, json, responses } from "./schemas.ts";
 
-type EServiceObject = EService & KubeObject;
+// /catalogue/shared-services: the shared services departments may subscribe to, with plans and prices.
 
-interface CatalogueService {
-  name: string;
-  department: string;
-  displayName: unknown;
-  url: string;
-}
+const CatalogueEntry = Type.Object({
+  name: Type.String(),
+  displayName: DisplayName,
+  description: Type.String(),
+  provisioning: Type.String({ description: "rendered (into the department's namespace) or broker" }),
+  plans: Type.Array(SharedServicePlan),
+});
 
-interface Catalogue {
-  items: { cluster: string; services: CatalogueService[] }[];
-}
-
-/**
- * The citizen-facing catalogue: public e-services that are exposed now, grouped by service cluster. It is
- * public, so it is served from a cache of `cacheMs` (concurrent misses share one list call): anonymous
- * traffic costs the API server at most one list of EServices per interval, however much of it comes.
- */
-export function catalogueRoutes(deps: ApiDependencies, options: { cacheMs: number }): FastifyPluginAsync {
-  let cached: { at: number; value: Catalogue } | undefined;
-  let loading: Promise<Catalogue> | undefined;
-  const current = (): Promise<Catalogue> => {
-    if (cached && Date.now() - cached.at < options.cacheMs) return Promise.resolve(cached.value);
-    loading ??= build(deps)
-      .then((value) => {
-        cached = { at: Date.now(), value };
-        return value;
-      })
-      .finally(() => {
-        loading = undefined;
-      });
-    return loading;
-  };
+export function catalogueRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
-      "/service-clusters",
+      "/catalogue/shared-services",
       {
-        config: { public: true },
-        schema: { tags: ["catalogue"], summary: "Public e-services by service cluster", security: [] },
+        schema: {
+          tags: ["shared-services"],
+          summary: "The catalogue: services, plans and prices",
+          response: responses(
+            { 200: json("The shared services", Type.Object({ items: Type.Array(CatalogueEntry) })) },
+            [401, 429, 500, 503],
+          ),
+        },
       },
-      async (_request, reply) => {
-        reply.header("cache-control", `public, max-age=${Math.floor(options.cacheMs / 1000)}`);
-        return current();
+      async (request) => {
+        principalOf(request);
+        const list = await deps.kube.list<SharedService & KubeObject>(resources.sharedService);
+        return {
+          items: list.items.map((s) => ({
+            name: nameOf(s),
+            displayName: s.spec.displayName,
+            description: s.spec.description,
+            provisioning: s.spec.provisioning.method,
+            plans: s.spec.plans,
+          })),
+        };
       },
     );
-  };
-}
-
-async function build(deps: ApiDependencies): Promise<Catalogue> {
-  const all = await deps.kube.list<EServiceObject>(resources.eservice);
-  const clusters = new Map<string, CatalogueService[]>();
-  for (const es of all.items) {
-    const exposed = es.status?.conditions?.some((c) => c.type === "Exposed" && c.status === "True");
-    if (!exposed || !es.status?.url) continue;
-    const cluster = es.spec.serviceCluster ?? "other";
-    clusters.set(cluster, [
-      ...(clusters.get(cluster) ?? []),
-      {
-        name: es.metadata.name as string,
-        department:
-          es.metadata.labels?.["govhost.io/department"] ??
-          (es.metadata.namespace ?? "").replace(/-[^-]+$/, ""),
-        displayName: es.spec.displayName ?? { en: es.metadata.name, zhHant: es.metadata.name },
-        url: es.status.url,
-      },
-    ]);
-  }
-  return {
-    items: [...clusters.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([cluster, services]) => ({
-        cluster,
-        services: services.sort((a, b) => a.name.localeCompare(b.name)),
-      })),
   };
 }

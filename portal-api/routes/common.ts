@@ -1,18 +1,12 @@
-import type { FastifyRequest } from "fastify";
-import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
 import { childLabels, namespaceName } from "../../controller/api/group.ts";
-import { dnsLabelPattern } from "../../controller/api/schema-helpers.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { type Action, allowed, roleIn } from "../auth/authorize.ts";
 import type { Principal } from "../auth/principal.ts";
+import type { ApiDependencies } from "../dependencies.ts";
 import { problemFromKube } from "../kube-errors.ts";
 import { ProblemError, problems } from "../problem.ts";
-import type { ApiDependencies } from "../server.ts";
-
-export const Name = Type.String({ pattern: dnsLabelPattern, minLength: 1, maxLength: 63 });
-export const DeptParams = Type.Object({ dept: Name }, { additionalProperties: false });
 
 export function principalOf(request: { principal?: Principal }): Principal {
   if (!request.principal) throw problems.unauthorized("No bearer token was sent");
@@ -47,8 +41,12 @@ export async function findDepartment(deps: ApiDependencies, name: string): Promi
  * The namespace of a department environment, after checking the caller may `action` in the department
  * and that both exist.
  */
-export async function environmentNamespace(deps: ApiDependencies, request: FastifyRequest, action: Action) {
-  const { dept, env } = request.params as { dept: string; env: string };
+export async function environmentNamespace(
+  deps: ApiDependencies,
+  request: { principal?: Principal; params: { dept: string; env: string } },
+  action: Action,
+) {
+  const { dept, env } = request.params;
   requireAllowed(principalOf(request), action, dept);
   const department = await findDepartment(deps, dept);
   if (!department.spec.environments.includes(env))
@@ -82,3 +80,6 @@ export async function asProblem<T>(what: string, run: () => Promise<T>): Promise
     throw problemFromKube(error, what);
   }
 }
+
+/** The name of an object read from Kubernetes (always set on stored objects). */
+export const nameOf = (object: KubeObject): string => object.metadata?.name ?? "";

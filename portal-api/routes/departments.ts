@@ -1,47 +1,67 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import { DepartmentSpec } from "../../controller/api/department.ts";
+import { DepartmentSpec, DepartmentStatus } from "../../controller/api/department.ts";
 import { namespaceName } from "../../controller/api/group.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { allowed, visibleDepartments } from "../auth/authorize.ts";
+import type { ApiDependencies } from "../dependencies.ts";
 import { problemFromKube } from "../kube-errors.ts";
-import { problems } from "../problem.ts";
-import type { ApiDependencies } from "../server.ts";
+import { ProblemError, problems } from "../problem.ts";
 import {
   asCaller,
   type DepartmentObject,
-  DeptParams,
   findDepartment,
-  Name,
+  nameOf,
   principalOf,
   requireAllowed,
 } from "./common.ts";
 import { mergePatchSchema } from "./patch-schema.ts";
+import { Deleting, DepartmentName, DeptParams, json, Nullable, responses } from "./schemas.ts";
+
+// /departments, /departments/{dept} and /departments/{dept}/environments.
 
 /** Fields a department admin may change on their own department; everything else is the operators'. */
 const adminEditable = new Set(["contacts", "displayName"]);
 
+const DepartmentView = Type.Object({
+  name: Type.String(),
+  spec: DepartmentSpec,
+  status: DepartmentStatus,
+});
+
+const EnvironmentView = Type.Object({
+  name: Type.String(),
+  namespace: Type.String(),
+  provisioned: Type.Boolean({ description: "Whether the controller has made its namespace" }),
+  quota: Nullable(
+    Type.Record(Type.String(), Type.String(), { description: "Hard limits set on its ResourceQuota" }),
+  ),
+});
+
 function view(dept: DepartmentObject) {
-  return {
-    name: dept.metadata.name,
-    spec: dept.spec,
-    status: dept.status ?? {},
-  };
+  return { name: nameOf(dept), spec: dept.spec, status: dept.status ?? {} };
 }
 
-export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
+export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/departments",
-      { schema: { tags: ["departments"], summary: "Departments the caller may see" } },
+      {
+        schema: {
+          tags: ["departments"],
+          summary: "Departments the caller may see",
+          response: responses(
+            { 200: json("The departments", Type.Object({ items: Type.Array(DepartmentView) })) },
+            [401, 429, 500, 503],
+          ),
+        },
+      },
       async (request) => {
         const principal = principalOf(request);
         const visible = visibleDepartments(principal, "department:read");
         const list = await deps.kube.list<DepartmentObject>(resources.department);
         return {
-          items: list.items
-            .filter((d) => visible === undefined || visible.includes(d.metadata.name as string))
-            .map(view),
+          items: list.items.filter((d) => visible === undefined || visible.includes(nameOf(d))).map(view),
         };
       },
     );
@@ -52,12 +72,21 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
         schema: {
           tags: ["departments"],
           summary: "Create a department (platform operators)",
-          body: Type.Object({ name: Name, spec: DepartmentSpec }, { additionalProperties: false }),
+          body: Type.Object({ name: DepartmentName, spec: DepartmentSpec }, { additionalProperties: false }),
+          response: responses(
+            {
+              201: {
+                ...json("Created", DepartmentView),
+                headers: { location: { type: "string", description: "The department's URL" } },
+              },
+            },
+            [400, 401, 403, 409, 413, 415, 422, 429, 500, 502, 503],
+          ),
         },
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        const { name, spec } = request.body as { name: string; spec: DepartmentObject["spec"] };
+        const { name, spec } = request.body;
         request.audit = {
           action: "department.create",
           target: { kind: "Department", name, department: name },
@@ -83,9 +112,19 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
 
     app.get(
       "/departments/:dept",
-      { schema: { tags: ["departments"], params: DeptParams } },
+      {
+        schema: {
+          tags: ["departments"],
+          summary: "One department: its spec and status",
+          params: DeptParams,
+          response: responses(
+            { 200: json("The department", DepartmentView) },
+            [400, 401, 403, 404, 429, 500, 503],
+          ),
+        },
+      },
       async (request) => {
-        const { dept } = request.params as { dept: string };
+        const { dept } = request.params;
         requireAllowed(principalOf(request), "department:read", dept);
         return view(await findDepartment(deps, dept));
       },
@@ -98,10 +137,14 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
           tags: ["departments"],
           summary: "The department's environments, namespaces and quota",
           params: DeptParams,
+          response: responses(
+            { 200: json("The environments", Type.Object({ items: Type.Array(EnvironmentView) })) },
+            [400, 401, 403, 404, 429, 500, 503],
+          ),
         },
       },
       async (request) => {
-        const { dept } = request.params as { dept: string };
+        const { dept } = request.params;
         requireAllowed(principalOf(request), "department:read", dept);
         const department = await findDepartment(deps, dept);
         return {
@@ -123,12 +166,16 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
           summary: "Change a department: operators any field; department admins contacts and display name",
           params: DeptParams,
           body: Type.Object({ spec: mergePatchSchema(DepartmentSpec) }, { additionalProperties: false }),
+          response: responses(
+            { 200: json("The changed department", DepartmentView) },
+            [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503],
+          ),
         },
       },
       async (request) => {
         const principal = principalOf(request);
-        const { dept } = request.params as { dept: string };
-        const { spec } = request.body as { spec: Record<string, unknown> };
+        const { dept } = request.params;
+        const { spec } = request.body;
         const before = await findDepartment(deps, dept);
         request.audit = {
           action: "department.update",
@@ -160,10 +207,20 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
 
     app.delete(
       "/departments/:dept",
-      { schema: { tags: ["departments"], params: DeptParams } },
+      {
+        schema: {
+          tags: ["departments"],
+          summary: "Delete a department and everything in its namespaces (platform operators)",
+          params: DeptParams,
+          response: responses(
+            { 202: json("Deletion started", Deleting("deleting")) },
+            [400, 401, 403, 404, 422, 429, 500, 502, 503],
+          ),
+        },
+      },
       async (request, reply) => {
         const principal = principalOf(request);
-        const { dept } = request.params as { dept: string };
+        const { dept } = request.params;
         request.audit = {
           action: "department.delete",
           target: { kind: "Department", name: dept, department: dept },
@@ -173,10 +230,10 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsync {
           const deleted = await asCaller(deps, principal).delete(resources.department, dept);
           if (!deleted) throw problems.notFound(`Department ${dept} does not exist`);
         } catch (error) {
-          if (error instanceof Error && "problem" in error) throw error;
+          if (error instanceof ProblemError) throw error;
           throw problemFromKube(error, `Department ${dept}`);
         }
-        return reply.code(202).send({ name: dept, status: "deleting" });
+        return reply.code(202).send({ name: dept, status: "deleting" as const });
       },
     );
   };

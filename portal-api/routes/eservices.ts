@@ -1,28 +1,55 @@
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import { type EService, EServiceSpec } from "../../controller/api/eservice.ts";
+import {
+  AccessibilitySummary,
+  type EService,
+  EServiceSpec,
+  EServiceStatus,
+} from "../../controller/api/eservice.ts";
 import { eserviceWorkload, type Tenant } from "../../controller/api/eservice-workload.ts";
+import { dnsLabelPattern } from "../../controller/api/schema-helpers.ts";
 import { isAdmissionRefusal, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { isPlatformKey } from "../../policies/keys.ts";
 import type { Principal } from "../auth/principal.ts";
+import type { ApiDependencies, RequestAudit } from "../dependencies.ts";
 import { problems } from "../problem.ts";
-import type { ApiDependencies } from "../server.ts";
-import { asCaller, asProblem, environmentNamespace, Name, principalOf, requireAllowed } from "./common.ts";
+import { asCaller, asProblem, environmentNamespace, nameOf, principalOf, requireAllowed } from "./common.ts";
 import { mergePatchSchema } from "./patch-schema.ts";
+import {
+  Conditions,
+  Deleting,
+  EnvParams,
+  json,
+  Name,
+  Nullable,
+  PolicyReportResult,
+  ResourceParams,
+  responses,
+} from "./schemas.ts";
+
+// /departments/{dept}/environments/{env}/eservices and below.
 
 type EServiceObject = EService & KubeObject;
 
-const EnvParams = Type.Object({ dept: Name, env: Name }, { additionalProperties: false });
-const ServiceParams = Type.Object({ dept: Name, env: Name, name: Name }, { additionalProperties: false });
+const EServiceView = Type.Object({
+  name: Type.String(),
+  namespace: Type.String(),
+  spec: EServiceSpec,
+  status: EServiceStatus,
+});
+
+const AccessibilityView = Type.Object({
+  summary: Nullable(AccessibilitySummary),
+  conditions: Conditions,
+  findings: Type.Array(PolicyReportResult, { description: "Every finding, as PolicyReport results" }),
+});
+
+const writeProblems = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503] as const;
+const readProblems = [400, 401, 403, 404, 429, 500, 503] as const;
 
 function view(es: EServiceObject) {
-  return {
-    name: es.metadata.name,
-    namespace: es.metadata.namespace,
-    spec: es.spec,
-    status: es.status ?? {},
-  };
+  return { name: nameOf(es), namespace: es.metadata.namespace ?? "", spec: es.spec, status: es.status ?? {} };
 }
 
 /**
@@ -60,65 +87,23 @@ async function previewWorkload(
   }
 }
 
-export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
+/** The custom methods, Google API style: `POST .../eservices/{name}:expose` and `:withdraw`. */
+const customMethodPattern = `${dnsLabelPattern.slice(0, -1)}:(expose|withdraw)$`;
+
+export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   const base = "/departments/:dept/environments/:env/eservices";
+  const one = `${base}/:name`;
+  // Custom methods in the Google API style (POST .../eservices/{name}:expose): one route, since the router
+  // cannot put a literal colon right after a path parameter.
+  const custom = `${base}/:action`;
   return async (app) => {
-    app.get(base, { schema: { tags: ["eservices"], params: EnvParams } }, async (request) => {
-      const { namespace } = await environmentNamespace(deps, request, "eservice:read");
-      const list = await deps.kube.list<EServiceObject>(resources.eservice, { namespace });
-      return { items: list.items.map(view) };
-    });
-
-    app.post(
-      base,
-      {
-        schema: {
-          tags: ["eservices"],
-          summary: "Create an e-service (public exposure needs the department admin role)",
-          params: EnvParams,
-          body: Type.Object({ name: Name, spec: EServiceSpec }, { additionalProperties: false }),
-        },
-      },
-      async (request, reply) => {
-        const principal = principalOf(request);
-        const { name, spec } = request.body as { name: string; spec: EServiceObject["spec"] };
-        const { dept, env, namespace } = await environmentNamespace(deps, request, "eservice:write");
-        request.audit = {
-          action: "eservice.create",
-          target: { kind: "EService", name, department: dept, namespace },
-          after: spec,
-        };
-        if (spec.exposure === "public") requireAllowed(principal, "eservice:publish", dept);
-        const object: EServiceObject = {
-          apiVersion: "govhost.io/v1alpha1",
-          kind: "EService",
-          metadata: { name, namespace },
-          spec,
-        };
-        const caller = asCaller(deps, principal);
-        const created = await asProblem(`EService ${name}`, async () => {
-          await caller.create(object, { dryRun: true });
-          await previewWorkload(deps, principal, object, { department: dept, environment: env, domains: [] });
-          return caller.create<EServiceObject>(object);
-        });
-        return reply
-          .code(201)
-          .header("location", `/api/v1/departments/${dept}/environments/${env}/eservices/${name}`)
-          .send(view(created));
-      },
-    );
-
-    app.get(`${base}/:name`, { schema: { tags: ["eservices"], params: ServiceParams } }, async (request) => {
-      const { namespace } = await environmentNamespace(deps, request, "eservice:read");
-      const { name } = request.params as { name: string };
-      const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
-      if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
-      return view(es);
-    });
-
-    const patch = async (request: FastifyRequest, spec: Record<string, unknown>, action: string) => {
+    const patch = async (
+      request: { principal?: Principal; params: { dept: string; env: string }; audit?: RequestAudit },
+      name: string,
+      spec: Record<string, unknown>,
+      action: string,
+    ) => {
       const principal = principalOf(request);
-      const { name } = request.params as { name: string };
       const { dept, namespace } = await environmentNamespace(deps, request, "eservice:write");
       const before = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
       if (!before) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
@@ -154,52 +139,144 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       );
     };
 
+    app.get(
+      base,
+      {
+        schema: {
+          tags: ["eservices"],
+          summary: "The environment's e-services",
+          params: EnvParams,
+          response: responses(
+            { 200: json("The e-services", Type.Object({ items: Type.Array(EServiceView) })) },
+            readProblems,
+          ),
+        },
+      },
+      async (request) => {
+        const { namespace } = await environmentNamespace(deps, request, "eservice:read");
+        const list = await deps.kube.list<EServiceObject>(resources.eservice, { namespace });
+        return { items: list.items.map(view) };
+      },
+    );
+
+    app.post(
+      base,
+      {
+        schema: {
+          tags: ["eservices"],
+          summary: "Create an e-service (public exposure needs the department admin role)",
+          params: EnvParams,
+          body: Type.Object({ name: Name, spec: EServiceSpec }, { additionalProperties: false }),
+          response: responses(
+            {
+              201: {
+                ...json("Created", EServiceView),
+                headers: { location: { type: "string", description: "The e-service's URL" } },
+              },
+            },
+            writeProblems,
+          ),
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const { name, spec } = request.body;
+        const { dept, env, namespace } = await environmentNamespace(deps, request, "eservice:write");
+        request.audit = {
+          action: "eservice.create",
+          target: { kind: "EService", name, department: dept, namespace },
+          after: spec,
+        };
+        if (spec.exposure === "public") requireAllowed(principal, "eservice:publish", dept);
+        const object: EServiceObject = {
+          apiVersion: "govhost.io/v1alpha1",
+          kind: "EService",
+          metadata: { name, namespace },
+          spec,
+        };
+        const caller = asCaller(deps, principal);
+        const created = await asProblem(`EService ${name}`, async () => {
+          await caller.create(object, { dryRun: true });
+          await previewWorkload(deps, principal, object, { department: dept, environment: env, domains: [] });
+          return caller.create<EServiceObject>(object);
+        });
+        return reply
+          .code(201)
+          .header("location", `/api/v1/departments/${dept}/environments/${env}/eservices/${name}`)
+          .send(view(created));
+      },
+    );
+
+    app.get(
+      one,
+      {
+        schema: {
+          tags: ["eservices"],
+          summary: "One e-service: its spec and status",
+          params: ResourceParams,
+          response: responses({ 200: json("The e-service", EServiceView) }, readProblems),
+        },
+      },
+      async (request) => {
+        const { namespace } = await environmentNamespace(deps, request, "eservice:read");
+        const { name } = request.params;
+        const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
+        if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+        return view(es);
+      },
+    );
+
     app.patch(
-      `${base}/:name`,
+      one,
       {
         schema: {
           tags: ["eservices"],
           summary: "Change an e-service (e.g. deploy a new image); JSON merge patch of spec",
-          params: ServiceParams,
+          params: ResourceParams,
           body: Type.Object({ spec: mergePatchSchema(EServiceSpec) }, { additionalProperties: false }),
+          response: responses({ 200: json("The changed e-service", EServiceView) }, writeProblems),
         },
       },
-      async (request) =>
-        patch(request, (request.body as { spec: Record<string, unknown> }).spec, "eservice.update"),
+      async (request) => patch(request, request.params.name, request.body.spec, "eservice.update"),
     );
-    // Custom methods in the Google API style (POST .../eservices/{name}:expose): one route, since the router
-    // cannot put a literal colon right after a path parameter.
+
     app.post(
-      `${base}/:action`,
+      custom,
       {
         schema: {
           tags: ["eservices"],
           summary:
             "{name}:expose publishes the e-service (once its baselines pass); {name}:withdraw takes it down",
           params: Type.Object(
-            {
-              dept: Name,
-              env: Name,
-              action: Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?:(expose|withdraw)$" }),
-            },
+            { dept: Name, env: Name, action: Type.String({ pattern: customMethodPattern }) },
             { additionalProperties: false },
           ),
+          response: responses({ 200: json("The changed e-service", EServiceView) }, writeProblems),
         },
       },
       async (request) => {
-        const params = request.params as { action: string; name?: string };
-        const [name, verb] = params.action.split(":") as [string, "expose" | "withdraw"];
-        params.name = name;
-        return patch(request, { exposure: verb === "expose" ? "public" : "internal" }, `eservice.${verb}`);
+        const [name = "", verb] = request.params.action.split(":");
+        const exposure = verb === "expose" ? "public" : "internal";
+        return patch(request, name, { exposure }, `eservice.${verb}`);
       },
     );
 
     app.delete(
-      `${base}/:name`,
-      { schema: { tags: ["eservices"], params: ServiceParams } },
+      one,
+      {
+        schema: {
+          tags: ["eservices"],
+          summary: "Delete an e-service (a public one needs the department admin role)",
+          params: ResourceParams,
+          response: responses(
+            { 202: json("Deletion started", Deleting("deleting")) },
+            [400, 401, 403, 404, 422, 429, 500, 502, 503],
+          ),
+        },
+      },
       async (request, reply) => {
         const principal = principalOf(request);
-        const { name } = request.params as { name: string };
+        const { name } = request.params;
         const { dept, namespace } = await environmentNamespace(deps, request, "eservice:write");
         const before = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
         if (!before) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
@@ -212,19 +289,26 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsync {
           asCaller(deps, principal).delete(resources.eservice, name, namespace),
         );
         if (!deleted) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
-        return reply.code(202).send({ name, status: "deleting" });
+        return reply.code(202).send({ name, status: "deleting" as const });
       },
     );
 
     app.get(
       `${base}/:name/accessibility`,
-      { schema: { tags: ["eservices"], params: ServiceParams } },
+      {
+        schema: {
+          tags: ["eservices"],
+          summary: "The accessibility baseline of an e-service: summary, conditions and every finding",
+          params: ResourceParams,
+          response: responses({ 200: json("The accessibility report", AccessibilityView) }, readProblems),
+        },
+      },
       async (request) => {
         const { namespace } = await environmentNamespace(deps, request, "eservice:read");
-        const { name } = request.params as { name: string };
+        const { name } = request.params;
         const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
         if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
-        const report = await deps.kube.find<KubeObject & { results?: unknown[] }>(
+        const report = await deps.kube.find<KubeObject & { results?: Record<string, unknown>[] }>(
           resources.policyReport,
           `govhost-a11y-${name}`,
           namespace,

@@ -1,4 +1,4 @@
-import type { TSchema } from "typebox";
+import Type, { type TSchema, type TUnsafe } from "typebox";
 
 type Json = { [key: string]: unknown };
 
@@ -6,7 +6,7 @@ type Json = { [key: string]: unknown };
  * The body schema of a JSON merge patch of `schema`: every field optional at every depth, and no defaults
  * (a default would silently overwrite the stored value of every field the caller did not mention).
  */
-export function mergePatchSchema(schema: TSchema): TSchema {
+export function mergePatchSchema(schema: TSchema): TUnsafe<Record<string, unknown>> {
   const strip = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(strip);
     if (!node || typeof node !== "object") return node;
@@ -22,7 +22,7 @@ export function mergePatchSchema(schema: TSchema): TSchema {
     }
     return out;
   };
-  return strip(schema) as TSchema;
+  return Type.Unsafe<Record<string, unknown>>(strip(schema) as TSchema);
 }
 
 function withoutDefaults(node: unknown): unknown {

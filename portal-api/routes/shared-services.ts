@@ -1,69 +1,76 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import {
-  type SharedService,
   type SharedServiceInstance,
   SharedServiceInstanceSpec,
+  SharedServiceInstanceStatus,
 } from "../../controller/api/shared-service.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import type { ApiDependencies } from "../dependencies.ts";
 import { problems } from "../problem.ts";
-import type { ApiDependencies } from "../server.ts";
-import { asCaller, asProblem, environmentNamespace, Name, principalOf } from "./common.ts";
+import { asCaller, asProblem, environmentNamespace, nameOf, principalOf } from "./common.ts";
 import { mergePatchSchema } from "./patch-schema.ts";
+import { Deleting, EnvParams, json, Name, ResourceParams, responses } from "./schemas.ts";
+
+// /departments/{dept}/environments/{env}/shared-services and below: departments' subscriptions to shared
+// services (rendered or broker-backed instances). The catalogue itself is routes/catalogue.ts.
 
 type InstanceObject = SharedServiceInstance & KubeObject;
 
-const EnvParams = Type.Object({ dept: Name, env: Name }, { additionalProperties: false });
-const InstanceParams = Type.Object({ dept: Name, env: Name, name: Name }, { additionalProperties: false });
+const SubscriptionView = Type.Object({
+  name: Type.String(),
+  namespace: Type.String(),
+  spec: SharedServiceInstanceSpec,
+  status: SharedServiceInstanceStatus,
+});
+
+const readProblems = [400, 401, 403, 404, 429, 500, 503] as const;
+const writeProblems = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503] as const;
 
 const view = (i: InstanceObject) => ({
-  name: i.metadata.name,
-  namespace: i.metadata.namespace,
+  name: nameOf(i),
+  namespace: i.metadata.namespace ?? "",
   spec: i.spec,
   status: i.status ?? {},
 });
 
-/** The shared services catalogue and departments' subscriptions (rendered or broker-backed instances). */
-export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
+export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   const base = "/departments/:dept/environments/:env/shared-services";
   return async (app) => {
     app.get(
-      "/catalogue/shared-services",
-      { schema: { tags: ["shared services"], summary: "The catalogue: services, plans and prices" } },
+      base,
+      {
+        schema: {
+          tags: ["shared-services"],
+          summary: "The environment's shared service subscriptions",
+          params: EnvParams,
+          response: responses(
+            { 200: json("The subscriptions", Type.Object({ items: Type.Array(SubscriptionView) })) },
+            readProblems,
+          ),
+        },
+      },
       async (request) => {
-        principalOf(request);
-        const list = await deps.kube.list<SharedService & KubeObject>(resources.sharedService);
-        return {
-          items: list.items.map((s) => ({
-            name: s.metadata.name,
-            displayName: s.spec.displayName,
-            description: s.spec.description,
-            provisioning: s.spec.provisioning.method,
-            plans: s.spec.plans,
-          })),
-        };
+        const { namespace } = await environmentNamespace(deps, request, "shared-service:read");
+        const list = await deps.kube.list<InstanceObject>(resources.sharedServiceInstance, { namespace });
+        return { items: list.items.map(view) };
       },
     );
-
-    app.get(base, { schema: { tags: ["shared services"], params: EnvParams } }, async (request) => {
-      const { namespace } = await environmentNamespace(deps, request, "shared-service:read");
-      const list = await deps.kube.list<InstanceObject>(resources.sharedServiceInstance, { namespace });
-      return { items: list.items.map(view) };
-    });
 
     app.post(
       base,
       {
         schema: {
-          tags: ["shared services"],
+          tags: ["shared-services"],
           summary: "Subscribe (department admins): the plan's fee is charged pro rata from now",
           params: EnvParams,
           body: Type.Object({ name: Name, spec: SharedServiceInstanceSpec }, { additionalProperties: false }),
+          response: responses({ 201: json("Subscribed", SubscriptionView) }, writeProblems),
         },
       },
       async (request, reply) => {
-        const { name, spec } = request.body as { name: string; spec: InstanceObject["spec"] };
+        const { name, spec } = request.body;
         const { dept, namespace } = await environmentNamespace(deps, request, "shared-service:subscribe");
         request.audit = {
           action: "shared-service.subscribe",
@@ -87,10 +94,17 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
 
     app.get(
       `${base}/:name`,
-      { schema: { tags: ["shared services"], params: InstanceParams } },
+      {
+        schema: {
+          tags: ["shared-services"],
+          summary: "One subscription: plan, parameters and status",
+          params: ResourceParams,
+          response: responses({ 200: json("The subscription", SubscriptionView) }, readProblems),
+        },
+      },
       async (request) => {
         const { namespace } = await environmentNamespace(deps, request, "shared-service:read");
-        const { name } = request.params as { name: string };
+        const { name } = request.params;
         const found = await deps.kube.find<InstanceObject>(resources.sharedServiceInstance, name, namespace);
         if (!found) throw problems.notFound(`There is no subscription ${name} in ${namespace}`);
         return view(found);
@@ -101,18 +115,19 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       `${base}/:name`,
       {
         schema: {
-          tags: ["shared services"],
+          tags: ["shared-services"],
           summary: "Change plan or parameters (merge patch; holds and disposal need a records manager)",
-          params: InstanceParams,
+          params: ResourceParams,
           body: Type.Object(
             { spec: mergePatchSchema(SharedServiceInstanceSpec) },
             { additionalProperties: false },
           ),
+          response: responses({ 200: json("The changed subscription", SubscriptionView) }, writeProblems),
         },
       },
       async (request) => {
-        const { name } = request.params as { name: string };
-        const { spec } = request.body as { spec: Record<string, unknown> };
+        const { name } = request.params;
+        const { spec } = request.body;
         const { dept, namespace } = await environmentNamespace(deps, request, "shared-service:subscribe");
         const before = await deps.kube.find<InstanceObject>(resources.sharedServiceInstance, name, namespace);
         if (!before) throw problems.notFound(`There is no subscription ${name} in ${namespace}`);
@@ -144,9 +159,19 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
 
     app.delete(
       `${base}/:name`,
-      { schema: { tags: ["shared services"], summary: "Cancel the subscription", params: InstanceParams } },
+      {
+        schema: {
+          tags: ["shared-services"],
+          summary: "Cancel the subscription",
+          params: ResourceParams,
+          response: responses(
+            { 202: json("Cancellation started", Deleting("cancelling")) },
+            [400, 401, 403, 404, 422, 429, 500, 502, 503],
+          ),
+        },
+      },
       async (request, reply) => {
-        const { name } = request.params as { name: string };
+        const { name } = request.params;
         const { dept, namespace } = await environmentNamespace(deps, request, "shared-service:subscribe");
         request.audit = {
           action: "shared-service.cancel",
@@ -156,7 +181,7 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
           asCaller(deps, principalOf(request)).delete(resources.sharedServiceInstance, name, namespace),
         );
         if (!deleted) throw problems.notFound(`There is no subscription ${name} in ${namespace}`);
-        return reply.code(202).send({ name, status: "cancelling" });
+        return reply.code(202).send({ name, status: "cancelling" as const });
       },
     );
 
@@ -164,13 +189,22 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsync {
       `${base}/:name/binding`,
       {
         schema: {
-          tags: ["shared services"],
+          tags: ["shared-services"],
           summary: "The credentials (as the caller: developers and admins may read Secrets)",
-          params: InstanceParams,
+          params: ResourceParams,
+          response: responses(
+            {
+              200: json(
+                "The binding's credentials, by key",
+                Type.Record(Type.String(), Type.String(), { description: "e.g. url, username, password" }),
+              ),
+            },
+            [400, 401, 403, 404, 429, 500, 502, 503],
+          ),
         },
       },
       async (request) => {
-        const { name } = request.params as { name: string };
+        const { name } = request.params;
         const { namespace } = await environmentNamespace(deps, request, "shared-service:read");
         const secret = await asProblem(`The binding of ${name}`, () =>
           asCaller(deps, principalOf(request)).get<KubeObject & { data?: Record<string, string> }>(

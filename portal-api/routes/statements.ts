@@ -1,11 +1,15 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
+import { type ChargebackStatement, StatementLine } from "../../controller/api/chargeback.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import type { ApiDependencies } from "../dependencies.ts";
 import { problems } from "../problem.ts";
-import type { ApiDependencies } from "../server.ts";
-import { asProblem, DeptParams, findDepartment, Name, principalOf, requireAllowed } from "./common.ts";
+import { nameOf, principalOf, requireAllowed } from "./common.ts";
+import { DeptParams, json, Name, responses } from "./schemas.ts";
+
+// /departments/{dept}/statements and /departments/{dept}/statements/{yyyy-mm}: monthly chargeback
+// statements, as JSON or CSV.
 
 type StatementObject = ChargebackStatement & KubeObject;
 
@@ -72,15 +76,44 @@ export function statementCsv(statement: StatementObject): string {
   return `${[csvColumns.join(","), ...rows.map((r) => r.join(","))].join("\r\n")}\r\n`;
 }
 
-const view = (s: StatementObject) => ({ name: s.metadata.name, ...s.spec, computedAt: s.status?.computedAt });
+const StatementSummary = Type.Object({
+  period: Type.String({ description: "Calendar month, YYYY-MM" }),
+  currency: Type.String(),
+  totalMinor: Type.Integer({ description: "Total in minor currency units (e.g. cents)" }),
+  finalized: Type.Boolean({ description: "Finalized statements never change" }),
+});
 
-export function statementRoutes(deps: ApiDependencies): FastifyPluginAsync {
+const StatementView = Type.Object({
+  name: Type.String(),
+  department: Type.String(),
+  period: Type.String({ description: "Calendar month, YYYY-MM" }),
+  timeZone: Type.String(),
+  currency: Type.String(),
+  lines: Type.Array(StatementLine),
+  totalMinor: Type.Integer(),
+  finalized: Type.Boolean(),
+  computedAt: Type.Optional(Type.String()),
+});
+
+const view = (s: StatementObject) => ({ name: nameOf(s), ...s.spec, computedAt: s.status?.computedAt });
+
+export function statementRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/departments/:dept/statements",
-      { schema: { tags: ["finance"], params: DeptParams } },
+      {
+        schema: {
+          tags: ["finance"],
+          summary: "The department's monthly statements, newest first",
+          params: DeptParams,
+          response: responses(
+            { 200: json("The statements", Type.Object({ items: Type.Array(StatementSummary) })) },
+            [400, 401, 403, 429, 500, 503],
+          ),
+        },
+      },
       async (request) => {
-        const { dept } = request.params as { dept: string };
+        const { dept } = request.params;
         requireAllowed(principalOf(request), "statement:read", dept);
         const list = await deps.kube.list<StatementObject>(resources.chargebackStatement);
         return {
@@ -107,10 +140,26 @@ export function statementRoutes(deps: ApiDependencies): FastifyPluginAsync {
             { dept: Name, period: Type.String({ pattern: "^[0-9]{4}-(0[1-9]|1[0-2])(\\.csv)?$" }) },
             { additionalProperties: false },
           ),
+          response: responses(
+            {
+              200: {
+                description: "The statement",
+                content: {
+                  "application/json": { schema: StatementView },
+                  "text/csv": {
+                    schema: Type.String({
+                      description: `RFC 4180, CRLF, a header row (${csvColumns.join(",")}), one row per line and a total row`,
+                    }),
+                  },
+                },
+              },
+            },
+            [400, 401, 403, 404, 429, 500, 503],
+          ),
         },
       },
       async (request, reply) => {
-        const { dept, period: raw } = request.params as { dept: string; period: string };
+        const { dept, period: raw } = request.params;
         requireAllowed(principalOf(request), "statement:read", dept);
         const period = raw.replace(/\.csv$/, "");
         const statement = await deps.kube.find<StatementObject>(
@@ -125,39 +174,6 @@ export function statementRoutes(deps: ApiDependencies): FastifyPluginAsync {
             .header("content-disposition", `attachment; filename="${dept}-${period}.csv"`)
             .send(statementCsv(statement));
         return view(statement);
-      },
-    );
-
-    app.get(
-      "/departments/:dept/budget",
-      { schema: { tags: ["finance"], params: DeptParams } },
-      async (request) => {
-        const { dept } = request.params as { dept: string };
-        requireAllowed(principalOf(request), "budget:read", dept);
-        const department = await findDepartment(deps, dept);
-        return { budget: department.spec.monthlyBudget ?? null, status: department.status?.budget ?? null };
-      },
-    );
-
-    app.get(
-      "/departments/:dept/policy-reports",
-      { schema: { tags: ["compliance"], params: DeptParams } },
-      async (request) => {
-        const { dept } = request.params as { dept: string };
-        requireAllowed(principalOf(request), "policy-report:read", dept);
-        const reports = await asProblem(`Policy reports of department ${dept}`, () =>
-          deps.kube.list<KubeObject & { summary?: unknown; results?: unknown[] }>(resources.policyReport, {
-            labelSelector: `govhost.io/department=${dept}`,
-          }),
-        );
-        return {
-          items: reports.items.map((r) => ({
-            name: r.metadata?.name,
-            namespace: r.metadata?.namespace,
-            summary: r.summary,
-            results: r.results ?? [],
-          })),
-        };
       },
     );
   };

@@ -1,21 +1,51 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { RateCard } from "../../controller/api/ratecard.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { dayStart, periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import { billedChanges, ledgerDataOf, ledgerName, type StoredLedger } from "../../lib/chargeback/ledger.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
-import { aggregations, usage } from "../../lib/chargeback/usage.ts";
+import { type Aggregation, aggregations, usage } from "../../lib/chargeback/usage.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { visibleDepartments } from "../auth/authorize.ts";
+import type { ApiDependencies } from "../dependencies.ts";
 import { problems } from "../problem.ts";
-import type { ApiDependencies } from "../server.ts";
-import { Name, principalOf, requireAllowed } from "./common.ts";
+import { nameOf, principalOf, requireAllowed } from "./common.ts";
+import { json, Name, responses } from "./schemas.ts";
+
+// /usage: allocated usage and cost over a window, like OpenCost's allocation API.
 
 const hourMs = 3_600_000;
 const maxWindowMs = 400 * 24 * hourMs;
 const maxSteps = 1000;
+
+const UsageItem = Type.Object({
+  key: Type.String({ description: "The department, environment, e-service or resource the item is about" }),
+  start: Type.String({ format: "date-time" }),
+  end: Type.String({ format: "date-time" }),
+  quantities: Type.Record(
+    Type.String(),
+    Type.Object({
+      quantity: Type.String({ description: "Exact, in the billing unit" }),
+      unit: Type.String(),
+    }),
+    { description: "Per resource (cpu, memory, storage, ...)" },
+  ),
+  costMinor: Type.Integer({ description: "Cost in minor currency units, rounded once per item" }),
+});
+
+const Usage = Type.Object({
+  window: Type.Object({
+    start: Type.String({ format: "date-time" }),
+    end: Type.String({ format: "date-time" }),
+  }),
+  aggregate: Type.String(),
+  step: Type.Union([Type.String(), Type.Null()]),
+  currency: Type.String(),
+  timeZone: Type.String(),
+  items: Type.Array(UsageItem),
+});
 
 function durationMs(text: string): number | undefined {
   const match = /^(\d{1,4})(h|d)$/.exec(text);
@@ -45,7 +75,7 @@ export function parseWindow(window: string, now: number, timeZone: string): { st
   return { start, end };
 }
 
-export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
+export function usageRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/usage",
@@ -57,7 +87,7 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
           querystring: Type.Object(
             {
               window: Type.String({ maxLength: 100, default: "month" }),
-              aggregate: Type.Unsafe<string>({
+              aggregate: Type.Unsafe<Aggregation>({
                 type: "string",
                 enum: [...aggregations],
                 default: "department",
@@ -67,27 +97,20 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
             },
             { additionalProperties: false },
           ),
+          response: responses({ 200: json("Usage and cost", Usage) }, [400, 401, 403, 404, 429, 500, 503]),
         },
       },
       async (request) => {
         const principal = principalOf(request);
-        const query = request.query as {
-          window: string;
-          aggregate: (typeof aggregations)[number];
-          step?: string;
-          department?: string;
-        };
+        const { query } = request;
+        const { aggregate } = query;
         let departments: string[];
         if (query.department) {
           requireAllowed(principal, "statement:read", query.department);
           departments = [query.department];
         } else {
           const visible = visibleDepartments(principal, "statement:read");
-          departments =
-            visible ??
-            (await deps.kube.list<KubeObject>(resources.department)).items.map(
-              (d) => d.metadata?.name as string,
-            );
+          departments = visible ?? (await deps.kube.list<KubeObject>(resources.department)).items.map(nameOf);
           if (visible?.length === 0) requireAllowed(principal, "statement:read");
         }
         const timeZone = deps.timeZone;
@@ -124,14 +147,14 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsync {
         }
         return {
           window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() },
-          aggregate: query.aggregate,
+          aggregate,
           step: query.step ?? null,
           currency: card.spec.currency,
           timeZone,
           items: usage(ledgers, versions, {
             ...window,
             ...(stepMs ? { stepMs } : {}),
-            aggregate: query.aggregate,
+            aggregate,
             timeZone,
           }),
         };
