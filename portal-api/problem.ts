@@ -74,6 +74,10 @@ export const problems = {
         "Nothing was changed: the request could not be recorded in the audit log, and no change is made unaudited",
       fix: "Retry later; platform operators: check the audit log's volume (free space, permissions) and the API's log",
     }),
+  /** The request does not match the schema (the OpenAPI document's). */
   invalid: (detail: string, field: string, fix: string) =>
     new ProblemError({ type: "invalid-request", title: "Invalid request", status: 400, detail, field, fix }),
+  /** The request matches the schema but breaks a rule a schema cannot express (e.g. a window that ends first). */
+  unprocessable: (detail: string, field: string, fix: string) =>
+    new ProblemError({ type: "invalid-request", title: "Invalid request", status: 422, detail, field, fix }),
 };

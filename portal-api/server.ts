@@ -9,6 +9,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type HTTPMethods,
   type onRequestHookHandler,
 } from "fastify";
 import { Histogram } from "prom-client";
@@ -31,49 +32,10 @@ import { serviceClusterRoutes } from "./routes/service-clusters.ts";
 import { sharedServiceRoutes } from "./routes/shared-services.ts";
 import { statementRoutes } from "./routes/statements.ts";
 import { usageRoutes } from "./routes/usage.ts";
+import { validationProblem, validatorCompiler } from "./validation.ts";
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   return reply.code(problem.status).type("application/problem+json").send(problem);
-}
-
-function validationProblem(error: FastifyError): Problem {
-  const where = error.validationContext ?? "body";
-  const errors = (error.validation ?? []).map((v) => {
-    const params = v.params as Record<string, unknown>;
-    const path = `${where}${v.instancePath.replaceAll("/", ".")}`;
-    if (typeof params.missingProperty === "string")
-      return {
-        field: `${path}.${params.missingProperty}`,
-        detail: "is required",
-        fix: `Add ${params.missingProperty}`,
-      };
-    if (typeof params.additionalProperty === "string")
-      return {
-        field: `${path}.${params.additionalProperty}`,
-        detail: "is not a known field",
-        fix: `Remove ${params.additionalProperty} (see /openapi.json for the fields)`,
-      };
-    if (Array.isArray(params.allowedValues))
-      return {
-        field: path,
-        detail: v.message ?? "is invalid",
-        fix: `Use one of: ${params.allowedValues.join(", ")}`,
-      };
-    return {
-      field: path,
-      detail: v.message ?? "is invalid",
-      fix: "Correct the value to match the schema in /openapi.json",
-    };
-  });
-  const first = errors[0];
-  return {
-    type: `${problemBase}invalid-request`,
-    title: "Invalid request",
-    status: 400,
-    detail: errors.map((e) => `${e.field} ${e.detail}`).join("; ") || "the request is invalid",
-    ...(first ? { field: first.field, fix: first.fix } : {}),
-    errors,
-  };
 }
 
 const clientErrorTypes: Record<number, [string, string]> = {
@@ -102,7 +64,11 @@ const bearerPattern = /^Bearer +([A-Za-z0-9\-._~+/]{1,8192}=*) *$/i;
 
 const isWrite = (method: string) => method !== "GET" && method !== "HEAD" && method !== "OPTIONS";
 const isPublic = (request: FastifyRequest) => request.is404 || request.routeOptions.config?.public === true;
-const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? "unmatched";
+/** The route's pattern as clients read it: `:name`, without the router's constraint (`:name(^[^:]*$)`). */
+const routeOf = (request: FastifyRequest) =>
+  (request.routeOptions.url ?? "unmatched").replace(/\([^)]*\)/g, "");
+/** The methods a 405 may offer in its Allow header (HEAD wherever GET is: fastify answers it). */
+const allowable: HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
 function actorOf(principal: Principal): AuditActor {
   return {
@@ -137,13 +103,29 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
     // Request ids are ours alone: a client-sent x-request-id is never used as one (see clientRequestId).
     requestIdHeader: false,
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, strict: false, allErrors: true } },
+    // Errors the router meets before any route (a path segment that is not valid percent-encoding, or longer
+    // than any parameter may be) are bad input like any other: 400 problem+json, not fastify's own shape.
+    frameworkErrors: (error, request, reply) => {
+      const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      void sendProblem(reply, {
+        type: `${problemBase}invalid-request`,
+        title: "Invalid request",
+        status: 400,
+        detail: tooLong
+          ? "A path segment is longer than any parameter of this API may be"
+          : "The path is not valid percent-encoded UTF-8",
+        field: "params",
+        fix: "Correct the path; the parameters' forms are in /openapi.json",
+        instance: request.url.slice(0, 256),
+      });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Response schemas describe the answers in /openapi.json (and schemathesis checks the answers against
   // them); the answers themselves are serialized as they are, so a field a schema lacks is never dropped
   // silently and a missing one never turns an answer into a 500.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setValidatorCompiler(validatorCompiler);
   app.addSchema(Problem);
 
   // Set before any plugin is registered, so every plugin's routes (e.g. /docs) inherit them.
@@ -194,15 +176,9 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       instance,
     });
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      type: `${problemBase}not-found`,
-      title: "Not found",
-      status: 404,
-      detail: `No route ${request.method} ${request.url.split("?")[0]?.slice(0, 256)}; see /openapi.json`,
-      instance: request.url.slice(0, 256),
-    }),
-  );
+  // A path the API does not serve is answered at once, before anything reads the request (a body method's
+  // body or content type included): 405 with the methods it does serve there, else 404.
+  app.setNotFoundHandler((request, reply) => unrouted(request, reply));
 
   // The API documentation is public (its routes come from @fastify/swagger-ui).
   app.addHook("onRoute", (route) => {
@@ -214,6 +190,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
   //    answered in 3., after rate limiting, so that bad tokens are limited by address like no token.
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    if (request.is404) return unrouted(request, reply);
     const sent = request.headers["x-request-id"];
     if (typeof sent === "string" && clientRequestIdPattern.test(sent)) request.clientRequestId = sent;
     const header = request.headers.authorization;
@@ -414,6 +391,28 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
     { prefix: "/api/v1" },
   );
   return app;
+}
+
+/** The answer to a request no route matched: 405 (RFC 9110, with Allow) if the path has other methods. */
+function unrouted(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split("?")[0] ?? "";
+  const allow = allowable.filter((method) => request.server.findRoute({ method, url: path }) !== null);
+  if (allow.length > 0)
+    return sendProblem(reply.header("allow", allow.join(", ")), {
+      type: `${problemBase}method-not-allowed`,
+      title: "Method not allowed",
+      status: 405,
+      detail: `${path.slice(0, 256)} does not support ${request.method}; it supports ${allow.join(", ")}`,
+      fix: "Use one of the methods in the Allow header; see /openapi.json",
+      instance: request.url.slice(0, 256),
+    });
+  return sendProblem(reply, {
+    type: `${problemBase}not-found`,
+    title: "Not found",
+    status: 404,
+    detail: `No route ${request.method} ${path.slice(0, 256)}; see /openapi.json`,
+    instance: request.url.slice(0, 256),
+  });
 }
 
 function detailOf(payload: string): string | undefined {

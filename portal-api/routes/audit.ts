@@ -6,6 +6,8 @@ import { json, Name, responses } from "./schemas.ts";
 
 // /audit and /audit/verify: the audit trail (operators and auditors).
 
+const defaultLimit = 100;
+
 const AuditRecord = Type.Object({
   seq: Type.Integer(),
   time: Type.String({ format: "date-time" }),
@@ -78,7 +80,7 @@ export function auditRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
               actor: Type.Optional(Type.String({ maxLength: 256 })),
               action: Type.Optional(Type.String({ maxLength: 64 })),
               since: Type.Optional(Type.String({ format: "date-time" })),
-              limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: defaultLimit })),
             },
             { additionalProperties: false },
           ),
@@ -90,7 +92,8 @@ export function auditRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         requireAllowed(principalOf(request), "audit:read");
-        return { items: await deps.audit.query(request.query) };
+        const { limit = defaultLimit, ...filter } = request.query;
+        return { items: await deps.audit.query({ ...filter, limit }) };
       },
     );
 

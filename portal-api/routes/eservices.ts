@@ -47,6 +47,9 @@ const AccessibilityView = Type.Object({
 
 const writeProblems = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503] as const;
 const readProblems = [400, 401, 403, 404, 429, 500, 503] as const;
+// `{name}` and `{name}:{verb}` share a path: a name with a colon is a custom method, which only POST has, so
+// other methods answer it 405 (and POST answers 405 to a name without one).
+const oneProblems = [...writeProblems, 405] as const;
 
 function view(es: EServiceObject) {
   return { name: nameOf(es), namespace: es.metadata.namespace ?? "", spec: es.spec, status: es.status ?? {} };
@@ -92,10 +95,10 @@ const customMethodPattern = `${dnsLabelPattern.slice(0, -1)}:(expose|withdraw)$`
 
 export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   const base = "/departments/:dept/environments/:env/eservices";
-  const one = `${base}/:name`;
-  // Custom methods in the Google API style (POST .../eservices/{name}:expose): one route, since the router
-  // cannot put a literal colon right after a path parameter.
-  const custom = `${base}/:action`;
+  // The router tells `{name}` from `{name}:{verb}` by the colon, so that e.g. GET of `x:expose` is answered
+  // 405 (only POST is declared there) and POST of a plain name 405 too, as the OpenAPI document says.
+  const one = `${base}/:name(^[^:]*$)`;
+  const custom = `${base}/:action(^[^:]*:[^:]*$)`;
   return async (app) => {
     const patch = async (
       request: { principal?: Principal; params: { dept: string; env: string }; audit?: RequestAudit },
@@ -214,7 +217,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
           tags: ["eservices"],
           summary: "One e-service: its spec and status",
           params: ResourceParams,
-          response: responses({ 200: json("The e-service", EServiceView) }, readProblems),
+          response: responses({ 200: json("The e-service", EServiceView) }, [...readProblems, 405]),
         },
       },
       async (request) => {
@@ -234,7 +237,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
           summary: "Change an e-service (e.g. deploy a new image); JSON merge patch of spec",
           params: ResourceParams,
           body: Type.Object({ spec: mergePatchSchema(EServiceSpec) }, { additionalProperties: false }),
-          response: responses({ 200: json("The changed e-service", EServiceView) }, writeProblems),
+          response: responses({ 200: json("The changed e-service", EServiceView) }, oneProblems),
         },
       },
       async (request) => patch(request, request.params.name, request.body.spec, "eservice.update"),
@@ -251,7 +254,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
             { dept: Name, env: Name, action: Type.String({ pattern: customMethodPattern }) },
             { additionalProperties: false },
           ),
-          response: responses({ 200: json("The changed e-service", EServiceView) }, writeProblems),
+          response: responses({ 200: json("The changed e-service", EServiceView) }, oneProblems),
         },
       },
       async (request) => {
@@ -270,7 +273,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
           params: ResourceParams,
           response: responses(
             { 202: json("Deletion started", Deleting("deleting")) },
-            [400, 401, 403, 404, 422, 429, 500, 502, 503],
+            [400, 401, 403, 404, 405, 422, 429, 500, 502, 503],
           ),
         },
       },

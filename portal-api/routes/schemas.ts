@@ -48,6 +48,7 @@ const problemMeanings = {
   401: "No bearer token, or one that does not verify",
   403: "The caller's roles do not allow this, or the platform refused it (e.g. quota exceeded)",
   404: "Not found",
+  405: "Method not allowed here (the Allow header lists the methods that are)",
   409: "Conflict: the object exists already, or was changed meanwhile",
   413: "The request body is larger than the API accepts",
   415: "The request body is not JSON",

@@ -19,6 +19,14 @@ import { json, Name, responses } from "./schemas.ts";
 const hourMs = 3_600_000;
 const maxWindowMs = 400 * 24 * hourMs;
 const maxSteps = 1000;
+const defaultWindow = "month";
+const defaultAggregate: Aggregation = "department";
+
+/** An RFC 3339 date-time, as the window's "start,end" form takes it (every value it matches parses). */
+const dateTime =
+  "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
+/** Every form `parseWindow` understands, and nothing else. */
+export const windowPattern = `^(today|month|lastmonth|[0-9]{1,4}[hd]|${dateTime},${dateTime})$`;
 
 const UsageItem = Type.Object({
   key: Type.String({ description: "The department, environment, e-service or resource the item is about" }),
@@ -66,11 +74,18 @@ export function parseWindow(window: string, now: number, timeZone: string): { st
   const [from, to] = window.split(",");
   const start = Date.parse(from ?? "");
   const end = Date.parse(to ?? "");
-  if (Number.isNaN(start) || Number.isNaN(end) || end <= start)
+  if (Number.isNaN(start) || Number.isNaN(end))
     throw problems.invalid(
       `window "${window}" is not understood`,
       "query.window",
       'Use today, month, lastmonth, a duration such as 24h or 7d, or "start,end" in RFC 3339',
+    );
+  // Well-formed (the query schema's pattern) but not a window: 422, as every rule a schema cannot express.
+  if (end <= start)
+    throw problems.unprocessable(
+      `window "${window}" does not end after it starts`,
+      "query.window",
+      'Use "start,end" in RFC 3339 with the end after the start',
     );
   return { start, end };
 }
@@ -86,24 +101,42 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
             "Allocated usage and cost over a window, by department, environment, e-service or resource",
           querystring: Type.Object(
             {
-              window: Type.String({ maxLength: 100, default: "month" }),
-              aggregate: Type.Unsafe<Aggregation>({
-                type: "string",
-                enum: [...aggregations],
-                default: "department",
-              }),
-              step: Type.Optional(Type.String({ pattern: "^\\d{1,4}(h|d)$" })),
+              window: Type.Optional(
+                Type.String({
+                  maxLength: 100,
+                  pattern: windowPattern,
+                  default: defaultWindow,
+                  description:
+                    'today, month, lastmonth, a duration such as 24h or 7d, or "start,end" in RFC 3339 (at most 400 days)',
+                }),
+              ),
+              aggregate: Type.Optional(
+                Type.Unsafe<Aggregation>({
+                  type: "string",
+                  enum: [...aggregations],
+                  default: defaultAggregate,
+                }),
+              ),
+              step: Type.Optional(
+                Type.String({
+                  pattern: "^\\d{1,4}(h|d)$",
+                  description: "Cut the window into steps of this length (at most 1000 steps)",
+                }),
+              ),
               department: Type.Optional(Name),
             },
             { additionalProperties: false },
           ),
-          response: responses({ 200: json("Usage and cost", Usage) }, [400, 401, 403, 404, 429, 500, 503]),
+          response: responses(
+            { 200: json("Usage and cost", Usage) },
+            [400, 401, 403, 404, 422, 429, 500, 503],
+          ),
         },
       },
       async (request) => {
         const principal = principalOf(request);
         const { query } = request;
-        const { aggregate } = query;
+        const aggregate = query.aggregate ?? defaultAggregate;
         let departments: string[];
         if (query.department) {
           requireAllowed(principal, "statement:read", query.department);
@@ -114,16 +147,16 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
           if (visible?.length === 0) requireAllowed(principal, "statement:read");
         }
         const timeZone = deps.timeZone;
-        const window = parseWindow(query.window, Date.now(), timeZone);
+        const window = parseWindow(query.window ?? defaultWindow, Date.now(), timeZone);
         if (window.end - window.start > maxWindowMs)
-          throw problems.invalid(
+          throw problems.unprocessable(
             "the window is longer than 400 days",
             "query.window",
             "Ask for a shorter window",
           );
         const stepMs = query.step ? durationMs(query.step) : undefined;
         if (stepMs && (window.end - window.start) / stepMs > maxSteps)
-          throw problems.invalid(
+          throw problems.unprocessable(
             `more than ${maxSteps} steps`,
             "query.step",
             "Use a longer step or a shorter window",
