@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { stringify } from "csv-stringify/sync";
 import Type from "typebox";
 import { type ChargebackStatement, StatementLine } from "../../controller/api/chargeback.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
@@ -28,52 +29,36 @@ const csvColumns = [
   "priceVersion",
 ] as const;
 
+/** RFC 4180 with CRLF records; every cell holding a line break is quoted (a lone CR or LF too). */
+const csvOptions = { record_delimiter: "windows", quoted_match: /[\r\n]/ } as const;
+
 /**
- * One CSV cell (RFC 4180), safe to open in a spreadsheet (OWASP "CSV injection"): a cell that starts with
- * `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` so it is never read as a formula,
- * unless it is exactly a plain number (quantities and amounts may be negative). Cells with a comma, quote
- * or line break are quoted.
+ * A cell's text, safe to open in a spreadsheet (OWASP "CSV injection"): a cell that starts with `=`, `+`,
+ * `-`, `@`, a tab or a carriage return is prefixed with `'` so it is never read as a formula, unless it is
+ * exactly a plain number (quantities and amounts may be negative).
  */
-export const csvCell = (value: unknown): string => {
+function neutralised(value: unknown): string {
   const text = value === undefined || value === null ? "" : String(value);
   const plainNumber = typeof value === "number" || /^-?\d+(\.\d+)?$/.test(text);
-  const safe = /^[=+\-@\t\r]/.test(text) && !plainNumber ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-};
+  return /^[=+\-@\t\r]/.test(text) && !plainNumber ? `'${text}` : text;
+}
+
+/** One CSV cell (RFC 4180, csv-stringify), neutralised as above; quoted when it holds a comma, quote or line break. */
+export const csvCell = (value: unknown): string =>
+  stringify([[neutralised(value)]], { ...csvOptions, eof: false });
 
 export function statementCsv(statement: StatementObject): string {
   const { department, period, currency, lines, totalMinor } = statement.spec;
-  const rows = lines.map((line) =>
-    csvColumns.map((column) =>
-      csvCell(
-        column === "department"
-          ? department
-          : column === "period"
-            ? period
-            : column === "currency"
-              ? currency
-              : line[column],
-      ),
-    ),
+  const common = { department, period, currency };
+  const total = { resource: "total", amountMinor: totalMinor };
+  const rows: Partial<Record<(typeof csvColumns)[number], unknown>>[] = [...lines, total].map((row) => ({
+    ...row,
+    ...common,
+  }));
+  return stringify(
+    rows.map((row) => csvColumns.map((column) => neutralised(row[column]))),
+    { ...csvOptions, header: true, columns: [...csvColumns] },
   );
-  rows.push(
-    csvColumns.map((c) =>
-      csvCell(
-        c === "department"
-          ? department
-          : c === "period"
-            ? period
-            : c === "currency"
-              ? currency
-              : c === "resource"
-                ? "total"
-                : c === "amountMinor"
-                  ? totalMinor
-                  : "",
-      ),
-    ),
-  );
-  return `${[csvColumns.join(","), ...rows.map((r) => r.join(","))].join("\r\n")}\r\n`;
 }
 
 const StatementSummary = Type.Object({

@@ -1,5 +1,7 @@
+import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { csvCell } from "../../portal-api/routes/statements.ts";
+import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
+import { csvCell, statementCsv } from "../../portal-api/routes/statements.ts";
 
 describe("statement CSV cells (OWASP CSV injection)", () => {
   it("neutralises every cell a spreadsheet would read as a formula", () => {
@@ -18,5 +20,73 @@ describe("statement CSV cells (OWASP CSV injection)", () => {
     expect(csvCell('a,"b"')).toBe('"a,""b"""');
     expect(csvCell("a\nb")).toBe('"a\nb"');
     expect(csvCell("\r=HYPERLINK()")).toBe(`"'\r=HYPERLINK()"`);
+  });
+});
+
+describe("statement CSV export (csv-stringify)", () => {
+  const awkward = 'Records plan "gold",\r\nline two\rafter a lone CR\nafter a lone LF';
+  const statement: ChargebackStatement = {
+    apiVersion: "govhost.io/v1alpha1",
+    kind: "ChargebackStatement",
+    metadata: { name: "immd-2026-11" },
+    spec: {
+      department: "immd",
+      period: "2026-11",
+      timeZone: "Asia/Hong_Kong",
+      currency: "HKD",
+      lines: [
+        {
+          environment: "prod",
+          item: awkward,
+          resource: "shared-service",
+          quantity: "1",
+          unit: "plan-month",
+          unitPriceMinor: "150000",
+          amountMinor: 150000,
+          priceVersion: "govhost-default@2026-01-01",
+        },
+        {
+          environment: "dev",
+          eservice: "=cmd|' /C calc'!A0",
+          item: "a lone\rcarriage return",
+          resource: "cpu",
+          quantity: "-12.5",
+          unit: "core-hour",
+          unitPriceMinor: "25",
+          amountMinor: -313,
+          priceVersion: "govhost-default@2026-01-01",
+        },
+      ],
+      totalMinor: 149687,
+      finalized: true,
+    },
+  };
+
+  it("quotes every cell with a CR, LF, quote or comma, so a parser reads back exactly the values", () => {
+    const text = statementCsv(statement);
+    expect(text.endsWith("\r\n")).toBe(true);
+    // Every record ends in CRLF; a CR or LF inside a value is always within quotes.
+    expect(text).toContain(`"${awkward.replaceAll('"', '""')}"`);
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatchObject({
+      department: "immd",
+      period: "2026-11",
+      currency: "HKD",
+      environment: "prod",
+      item: awkward,
+      amountMinor: "150000",
+    });
+    expect(rows[1]).toMatchObject({
+      eservice: "'=cmd|' /C calc'!A0",
+      quantity: "-12.5",
+      amountMinor: "-313",
+    });
+    expect(rows[2]).toMatchObject({ resource: "total", amountMinor: "149687", item: "", quantity: "" });
+  });
+
+  it("quotes a cell holding only a lone carriage return or line feed", () => {
+    expect(csvCell("a\rb")).toBe('"a\rb"');
+    expect(csvCell("a\nb")).toBe('"a\nb"');
   });
 });
