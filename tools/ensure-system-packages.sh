@@ -2,11 +2,22 @@
 # Makes sure the named commands exist; installs the Debian packages that provide them when running as root
 # with apt-get (as CI and the project's machines do), otherwise says exactly what to install.
 #   tools/ensure-system-packages.sh openssl jq ...      (command names; package name = command name unless mapped)
+# An argument starting with / is a file that must exist (for packages that put nothing on PATH).
 set -euo pipefail
-declare -A package_of=([chromium]=chromium [prometheus]=prometheus)
+declare -A package_of=(
+  [chromium]=chromium [prometheus]=prometheus
+  # The node (tools/cluster/node): runtime, CNI plugins, the pause process, kube-proxy's and the cleanup's
+  # netfilter tools, image building for the node's tests.
+  [/usr/lib/cni/bridge]=containernetworking-plugins [nft]=nftables [busybox]=busybox-static
+  [ip]=iproute2 [chroot]=coreutils
+)
 missing=()
 for cmd in "$@"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${package_of[$cmd]:-$cmd}")
+  if [[ $cmd == /* ]]; then
+    [[ -e $cmd ]] || missing+=("${package_of[$cmd]:?no package known for $cmd}")
+  else
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${package_of[$cmd]:-$cmd}")
+  fi
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

@@ -9,7 +9,7 @@ export interface ControlPlaneBinaries {
   kubeControllerManager: string;
 }
 
-type BinaryName = "etcd" | "kube-apiserver" | "kube-controller-manager";
+type BinaryName = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler";
 
 function isExecutable(path: string): boolean {
   try {
@@ -73,6 +73,86 @@ export function resolveControlPlaneBinaries(options: { build: boolean }): Contro
     etcd: must("etcd"),
     kubeApiserver: must("kube-apiserver"),
     kubeControllerManager: must("kube-controller-manager"),
+  };
+}
+
+/** The node's binaries (tools/cluster/node), all built from their pinned Go modules. */
+export interface NodeBinaries {
+  kubeScheduler: string;
+  kubelet: string;
+  kubeProxy: string;
+  kubectl: string;
+  containerd: string;
+  ctr: string;
+  containerdShim: string;
+  coredns: string;
+}
+
+/**
+ * The node's build groups: the binaries of each and its cache directory. Only the project's own cache is
+ * searched (a containerd on PATH could be Debian's 1.6, which Kubernetes 1.37 cannot use).
+ */
+function nodeGroups(): { group: string; dir: string; names: string[] }[] {
+  const v = pinnedVersions();
+  return [
+    {
+      group: "kubernetes-node",
+      dir: `kubernetes-node-${v.kubernetes}`,
+      names: ["kubelet", "kube-proxy", "kubectl"],
+    },
+    {
+      group: "containerd",
+      dir: `containerd-${v.containerd}`,
+      names: ["containerd", "ctr", "containerd-shim-runc-v2"],
+    },
+    { group: "coredns", dir: `coredns-${v.coredns}`, names: ["coredns"] },
+  ];
+}
+
+function buildGroup(group: string): void {
+  const script = new URL("./build.sh", import.meta.url).pathname;
+  process.stderr.write(`govhost: building ${group} from its Go module (first run only)\n`);
+  const result = spawnSync("bash", [script, group], { stdio: ["ignore", "inherit", "inherit"] });
+  if (result.status !== 0) throw new Error(`tools/upstream/build.sh ${group} failed (exit ${result.status})`);
+}
+
+/**
+ * Finds the node's binaries (kube-scheduler as the control plane's are found, the rest in the build cache);
+ * builds the missing groups from their Go modules unless `build` is false.
+ */
+export function resolveNodeBinaries(options: { build: boolean }): NodeBinaries {
+  const paths = new Map<string, string>();
+  const missing: string[] = [];
+  if (!find("kube-scheduler")) missing.push("kubernetes");
+  for (const { group, dir, names } of nodeGroups()) {
+    const located = names.map((name) => join(govhostCacheDir(), "bin", dir, name));
+    if (!located.every(isExecutable)) {
+      missing.push(group);
+      continue;
+    }
+    for (const [i, name] of names.entries()) paths.set(name, located[i] as string);
+  }
+  if (missing.length > 0) {
+    if (!options.build)
+      throw new Error(`missing node binaries (${missing.join(", ")}); run: npm run upstream:build`);
+    for (const group of missing) buildGroup(group);
+    return resolveNodeBinaries({ build: false });
+  }
+  const scheduler = find("kube-scheduler");
+  const get = (name: string): string => {
+    const path = name === "kube-scheduler" ? scheduler : paths.get(name);
+    if (!path) throw new Error(`${name} not found after build`);
+    return path;
+  };
+  return {
+    kubeScheduler: get("kube-scheduler"),
+    kubelet: get("kubelet"),
+    kubeProxy: get("kube-proxy"),
+    kubectl: get("kubectl"),
+    containerd: get("containerd"),
+    ctr: get("ctr"),
+    containerdShim: get("containerd-shim-runc-v2"),
+    coredns: get("coredns"),
   };
 }
 

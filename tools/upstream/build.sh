@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the upstream binaries govhost needs from their Go modules, pinned in versions.env.
-#   tools/upstream/build.sh [kubernetes|etcd|pulumi|pulumi-kubernetes|all]   (default: all)
+#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|etcd|pulumi|pulumi-kubernetes|all]
+#   (default: all)
 # Output: $GOVHOST_CACHE/bin/<group>-<version>/ (default ~/.cache/govhost), reused when present. Binaries on
 # PATH or in $KUBEBUILDER_ASSETS are preferred over building: tools/upstream/binaries.ts decides that and
 # calls this script only for what is missing. Module and build caches live under the same directory.
@@ -37,6 +38,17 @@ with_heartbeat() {
   wait "$pid"
 }
 
+# Holds an exclusive lock named $1 for the rest of this script, so two runs (two worktrees, two test runs)
+# never build the same thing at once: the second waits, then finds the first one's result cached.
+lock_build() {
+  mkdir -p "$cache/build"
+  exec {lock_fd}>"$cache/build/$1.lock"
+  if ! flock -n "$lock_fd"; then
+    log "$1: another build holds $cache/build/$1.lock; waiting for it"
+    flock "$lock_fd"
+  fi
+}
+
 # Moves a finished build ($2.tmp) into place at $2, recording how long it took since $3 (SECONDS).
 install_build() {
   local label=$1 out=$2 started=$3
@@ -59,12 +71,11 @@ new_module() {
   } >"$dir/go.mod"
 }
 
-build_kubernetes() {
-  local ver=$KUBERNETES_VERSION out="$cache/bin/kubernetes-$KUBERNETES_VERSION"
-  if [[ -x $out/kube-apiserver && -x $out/kube-controller-manager && -x $out/kube-scheduler ]]; then
-    log "kubernetes $ver: cached in $out"; return
-  fi
-  local minor_patch=${ver#v1.} work="$cache/build/kubernetes-$ver" started=$SECONDS
+# The generated module that builds Kubernetes commands: every staging module replaced by its released
+# version, upstream's godebug lines, and a tools.go naming every command govhost builds. Written into $1.
+kubernetes_module() {
+  local work=$1 ver=$KUBERNETES_VERSION minor_patch=${KUBERNETES_VERSION#v1.}
+  if [[ -f $work/go.sum && -f $work/tools.go ]] && grep -q cmd/kubelet "$work/tools.go"; then return; fi
   log "kubernetes $ver: resolving upstream go.mod"
   local gomod
   gomod=$(cd /tmp && go mod download -json "k8s.io/kubernetes@$ver" | jq -r .GoMod)
@@ -83,20 +94,114 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
   log "kubernetes $ver: downloading modules (several hundred MB on a cold cache)"
   (cd "$work" && with_heartbeat "kubernetes download" go mod tidy -e >/dev/null)
+}
+
+# Builds the Kubernetes commands $3... into $2 (a group directory of the cache) with version stamps.
+build_kubernetes_group() {
+  local group=$1 out=$2; shift 2
+  local ver=$KUBERNETES_VERSION minor_patch=${KUBERNETES_VERSION#v1.}
+  local missing=() cmd
+  for cmd in "$@"; do [[ -x $out/$cmd ]] || missing+=("$cmd"); done
+  if (( ${#missing[@]} == 0 )); then log "$group $ver: cached in $out"; return; fi
+  lock_build "kubernetes-$ver"
+  missing=()
+  for cmd in "$@"; do [[ -x $out/$cmd ]] || missing+=("$cmd"); done
+  if (( ${#missing[@]} == 0 )); then log "$group $ver: built by another run into $out"; return; fi
+  local work="$cache/build/kubernetes-$ver" started=$SECONDS
+  kubernetes_module "$work"
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=$ver -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor_patch%%.*}"
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$ver"
-  log "kubernetes $ver: compiling kube-apiserver, kube-controller-manager, kube-scheduler (cold: about 7 min on 2 cores)"
-  mkdir -p "$out.tmp"
-  (cd "$work" && with_heartbeat "kubernetes build" go build -trimpath -tags tools -ldflags "$ldflags" -o "$out.tmp/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
-  install_build "kubernetes $ver" "$out" "$started"
+  log "$group $ver: compiling ${missing[*]}"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  local pkgs=()
+  for cmd in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+  (cd "$work" && with_heartbeat "$group build" go build -trimpath -tags tools -ldflags "$ldflags" -o "$out.tmp/" "${pkgs[@]}")
+  if [[ -d $out ]]; then
+    # Other runs may be executing binaries of $out right now: add each new file by an atomic rename and
+    # never remove or rewrite what is there.
+    for cmd in "${missing[@]}"; do mv -f "$out.tmp/$cmd" "$out/$cmd"; done
+    rm -rf "$out.tmp"
+    log "$group $ver: added ${missing[*]} to $out in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
+  else
+    install_build "$group $ver" "$out" "$started"
+  fi
+}
+
+build_kubernetes() {
+  build_kubernetes_group kubernetes "$cache/bin/kubernetes-$KUBERNETES_VERSION" \
+    kube-apiserver kube-controller-manager kube-scheduler
+}
+
+# The node's Kubernetes commands, in their own cache directory (same module, same build cache).
+build_kubernetes_node() {
+  build_kubernetes_group kubernetes-node "$cache/bin/kubernetes-node-$KUBERNETES_VERSION" kubelet kube-proxy kubectl
+}
+
+# containerd 2.x (the kubelet's container runtime; Debian's 1.6 is too old for Kubernetes 1.36+). Without
+# cgo and the btrfs, devmapper and zfs snapshotters (overlayfs is the one used).
+build_containerd() {
+  local ver=$CONTAINERD_VERSION out="$cache/bin/containerd-$CONTAINERD_VERSION"
+  local bins=(containerd ctr containerd-shim-runc-v2) b
+  local have=1
+  for b in "${bins[@]}"; do [[ -x $out/$b ]] || have=0; done
+  if (( have )); then log "containerd $ver: cached in $out"; return; fi
+  lock_build "containerd-$ver"
+  [[ -x $out/containerd-shim-runc-v2 ]] && { log "containerd $ver: built by another run"; return; }
+  local mod=github.com/containerd/containerd/v2 work="$cache/build/containerd-$ver" started=$SECONDS
+  new_module "$work" "$mod" "$ver" </dev/null
+  cat >"$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "github.com/containerd/containerd/v2/cmd/containerd"
+	_ "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2"
+	_ "github.com/containerd/containerd/v2/cmd/ctr"
+)
+GO
+  log "containerd $ver: downloading modules"
+  (cd "$work" && with_heartbeat "containerd download" go mod tidy -e >/dev/null)
+  log "containerd $ver: compiling containerd, ctr, containerd-shim-runc-v2 (cold: about 4.5 min on 2 cores)"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  (cd "$work" && with_heartbeat "containerd build" go build -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+    -ldflags "-s -w -X $mod/version.Version=$ver -X $mod/version.Revision=govhost" -o "$out.tmp/" \
+    "$mod/cmd/containerd" "$mod/cmd/ctr" "$mod/cmd/containerd-shim-runc-v2")
+  install_build "containerd $ver" "$out" "$started"
+}
+
+# CoreDNS, the cluster DNS server (its default plugin set, as upstream builds it).
+build_coredns() {
+  local ver=$COREDNS_VERSION out="$cache/bin/coredns-$COREDNS_VERSION"
+  if [[ -x $out/coredns ]]; then log "coredns $ver: cached in $out"; return; fi
+  lock_build "coredns-$ver"
+  [[ -x $out/coredns ]] && { log "coredns $ver: built by another run"; return; }
+  local mod=github.com/coredns/coredns work="$cache/build/coredns-$ver" started=$SECONDS
+  new_module "$work" "$mod" "$ver" </dev/null
+  cat >"$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "github.com/coredns/coredns"
+GO
+  log "coredns $ver: downloading modules"
+  (cd "$work" && with_heartbeat "coredns download" go mod tidy -e >/dev/null)
+  log "coredns $ver: compiling"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  (cd "$work" && with_heartbeat "coredns build" go build -trimpath \
+    -ldflags "-s -w -X $mod/coremain.GitCommit=$ver" -o "$out.tmp/coredns" "$mod")
+  install_build "coredns $ver" "$out" "$started"
 }
 
 build_etcd() {
@@ -178,9 +283,14 @@ build_pulumi_kubernetes() {
 
 case ${1:-all} in
   kubernetes) build_kubernetes ;;
+  kubernetes-node) build_kubernetes_node ;;
+  containerd) build_containerd ;;
+  coredns) build_coredns ;;
   etcd) build_etcd ;;
   pulumi) build_pulumi ;;
   pulumi-kubernetes) build_pulumi_kubernetes ;;
-  all) build_etcd; build_kubernetes; build_pulumi; build_pulumi_kubernetes ;;
-  *) echo "usage: $0 [kubernetes|etcd|pulumi|pulumi-kubernetes|all]" >&2; exit 2 ;;
+  all) build_etcd; build_kubernetes; build_kubernetes_node; build_containerd; build_coredns; build_pulumi
+    build_pulumi_kubernetes ;;
+  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|etcd|pulumi|pulumi-kubernetes|all]" >&2
+    exit 2 ;;
 esac

@@ -1,9 +1,21 @@
-import { binaryVersion, resolveControlPlaneBinaries, resolvePulumiBinaries } from "./binaries.ts";
+import {
+  binaryVersion,
+  resolveControlPlaneBinaries,
+  resolveNodeBinaries,
+  resolvePulumiBinaries,
+} from "./binaries.ts";
 
-// Finds (or builds, on first use) the control-plane and Pulumi binaries and says which ones will be used.
+// Finds (or builds, on first use) the control-plane, node and Pulumi binaries and says which ones will be
+// used. The node's binaries are built only where a node can run (as root); elsewhere the cloud is node-less.
 const binaries = resolveControlPlaneBinaries({ build: true });
 for (const [name, path] of Object.entries(binaries)) {
   process.stdout.write(`govhost: ${name.padEnd(22)} ${binaryVersion(path).padEnd(22)} ${path}\n`);
+}
+if (process.getuid?.() === 0) {
+  for (const [name, path] of Object.entries(resolveNodeBinaries({ build: true })))
+    process.stdout.write(`govhost: ${name.padEnd(22)} ${path}\n`);
+} else {
+  process.stdout.write("govhost: not root, so no node: its binaries are not built\n");
 }
 const pulumi = resolvePulumiBinaries({ build: true });
 process.stdout.write(`govhost: ${"pulumi".padEnd(22)} ${pulumi.pulumi}\n`);

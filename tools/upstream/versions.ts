@@ -7,6 +7,8 @@ const versionsFile = new URL("./versions.env", import.meta.url);
 export interface UpstreamVersions {
   kubernetes: string;
   etcd: string;
+  containerd: string;
+  coredns: string;
   pulumi: string;
   pulumiKubernetes: string;
 }
@@ -26,6 +28,8 @@ export function pinnedVersions(): UpstreamVersions {
   return {
     kubernetes: get("KUBERNETES_VERSION"),
     etcd: get("ETCD_VERSION"),
+    containerd: get("CONTAINERD_VERSION"),
+    coredns: get("COREDNS_VERSION"),
     pulumi: get("PULUMI_VERSION"),
     pulumiKubernetes: get("PULUMI_KUBERNETES_VERSION"),
   };
