@@ -76,9 +76,15 @@ async function main(): Promise<void> {
     if (startedHere)
       started.add("the local control plane", async () => {
         say("stopping the local control plane it started");
-        await stopLocalControlPlane();
+        const stopped = await stopLocalControlPlane((m) => say(`  ${m}`));
+        for (const problem of stopped?.problems ?? []) say(`  could not undo: ${problem}`);
       });
     say(`local control plane ${startedHere ? "started" : "reused"}: ${state.version} at ${state.server}`);
+    say(
+      state.node
+        ? `node ${state.node.name} Ready at ${state.server.replace(/:\d+$/, "").replace("https://", "")}`
+        : `no node: ${state.nodeAbsent}`,
+    );
   }
   const kubeconfig = external ?? localKubeconfig;
 

@@ -1,8 +1,12 @@
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
+import { KubeClient } from "../../lib/kube/client.ts";
 import { localClusterState } from "../../lib/local-state.ts";
-import { loadState, runningProcesses } from "./controlplane.ts";
-import { ensureLocalControlPlane, stopLocalControlPlane } from "./local.ts";
+import type { CloudState } from "./cloud.ts";
+import { kubeConfigFrom } from "./credentials.ts";
+import { ensureLocalControlPlane, loadCloudState, stopLocalControlPlane } from "./local.ts";
+import { nodeReadiness } from "./node/node.ts";
+import { isRunning, type ManagedProcess } from "./processes.ts";
 
 const say = (message: string) => process.stdout.write(`govhost cluster: ${message}\n`);
 
@@ -12,37 +16,69 @@ async function up(): Promise<void> {
   if (startedHere)
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s: ${state.version} at ${state.server}`);
   else say(`already running: ${state.version} at ${state.server}`);
+  say(state.node ? `node ${state.node.name}: Ready` : `no node: ${state.nodeAbsent}`);
   say(`logs and data: ${state.workDir}`);
   process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
 }
 
 async function down(): Promise<void> {
-  const state = await stopLocalControlPlane();
-  if (state) say(`stopped ${state.processes.map((p) => p.name).join(", ")} and removed ${state.workDir}`);
-  else say("nothing to stop");
+  const stopped = await stopLocalControlPlane(say);
+  if (!stopped) {
+    say("nothing to stop");
+    return;
+  }
+  const { state, problems } = stopped;
+  const names = [...(state.node?.processes ?? []), ...state.processes].map((p) => p.name);
+  say(`stopped ${names.join(", ")} and removed ${state.workDir}`);
+  if (state.node) say(problems.length === 0 ? "the node's side effects are undone" : "could not undo:");
+  for (const problem of problems) say(`  ${problem}`);
+  if (problems.length > 0) process.exitCode = 1;
 }
 
-function status(): number {
-  const state = loadState(localClusterState);
+function processLine(p: ManagedProcess): string {
+  const health = isRunning(p) ? "running" : "NOT RUNNING";
+  return `  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${health.padEnd(12)} log ${p.log}`;
+}
+
+/** The node's line: Ready (or the condition's reason) from the API server, or why there is no node. */
+async function nodeLine(state: CloudState): Promise<string> {
+  if (!state.node) return `no node: ${state.nodeAbsent ?? "started without one"}`;
+  try {
+    const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
+    try {
+      const ready = await nodeReadiness(admin, state.node.name);
+      if (!ready) return `node ${state.node.name}: not registered with the API server`;
+      if (ready.status === "True") return `node ${state.node.name}: Ready`;
+      return `node ${state.node.name}: not Ready (${ready.reason ?? ready.status}${ready.message ? `: ${ready.message}` : ""})`;
+    } finally {
+      admin.close();
+    }
+  } catch (error) {
+    return `node ${state.node.name}: unknown, the API server did not answer (${String(error)})`;
+  }
+}
+
+async function status(): Promise<number> {
+  const state = loadCloudState();
   if (!state) {
     say(`not running (no ${relative(process.cwd(), localClusterState)})`);
     return 3;
   }
-  const running = new Set(runningProcesses(state).map((p) => p.pid));
+  const processes = [...state.processes, ...(state.node?.processes ?? [])];
   say(`${state.version} at ${state.server}, started ${state.startedAt}`);
-  for (const p of state.processes) {
-    const health = running.has(p.pid) ? "running" : "NOT RUNNING";
-    say(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${health.padEnd(12)} log ${p.log}`);
-  }
+  for (const p of processes) say(processLine(p));
   say(`kubeconfig ${existsSync(state.kubeconfig) ? state.kubeconfig : "(missing)"}`);
-  return running.size === state.processes.length ? 0 : 1;
+  const line = await nodeLine(state);
+  say(line);
+  const allUp = processes.every(isRunning);
+  return allUp && (!state.node || line.endsWith(": Ready")) ? 0 : 1;
 }
 
 const command = process.argv[2];
 try {
   if (command === "up") await up();
   else if (command === "down") await down();
-  else if (command === "status") process.exitCode = status();
+  else if (command === "status") process.exitCode = await status();
   else {
     process.stderr.write("usage: node tools/cluster/cli.ts up|down|status\n");
     process.exitCode = 2;

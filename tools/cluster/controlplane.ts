@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { binaryVersion, type ControlPlaneBinaries } from "../upstream/binaries.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { nodeNetwork } from "./node/network.ts";
 import { createPki, type Pki } from "./pki.ts";
 import { freePorts } from "./ports.ts";
 import { isAlive, isRunning, logTail, type ManagedProcess, startDaemon, stopProcess } from "./processes.ts";
@@ -18,6 +19,8 @@ export interface ControlPlaneState {
   startedAt: string;
   ports: { etcdClient: number; etcdPeer: number; apiserver: number; controllerManager: number };
   processes: ManagedProcess[];
+  /** Paths of the cluster's certificates and keys (in workDir). */
+  pki: Pki;
 }
 
 export interface StartOptions {
@@ -28,9 +31,15 @@ export interface StartOptions {
   tmpRoot?: string;
   readyTimeoutMs?: number;
   onProgress?: (message: string) => void;
+  /**
+   * Where the API server listens and what it advertises. Default 127.0.0.1 (no node). With a node, the node
+   * address: pods reach the API server there through the `kubernetes` Service, whose endpoints the lease
+   * reconciler keeps (loopback may not be published as an endpoint). Clients on this machine use it too.
+   */
+  address?: string;
 }
 
-const serviceCidr = "10.0.0.0/24";
+const serviceCidr = nodeNetwork.serviceCidr;
 
 function etcdArgs(dataDir: string, client: number, peer: number): string[] {
   const clientUrl = `http://127.0.0.1:${client}`;
@@ -48,18 +57,29 @@ function etcdArgs(dataDir: string, client: number, peer: number): string[] {
   ];
 }
 
-function apiserverArgs(pki: Pki, etcdClient: number, port: number): string[] {
+function apiserverArgs(pki: Pki, etcdClient: number, port: number, address: string): string[] {
+  const loopback = address === "127.0.0.1";
   return [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
-    // Loopback may not be published as the endpoints of the `kubernetes` Service; nothing in-cluster needs it.
-    "--endpoint-reconciler-type=none",
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
+    // Loopback may not be published as the endpoints of the `kubernetes` Service: without a node nothing
+    // in-cluster needs them; with one, the lease reconciler publishes the node address.
+    `--endpoint-reconciler-type=${loopback ? "none" : "lease"}`,
     `--secure-port=${port}`,
     `--tls-cert-file=${pki.servingCert}`,
     `--tls-private-key-file=${pki.servingKey}`,
     `--client-ca-file=${pki.caCert}`,
-    "--authorization-mode=RBAC",
+    // The Node authorizer and the NodeRestriction admission plugin confine a kubelet to its own node and
+    // the objects of the pods bound to it; everyone else is judged by RBAC.
+    "--authorization-mode=Node,RBAC",
+    "--enable-admission-plugins=NodeRestriction",
+    // Logs, exec, port-forward and the node proxy: the API server calls kubelets with its own client
+    // certificate, at their InternalIP, and checks their serving certificates against the cluster CA.
+    `--kubelet-client-certificate=${pki.kubeletClientCert}`,
+    `--kubelet-client-key=${pki.kubeletClientKey}`,
+    `--kubelet-certificate-authority=${pki.caCert}`,
+    "--kubelet-preferred-address-types=InternalIP,Hostname",
     // Real clusters allow privileged pods at the API level and leave the decision to Pod Security
     // Admission; with the default (false) validation would reject them before PSA could say why.
     "--allow-privileged=true",
@@ -164,7 +184,8 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     number,
     number,
   ];
-  const server = `https://127.0.0.1:${apiserver}`;
+  const address = options.address ?? "127.0.0.1";
+  const server = `https://${address}:${apiserver}`;
   const processes: ManagedProcess[] = [];
   const state: ControlPlaneState = {
     version: binaryVersion(options.binaries.kubeApiserver),
@@ -174,6 +195,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     startedAt: new Date().toISOString(),
     ports: { etcdClient, etcdPeer, apiserver, controllerManager },
     processes,
+    pki,
   };
   try {
     progress(`starting etcd on 127.0.0.1:${etcdClient}`);
@@ -190,7 +212,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
       startDaemon(
         "kube-apiserver",
         options.binaries.kubeApiserver,
-        apiserverArgs(pki, etcdClient, apiserver),
+        apiserverArgs(pki, etcdClient, apiserver, address),
         join(logDir, "kube-apiserver.log"),
       ),
     );

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { nodeNetwork } from "./node/network.ts";
 
 /** File paths of the local control plane's certificates and keys (PEM). */
 export interface Pki {
@@ -12,6 +13,9 @@ export interface Pki {
   adminKey: string;
   controllerManagerCert: string;
   controllerManagerKey: string;
+  /** The API server's client certificate for kubelets (logs, exec, port-forward, node proxy). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
   /** The aggregation layer's own CA and the client certificate it presents to extension API servers. */
@@ -23,6 +27,9 @@ export interface Pki {
 function openssl(args: string[], cwd: string): void {
   execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 }
+
+export const clientExtensions =
+  "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n";
 
 const ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
@@ -45,7 +52,7 @@ function createCa(dir: string, name: string, subject: string): void {
 }
 
 /** Issues a leaf certificate signed by the CA `ca` in `dir`; `extensions` is an openssl extension section. */
-function issue(dir: string, name: string, subject: string, extensions: string, ca = "ca"): void {
+export function issue(dir: string, name: string, subject: string, extensions: string, ca = "ca"): void {
   writeFileSync(join(dir, `${name}.ext`), extensions);
   openssl(["req", "-new", ...ecKey, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
   openssl(
@@ -81,6 +88,8 @@ export function createPki(dir: string): Pki {
   const sans = [
     "IP:127.0.0.1",
     "IP:10.0.0.1",
+    // Where the API server listens when a node runs (pods reach it there through the `kubernetes` Service).
+    `IP:${nodeNetwork.nodeIp}`,
     "DNS:localhost",
     "DNS:kubernetes",
     "DNS:kubernetes.default",
@@ -93,10 +102,10 @@ export function createPki(dir: string): Pki {
     "/CN=kube-apiserver",
     `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`,
   );
-  const client =
-    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n";
+  const client = clientExtensions;
   issue(dir, "admin", "/O=system:masters/CN=govhost-admin", client);
   issue(dir, "controller-manager", "/CN=system:kube-controller-manager", client);
+  issue(dir, "apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client", client);
   // A separate CA for the aggregation layer, as kubeadm does: extension API servers trust identity headers
   // only from a client certificate of this CA, which nothing but the API server holds.
   createCa(dir, "front-proxy-ca", "/CN=govhost-front-proxy-ca");
@@ -113,6 +122,8 @@ export function createPki(dir: string): Pki {
     adminKey: at("admin.key"),
     controllerManagerCert: at("controller-manager.crt"),
     controllerManagerKey: at("controller-manager.key"),
+    kubeletClientCert: at("apiserver-kubelet-client.crt"),
+    kubeletClientKey: at("apiserver-kubelet-client.key"),
     serviceAccountKey: at("sa.key"),
     serviceAccountPub: at("sa.pub"),
     frontProxyCaCert: at("front-proxy-ca.crt"),

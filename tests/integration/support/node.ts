@@ -1,0 +1,60 @@
+import { KubeClient, type KubeObject } from "../../../lib/kube/client.ts";
+import type { CloudState } from "../../../tools/cluster/cloud.ts";
+import { kubeConfigFrom } from "../../../tools/cluster/credentials.ts";
+import { eventually } from "./kube.ts";
+
+/**
+ * Fails (never skips) a test that needs a real node when the local cloud has none, with the reason: not
+ * root, missing cgroups, or another govhost node on this machine (another worktree's run holds the lock).
+ */
+export function requireNode(state: CloudState): NonNullable<CloudState["node"]> {
+  if (!state.node) throw new Error(`this test needs a real node and there is none: ${state.nodeAbsent}`);
+  return state.node;
+}
+
+export const adminOf = (state: CloudState) => KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
+
+interface PodStatus {
+  phase?: string;
+  conditions?: { type: string; status: string }[];
+  containerStatuses?: { state?: Record<string, { reason?: string; message?: string }> }[];
+}
+
+/** Waits until the pod reaches one of `phases` (and, for Running, is Ready); fails early on a waiting reason that will not clear. */
+export async function waitForPod(
+  admin: KubeClient,
+  namespace: string,
+  name: string,
+  phases: string[],
+  timeoutMs = 90_000,
+): Promise<KubeObject & { status?: PodStatus }> {
+  return eventually(
+    `pod ${namespace}/${name} ${phases.join(" or ")}`,
+    async () => {
+      const pod = await admin.call<KubeObject & { status?: PodStatus }>(
+        "GET",
+        `/api/v1/namespaces/${namespace}/pods/${name}`,
+      );
+      const status = pod.status ?? {};
+      const waiting = status.containerStatuses?.[0]?.state?.waiting;
+      if (
+        waiting?.reason &&
+        /ErrImage|ImagePullBackOff|CreateContainerError|InvalidImageName/.test(waiting.reason)
+      )
+        throw new Error(`pod ${name} cannot start: ${waiting.reason} ${waiting.message ?? ""}`);
+      if (!status.phase || !phases.includes(status.phase)) return undefined;
+      if (
+        status.phase === "Running" &&
+        !status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+      )
+        return undefined;
+      return pod;
+    },
+    timeoutMs,
+  );
+}
+
+/** The pod's log, read through the API server (which asks the kubelet with its client certificate). */
+export function podLog(admin: KubeClient, namespace: string, name: string): Promise<string> {
+  return admin.call<string>("GET", `/api/v1/namespaces/${namespace}/pods/${name}/log`);
+}

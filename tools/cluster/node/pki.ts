@@ -1,0 +1,49 @@
+import { join } from "node:path";
+import { clientExtensions, issue, type Pki } from "../pki.ts";
+import { nodeNetwork } from "./network.ts";
+
+/** Certificates of the node's components, issued by the cluster CA into the node's directory. */
+export interface NodePki {
+  caCert: string;
+  /** The kubelet's client identity: user system:node:<name> in group system:nodes (Node authorizer). */
+  kubeletCert: string;
+  kubeletKey: string;
+  /** The kubelet's serving certificate for the node address (the API server verifies it). */
+  kubeletServingCert: string;
+  kubeletServingKey: string;
+  kubeProxyCert: string;
+  kubeProxyKey: string;
+  schedulerCert: string;
+  schedulerKey: string;
+  corednsCert: string;
+  corednsKey: string;
+}
+
+/** Issues the node's certificates with the cluster's CA (the CA files stay in the cluster's PKI dir). */
+export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
+  const dir = join(clusterPki.caCert, "..");
+  issue(dir, "kubelet", `/O=system:nodes/CN=system:node:${nodeName}`, clientExtensions);
+  issue(
+    dir,
+    "kubelet-serving",
+    `/CN=system:node:${nodeName}`,
+    `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${nodeNetwork.nodeIp},DNS:${nodeName}\n`,
+  );
+  issue(dir, "kube-proxy", "/CN=system:kube-proxy", clientExtensions);
+  issue(dir, "kube-scheduler", "/CN=system:kube-scheduler", clientExtensions);
+  issue(dir, "coredns", "/CN=system:coredns", clientExtensions);
+  const at = (file: string) => join(dir, file);
+  return {
+    caCert: clusterPki.caCert,
+    kubeletCert: at("kubelet.crt"),
+    kubeletKey: at("kubelet.key"),
+    kubeletServingCert: at("kubelet-serving.crt"),
+    kubeletServingKey: at("kubelet-serving.key"),
+    kubeProxyCert: at("kube-proxy.crt"),
+    kubeProxyKey: at("kube-proxy.key"),
+    schedulerCert: at("kube-scheduler.crt"),
+    schedulerKey: at("kube-scheduler.key"),
+    corednsCert: at("coredns.crt"),
+    corednsKey: at("coredns.key"),
+  };
+}
