@@ -101,7 +101,7 @@ describe("the local cloud's real node", () => {
     expect(object.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
     expect(object.status.nodeInfo.kubeletVersion).toBe(pinnedVersions().kubernetes);
     expect(object.status.nodeInfo.containerRuntimeVersion).toBe(
-      `containerd://${pinnedVersions().containerd}`,
+      `containerd://${pinnedVersions().containerd.replace(/^v/, "")}`,
     );
     expect(object.status.addresses).toContainEqual({ type: "InternalIP", address: nodeNetwork.nodeIp });
   });

@@ -4,11 +4,25 @@ import { KubeClient } from "../../lib/kube/client.ts";
 import { localClusterState } from "../../lib/local-state.ts";
 import type { CloudState } from "./cloud.ts";
 import { kubeConfigFrom } from "./credentials.ts";
-import { ensureLocalControlPlane, loadCloudState, stopLocalControlPlane } from "./local.ts";
+import { ensureLocalControlPlane, type LocalPaths, loadCloudState, stopLocalControlPlane } from "./local.ts";
 import { nodeReadiness } from "./node/node.ts";
 import { isRunning, type ManagedProcess } from "./processes.ts";
 
 const say = (message: string) => process.stdout.write(`govhost cluster: ${message}\n`);
+
+/**
+ * `--state PATH`: a cluster saved elsewhere than .govhost/ (a test run's, named by the node lock), for down
+ * and status.
+ */
+function pathsFromArgs(): LocalPaths | undefined {
+  const at = process.argv.indexOf("--state");
+  const state = at > 0 ? process.argv[at + 1] : undefined;
+  if (!state) return undefined;
+  return {
+    state,
+    kubeconfig: loadCloudState({ state, kubeconfig: "" })?.kubeconfig ?? `${state}.kubeconfig`,
+  };
+}
 
 async function up(): Promise<void> {
   const started = Date.now();
@@ -22,7 +36,7 @@ async function up(): Promise<void> {
 }
 
 async function down(): Promise<void> {
-  const stopped = await stopLocalControlPlane(say);
+  const stopped = await stopLocalControlPlane(say, pathsFromArgs());
   if (!stopped) {
     say("nothing to stop");
     return;
@@ -59,9 +73,10 @@ async function nodeLine(state: CloudState): Promise<string> {
 }
 
 async function status(): Promise<number> {
-  const state = loadCloudState();
+  const paths = pathsFromArgs();
+  const state = loadCloudState(paths);
   if (!state) {
-    say(`not running (no ${relative(process.cwd(), localClusterState)})`);
+    say(`not running (no ${relative(process.cwd(), paths?.state ?? localClusterState)})`);
     return 3;
   }
   const processes = [...state.processes, ...(state.node?.processes ?? [])];

@@ -20,10 +20,16 @@ export interface CloudState extends ControlPlaneState {
  * root, cgroups and the machine-wide node lock (one node per machine); without them the control plane still
  * starts and `nodeAbsent` says why. With a node the API server listens on the node address (pods reach it).
  */
-export async function startCloud(options: StartOptions & { node: boolean }): Promise<CloudState> {
+export async function startCloud(
+  options: StartOptions & {
+    node: boolean;
+    /** Where the caller saves the state: the lock names it, so another worktree knows how to stop it. */
+    statePath?: string;
+  },
+): Promise<CloudState> {
   const progress = options.onProgress ?? (() => {});
   if (!options.node) return { ...(await startControlPlane(options)), nodeAbsent: "no node was asked for" };
-  const prepared = prepareNode(progress);
+  const prepared = prepareNode(progress, options.statePath);
   if (!prepared.ready) {
     progress(`no node: ${prepared.reason}`);
     return { ...(await startControlPlane(options)), nodeAbsent: prepared.reason };

@@ -42,6 +42,7 @@ export async function ensureLocalControlPlane(
     tmpRoot: process.env.GOVHOST_TMPDIR,
     onProgress,
     node: true,
+    statePath: paths.state,
   });
   saveState(paths.state, state);
   return { state, startedHere: true };

@@ -15,6 +15,8 @@ export interface NodeLockHolder {
   /** Who holds it: the project directory (worktree) and the node's work directory. */
   owner: string;
   workDir: string;
+  /** The saved cluster state that `cluster:down --state` stops it from (tests keep theirs elsewhere). */
+  statePath?: string;
   /** Processes whose life keeps the lock held: the starter first, then the node's daemons. */
   pids: number[];
   since: string;
@@ -42,6 +44,11 @@ function write(path: string, holder: NodeLockHolder, flags: "wx" | "w"): void {
   }
 }
 
+function downCommand(holder: NodeLockHolder): string {
+  const state = holder.statePath ? ` -- --state ${holder.statePath}` : "";
+  return `\`npm run cluster:down${state}\` in ${holder.owner}`;
+}
+
 export type LockResult = { acquired: true } | { acquired: false; reason: string };
 
 /**
@@ -64,14 +71,14 @@ export function acquireNodeLock(
     if (current && lockIsLive(current)) {
       return {
         acquired: false,
-        reason: `another govhost node runs on this machine (lock ${path}: ${current.owner}, pids ${current.pids.join(" ")}, since ${current.since}); stop it with \`npm run cluster:down\` in ${current.owner}`,
+        reason: `another govhost node runs on this machine (lock ${path}: ${current.owner}, pids ${current.pids.join(" ")}, since ${current.since}); stop it with ${downCommand(current)}`,
       };
     }
     const leftovers = staleIsFree();
     if (leftovers) {
       return {
         acquired: false,
-        reason: `a previous govhost node did not stop cleanly (${leftovers}; stale lock ${path} of ${current?.owner ?? "unknown"}); run \`npm run cluster:down\` in ${current?.owner ?? "its worktree"}`,
+        reason: `a previous govhost node did not stop cleanly (${leftovers}; stale lock ${path} of ${current?.owner ?? "unknown"}); run ${current ? downCommand(current) : "`npm run cluster:down` in its worktree"}`,
       };
     }
     // Stale and nothing left of it: remove it and try once more (another starter may win that race).

@@ -16,7 +16,7 @@ import { type HostState, pidsInNewCgroups, restoreHostState } from "./host-state
 import { loadImage } from "./images.ts";
 import { cleanupKubeProxy, startKubeProxy } from "./kube-proxy.ts";
 import { startKubelet } from "./kubelet.ts";
-import { releaseNodeLock, updateNodeLock } from "./lock.ts";
+import { lockIsLive, readNodeLock, releaseNodeLock, updateNodeLock } from "./lock.ts";
 import { deleteNodeLinks } from "./network.ts";
 import { createNodePki } from "./pki.ts";
 import { startScheduler } from "./scheduler.ts";
@@ -42,6 +42,7 @@ export interface NodeState {
 export interface PreparedNode {
   lockId: string;
   owner: string;
+  statePath?: string;
   binaries: NodeBinaries;
   hostBefore: HostState;
 }
@@ -186,6 +187,7 @@ export async function startNode(
     updateNodeLock({
       id: prepared.lockId,
       owner: prepared.owner,
+      statePath: prepared.statePath,
       workDir: cp.workDir,
       pids: state.processes.map((p) => p.pid),
       since: new Date().toISOString(),
@@ -216,6 +218,16 @@ export async function startNode(
   } finally {
     admin.close();
   }
+}
+
+/**
+ * Whether this node's start still owns the machine's node state: false when another start holds the lock
+ * and runs (e.g. this state is stale after a reboot and another worktree's node runs now). Then the links,
+ * rules, cgroups and sysctls are that node's, and stopping this one must leave them alone.
+ */
+export function ownsMachine(state: NodeState): boolean {
+  const holder = readNodeLock();
+  return !holder || holder.id === state.lockId || !lockIsLive(holder);
 }
 
 /** Deletes every pod (so the kubelet stops them and the CNI plugin releases their networks) and waits. */
@@ -281,6 +293,11 @@ export async function stopNodeDaemons(
   progress: (message: string) => void,
 ): Promise<string[]> {
   const byName = (name: string) => state.processes.find((p) => p.name === name);
+  if (!ownsMachine(state)) {
+    // Only our own processes, if any still run; the machine-wide state belongs to the other node.
+    for (const proc of [...state.processes].reverse()) await stopProcess(proc);
+    return [];
+  }
   const kubelet = byName("kubelet");
   const apiserver = cp.processes.find((p) => p.name === "kube-apiserver");
   if (kubelet && isAlive(kubelet.pid) && apiserver && isAlive(apiserver.pid)) {
@@ -327,6 +344,10 @@ export async function stopNodeDaemons(
  * sysctls put back, the lock released. Returns what could not be undone.
  */
 export function undoNodeHostChanges(state: NodeState, progress: (message: string) => void): string[] {
+  if (!ownsMachine(state)) {
+    progress("another govhost node holds this machine now; its links, rules and cgroups are left alone");
+    return [];
+  }
   progress("deleting links, putting back nftables tables, cgroups, paths, conntrack and sysctls");
   const problems: string[] = [];
   try {

@@ -14,7 +14,7 @@ export type NodePreparation = { ready: true; node: PreparedNode } | { ready: fal
  * node address's link created (the API server then binds to it). When the answer is no, `reason` says why
  * and nothing was changed.
  */
-export function prepareNode(progress: (message: string) => void): NodePreparation {
+export function prepareNode(progress: (message: string) => void, statePath?: string): NodePreparation {
   const unavailable = nodeUnavailableReason();
   if (unavailable) return { ready: false, reason: unavailable };
   const packages = ensureNodePackages();
@@ -31,6 +31,7 @@ export function prepareNode(progress: (message: string) => void): NodePreparatio
       id: lockId,
       owner: projectRoot,
       workDir: "(starting)",
+      statePath,
       pids: [process.pid],
       since: new Date().toISOString(),
     },
@@ -57,7 +58,7 @@ export function prepareNode(progress: (message: string) => void): NodePreparatio
     return { ready: false, reason: `could not create the node's link: ${String(error)}` };
   }
   progress("node: lock taken, node address ready");
-  return { ready: true, node: { lockId, owner: projectRoot, binaries, hostBefore } };
+  return { ready: true, node: { lockId, owner: projectRoot, statePath, binaries, hostBefore } };
 }
 
 /** Undoes prepareNode when the control plane could not start: the link goes, the lock is released. */
