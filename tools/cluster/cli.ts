@@ -5,7 +5,7 @@ import { localClusterState } from "../../lib/local-state.ts";
 import type { CloudState } from "./cloud.ts";
 import { kubeConfigFrom } from "./credentials.ts";
 import { ensureLocalControlPlane, type LocalPaths, loadCloudState, stopLocalControlPlane } from "./local.ts";
-import { nodeReadiness } from "./node/node.ts";
+import { nodeReadiness } from "./node/wait.ts";
 import { isRunning, type ManagedProcess } from "./processes.ts";
 
 const say = (message: string) => process.stdout.write(`govhost cluster: ${message}\n`);

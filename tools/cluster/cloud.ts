@@ -5,8 +5,10 @@ import {
   stopControlPlane,
 } from "./controlplane.ts";
 import { nodeNetwork } from "./node/network.ts";
-import { type NodeState, startNode, stopNodeDaemons, undoNodeHostChanges } from "./node/node.ts";
 import { abandonPreparedNode, prepareNode } from "./node/prepare.ts";
+import { startNode } from "./node/start.ts";
+import type { NodeState } from "./node/state.ts";
+import { stopNodeDaemons, undoNodeHostChanges } from "./node/stop.ts";
 
 /** A control plane with its node, or with the reason why it has none. */
 export interface CloudState extends ControlPlaneState {

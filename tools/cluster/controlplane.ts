@@ -8,7 +8,7 @@ import { writeKubeconfig } from "./kubeconfig.ts";
 import { nodeNetwork } from "./node/network.ts";
 import { createPki, type Pki } from "./pki.ts";
 import { freePorts } from "./ports.ts";
-import { isAlive, isRunning, logTail, type ManagedProcess, startDaemon, stopProcess } from "./processes.ts";
+import { isAlive, logTail, type ManagedProcess, startDaemon, stopProcess } from "./processes.ts";
 
 /** Everything needed to find, use and stop a running local control plane; persisted as JSON. */
 export interface ControlPlaneState {
@@ -279,8 +279,4 @@ export function loadState(path: string): ControlPlaneState | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function runningProcesses(state: ControlPlaneState): ManagedProcess[] {
-  return state.processes.filter(isRunning);
 }

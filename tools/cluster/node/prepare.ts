@@ -3,8 +3,8 @@ import { resolveNodeBinaries } from "../../upstream/binaries.ts";
 import { recordHostState } from "./host-state.ts";
 import { acquireNodeLock, releaseNodeLock } from "./lock.ts";
 import { createNodeInterface, deleteNodeLinks, existingNodeLinks } from "./network.ts";
-import { newLockId, type PreparedNode } from "./node.ts";
 import { ensureNodePackages, nodeUnavailableReason } from "./preflight.ts";
+import { newLockId, type PreparedNode } from "./state.ts";
 
 export type NodePreparation = { ready: true; node: PreparedNode } | { ready: false; reason: string };
 

@@ -1,0 +1,139 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { KubeClient } from "../../../lib/kube/client.ts";
+import type { ControlPlaneState } from "../controlplane.ts";
+import { kubeConfigFrom } from "../credentials.ts";
+import { freePorts } from "../ports.ts";
+import type { ManagedProcess } from "../processes.ts";
+import { bootstrapNodeObjects } from "./bootstrap.ts";
+import { containerdPaths, containerdReady, pauseImage, startContainerd } from "./containerd.ts";
+import { startCoreDns } from "./dns.ts";
+import { loadImage } from "./images.ts";
+import { startKubeProxy } from "./kube-proxy.ts";
+import { startKubelet } from "./kubelet.ts";
+import { updateNodeLock } from "./lock.ts";
+import { createNodePki, type NodePki } from "./pki.ts";
+import { startScheduler } from "./scheduler.ts";
+import { defaultNodeName, type NodeState, type PreparedNode } from "./state.ts";
+import { stopNode } from "./stop.ts";
+import { httpOk, nodeReadiness, waitFor } from "./wait.ts";
+
+type NodePorts = Record<
+  "kubelet" | "kubeletHealthz" | "proxyHealthz" | "proxyMetrics" | "scheduler" | "dnsHealth" | "dnsReady",
+  number
+>;
+
+async function nodePorts(): Promise<NodePorts> {
+  const [kubelet, kubeletHealthz, proxyHealthz, proxyMetrics, scheduler, dnsHealth, dnsReady] =
+    (await freePorts(7)) as [number, number, number, number, number, number, number];
+  return { kubelet, kubeletHealthz, proxyHealthz, proxyMetrics, scheduler, dnsHealth, dnsReady };
+}
+
+/** kube-scheduler, CoreDNS, the kubelet and kube-proxy, with the node's certificates. */
+function startNodeDaemons(
+  cp: ControlPlaneState,
+  state: NodeState,
+  pki: NodePki,
+  ports: NodePorts,
+): ManagedProcess[] {
+  const bin = state.binaries;
+  const common = { nodeDir: state.dir, logDir: join(cp.workDir, "logs"), server: cp.server, pki };
+  return [
+    startScheduler({ ...common, binary: bin.kubeScheduler, port: ports.scheduler }),
+    startCoreDns({ ...common, binary: bin.coredns, healthPort: ports.dnsHealth, readyPort: ports.dnsReady }),
+    startKubelet({
+      ...common,
+      binary: bin.kubelet,
+      nodeName: state.name,
+      containerdSocket: state.containerdSocket,
+      port: ports.kubelet,
+      healthzPort: ports.kubeletHealthz,
+    }),
+    startKubeProxy({
+      ...common,
+      binary: bin.kubeProxy,
+      nodeName: state.name,
+      healthzPort: ports.proxyHealthz,
+      metricsPort: ports.proxyMetrics,
+    }),
+  ];
+}
+
+/**
+ * Starts the node beside a running control plane (which listens on the node address): containerd with the
+ * pause image, the node's certificates and cluster objects, kube-scheduler, CoreDNS, the kubelet and
+ * kube-proxy; waits until the Node is Ready and DNS answers. On failure everything started is stopped and
+ * the machine put back; the caller then stops its control plane (it listens on the node address).
+ */
+export async function startNode(
+  cp: ControlPlaneState,
+  prepared: PreparedNode,
+  progress: (message: string) => void,
+  timeoutMs = 120_000,
+): Promise<NodeState> {
+  const dir = join(cp.workDir, "node");
+  const logDir = join(cp.workDir, "logs");
+  mkdirSync(dir, { recursive: true });
+  const ports = await nodePorts();
+  const bin = prepared.binaries;
+  const socket = containerdPaths(dir).socket;
+  const state: NodeState = {
+    name: defaultNodeName,
+    dir,
+    lockId: prepared.lockId,
+    binaries: bin,
+    containerdSocket: socket,
+    ports: { kubelet: ports.kubelet, kubeletHealthz: ports.kubeletHealthz, dnsReady: ports.dnsReady },
+    processes: [],
+    hostBefore: prepared.hostBefore,
+  };
+  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cp.kubeconfig));
+  try {
+    progress("starting containerd");
+    state.processes.push(startContainerd(bin.containerd, dir, logDir));
+    await waitFor("containerd", async () => containerdReady(bin.ctr, socket), state.processes, 30_000);
+    progress(`importing the pause image ${pauseImage} (Debian's catatonit)`);
+    loadImage(
+      bin.ctr,
+      socket,
+      { ref: pauseImage, files: { "/usr/bin/catatonit": "/catatonit" }, entrypoint: ["/catatonit", "-P"] },
+      join(dir, "images"),
+    );
+    await bootstrapNodeObjects(admin);
+    progress("starting kube-scheduler, CoreDNS, kubelet, kube-proxy");
+    state.processes.push(...startNodeDaemons(cp, state, createNodePki(cp.pki, state.name), ports));
+    updateNodeLock({
+      id: prepared.lockId,
+      owner: prepared.owner,
+      statePath: prepared.statePath,
+      workDir: cp.workDir,
+      pids: state.processes.map((p) => p.pid),
+      since: new Date().toISOString(),
+    });
+    await waitFor(
+      `node ${state.name} Ready`,
+      async () => (await nodeReadiness(admin, state.name))?.status === "True",
+      state.processes,
+      timeoutMs,
+    );
+    await waitFor(
+      "CoreDNS ready",
+      () => httpOk(`http://127.0.0.1:${ports.dnsReady}/ready`),
+      state.processes,
+      timeoutMs,
+    );
+    await waitFor(
+      "kube-proxy healthy",
+      () => httpOk(`http://127.0.0.1:${ports.proxyHealthz}/healthz`),
+      state.processes,
+      timeoutMs,
+    );
+    return state;
+  } catch (error) {
+    const problems = await stopNode(state, cp, () => {});
+    if (problems.length > 0) progress(`could not undo everything: ${problems.join("; ")}`);
+    throw error;
+  } finally {
+    admin.close();
+  }
+}
