@@ -7,7 +7,7 @@ import { isAlive } from "../processes.ts";
  * file is created exclusively (O_EXCL) and names its holder: the process that is starting the node, then the
  * node's own daemons once they run. It lives in /run so a reboot (which ends every node) clears it.
  */
-export const nodeLockPath = process.env.GOVHOST_NODE_LOCK ?? "/run/govhost-node.lock";
+export const nodeLockPath = "/run/govhost-node.lock";
 
 export interface NodeLockHolder {
   /** Unique per start, so only the start that took the lock releases it. */
