@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   acquireNodeLock,
   type NodeLockHolder,
@@ -10,7 +10,15 @@ import {
   releaseNodeLock,
 } from "../../tools/cluster/node/lock.ts";
 
-const lockPath = () => join(mkdtempSync(join(tmpdir(), "govhost-lock-")), "node.lock");
+const dirs: string[] = [];
+const lockPath = () => {
+  const dir = mkdtempSync(join(tmpdir(), "govhost-lock-"));
+  dirs.push(dir);
+  return join(dir, "node.lock");
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 const holder = (id: string, pids: number[]): NodeLockHolder => ({
   id,
   owner: `/work/${id}`,
