@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Registry } from "prom-client";
 import Value from "typebox/value";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
 import { Problem } from "../../portal-api/problem.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
+import { signingKeys } from "./support/signing-keys.ts";
 
 // The portal API's error answers in process (fastify inject): how Kubernetes refusals, invalid input,
 // unknown routes and undeclared methods become RFC 9457 problem+json, and that authentication comes before
@@ -22,17 +22,10 @@ import { departmentManifest } from "../fixtures/departments.ts";
 const issuer = "https://idp.gov.example";
 const audience = "https://api.govhost.test";
 let sign: (claims: Record<string, unknown>) => Promise<string>;
-let keys: ReturnType<typeof createLocalJWKSet>;
+let keys: Awaited<ReturnType<typeof signingKeys>>["keys"];
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKeyPair("RS256");
-  keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" }] });
-  sign = (claims) =>
-    new SignJWT({ iss: issuer, aud: audience, ...claims })
-      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: "k1" })
-      .setIssuedAt()
-      .setExpirationTime("5m")
-      .sign(privateKey);
+  ({ keys, sign } = await signingKeys(issuer, audience));
 });
 
 const immd = departmentManifest("immd");

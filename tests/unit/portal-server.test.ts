@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Registry } from "prom-client";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
@@ -12,6 +11,7 @@ import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
+import { signingKeys } from "./support/signing-keys.ts";
 
 // The portal API's request pipeline in process (fastify inject), with real signed tokens and a stand-in
 // for the Kubernetes client that records what it was asked to do. The same attacks run against the real
@@ -20,17 +20,10 @@ import { departmentManifest } from "../fixtures/departments.ts";
 const issuer = "https://idp.gov.example";
 const audience = "https://api.govhost.test";
 let sign: (claims: Record<string, unknown>) => Promise<string>;
-let keys: ReturnType<typeof createLocalJWKSet>;
+let keys: Awaited<ReturnType<typeof signingKeys>>["keys"];
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKeyPair("RS256");
-  keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256" }] });
-  sign = (claims) =>
-    new SignJWT({ iss: issuer, aud: audience, ...claims })
-      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: "k1" })
-      .setIssuedAt()
-      .setExpirationTime("5m")
-      .sign(privateKey);
+  ({ keys, sign } = await signingKeys(issuer, audience));
 });
 
 const immd = departmentManifest("immd");
