@@ -66,7 +66,15 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsyncTy
           summary: "Subscribe (department admins): the plan's fee is charged pro rata from now",
           params: EnvParams,
           body: Type.Object({ name: Name, spec: SharedServiceInstanceSpec }, { additionalProperties: false }),
-          response: responses({ 201: json("Subscribed", SubscriptionView) }, writeProblems),
+          response: responses(
+            {
+              201: {
+                ...json("Subscribed", SubscriptionView),
+                headers: { location: { type: "string", description: "The subscription's URL" } },
+              },
+            },
+            writeProblems,
+          ),
         },
       },
       async (request, reply) => {
@@ -88,7 +96,13 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsyncTy
           await caller.create(object, { dryRun: true });
           return caller.create<InstanceObject>(object);
         });
-        return reply.code(201).send(view(created));
+        return reply
+          .code(201)
+          .header(
+            "location",
+            `/api/v1/departments/${dept}/environments/${request.params.env}/shared-services/${name}`,
+          )
+          .send(view(created));
       },
     );
 

@@ -241,6 +241,21 @@ describe("authorization matrix: every role x every route x own and other departm
     expect(await names("finance")).toEqual(expect.arrayContaining([own, other]));
   });
 
+  it("names a new subscription in Location, like every other create", async () => {
+    const name = uniqueName("loc");
+    const path = `/api/v1/departments/${own}/environments/dev/shared-services`;
+    const created = await call("admin", "POST", path, {
+      name,
+      spec: { service: "collaboration-workspace", plan: "team" },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const location = created.headers.get("location");
+    expect(location).toBe(`${path}/${name}`);
+    const read = await call("admin", "GET", location as string);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ name });
+  });
+
   it("creates departments and reads the audit log for operators only (and auditors read it)", async () => {
     const created = uniqueName("pc");
     for (const role of roles.filter((r) => r !== "operator")) {
