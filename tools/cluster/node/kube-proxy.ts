@@ -4,15 +4,9 @@ import { join } from "node:path";
 import { writeKubeconfig } from "../kubeconfig.ts";
 import { type ManagedProcess, startDaemon } from "../processes.ts";
 import { nodeNetwork } from "./network.ts";
-import type { NodePki } from "./pki.ts";
+import type { NodeDaemonOptions } from "./pki.ts";
 
-export interface KubeProxyOptions {
-  binary: string;
-  nodeName: string;
-  nodeDir: string;
-  logDir: string;
-  server: string;
-  pki: NodePki;
+export interface KubeProxyOptions extends NodeDaemonOptions {
   healthzPort: number;
   metricsPort: number;
 }

@@ -3,15 +3,9 @@ import { join } from "node:path";
 import { writeKubeconfig } from "../kubeconfig.ts";
 import { type ManagedProcess, startDaemon } from "../processes.ts";
 import { nodeNetwork } from "./network.ts";
-import type { NodePki } from "./pki.ts";
+import type { NodeDaemonOptions } from "./pki.ts";
 
-export interface KubeletOptions {
-  binary: string;
-  nodeName: string;
-  nodeDir: string;
-  logDir: string;
-  server: string;
-  pki: NodePki;
+export interface KubeletOptions extends NodeDaemonOptions {
   containerdSocket: string;
   /** The kubelet's HTTPS port on the node address (logs, exec, metrics through the API server). */
   port: number;

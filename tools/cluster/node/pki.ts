@@ -47,3 +47,13 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
     corednsKey: at("coredns.key"),
   };
 }
+
+/** What every node daemon that talks to the API server is started with. */
+export interface NodeDaemonOptions {
+  binary: string;
+  nodeName: string;
+  nodeDir: string;
+  logDir: string;
+  server: string;
+  pki: NodePki;
+}
