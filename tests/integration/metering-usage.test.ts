@@ -11,6 +11,7 @@ import { type ControllerProcess, startController } from "./support/controller-pr
 import { client, compliantPod, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 import { ledgerData } from "./support/pro-rata.ts";
+import { calendarZoneAwayFromMonthEdges } from "./support/test-time-zone.ts";
 
 // `consumed` mode bills max(request, usage) when a metrics API is installed. The test installs one the way
 // metrics-server is installed (an APIService behind the API server's aggregation layer) and sets what it
@@ -18,7 +19,12 @@ import { ledgerData } from "./support/pro-rata.ts";
 // observed above it, on its own statement line, without counting any interval twice across a SIGKILL.
 
 const pollMs = 1000;
-const env = { GOVHOST_USAGE_POLL_MS: String(pollMs), GOVHOST_METERING_REFRESH_MS: "2000" };
+const timeZone = calendarZoneAwayFromMonthEdges();
+const env = {
+  GOVHOST_TIMEZONE: timeZone,
+  GOVHOST_USAGE_POLL_MS: String(pollMs),
+  GOVHOST_METERING_REFRESH_MS: "2000",
+};
 const dept = uniqueName("u");
 const namespace = `${dept}-prod`;
 let admin: KubeClient;
@@ -108,7 +114,7 @@ describe("usage above requests (consumed mode with a metrics API)", () => {
 
   it("puts it on the draft statement as its own line, exactly the recorded amount", async () => {
     metricsApi.setUsage(namespace, "busy", { cpu: "90m", memory: "32Mi" }); // back under the request
-    const period = periodOf(Date.now(), "Asia/Hong_Kong");
+    const period = periodOf(Date.now(), timeZone);
     const line = await eventually("the statement to show the settled usage above requests", async () => {
       const recorded = cpuAboveRequest(await recordedUsage());
       const statement = await admin.find<ChargebackStatement & KubeObject>(

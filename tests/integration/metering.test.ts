@@ -19,21 +19,24 @@ import {
 import { eventually, uniqueName } from "./support/kube.ts";
 import { deleteHeld, ledgerData, monthlyProRata, waitForStatementLine } from "./support/pro-rata.ts";
 import { startPrometheus } from "./support/prometheus.ts";
+import { calendarZoneAwayFromMonthEdges } from "./support/test-time-zone.ts";
 
 // Pods run for a known time (the test plays the kubelet: it patches status.startTime and the containers'
 // finish time), and the month's draft statement must show exactly what they cost at the default rate card
 // (35 cents per core-hour, 4.5 cents per GiB-hour), also after the controller is killed and restarted.
-// (A run in the first minutes of a month could see a pod split across two statements; the window is
-// under an hour a month.)
+// Pods are backdated up to 50 minutes, so the controller counts months in a zone where no month edge is
+// near (Hong Kong, or UTC in the hours around a Hong Kong month edge): no pod splits across two statements.
 
 let admin: KubeClient;
 let controller: ControllerProcess;
 const dept = uniqueName("m");
 const hour = 3_600_000;
+const timeZone = calendarZoneAwayFromMonthEdges();
+const calendar = { GOVHOST_TIMEZONE: timeZone };
 
 beforeAll(async () => {
   admin = await client();
-  controller = await startController({ identity: "metering-1" });
+  controller = await startController({ identity: "metering-1", env: calendar });
   await admin.create(
     departmentManifest(dept, {
       environments: ["dev", "prod"],
@@ -96,7 +99,7 @@ async function ledgerChanges(department: string) {
   return parse(department, (await ledgerData(admin, department))[ledgerKeys.changes]).changes;
 }
 
-let period = periodOf(Date.now(), "Asia/Hong_Kong");
+let period = periodOf(Date.now(), timeZone);
 function statementName(): string {
   return `${dept}-${period}`;
 }
@@ -119,7 +122,7 @@ describe("metering", () => {
   it("charges finished pods exactly, per environment and resource", async () => {
     // The pods ran within the last 50 minutes; the statement is the one of the month they ran in.
     const base = Date.now() - 50 * 60_000;
-    period = periodOf(base, "Asia/Hong_Kong");
+    period = periodOf(base, timeZone);
     await runPod(`${dept}-prod`, "batch", "4", "8Gi", base, base + 0.75 * hour); // 3 core-h, 6 GiB-h
     await runPod(`${dept}-dev`, "short", "500m", "1Gi", base + 10 * 60_000, base + 10 * 60_000 + 30_000); // 30 s
     // prod: cpu 3 x 35 = 105; memory 6 x 4.5 = 27. dev: cpu 0.5 x 30/3600 x 35 = 0.1458 -> 0; memory
@@ -146,8 +149,8 @@ describe("metering", () => {
 
   it("gives the same figures after a SIGKILL and restart, and with a second replica", async () => {
     await controller.kill();
-    controller = await startController({ identity: "metering-2" });
-    const standby = await startController({ identity: "metering-3", waitReady: false });
+    controller = await startController({ identity: "metering-2", env: calendar });
+    const standby = await startController({ identity: "metering-3", waitReady: false, env: calendar });
     const base = Date.now() - 40 * 60_000;
     await runPod(`${dept}-prod`, "after-restart", "2", "4Gi", base, base + 0.5 * hour); // 35 + 9 = 44
     const statement = await statementWithTotal(176);
@@ -223,8 +226,8 @@ describe("metering", () => {
         Date.parse(created.metadata.creationTimestamp ?? "")) /
         1000,
     );
-    const statementPeriod = periodOf(Date.parse(created.metadata.creationTimestamp ?? ""), "Asia/Hong_Kong");
-    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
+    const statementPeriod = periodOf(Date.parse(created.metadata.creationTimestamp ?? ""), timeZone);
+    const bounds = periodBounds(statementPeriod, timeZone);
     const monthSeconds = BigInt((bounds.end - bounds.start) / 1000);
     const round = (n: bigint, d: bigint) => Number((2n * n + d) / (2n * d));
     const expected = {
@@ -329,8 +332,8 @@ describe("metering", () => {
     );
     expect(resizedAt).toBeGreaterThanOrEqual(resizeRequested);
     expect(resizedAt).toBeLessThan(deletedAt + 1000);
-    const statementPeriod = periodOf(createdAt, "Asia/Hong_Kong");
-    const bounds = periodBounds(statementPeriod, "Asia/Hong_Kong");
+    const statementPeriod = periodOf(createdAt, timeZone);
+    const bounds = periodBounds(statementPeriod, timeZone);
     const monthMs = BigInt(bounds.end - bounds.start);
     // 200 GiB until the expansion, 300 GiB after it until deletion, over the month; 6 decimals, half up.
     // (Deletion timestamps have whole seconds: an end that sorts before the resize ends right after it.)
@@ -388,13 +391,14 @@ describe("metering", () => {
     const deleted = await deleteHeld(admin, resources.ingress, "portal", ns);
     const created = Date.parse(ingress.metadata?.creationTimestamp ?? "");
     expect(deleted - created).toBeGreaterThanOrEqual(3_000);
-    const statementPeriod = periodOf(created, "Asia/Hong_Kong");
+    const statementPeriod = periodOf(created, timeZone);
     // The price is 20000 cents an endpoint-month.
     const { quantity: expectedQuantity, amountMinor: expectedAmount } = monthlyProRata(
       created,
       deleted,
       statementPeriod,
       20_000,
+      timeZone,
     );
     const line = await waitForStatementLine(
       admin,
@@ -427,13 +431,14 @@ describe("metering", () => {
     const deleted = await deleteHeld(admin, resources.eservice, "forms", ns);
     const created = Date.parse(eservice.metadata?.creationTimestamp ?? "");
     expect(deleted - created).toBeGreaterThanOrEqual(3_000);
-    const statementPeriod = periodOf(created, "Asia/Hong_Kong");
+    const statementPeriod = periodOf(created, timeZone);
     // The price is 5000 cents an e-service-month.
     const { quantity: expectedQuantity, amountMinor: expectedAmount } = monthlyProRata(
       created,
       deleted,
       statementPeriod,
       5_000,
+      timeZone,
     );
     const line = await waitForStatementLine(
       admin,
@@ -451,7 +456,7 @@ describe("metering", () => {
   });
   it("folds the allocations of deleted pods into integrals once the ledger grows, without changing a figure", async () => {
     await controller.stop();
-    const env = { GOVHOST_LEDGER_COMPACT_BYTES: "2048", GOVHOST_METERING_REFRESH_MS: "2000" };
+    const env = { ...calendar, GOVHOST_LEDGER_COMPACT_BYTES: "2048", GOVHOST_METERING_REFRESH_MS: "2000" };
     controller = await startController({ identity: "metering-fold-1", env });
     const busy = uniqueName("f");
     await admin.create(departmentManifest(busy, { environments: ["prod"] }));
@@ -468,7 +473,7 @@ describe("metering", () => {
       milliMs += 250n * BigInt(end - start);
     }
     for (let i = 0; i < 11; i++) await admin.delete(resources.pod, `job-${i}`, ns);
-    const statementPeriod = periodOf(base, "Asia/Hong_Kong");
+    const statementPeriod = periodOf(base, timeZone);
     // cpu: millicore-ms over 1000 x 3.6e6 per core-hour; memory: 256Mi is 1/4 GiB, per GiB-hour.
     const cpuQuantity = toDecimalString(rational(milliMs, 3_600_000_000n));
     const memoryQuantity = toDecimalString(rational(milliMs, 1000n * 3_600_000n));

@@ -15,6 +15,7 @@ import {
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 import { deleteHeld, monthlyProRata } from "./support/pro-rata.ts";
+import { calendarZoneAwayFromMonthEdges } from "./support/test-time-zone.ts";
 
 // Shared services against the real API server: a department subscribes to the default catalogue, the
 // controller renders the instance into its namespace, and records are protected by admission.
@@ -26,7 +27,8 @@ type Workload = KubeObject & {
 type Claim = KubeObject & { spec: { resources: { requests: { storage: string } } } };
 const limitsOf = (deployment: Workload) => deployment.spec.template.spec.containers[0]?.resources.limits;
 
-const env = useAdminAndController();
+const timeZone = calendarZoneAwayFromMonthEdges();
+const env = useAdminAndController({ env: { GOVHOST_TIMEZONE: timeZone } });
 const dept = uniqueName("ss");
 const ns = `${dept}-prod`;
 let tenant: KubeClient;
@@ -307,15 +309,15 @@ describe("plan fees", () => {
     const [team, division] = changed.status?.planHistory ?? [];
     const teamFrom = Date.parse(team?.since ?? "");
     const divisionFrom = Date.parse(division?.since ?? "");
-    const period = periodOf(teamFrom, "Asia/Hong_Kong");
+    const period = periodOf(teamFrom, timeZone);
     const want = [
       {
         item: "collaboration-workspace/team/minutes",
-        ...monthlyProRata(teamFrom, divisionFrom, period, 150_000),
+        ...monthlyProRata(teamFrom, divisionFrom, period, 150_000, timeZone),
       },
       {
         item: "collaboration-workspace/division/minutes",
-        ...monthlyProRata(divisionFrom, deleted, period, 900_000),
+        ...monthlyProRata(divisionFrom, deleted, period, 900_000, timeZone),
       },
     ];
     const lines = await eventually(

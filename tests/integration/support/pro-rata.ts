@@ -14,8 +14,9 @@ export function monthlyProRata(
   toMs: number,
   period: string,
   priceMinor: number,
+  timeZone: string,
 ): { quantity: string; amountMinor: number } {
-  const bounds = periodBounds(period, "Asia/Hong_Kong");
+  const bounds = periodBounds(period, timeZone);
   const month = BigInt(bounds.end - bounds.start);
   const held = BigInt(toMs - fromMs);
   const micro = (2n * held * 1_000_000n + month) / (2n * month);
