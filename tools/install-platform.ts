@@ -6,6 +6,7 @@ import { isConflict, KubeClient, type KubeObject } from "../lib/kube/client.ts";
 import { resources } from "../lib/kube/resources.ts";
 import { type BaselineSettings, defaultBaselineSettings } from "../policies/admission.ts";
 import { kubeConfigFrom, writeServiceAccountKubeconfig } from "./cluster/credentials.ts";
+import { localRegistryPrefix } from "./cluster/node/registry.ts";
 
 interface Crd extends KubeObject {
   status?: { conditions?: { type: string; status: string }[] };
@@ -68,6 +69,15 @@ async function waitEstablished(client: KubeClient, names: string[]): Promise<voi
 }
 
 /**
+ * The security baseline of the local cloud: the defaults, plus the node's own registry, from which the
+ * local stack's images (the demo e-service, the platform's own) are pulled.
+ */
+export const localStackBaseline: BaselineSettings = {
+  ...defaultBaselineSettings,
+  allowedRegistries: [...defaultBaselineSettings.allowedRegistries, localRegistryPrefix],
+};
+
+/**
  * Installs the platform into the cluster of `adminKubeconfig` and writes a kubeconfig for the controller's
  * own service account (a real token), so the controller runs with exactly its least-privilege role (and
  * likewise for the portal API when asked).
@@ -76,10 +86,11 @@ export async function preparePlatform(
   adminKubeconfig: string,
   controllerKubeconfig: string,
   portalApiKubeconfig?: string,
+  options: { baseline?: BaselineSettings } = {},
 ): Promise<void> {
   const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(adminKubeconfig));
   try {
-    await installPlatform(admin);
+    await installPlatform(admin, options);
     await writeServiceAccountKubeconfig(admin, adminKubeconfig, controllerIdentity, controllerKubeconfig);
     if (portalApiKubeconfig)
       await writeServiceAccountKubeconfig(admin, adminKubeconfig, portalApiIdentity, portalApiKubeconfig);

@@ -10,7 +10,7 @@ import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.
 import { spawnController } from "./controller-process.ts";
 import { demoDepartments, demoEService } from "./demo-data.ts";
 import { startFixtureSite } from "./demo-site.ts";
-import { preparePlatform } from "./install-platform.ts";
+import { localStackBaseline, preparePlatform } from "./install-platform.ts";
 import { startLocalProvider } from "./oidc/provider.ts";
 import { apiClient } from "./oidc/users.ts";
 
@@ -91,7 +91,12 @@ async function main(): Promise<void> {
   say("installing the platform (CRDs, namespaces, RBAC)");
   const controllerKubeconfig = join(stateDir, "controller.kubeconfig");
   const portalApiKubeconfig = join(stateDir, "portal-api.kubeconfig");
-  await preparePlatform(kubeconfig, controllerKubeconfig, portalApiKubeconfig);
+  await preparePlatform(
+    kubeconfig,
+    controllerKubeconfig,
+    portalApiKubeconfig,
+    external ? {} : { baseline: localStackBaseline },
+  );
   const port = process.env.GOVHOST_CONTROLLER_PORT ?? "8081";
   // The demo e-service's pages: the local cluster runs no pods, so the scanner reaches them here instead.
   const site = external

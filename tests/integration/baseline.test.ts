@@ -3,7 +3,7 @@ import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/c
 import { resources } from "../../lib/kube/resources.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
 import type { BaselineModes } from "../../policies/modes.ts";
-import { installPlatform } from "../../tools/install-platform.ts";
+import { installPlatform, localStackBaseline } from "../../tools/install-platform.ts";
 import { type CorpusCase, corpusDepartment, corpusIn, corpusRegistries } from "../policy-corpus/corpus.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import { client, departmentManifest, isReady, rejection, waitForDepartment } from "./support/govhost.ts";
@@ -36,7 +36,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await setModes({ default: "Deny" });
+  // Back to the shared control plane's baseline (global-setup.ts).
+  await installPlatform(admin, { baseline: localStackBaseline });
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
   await controller?.stop();
   admin?.close();
 });

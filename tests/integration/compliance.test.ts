@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
-import { installPlatform } from "../../tools/install-platform.ts";
+import { installPlatform, localStackBaseline } from "../../tools/install-platform.ts";
 import { corpusDepartment, corpusIn, corpusRegistries } from "../policy-corpus/corpus.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
@@ -56,7 +56,8 @@ beforeEach((context) => {
 });
 
 afterAll(async () => {
-  await installPlatform(admin);
+  // Back to the shared control plane's baseline (global-setup.ts).
+  await installPlatform(admin, { baseline: localStackBaseline });
   await controller?.stop();
   admin?.close();
 });

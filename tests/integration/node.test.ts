@@ -1,7 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { type CloudState, startCloud, stopCloud } from "../../tools/cluster/cloud.ts";
@@ -10,8 +13,10 @@ import {
   type LocalPaths,
   stopLocalControlPlane,
 } from "../../tools/cluster/local.ts";
-import { buildImage, importImage } from "../../tools/cluster/node/images.ts";
 import { nodeNetwork } from "../../tools/cluster/node/network.ts";
+import { localRegistry } from "../../tools/cluster/node/registry.ts";
+import { buildOciLayout, type ImageSpec } from "../../tools/image/oci-image.ts";
+import { type PushedImage, pushToLocalRegistry } from "../../tools/image/push.ts";
 import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
 import { pinnedVersions } from "../../tools/upstream/versions.ts";
 import { hostSnapshot } from "./support/host-snapshot.ts";
@@ -24,14 +29,14 @@ import { adminOf, podLog, requireNode, waitForPod } from "./support/node.ts";
 // (support/kubelet.ts): a real kubelet there would fight them. It records the machine first and, last,
 // proves that `cluster:down` puts it back.
 //
-// Images: the local registry comes in a later step, so the images here are built with umoci and imported
-// into the node's containerd with `ctr images import`, and the pods use `imagePullPolicy: Never`. This is
-// acceptable for this step only; the security baseline requires `Always` and a registry.
+// Images are built by the project's image tool (umoci), pushed to the node's registry (skopeo, host-only
+// endpoint) and pulled by containerd by name over HTTPS with `imagePullPolicy: Always`, as the security
+// baseline requires of tenants.
 
 const dir = mkdtempSync(join(tmpdir(), "govhost-node-it-"));
 const paths: LocalPaths = { state: join(dir, "cluster.json"), kubeconfig: join(dir, "kubeconfig") };
-const busyboxImage = "govhost.local/busybox:node-test";
-const kubectlImage = "govhost.local/kubectl:node-test";
+let busyboxImage: PushedImage;
+let kubectlImage: PushedImage;
 
 let before: ReturnType<typeof hostSnapshot>;
 let cloud: CloudState;
@@ -52,7 +57,7 @@ function pod(
     metadata: { name, namespace, labels: { app: name } },
     spec: {
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: "main", image, imagePullPolicy: "Never", command, ...extra }],
+      containers: [{ name: "main", image, imagePullPolicy: "Always", command, ...extra }],
       ...(command.length > 0 && extra.readinessProbe === undefined ? { restartPolicy: "Never" } : {}),
     },
   };
@@ -66,6 +71,18 @@ function httpGet(url: string): Promise<string> {
         body += c.toString();
       });
       res.on("end", () => resolve(body));
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+function httpsStatus(url: string, method: string, ca: Buffer): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, ca, timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
     });
     req.on("error", reject);
     req.on("timeout", () => req.destroy(new Error("timeout")));
@@ -117,24 +134,29 @@ describe("the local cloud's real node", () => {
     expect(endpoints[0]?.addresses).toEqual([nodeNetwork.nodeIp]);
   });
 
-  it("runs a pod from a locally built image, and its Service answers through kube-proxy", async () => {
+  it("runs a pod from an image pulled from the local registry, and its Service answers through kube-proxy", async () => {
     const node = requireNode(cloud);
-    const work = join(dir, "images");
-    importImage(
-      node.binaries.ctr,
-      node.containerdSocket,
-      buildImage(
-        { ref: busyboxImage, files: { "/bin/busybox": "/bin/busybox" }, busyboxApplets: "/bin/busybox" },
-        work,
-      ),
-      busyboxImage,
-    );
-    importImage(
-      node.binaries.ctr,
-      node.containerdSocket,
-      buildImage({ ref: kubectlImage, files: { [node.binaries.kubectl]: "/bin/kubectl" } }, work),
-      kubectlImage,
-    );
+    const push = (repository: string, spec: ImageSpec) =>
+      pushToLocalRegistry(buildOciLayout(spec, join(dir, "images")), repository, node.registry.pushAddress);
+    // As a department would: `npm run image` with this cloud's state prints the reference and the digest.
+    const [ref, digest] = execFileSync(
+      process.execPath,
+      [
+        fileURLToPath(new URL("../../tools/image/cli.ts", import.meta.url)),
+        ...["--state", paths.state, "--name", "govhost/busybox:node-test"],
+        ...["--add", "/bin/busybox:/bin/busybox", "--busybox", "/bin/busybox"],
+      ],
+      { encoding: "utf8" },
+    )
+      .trim()
+      .split("\n");
+    busyboxImage = { ref: String(ref), digest: String(digest) };
+    expect(busyboxImage.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    kubectlImage = push("govhost/kubectl", {
+      tag: "node-test",
+      files: { [node.binaries.kubectl]: "/bin/kubectl" },
+    });
+    expect(busyboxImage.ref).toBe(`${localRegistry.host}/govhost/busybox:node-test`);
     await admin.call("POST", "/api/v1/namespaces", {
       body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
     });
@@ -143,7 +165,7 @@ describe("the local cloud's real node", () => {
     );
     const web = pod(
       "web",
-      busyboxImage,
+      busyboxImage.ref,
       [
         "sh",
         "-c",
@@ -165,6 +187,9 @@ describe("the local cloud's real node", () => {
     });
     const running = await waitForPod(admin, namespace, "web", ["Running"]);
     expect((running.spec as { nodeName?: string }).nodeName).toBe(requireNode(cloud).name);
+    // The kubelet ran exactly what was pushed: containerd resolved the name to the registry's manifest.
+    const [status] = (running.status as { containerStatuses: { imageID: string }[] }).containerStatuses;
+    expect(status?.imageID).toBe(`${localRegistry.host}/govhost/busybox@${busyboxImage.digest}`);
     const service = await admin.call<{ spec: { clusterIP: string } }>(
       "GET",
       `/api/v1/namespaces/${namespace}/services/web`,
@@ -178,7 +203,7 @@ describe("the local cloud's real node", () => {
   it("resolves the Service's name from another pod through cluster DNS and reaches it", async () => {
     const fqdn = `web.${namespace}.svc.cluster.local`;
     await admin.call("POST", `/api/v1/namespaces/${namespace}/pods`, {
-      body: pod("client", busyboxImage, [
+      body: pod("client", busyboxImage.ref, [
         "sh",
         "-c",
         `nslookup ${fqdn} && printf 'GET / HTTP/1.0\\r\\nHost: web\\r\\n\\r\\n' | nc web 80`,
@@ -197,7 +222,7 @@ describe("the local cloud's real node", () => {
 
   it("lets a pod call the API server in-cluster with its service-account token", async () => {
     await admin.call("POST", `/api/v1/namespaces/${namespace}/pods`, {
-      body: pod("in-cluster", kubectlImage, [
+      body: pod("in-cluster", kubectlImage.ref, [
         "/bin/kubectl",
         "auth",
         "whoami",
@@ -210,13 +235,53 @@ describe("the local cloud's real node", () => {
       `system:serviceaccount:${namespace}:default`,
     );
     await admin.call("POST", `/api/v1/namespaces/${namespace}/pods`, {
-      body: pod("read-api", kubectlImage, ["/bin/kubectl", "get", "--raw", "/api"]),
+      body: pod("read-api", kubectlImage.ref, ["/bin/kubectl", "get", "--raw", "/api"]),
     });
     await waitForPod(admin, namespace, "read-api", ["Succeeded"]);
     const api = await podLog(admin, namespace, "read-api");
     const parsed = (typeof api === "string" ? JSON.parse(api) : api) as { kind: string; versions: string[] };
     expect(parsed.kind).toBe("APIVersions");
     expect(parsed.versions).toContain("v1");
+  });
+
+  it("takes image pushes only from the host: pods reach the pull endpoint, which refuses uploads", async () => {
+    const node = requireNode(cloud);
+    // The pull endpoint on the node address, which pods can reach, refuses to start an upload.
+    const upload = await httpsStatus(
+      `https://${node.registry.pullAddress}/v2/govhost/busybox/blobs/uploads/`,
+      "POST",
+      readFileSync(cloud.pki.caCert),
+    );
+    expect(upload).toBe(405);
+    // From a pod: the pull endpoint answers, the host's push port is not there (it listens on the loopback).
+    const pushPort = node.registry.pushAddress.split(":")[1];
+    const [pullHost, pullPort] = node.registry.pullAddress.split(":");
+    await admin.call("POST", `/api/v1/namespaces/${namespace}/pods`, {
+      body: pod("attacker", busyboxImage.ref, [
+        "sh",
+        "-c",
+        // Plain HTTP to each port: the TLS endpoint answers 400 (so it was reached); a closed port refuses.
+        `printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' | timeout 3 nc ${pullHost} ${pullPort} 2>&1; echo "--"; printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' | timeout 3 nc ${nodeNetwork.nodeIp} ${pushPort} 2>&1; true`,
+      ]),
+    });
+    await waitForPod(admin, namespace, "attacker", ["Succeeded"]);
+    const [pull, push] = String(await podLog(admin, namespace, "attacker")).split("--");
+    expect(pull).toContain("400 Bad Request");
+    expect(push).toContain("Connection refused");
+  });
+
+  it("reports an image the registry does not have as a pull error", async () => {
+    await admin.call("POST", `/api/v1/namespaces/${namespace}/pods`, {
+      body: pod("missing-image", `${localRegistry.host}/govhost/not-pushed:1.0.0`, ["sh"]),
+    });
+    const reason = await eventually("the pull error", async () => {
+      const p = await admin.call<{
+        status?: { containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[] };
+      }>("GET", `/api/v1/namespaces/${namespace}/pods/missing-image`);
+      const waiting = p.status?.containerStatuses?.[0]?.state?.waiting;
+      return waiting?.reason && /ErrImagePull|ImagePullBackOff/.test(waiting.reason) ? waiting : undefined;
+    });
+    expect(reason.message).toContain("not found");
   });
 
   it("gives a second run on this machine a node-less control plane that says why", async () => {

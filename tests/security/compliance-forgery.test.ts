@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
-import { installPlatform } from "../../tools/install-platform.ts";
+import { installPlatform, localStackBaseline } from "../../tools/install-platform.ts";
 import { type ControllerProcess, startController } from "../integration/support/controller-process.ts";
 import {
   client,
@@ -51,7 +51,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await installPlatform(admin);
+  // Back to the shared control plane's baseline (global-setup.ts).
+  await installPlatform(admin, { baseline: localStackBaseline });
   await controller?.stop();
   await admin?.delete(resources.department, dept);
   tenant?.close();

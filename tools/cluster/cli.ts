@@ -5,6 +5,7 @@ import { localClusterState } from "../../lib/local-state.ts";
 import type { CloudState } from "./cloud.ts";
 import { kubeConfigFrom } from "./credentials.ts";
 import { ensureLocalControlPlane, type LocalPaths, loadCloudState, stopLocalControlPlane } from "./local.ts";
+import { localRegistry, type RegistryEndpoints } from "./node/registry.ts";
 import { nodeReadiness } from "./node/wait.ts";
 import { isRunning, type ManagedProcess } from "./processes.ts";
 
@@ -31,6 +32,7 @@ async function up(): Promise<void> {
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s: ${state.version} at ${state.server}`);
   else say(`already running: ${state.version} at ${state.server}`);
   say(state.node ? `node ${state.node.name}: Ready` : `no node: ${state.nodeAbsent}`);
+  if (state.node) say(registryLine(state.node.registry));
   say(`logs and data: ${state.workDir}`);
   process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
 }
@@ -72,6 +74,10 @@ async function nodeLine(state: CloudState): Promise<string> {
   }
 }
 
+function registryLine(endpoints: RegistryEndpoints): string {
+  return `registry ${localRegistry.host} (pulls: https://${endpoints.pullAddress}, read-only; pushes from this host: ${endpoints.pushAddress}, e.g. npm run image)`;
+}
+
 async function status(): Promise<number> {
   const paths = pathsFromArgs();
   const state = loadCloudState(paths);
@@ -85,6 +91,7 @@ async function status(): Promise<number> {
   say(`kubeconfig ${existsSync(state.kubeconfig) ? state.kubeconfig : "(missing)"}`);
   const line = await nodeLine(state);
   say(line);
+  if (state.node) say(registryLine(state.node.registry));
   const allUp = processes.every(isRunning);
   return allUp && (!state.node || line.endsWith(": Ready")) ? 0 : 1;
 }

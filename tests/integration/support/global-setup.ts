@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startControlPlane, stopControlPlane } from "../../../tools/cluster/controlplane.ts";
-import { preparePlatform } from "../../../tools/install-platform.ts";
+import { localStackBaseline, preparePlatform } from "../../../tools/install-platform.ts";
 import { resolveControlPlaneBinaries } from "../../../tools/upstream/binaries.ts";
 
 declare module "vitest" {
@@ -34,7 +34,9 @@ export default async function setup(project: TestProject) {
   const controllerKubeconfig = join(dir, "controller.kubeconfig");
   const portalApiKubeconfig = join(dir, "portal-api.kubeconfig");
   try {
-    await preparePlatform(state.kubeconfig, controllerKubeconfig, portalApiKubeconfig);
+    await preparePlatform(state.kubeconfig, controllerKubeconfig, portalApiKubeconfig, {
+      baseline: localStackBaseline,
+    });
   } catch (error) {
     // vitest runs no teardown when setup throws: stop the processes here so none outlive the run.
     await teardown();

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ManagedProcess, startDaemon } from "../processes.ts";
 import { nodeNetwork } from "./network.ts";
+import { writeContainerdRegistryHosts } from "./registry.ts";
 
 /** containerd's files, all under the node's directory (the shims' sockets still go to /run/containerd/s). */
 export interface ContainerdPaths {
@@ -10,6 +11,8 @@ export interface ContainerdPaths {
   config: string;
   socket: string;
   cniConfDir: string;
+  /** Per-registry host configuration (hosts.toml), e.g. where the local registry's name points. */
+  registryHostsDir: string;
 }
 
 export const criNamespace = "k8s.io";
@@ -25,13 +28,14 @@ export function containerdPaths(nodeDir: string): ContainerdPaths {
     config: join(dir, "config.toml"),
     socket: join(dir, "containerd.sock"),
     cniConfDir: join(nodeDir, "cni", "net.d"),
+    registryHostsDir: join(dir, "certs.d"),
   };
 }
 
 /**
  * containerd 2.x for the CRI, per ../shared/notes/real-node.md: restrict_oom_score_adj (root lacks
  * CAP_SYS_RESOURCE here), Debian's runc with cgroupfs, overlayfs, the local pause image, the bridge CNI
- * configuration below; every directory it owns (root, state, runc root, network namespaces, /opt plugins)
+ * configuration below, the local registry's host configuration (registry.ts); every directory it owns (root, state, runc root, network namespaces, /opt plugins)
  * inside the node's directory. NRI is off (it would open a socket in /var/run/nri).
  */
 function containerdConfig(paths: ContainerdPaths): string {
@@ -52,6 +56,8 @@ disabled_plugins = ['io.containerd.nri.v1.nri']
     snapshotter = 'overlayfs'
     [plugins.'io.containerd.cri.v1.images'.pinned_images]
       sandbox = ${q(pauseImage)}
+    [plugins.'io.containerd.cri.v1.images'.registry]
+      config_path = ${q(paths.registryHostsDir)}
 
   [plugins.'io.containerd.cri.v1.runtime']
     restrict_oom_score_adj = true
@@ -103,9 +109,15 @@ function cniConfig(nodeDir: string): string {
   )}\n`;
 }
 
-export function startContainerd(binary: string, nodeDir: string, logDir: string): ManagedProcess {
+export function startContainerd(
+  binary: string,
+  nodeDir: string,
+  logDir: string,
+  caCert: string,
+): ManagedProcess {
   const paths = containerdPaths(nodeDir);
   mkdirSync(paths.dir, { recursive: true });
+  writeContainerdRegistryHosts(paths.registryHostsDir, caCert);
   mkdirSync(paths.cniConfDir, { recursive: true });
   writeFileSync(paths.config, containerdConfig(paths));
   writeFileSync(join(paths.cniConfDir, "10-govhost.conflist"), cniConfig(nodeDir));

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { clientExtensions, issue, type Pki } from "../pki.ts";
 import { nodeNetwork } from "./network.ts";
+import { localRegistry } from "./registry.ts";
 
 /** Certificates of the node's components, issued by the cluster CA into the node's directory. */
 export interface NodePki {
@@ -17,6 +18,9 @@ export interface NodePki {
   schedulerKey: string;
   corednsCert: string;
   corednsKey: string;
+  /** The local registry's serving certificate (its name and the node address; registry.ts). */
+  registryCert: string;
+  registryKey: string;
 }
 
 /** Issues the node's certificates with the cluster's CA (the CA files stay in the cluster's PKI dir). */
@@ -32,6 +36,12 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
   issue(dir, "kube-proxy", "/CN=system:kube-proxy", clientExtensions);
   issue(dir, "kube-scheduler", "/CN=system:kube-scheduler", clientExtensions);
   issue(dir, "coredns", "/CN=system:coredns", clientExtensions);
+  issue(
+    dir,
+    "registry",
+    `/CN=${localRegistry.host}`,
+    `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${nodeNetwork.nodeIp},DNS:${localRegistry.host}\n`,
+  );
   const at = (file: string) => join(dir, file);
   return {
     caCert: clusterPki.caCert,
@@ -45,6 +55,8 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
     schedulerKey: at("kube-scheduler.key"),
     corednsCert: at("coredns.crt"),
     corednsKey: at("coredns.key"),
+    registryCert: at("registry.crt"),
+    registryKey: at("registry.key"),
   };
 }
 

@@ -11,6 +11,8 @@ export const nodePackages = [
   "nft",
   "conntrack",
   "umoci",
+  "skopeo",
+  "docker-registry",
   "busybox",
   "ip",
   "chroot",

@@ -13,23 +13,30 @@ import { startKubeProxy } from "./kube-proxy.ts";
 import { startKubelet } from "./kubelet.ts";
 import { updateNodeLock } from "./lock.ts";
 import { createNodePki, type NodePki } from "./pki.ts";
+import { localRegistry, registryAnswers, registryBinary, startRegistry } from "./registry.ts";
 import { startScheduler } from "./scheduler.ts";
 import { defaultNodeName, type NodeState, type PreparedNode } from "./state.ts";
 import { stopNode } from "./stop.ts";
 import { httpOk, nodeReadiness, waitFor } from "./wait.ts";
 
-type NodePorts = Record<
-  "kubelet" | "kubeletHealthz" | "proxyHealthz" | "proxyMetrics" | "scheduler" | "dnsHealth" | "dnsReady",
-  number
->;
+const portNames = [
+  "kubelet",
+  "kubeletHealthz",
+  "proxyHealthz",
+  "proxyMetrics",
+  "scheduler",
+  "dnsHealth",
+  "dnsReady",
+  "registryPush",
+] as const;
+type NodePorts = Record<(typeof portNames)[number], number>;
 
 async function nodePorts(): Promise<NodePorts> {
-  const [kubelet, kubeletHealthz, proxyHealthz, proxyMetrics, scheduler, dnsHealth, dnsReady] =
-    (await freePorts(7)) as [number, number, number, number, number, number, number];
-  return { kubelet, kubeletHealthz, proxyHealthz, proxyMetrics, scheduler, dnsHealth, dnsReady };
+  const free = await freePorts(portNames.length);
+  return Object.fromEntries(portNames.map((name, i) => [name, free[i] as number])) as NodePorts;
 }
 
-/** kube-scheduler, CoreDNS, the kubelet and kube-proxy, with the node's certificates. */
+/** The registry, kube-scheduler, CoreDNS, the kubelet and kube-proxy, with the node's certificates. */
 function startNodeDaemons(
   cp: ControlPlaneState,
   state: NodeState,
@@ -38,7 +45,15 @@ function startNodeDaemons(
 ): ManagedProcess[] {
   const bin = state.binaries;
   const common = { nodeDir: state.dir, logDir: join(cp.workDir, "logs"), server: cp.server, pki };
+  const registry = startRegistry({
+    binary: registryBinary,
+    nodeDir: state.dir,
+    logDir: common.logDir,
+    pushPort: ports.registryPush,
+    tls: { certificate: pki.registryCert, key: pki.registryKey },
+  });
   return [
+    ...registry.processes,
     startScheduler({ ...common, binary: bin.kubeScheduler, port: ports.scheduler }),
     startCoreDns({ ...common, binary: bin.coredns, healthPort: ports.dnsHealth, readyPort: ports.dnsReady }),
     startKubelet({
@@ -84,23 +99,25 @@ export async function startNode(
     binaries: bin,
     containerdSocket: socket,
     ports: { kubelet: ports.kubelet, kubeletHealthz: ports.kubeletHealthz, dnsReady: ports.dnsReady },
+    registry: { pushAddress: `127.0.0.1:${ports.registryPush}`, pullAddress: localRegistry.pullAddress },
     processes: [],
     hostBefore: prepared.hostBefore,
   };
   const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cp.kubeconfig));
   try {
     progress("starting containerd");
-    state.processes.push(startContainerd(bin.containerd, dir, logDir));
+    state.processes.push(startContainerd(bin.containerd, dir, logDir, cp.pki.caCert));
     await waitFor("containerd", async () => containerdReady(bin.ctr, socket), state.processes, 30_000);
     progress(`importing the pause image ${pauseImage} (Debian's catatonit)`);
     loadImage(
       bin.ctr,
       socket,
-      { ref: pauseImage, files: { "/usr/bin/catatonit": "/catatonit" }, entrypoint: ["/catatonit", "-P"] },
+      pauseImage,
+      { files: { "/usr/bin/catatonit": "/catatonit" }, entrypoint: ["/catatonit", "-P"] },
       join(dir, "images"),
     );
     await bootstrapNodeObjects(admin);
-    progress("starting kube-scheduler, CoreDNS, kubelet, kube-proxy");
+    progress("starting the registry, kube-scheduler, CoreDNS, kubelet, kube-proxy");
     state.processes.push(...startNodeDaemons(cp, state, createNodePki(cp.pki, state.name), ports));
     updateNodeLock({
       id: prepared.lockId,
@@ -119,6 +136,12 @@ export async function startNode(
     await waitFor(
       "CoreDNS ready",
       () => httpOk(`http://127.0.0.1:${ports.dnsReady}/ready`),
+      state.processes,
+      timeoutMs,
+    );
+    await waitFor(
+      "the registry's pull and push endpoints",
+      async () => (await registryAnswers(state.registry, cp.pki.caCert)) === true,
       state.processes,
       timeoutMs,
     );

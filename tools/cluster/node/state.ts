@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { NodeBinaries } from "../../upstream/binaries.ts";
 import type { ManagedProcess } from "../processes.ts";
 import type { HostState } from "./host-state.ts";
+import type { RegistryEndpoints } from "./registry.ts";
 
 export const defaultNodeName = "govhost-node";
 
@@ -13,6 +14,8 @@ export interface NodeState {
   binaries: NodeBinaries;
   containerdSocket: string;
   ports: { kubelet: number; kubeletHealthz: number; dnsReady: number };
+  /** Where the local registry takes pushes (host only) and serves pulls (registry.ts). */
+  registry: RegistryEndpoints;
   /** containerd first; stopped in reverse order. */
   processes: ManagedProcess[];
   /** The machine before the node started: what stopping puts back. */
