@@ -72,6 +72,14 @@ export const controllerSettings = {
     description:
       "Where spec.accessibility.previewUrl may point: host allows its scheme's default port only, host:port that port only.",
   },
+  incompleteScanRetryMs: {
+    env: "GOVHOST_A11Y_RETRY_MS",
+    schema: Milliseconds(1_000),
+    default: 60_000,
+    form: "whole milliseconds, at least 1000",
+    description:
+      "How soon an accessibility scan that could not reach every page is tried again (it counts as failed meanwhile).",
+  },
   complianceIntervalMs: {
     env: "GOVHOST_COMPLIANCE_INTERVAL_MS",
     schema: Milliseconds(1_000),

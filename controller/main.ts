@@ -37,6 +37,7 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
       ingressClassName: config.ingressClass,
       tlsClusterIssuer: config.tlsClusterIssuer,
       previewHosts: config.previewHosts,
+      incompleteScanRetryMs: config.incompleteScanRetryMs,
     },
     {
       concurrency: config.scanConcurrency,

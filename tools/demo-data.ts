@@ -47,19 +47,23 @@ export const demoDepartments: (Department & KubeObject)[] = [
   },
 ];
 
-/** A demo e-service whose pages the local demo site serves (at /broken until someone fixes it). */
-export function demoEService(siteUrl: string): KubeObject {
+/**
+ * The demo e-service. On a node: its pages are the image's (`registry.govhost.local/govhost/demo-site:broken`
+ * until someone ships `:fixed`), scanned in the cluster. Without a node: a placeholder image, and the pages
+ * come from the demo site on this machine through an approved previewUrl.
+ */
+export function demoEService(pages: { image: string; previewUrl?: string }): KubeObject {
   return {
     apiVersion: "govhost.io/v1alpha1",
     kind: "EService",
     metadata: { name: "visa-status", namespace: "immd-prod" },
     spec: {
       displayName: { en: "Visa application status", zhHant: "簽證申請進度" },
-      image: "registry.gov.example/immd/visa-status:1.0.0",
+      image: pages.image,
       exposure: "public",
       serviceCluster: "travel-and-immigration",
       accessibility: {
-        previewUrl: `${siteUrl}/broken`,
+        ...(pages.previewUrl ? { previewUrl: pages.previewUrl } : {}),
         paths: ["/", "/contact"],
         languages: ["en", "zh-HK"],
       },

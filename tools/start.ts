@@ -7,9 +7,11 @@ import { localKubeconfig, projectRoot } from "../lib/local-state.ts";
 import { startPortalApi } from "../portal-api/app.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
+import type { NodeState } from "./cluster/node/state.ts";
 import { spawnController } from "./controller-process.ts";
 import { demoDepartments, demoEService } from "./demo-data.ts";
 import { startFixtureSite } from "./demo-site.ts";
+import { pushDemoSiteImages } from "./demo-site-image.ts";
 import { localStackBaseline, preparePlatform } from "./install-platform.ts";
 import { startLocalProvider } from "./oidc/provider.ts";
 import { apiClient } from "./oidc/users.ts";
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", stopAndExit(0));
 
   const external = process.env.KUBECONFIG;
+  let node: NodeState | undefined;
   // Where the generated kubeconfigs and the audit log live (default .govhost/ in the repository).
   const stateDir = process.env.GOVHOST_STATE_DIR ?? join(projectRoot, ".govhost");
   if (external) {
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
         for (const problem of stopped?.problems ?? []) say(`  could not undo: ${problem}`);
       });
     say(`local control plane ${startedHere ? "started" : "reused"}: ${state.version} at ${state.server}`);
+    node = state.node;
     say(
       state.node
         ? `node ${state.node.name} Ready at ${state.server.replace(/:\d+$/, "").replace("https://", "")}`
@@ -98,12 +102,27 @@ async function main(): Promise<void> {
     external ? {} : { baseline: localStackBaseline },
   );
   const port = process.env.GOVHOST_CONTROLLER_PORT ?? "8081";
-  // The demo e-service's pages: the local cluster runs no pods, so the scanner reaches them here instead.
-  const site = external
-    ? undefined
-    : await startFixtureSite("broken", Number(process.env.GOVHOST_DEMO_SITE_PORT ?? 8083));
+  // The demo e-service's pages: on a node, images in its registry; without one no pod runs, so the demo
+  // site is served on this machine and the scanner reaches it through a previewUrl.
+  const demoImages = node
+    ? pushDemoSiteImages(node.registry.pushAddress, join(stateDir, "demo-images"))
+    : undefined;
+  if (demoImages)
+    say(`pushed the demo e-service's images: ${demoImages.broken.ref}, ${demoImages.fixed.ref}`);
+  const site =
+    external || node
+      ? undefined
+      : await startFixtureSite("broken", Number(process.env.GOVHOST_DEMO_SITE_PORT ?? 8083));
   if (site) started.add("the demo site", () => site.close());
   const siteBase = site?.url.replace(/\/site$/, "");
+  const demo = demoImages
+    ? { pages: { image: demoImages.broken.ref }, from: `the image ${demoImages.broken.ref}` }
+    : siteBase
+      ? {
+          pages: { image: "registry.gov.example/immd/visa-status:1.0.0", previewUrl: `${siteBase}/broken` },
+          from: `pages served by ${siteBase}`,
+        }
+      : undefined;
   const controller = await spawnController({
     kubeconfig: controllerKubeconfig,
     inheritOutput: true,
@@ -120,7 +139,7 @@ async function main(): Promise<void> {
       stopAndExit(1)();
     }
   });
-  if (site) {
+  if (demo) {
     const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(kubeconfig));
     try {
       for (const dept of demoDepartments) await admin.apply(dept, { fieldManager: "govhost-demo" });
@@ -129,9 +148,9 @@ async function main(): Promise<void> {
       // cluster admin's: seed it as the demo operator.
       await applyWhenQuotaTracks(
         admin.impersonating({ user: "operator", groups: [platformGroups.operator] }),
-        demoEService(siteBase as string),
+        demoEService(demo.pages),
       );
-      say(`seeded demo e-service immd-prod/visa-status (pages served by ${siteBase})`);
+      say(`seeded demo e-service immd-prod/visa-status (${demo.from})`);
     } finally {
       admin.close();
     }
@@ -178,14 +197,22 @@ async function main(): Promise<void> {
   say(
     "         kubectl --as alice --as-group immd-developers -n lcsd-dev get pods      # ...is refused elsewhere",
   );
-  if (site) {
+  if (demo) {
     say(
       "         kubectl -n immd-prod get eservices                                  # not exposed: WCAG failures",
     );
     say("         kubectl -n immd-prod get eservice visa-status -o jsonpath='{.status.conditions}'");
-    say(
-      `         kubectl --as a11y-approver --as-group govhost:accessibility-approvers -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"accessibility":{"previewUrl":"${siteBase}/fixed"}}}'`,
-    );
+    if (demoImages) {
+      say(
+        "         kubectl -n immd-prod get pods -o wide                               # its pods run on the node",
+      );
+      say(
+        `         kubectl --as ada --as-group immd-admins -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"image":"${demoImages.fixed.ref}"}}'`,
+      );
+    } else
+      say(
+        `         kubectl --as a11y-approver --as-group govhost:accessibility-approvers -n immd-prod patch eservice visa-status --type merge -p '{"spec":{"accessibility":{"previewUrl":"${siteBase}/fixed"}}}'`,
+      );
     say(
       "         kubectl -n immd-prod get ingress                                    # published once it passes",
     );

@@ -170,14 +170,19 @@ export class BrowserSession {
     return this.proxy.refused;
   }
 
-  static async open(url: string, options: BrowserTierOptions, signal?: AbortSignal): Promise<BrowserSession> {
+  static async open(
+    url: string,
+    options: BrowserTierOptions,
+    signal?: AbortSignal,
+    connectTo?: string,
+  ): Promise<BrowserSession> {
     const executablePath = findChromium(options.executablePath);
     if (!executablePath)
       throw new BrowserUnavailableError(
         "Chromium is not installed (Debian package chromium, or set GOVHOST_CHROMIUM); the layout checks cannot run",
       );
     const origin = scanOrigin(url);
-    const proxy = await OriginProxy.start(origin.origin, options.log);
+    const proxy = await OriginProxy.start(origin.origin, options.log, connectTo);
     let browser: Browser | undefined;
     let abandoned = false;
     try {
@@ -406,9 +411,12 @@ export class BrowserTier {
     this.options = options;
   }
 
-  /** A browser confined to the origin of `url`; close it when the scan is done. */
-  async open(url: string, signal?: AbortSignal): Promise<BrowserSession> {
-    const session = await BrowserSession.open(url, this.options, signal);
+  /**
+   * A browser confined to the origin of `url` (its host resolved once, or reached at `connectTo`); close it
+   * when the scan is done.
+   */
+  async open(url: string, signal?: AbortSignal, connectTo?: string): Promise<BrowserSession> {
+    const session = await BrowserSession.open(url, this.options, signal, connectTo);
     this.sessions.add(session);
     const close = session.close.bind(session);
     session.close = () => {

@@ -153,10 +153,10 @@ export class OriginProxy {
     this.server.on("connection", (socket: Socket) => this.track(socket));
   }
 
-  /** Starts a proxy for the origin of `url`, resolving its host once. */
-  static async start(url: string, log?: Logger): Promise<OriginProxy> {
+  /** Starts a proxy for the origin of `url`, resolving its host once (or connecting to `connectTo`). */
+  static async start(url: string, log?: Logger, connectTo?: string): Promise<OriginProxy> {
     const origin = scanOrigin(url);
-    const { address } = await lookup(unbracket(origin.hostname));
+    const address = connectTo ?? (await lookup(unbracket(origin.hostname))).address;
     const proxy = new OriginProxy(origin, address, log);
     await new Promise<void>((resolve, reject) => {
       proxy.server.once("error", reject);

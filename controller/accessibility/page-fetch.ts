@@ -1,6 +1,11 @@
 // Fetches a page's HTML for the jsdom tier. The scanner is pointed at tenant-controlled servers, so it
 // follows redirects only within the page's origin, caps size and time, and accepts only HTML.
+// undici's fetch rather than the global one: its Agent can connect to a given address (the Service's
+// cluster IP) while the request keeps the page's host name, which the global fetch cannot be told.
 
+import type { LookupAddress, LookupOptions } from "node:dns";
+import { isIP } from "node:net";
+import { Agent, fetch, type Response } from "undici";
 import { readBounded } from "../runtime/bounded-body.ts";
 import { abortReason, seconds } from "./deadline.ts";
 
@@ -17,9 +22,39 @@ function readCapped(response: Response, maxBytes: number): Promise<string> {
   return readBounded(response, maxBytes, () => new PageFetchError(`page is larger than ${maxBytes} bytes`));
 }
 
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/** An agent whose every connection goes to `address`, whatever host name the request carries. */
+function agentConnectingTo(address: string): Agent {
+  const family = isIP(address);
+  if (family === 0) throw new PageFetchError(`connectTo ${address} is not an IP address`);
+  const lookup = (_host: string, options: LookupOptions, callback: LookupCallback) => {
+    if (options.all) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+  return new Agent({ connect: { lookup } });
+}
+
 export async function fetchPage(
   url: string,
+  options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal; connectTo?: string },
+): Promise<FetchedPage> {
+  const dispatcher = options.connectTo ? agentConnectingTo(options.connectTo) : undefined;
+  try {
+    return await fetchWithin(url, options, dispatcher);
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+async function fetchWithin(
+  url: string,
   options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal },
+  dispatcher: Agent | undefined,
 ): Promise<FetchedPage> {
   const origin = new URL(url).origin;
   let current = url;
@@ -31,6 +66,7 @@ export async function fetchPage(
       response = await fetch(current, {
         redirect: "manual",
         signal,
+        ...(dispatcher ? { dispatcher } : {}),
         headers: { accept: "text/html", "user-agent": "govhost-accessibility-scanner" },
       });
     } catch (error) {

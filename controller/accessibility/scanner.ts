@@ -11,6 +11,11 @@ import { browserOnlyRules, tagsFor } from "./standards.ts";
 export interface ScanTarget {
   /** Root of the site: the in-cluster Service URL or an allowed preview URL. */
   baseUrl: string;
+  /**
+   * The address to connect to for baseUrl's host instead of resolving it (the Service's cluster IP for the
+   * in-cluster URL, so a scanner outside the cluster needs no cluster DNS). Requests keep the host name.
+   */
+  connectTo?: string;
   paths: string[];
   standard: AccessibilityStandard;
   clientRendered: boolean;
@@ -67,7 +72,7 @@ export class AccessibilityScanner {
         await session.close();
         session = undefined;
       }
-      session ??= await this.browser.open(url, signal);
+      session ??= await this.browser.open(url, signal, target.connectTo);
       return session;
     };
 
@@ -84,6 +89,7 @@ export class AccessibilityScanner {
               timeoutMs: this.options.fetchTimeoutMs ?? 15_000,
               maxBytes: this.options.maxPageBytes ?? 5 * 1024 * 1024,
               signal,
+              ...(target.connectTo ? { connectTo: target.connectTo } : {}),
             });
             digest.update(`${path}\n${page.html}\n`);
             const fast = await this.jsdom.scan(

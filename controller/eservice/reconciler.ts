@@ -29,6 +29,8 @@ interface Workload {
   admitted: boolean;
   message: string;
   deployment?: KubeObject & { status?: DeploymentStatus };
+  /** The Service's cluster IP: the scanner connects there, so it needs no cluster DNS (runs anywhere). */
+  clusterIP?: string;
 }
 
 const maxRequeueMs = 24 * 3_600_000;
@@ -226,9 +228,10 @@ export class EServiceReconciler {
 
   private async applyWorkload(children: EServiceChildren): Promise<Workload> {
     let deployment: Workload["deployment"];
+    let service: KubeObject & { spec?: { clusterIP?: string } };
     try {
       deployment = await this.client.apply(children.deployment, { fieldManager });
-      await this.client.apply(children.service, { fieldManager });
+      service = await this.client.apply(children.service, { fieldManager });
       await this.client.apply(children.networkPolicy, { fieldManager });
       const name = children.deployment.metadata?.name as string;
       const namespace = children.deployment.metadata?.namespace;
@@ -241,9 +244,11 @@ export class EServiceReconciler {
     }
     const status = deployment.status ?? {};
     const replicas = (deployment.spec as { replicas?: number } | undefined)?.replicas ?? 0;
+    const clusterIP = service.spec?.clusterIP;
     return {
       admitted: true,
       deployment,
+      ...(clusterIP && clusterIP !== "None" ? { clusterIP } : {}),
       message: `Deployment, Service and NetworkPolicy applied; ${status.availableReplicas ?? 0}/${replicas} replicas available`,
     };
   }
@@ -261,7 +266,7 @@ export class EServiceReconciler {
     const previous = es.status?.accessibility;
     const rejudged = previous && { ...previous, ...judge(previous, this.judgement(es, now)) };
     const stillValid = previous?.scanKey === currentKey;
-    if (stillValid && !scanDue(es, now) && rejudged)
+    if (stillValid && !scanDue(es, now, this.settings.incompleteScanRetryMs) && rejudged)
       return { state: { state: "current", summary: rejudged }, summary: rejudged };
     // A scheduled rescan of unchanged inputs keeps the last result in force until it completes.
     const fallback = (message: string): { state: ScanState; summary?: AccessibilitySummary } =>
@@ -270,7 +275,7 @@ export class EServiceReconciler {
         : { state: { state: "pending", message }, summary: previous };
 
     if (!workload.admitted) return fallback("Not scanned: the workload was refused by admission");
-    const planned = scanTarget(es, children.internalUrl, this.settings);
+    const planned = scanTarget(es, { url: children.internalUrl, address: workload.clusterIP }, this.settings);
     if ("problem" in planned)
       return {
         state: { state: "impossible", reason: "PreviewUrlNotAllowed", message: planned.problem },
@@ -350,7 +355,10 @@ export class EServiceReconciler {
   ): ReconcileResult | undefined {
     const times: number[] = [];
     const expires = summary
-      ? scanExpiresAt({ ...es, status: { ...es.status, accessibility: summary } })
+      ? scanExpiresAt(
+          { ...es, status: { ...es.status, accessibility: summary } },
+          this.settings.incompleteScanRetryMs,
+        )
       : undefined;
     if (expires) times.push(expires.getTime() - now.getTime());
     const waiver = es.spec.accessibility.waiver;

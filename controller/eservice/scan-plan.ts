@@ -3,7 +3,7 @@ import { tenantDeclared } from "../../policies/keys.ts";
 import { sameOrigin, scanOrigin } from "../accessibility/origin-guard.ts";
 import type { ScanTarget } from "../accessibility/scanner.ts";
 import type { EService } from "../api/eservice.ts";
-import type { EServiceSettings } from "./settings.ts";
+import { defaultEServiceSettings, type EServiceSettings } from "./settings.ts";
 
 // When and what to scan, as pure functions of the EService: a rescan follows any change to what the
 // scan depends on (image, pages, standard, where it is reached, a tenant's rescan request) and the
@@ -24,15 +24,28 @@ export function scanKey(es: EService): string {
   return `sha256:${createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 32)}`;
 }
 
-/** When the current result goes stale (undefined when there is no current result). */
-export function scanExpiresAt(es: EService): Date | undefined {
+/**
+ * When the current result goes stale (undefined when there is no current result): after the rescan
+ * interval, or after `incompleteRetryMs` when some pages could not be scanned.
+ */
+export function scanExpiresAt(
+  es: EService,
+  incompleteRetryMs = defaultEServiceSettings.incompleteScanRetryMs,
+): Date | undefined {
   const summary = es.status?.accessibility;
   if (!summary || summary.scanKey !== scanKey(es)) return undefined;
-  return new Date(Date.parse(summary.scannedAt) + es.spec.accessibility.rescanIntervalHours * 3_600_000);
+  const interval = es.spec.accessibility.rescanIntervalHours * 3_600_000;
+  return new Date(
+    Date.parse(summary.scannedAt) + (summary.error ? Math.min(incompleteRetryMs, interval) : interval),
+  );
 }
 
-export function scanDue(es: EService, now: Date): boolean {
-  const expires = scanExpiresAt(es);
+export function scanDue(
+  es: EService,
+  now: Date,
+  incompleteRetryMs = defaultEServiceSettings.incompleteScanRetryMs,
+): boolean {
+  const expires = scanExpiresAt(es, incompleteRetryMs);
   return expires === undefined || expires.getTime() <= now.getTime();
 }
 
@@ -66,19 +79,22 @@ export function previewProblem(previewUrl: string, previewHosts: string[]): stri
 /** Where the scanner reaches the pages, or why it may not. */
 export function scanTarget(
   es: EService,
-  internalUrl: string,
+  internal: { url: string; address?: string },
   settings: EServiceSettings,
 ): { target: ScanTarget } | { problem: string } {
   const a = es.spec.accessibility;
-  let baseUrl = internalUrl;
+  let site: Pick<ScanTarget, "baseUrl" | "connectTo"> = {
+    baseUrl: internal.url,
+    ...(internal.address ? { connectTo: internal.address } : {}),
+  };
   if (a.previewUrl) {
     const problem = previewProblem(a.previewUrl, settings.previewHosts);
     if (problem) return { problem };
-    baseUrl = a.previewUrl;
+    site = { baseUrl: a.previewUrl };
   }
   return {
     target: {
-      baseUrl,
+      ...site,
       paths: a.paths,
       standard: a.standard,
       clientRendered: a.clientRendered,

@@ -15,12 +15,19 @@ export interface EServiceSettings {
    * only (IPv6 as `[::1]:8443`). Any other port on an allowed host is refused.
    */
   previewHosts: string[];
+  /**
+   * How soon a scan that could not reach every page is tried again (while it stays failed), instead of
+   * waiting for the next scheduled rescan: pages are often unreachable for a moment (a rollout, a Service
+   * whose endpoints the node has not programmed yet).
+   */
+  incompleteScanRetryMs: number;
 }
 
 export const defaultEServiceSettings: EServiceSettings = {
   ingressControllerNamespace: platformDefaults.ingressControllerNamespace,
   ingressClassName: platformDefaults.ingressClassName,
   previewHosts: [],
+  incompleteScanRetryMs: 60_000,
 };
 
 /**

@@ -4,23 +4,18 @@
  * body is cancelled and `tooLarge()` is thrown.
  */
 export async function readBounded(
-  response: Response,
+  response: { body: AsyncIterable<Uint8Array> | null },
   maxBytes: number,
   tooLarge: () => Error,
 ): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
+  if (!response.body) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
+  // Leaving the loop early (too large) cancels the stream.
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
 }

@@ -60,7 +60,9 @@ describe("controller configuration", () => {
     );
   });
 
-  it("stops the controller process before it connects anywhere, with the message on stderr", () => {
+  it("stops the controller process before it connects anywhere, with the message on stderr", {
+    timeout: 30_000,
+  }, () => {
     const result = spawnSync(process.execPath, ["controller/main.ts"], {
       cwd: root,
       env: { ...process.env, KUBECONFIG: "/nonexistent", GOVHOST_COMPLIANCE_INTERVAL_MS: "60s" },

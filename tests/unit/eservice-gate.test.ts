@@ -152,20 +152,42 @@ describe("scan plan", () => {
     expect(scanDue(scanned, new Date("2026-11-23T23:59:00Z"))).toBe(false);
     expect(scanDue(scanned, new Date("2026-11-24T00:00:00Z"))).toBe(true);
     expect(scanDue(es, new Date())).toBe(true);
+
+    // A scan that could not reach every page is tried again soon, not a day later.
+    const incomplete = {
+      ...es,
+      status: {
+        accessibility: summary({
+          scanKey: key,
+          scannedAt: "2026-11-23T00:00:00Z",
+          error: "/: connect ECONNREFUSED",
+        }),
+      },
+    };
+    expect(scanDue(incomplete, new Date("2026-11-23T00:00:59Z"), 60_000)).toBe(false);
+    expect(scanDue(incomplete, new Date("2026-11-23T00:01:00Z"), 60_000)).toBe(true);
+    expect(scanDue(incomplete, new Date("2026-11-23T00:00:05Z"), 5_000)).toBe(true);
   });
 
   it("reaches the pages through the Service unless an allowed preview host is given", () => {
-    const internal = scanTarget(eservice(), "http://portal.immd-prod.svc", defaultEServiceSettings);
-    expect(internal).toMatchObject({ target: { baseUrl: "http://portal.immd-prod.svc" } });
+    const internal = scanTarget(
+      eservice(),
+      { url: "http://portal.immd-prod.svc", address: "10.0.0.17" },
+      defaultEServiceSettings,
+    );
+    // The Service's name stays the host; the scanner connects to its cluster IP (no cluster DNS needed).
+    expect(internal).toMatchObject({
+      target: { baseUrl: "http://portal.immd-prod.svc", connectTo: "10.0.0.17" },
+    });
     const preview = eservice({}, { previewUrl: "http://169.254.169.254/latest" });
-    expect(scanTarget(preview, "http://x", defaultEServiceSettings)).toMatchObject({
+    expect(scanTarget(preview, { url: "http://x" }, defaultEServiceSettings)).toMatchObject({
       problem: expect.stringContaining("169.254.169.254 is not one the platform allows"),
     });
     const allowed = { ...defaultEServiceSettings, previewHosts: ["preview.gov.example"] };
     const ok = eservice({}, { previewUrl: "https://preview.gov.example/portal" });
-    expect(scanTarget(ok, "http://x", allowed)).toMatchObject({
-      target: { baseUrl: "https://preview.gov.example/portal" },
-    });
+    const previewTarget = scanTarget(ok, { url: "http://x", address: "10.0.0.17" }, allowed);
+    expect(previewTarget).toMatchObject({ target: { baseUrl: "https://preview.gov.example/portal" } });
+    expect(previewTarget).not.toHaveProperty("target.connectTo");
   });
 });
 

@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EService } from "../../controller/api/eservice.ts";
+import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import type { CloudState } from "../../tools/cluster/cloud.ts";
+import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
+import {
+  ensureLocalControlPlane,
+  type LocalPaths,
+  stopLocalControlPlane,
+} from "../../tools/cluster/local.ts";
+import { type ControllerProcess, spawnController } from "../../tools/controller-process.ts";
+import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
+import type { PushedImage } from "../../tools/image/push.ts";
+import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
+import { departmentManifest, isReady, waitForDepartment, waitForQuotaToCount } from "./support/govhost.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+import { requireNode } from "./support/node.ts";
+
+// The demo-style e-service journey on a real node (issue #14, step 3): the demo site's image (broken and
+// fixed pages, busybox httpd) is pushed to the node's registry, the e-service's pods pull and run it, and
+// the controller scans the pages through the e-service's Service (at its cluster IP, keeping the Service's
+// name as the host), with no previewUrl. The broken version is blocked with its failing rules; the fixed
+// image passes and is exposed. Like node.test.ts, this file brings up its own local cloud with the node.
+
+type EServiceObject = EService & KubeObject;
+
+const dir = mkdtempSync(join(tmpdir(), "govhost-eservice-node-"));
+const paths: LocalPaths = { state: join(dir, "cluster.json"), kubeconfig: join(dir, "kubeconfig") };
+const dept = uniqueName("site");
+const ns = `${dept}-prod`;
+const domain = `${dept}.gov.example`;
+
+let cloud: CloudState;
+let admin: KubeClient;
+let tenant: KubeClient;
+let controller: ControllerProcess | undefined;
+let images: Record<"broken" | "fixed", PushedImage>;
+
+const conditionOf = (es: EServiceObject | undefined, type: string) =>
+  es?.status?.conditions?.find((c) => c.type === type);
+
+function waitForEService(accept: (es: EServiceObject) => boolean, what: string): Promise<EServiceObject> {
+  return eventually(
+    `visa-status: ${what}`,
+    async () => {
+      const es = await admin.get<EServiceObject>(resources.eservice, "visa-status", ns);
+      return es.status?.observedGeneration === es.metadata.generation && accept(es) ? es : undefined;
+    },
+    180_000,
+  );
+}
+
+beforeAll(async () => {
+  ({ state: cloud } = await ensureLocalControlPlane(() => {}, paths));
+  const node = requireNode(cloud);
+  const controllerKubeconfig = join(dir, "controller.kubeconfig");
+  await preparePlatform(cloud.kubeconfig, controllerKubeconfig, undefined, { baseline: localStackBaseline });
+  admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cloud.kubeconfig));
+  tenant = admin.impersonating({ user: "ada", groups: [`${dept}-admins`] });
+  // A first scan can find the Service not yet programmed on the node (a moment after the rollout); it is
+  // retried soon rather than a minute later.
+  controller = await spawnController({
+    kubeconfig: controllerKubeconfig,
+    identity: "eservice-node",
+    env: { GOVHOST_A11Y_RETRY_MS: "3000" },
+  });
+  images = pushDemoSiteImages(node.registry.pushAddress, join(dir, "images"));
+  await admin.create(departmentManifest(dept, { environments: ["prod"], domains: [domain] }));
+  await waitForDepartment(admin, dept, isReady, "ready", 60_000);
+  await waitForQuotaToCount(admin, ns, "count/eservices.govhost.io");
+}, 600_000);
+
+afterAll(async () => {
+  await controller?.stop();
+  admin?.close();
+  const stopped = await stopLocalControlPlane(() => {}, paths);
+  rmSync(dir, { recursive: true, force: true });
+  expect(stopped?.problems ?? []).toEqual([]);
+}, 180_000);
+
+describe("an e-service on the real node", () => {
+  it("runs the broken image's pods and blocks it, with the failing rules, scanned through its Service", {
+    timeout: 240_000,
+  }, async () => {
+    await tenant.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: "visa-status", namespace: ns },
+      spec: {
+        displayName: { en: "Visa application status", zhHant: "簽證申請進度" },
+        image: images.broken.ref,
+        exposure: "public",
+        serviceCluster: "travel-and-immigration",
+        accessibility: { paths: ["/", "/contact"], languages: ["en", "zh-HK"] },
+      },
+    });
+    const es = await waitForEService(
+      (e) =>
+        e.status?.accessibility?.image === images.broken.ref &&
+        e.status.accessibility.blockingRules.length > 0,
+      "running and scanned",
+    );
+    expect(conditionOf(es, "Deployed")).toMatchObject({ status: "True", message: "2/2 replicas available" });
+    const summary = es.status?.accessibility;
+    expect(summary?.blockingRules).toEqual(
+      expect.arrayContaining(["color-contrast", "html-has-lang", "image-alt", "label", "link-name"]),
+    );
+    expect(summary?.tiers).toEqual(["chromium", "jsdom"]);
+    expect(conditionOf(es, "Exposed")).toMatchObject({ status: "False", reason: "AccessibilityBaseline" });
+    expect(es.status?.internalUrl).toBe(`http://visa-status.${ns}.svc`);
+
+    // Real pods on the node, from the registry, as the baseline requires.
+    const pods = await admin.list<
+      KubeObject & {
+        spec: { nodeName?: string };
+        status: { phase?: string; containerStatuses?: { imageID: string }[] };
+      }
+    >(resources.pod, { namespace: ns, labelSelector: "govhost.io/eservice=visa-status" });
+    const running = pods.items.filter((p) => p.status.phase === "Running");
+    expect(running).toHaveLength(2);
+    for (const pod of running) {
+      expect(pod.spec.nodeName).toBe(requireNode(cloud).name);
+      expect(pod.status.containerStatuses?.[0]?.imageID).toBe(
+        `registry.govhost.local/govhost/demo-site@${images.broken.digest}`,
+      );
+    }
+  });
+
+  it("exposes the fixed image once its pods roll out and pass the rescan", { timeout: 240_000 }, async () => {
+    await tenant.mergePatch(
+      resources.eservice,
+      "visa-status",
+      { spec: { image: images.fixed.ref } },
+      { namespace: ns },
+    );
+    const es = await waitForEService((e) => conditionOf(e, "Exposed")?.status === "True", "exposed");
+    expect(es.status?.accessibility?.image).toBe(images.fixed.ref);
+    expect(es.status?.accessibility?.blockingRules).toEqual([]);
+    expect(conditionOf(es, "AccessibilityBaseline")).toMatchObject({ status: "True", reason: "Passed" });
+    expect(conditionOf(es, "Deployed")).toMatchObject({ status: "True" });
+    expect(es.status?.url).toBe(`https://visa-status.${domain}/`);
+    expect(await admin.find(resources.ingress, "visa-status", ns)).toBeDefined();
+  });
+});
