@@ -12,7 +12,7 @@ import {
 import { type AxeRunOptions, axeSource } from "./axe-source.ts";
 import { abortReason, ScanTimeoutError, seconds, withDeadline } from "./deadline.ts";
 import { type AxeViolation, type RuleFinding, type Tier, toFindings } from "./findings.ts";
-import { OriginProxy, sameOrigin, scanOrigin } from "./origin-guard.ts";
+import { type ConnectTo, OriginProxy, sameOrigin, scanOrigin } from "./origin-guard.ts";
 
 export interface BrowserTierOptions {
   /** Chromium binary; default Debian's /usr/bin/chromium (the controller passes GOVHOST_CHROMIUM). */
@@ -174,7 +174,7 @@ export class BrowserSession {
     url: string,
     options: BrowserTierOptions,
     signal?: AbortSignal,
-    connectTo?: string,
+    connectTo?: ConnectTo,
   ): Promise<BrowserSession> {
     const executablePath = findChromium(options.executablePath);
     if (!executablePath)
@@ -415,7 +415,7 @@ export class BrowserTier {
    * A browser confined to the origin of `url` (its host resolved once, or reached at `connectTo`); close it
    * when the scan is done.
    */
-  async open(url: string, signal?: AbortSignal, connectTo?: string): Promise<BrowserSession> {
+  async open(url: string, signal?: AbortSignal, connectTo?: ConnectTo): Promise<BrowserSession> {
     const session = await BrowserSession.open(url, this.options, signal, connectTo);
     this.sessions.add(session);
     const close = session.close.bind(session);

@@ -12,6 +12,15 @@ import type { Logger } from "pino";
 
 const defaultPorts: Record<string, string> = { "http:": "80", "https:": "443" };
 
+/**
+ * Where to connect for a scan's origin instead of resolving its host, e.g. one pod of the version being
+ * judged (its IP and container port) while requests name the e-service's Service.
+ */
+export interface ConnectTo {
+  address: string;
+  port: number;
+}
+
 /** The origin a scan may reach: scheme, host (as URL spells it) and explicit port. */
 export interface ScanOrigin {
   protocol: "http:" | "https:";
@@ -82,15 +91,17 @@ export class OriginProxy {
   refused = 0;
   private readonly server: Server;
   private readonly address: string;
+  private readonly upstreamPort: number;
   private readonly log: Logger | undefined;
   private readonly sockets = new Set<Socket>();
   /** Connections to the origin, so none outlives the scan (a page may answer forever). */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
   port = 0;
 
-  private constructor(origin: ScanOrigin, address: string, log: Logger | undefined) {
+  private constructor(origin: ScanOrigin, upstream: ConnectTo, log: Logger | undefined) {
     this.origin = origin;
-    this.address = address;
+    this.address = upstream.address;
+    this.upstreamPort = upstream.port;
     this.log = log;
     this.server = createServer({ requestTimeout: 60_000 });
     this.server.on("request", (req, res) => {
@@ -105,7 +116,7 @@ export class OriginProxy {
       const upstream = request(
         {
           host: this.address,
-          port: Number(origin.port),
+          port: this.upstreamPort,
           method: req.method,
           path: `${url.pathname}${url.search}`,
           headers: { ...forwardable(req.headers), host: url.host },
@@ -136,7 +147,7 @@ export class OriginProxy {
         socket.end("HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n");
         return;
       }
-      const upstream = connect(Number(origin.port), this.address, () => {
+      const upstream = connect(this.upstreamPort, this.address, () => {
         socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
         if (head.length) upstream.write(head);
         upstream.pipe(socket);
@@ -153,11 +164,17 @@ export class OriginProxy {
     this.server.on("connection", (socket: Socket) => this.track(socket));
   }
 
-  /** Starts a proxy for the origin of `url`, resolving its host once (or connecting to `connectTo`). */
-  static async start(url: string, log?: Logger, connectTo?: string): Promise<OriginProxy> {
+  /**
+   * Starts a proxy for the origin of `url`, resolving its host once, or connecting to `connectTo` (the
+   * origin's host name still goes in every request).
+   */
+  static async start(url: string, log?: Logger, connectTo?: ConnectTo): Promise<OriginProxy> {
     const origin = scanOrigin(url);
-    const address = connectTo ?? (await lookup(unbracket(origin.hostname))).address;
-    const proxy = new OriginProxy(origin, address, log);
+    const upstream = connectTo ?? {
+      address: (await lookup(unbracket(origin.hostname))).address,
+      port: Number(origin.port),
+    };
+    const proxy = new OriginProxy(origin, upstream, log);
     await new Promise<void>((resolve, reject) => {
       proxy.server.once("error", reject);
       proxy.server.listen(0, "127.0.0.1", () => resolve());

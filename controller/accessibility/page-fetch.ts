@@ -1,13 +1,13 @@
 // Fetches a page's HTML for the jsdom tier. The scanner is pointed at tenant-controlled servers, so it
 // follows redirects only within the page's origin, caps size and time, and accepts only HTML.
-// undici's fetch rather than the global one: its Agent can connect to a given address (the Service's
-// cluster IP) while the request keeps the page's host name, which the global fetch cannot be told.
+// undici's fetch rather than the global one: its Agent can connect to a given address and port (a pod of
+// the version being judged) while the request keeps the page's host name, which the global fetch cannot.
 
-import type { LookupAddress, LookupOptions } from "node:dns";
-import { isIP } from "node:net";
-import { Agent, fetch, type Response } from "undici";
+import { connect, isIP } from "node:net";
+import { Agent, type buildConnector, fetch, type Response } from "undici";
 import { readBounded } from "../runtime/bounded-body.ts";
 import { abortReason, seconds } from "./deadline.ts";
+import type { ConnectTo } from "./origin-guard.ts";
 
 export interface FetchedPage {
   url: string;
@@ -22,26 +22,21 @@ function readCapped(response: Response, maxBytes: number): Promise<string> {
   return readBounded(response, maxBytes, () => new PageFetchError(`page is larger than ${maxBytes} bytes`));
 }
 
-type LookupCallback = (
-  error: NodeJS.ErrnoException | null,
-  address: string | LookupAddress[],
-  family?: number,
-) => void;
-
-/** An agent whose every connection goes to `address`, whatever host name the request carries. */
-function agentConnectingTo(address: string): Agent {
-  const family = isIP(address);
-  if (family === 0) throw new PageFetchError(`connectTo ${address} is not an IP address`);
-  const lookup = (_host: string, options: LookupOptions, callback: LookupCallback) => {
-    if (options.all) callback(null, [{ address, family }]);
-    else callback(null, address, family);
+/** An agent whose every connection goes to `to`, whatever host and port the request names. */
+function agentConnectingTo(to: ConnectTo): Agent {
+  if (isIP(to.address) === 0) throw new PageFetchError(`connectTo ${to.address} is not an IP address`);
+  const connector: buildConnector.connector = (_options, callback) => {
+    const socket = connect({ host: to.address, port: to.port });
+    socket.once("connect", () => callback(null, socket));
+    socket.once("error", (error) => callback(error, null));
+    return socket;
   };
-  return new Agent({ connect: { lookup } });
+  return new Agent({ connect: connector });
 }
 
 export async function fetchPage(
   url: string,
-  options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal; connectTo?: string },
+  options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal; connectTo?: ConnectTo },
 ): Promise<FetchedPage> {
   const dispatcher = options.connectTo ? agentConnectingTo(options.connectTo) : undefined;
   try {

@@ -5,6 +5,7 @@ import { type BrowserSession, BrowserTier, type BrowserTierOptions } from "./bro
 import { abortReason } from "./deadline.ts";
 import type { LookAndFeelFinding, PageError, RuleFinding, ScanResult, Tier } from "./findings.ts";
 import { JsdomWorkers, lookAndFeelOfHtml } from "./jsdom-tier.ts";
+import type { ConnectTo } from "./origin-guard.ts";
 import { fetchPage } from "./page-fetch.ts";
 import { browserOnlyRules, tagsFor } from "./standards.ts";
 
@@ -12,10 +13,11 @@ export interface ScanTarget {
   /** Root of the site: the in-cluster Service URL or an allowed preview URL. */
   baseUrl: string;
   /**
-   * The address to connect to for baseUrl's host instead of resolving it (the Service's cluster IP for the
-   * in-cluster URL, so a scanner outside the cluster needs no cluster DNS). Requests keep the host name.
+   * Where to connect for baseUrl's host instead of resolving it: for the in-cluster URL, a ready pod of the
+   * version being judged (so the scan never reaches an old replica mid-rollout, and a scanner outside the
+   * cluster needs no cluster DNS). Requests keep baseUrl's host name.
    */
-  connectTo?: string;
+  connectTo?: ConnectTo;
   paths: string[];
   standard: AccessibilityStandard;
   clientRendered: boolean;

@@ -2,9 +2,10 @@ import type { Logger } from "pino";
 import { isAdmissionRefusal, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { judge, summarise } from "../accessibility/findings.ts";
+import type { ConnectTo } from "../accessibility/origin-guard.ts";
 import { type EServiceCondition, statusOwners } from "../api/conditions.ts";
 import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eservice.ts";
-import type { Tenant } from "../api/eservice-workload.ts";
+import { selectorLabels, type Tenant } from "../api/eservice-workload.ts";
 import { fieldManager } from "../api/group.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
@@ -12,7 +13,7 @@ import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { type EServiceChildren, renderEService } from "./desired.ts";
 import { decideExposure, type ScanState } from "./gate.ts";
 import { accessibilityReport, accessibilityReportName } from "./report.ts";
-import { scanDue, scanExpiresAt, scanKey, scanTarget } from "./scan-plan.ts";
+import { podToScan, scanDue, scanExpiresAt, scanKey, scanTarget } from "./scan-plan.ts";
 import type { ScanQueue } from "./scan-queue.ts";
 import type { EServiceSettings } from "./settings.ts";
 
@@ -29,8 +30,6 @@ interface Workload {
   admitted: boolean;
   message: string;
   deployment?: KubeObject & { status?: DeploymentStatus };
-  /** The Service's cluster IP: the scanner connects there, so it needs no cluster DNS (runs anywhere). */
-  clusterIP?: string;
 }
 
 const maxRequeueMs = 24 * 3_600_000;
@@ -228,10 +227,9 @@ export class EServiceReconciler {
 
   private async applyWorkload(children: EServiceChildren): Promise<Workload> {
     let deployment: Workload["deployment"];
-    let service: KubeObject & { spec?: { clusterIP?: string } };
     try {
       deployment = await this.client.apply(children.deployment, { fieldManager });
-      service = await this.client.apply(children.service, { fieldManager });
+      await this.client.apply(children.service, { fieldManager });
       await this.client.apply(children.networkPolicy, { fieldManager });
       const name = children.deployment.metadata?.name as string;
       const namespace = children.deployment.metadata?.namespace;
@@ -244,11 +242,9 @@ export class EServiceReconciler {
     }
     const status = deployment.status ?? {};
     const replicas = (deployment.spec as { replicas?: number } | undefined)?.replicas ?? 0;
-    const clusterIP = service.spec?.clusterIP;
     return {
       admitted: true,
       deployment,
-      ...(clusterIP && clusterIP !== "None" ? { clusterIP } : {}),
       message: `Deployment, Service and NetworkPolicy applied; ${status.availableReplicas ?? 0}/${replicas} replicas available`,
     };
   }
@@ -275,12 +271,7 @@ export class EServiceReconciler {
         : { state: { state: "pending", message }, summary: previous };
 
     if (!workload.admitted) return fallback("Not scanned: the workload was refused by admission");
-    const planned = scanTarget(es, { url: children.internalUrl, address: workload.clusterIP }, this.settings);
-    if ("problem" in planned)
-      return {
-        state: { state: "impossible", reason: "PreviewUrlNotAllowed", message: planned.problem },
-        summary: previous,
-      };
+    let connectTo: ConnectTo | undefined;
     if (!es.spec.accessibility.previewUrl) {
       if (es.spec.replicas === 0)
         return {
@@ -301,7 +292,29 @@ export class EServiceReconciler {
           ...fallback("Waiting for the new version to roll out before scanning it"),
           pollMs: rolloutPollMs,
         };
+      const pods = await this.client.list<KubeObject>(resources.pod, {
+        namespace: es.metadata.namespace,
+        labelSelector: Object.entries(selectorLabels(es))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+      });
+      connectTo = podToScan(es, pods.items);
+      if (!connectTo)
+        return {
+          ...fallback(`Waiting for a ready pod running ${es.spec.image} to scan`),
+          pollMs: rolloutPollMs,
+        };
     }
+    const planned = scanTarget(
+      es,
+      { url: children.internalUrl, ...(connectTo ? { connectTo } : {}) },
+      this.settings,
+    );
+    if ("problem" in planned)
+      return {
+        state: { state: "impossible", reason: "PreviewUrlNotAllowed", message: planned.problem },
+        summary: previous,
+      };
 
     const outcome = this.scans.request(key, currentKey, planned.target);
     if (outcome.state !== "done")

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { tenantDeclared } from "../../policies/keys.ts";
-import { sameOrigin, scanOrigin } from "../accessibility/origin-guard.ts";
+import { type ConnectTo, sameOrigin, scanOrigin } from "../accessibility/origin-guard.ts";
 import type { ScanTarget } from "../accessibility/scanner.ts";
 import type { EService } from "../api/eservice.ts";
 import { defaultEServiceSettings, type EServiceSettings } from "./settings.ts";
@@ -79,13 +79,13 @@ export function previewProblem(previewUrl: string, previewHosts: string[]): stri
 /** Where the scanner reaches the pages, or why it may not. */
 export function scanTarget(
   es: EService,
-  internal: { url: string; address?: string },
+  internal: { url: string; connectTo?: ConnectTo },
   settings: EServiceSettings,
 ): { target: ScanTarget } | { problem: string } {
   const a = es.spec.accessibility;
   let site: Pick<ScanTarget, "baseUrl" | "connectTo"> = {
     baseUrl: internal.url,
-    ...(internal.address ? { connectTo: internal.address } : {}),
+    ...(internal.connectTo ? { connectTo: internal.connectTo } : {}),
   };
   if (a.previewUrl) {
     const problem = previewProblem(a.previewUrl, settings.previewHosts);
@@ -101,4 +101,32 @@ export function scanTarget(
       languages: a.languages,
     },
   };
+}
+
+interface PodView {
+  metadata?: { deletionTimestamp?: string };
+  spec?: { containers?: { image?: string }[] };
+  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * The pod whose pages a scan of the in-cluster Service reads: a Ready, running, not terminating pod of the
+ * e-service running exactly the image being judged (so a scan mid-rollout never reads an old replica).
+ * Undefined when there is none yet.
+ */
+export function podToScan(es: EService, pods: PodView[]): ConnectTo | undefined {
+  for (const pod of pods) {
+    const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    const image = pod.spec?.containers?.[0]?.image;
+    const address = pod.status?.podIP;
+    if (
+      !pod.metadata?.deletionTimestamp &&
+      pod.status?.phase === "Running" &&
+      ready &&
+      image === es.spec.image &&
+      address
+    )
+      return { address, port: es.spec.port };
+  }
+  return undefined;
 }

@@ -22,8 +22,8 @@ import { requireNode } from "./support/node.ts";
 
 // The demo-style e-service journey on a real node (issue #14, step 3): the demo site's image (broken and
 // fixed pages, busybox httpd) is pushed to the node's registry, the e-service's pods pull and run it, and
-// the controller scans the pages through the e-service's Service (at its cluster IP, keeping the Service's
-// name as the host), with no previewUrl. The broken version is blocked with its failing rules; the fixed
+// the controller scans the pages under the e-service's Service name (connecting to a ready pod of the judged
+// image), with no previewUrl. The broken version is blocked with its failing rules; the fixed
 // image passes and is exposed. Like node.test.ts, this file brings up its own local cloud with the node.
 
 type EServiceObject = EService & KubeObject;

@@ -29,32 +29,32 @@ describe("scanning a site at a given address", () => {
     site.close();
   });
 
-  it("fetches a page whose host does not resolve, keeping the host name, following redirects", async () => {
-    const url = `http://visa-status.immd-prod.invalid:${port}/moved`;
-    const page = await fetchPage(url, { timeoutMs: 5_000, maxBytes: 10_000, connectTo: "127.0.0.1" });
-    expect(page.url).toBe(`http://visa-status.immd-prod.invalid:${port}/`);
+  it("fetches a page from the given address and port, keeping the URL's host name, following redirects", async () => {
+    const url = "http://visa-status.immd-prod.invalid/moved";
+    const page = await fetchPage(url, {
+      timeoutMs: 5_000,
+      maxBytes: 10_000,
+      connectTo: { address: "127.0.0.1", port },
+    });
+    expect(page.url).toBe("http://visa-status.immd-prod.invalid/");
     expect(page.html).toContain("<p>/</p>");
-    expect(hosts.slice(-2)).toEqual([
-      `visa-status.immd-prod.invalid:${port}`,
-      `visa-status.immd-prod.invalid:${port}`,
-    ]);
+    expect(hosts.slice(-2)).toEqual(["visa-status.immd-prod.invalid", "visa-status.immd-prod.invalid"]);
     // Without the address the name does not resolve: the address is what made it work.
     await expect(fetchPage(url, { timeoutMs: 5_000, maxBytes: 10_000 })).rejects.toThrow(PageFetchError);
     await expect(
-      fetchPage(url, { timeoutMs: 5_000, maxBytes: 10_000, connectTo: "not-an-address" }),
+      fetchPage(url, { timeoutMs: 5_000, maxBytes: 10_000, connectTo: { address: "not-an-address", port } }),
     ).rejects.toThrow(/not an IP address/);
   });
 
-  it("has the browser's proxy connect to the address for the origin's host", async () => {
-    const proxy = await OriginProxy.start(
-      `http://visa-status.immd-prod.invalid:${port}/`,
-      undefined,
-      "127.0.0.1",
-    );
+  it("has the browser's proxy connect to the given address and port for the origin", async () => {
+    const proxy = await OriginProxy.start("http://visa-status.immd-prod.invalid/", undefined, {
+      address: "127.0.0.1",
+      port,
+    });
     try {
       const body = await new Promise<string>((resolve, reject) => {
         const req = request(
-          { host: "127.0.0.1", port: proxy.port, path: `http://visa-status.immd-prod.invalid:${port}/apply` },
+          { host: "127.0.0.1", port: proxy.port, path: "http://visa-status.immd-prod.invalid/apply" },
           (res) => {
             let text = "";
             res.on("data", (chunk: Buffer) => {
@@ -67,7 +67,7 @@ describe("scanning a site at a given address", () => {
         req.end();
       });
       expect(body).toContain("<p>/apply</p>");
-      expect(hosts.at(-1)).toBe(`visa-status.immd-prod.invalid:${port}`);
+      expect(hosts.at(-1)).toBe("visa-status.immd-prod.invalid");
     } finally {
       await proxy.close();
     }

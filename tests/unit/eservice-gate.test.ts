@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AccessibilitySummary, EService } from "../../controller/api/eservice.ts";
 import { renderEService } from "../../controller/eservice/desired.ts";
 import { decideExposure, type GateInput } from "../../controller/eservice/gate.ts";
-import { scanDue, scanKey, scanTarget } from "../../controller/eservice/scan-plan.ts";
+import { podToScan, scanDue, scanKey, scanTarget } from "../../controller/eservice/scan-plan.ts";
 import { ScanQueue } from "../../controller/eservice/scan-queue.ts";
 import { defaultEServiceSettings } from "../../controller/eservice/settings.ts";
 import { baselineRules } from "../../policies/baseline.ts";
@@ -169,15 +169,45 @@ describe("scan plan", () => {
     expect(scanDue(incomplete, new Date("2026-11-23T00:00:05Z"), 5_000)).toBe(true);
   });
 
+  it("scans a ready, running pod of exactly the judged image, never an old or terminating replica", () => {
+    const es = eservice();
+    const pod = (
+      name: string,
+      image: string,
+      extra: { ready?: boolean; deleting?: boolean; ip?: string } = {},
+    ) => ({
+      metadata: { name, ...(extra.deleting ? { deletionTimestamp: "2026-11-30T00:00:00Z" } : {}) },
+      spec: { containers: [{ image }] },
+      status: {
+        phase: "Running",
+        ...(extra.ip === "" ? {} : { podIP: extra.ip ?? `10.244.0.${name.length}` }),
+        conditions: [{ type: "Ready", status: extra.ready === false ? "False" : "True" }],
+      },
+    });
+    const old = "registry.gov.example/immd/portal:0.9.0";
+    expect(
+      podToScan(es, [
+        pod("old", old),
+        pod("terminating", es.spec.image, { deleting: true }),
+        pod("starting", es.spec.image, { ready: false }),
+        pod("no-ip", es.spec.image, { ip: "" }),
+        pod("current", es.spec.image, { ip: "10.244.0.9" }),
+      ]),
+    ).toEqual({ address: "10.244.0.9", port: es.spec.port });
+    expect(
+      podToScan(es, [pod("old", old), pod("terminating", es.spec.image, { deleting: true })]),
+    ).toBeUndefined();
+  });
+
   it("reaches the pages through the Service unless an allowed preview host is given", () => {
     const internal = scanTarget(
       eservice(),
-      { url: "http://portal.immd-prod.svc", address: "10.0.0.17" },
+      { url: "http://portal.immd-prod.svc", connectTo: { address: "10.244.0.7", port: 8080 } },
       defaultEServiceSettings,
     );
-    // The Service's name stays the host; the scanner connects to its cluster IP (no cluster DNS needed).
+    // The Service's name stays the host; the scanner connects to a pod of the judged version.
     expect(internal).toMatchObject({
-      target: { baseUrl: "http://portal.immd-prod.svc", connectTo: "10.0.0.17" },
+      target: { baseUrl: "http://portal.immd-prod.svc", connectTo: { address: "10.244.0.7", port: 8080 } },
     });
     const preview = eservice({}, { previewUrl: "http://169.254.169.254/latest" });
     expect(scanTarget(preview, { url: "http://x" }, defaultEServiceSettings)).toMatchObject({
@@ -185,7 +215,11 @@ describe("scan plan", () => {
     });
     const allowed = { ...defaultEServiceSettings, previewHosts: ["preview.gov.example"] };
     const ok = eservice({}, { previewUrl: "https://preview.gov.example/portal" });
-    const previewTarget = scanTarget(ok, { url: "http://x", address: "10.0.0.17" }, allowed);
+    const previewTarget = scanTarget(
+      ok,
+      { url: "http://x", connectTo: { address: "10.244.0.7", port: 8080 } },
+      allowed,
+    );
     expect(previewTarget).toMatchObject({ target: { baseUrl: "https://preview.gov.example/portal" } });
     expect(previewTarget).not.toHaveProperty("target.connectTo");
   });
