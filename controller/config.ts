@@ -106,7 +106,16 @@ export const controllerSettings = {
     schema: Type.Integer({ minimum: 1_024, maximum: 900 * 1024 }),
     default: 256 * 1024,
     form: "whole bytes, 1024 to 921600",
-    description: "Size of a department's ledger changes past which they are folded into its snapshot.",
+    description:
+      "Size of the changes in one shard of a department's metering ledger past which they are compacted and folded.",
+  },
+  ledgerShardBytes: {
+    env: "GOVHOST_LEDGER_SHARD_BYTES",
+    schema: Type.Integer({ minimum: 512, maximum: 900 * 1024 }),
+    default: 512 * 1024,
+    form: "whole bytes, 512 to 921600",
+    description:
+      "Stored size of one metering ledger shard (a ConfigMap) past which the department's ledger is spread over more shards.",
   },
   timeZone: {
     env: "GOVHOST_TIMEZONE",

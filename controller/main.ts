@@ -54,6 +54,7 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
     rateCard: platformDefaults.rateCard,
     finalizeStatementsAfterMs: 24 * 3_600_000,
     ledgerCompactBytes: config.ledgerCompactBytes,
+    ledgerShardBytes: config.ledgerShardBytes,
     refreshMs: config.meteringRefreshMs,
     usagePollMs: config.usagePollMs,
   });

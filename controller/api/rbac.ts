@@ -372,8 +372,9 @@ export const controllerLeaseRole = {
       verbs: ["get", "list", "watch"],
       resourceNames: ["govhost-baseline"],
     },
-    // The metering ledgers (one ConfigMap per department) live in the platform namespace only.
-    { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] },
+    // The metering ledgers (a head and its shards per department) live in the platform namespace only;
+    // delete retires a generation of shards after a re-shard.
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update", "delete"] },
     // Service brokers' credentials (SharedService.spec.provisioning.broker.credentialsSecret), read only.
     { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
   ],

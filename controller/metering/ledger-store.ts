@@ -1,102 +1,223 @@
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
-import { ledgerDataOf, ledgerName, type StoredLedger, storedLedger } from "../../lib/chargeback/ledger.ts";
-import { isConflict, KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
-import { resources } from "../../lib/kube/resources.ts";
-import { labels } from "../api/group.ts";
-import { controllerIdentity } from "../api/rbac.ts";
+import { ledgerName } from "../../lib/chargeback/ledger.ts";
+import { findLedgerMap, headOf, type LedgerMap } from "../../lib/chargeback/ledger-read.ts";
+import {
+  LedgerCorruptError,
+  type LedgerHead,
+  nextShardCount,
+  parseMarker,
+  type ShardMarker,
+  serializeMarker,
+  shardContent,
+  shardKeys,
+  shardName,
+  shardOf,
+} from "../../lib/chargeback/ledger-shards.ts";
+import { isConflict } from "../../lib/kube/client.ts";
+import { isTooLarge, type LedgerClient, ledgerMap, storedSize } from "./ledger-objects.ts";
+import { completeReshard, planReshard, type ReshardContext, retire } from "./ledger-reshard.ts";
 
-// Where a department's ledger lives: one ConfigMap in the platform namespace, written with optimistic
-// concurrency (compare-and-swap on resourceVersion), large values gzip-compressed (lib/chargeback/ledger.ts).
+// Where a department's ledger lives: a head ConfigMap in the platform namespace naming the current
+// generation of shards, each shard a ConfigMap written with optimistic concurrency (compare-and-swap on
+// resourceVersion). A ledger starts as generation 0, one ConfigMap that is its own head (the format every
+// ledger had before shards, so an existing one is read as it is); a shard that grows past the threshold
+// re-shards the ledger into a new generation (ledger-reshard.ts). What goes in which shard: ledger-shards.ts.
 
-interface LedgerMap extends KubeObject {
-  data?: Record<string, string>;
-  binaryData?: Record<string, string>;
+/**
+ * Sees one shard's content and whether a key (a change's subject, a usage line) belongs to that shard;
+ * returns new content to write (or none). Re-run on a conflict and after a re-shard, so it must be
+ * idempotent: recording what is already recorded adds nothing.
+ */
+export type ShardUpdate<T> = (
+  data: Record<string, string>,
+  owns: (key: string) => boolean,
+) => { result: T; data?: Record<string, string> };
+
+export interface ShardResult<T> {
+  result: T;
+  /** The shard's content as written (or as read, when nothing was written). */
+  data: Record<string, string>;
 }
 
-/** Bytes a stored ledger counts against the API server's object size limit. */
-function storedSize(stored: Required<StoredLedger>): number {
-  let size = 0;
-  for (const value of Object.values(stored.data)) size += Buffer.byteLength(value);
-  for (const value of Object.values(stored.binaryData)) size += Buffer.byteLength(value, "base64");
-  return size;
-}
+type Outcome<T> = (ShardResult<T> & { bytes: number }) | { stale: true } | { tooLarge: number };
 
-/** The API server refused an object for its size (etcd's request limit, or a ConfigMap's 1 MiB). */
-function isTooLarge(error: unknown): boolean {
-  return (
-    error instanceof KubeApiError &&
-    (error.code === 413 || /too long|too large|must have at most|exceeds the maximum/i.test(error.message))
-  );
+type Shard =
+  | { name: string; content: Record<string, string>; object?: LedgerMap; marker?: ShardMarker }
+  | { stale: true };
+
+export interface LedgerStoreOptions {
+  client: LedgerClient;
+  log: Logger;
+  registry: Registry;
+  /** A shard whose stored size passes this re-shards the ledger. */
+  shardAboveBytes: number;
 }
 
 export class LedgerStore {
-  private readonly client: KubeClient;
-  private readonly log: Logger;
-  private readonly ledgerBytes: Gauge;
+  private readonly options: LedgerStoreOptions;
+  private readonly largest: Gauge;
+  private readonly shards: Gauge;
+  private readonly unreadable: Gauge;
 
-  constructor(client: KubeClient, log: Logger, registry: Registry) {
-    this.client = client;
-    this.log = log;
-    this.ledgerBytes = new Gauge({
-      name: "govhost_metering_ledger_bytes",
-      help: "Size of a department's metering ledger as last written, or refused for its size (alert well before 1 MiB, the API server's object limit)",
-      labelNames: ["department"],
-      registers: [registry],
-    });
+  constructor(options: LedgerStoreOptions) {
+    this.options = options;
+    const gauge = (name: string, help: string) =>
+      new Gauge({ name, help, labelNames: ["department"], registers: [options.registry] });
+    this.largest = gauge(
+      "govhost_metering_ledger_bytes",
+      "Stored size of the largest shard of a department's metering ledger as last read or written, or refused for its size (each shard is one object: alert well before 1 MiB, the API server's object limit)",
+    );
+    this.shards = gauge("govhost_metering_ledger_shards", "Shards of a department's metering ledger");
+    this.unreadable = gauge(
+      "govhost_metering_ledger_unreadable",
+      "1 while a department's metering ledger has a head or shard the controller cannot trust (see the error log); its metering waits, nothing is dropped",
+    );
   }
 
   /**
-   * Read-modify-write of a department's ledger ConfigMap with optimistic concurrency: `update` sees the
-   * current data and returns new data to write (or none), and is re-run on a conflict.
+   * Runs `update` on every shard of the department's ledger, writing each changed shard with
+   * compare-and-swap; re-shards once a shard passes the threshold. Returns every shard's content.
    */
-  async update<T>(
+  async update<T>(department: string, update: ShardUpdate<T>): Promise<ShardResult<T>[]> {
+    try {
+      const results = await this.updateShards(department, update);
+      this.unreadable.set({ department }, 0);
+      return results;
+    } catch (error) {
+      if (error instanceof LedgerCorruptError) {
+        this.unreadable.set({ department }, 1);
+        this.options.log.error(
+          { department, problem: error.message },
+          "the metering ledger cannot be trusted; its changes stay pending until an operator repairs it (docs/metering.md)",
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async updateShards<T>(department: string, update: ShardUpdate<T>): Promise<ShardResult<T>[]> {
+    const ctx: ReshardContext = { client: this.options.client, log: this.options.log, department };
+    let staleUnder: string | undefined;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const { object, head } = await this.settledHead(ctx);
+      // Every shard is read and checked before any is written: a ledger with one untrustworthy shard is
+      // left exactly as it is.
+      const read: Shard[] = [];
+      for (let index = 0; index < head.shards && !read.some((r) => "stale" in r); index++)
+        read.push(await this.readShard(department, head, index));
+      const outcomes: Outcome<T>[] = [];
+      for (const [index, shard] of read.entries()) {
+        if ("stale" in shard) outcomes.push(shard);
+        else outcomes.push(await this.updateShard(department, head, index, shard, update));
+        if ("stale" in (outcomes.at(-1) ?? {})) break;
+      }
+      if (outcomes.some((o) => "stale" in o)) {
+        // Sealed or gone: the head moved on, unless it still reads the same (then it names a lost shard).
+        const version = object?.metadata?.resourceVersion;
+        if (version !== undefined && version === staleUnder)
+          throw new LedgerCorruptError(
+            `a shard of generation ${head.generation} is missing or sealed without a re-shard`,
+          );
+        staleUnder = version;
+        continue;
+      }
+      const sizes = outcomes.map((o) => ("tooLarge" in o ? o.tooLarge : "bytes" in o ? o.bytes : 0));
+      this.largest.set({ department }, Math.max(...sizes));
+      this.shards.set({ department }, head.shards);
+      const refused = outcomes.some((o) => "tooLarge" in o);
+      if (refused || sizes.some((s) => s > this.options.shardAboveBytes)) {
+        const resharded = await this.reshard(ctx, head, sizes);
+        if (refused && !resharded)
+          throw new Error(`the metering ledger of ${department} is full and cannot be sharded further`);
+      }
+      if (!refused) return outcomes as (ShardResult<T> & { bytes: number })[];
+    }
+    throw new Error(`the metering ledger of ${department} kept changing under its writer`);
+  }
+
+  /** The head once no re-shard is under way: a pending one is finished first (whoever started it). */
+  private async settledHead(ctx: ReshardContext): Promise<{ object?: LedgerMap; head: LedgerHead }> {
+    let unchanged: string | undefined;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const object = await findLedgerMap(ctx.client, ledgerName(ctx.department));
+      const head = headOf(object);
+      if (!object || (!head.next && !head.retired)) return { ...(object ? { object } : {}), head };
+      const version = object.metadata?.resourceVersion;
+      if (version === unchanged)
+        throw new LedgerCorruptError(
+          `the ledger's re-shard of generation ${head.generation} cannot finish: a shard it names is missing`,
+        );
+      unchanged = version;
+      if (head.next) await completeReshard(ctx, object, { ...head, next: head.next });
+      else if (head.retired) await retire(ctx, object, { ...head, retired: head.retired });
+    }
+    throw new Error(`the metering ledger head of ${ctx.department} kept moving`);
+  }
+
+  /** A shard of `head` read and checked, or stale: sealed or gone (the head moved on, or it is lost). */
+  private async readShard(department: string, head: LedgerHead, index: number): Promise<Shard> {
+    const name = shardName(department, head.generation, index);
+    const object = await findLedgerMap(this.options.client, name);
+    if (head.generation === 0 ? object?.data?.[shardKeys.head] !== undefined : !object)
+      return { stale: true };
+    const marker =
+      head.generation === 0 ? undefined : parseMarker(object?.data?.[shardKeys.shard], { ...head, index });
+    if (marker?.sealed) return { stale: true };
+    const markerKey = head.generation === 0 ? shardKeys.head : shardKeys.shard;
+    const content = shardContent(department, object, { index, shards: head.shards }, markerKey);
+    return { name, content, ...(object ? { object } : {}), ...(marker ? { marker } : {}) };
+  }
+
+  private async updateShard<T>(
     department: string,
-    update: (data: Record<string, string>) => { result: T; data?: Record<string, string> },
-  ): Promise<{ result: T; data: Record<string, string> }> {
-    const { client } = this;
-    const name = ledgerName(department);
-    const namespace = controllerIdentity.namespace;
+    head: LedgerHead,
+    index: number,
+    first: Extract<Shard, { content: unknown }>,
+    update: ShardUpdate<T>,
+  ): Promise<Outcome<T>> {
+    const owns = (key: string) => shardOf(key, head.shards) === index;
+    let shard: Shard = first;
     for (let attempt = 0; ; attempt++) {
-      const current = await client.find<LedgerMap>(resources.configMap, name, namespace);
-      const stored = ledgerDataOf(current);
-      const { result, data } = update(stored);
-      if (!data) return { result, data: stored };
-      const encoded = storedLedger(data);
-      const body: LedgerMap = {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: {
-          name,
-          namespace,
-          labels: {
-            [labels.managedBy]: "govhost",
-            [labels.department]: department,
-            "govhost.io/component": "metering",
-          },
-          ...(current?.metadata?.resourceVersion
-            ? { resourceVersion: current.metadata.resourceVersion }
-            : {}),
-        },
-        ...encoded,
-      };
-      const bytes = storedSize(encoded);
-      this.ledgerBytes.set({ department }, bytes);
+      if ("stale" in shard) return shard;
+      const { name, object, marker, content } = shard;
+      const { result, data } = update(content, owns);
+      if (!data) return { result, data: content, bytes: storedSize(object) };
+      const extra: Record<string, string> = marker ? { [shardKeys.shard]: serializeMarker(marker) } : {};
+      const body = ledgerMap(department, name, data, extra, object?.metadata?.resourceVersion);
       try {
-        if (current) await client.replace(body);
-        else await client.create(body);
-        return { result, data };
+        if (object) await this.options.client.replace(body);
+        else await this.options.client.create(body);
+        return { result, data, bytes: storedSize(body) };
       } catch (error) {
         if (isTooLarge(error)) {
-          // Nothing is lost: the changes stay pending and are retried; the gauge and the log say why.
-          this.log.error(
-            { department, bytes },
-            "the metering ledger is full (the API server caps an object near 1 MiB even compressed); statements stop updating until allocations end and fold",
+          // Nothing is lost: the changes stay pending, and the ledger re-shards before they are retried.
+          this.options.log.error(
+            { department, shard: name, bytes: storedSize(body) },
+            "a metering ledger shard is full",
           );
+          return { tooLarge: storedSize(body) };
         }
-        // 409: changed since read, or created meanwhile (AlreadyExists).
+        // 409: changed since read (or sealed meanwhile), or created meanwhile (AlreadyExists).
         if (!isConflict(error) || attempt >= 5) throw error;
       }
+      shard = await this.readShard(department, head, index);
     }
+  }
+
+  /** Plans and completes a re-shard of `head` into enough shards for `sizes`; false if it cannot grow. */
+  private async reshard(ctx: ReshardContext, head: LedgerHead, sizes: number[]): Promise<boolean> {
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const shards = nextShardCount(head.shards, total, this.options.shardAboveBytes);
+    if (shards <= head.shards) return false;
+    // Generation 0's head is the shard just written: read it again for its current version.
+    const object = await findLedgerMap(ctx.client, ledgerName(ctx.department));
+    if (!object) return false;
+    const current = headOf(object);
+    if (current.generation !== head.generation || current.next || current.retired) return true;
+    if (!(await planReshard(ctx, object, current, shards))) return true;
+    // Finished here or by whoever reads the head next (settledHead).
+    await this.settledHead(ctx);
+    return true;
   }
 }

@@ -24,7 +24,6 @@ import {
 import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import type { AllocationChange } from "../../lib/chargeback/engine.ts";
 import {
-  billedChanges,
   compact,
   type Ledger,
   latestAmounts,
@@ -36,6 +35,7 @@ import {
   serialize,
   serializeFolded,
 } from "../../lib/chargeback/ledger.ts";
+import { billedShardChanges, lineShardKey } from "../../lib/chargeback/ledger-shards.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
@@ -78,6 +78,8 @@ export interface MeterOptions {
    * finalized months and fold allocations that ended and are gone (default 256 KiB).
    */
   compactAboveBytes?: number;
+  /** Re-shard a ledger once one of its shards is stored in more than this (default 512 KiB). */
+  shardAboveBytes?: number;
 }
 
 /** Allocations are folded only once they ended this long ago: events about them have all arrived. */
@@ -104,7 +106,12 @@ export class Meter {
   constructor(options: MeterOptions) {
     this.options = options;
     registerMeteringMetrics(options.registry, () => this.snapshots);
-    this.ledgers = new LedgerStore(options.client, options.log, options.registry);
+    this.ledgers = new LedgerStore({
+      client: options.client,
+      log: options.log,
+      registry: options.registry,
+      shardAboveBytes: options.shardAboveBytes ?? 512 * 1024,
+    });
     this.queue = new WorkQueue((department) => this.flush(department), {
       concurrency: 2,
       onError: (department, error) =>
@@ -236,7 +243,7 @@ export class Meter {
       );
       const versions = card ? priceVersions(card) : [];
       const cuts = versions.map((v) => v.validFrom);
-      const recorded = await this.recordChanges(department, changes, cuts, (current) => {
+      const shards = await this.recordChanges(department, changes, cuts, (current) => {
         const latest = latestAmounts(current);
         return [
           ...(seen ? reservedChanges(seen, latest, Date.now()) : []),
@@ -245,7 +252,6 @@ export class Meter {
         ];
       });
       this.vanished?.checked.add(department);
-      const { ledger, data } = recorded;
       for (const c of changes) {
         if (this.deleting.delete(c.subject)) this.present.delete(c.subject);
       }
@@ -258,7 +264,7 @@ export class Meter {
       }
       const now = Date.now();
       const mode = allocationModeOf(card, department);
-      const billed = { ...ledger, changes: billedChanges(department, data, mode) };
+      const billed = { department, changes: billedShardChanges(department, shards, mode) };
       // Each month is integrated once per flush, for its statement and the metrics alike.
       const statementOf = monthStatement(billed.changes, versions, this.options.timeZone, now);
       await writeStatements(this.options.client, this.options, billed, card, statementOf, now);
@@ -283,64 +289,80 @@ export class Meter {
     return undefined;
   }
 
-  /** Read-merge-write of the ledger ConfigMap with optimistic concurrency (retried on conflict). */
+  /**
+   * Read-merge-write of each shard of the ledger with optimistic concurrency (retried on conflict): each
+   * shard records the changes of the subjects it owns. Returns every shard's content.
+   */
   private async recordChanges(
     department: string,
     changes: AllocationChange[],
     priceCuts: readonly number[],
     derive: (ledger: Ledger) => AllocationChange[],
-  ): Promise<{ ledger: Ledger; data: Record<string, string> }> {
-    const { result, data } = await this.ledgers.update(department, (data) => {
+  ): Promise<Record<string, string>[]> {
+    const shards = await this.ledgers.update(department, (data, owns) => {
       const ledger = parse(department, data[ledgerKeys.changes]);
-      const recorded = record(ledger, [...changes, ...derive(ledger)]);
-      // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
-      const text = recorded.added === 0 ? (data[ledgerKeys.changes] ?? "") : serialize(recorded.ledger);
-      if (text.length <= (this.options.compactAboveBytes ?? 256 * 1024)) {
-        if (recorded.added === 0) return { result: ledger };
-        return { result: recorded.ledger, data: { ...data, [ledgerKeys.changes]: text } };
-      }
-      // Too big: drop the finalized months, and fold what ended and is gone into integrals.
-      const cutoff = this.oldestOpenMonthStart();
-      const compacted = compact(recorded.ledger, cutoff);
-      const folding = foldEnded(
-        compacted,
-        parseFolded(data[ledgerKeys.folded]).filter((b) => b.at >= cutoff),
-        {
-          before: Date.now() - foldGraceMs,
-          present: (subject) => this.present.has(subject),
-          timeZone: this.options.timeZone,
-          cuts: priceCuts,
-        },
-      );
-      const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
-      if (!shrunk && recorded.added === 0) return { result: ledger };
-      if (shrunk)
-        this.options.log.info(
-          {
-            department,
-            before: recorded.ledger.changes.length,
-            after: folding.ledger.changes.length,
-            folded: folding.series,
-          },
-          "compacted the metering ledger",
-        );
-      return {
-        result: folding.ledger,
-        data: {
-          ...data,
-          [ledgerKeys.changes]: serialize(folding.ledger),
-          [ledgerKeys.folded]: serializeFolded(folding.folded),
-        },
-      };
+      const mine = [...changes, ...derive(ledger)].filter((c) => owns(c.subject));
+      return { result: undefined, data: this.recordInShard(department, data, ledger, mine, priceCuts) };
     });
-    return { ledger: result, data };
+    return shards.map((s) => s.data);
   }
 
-  /** Counts a department's usage above requests since its watermark, in the same ConfigMap. */
+  /** One shard's new content with `changes` recorded (compacted when too big), or none when unchanged. */
+  private recordInShard(
+    department: string,
+    data: Record<string, string>,
+    ledger: Ledger,
+    changes: AllocationChange[],
+    priceCuts: readonly number[],
+  ): Record<string, string> | undefined {
+    const recorded = record(ledger, changes);
+    // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
+    const text = recorded.added === 0 ? (data[ledgerKeys.changes] ?? "") : serialize(recorded.ledger);
+    if (text.length <= (this.options.compactAboveBytes ?? 256 * 1024)) {
+      if (recorded.added === 0) return undefined;
+      return { ...data, [ledgerKeys.changes]: text };
+    }
+    // Too big: drop the finalized months, and fold what ended and is gone into integrals.
+    const cutoff = this.oldestOpenMonthStart();
+    const compacted = compact(recorded.ledger, cutoff);
+    const folding = foldEnded(
+      compacted,
+      parseFolded(data[ledgerKeys.folded]).filter((b) => b.at >= cutoff),
+      {
+        before: Date.now() - foldGraceMs,
+        present: (subject) => this.present.has(subject),
+        timeZone: this.options.timeZone,
+        cuts: priceCuts,
+      },
+    );
+    const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
+    if (!shrunk && recorded.added === 0) return undefined;
+    if (shrunk)
+      this.options.log.info(
+        {
+          department,
+          before: recorded.ledger.changes.length,
+          after: folding.ledger.changes.length,
+          folded: folding.series,
+        },
+        "compacted the metering ledger",
+      );
+    return {
+      ...data,
+      [ledgerKeys.changes]: serialize(folding.ledger),
+      [ledgerKeys.folded]: serializeFolded(folding.folded),
+    };
+  }
+
+  /**
+   * Counts a department's usage above requests since its watermark, in the ledger: each shard counts the
+   * lines it owns since its own watermark, and every shard's watermark moves, with or without readings.
+   */
   private async recordUsage(department: string, readings: PodReading[], now: number, intervalMs: number) {
-    await this.ledgers.update(department, (data) => {
+    await this.ledgers.update(department, (data, owns) => {
       const usage: AboveRequestUsage = parseUsage(data[ledgerKeys.aboveRequest]);
-      const next = accumulate(usage, readings, {
+      const mine = readings.filter((r) => owns(lineShardKey(r)));
+      const next = accumulate(usage, mine, {
         now,
         intervalMs,
         maxGapMs: 3 * intervalMs,

@@ -12,8 +12,10 @@ export interface MeteringSettings {
   timeZone: string;
   rateCard: string;
   finalizeStatementsAfterMs: number;
-  /** Size of a department's ledger changes past which they are folded into its snapshot. */
+  /** Size of the changes in one ledger shard past which they are compacted and folded. */
   ledgerCompactBytes: number;
+  /** Stored size of one ledger shard past which the ledger is spread over more shards. */
+  ledgerShardBytes: number;
   /** How often draft statements are recomputed to include open allocations up to now. */
   refreshMs: number;
   /** How often pods' usage is read from the metrics API (metrics.k8s.io), when one is installed. */
@@ -42,6 +44,7 @@ export function setupMetering(manager: Manager, settings: MeteringSettings): voi
     rateCard: settings.rateCard,
     finalizeAfterMs: settings.finalizeStatementsAfterMs,
     compactAboveBytes: settings.ledgerCompactBytes,
+    shardAboveBytes: settings.ledgerShardBytes,
     owner: (name) => {
       const nsLabels = namespaces.get(name)?.metadata?.labels;
       const department = nsLabels?.[labels.department];

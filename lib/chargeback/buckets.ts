@@ -68,6 +68,23 @@ export class BucketSet {
   }
 }
 
+/**
+ * One bucket per interval and line, summing the integrals of buckets that share both (the shards of a
+ * ledger fold their own allocations, so two shards may each hold part of the same line's day).
+ */
+export function mergeBuckets(lists: IntegralBucket[][]): IntegralBucket[] {
+  const merged = new Map<string, IntegralBucket>();
+  for (const list of lists) {
+    for (const b of list) {
+      const key = lineKey(b.at, b);
+      const bucket = merged.get(key);
+      if (bucket) bucket.amountMs += b.amountMs;
+      else merged.set(key, { ...b });
+    }
+  }
+  return [...merged.values()].sort((a, b) => a.at - b.at);
+}
+
 /** Buckets as allocation changes for the engine: each one's integral held for 1 ms from its start. */
 export function bucketChanges(
   department: string,

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { RateCard } from "../../controller/api/ratecard.ts";
-import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { dayStart, periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
-import { billedChanges, ledgerDataOf, ledgerName, type StoredLedger } from "../../lib/chargeback/ledger.ts";
+import { readLedger } from "../../lib/chargeback/ledger-read.ts";
+import { billedShardChanges } from "../../lib/chargeback/ledger-shards.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
 import { type Aggregation, aggregations, usage } from "../../lib/chargeback/usage.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
@@ -170,13 +170,9 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
         const versions = priceVersions(card);
         const ledgers = [];
         for (const department of departments.sort()) {
-          const map = await deps.kube.find<KubeObject & StoredLedger>(
-            resources.configMap,
-            ledgerName(department),
-            controllerIdentity.namespace,
-          );
+          const shards = await readLedger(deps.kube, department);
           const mode = allocationModeOf(card, department);
-          ledgers.push({ department, changes: billedChanges(department, ledgerDataOf(map), mode) });
+          ledgers.push({ department, changes: billedShardChanges(department, shards, mode) });
         }
         return {
           window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() },

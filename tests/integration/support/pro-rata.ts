@@ -1,6 +1,7 @@
 import type { ChargebackStatement } from "../../../controller/api/chargeback.ts";
 import { periodBounds } from "../../../lib/chargeback/calendar.ts";
-import { ledgerDataOf, ledgerName, type StoredLedger } from "../../../lib/chargeback/ledger.ts";
+import { readLedger } from "../../../lib/chargeback/ledger-read.ts";
+import { partitionLedger } from "../../../lib/chargeback/ledger-shards.ts";
 import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
 import { type ResourceType, resourcePath, resources } from "../../../lib/kube/resources.ts";
 import { eventually } from "./kube.ts";
@@ -72,12 +73,10 @@ export function waitForStatementLine(
   );
 }
 
-/** The data of a department's metering ledger ConfigMap as the controller stored it (keys: ledgerKeys). */
+/**
+ * A department's metering ledger as the controller stored it, all shards as one (keys: ledgerKeys): the
+ * union of the shards the head names, as a single-shard ledger would hold it.
+ */
 export async function ledgerData(admin: KubeClient, department: string): Promise<Record<string, string>> {
-  const map = await admin.find<KubeObject & StoredLedger>(
-    resources.configMap,
-    ledgerName(department),
-    "govhost-system",
-  );
-  return ledgerDataOf(map);
+  return partitionLedger(department, await readLedger(admin, department), 1)[0] ?? {};
 }

@@ -1,7 +1,7 @@
 import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from "../../../lib/kube/client.ts";
 
 // An in-memory stand-in for the few KubeClient calls the runtime's unit tests exercise (informer, leader
-// election, status writer). Integration tests use the real API server; these pin the runtime's own logic:
+// election, status writer, the metering ledger store). Integration tests use the real API server; these pin the runtime's own logic:
 // optimistic concurrency (409 on a stale resourceVersion), watch streams and "too old" (410) relists.
 
 type Watcher = { onEvent: (event: WatchEvent<KubeObject>) => void; fail: (error: Error) => void };
@@ -106,6 +106,14 @@ export class FakeKube {
     if (current.metadata?.resourceVersion !== object.metadata?.resourceVersion)
       throw new KubeApiError(409, "Conflict", "the object has been modified");
     return this.put(object) as T;
+  }
+
+  async delete(_type: unknown, name: string, namespace?: string): Promise<boolean> {
+    this.failing("delete");
+    const key = `${namespace ?? ""}/${name}`;
+    if (!this.objects.has(key)) return false;
+    this.remove(namespace, name);
+    return true;
   }
 
   async apply<T extends KubeObject>(object: T, options: unknown): Promise<T> {

@@ -1,0 +1,57 @@
+import { storedLedger } from "../../lib/chargeback/ledger.ts";
+import type { LedgerMap } from "../../lib/chargeback/ledger-read.ts";
+import { KubeApiError, type KubeClient } from "../../lib/kube/client.ts";
+import { labels } from "../api/group.ts";
+import { controllerIdentity } from "../api/rbac.ts";
+
+// The ConfigMaps a ledger is made of (the head and its shards) as the store writes them: always in the
+// platform namespace, labelled with their department, large values compressed (ledger.ts).
+
+/** The calls the store makes: a KubeClient, or a fake of it in unit tests. */
+export type LedgerClient = Pick<KubeClient, "find" | "create" | "replace" | "delete">;
+
+/** Bytes a stored ConfigMap's values count against the API server's object size limit. */
+export function storedSize(stored: LedgerMap | undefined): number {
+  let size = 0;
+  for (const value of Object.values(stored?.data ?? {})) size += Buffer.byteLength(value);
+  for (const value of Object.values(stored?.binaryData ?? {})) size += Buffer.byteLength(value, "base64");
+  return size;
+}
+
+/** The API server refused an object for its size (etcd's request limit, or a ConfigMap's 1 MiB). */
+export function isTooLarge(error: unknown): boolean {
+  return (
+    error instanceof KubeApiError &&
+    (error.code === 413 || /too long|too large|must have at most|exceeds the maximum/i.test(error.message))
+  );
+}
+
+/**
+ * A ledger ConfigMap to write: `content` stored as ledger.ts stores it, `extra` (the head or a shard's
+ * marker, both short) as plain data, and the resourceVersion it replaces, if any.
+ */
+export function ledgerMap(
+  department: string,
+  name: string,
+  content: Record<string, string>,
+  extra: Record<string, string>,
+  resourceVersion: string | undefined,
+): LedgerMap {
+  const stored = storedLedger(content);
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name,
+      namespace: controllerIdentity.namespace,
+      labels: {
+        [labels.managedBy]: "govhost",
+        [labels.department]: department,
+        "govhost.io/component": "metering",
+      },
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
+    data: { ...stored.data, ...extra },
+    binaryData: stored.binaryData,
+  };
+}
