@@ -74,6 +74,15 @@ export const problems = {
         "Nothing was changed: the request could not be recorded in the audit log, and no change is made unaudited",
       fix: "Retry later; platform operators: check the audit log's volume (free space, permissions) and the API's log",
     }),
+  /** A department's metering ledger has a head or shard the controller reports as untrustworthy. */
+  ledgerUnavailable: (department: string) =>
+    new ProblemError({
+      type: "ledger-unavailable",
+      title: "Metering ledger unavailable",
+      status: 503,
+      detail: `The metering ledger of ${department} cannot be read as stored; no figure is given rather than a wrong one`,
+      fix: "Retry later; platform operators: see the controller's log and govhost_metering_ledger_unreadable (docs/metering.md, Ledger shards)",
+    }),
   /** The request does not match the schema (the OpenAPI document's). */
   invalid: (detail: string, field: string, fix: string) =>
     new ProblemError({ type: "invalid-request", title: "Invalid request", status: 400, detail, field, fix }),

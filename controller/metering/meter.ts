@@ -74,8 +74,8 @@ export interface MeterOptions {
   /** How long changes wait to be written together (ms): one write per department per window at most. */
   batchMs?: number;
   /**
-   * Compact a ledger once its changes pass this size (the API server caps objects near 1.5 MiB): drop the
-   * finalized months and fold allocations that ended and are gone (default 256 KiB).
+   * Compact a ledger shard once its changes pass this size: drop the finalized months and fold
+   * allocations that ended and are gone (default 256 KiB).
    */
   compactAboveBytes?: number;
   /** Re-shard a ledger once one of its shards is stored in more than this (default 512 KiB). */

@@ -6,7 +6,8 @@ import type { AllocationChange, MeteredResource } from "./engine.ts";
 
 // The metering ledger of one department: every allocation change, keyed by subject, resource and instant,
 // so recording the same change twice (after a restart, or from two replicas) changes nothing. Stored in the
-// API server (a ConfigMap in the platform namespace), written with optimistic concurrency.
+// API server (ConfigMaps in the platform namespace, spread over shards by ledger-shards.ts), written with
+// optimistic concurrency.
 
 export interface Ledger {
   department: string;
@@ -152,7 +153,7 @@ const compressedSuffix = ".gz";
 /**
  * The ledger's keys as text, whichever way each was stored. The API server caps an object near 1 MiB;
  * the ledger's rows compress about 6.7 times (measured on 10,000 pod allocations: 965 KB to 144 KB), so
- * a department's ledger holds about 70,000 changes (some 35,000 live pods) before it is full.
+ * one shard holds about 35,000 changes at the default 512 KiB shard threshold.
  */
 export function ledgerDataOf(map: StoredLedger | undefined): Record<string, string> {
   const data: Record<string, string> = { ...map?.data };
@@ -183,8 +184,9 @@ export function serializeFolded(buckets: IntegralBucket[]): string {
 }
 
 /**
- * What a department is billed from its ledger ConfigMap's data: in `consumed` mode the pods, volumes and
- * lifetimes plus usage above requests; in `reserved` mode the quota instead of pods and volumes.
+ * What a department is billed from one ledger's data (billedShardChanges reads a sharded ledger): in
+ * `consumed` mode the pods, volumes and lifetimes plus usage above requests; in `reserved` mode the quota
+ * instead of pods and volumes.
  */
 export function billedChanges(
   department: string,

@@ -3,7 +3,7 @@ import Type from "typebox";
 import type { RateCard } from "../../controller/api/ratecard.ts";
 import { dayStart, periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import { readLedger } from "../../lib/chargeback/ledger-read.ts";
-import { billedShardChanges } from "../../lib/chargeback/ledger-shards.ts";
+import { billedShardChanges, LedgerCorruptError } from "../../lib/chargeback/ledger-shards.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
 import { type Aggregation, aggregations, usage } from "../../lib/chargeback/usage.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
@@ -170,7 +170,9 @@ export function usageRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
         const versions = priceVersions(card);
         const ledgers = [];
         for (const department of departments.sort()) {
-          const shards = await readLedger(deps.kube, department);
+          const shards = await readLedger(deps.kube, department).catch((error: unknown) => {
+            throw error instanceof LedgerCorruptError ? problems.ledgerUnavailable(department) : error;
+          });
           const mode = allocationModeOf(card, department);
           ledgers.push({ department, changes: billedShardChanges(department, shards, mode) });
         }

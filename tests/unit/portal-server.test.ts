@@ -4,6 +4,8 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { defaultRateCard } from "../../controller/api/default-ratecard.ts";
+import { ledgerName } from "../../lib/chargeback/ledger.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import type { AuditRecord } from "../../portal-api/audit/chain.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
@@ -29,6 +31,9 @@ beforeAll(async () => {
 const immd = departmentManifest("immd");
 const departments = [{ name: "immd", groups: immd.spec.groups ?? {} }];
 
+/** Other objects `find` answers with, by name (a test puts them). */
+const stored = new Map<string, KubeObject>();
+
 function fakeKube(calls: string[]): KubeClient {
   const kube = {
     impersonating: (as: { user: string; groups?: string[] }) => {
@@ -39,7 +44,7 @@ function fakeKube(calls: string[]): KubeClient {
       calls.push("list");
       return { items: [immd] };
     },
-    find: async (_r: unknown, name: string) => (name === "immd" ? immd : undefined),
+    find: async (_r: unknown, name: string) => (name === "immd" ? immd : stored.get(name)),
     get: async () => immd,
     create: async (object: KubeObject, options?: { dryRun?: boolean }) => {
       calls.push(`create${options?.dryRun ? " dry-run" : ""} ${object.metadata?.name}`);
@@ -82,6 +87,7 @@ async function start(options: { rateLimitPerMinute?: number } = {}) {
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "govhost-server-unit-"));
   calls = [];
+  stored.clear();
 });
 afterEach(async () => {
   await app?.close();
@@ -245,5 +251,24 @@ describe("rate limits", () => {
         ).statusCode,
       );
     expect(statuses.filter((s) => s === 429).length).toBe(10);
+  });
+});
+
+describe("usage over a metering ledger", () => {
+  it("answers 503 ledger-unavailable, never a figure, when a department's ledger head is hand-edited", async () => {
+    await start();
+    stored.set("govhost-default", defaultRateCard as KubeObject);
+    stored.set(ledgerName("immd"), {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: ledgerName("immd"), namespace: "govhost-system" },
+      data: { head: '{"generation":1,"shards":"many"}' },
+    } as KubeObject);
+    const response = await app.inject({
+      url: "/api/v1/usage?department=immd",
+      headers: { authorization: `Bearer ${await operator()}` },
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ type: "https://govhost.io/problems/ledger-unavailable" });
   });
 });
