@@ -115,7 +115,7 @@ export const controllerSettings = {
     default: 512 * 1024,
     form: "whole bytes, 512 to 921600",
     description:
-      "Stored size of one metering ledger shard (a ConfigMap) past which the department's ledger is spread over more shards.",
+      "Size of one metering ledger shard's content (a ConfigMap's values, compressed) past which the department's ledger is spread over more shards.",
   },
   timeZone: {
     env: "GOVHOST_TIMEZONE",

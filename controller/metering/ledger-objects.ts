@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { storedLedger } from "../../lib/chargeback/ledger.ts";
 import type { LedgerMap } from "../../lib/chargeback/ledger-read.ts";
 import { KubeApiError, type KubeClient } from "../../lib/kube/client.ts";
@@ -14,6 +15,18 @@ export type LedgerClient = Pick<KubeClient, "find" | "create" | "replace" | "del
 export function storedSize(stored: LedgerMap | undefined): number {
   let size = 0;
   for (const value of Object.values(stored?.data ?? {})) size += Buffer.byteLength(value);
+  for (const value of Object.values(stored?.binaryData ?? {})) size += Buffer.byteLength(value, "base64");
+  return size;
+}
+
+/**
+ * What a shard weighs for re-sharding: its values as if all were compressed (values under 4 KiB are stored
+ * plain, ledger.ts), so the threshold follows the ledger's content rather than where compression starts.
+ * A shard stored plain is at most a few times 4 KiB, far from the API server's limit.
+ */
+export function compressedSize(stored: LedgerMap | undefined): number {
+  let size = 0;
+  for (const value of Object.values(stored?.data ?? {})) size += gzipSync(value).length;
   for (const value of Object.values(stored?.binaryData ?? {})) size += Buffer.byteLength(value, "base64");
   return size;
 }

@@ -15,7 +15,7 @@ import {
   shardOf,
 } from "../../lib/chargeback/ledger-shards.ts";
 import { isConflict } from "../../lib/kube/client.ts";
-import { isTooLarge, type LedgerClient, ledgerMap, storedSize } from "./ledger-objects.ts";
+import { compressedSize, isTooLarge, type LedgerClient, ledgerMap, storedSize } from "./ledger-objects.ts";
 import { completeReshard, planReshard, type ReshardContext, retire } from "./ledger-reshard.ts";
 
 // Where a department's ledger lives: a head ConfigMap in the platform namespace naming the current
@@ -40,7 +40,11 @@ export interface ShardResult<T> {
   data: Record<string, string>;
 }
 
-type Outcome<T> = (ShardResult<T> & { bytes: number }) | { stale: true } | { tooLarge: number };
+/** A shard updated (its stored size and its weight, compressedSize), stale, or refused for its size. */
+type Outcome<T> =
+  | (ShardResult<T> & { bytes: number; weight: number })
+  | { stale: true }
+  | { tooLarge: number; weight: number };
 
 type Shard =
   | { name: string; content: Record<string, string>; object?: LedgerMap; marker?: ShardMarker }
@@ -50,7 +54,7 @@ export interface LedgerStoreOptions {
   client: LedgerClient;
   log: Logger;
   registry: Registry;
-  /** A shard whose stored size passes this re-shards the ledger. */
+  /** A shard whose content passes this, compressed (compressedSize), re-shards the ledger. */
   shardAboveBytes: number;
 }
 
@@ -122,16 +126,17 @@ export class LedgerStore {
         staleUnder = version;
         continue;
       }
-      const sizes = outcomes.map((o) => ("tooLarge" in o ? o.tooLarge : "bytes" in o ? o.bytes : 0));
-      this.largest.set({ department }, Math.max(...sizes));
+      const bytes = outcomes.map((o) => ("tooLarge" in o ? o.tooLarge : "bytes" in o ? o.bytes : 0));
+      const weights = outcomes.map((o) => ("weight" in o ? o.weight : 0));
+      this.largest.set({ department }, Math.max(...bytes));
       this.shards.set({ department }, head.shards);
       const refused = outcomes.some((o) => "tooLarge" in o);
-      if (refused || sizes.some((s) => s > this.options.shardAboveBytes)) {
-        const resharded = await this.reshard(ctx, head, sizes);
+      if (refused || weights.some((w) => w > this.options.shardAboveBytes)) {
+        const resharded = await this.reshard(ctx, head, weights);
         if (refused && !resharded)
           throw new Error(`the metering ledger of ${department} is full and cannot be sharded further`);
       }
-      if (!refused) return outcomes as (ShardResult<T> & { bytes: number })[];
+      if (!refused) return outcomes as ShardResult<T>[];
     }
     throw new Error(`the metering ledger of ${department} kept changing under its writer`);
   }
@@ -182,13 +187,13 @@ export class LedgerStore {
       if ("stale" in shard) return shard;
       const { name, object, marker, content } = shard;
       const { result, data } = update(content, owns);
-      if (!data) return { result, data: content, bytes: storedSize(object) };
+      if (!data) return { result, data: content, bytes: storedSize(object), weight: compressedSize(object) };
       const extra: Record<string, string> = marker ? { [shardKeys.shard]: serializeMarker(marker) } : {};
       const body = ledgerMap(department, name, data, extra, object?.metadata?.resourceVersion);
       try {
         if (object) await this.options.client.replace(body);
         else await this.options.client.create(body);
-        return { result, data, bytes: storedSize(body) };
+        return { result, data, bytes: storedSize(body), weight: compressedSize(body) };
       } catch (error) {
         if (isTooLarge(error)) {
           // Nothing is lost: the changes stay pending, and the ledger re-shards before they are retried.
@@ -196,7 +201,7 @@ export class LedgerStore {
             { department, shard: name, bytes: storedSize(body) },
             "a metering ledger shard is full",
           );
-          return { tooLarge: storedSize(body) };
+          return { tooLarge: storedSize(body), weight: compressedSize(body) };
         }
         // 409: changed since read (or sealed meanwhile), or created meanwhile (AlreadyExists).
         if (!isConflict(error) || attempt >= 5) throw error;
@@ -205,9 +210,9 @@ export class LedgerStore {
     }
   }
 
-  /** Plans and completes a re-shard of `head` into enough shards for `sizes`; false if it cannot grow. */
-  private async reshard(ctx: ReshardContext, head: LedgerHead, sizes: number[]): Promise<boolean> {
-    const total = sizes.reduce((a, b) => a + b, 0);
+  /** Plans and completes a re-shard of `head` into enough shards for `weights`; false if it cannot grow. */
+  private async reshard(ctx: ReshardContext, head: LedgerHead, weights: number[]): Promise<boolean> {
+    const total = weights.reduce((a, b) => a + b, 0);
     const shards = nextShardCount(head.shards, total, this.options.shardAboveBytes);
     if (shards <= head.shards) return false;
     // Generation 0's head is the shard just written: read it again for its current version.
