@@ -57,6 +57,9 @@ function statement(changes: AllocationChange[]) {
   return statementLines(integrate(changes, versions, { ...month, asOf: month.end }));
 }
 
+/** The changes a single ledger keeps of `changes` (deduplicated, ends placed as recorded). */
+const recorded = (changes: AllocationChange[]) => record({ department, changes: [] }, changes).ledger.changes;
+
 const expectedStatement = (changes: AllocationChange[]) =>
   statement(
     billedChanges(
@@ -206,6 +209,12 @@ describe("the sharded ledger store", () => {
         ).rejects.toThrow("SIGKILL");
         const h = head(fake);
         if (h.next || h.retired) killedMidReshard++;
+        // Readers meanwhile follow the head: everything recorded before is there, once, nothing invented.
+        const keyOf = (c: AllocationChange) => `${c.subject}|${c.resource}|${c.at}`;
+        const seen = (await union(fake)).map(keyOf);
+        expect(new Set(seen).size).toBe(seen.length);
+        expect(seen).toEqual(expect.arrayContaining(recorded(pods(0, 300)).map(keyOf)));
+        expect(recorded(pods(0, 600)).map(keyOf)).toEqual(expect.arrayContaining(seen));
         // A new controller records the same events again (the killed one never acknowledged them).
         await recordInto(store(fake.asClient(), 2048).store, pods(200, 600));
         const h2 = head(fake);
