@@ -11,6 +11,7 @@ import { resources } from "../../lib/kube/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import { client, compliantPod, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { calendarZoneAwayFromMonthEdges } from "./support/test-time-zone.ts";
 
 // A department whose retained allocations outgrow what one ConfigMap may hold at a small shard threshold
 // (GOVHOST_LEDGER_SHARD_BYTES=1024): the ledger spreads over several ConfigMaps behind its head, the
@@ -20,7 +21,13 @@ import { eventually, uniqueName } from "./support/kube.ts";
 // running ones and give exact figures; running pods in dev add open allocations.
 
 const threshold = 1024;
-const env = { GOVHOST_LEDGER_SHARD_BYTES: String(threshold), GOVHOST_METERING_REFRESH_MS: "2000" };
+// Pods are backdated 25 minutes: months are counted where no month edge is near (support/test-time-zone.ts).
+const timeZone = calendarZoneAwayFromMonthEdges();
+const env = {
+  GOVHOST_TIMEZONE: timeZone,
+  GOVHOST_LEDGER_SHARD_BYTES: String(threshold),
+  GOVHOST_METERING_REFRESH_MS: "2000",
+};
 const dept = uniqueName("s");
 const platform = "govhost-system";
 let admin: KubeClient;
@@ -98,7 +105,7 @@ async function playPod(
 
 const second = 1000;
 const base = Math.floor((Date.now() - 25 * 60_000) / second) * second;
-const period = periodOf(base, "Asia/Hong_Kong");
+const period = periodOf(base, timeZone);
 /** Σ millicores × ms of the finished prod pods so far (250m and 256Mi each). */
 let milliMs = 0n;
 let finished = 0;
