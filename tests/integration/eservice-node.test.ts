@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EService } from "../../controller/api/eservice.ts";
 import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
 import type { CloudState } from "../../tools/cluster/cloud.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import {
@@ -16,6 +17,9 @@ import { type ControllerProcess, spawnController } from "../../tools/controller-
 import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
 import type { PushedImage } from "../../tools/image/push.ts";
 import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
+import { loginAs } from "../../tools/oidc/login.ts";
+import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
+import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest, isReady, waitForDepartment, waitForQuotaToCount } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 import { requireNode } from "./support/node.ts";
@@ -39,15 +43,34 @@ let admin: KubeClient;
 let tenant: KubeClient;
 let controller: ControllerProcess | undefined;
 let images: Record<"broken" | "fixed", PushedImage>;
+let provider: LocalProvider | undefined;
+let api: RunningPortalApi | undefined;
+let token = "";
+const audience = "https://api.govhost.test";
+
+/** A call to the portal API as the department's admin (a real token from a real OpenID provider). */
+async function callApi(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${api?.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text };
+}
 
 const conditionOf = (es: EServiceObject | undefined, type: string) =>
   es?.status?.conditions?.find((c) => c.type === type);
 
-function waitForEService(accept: (es: EServiceObject) => boolean, what: string): Promise<EServiceObject> {
+function waitForEService(
+  name: string,
+  accept: (es: EServiceObject) => boolean,
+  what: string,
+): Promise<EServiceObject> {
   return eventually(
-    `visa-status: ${what}`,
+    `${name}: ${what}`,
     async () => {
-      const es = await admin.get<EServiceObject>(resources.eservice, "visa-status", ns);
+      const es = await admin.get<EServiceObject>(resources.eservice, name, ns);
       return es.status?.observedGeneration === es.metadata.generation && accept(es) ? es : undefined;
     },
     180_000,
@@ -58,7 +81,10 @@ beforeAll(async () => {
   ({ state: cloud } = await ensureLocalControlPlane(() => {}, paths));
   const node = requireNode(cloud);
   const controllerKubeconfig = join(dir, "controller.kubeconfig");
-  await preparePlatform(cloud.kubeconfig, controllerKubeconfig, undefined, { baseline: localStackBaseline });
+  const portalApiKubeconfig = join(dir, "portal-api.kubeconfig");
+  await preparePlatform(cloud.kubeconfig, controllerKubeconfig, portalApiKubeconfig, {
+    baseline: localStackBaseline,
+  });
   admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cloud.kubeconfig));
   tenant = admin.impersonating({ user: "ada", groups: [`${dept}-admins`] });
   // A first scan can find the Service not yet programmed on the node (a moment after the rollout); it is
@@ -72,9 +98,30 @@ beforeAll(async () => {
   await admin.create(departmentManifest(dept, { environments: ["prod"], domains: [domain] }));
   await waitForDepartment(admin, dept, isReady, "ready", 60_000);
   await waitForQuotaToCount(admin, ns, "count/eservices.govhost.io");
+  provider = await startLocalProvider({
+    audience,
+    users: { "site-admin": { name: "Ada", groups: [`${dept}-admins`] } },
+  });
+  api = await startPortalApi({
+    kubeconfig: kubeConfigFrom(portalApiKubeconfig),
+    tokens: {
+      issuer: provider.issuer,
+      audience,
+      clientId: apiClient.id,
+      clientSecret: apiClient.secret,
+      allowHttpIssuer: true,
+    },
+    auditPath: join(dir, "audit.log"),
+    host: "127.0.0.1",
+    port: 0,
+    logger: false,
+  });
+  token = await loginAs(provider.issuer, "site-admin", audience);
 }, 600_000);
 
 afterAll(async () => {
+  await api?.close();
+  await provider?.close();
   await controller?.stop();
   admin?.close();
   const stopped = await stopLocalControlPlane(() => {}, paths);
@@ -86,10 +133,9 @@ describe("an e-service on the real node", () => {
   it("runs the broken image's pods and blocks it, with the failing rules, scanned through its Service", {
     timeout: 240_000,
   }, async () => {
-    await tenant.create({
-      apiVersion: "govhost.io/v1alpha1",
-      kind: "EService",
-      metadata: { name: "visa-status", namespace: ns },
+    // Created through the portal API, as a department's IT team would.
+    const created = await callApi("POST", `/departments/${dept}/environments/prod/eservices`, {
+      name: "visa-status",
       spec: {
         displayName: { en: "Visa application status", zhHant: "簽證申請進度" },
         image: images.broken.ref,
@@ -98,11 +144,15 @@ describe("an e-service on the real node", () => {
         accessibility: { paths: ["/", "/contact"], languages: ["en", "zh-HK"] },
       },
     });
+    expect(created.status, created.body).toBe(201);
     const es = await waitForEService(
+      "visa-status",
+      // Scanned (one ready pod of the image is enough to scan) and both replicas available.
       (e) =>
         e.status?.accessibility?.image === images.broken.ref &&
-        e.status.accessibility.blockingRules.length > 0,
-      "running and scanned",
+        e.status.accessibility.blockingRules.length > 0 &&
+        conditionOf(e, "Deployed")?.message === "2/2 replicas available",
+      "both replicas running and scanned",
     );
     expect(conditionOf(es, "Deployed")).toMatchObject({ status: "True", message: "2/2 replicas available" });
     const summary = es.status?.accessibility;
@@ -130,6 +180,34 @@ describe("an e-service on the real node", () => {
     }
   });
 
+  it("reports Deployed False with a reason while an e-service has no available replica (image not in the registry)", {
+    timeout: 240_000,
+  }, async () => {
+    const created = await callApi("POST", `/departments/${dept}/environments/prod/eservices`, {
+      name: "not-pushed",
+      spec: { image: "registry.govhost.local/govhost/not-pushed:1.0.0", exposure: "internal", replicas: 1 },
+    });
+    expect(created.status, created.body).toBe(201);
+    const pullError = await eventually("the pull error", async () => {
+      const pods = await admin.list<
+        KubeObject & { status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }
+      >(resources.pod, { namespace: ns, labelSelector: "govhost.io/eservice=not-pushed" });
+      return pods.items
+        .map((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? "")
+        .find((reason) => /ErrImagePull|ImagePullBackOff/.test(reason));
+    });
+    expect(pullError).toMatch(/ErrImagePull|ImagePullBackOff/);
+    const es = await waitForEService(
+      "not-pushed",
+      (e) => conditionOf(e, "Deployed") !== undefined,
+      "its Deployed condition",
+    );
+    expect(conditionOf(es, "Deployed")).toMatchObject({ status: "False", reason: "NoAvailableReplicas" });
+    expect(
+      (await callApi("DELETE", `/departments/${dept}/environments/prod/eservices/not-pushed`)).status,
+    ).toBe(202);
+  });
+
   it("exposes the fixed image once its pods roll out and pass the rescan", { timeout: 240_000 }, async () => {
     await tenant.mergePatch(
       resources.eservice,
@@ -137,7 +215,11 @@ describe("an e-service on the real node", () => {
       { spec: { image: images.fixed.ref } },
       { namespace: ns },
     );
-    const es = await waitForEService((e) => conditionOf(e, "Exposed")?.status === "True", "exposed");
+    const es = await waitForEService(
+      "visa-status",
+      (e) => conditionOf(e, "Exposed")?.status === "True",
+      "exposed",
+    );
     expect(es.status?.accessibility?.image).toBe(images.fixed.ref);
     expect(es.status?.accessibility?.blockingRules).toEqual([]);
     expect(conditionOf(es, "AccessibilityBaseline")).toMatchObject({ status: "True", reason: "Passed" });

@@ -6,11 +6,12 @@ import { ledgerKeys, ledgerName, parse } from "../../lib/chargeback/ledger.ts";
 import { findLedgerMap, headOf, type LedgerMap, readLedger } from "../../lib/chargeback/ledger-read.ts";
 import { shardName } from "../../lib/chargeback/ledger-shards.ts";
 import { rational, toDecimalString } from "../../lib/chargeback/rational.ts";
-import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
-import { client, compliantPod, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
+import { client, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { playPod } from "./support/kubelet.ts";
 import { calendarZoneAwayFromMonthEdges } from "./support/test-time-zone.ts";
 
 // A department whose retained allocations outgrow what one ConfigMap may hold at a small shard threshold
@@ -52,57 +53,6 @@ afterAll(async () => {
   admin?.close();
 });
 
-/** Plays the kubelet: the pod runs from `start` (and finishes at `end`), whole seconds as the API keeps. */
-async function playPod(
-  namespace: string,
-  name: string,
-  cpu: string,
-  memory: string,
-  start: number,
-  end?: number,
-) {
-  const pod = compliantPod(namespace, name) as KubeObject & {
-    spec: { containers: { resources: Record<string, Record<string, string>> }[] };
-  };
-  const container = pod.spec.containers[0];
-  if (!container) throw new Error("no container");
-  container.resources = { requests: { cpu, memory }, limits: { cpu, memory } };
-  // Quota admission answers 409 when the namespace's ResourceQuota changed meanwhile (the tenancy
-  // controller rebalances it as pods come and go): the API server's own advice is to try again.
-  await eventually(`pod ${name} to be admitted`, async () => {
-    try {
-      return await admin.create(pod);
-    } catch (error) {
-      if (error instanceof KubeApiError && error.code === 409 && error.message.includes("resourcequotas"))
-        return undefined;
-      throw error;
-    }
-  });
-  const startTime = new Date(start).toISOString();
-  const status = (phase: string, extra: Record<string, unknown> = {}) =>
-    admin.mergePatch(
-      resources.pod,
-      name,
-      { status: { phase, startTime, ...extra } },
-      { namespace, subresource: "status" },
-    );
-  await status("Running");
-  if (end === undefined) return;
-  const terminated = { exitCode: 0, startedAt: startTime, finishedAt: new Date(end).toISOString() };
-  await status("Succeeded", {
-    containerStatuses: [
-      {
-        name: "app",
-        image: "registry.gov.example/app:1.0.0",
-        imageID: "",
-        ready: false,
-        restartCount: 0,
-        state: { terminated },
-      },
-    ],
-  });
-}
-
 const second = 1000;
 const base = Math.floor((Date.now() - 25 * 60_000) / second) * second;
 const period = periodOf(base, timeZone);
@@ -115,7 +65,14 @@ async function finishPods(count: number, between?: () => Promise<void>) {
     const n = finished++;
     const start = base + 60 * second + n * 7 * second;
     const end = start + ((n % 9) + 1) * 13 * second;
-    await playPod(`${dept}-prod`, `job-${n}`, "250m", "256Mi", start, end);
+    await playPod(admin, {
+      namespace: `${dept}-prod`,
+      name: `job-${n}`,
+      cpu: "250m",
+      memory: "256Mi",
+      start,
+      end,
+    });
     milliMs += 250n * BigInt(end - start);
     if (k === Math.floor(count / 2)) await between?.();
   }
@@ -187,7 +144,13 @@ describe("a metering ledger larger than one object", () => {
   it("spreads over several ConfigMaps behind its head, with exact figures", async () => {
     const running: string[] = [];
     for (let i = 0; i < 8; i++) {
-      await playPod(`${dept}-dev`, `web-${i}`, "100m", "64Mi", base + i * second);
+      await playPod(admin, {
+        namespace: `${dept}-dev`,
+        name: `web-${i}`,
+        cpu: "100m",
+        memory: "64Mi",
+        start: base + i * second,
+      });
       running.push(
         (await admin.get<KubeObject>(resources.pod, `web-${i}`, `${dept}-dev`)).metadata?.uid ?? "",
       );

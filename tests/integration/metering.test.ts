@@ -8,7 +8,6 @@ import { resources } from "../../lib/kube/resources.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
   client,
-  compliantPod,
   condition,
   type DepartmentObject,
   departmentManifest,
@@ -17,6 +16,7 @@ import {
   waitForQuotaToCount,
 } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
+import { playPod } from "./support/kubelet.ts";
 import { deleteHeld, ledgerData, monthlyProRata, waitForStatementLine } from "./support/pro-rata.ts";
 import { startPrometheus } from "./support/prometheus.ts";
 import { calendarZoneAwayFromMonthEdges } from "./support/test-time-zone.ts";
@@ -51,49 +51,6 @@ afterAll(async () => {
   admin?.close();
 });
 
-async function runPod(
-  namespace: string,
-  name: string,
-  cpu: string,
-  memory: string,
-  start: number,
-  end: number,
-) {
-  const pod = compliantPod(namespace, name) as KubeObject & {
-    spec: { containers: { resources: Record<string, Record<string, string>> }[] };
-  };
-  const container = pod.spec.containers[0];
-  if (!container) throw new Error("no container");
-  container.resources = { requests: { cpu, memory }, limits: { cpu, memory } };
-  await admin.create(pod);
-  const status = (phase: string, extra: Record<string, unknown> = {}) =>
-    admin.mergePatch(
-      resources.pod,
-      name,
-      { status: { phase, startTime: new Date(start).toISOString(), ...extra } },
-      { namespace, subresource: "status" },
-    );
-  await status("Running");
-  await status("Succeeded", {
-    containerStatuses: [
-      {
-        name: "app",
-        image: "registry.gov.example/app:1.0.0",
-        imageID: "",
-        ready: false,
-        restartCount: 0,
-        state: {
-          terminated: {
-            exitCode: 0,
-            finishedAt: new Date(end).toISOString(),
-            startedAt: new Date(start).toISOString(),
-          },
-        },
-      },
-    ],
-  });
-}
-
 /** The department's metering ledger as the controller stored it. */
 async function ledgerChanges(department: string) {
   return parse(department, (await ledgerData(admin, department))[ledgerKeys.changes]).changes;
@@ -123,8 +80,22 @@ describe("metering", () => {
     // The pods ran within the last 50 minutes; the statement is the one of the month they ran in.
     const base = Date.now() - 50 * 60_000;
     period = periodOf(base, timeZone);
-    await runPod(`${dept}-prod`, "batch", "4", "8Gi", base, base + 0.75 * hour); // 3 core-h, 6 GiB-h
-    await runPod(`${dept}-dev`, "short", "500m", "1Gi", base + 10 * 60_000, base + 10 * 60_000 + 30_000); // 30 s
+    await playPod(admin, {
+      namespace: `${dept}-prod`,
+      name: "batch",
+      cpu: "4",
+      memory: "8Gi",
+      start: base,
+      end: base + 0.75 * hour,
+    }); // 3 core-h, 6 GiB-h
+    await playPod(admin, {
+      namespace: `${dept}-dev`,
+      name: "short",
+      cpu: "500m",
+      memory: "1Gi",
+      start: base + 10 * 60_000,
+      end: base + 10 * 60_000 + 30_000,
+    }); // 30 s
     // prod: cpu 3 x 35 = 105; memory 6 x 4.5 = 27. dev: cpu 0.5 x 30/3600 x 35 = 0.1458 -> 0; memory
     // 1 x 30/3600 x 4.5 = 0.0375 -> 0. Total 132.
     const statement = await statementWithTotal(132);
@@ -152,7 +123,14 @@ describe("metering", () => {
     controller = await startController({ identity: "metering-2", env: calendar });
     const standby = await startController({ identity: "metering-3", waitReady: false, env: calendar });
     const base = Date.now() - 40 * 60_000;
-    await runPod(`${dept}-prod`, "after-restart", "2", "4Gi", base, base + 0.5 * hour); // 35 + 9 = 44
+    await playPod(admin, {
+      namespace: `${dept}-prod`,
+      name: "after-restart",
+      cpu: "2",
+      memory: "4Gi",
+      start: base,
+      end: base + 0.5 * hour,
+    }); // 35 + 9 = 44
     const statement = await statementWithTotal(176);
     expect(statement.spec.lines.filter((l) => l.environment === "prod").map((l) => l.amountMinor)).toEqual([
       140, 36,
@@ -203,7 +181,14 @@ describe("metering", () => {
     await admin.create(departmentManifest(reserved, { environments: ["dev"], quota }));
     const created = await waitForDepartment(admin, reserved, isReady);
     const base = Date.now() - 20 * 60_000;
-    await runPod(`${reserved}-dev`, "not-billed", "1", "1Gi", base, base + 10 * 60_000);
+    await playPod(admin, {
+      namespace: `${reserved}-dev`,
+      name: "not-billed",
+      cpu: "1",
+      memory: "1Gi",
+      start: base,
+      end: base + 10 * 60_000,
+    });
     // A quota change mid-life counts from when the controller observes it (the ledger shows the instant).
     const raised = Date.now();
     await admin.mergePatch(resources.department, reserved, { spec: { quota: { cpu: "6" } } });
@@ -469,7 +454,7 @@ describe("metering", () => {
     for (let i = 0; i < 12; i++) {
       const start = base + i * 60_000;
       const end = start + (i + 1) * 60_000;
-      await runPod(ns, `job-${i}`, "250m", "256Mi", start, end);
+      await playPod(admin, { namespace: ns, name: `job-${i}`, cpu: "250m", memory: "256Mi", start, end });
       milliMs += 250n * BigInt(end - start);
     }
     for (let i = 0; i < 11; i++) await admin.delete(resources.pod, `job-${i}`, ns);

@@ -1,5 +1,6 @@
-import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../../lib/kube/client.ts";
 import { resources } from "../../../lib/kube/resources.ts";
+import { compliantPod } from "./govhost.ts";
 import { eventually } from "./kube.ts";
 
 // The local control plane has no node yet (issue #14), so a test that needs pods to run plays the kubelet:
@@ -54,4 +55,55 @@ export async function runPods(
     );
   }
   return pods;
+}
+
+/**
+ * Plays the kubelet for one pod with `cpu` and `memory` requested (and as limits): it runs from `start` and,
+ * when `end` is given, succeeds then. Quota admission answers 409 when the namespace's ResourceQuota changed
+ * meanwhile (the tenancy controller rebalances it as pods come and go): as the API server advises, the
+ * create is tried again.
+ */
+export async function playPod(
+  admin: KubeClient,
+  pod: { namespace: string; name: string; cpu: string; memory: string; start: number; end?: number },
+): Promise<void> {
+  const { namespace, name, cpu, memory } = pod;
+  const manifest = compliantPod(namespace, name) as KubeObject & {
+    spec: { containers: { resources: Record<string, Record<string, string>> }[] };
+  };
+  const container = manifest.spec.containers[0];
+  if (!container) throw new Error("no container");
+  container.resources = { requests: { cpu, memory }, limits: { cpu, memory } };
+  await eventually(`pod ${name} to be admitted`, async () => {
+    try {
+      return await admin.create(manifest);
+    } catch (error) {
+      if (error instanceof KubeApiError && error.code === 409 && error.message.includes("resourcequotas"))
+        return undefined;
+      throw error;
+    }
+  });
+  const startTime = new Date(pod.start).toISOString();
+  const status = (phase: string, extra: Record<string, unknown> = {}) =>
+    admin.mergePatch(
+      resources.pod,
+      name,
+      { status: { phase, startTime, ...extra } },
+      { namespace, subresource: "status" },
+    );
+  await status("Running");
+  if (pod.end === undefined) return;
+  const terminated = { exitCode: 0, startedAt: startTime, finishedAt: new Date(pod.end).toISOString() };
+  await status("Succeeded", {
+    containerStatuses: [
+      {
+        name: "app",
+        image: "registry.gov.example/app:1.0.0",
+        imageID: "",
+        ready: false,
+        restartCount: 0,
+        state: { terminated },
+      },
+    ],
+  });
 }
