@@ -50,7 +50,16 @@ export function createNodeInterface(): void {
   ip(["route", "add", nodeNetwork.serviceCidr, "dev", nodeNetwork.nodeLink, "src", nodeNetwork.nodeIp]);
 }
 
-/** Deletes the node's links (deleting one end of the veth pair deletes both). */
+/**
+ * Deletes the node's links (deleting one end of the veth pair deletes both). A link that is gone by the
+ * time it is deleted (another stop got there first) is what this wants, not a failure.
+ */
 export function deleteNodeLinks(): void {
-  for (const link of existingNodeLinks()) ip(["link", "delete", link]);
+  for (const link of existingNodeLinks()) {
+    try {
+      ip(["link", "delete", link]);
+    } catch (error) {
+      if (existingNodeLinks().includes(link)) throw error;
+    }
+  }
 }
