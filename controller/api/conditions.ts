@@ -94,6 +94,7 @@ export const statusOwners = {
         "Withdrawn",
         "AccessibilityBaseline",
         "IngressRefused",
+        "QuotaExceeded",
       ],
     },
   },

@@ -1,5 +1,10 @@
 import type { Logger } from "pino";
-import { isAdmissionRefusal, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import {
+  isAdmissionRefusal,
+  isQuotaRefusal,
+  type KubeClient,
+  type KubeObject,
+} from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { judge, summarise } from "../accessibility/findings.ts";
 import type { ConnectTo } from "../accessibility/origin-guard.ts";
@@ -184,13 +189,21 @@ export class EServiceReconciler {
       try {
         await this.client.apply(children.ingress, { fieldManager });
       } catch (error) {
-        if (!isAdmissionRefusal(error)) throw error;
-        exposedCondition = {
-          type: "Exposed",
-          status: "False",
-          reason: "IngressRefused",
-          message: `The platform refused the Ingress: ${error.message}`,
-        };
+        if (isQuotaRefusal(error))
+          exposedCondition = {
+            type: "Exposed",
+            status: "False",
+            reason: "QuotaExceeded",
+            message: `The department's public endpoints are used up, so the Ingress was not created (${error.message}); withdraw another public e-service or ask an operator to raise spec.quota.publicEndpoints`,
+          };
+        else if (isAdmissionRefusal(error))
+          exposedCondition = {
+            type: "Exposed",
+            status: "False",
+            reason: "IngressRefused",
+            message: `The platform refused the Ingress: ${error.message}`,
+          };
+        else throw error;
       }
     } else {
       await this.client.delete(resources.ingress, es.metadata.name as string, es.metadata.namespace);
@@ -222,7 +235,11 @@ export class EServiceReconciler {
     if (scan.recorded) this.scans.forget(key, scan.summary?.scanKey);
     if (written)
       await this.recordTransitions(es, wasExposed, exposedCondition, workload, decision.accessibility);
-    return this.nextVisit(es, scan.state, scan.summary, now);
+    const next = this.nextVisit(es, scan.state, scan.summary, now);
+    // A used-up quota frees up without any change to the e-service: look again.
+    if (exposedCondition.reason === "QuotaExceeded")
+      return { requeueAfterMs: Math.min(next?.requeueAfterMs ?? rolloutPollMs, rolloutPollMs) };
+    return next;
   }
 
   private async applyWorkload(children: EServiceChildren): Promise<Workload> {

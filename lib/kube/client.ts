@@ -57,6 +57,11 @@ export function isAdmissionRefusal(error: unknown): error is KubeApiError {
   );
 }
 
+/** The API server refused a create because a ResourceQuota in the namespace is used up. */
+export function isQuotaRefusal(error: unknown): error is KubeApiError {
+  return error instanceof KubeApiError && error.code === 403 && /exceeded quota/.test(error.message);
+}
+
 interface CallOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;

@@ -330,4 +330,65 @@ describe("EService with the accessibility gate", () => {
     expect(await env.admin.find(resources.deployment, "stray", "default")).toBeUndefined();
     await env.admin.delete(resources.eservice, "stray", "default");
   });
+
+  it("reports used-up public endpoints as Exposed=False QuotaExceeded, and publishes once the quota allows", async () => {
+    const quotaDept = uniqueName("quota");
+    const quotaNs = `${quotaDept}-prod`;
+    const quota = { cpu: "4", memory: "8Gi", storage: "10Gi", pods: 20, eServices: 5, publicEndpoints: 1 };
+    await env.admin.create(
+      departmentManifest(quotaDept, { environments: ["prod"], domains: [`${quotaDept}.gov.example`], quota }),
+    );
+    await waitForDepartment(env.admin, quotaDept, isReady, "ready");
+    await waitForQuotaToCount(env.admin, quotaNs, "count/eservices.govhost.io");
+    const owner = await client({ user: "lin", groups: [`${quotaDept}-admins`] });
+    try {
+      const fixedPages = `${site.url.replace(/\/site$/, "")}/fixed`;
+      for (const name of ["first", "second"]) {
+        await owner.create({
+          ...eservice(name, { image: "registry.gov.example/permits/portal:1.0.1", replicas: 0 }),
+          metadata: { name, namespace: quotaNs },
+        });
+        await approver.mergePatch(
+          resources.eservice,
+          name,
+          { spec: { accessibility: { previewUrl: fixedPages } } },
+          { namespace: quotaNs },
+        );
+      }
+      const exposedOf = async () =>
+        Promise.all(
+          ["first", "second"].map(async (name) =>
+            conditionOf(await env.admin.get<EServiceObject>(resources.eservice, name, quotaNs), "Exposed"),
+          ),
+        );
+      // Both pass the gate; one Ingress fits the quota, the other is refused by it and says so.
+      const refused = await eventually(
+        "one published, one refused by the quota",
+        async () => {
+          const conditions = await exposedOf();
+          const published = conditions.filter((c) => c?.status === "True");
+          const blocked = conditions.find((c) => c?.reason === "QuotaExceeded");
+          return published.length === 1 && blocked ? blocked : undefined;
+        },
+        90_000,
+      );
+      expect(refused.status).toBe("False");
+      expect(refused.message).toContain("spec.quota.publicEndpoints");
+      // An operator raises the quota: the refused one is published without any change to it.
+      await env.admin.mergePatch(resources.department, quotaDept, {
+        spec: { quota: { publicEndpoints: 2 } },
+      });
+      await eventually(
+        "both published",
+        async () => {
+          const conditions = await exposedOf();
+          return conditions.every((c) => c?.status === "True") ? conditions : undefined;
+        },
+        90_000,
+      );
+    } finally {
+      owner.close();
+      await env.admin.delete(resources.department, quotaDept);
+    }
+  });
 });
