@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ManagedProcess, startDaemon } from "../processes.ts";
 import { nodeNetwork } from "./network.ts";
+import { httpOk } from "./wait.ts";
 
 /**
  * The local cloud's OCI registry: Debian's `docker-registry` (the CNCF Distribution registry, 2.8), two
@@ -126,25 +125,11 @@ export function writeContainerdRegistryHosts(certsDir: string, caCert: string): 
   );
 }
 
-function answers(url: string, ca?: Buffer): Promise<boolean> {
-  return new Promise((resolve) => {
-    const request = url.startsWith("https:") ? httpsRequest : httpRequest;
-    const req = request(url, { timeout: 2_000, ...(ca ? { ca } : {}) }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => req.destroy());
-    req.end();
-  });
-}
-
 /** Both endpoints answer the registry API's version check (the pull endpoint verified with the cluster CA). */
-export async function registryAnswers(endpoints: RegistryEndpoints, caCert: string): Promise<boolean> {
-  const ca = readFileSync(caCert);
+export async function registryAnswers(endpoints: RegistryEndpoints, ca: Buffer): Promise<boolean> {
   const [push, pull] = await Promise.all([
-    answers(`http://${endpoints.pushAddress}/v2/`),
-    answers(`https://${endpoints.pullAddress}/v2/`, ca),
+    httpOk(`http://${endpoints.pushAddress}/v2/`),
+    httpOk(`https://${endpoints.pullAddress}/v2/`, ca),
   ]);
   return push && pull;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KubeClient } from "../../../lib/kube/client.ts";
 import type { ControlPlaneState } from "../controlplane.ts";
@@ -139,9 +139,10 @@ export async function startNode(
       state.processes,
       timeoutMs,
     );
+    const clusterCa = readFileSync(cp.pki.caCert);
     await waitFor(
       "the registry's pull and push endpoints",
-      async () => (await registryAnswers(state.registry, cp.pki.caCert)) === true,
+      () => registryAnswers(state.registry, clusterCa),
       state.processes,
       timeoutMs,
     );

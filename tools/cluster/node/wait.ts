@@ -1,11 +1,14 @@
-import { request } from "node:http";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubeClient } from "../../../lib/kube/client.ts";
 import { isAlive, logTail, type ManagedProcess } from "../processes.ts";
 
-export function httpOk(url: string): Promise<boolean> {
+/** True when `url` answers 200 (https verified with `ca` when given). */
+export function httpOk(url: string, ca?: Buffer): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url, { timeout: 2_000 }, (res) => {
+    const request = url.startsWith("https:") ? httpsRequest : httpRequest;
+    const req = request(url, { timeout: 2_000, ...(ca ? { ca } : {}) }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
