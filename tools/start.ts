@@ -7,6 +7,7 @@ import { localKubeconfig, projectRoot } from "../lib/local-state.ts";
 import { startPortalApi } from "../portal-api/app.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
+import { localIngress } from "./cluster/node/ingress.ts";
 import type { NodeState } from "./cluster/node/state.ts";
 import { spawnController } from "./controller-process.ts";
 import { demoDepartments, demoEService } from "./demo-data.ts";
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
 
   const external = process.env.KUBECONFIG;
   let node: NodeState | undefined;
+  /** The local cluster's CA (it signed the ingress's certificate), for the walkthrough's curl. */
+  let clusterCa: string | undefined;
   // Where the generated kubeconfigs and the audit log live (default .govhost/ in the repository).
   const stateDir = process.env.GOVHOST_STATE_DIR ?? join(projectRoot, ".govhost");
   if (external) {
@@ -84,6 +87,7 @@ async function main(): Promise<void> {
       });
     say(`local control plane ${startedHere ? "started" : "reused"}: ${state.version} at ${state.server}`);
     node = state.node;
+    clusterCa = state.pki.caCert;
     say(
       state.node
         ? `node ${state.node.name} Ready at ${state.server.replace(/:\d+$/, "").replace("https://", "")}`
@@ -216,6 +220,12 @@ async function main(): Promise<void> {
     say(
       "         kubectl -n immd-prod get ingress                                    # published once it passes",
     );
+    if (demoImages && clusterCa) {
+      const host = `visa-status.${demoDepartments[0]?.spec.domains?.[0]}`;
+      say(
+        `         curl --cacert ${clusterCa} --resolve ${host}:${localIngress.httpsPort}:${localIngress.address} https://${host}/   # as a citizen, through the ingress: 404 until published`,
+      );
+    }
   }
   if (api && identity) {
     say(

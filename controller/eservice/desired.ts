@@ -85,7 +85,9 @@ export function renderEService(es: EService, tenant: Tenant, settings: EServiceS
         : meta,
       spec: {
         ingressClassName: settings.ingressClassName,
-        tls: [{ hosts: [host], secretName: `${name}-tls` }],
+        // With a cluster issuer, cert-manager writes the certificate into <name>-tls; without one, the
+        // ingress controller serves its default certificate (no secret to name that nothing would create).
+        tls: [{ hosts: [host], ...(settings.tlsClusterIssuer ? { secretName: `${name}-tls` } : {}) }],
         rules: [
           {
             host,

@@ -158,6 +158,13 @@ export const resources = {
     plural: "ingresses",
     namespaced: true,
   },
+  ingressClass: {
+    group: "networking.k8s.io",
+    version: "v1",
+    kind: "IngressClass",
+    plural: "ingressclasses",
+    namespaced: false,
+  },
   // Served by metrics-server (or any implementation of the resource metrics API), when installed.
   podMetrics: {
     group: "metrics.k8s.io",

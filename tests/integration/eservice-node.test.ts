@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import {
   type LocalPaths,
   stopLocalControlPlane,
 } from "../../tools/cluster/local.ts";
+import { localIngress } from "../../tools/cluster/node/ingress.ts";
 import { type ControllerProcess, spawnController } from "../../tools/controller-process.ts";
 import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
 import type { PushedImage } from "../../tools/image/push.ts";
@@ -21,6 +22,7 @@ import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
 import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest, isReady, waitForDepartment, waitForQuotaToCount } from "./support/govhost.ts";
+import { getThroughIngress } from "./support/ingress.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
 import { requireNode } from "./support/node.ts";
 
@@ -36,7 +38,8 @@ const dir = mkdtempSync(join(tmpdir(), "govhost-eservice-node-"));
 const paths: LocalPaths = { state: join(dir, "cluster.json"), kubeconfig: join(dir, "kubeconfig") };
 const dept = uniqueName("site");
 const ns = `${dept}-prod`;
-const domain = `${dept}.gov.example`;
+// A local public domain: the ingress's default certificate (cluster CA) covers *.gov.example.
+const domain = "gov.example";
 
 let cloud: CloudState;
 let admin: KubeClient;
@@ -226,5 +229,44 @@ describe("an e-service on the real node", () => {
     expect(conditionOf(es, "Deployed")).toMatchObject({ status: "True" });
     expect(es.status?.url).toBe(`https://visa-status.${domain}/`);
     expect(await admin.find(resources.ingress, "visa-status", ns)).toBeDefined();
+  });
+
+  it("serves the exposed page through the ingress controller over TLS, and 404 once withdrawn", {
+    timeout: 240_000,
+  }, async () => {
+    const ca = readFileSync(cloud.pki.caCert);
+    const host = `visa-status.${domain}`;
+    // As a citizen would: curl --resolve visa-status.gov.example:443:10.250.0.1 https://visa-status.gov.example/
+    const page = await eventually("the page through the ingress", async () => {
+      const response = await getThroughIngress(host, "/", ca);
+      return response.status === 200 ? response : undefined;
+    });
+    expect(page.body).toContain("<h1>Apply for a permit</h1>");
+    expect(page.body).toContain('<main id="content">');
+    expect(page.certificate.subjectaltname).toContain(`DNS:*.${domain}`);
+    // The Ingress reports where it is served (the controller writes its status).
+    const ingress = await admin.get<
+      KubeObject & { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }
+    >(resources.ingress, "visa-status", ns);
+    expect(ingress.status?.loadBalancer?.ingress?.[0]?.ip).toBe(localIngress.address);
+    // Another e-service's host on the same address is not this page.
+    expect((await getThroughIngress(`not-published.${domain}`, "/", ca)).status).toBe(404);
+
+    const withdrawn = await callApi(
+      "POST",
+      `/departments/${dept}/environments/prod/eservices/visa-status:withdraw`,
+    );
+    expect(withdrawn.status, withdrawn.body).toBe(200);
+    const es = await waitForEService(
+      "visa-status",
+      (e) => conditionOf(e, "Exposed")?.status === "False",
+      "withdrawn",
+    );
+    expect(conditionOf(es, "Exposed")).toMatchObject({ status: "False", reason: "Internal" });
+    const gone = await eventually("a 404 through the ingress", async () => {
+      const response = await getThroughIngress(host, "/", ca);
+      return response.status === 404 ? response : undefined;
+    });
+    expect(gone.body).not.toContain("Apply for a permit");
   });
 });

@@ -272,7 +272,14 @@ describe("rendered children", () => {
     expect(children.podDisruptionBudget).toBeDefined();
     expect(children.host).toBe("portal.immd.gov.example");
     expect(children.ingress?.metadata?.annotations).toEqual({ "cert-manager.io/cluster-issuer": "gov-ca" });
-    expect(children.ingress?.spec).toMatchObject({ tls: [{ hosts: ["portal.immd.gov.example"] }] });
+    expect(children.ingress?.spec).toMatchObject({
+      tls: [{ hosts: ["portal.immd.gov.example"], secretName: "portal-tls" }],
+    });
+    // Without an issuer nothing would write a secret: the ingress controller's default certificate serves.
+    const plain = renderEService(eservice(), tenant, defaultEServiceSettings).ingress?.spec as
+      | { tls: Record<string, unknown>[] }
+      | undefined;
+    expect(plain?.tls).toEqual([{ hosts: ["portal.immd.gov.example"] }]);
     expect(
       renderEService(eservice(), { ...tenant, domains: [] }, defaultEServiceSettings).ingress,
     ).toBeUndefined();

@@ -2,9 +2,11 @@ import { existsSync } from "node:fs";
 import { relative } from "node:path";
 import { KubeClient } from "../../lib/kube/client.ts";
 import { localClusterState } from "../../lib/local-state.ts";
+import { pinnedVersions } from "../upstream/versions.ts";
 import type { CloudState } from "./cloud.ts";
 import { kubeConfigFrom } from "./credentials.ts";
 import { ensureLocalControlPlane, type LocalPaths, loadCloudState, stopLocalControlPlane } from "./local.ts";
+import { localIngress, localPublicDomains } from "./node/ingress.ts";
 import { localRegistry, type RegistryEndpoints } from "./node/registry.ts";
 import { nodeReadiness } from "./node/wait.ts";
 import { isRunning, type ManagedProcess } from "./processes.ts";
@@ -33,6 +35,7 @@ async function up(): Promise<void> {
   else say(`already running: ${state.version} at ${state.server}`);
   say(state.node ? `node ${state.node.name}: Ready` : `no node: ${state.nodeAbsent}`);
   if (state.node) say(registryLine(state.node.registry));
+  if (state.node) say(ingressLine());
   say(`logs and data: ${state.workDir}`);
   process.stdout.write(`export KUBECONFIG=${state.kubeconfig}\n`);
 }
@@ -74,6 +77,10 @@ async function nodeLine(state: CloudState): Promise<string> {
   }
 }
 
+function ingressLine(): string {
+  return `ingress: Traefik ${pinnedVersions().traefik} (class ${localIngress.className}) on https://${localIngress.address}, default certificate for ${localPublicDomains.map((d) => `*.${d}`).join(", ")}`;
+}
+
 function registryLine(endpoints: RegistryEndpoints): string {
   return `registry ${localRegistry.host} (pulls: https://${endpoints.pullAddress}, read-only; pushes from this host: ${endpoints.pushAddress}, e.g. npm run image)`;
 }
@@ -92,6 +99,7 @@ async function status(): Promise<number> {
   const line = await nodeLine(state);
   say(line);
   if (state.node) say(registryLine(state.node.registry));
+  if (state.node) say(ingressLine());
   const allUp = processes.every(isRunning);
   return allUp && (!state.node || line.endsWith(": Ready")) ? 0 : 1;
 }

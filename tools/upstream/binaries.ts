@@ -86,6 +86,8 @@ export interface NodeBinaries {
   ctr: string;
   containerdShim: string;
   coredns: string;
+  /** The ingress controller; its image is built from this binary when the node starts. */
+  traefik: string;
 }
 
 /**
@@ -106,6 +108,7 @@ function nodeGroups(): { group: string; dir: string; names: string[] }[] {
       names: ["containerd", "ctr", "containerd-shim-runc-v2"],
     },
     { group: "coredns", dir: `coredns-${v.coredns}`, names: ["coredns"] },
+    { group: "traefik", dir: `traefik-${v.traefik}`, names: ["traefik"] },
   ];
 }
 
@@ -153,6 +156,7 @@ export function resolveNodeBinaries(options: { build: boolean }): NodeBinaries {
     ctr: get("ctr"),
     containerdShim: get("containerd-shim-runc-v2"),
     coredns: get("coredns"),
+    traefik: get("traefik"),
   };
 }
 

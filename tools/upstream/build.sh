@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the upstream binaries govhost needs from their Go modules, pinned in versions.env.
-#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|etcd|pulumi|pulumi-kubernetes|all]
+#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|etcd|pulumi|pulumi-kubernetes|all]
 #   (default: all)
 # Output: $GOVHOST_CACHE/bin/<group>-<version>/ (default ~/.cache/govhost), reused when present. Binaries on
 # PATH or in $KUBEBUILDER_ASSETS are preferred over building: tools/upstream/binaries.ts decides that and
@@ -204,6 +204,31 @@ GO
   install_build "coredns $ver" "$out" "$started"
 }
 
+# Traefik, the ingress controller (its pod's image is built from this static binary). Built as its own main
+# module from a copy of the module zip, because its go.mod replaces three dependencies with Containous forks
+# and a dependency's replaces are ignored. v3.7 cannot be built from the Go module proxy at all: it imports a
+# nested module (github.com/traefik/traefik/dynamic/ext) that the proxy does not serve.
+build_traefik() {
+  local ver=$TRAEFIK_VERSION out="$cache/bin/traefik-$TRAEFIK_VERSION"
+  if [[ -x $out/traefik ]]; then log "traefik $ver: cached in $out"; return; fi
+  lock_build "traefik-$ver"
+  [[ -x $out/traefik ]] && { log "traefik $ver: built by another run"; return; }
+  local mod=github.com/traefik/traefik/v3 work="$cache/build/traefik-$ver" started=$SECONDS
+  log "traefik $ver: downloading the module"
+  local dir
+  dir=$(cd /tmp && go mod download -json "$mod@$ver" | jq -r .Dir)
+  rm -rf "$work" && cp -r "$dir" "$work" && chmod -R u+w "$work"
+  (cd "$work" && go mod edit -toolchain=none)
+  log "traefik $ver: downloading modules"
+  (cd "$work" && with_heartbeat "traefik download" go mod download)
+  log "traefik $ver: compiling (cold: several minutes on 2 cores)"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  (cd "$work" && with_heartbeat "traefik build" go build -trimpath \
+    -ldflags "-s -w -X $mod/pkg/version.Version=$ver -X $mod/pkg/version.Codename=govhost" \
+    -o "$out.tmp/traefik" ./cmd/traefik)
+  install_build "traefik $ver" "$out" "$started"
+}
+
 build_etcd() {
   local ver=$ETCD_VERSION out="$cache/bin/etcd-$ETCD_VERSION"
   if [[ -x $out/etcd ]]; then log "etcd $ver: cached in $out"; return; fi
@@ -286,11 +311,12 @@ case ${1:-all} in
   kubernetes-node) build_kubernetes_node ;;
   containerd) build_containerd ;;
   coredns) build_coredns ;;
+  traefik) build_traefik ;;
   etcd) build_etcd ;;
   pulumi) build_pulumi ;;
   pulumi-kubernetes) build_pulumi_kubernetes ;;
-  all) build_etcd; build_kubernetes; build_kubernetes_node; build_containerd; build_coredns; build_pulumi
+  all) build_etcd; build_kubernetes; build_kubernetes_node; build_containerd; build_coredns; build_traefik; build_pulumi
     build_pulumi_kubernetes ;;
-  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|etcd|pulumi|pulumi-kubernetes|all]" >&2
+  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|etcd|pulumi|pulumi-kubernetes|all]" >&2
     exit 2 ;;
 esac

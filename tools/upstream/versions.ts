@@ -9,6 +9,7 @@ export interface UpstreamVersions {
   etcd: string;
   containerd: string;
   coredns: string;
+  traefik: string;
   pulumi: string;
   pulumiKubernetes: string;
 }
@@ -30,6 +31,7 @@ export function pinnedVersions(): UpstreamVersions {
     etcd: get("ETCD_VERSION"),
     containerd: get("CONTAINERD_VERSION"),
     coredns: get("COREDNS_VERSION"),
+    traefik: get("TRAEFIK_VERSION"),
     pulumi: get("PULUMI_VERSION"),
     pulumiKubernetes: get("PULUMI_KUBERNETES_VERSION"),
   };

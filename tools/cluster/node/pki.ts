@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { clientExtensions, issue, type Pki } from "../pki.ts";
+import { localPublicDomains } from "./ingress.ts";
 import { nodeNetwork } from "./network.ts";
 import { localRegistry } from "./registry.ts";
 
@@ -21,6 +22,9 @@ export interface NodePki {
   /** The local registry's serving certificate (its name and the node address; registry.ts). */
   registryCert: string;
   registryKey: string;
+  /** The ingress controller's default certificate: `*.<domain>` for each local public domain (ingress.ts). */
+  ingressCert: string;
+  ingressKey: string;
 }
 
 /** Issues the node's certificates with the cluster's CA (the CA files stay in the cluster's PKI dir). */
@@ -42,6 +46,12 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
     `/CN=${localRegistry.host}`,
     `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:${nodeNetwork.nodeIp},DNS:${localRegistry.host}\n`,
   );
+  issue(
+    dir,
+    "ingress-default",
+    `/CN=*.${localPublicDomains[0]}`,
+    `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${localPublicDomains.map((d) => `DNS:*.${d}`).join(",")}\n`,
+  );
   const at = (file: string) => join(dir, file);
   return {
     caCert: clusterPki.caCert,
@@ -57,6 +67,8 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
     corednsKey: at("coredns.key"),
     registryCert: at("registry.crt"),
     registryKey: at("registry.key"),
+    ingressCert: at("ingress-default.crt"),
+    ingressKey: at("ingress-default.key"),
   };
 }
 

@@ -9,6 +9,7 @@ import { bootstrapNodeObjects } from "./bootstrap.ts";
 import { containerdPaths, containerdReady, pauseImage, startContainerd } from "./containerd.ts";
 import { startCoreDns } from "./dns.ts";
 import { loadImage } from "./images.ts";
+import { deployIngressController, ingressAnswers, localIngress } from "./ingress.ts";
 import { startKubeProxy } from "./kube-proxy.ts";
 import { startKubelet } from "./kubelet.ts";
 import { updateNodeLock } from "./lock.ts";
@@ -118,7 +119,8 @@ export async function startNode(
     );
     await bootstrapNodeObjects(admin);
     progress("starting the registry, kube-scheduler, CoreDNS, kubelet, kube-proxy");
-    state.processes.push(...startNodeDaemons(cp, state, createNodePki(cp.pki, state.name), ports));
+    const pki = createNodePki(cp.pki, state.name);
+    state.processes.push(...startNodeDaemons(cp, state, pki, ports));
     updateNodeLock({
       id: prepared.lockId,
       owner: prepared.owner,
@@ -149,6 +151,18 @@ export async function startNode(
     await waitFor(
       "kube-proxy healthy",
       () => httpOk(`http://127.0.0.1:${ports.proxyHealthz}/healthz`),
+      state.processes,
+      timeoutMs,
+    );
+    progress("deploying the ingress controller (Traefik) from the local registry");
+    await deployIngressController(admin, {
+      binary: bin.traefik,
+      pushAddress: state.registry.pushAddress,
+      certificate: { cert: pki.ingressCert, key: pki.ingressKey },
+    });
+    await waitFor(
+      `the ingress controller on https://${localIngress.address}`,
+      () => ingressAnswers(clusterCa),
       state.processes,
       timeoutMs,
     );

@@ -1,0 +1,273 @@
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { request } from "node:https";
+import { join } from "node:path";
+import { platformDefaults } from "../../../controller/api/defaults.ts";
+import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
+import { buildOciLayout, type OciLayout } from "../../image/oci-image.ts";
+import { type PushedImage, pushToLocalRegistry } from "../../image/push.ts";
+import { govhostCacheDir, pinnedVersions } from "../../upstream/versions.ts";
+import { nodeNetwork } from "./network.ts";
+
+// The local cloud's ingress controller: Traefik (built from its Go module, tools/upstream/build.sh) as a pod
+// in the platform's ingress namespace, from an image the project's image tool builds from the static binary
+// and pushes to the node's registry. It serves the Ingresses of class `govhost` that the exposure gate
+// creates, on the node address: HTTPS on 443 (HTTP on 80 redirects there), through hostPorts, so a
+// citizen's `curl --resolve <host>:443:10.250.0.1 https://<host>/` reaches the e-service. Its TLS
+// certificate is the default one: a wildcard from the cluster CA for the local public domains below
+// (there is no certificate issuer on the local cloud; production names `tlsClusterIssuer` for cert-manager).
+
+/**
+ * Public domains of the local cloud: the default certificate covers `*.<domain>` for each. The demo
+ * departments use the last two; tests that fetch pages over TLS give their department `gov.example`.
+ * A department with another domain is still served, with this certificate, which clients will not accept
+ * for its names.
+ */
+export const localPublicDomains = ["gov.example", "immd.gov.example", "lcsd.gov.example"] as const;
+
+export const localIngress = {
+  namespace: platformDefaults.ingressControllerNamespace,
+  className: platformDefaults.ingressClassName,
+  /** Where citizens' requests arrive (hostPorts on the node address). */
+  address: nodeNetwork.nodeIp,
+  httpsPort: 443,
+  httpPort: 80,
+  repository: "govhost/traefik",
+} as const;
+
+const name = "traefik";
+const fieldManager = "govhost-local-cloud";
+const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "govhost" };
+/** Ports inside the pod (unprivileged; the hostPorts map 443 and 80 to them). */
+const containerPorts = { websecure: 8443, web: 8000, traefik: 9000 } as const;
+const certificateDir = "/etc/traefik/certificate";
+const dynamicConfigDir = "/etc/traefik/dynamic";
+
+/**
+ * The Traefik image as an OCI layout, built once per pinned version into the build cache (the binary is
+ * the only file; it runs as user 65532).
+ */
+export function traefikImageLayout(binary: string): OciLayout {
+  const version = pinnedVersions().traefik;
+  const dir = join(govhostCacheDir(), "images", `traefik-${version}`);
+  const layout = { layout: join(dir, version, "layout"), tag: version };
+  if (existsSync(join(layout.layout, "index.json"))) return layout;
+  const scratch = `${dir}.tmp`;
+  rmSync(scratch, { recursive: true, force: true });
+  buildOciLayout(
+    {
+      tag: version,
+      files: { [binary]: "/usr/local/bin/traefik" },
+      entrypoint: ["/usr/local/bin/traefik"],
+      user: 65532,
+      ports: Object.values(containerPorts),
+      labels: { "org.opencontainers.image.title": `Traefik ${version}, built from its Go module by govhost` },
+    },
+    scratch,
+  );
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(scratch, dir);
+  return layout;
+}
+
+/** Traefik's file provider: the default certificate and the TLS floor. */
+function dynamicConfig(): string {
+  return JSON.stringify({
+    tls: {
+      stores: {
+        default: {
+          defaultCertificate: { certFile: `${certificateDir}/tls.crt`, keyFile: `${certificateDir}/tls.key` },
+        },
+      },
+      options: { default: { minVersion: "VersionTLS12", sniStrict: false } },
+    },
+  });
+}
+
+function traefikArgs(): string[] {
+  return [
+    `--entryPoints.websecure.address=:${containerPorts.websecure}`,
+    "--entryPoints.websecure.http.tls=true",
+    `--entryPoints.web.address=:${containerPorts.web}`,
+    `--entryPoints.web.http.redirections.entryPoint.to=:${localIngress.httpsPort}`,
+    "--entryPoints.web.http.redirections.entryPoint.scheme=https",
+    `--entryPoints.traefik.address=:${containerPorts.traefik}`,
+    "--ping=true",
+    "--metrics.prometheus=true",
+    "--providers.kubernetesingress=true",
+    `--providers.kubernetesingress.ingressclass=${localIngress.className}`,
+    `--providers.kubernetesingress.ingressendpoint.ip=${localIngress.address}`,
+    `--providers.file.filename=${dynamicConfigDir}/tls.yaml`,
+    "--global.checknewversion=false",
+    "--global.sendanonymoususage=false",
+    "--log.level=INFO",
+    "--log.noColor=true",
+  ];
+}
+
+/** Everything the ingress controller needs in the API, in apply order. */
+export function ingressObjects(image: string, certificate: { cert: string; key: string }): KubeObject[] {
+  const namespace = localIngress.namespace;
+  const meta = (objectName: string) => ({ name: objectName, namespace, labels });
+  const clusterRoleName = "govhost:ingress-controller";
+  const read = ["get", "list", "watch"];
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(name) },
+    {
+      // Upstream's rules for the Ingress provider (docs: routing-configuration/kubernetes/ingress), plus
+      // nodes, which the provider reads unless cluster-scoped lookups are disabled.
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: clusterRoleName, labels },
+      rules: [
+        { apiGroups: [""], resources: ["services", "secrets", "nodes"], verbs: read },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: read },
+        { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingressclasses"], verbs: read },
+        { apiGroups: ["networking.k8s.io"], resources: ["ingresses/status"], verbs: ["update"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: clusterRoleName, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRoleName },
+      subjects: [{ kind: "ServiceAccount", name, namespace }],
+    },
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "IngressClass",
+      metadata: { name: localIngress.className, labels },
+      spec: { controller: "traefik.io/ingress-controller" },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: meta("default-certificate"),
+      type: "kubernetes.io/tls",
+      data: {
+        "tls.crt": readFileSync(certificate.cert).toString("base64"),
+        "tls.key": readFileSync(certificate.key).toString("base64"),
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta("traefik-dynamic"),
+      // The file provider reads YAML; JSON is YAML.
+      data: { "tls.yaml": dynamicConfig() },
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta(name),
+      spec: {
+        replicas: 1,
+        // The hostPorts are the node's: a second pod could not bind them during a rolling update.
+        strategy: { type: "Recreate" },
+        selector: { matchLabels: { "app.kubernetes.io/name": name } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: name,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65532,
+              runAsGroup: 65532,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            containers: [
+              {
+                name,
+                image,
+                imagePullPolicy: "Always",
+                args: traefikArgs(),
+                ports: [
+                  {
+                    name: "websecure",
+                    containerPort: containerPorts.websecure,
+                    hostPort: localIngress.httpsPort,
+                    hostIP: localIngress.address,
+                    protocol: "TCP",
+                  },
+                  {
+                    name: "web",
+                    containerPort: containerPorts.web,
+                    hostPort: localIngress.httpPort,
+                    hostIP: localIngress.address,
+                    protocol: "TCP",
+                  },
+                  { name: "traefik", containerPort: containerPorts.traefik, protocol: "TCP" },
+                ],
+                readinessProbe: {
+                  httpGet: { path: "/ping", port: "traefik" },
+                  periodSeconds: 2,
+                  failureThreshold: 3,
+                },
+                livenessProbe: { httpGet: { path: "/ping", port: "traefik" }, periodSeconds: 10 },
+                resources: {
+                  requests: { cpu: "50m", memory: "64Mi" },
+                  limits: { cpu: "1", memory: "256Mi" },
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"] },
+                },
+                volumeMounts: [
+                  { name: "certificate", mountPath: certificateDir, readOnly: true },
+                  { name: "dynamic", mountPath: dynamicConfigDir, readOnly: true },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "certificate", secret: { secretName: "default-certificate" } },
+              { name: "dynamic", configMap: { name: "traefik-dynamic" } },
+            ],
+          },
+        },
+      },
+    },
+  ];
+}
+
+/** Pushes the Traefik image and applies the ingress controller's objects; resolves to the image pushed. */
+export async function deployIngressController(
+  admin: KubeClient,
+  options: { binary: string; pushAddress: string; certificate: { cert: string; key: string } },
+): Promise<PushedImage> {
+  const pushed = pushToLocalRegistry(
+    traefikImageLayout(options.binary),
+    localIngress.repository,
+    options.pushAddress,
+  );
+  // Pinned by digest: the pod runs exactly the image just pushed.
+  for (const object of ingressObjects(`${pushed.ref}@${pushed.digest}`, options.certificate))
+    await admin.apply(object, { fieldManager });
+  return pushed;
+}
+
+/**
+ * True when the ingress answers HTTPS on the node address with a certificate the cluster CA signed for a
+ * local public name (any HTTP status: without a matching Ingress it is Traefik's 404).
+ */
+export function ingressAnswers(ca: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: localIngress.address,
+        port: localIngress.httpsPort,
+        servername: `probe.${localPublicDomains[0]}`,
+        path: "/",
+        ca,
+        timeout: 2_000,
+      },
+      (res) => {
+        res.resume();
+        resolve(true);
+      },
+    );
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
