@@ -165,6 +165,13 @@ export const resources = {
     plural: "ingressclasses",
     namespaced: false,
   },
+  apiService: {
+    group: "apiregistration.k8s.io",
+    version: "v1",
+    kind: "APIService",
+    plural: "apiservices",
+    namespaced: false,
+  },
   // Served by metrics-server (or any implementation of the resource metrics API), when installed.
   podMetrics: {
     group: "metrics.k8s.io",

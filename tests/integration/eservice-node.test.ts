@@ -1,30 +1,21 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EService } from "../../controller/api/eservice.ts";
-import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
-import type { CloudState } from "../../tools/cluster/cloud.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
-import {
-  ensureLocalControlPlane,
-  type LocalPaths,
-  stopLocalControlPlane,
-} from "../../tools/cluster/local.ts";
 import { localIngress } from "../../tools/cluster/node/ingress.ts";
-import { type ControllerProcess, spawnController } from "../../tools/controller-process.ts";
 import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
 import type { PushedImage } from "../../tools/image/push.ts";
-import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
 import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest, isReady, waitForDepartment, waitForQuotaToCount } from "./support/govhost.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
-import { requireNode } from "./support/node.ts";
+import { type NodePlatform, startNodePlatform } from "./support/node-platform.ts";
 
 // The demo-style e-service journey on a real node (issue #14, step 3): the demo site's image (broken and
 // fixed pages, busybox httpd) is pushed to the node's registry, the e-service's pods pull and run it, and
@@ -34,17 +25,14 @@ import { requireNode } from "./support/node.ts";
 
 type EServiceObject = EService & KubeObject;
 
-const dir = mkdtempSync(join(tmpdir(), "govhost-eservice-node-"));
-const paths: LocalPaths = { state: join(dir, "cluster.json"), kubeconfig: join(dir, "kubeconfig") };
 const dept = uniqueName("site");
 const ns = `${dept}-prod`;
 // A local public domain: the ingress's default certificate (cluster CA) covers *.gov.example.
 const domain = "gov.example";
 
-let cloud: CloudState;
+let platform: NodePlatform;
 let admin: KubeClient;
 let tenant: KubeClient;
-let controller: ControllerProcess | undefined;
 let images: Record<"broken" | "fixed", PushedImage>;
 let provider: LocalProvider | undefined;
 let api: RunningPortalApi | undefined;
@@ -81,22 +69,16 @@ function waitForEService(
 }
 
 beforeAll(async () => {
-  ({ state: cloud } = await ensureLocalControlPlane(() => {}, paths));
-  const node = requireNode(cloud);
-  const controllerKubeconfig = join(dir, "controller.kubeconfig");
-  const portalApiKubeconfig = join(dir, "portal-api.kubeconfig");
-  await preparePlatform(cloud.kubeconfig, controllerKubeconfig, portalApiKubeconfig, {
-    baseline: localStackBaseline,
-  });
-  admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cloud.kubeconfig));
-  tenant = admin.impersonating({ user: "ada", groups: [`${dept}-admins`] });
   // A first scan can find the Service not yet programmed on the node (a moment after the rollout); it is
   // retried soon rather than a minute later.
-  controller = await spawnController({
-    kubeconfig: controllerKubeconfig,
+  platform = await startNodePlatform({
+    prefix: "eservice-node",
     identity: "eservice-node",
     env: { GOVHOST_A11Y_RETRY_MS: "3000" },
   });
+  const { node, dir } = platform;
+  admin = platform.admin;
+  tenant = admin.impersonating({ user: "ada", groups: [`${dept}-admins`] });
   images = pushDemoSiteImages(node.registry.pushAddress, join(dir, "images"));
   await admin.create(departmentManifest(dept, { environments: ["prod"], domains: [domain] }));
   await waitForDepartment(admin, dept, isReady, "ready", 60_000);
@@ -106,7 +88,7 @@ beforeAll(async () => {
     users: { "site-admin": { name: "Ada", groups: [`${dept}-admins`] } },
   });
   api = await startPortalApi({
-    kubeconfig: kubeConfigFrom(portalApiKubeconfig),
+    kubeconfig: kubeConfigFrom(platform.portalApiKubeconfig),
     tokens: {
       issuer: provider.issuer,
       audience,
@@ -125,11 +107,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await provider?.close();
-  await controller?.stop();
-  admin?.close();
-  const stopped = await stopLocalControlPlane(() => {}, paths);
-  rmSync(dir, { recursive: true, force: true });
-  expect(stopped?.problems ?? []).toEqual([]);
+  expect((await platform?.stop()) ?? []).toEqual([]);
 }, 180_000);
 
 describe("an e-service on the real node", () => {
@@ -176,7 +154,7 @@ describe("an e-service on the real node", () => {
     const running = pods.items.filter((p) => p.status.phase === "Running");
     expect(running).toHaveLength(2);
     for (const pod of running) {
-      expect(pod.spec.nodeName).toBe(requireNode(cloud).name);
+      expect(pod.spec.nodeName).toBe(platform.node.name);
       expect(pod.status.containerStatuses?.[0]?.imageID).toBe(
         `registry.govhost.local/govhost/demo-site@${images.broken.digest}`,
       );
@@ -234,7 +212,7 @@ describe("an e-service on the real node", () => {
   it("serves the exposed page through the ingress controller over TLS, and 404 once withdrawn", {
     timeout: 240_000,
   }, async () => {
-    const ca = readFileSync(cloud.pki.caCert);
+    const ca = readFileSync(platform.cloud.pki.caCert);
     const host = `visa-status.${domain}`;
     // As a citizen would: curl --resolve visa-status.gov.example:443:10.250.0.1 https://visa-status.gov.example/
     const page = await eventually("the page through the ingress", async () => {

@@ -7,6 +7,7 @@ import type { CloudState } from "./cloud.ts";
 import { kubeConfigFrom } from "./credentials.ts";
 import { ensureLocalControlPlane, type LocalPaths, loadCloudState, stopLocalControlPlane } from "./local.ts";
 import { localIngress, localPublicDomains } from "./node/ingress.ts";
+import { metricsApiAvailable } from "./node/metrics-server.ts";
 import { localRegistry, type RegistryEndpoints } from "./node/registry.ts";
 import { nodeReadiness } from "./node/wait.ts";
 import { isRunning, type ManagedProcess } from "./processes.ts";
@@ -81,6 +82,20 @@ function ingressLine(): string {
   return `ingress: Traefik ${pinnedVersions().traefik} (class ${localIngress.className}) on https://${localIngress.address}, default certificate for ${localPublicDomains.map((d) => `*.${d}`).join(", ")}`;
 }
 
+async function metricsLine(state: CloudState): Promise<string> {
+  const what = `metrics API (metrics.k8s.io): metrics-server ${pinnedVersions().metricsServer}`;
+  try {
+    const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
+    try {
+      return `${what}, ${(await metricsApiAvailable(admin)) ? "Available" : "not Available yet (about 20 s after start)"}`;
+    } finally {
+      admin.close();
+    }
+  } catch (error) {
+    return `${what}, unknown (${String(error)})`;
+  }
+}
+
 function registryLine(endpoints: RegistryEndpoints): string {
   return `registry ${localRegistry.host} (pulls: https://${endpoints.pullAddress}, read-only; pushes from this host: ${endpoints.pushAddress}, e.g. npm run image)`;
 }
@@ -100,6 +115,7 @@ async function status(): Promise<number> {
   say(line);
   if (state.node) say(registryLine(state.node.registry));
   if (state.node) say(ingressLine());
+  if (state.node) say(await metricsLine(state));
   const allUp = processes.every(isRunning);
   return allUp && (!state.node || line.endsWith(": Ready")) ? 0 : 1;
 }

@@ -88,6 +88,8 @@ export interface NodeBinaries {
   coredns: string;
   /** The ingress controller; its image is built from this binary when the node starts. */
   traefik: string;
+  /** The resource metrics API server; its image too is built from the binary when the node starts. */
+  metricsServer: string;
 }
 
 /**
@@ -109,6 +111,7 @@ function nodeGroups(): { group: string; dir: string; names: string[] }[] {
     },
     { group: "coredns", dir: `coredns-${v.coredns}`, names: ["coredns"] },
     { group: "traefik", dir: `traefik-${v.traefik}`, names: ["traefik"] },
+    { group: "metrics-server", dir: `metrics-server-${v.metricsServer}`, names: ["metrics-server"] },
   ];
 }
 
@@ -157,6 +160,7 @@ export function resolveNodeBinaries(options: { build: boolean }): NodeBinaries {
     containerdShim: get("containerd-shim-runc-v2"),
     coredns: get("coredns"),
     traefik: get("traefik"),
+    metricsServer: get("metrics-server"),
   };
 }
 

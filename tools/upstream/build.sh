@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the upstream binaries govhost needs from their Go modules, pinned in versions.env.
-#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|etcd|pulumi|pulumi-kubernetes|all]
+#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|etcd|pulumi|pulumi-kubernetes|all]
 #   (default: all)
 # Output: $GOVHOST_CACHE/bin/<group>-<version>/ (default ~/.cache/govhost), reused when present. Binaries on
 # PATH or in $KUBEBUILDER_ASSETS are preferred over building: tools/upstream/binaries.ts decides that and
@@ -229,6 +229,31 @@ build_traefik() {
   install_build "traefik $ver" "$out" "$started"
 }
 
+# metrics-server, the resource metrics API (metrics.k8s.io) through API aggregation; its pod's image is built
+# from this static binary.
+build_metrics_server() {
+  local ver=$METRICS_SERVER_VERSION out="$cache/bin/metrics-server-$METRICS_SERVER_VERSION"
+  if [[ -x $out/metrics-server ]]; then log "metrics-server $ver: cached in $out"; return; fi
+  lock_build "metrics-server-$ver"
+  [[ -x $out/metrics-server ]] && { log "metrics-server $ver: built by another run"; return; }
+  local mod=sigs.k8s.io/metrics-server work="$cache/build/metrics-server-$ver" started=$SECONDS
+  new_module "$work" "$mod" "$ver" </dev/null
+  cat >"$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "sigs.k8s.io/metrics-server/cmd/metrics-server"
+GO
+  log "metrics-server $ver: downloading modules"
+  (cd "$work" && with_heartbeat "metrics-server download" go mod tidy -e >/dev/null)
+  log "metrics-server $ver: compiling"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  (cd "$work" && with_heartbeat "metrics-server build" go build -trimpath \
+    -ldflags "-s -w -X k8s.io/client-go/pkg/version.gitVersion=$ver" -o "$out.tmp/metrics-server" "$mod/cmd/metrics-server")
+  install_build "metrics-server $ver" "$out" "$started"
+}
+
 build_etcd() {
   local ver=$ETCD_VERSION out="$cache/bin/etcd-$ETCD_VERSION"
   if [[ -x $out/etcd ]]; then log "etcd $ver: cached in $out"; return; fi
@@ -312,11 +337,13 @@ case ${1:-all} in
   containerd) build_containerd ;;
   coredns) build_coredns ;;
   traefik) build_traefik ;;
+  metrics-server) build_metrics_server ;;
   etcd) build_etcd ;;
   pulumi) build_pulumi ;;
   pulumi-kubernetes) build_pulumi_kubernetes ;;
-  all) build_etcd; build_kubernetes; build_kubernetes_node; build_containerd; build_coredns; build_traefik; build_pulumi
+  all) build_etcd; build_kubernetes; build_kubernetes_node; build_containerd; build_coredns; build_traefik; build_metrics_server
+    build_pulumi
     build_pulumi_kubernetes ;;
-  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|etcd|pulumi|pulumi-kubernetes|all]" >&2
+  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|etcd|pulumi|pulumi-kubernetes|all]" >&2
     exit 2 ;;
 esac

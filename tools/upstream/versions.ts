@@ -10,6 +10,7 @@ export interface UpstreamVersions {
   containerd: string;
   coredns: string;
   traefik: string;
+  metricsServer: string;
   pulumi: string;
   pulumiKubernetes: string;
 }
@@ -32,6 +33,7 @@ export function pinnedVersions(): UpstreamVersions {
     containerd: get("CONTAINERD_VERSION"),
     coredns: get("COREDNS_VERSION"),
     traefik: get("TRAEFIK_VERSION"),
+    metricsServer: get("METRICS_SERVER_VERSION"),
     pulumi: get("PULUMI_VERSION"),
     pulumiKubernetes: get("PULUMI_KUBERNETES_VERSION"),
   };

@@ -1,11 +1,10 @@
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
-import { join } from "node:path";
 import { platformDefaults } from "../../../controller/api/defaults.ts";
 import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
-import { buildOciLayout, type OciLayout } from "../../image/oci-image.ts";
-import { type PushedImage, pushToLocalRegistry } from "../../image/push.ts";
-import { govhostCacheDir, pinnedVersions } from "../../upstream/versions.ts";
+import type { ImageSpec } from "../../image/oci-image.ts";
+import { pinnedVersions } from "../../upstream/versions.ts";
+import { pushAddonImage } from "./addon-images.ts";
 import { nodeNetwork } from "./network.ts";
 
 // The local cloud's ingress controller: Traefik (built from its Go module, tools/upstream/build.sh) as a pod
@@ -31,7 +30,6 @@ export const localIngress = {
   address: nodeNetwork.nodeIp,
   httpsPort: 443,
   httpPort: 80,
-  repository: "govhost/traefik",
 } as const;
 
 const name = "traefik";
@@ -42,31 +40,17 @@ const containerPorts = { websecure: 8443, web: 8000, traefik: 9000 } as const;
 const certificateDir = "/etc/traefik/certificate";
 const dynamicConfigDir = "/etc/traefik/dynamic";
 
-/**
- * The Traefik image as an OCI layout, built once per pinned version into the build cache (the binary is
- * the only file; it runs as user 65532).
- */
-export function traefikImageLayout(binary: string): OciLayout {
+/** The Traefik image: the binary alone, run as user 65532. */
+function traefikImage(binary: string): ImageSpec {
   const version = pinnedVersions().traefik;
-  const dir = join(govhostCacheDir(), "images", `traefik-${version}`);
-  const layout = { layout: join(dir, version, "layout"), tag: version };
-  if (existsSync(join(layout.layout, "index.json"))) return layout;
-  const scratch = `${dir}.tmp`;
-  rmSync(scratch, { recursive: true, force: true });
-  buildOciLayout(
-    {
-      tag: version,
-      files: { [binary]: "/usr/local/bin/traefik" },
-      entrypoint: ["/usr/local/bin/traefik"],
-      user: 65532,
-      ports: Object.values(containerPorts),
-      labels: { "org.opencontainers.image.title": `Traefik ${version}, built from its Go module by govhost` },
-    },
-    scratch,
-  );
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(scratch, dir);
-  return layout;
+  return {
+    tag: version,
+    files: { [binary]: "/usr/local/bin/traefik" },
+    entrypoint: ["/usr/local/bin/traefik"],
+    user: 65532,
+    ports: Object.values(containerPorts),
+    labels: { "org.opencontainers.image.title": `Traefik ${version}, built from its Go module by govhost` },
+  };
 }
 
 /** Traefik's file provider: the default certificate and the TLS floor. */
@@ -230,20 +214,14 @@ export function ingressObjects(image: string, certificate: { cert: string; key: 
   ];
 }
 
-/** Pushes the Traefik image and applies the ingress controller's objects; resolves to the image pushed. */
+/** Pushes the Traefik image and applies the ingress controller's objects. */
 export async function deployIngressController(
   admin: KubeClient,
   options: { binary: string; pushAddress: string; certificate: { cert: string; key: string } },
-): Promise<PushedImage> {
-  const pushed = pushToLocalRegistry(
-    traefikImageLayout(options.binary),
-    localIngress.repository,
-    options.pushAddress,
-  );
-  // Pinned by digest: the pod runs exactly the image just pushed.
-  for (const object of ingressObjects(`${pushed.ref}@${pushed.digest}`, options.certificate))
+): Promise<void> {
+  const image = pushAddonImage("traefik", traefikImage(options.binary), options.pushAddress);
+  for (const object of ingressObjects(image, options.certificate))
     await admin.apply(object, { fieldManager });
-  return pushed;
 }
 
 /**

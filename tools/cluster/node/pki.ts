@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { clientExtensions, issue, type Pki } from "../pki.ts";
 import { localPublicDomains } from "./ingress.ts";
+import { metricsServer } from "./metrics-server.ts";
 import { nodeNetwork } from "./network.ts";
 import { localRegistry } from "./registry.ts";
 
@@ -25,6 +26,9 @@ export interface NodePki {
   /** The ingress controller's default certificate: `*.<domain>` for each local public domain (ingress.ts). */
   ingressCert: string;
   ingressKey: string;
+  /** metrics-server's serving certificate for its Service names (the APIService verifies it). */
+  metricsServerCert: string;
+  metricsServerKey: string;
 }
 
 /** Issues the node's certificates with the cluster's CA (the CA files stay in the cluster's PKI dir). */
@@ -52,6 +56,12 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
     `/CN=*.${localPublicDomains[0]}`,
     `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${localPublicDomains.map((d) => `DNS:*.${d}`).join(",")}\n`,
   );
+  issue(
+    dir,
+    "metrics-server",
+    `/CN=${metricsServer.serviceNames[0]}`,
+    `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${metricsServer.serviceNames.map((n) => `DNS:${n}`).join(",")}\n`,
+  );
   const at = (file: string) => join(dir, file);
   return {
     caCert: clusterPki.caCert,
@@ -69,6 +79,8 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
     registryKey: at("registry.key"),
     ingressCert: at("ingress-default.crt"),
     ingressKey: at("ingress-default.key"),
+    metricsServerCert: at("metrics-server.crt"),
+    metricsServerKey: at("metrics-server.key"),
   };
 }
 

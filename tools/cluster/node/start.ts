@@ -13,6 +13,7 @@ import { deployIngressController, ingressAnswers, localIngress } from "./ingress
 import { startKubeProxy } from "./kube-proxy.ts";
 import { startKubelet } from "./kubelet.ts";
 import { updateNodeLock } from "./lock.ts";
+import { deployMetricsServer } from "./metrics-server.ts";
 import { createNodePki, type NodePki } from "./pki.ts";
 import { localRegistry, registryAnswers, registryBinary, startRegistry } from "./registry.ts";
 import { startScheduler } from "./scheduler.ts";
@@ -154,11 +155,16 @@ export async function startNode(
       state.processes,
       timeoutMs,
     );
-    progress("deploying the ingress controller (Traefik) from the local registry");
+    progress("deploying the ingress controller (Traefik) and metrics-server from the local registry");
     await deployIngressController(admin, {
       binary: bin.traefik,
       pushAddress: state.registry.pushAddress,
       certificate: { cert: pki.ingressCert, key: pki.ingressKey },
+    });
+    await deployMetricsServer(admin, {
+      binary: bin.metricsServer,
+      pushAddress: state.registry.pushAddress,
+      certificate: { cert: pki.metricsServerCert, key: pki.metricsServerKey, ca: cp.pki.caCert },
     });
     await waitFor(
       `the ingress controller on https://${localIngress.address}`,
@@ -166,6 +172,8 @@ export async function startNode(
       state.processes,
       timeoutMs,
     );
+    // Not awaited: metrics-server is Available only after its first scrape (about 20 s); until then
+    // `consumed` metering bills requests, as without a metrics API. cluster:status shows it.
     return state;
   } catch (error) {
     const problems = await stopNode(state, cp, () => {});

@@ -1,0 +1,32 @@
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { buildOciLayout, type ImageSpec, type OciLayout } from "../../image/oci-image.ts";
+import { type PushedImage, pushToLocalRegistry } from "../../image/push.ts";
+import { govhostCacheDir } from "../../upstream/versions.ts";
+
+// Images of the local cloud's own add-ons (the ingress controller, metrics-server): one static binary each,
+// built once per pinned version into the build cache with the image tool, and pushed to the node's registry
+// at every start (its storage goes with the cluster).
+
+/** The add-on's image as an OCI layout in `~/.cache/govhost/images/<name>-<version>`, built when missing. */
+export function cachedAddonLayout(name: string, spec: ImageSpec): OciLayout {
+  const dir = join(govhostCacheDir(), "images", `${name}-${spec.tag}`);
+  const layout = { layout: join(dir, spec.tag, "layout"), tag: spec.tag };
+  if (existsSync(join(layout.layout, "index.json"))) return layout;
+  const scratch = `${dir}.tmp`;
+  rmSync(scratch, { recursive: true, force: true });
+  buildOciLayout(spec, scratch);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(scratch, dir);
+  return layout;
+}
+
+/** Builds (or reuses) the add-on's image and pushes it; the reference pinned by digest, for its pods. */
+export function pushAddonImage(name: string, spec: ImageSpec, pushAddress: string): string {
+  const pushed: PushedImage = pushToLocalRegistry(
+    cachedAddonLayout(name, spec),
+    `govhost/${name}`,
+    pushAddress,
+  );
+  return `${pushed.ref}@${pushed.digest}`;
+}
