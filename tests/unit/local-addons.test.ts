@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { ingressObjects, localIngress } from "../../tools/cluster/node/ingress.ts";
+import { metricsServer, metricsServerObjects } from "../../tools/cluster/node/metrics-server.ts";
+
+// The local cloud's add-ons (the ingress controller and metrics-server) as pods: what they are allowed and
+// how they run. Their behaviour is proven on the real node (eservice-node and metering-node tests); these
+// check the properties a reviewer would look for in the manifests.
+
+const dir = mkdtempSync(join(tmpdir(), "govhost-addons-"));
+const file = (name: string, text: string) => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+const certificate = { cert: file("tls.crt", "CERT"), key: file("tls.key", "KEY"), ca: file("ca.crt", "CA") };
+const image = "registry.govhost.local/govhost/addon@sha256:0123";
+
+type Workload = KubeObject & {
+  spec: {
+    strategy?: { type: string };
+    template: {
+      spec: {
+        securityContext: Record<string, unknown>;
+        containers: {
+          image: string;
+          imagePullPolicy: string;
+          args: string[];
+          securityContext: Record<string, unknown>;
+          ports: { hostPort?: number; hostIP?: string }[];
+        }[];
+      };
+    };
+  };
+};
+const byKind = (objects: KubeObject[], kind: string) => objects.filter((o) => o.kind === kind);
+const deploymentOf = (objects: KubeObject[]) => byKind(objects, "Deployment")[0] as Workload;
+
+function expectHardened(deployment: Workload) {
+  const pod = deployment.spec.template.spec;
+  expect(pod.securityContext).toMatchObject({
+    runAsNonRoot: true,
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  for (const container of pod.containers) {
+    expect(container.image).toBe(image);
+    expect(container.imagePullPolicy).toBe("Always");
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+  }
+}
+
+describe("the local ingress controller's manifests", () => {
+  const objects = ingressObjects(image, certificate);
+
+  it("runs Traefik hardened, on the node address's 443 and 80 only, with the govhost IngressClass", () => {
+    const deployment = deploymentOf(objects);
+    expectHardened(deployment);
+    expect(deployment.metadata?.namespace).toBe(localIngress.namespace);
+    expect(deployment.spec.strategy?.type).toBe("Recreate");
+    const ports = deployment.spec.template.spec.containers[0]?.ports.filter((p) => p.hostPort) ?? [];
+    expect(ports).toEqual([
+      expect.objectContaining({ hostPort: 443, hostIP: localIngress.address }),
+      expect.objectContaining({ hostPort: 80, hostIP: localIngress.address }),
+    ]);
+    const args = deployment.spec.template.spec.containers[0]?.args ?? [];
+    expect(args).toContain(`--providers.kubernetesingress.ingressclass=${localIngress.className}`);
+    // Nothing leaves the machine.
+    expect(args).toEqual(
+      expect.arrayContaining(["--global.checknewversion=false", "--global.sendanonymoususage=false"]),
+    );
+    expect(byKind(objects, "IngressClass")[0]).toMatchObject({
+      metadata: { name: localIngress.className },
+      spec: { controller: "traefik.io/ingress-controller" },
+    });
+  });
+
+  it("grants only reads, plus Ingress status updates", () => {
+    const role = byKind(objects, "ClusterRole")[0] as KubeObject & {
+      rules: { resources: string[]; verbs: string[] }[];
+    };
+    for (const rule of role.rules) {
+      if (rule.resources.includes("ingresses/status")) expect(rule.verbs).toEqual(["update"]);
+      else expect(rule.verbs).toEqual(["get", "list", "watch"]);
+    }
+  });
+});
+
+describe("metrics-server's manifests", () => {
+  const objects = metricsServerObjects(image, certificate);
+
+  it("runs hardened and verifies the kubelets' certificates", () => {
+    const deployment = deploymentOf(objects);
+    expectHardened(deployment);
+    const args = deployment.spec.template.spec.containers[0]?.args ?? [];
+    expect(args.some((a) => a.startsWith("--kubelet-certificate-authority="))).toBe(true);
+    expect(args).not.toContain("--kubelet-insecure-tls");
+  });
+
+  it("is registered with a CA bundle, not insecureSkipTLSVerify", () => {
+    const apiService = byKind(objects, "APIService")[0] as KubeObject & { spec: Record<string, unknown> };
+    expect(apiService.metadata?.name).toBe(metricsServer.apiService);
+    expect(apiService.spec.caBundle).toBe(Buffer.from("CA").toString("base64"));
+    expect(apiService.spec.insecureSkipTLSVerify).toBeUndefined();
+    // Applied last: the API server routes metrics.k8s.io only once everything behind it exists.
+    expect(objects.at(-1)).toBe(apiService);
+  });
+});
