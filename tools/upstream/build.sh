@@ -341,9 +341,10 @@ case ${1:-all} in
   etcd) build_etcd ;;
   pulumi) build_pulumi ;;
   pulumi-kubernetes) build_pulumi_kubernetes ;;
-  all) build_etcd; build_kubernetes; build_kubernetes_node; build_containerd; build_coredns; build_traefik; build_metrics_server
-    build_pulumi
-    build_pulumi_kubernetes ;;
+  # Each group in its own subshell: a group's build lock (lock_build) is held until its shell exits, and
+  # kubernetes and kubernetes-node take the same lock.
+  all) for group in etcd kubernetes kubernetes_node containerd coredns traefik metrics_server pulumi \
+      pulumi_kubernetes; do ("build_$group"); done ;;
   *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|etcd|pulumi|pulumi-kubernetes|all]" >&2
     exit 2 ;;
 esac
