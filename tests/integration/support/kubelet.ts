@@ -61,11 +61,15 @@ export async function runPods(
  * Plays the kubelet for one pod with `cpu` and `memory` requested (and as limits): it runs from `start` and,
  * when `end` is given, succeeds then. Quota admission answers 409 when the namespace's ResourceQuota changed
  * meanwhile (the tenancy controller rebalances it as pods come and go): as the API server advises, the
- * create is tried again.
+ * create is tried again. Options: `tenant` creates the pod instead of `admin` (RBAC and admission then judge
+ * that identity; the kubelet's part is still played by `admin`); `reportFinishedOnly` reports a pod with an
+ * `end` once, already finished, as a kubelet whose status sync came after the pod ended (one status update
+ * instead of two, for tests that play many pods).
  */
 export async function playPod(
   admin: KubeClient,
   pod: { namespace: string; name: string; cpu: string; memory: string; start: number; end?: number },
+  options: { tenant?: KubeClient; reportFinishedOnly?: boolean } = {},
 ): Promise<void> {
   const { namespace, name, cpu, memory } = pod;
   const manifest = compliantPod(namespace, name) as KubeObject & {
@@ -76,7 +80,7 @@ export async function playPod(
   container.resources = { requests: { cpu, memory }, limits: { cpu, memory } };
   await eventually(`pod ${name} to be admitted`, async () => {
     try {
-      return await admin.create(manifest);
+      return await (options.tenant ?? admin).create(manifest);
     } catch (error) {
       if (error instanceof KubeApiError && error.code === 409 && error.message.includes("resourcequotas"))
         return undefined;
@@ -91,7 +95,7 @@ export async function playPod(
       { status: { phase, startTime, ...extra } },
       { namespace, subresource: "status" },
     );
-  await status("Running");
+  if (pod.end === undefined || !options.reportFinishedOnly) await status("Running");
   if (pod.end === undefined) return;
   const terminated = { exitCode: 0, startedAt: startTime, finishedAt: new Date(pod.end).toISOString() };
   await status("Succeeded", {
