@@ -14,6 +14,9 @@ import { defaultScanSettings } from "./eservice/settings.ts";
 // Every environment variable the controller reads, declared once (docs/configuration.md shows this table).
 
 const dnsLabel = Type.String({ pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" });
+const ipv4Cidr = Type.String({
+  pattern: "^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)/(3[0-2]|[12]?\\d)$",
+});
 const hostPort = Type.String({ pattern: "^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+)(:\\d{1,5})?$" });
 
 export const controllerSettings = {
@@ -50,6 +53,14 @@ export const controllerSettings = {
     default: platformDefaults.ingressControllerNamespace,
     form: "a namespace name (DNS label)",
     description: "Namespace of the ingress controller, the only source allowed to reach e-service pods.",
+  },
+  clusterDnsCidrs: {
+    env: "GOVHOST_CLUSTER_DNS_CIDRS",
+    schema: Type.Array(ipv4Cidr),
+    default: [],
+    form: "a comma-separated list of IPv4 CIDRs, e.g. 10.250.0.1/32",
+    description:
+      "Where cluster DNS runs when it is not pods labelled k8s-app=kube-dns in kube-system (e.g. a host process): tenant pods may reach these addresses on port 53.",
   },
   ingressClass: {
     env: "GOVHOST_INGRESS_CLASS",

@@ -29,7 +29,11 @@ function readConfig(): ControllerConfig {
 
 /** Every controller, set up on one manager. */
 function setupControllers(manager: Manager, config: ControllerConfig): void {
-  setupTenancy(manager, { ...defaultTenancySettings, ingressControllerNamespace: config.ingressNamespace });
+  setupTenancy(manager, {
+    ...defaultTenancySettings,
+    ingressControllerNamespace: config.ingressNamespace,
+    clusterDnsCidrs: config.clusterDnsCidrs,
+  });
   setupEServices(
     manager,
     {

@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A package_of=(
   [chromium]=chromium [prometheus]=prometheus
   # The node (tools/cluster/node): runtime, CNI plugins, the pause process, kube-proxy's and the cleanup's
-  # netfilter tools, image building and pushing (umoci, skopeo), the local registry (docker-registry).
+  # netfilter tools, ipset for NetworkPolicy enforcement (kube-router), image building and pushing (umoci, skopeo), the local registry (docker-registry).
   [/usr/lib/cni/bridge]=containernetworking-plugins [nft]=nftables [busybox]=busybox-static
   [ip]=iproute2 [chroot]=coreutils
 )

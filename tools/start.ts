@@ -7,6 +7,7 @@ import { localKubeconfig, projectRoot } from "../lib/local-state.ts";
 import { startPortalApi } from "../portal-api/app.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
+import { nodeDnsControllerEnv } from "./cluster/node/dns.ts";
 import { localIngress } from "./cluster/node/ingress.ts";
 import type { NodeState } from "./cluster/node/state.ts";
 import { spawnController } from "./controller-process.ts";
@@ -132,6 +133,8 @@ async function main(): Promise<void> {
     inheritOutput: true,
     env: {
       GOVHOST_CONTROLLER_PORT: port,
+      // On the node, cluster DNS is a host process that tenant pods' DNS policy must allow.
+      ...(node ? nodeDnsControllerEnv : {}),
       // The scanner may reach exactly the demo site's host and port.
       ...(site ? { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } : {}),
     },

@@ -96,7 +96,10 @@ function networkPolicies(dept: Department, environment: string, settings: Tenanc
         policyTypes: ["Egress"],
         egress: [
           {
-            to: [{ ...byName("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+            to: [
+              { ...byName("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } },
+              ...settings.clusterDnsCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ],
             ports: [
               { protocol: "UDP", port: 53 },
               { protocol: "TCP", port: 53 },

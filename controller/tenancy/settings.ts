@@ -5,6 +5,11 @@ export interface TenancySettings {
   podSecurityVersion: string;
   /** Namespace of the platform ingress controller, allowed to reach tenant pods. */
   ingressControllerNamespace: string;
+  /**
+   * Addresses of cluster DNS when it does not run as kube-system pods labelled k8s-app=kube-dns (the local
+   * node's CoreDNS is a host process): allowed as DNS peers beside those pods.
+   */
+  clusterDnsCidrs: string[];
   /** Container defaults and bounds applied by each namespace's LimitRange. */
   containerDefaults: {
     defaultRequest: { cpu: string; memory: string };
@@ -16,6 +21,7 @@ export interface TenancySettings {
 export const defaultTenancySettings: TenancySettings = {
   podSecurityVersion: "v1.37",
   ingressControllerNamespace: platformDefaults.ingressControllerNamespace,
+  clusterDnsCidrs: [],
   containerDefaults: {
     defaultRequest: { cpu: "100m", memory: "128Mi" },
     default: { cpu: "500m", memory: "512Mi" },

@@ -165,6 +165,13 @@ export const resources = {
     plural: "ingressclasses",
     namespaced: false,
   },
+  endpointSlice: {
+    group: "discovery.k8s.io",
+    version: "v1",
+    kind: "EndpointSlice",
+    plural: "endpointslices",
+    namespaced: true,
+  },
   apiService: {
     group: "apiregistration.k8s.io",
     version: "v1",

@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { ingressObjects, localIngress } from "../../tools/cluster/node/ingress.ts";
 import { metricsServer, metricsServerObjects } from "../../tools/cluster/node/metrics-server.ts";
+import { kubeRouterArgs, networkPolicyRbac, splitRule } from "../../tools/cluster/node/network-policy.ts";
 
-// The local cloud's add-ons (the ingress controller and metrics-server) as pods: what they are allowed and
+// The local cloud's add-ons (the ingress controller and metrics-server as pods, kube-router as a process): what they are allowed and
 // how they run. Their behaviour is proven on the real node (eservice-node and metering-node tests); these
 // check the properties a reviewer would look for in the manifests.
 
@@ -109,5 +110,44 @@ describe("metrics-server's manifests", () => {
     expect(apiService.spec.insecureSkipTLSVerify).toBeUndefined();
     // Applied last: the API server routes metrics.k8s.io only once everything behind it exists.
     expect(objects.at(-1)).toBe(apiService);
+  });
+});
+
+describe("NetworkPolicy enforcement (kube-router)", () => {
+  const args = kubeRouterArgs({ kubeconfig: "/node/kube-router.kubeconfig", nodeName: "govhost-node" });
+
+  it("runs the firewall only, with no health or metrics listener", () => {
+    expect(args).toEqual(
+      expect.arrayContaining([
+        "--run-firewall=true",
+        "--run-router=false",
+        "--run-service-proxy=false",
+        "--run-loadbalancer=false",
+        "--enable-cni=false",
+        // v2.1.0 serves pprof, unauthenticated, on its health port.
+        "--health-port=0",
+        "--metrics-port=0",
+      ]),
+    );
+  });
+
+  it("is granted reads only", () => {
+    const role = networkPolicyRbac[0]?.body as { kind: string; rules: { verbs: string[] }[] };
+    expect(role.kind).toBe("ClusterRole");
+    for (const rule of role.rules)
+      expect(["get", "list", "watch"]).toEqual(expect.arrayContaining(rule.verbs));
+  });
+
+  it("removes its jump rules word for word, quoted comments kept whole", () => {
+    expect(
+      splitRule('-m comment --comment "kube-router netpol - 4IA2OSFRMVNDXBVV" -j KUBE-ROUTER-FORWARD'),
+    ).toEqual([
+      "-m",
+      "comment",
+      "--comment",
+      "kube-router netpol - 4IA2OSFRMVNDXBVV",
+      "-j",
+      "KUBE-ROUTER-FORWARD",
+    ]);
   });
 });

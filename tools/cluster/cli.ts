@@ -8,6 +8,7 @@ import { kubeConfigFrom } from "./credentials.ts";
 import { ensureLocalControlPlane, type LocalPaths, loadCloudState, stopLocalControlPlane } from "./local.ts";
 import { localIngress, localPublicDomains } from "./node/ingress.ts";
 import { metricsApiAvailable } from "./node/metrics-server.ts";
+import { networkPolicyEnforced } from "./node/network-policy.ts";
 import { localRegistry, type RegistryEndpoints } from "./node/registry.ts";
 import { nodeReadiness } from "./node/wait.ts";
 import { isRunning, type ManagedProcess } from "./processes.ts";
@@ -96,6 +97,11 @@ async function metricsLine(state: CloudState): Promise<string> {
   }
 }
 
+function networkPolicyLine(): string {
+  const what = `NetworkPolicy: kube-router ${pinnedVersions().kubeRouter} (firewall only)`;
+  return `${what}, ${networkPolicyEnforced() ? "enforcing" : "NOT enforcing (no rules in the filter table)"}`;
+}
+
 function registryLine(endpoints: RegistryEndpoints): string {
   return `registry ${localRegistry.host} (pulls: https://${endpoints.pullAddress}, read-only; pushes from this host: ${endpoints.pushAddress}, e.g. npm run image)`;
 }
@@ -116,6 +122,7 @@ async function status(): Promise<number> {
   if (state.node) say(registryLine(state.node.registry));
   if (state.node) say(ingressLine());
   if (state.node) say(await metricsLine(state));
+  if (state.node) say(networkPolicyLine());
   const allUp = processes.every(isRunning);
   return allUp && (!state.node || line.endsWith(": Ready")) ? 0 : 1;
 }

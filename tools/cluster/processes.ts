@@ -9,9 +9,16 @@ export interface ManagedProcess {
 }
 
 /** Starts a daemon in its own process group, output appended to `log`, not tied to this process. */
-export function startDaemon(name: string, command: string, args: string[], log: string): ManagedProcess {
+export function startDaemon(
+  name: string,
+  command: string,
+  args: string[],
+  log: string,
+  extraEnv: Record<string, string> = {},
+): ManagedProcess {
   const fd = openSync(log, "a");
-  const child = spawn(command, args, { detached: true, stdio: ["ignore", fd, fd] });
+  const env = { ...process.env, ...extraEnv };
+  const child = spawn(command, args, { detached: true, stdio: ["ignore", fd, fd], env });
   closeSync(fd);
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);

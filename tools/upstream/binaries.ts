@@ -90,6 +90,8 @@ export interface NodeBinaries {
   traefik: string;
   /** The resource metrics API server; its image too is built from the binary when the node starts. */
   metricsServer: string;
+  /** NetworkPolicy enforcement: kube-router's firewall, a host process like kube-proxy. */
+  kubeRouter: string;
 }
 
 /**
@@ -112,6 +114,7 @@ function nodeGroups(): { group: string; dir: string; names: string[] }[] {
     { group: "coredns", dir: `coredns-${v.coredns}`, names: ["coredns"] },
     { group: "traefik", dir: `traefik-${v.traefik}`, names: ["traefik"] },
     { group: "metrics-server", dir: `metrics-server-${v.metricsServer}`, names: ["metrics-server"] },
+    { group: "kube-router", dir: `kube-router-${v.kubeRouter}`, names: ["kube-router"] },
   ];
 }
 
@@ -161,6 +164,7 @@ export function resolveNodeBinaries(options: { build: boolean }): NodeBinaries {
     coredns: get("coredns"),
     traefik: get("traefik"),
     metricsServer: get("metrics-server"),
+    kubeRouter: get("kube-router"),
   };
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the upstream binaries govhost needs from their Go modules, pinned in versions.env.
-#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|etcd|pulumi|pulumi-kubernetes|all]
+#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|all]
 #   (default: all)
 # Output: $GOVHOST_CACHE/bin/<group>-<version>/ (default ~/.cache/govhost), reused when present. Binaries on
 # PATH or in $KUBEBUILDER_ASSETS are preferred over building: tools/upstream/binaries.ts decides that and
@@ -254,6 +254,47 @@ GO
   install_build "metrics-server $ver" "$out" "$started"
 }
 
+# kube-router, only its network policy firewall (iptables + ipset), the node's NetworkPolicy enforcer. v2.1.0
+# is the only version the Go module proxy serves. Built from a wrapper module that raises the dependencies
+# with published advisories on the paths it runs (x/net's HTTP/2 client, gRPC, protobuf, x/text, the docker
+# client); every version `go mod tidy` would otherwise resolve at latest is pinned too, so builds repeat.
+build_kube_router() {
+  local ver=$KUBE_ROUTER_VERSION out="$cache/bin/kube-router-$KUBE_ROUTER_VERSION"
+  if [[ -x $out/kube-router ]]; then log "kube-router $ver: cached in $out"; return; fi
+  lock_build "kube-router-$ver"
+  [[ -x $out/kube-router ]] && { log "kube-router $ver: built by another run"; return; }
+  local mod=github.com/cloudnativelabs/kube-router/v2 work="$cache/build/kube-router-$ver" started=$SECONDS
+  new_module "$work" "$mod" "$ver" <<'MOD'
+require (
+	github.com/Azure/go-ansiterm v0.0.0-20261006220739-8c912ac31dd4
+	github.com/cenkalti/backoff/v4 v4.3.0
+	github.com/docker/docker v25.0.6+incompatible
+	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0
+	go.opentelemetry.io/proto/otlp v1.11.1
+	golang.org/x/net v0.59.0
+	golang.org/x/oauth2 v0.36.0
+	golang.org/x/text v0.42.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc
+	google.golang.org/grpc v1.84.0
+	google.golang.org/protobuf v1.36.12
+)
+MOD
+  cat >"$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import _ "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"
+GO
+  log "kube-router $ver: downloading modules"
+  (cd "$work" && with_heartbeat "kube-router download" go mod tidy -e >/dev/null)
+  log "kube-router $ver: compiling"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  (cd "$work" && with_heartbeat "kube-router build" go build -trimpath \
+    -ldflags "-s -w -X $mod/pkg/version.Version=$ver" -o "$out.tmp/kube-router" "$mod/cmd/kube-router")
+  install_build "kube-router $ver" "$out" "$started"
+}
+
 build_etcd() {
   local ver=$ETCD_VERSION out="$cache/bin/etcd-$ETCD_VERSION"
   if [[ -x $out/etcd ]]; then log "etcd $ver: cached in $out"; return; fi
@@ -338,13 +379,14 @@ case ${1:-all} in
   coredns) build_coredns ;;
   traefik) build_traefik ;;
   metrics-server) build_metrics_server ;;
+  kube-router) build_kube_router ;;
   etcd) build_etcd ;;
   pulumi) build_pulumi ;;
   pulumi-kubernetes) build_pulumi_kubernetes ;;
   # Each group in its own subshell: a group's build lock (lock_build) is held until its shell exits, and
   # kubernetes and kubernetes-node take the same lock.
-  all) for group in etcd kubernetes kubernetes_node containerd coredns traefik metrics_server pulumi \
-      pulumi_kubernetes; do ("build_$group"); done ;;
-  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|etcd|pulumi|pulumi-kubernetes|all]" >&2
+  all) for group in etcd kubernetes kubernetes_node containerd coredns traefik metrics_server kube_router \
+      pulumi pulumi_kubernetes; do ("build_$group"); done ;;
+  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|all]" >&2
     exit 2 ;;
 esac

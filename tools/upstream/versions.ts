@@ -11,6 +11,7 @@ export interface UpstreamVersions {
   coredns: string;
   traefik: string;
   metricsServer: string;
+  kubeRouter: string;
   pulumi: string;
   pulumiKubernetes: string;
 }
@@ -34,6 +35,7 @@ export function pinnedVersions(): UpstreamVersions {
     coredns: get("COREDNS_VERSION"),
     traefik: get("TRAEFIK_VERSION"),
     metricsServer: get("METRICS_SERVER_VERSION"),
+    kubeRouter: get("KUBE_ROUTER_VERSION"),
     pulumi: get("PULUMI_VERSION"),
     pulumiKubernetes: get("PULUMI_KUBERNETES_VERSION"),
   };

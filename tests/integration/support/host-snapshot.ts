@@ -13,6 +13,7 @@ const nodePrograms = new Set([
   "kube-proxy",
   "kube-scheduler",
   "coredns",
+  "kube-router",
   "catatonit",
   "busybox",
   "kubectl",
@@ -34,7 +35,7 @@ function nodeProcesses(): string[] {
 
 /**
  * What a node may change on this machine, as text to compare: node processes, /proc/mounts, `ip link`,
- * `ip route`, nftables tables, the sysctls the node's parts write, the top-level cgroups of every hierarchy
+ * `ip route`, nftables tables, iptables filter chains and ipsets, the sysctls the node's parts write, the top-level cgroups of every hierarchy
  * (where /kubepods appears), and the fixed host paths that containerd, runc, CNI and the kubelet use.
  */
 export function hostSnapshot() {
@@ -48,6 +49,8 @@ export function hostSnapshot() {
     sysctls: state.sysctls,
     cgroups: state.cgroups,
     conntrackEntries: state.conntrackEntries,
+    filterChains: state.filterChains,
+    ipsets: state.ipsets,
     hostPaths: nodeHostPaths.filter((p) => state.paths[p]),
   };
 }

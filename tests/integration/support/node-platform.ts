@@ -9,6 +9,7 @@ import {
   type LocalPaths,
   stopLocalControlPlane,
 } from "../../../tools/cluster/local.ts";
+import { nodeDnsControllerEnv } from "../../../tools/cluster/node/dns.ts";
 import { type ControllerProcess, spawnController } from "../../../tools/controller-process.ts";
 import { localStackBaseline, preparePlatform } from "../../../tools/install-platform.ts";
 import { requireNode } from "./node.ts";
@@ -55,7 +56,7 @@ export async function startNodePlatform(options: {
     const controller = await spawnController({
       kubeconfig: controllerKubeconfig,
       identity: options.identity,
-      ...(options.env ? { env: options.env } : {}),
+      env: { ...nodeDnsControllerEnv, ...options.env },
     });
     return {
       dir,

@@ -1,7 +1,11 @@
 import type { KubeClient } from "../../../lib/kube/client.ts";
 import { nodeNetwork } from "./network.ts";
+import { networkPolicyRbac } from "./network-policy.ts";
 
-/** What the node needs in the API: who may call kubelets, CoreDNS's read access, the DNS Service. */
+/**
+ * What the node needs in the API: who may call kubelets, CoreDNS's read access, the DNS Service (and
+ * kube-router's read access, network-policy.ts).
+ */
 const objects: { path: string; body: Record<string, unknown> }[] = [
   {
     // The API server's kubelet client certificate (logs, exec, port-forward, node proxy).
@@ -86,9 +90,11 @@ const objects: { path: string; body: Record<string, unknown> }[] = [
   },
 ];
 
+const nodeObjects = [...objects, ...networkPolicyRbac];
+
 /** Applies the node's cluster objects (server-side apply, field manager govhost-node). */
 export async function bootstrapNodeObjects(admin: KubeClient): Promise<void> {
-  for (const { path, body } of objects) {
+  for (const { path, body } of nodeObjects) {
     await admin.call("PATCH", path, {
       body,
       contentType: "application/apply-patch+yaml",

@@ -13,6 +13,12 @@ import type { NodePki } from "./pki.ts";
  * the other daemons, and keeps kube-system free of pods that the security baseline would have to exempt.
  * Names outside cluster.local are not forwarded: the local cloud has no outside network.
  */
+/**
+ * What the controller must be told about this DNS: it is no kube-system pod, so tenant namespaces' DNS
+ * NetworkPolicy allows its address (enforced on the node by kube-router).
+ */
+export const nodeDnsControllerEnv = { GOVHOST_CLUSTER_DNS_CIDRS: `${nodeNetwork.nodeIp}/32` } as const;
+
 export function corefile(o: { kubeconfig: string; healthPort: number; readyPort: number }): string {
   return `.:53 {
     bind ${nodeNetwork.nodeIp}

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ipsets } from "./network-policy.ts";
 
 /**
  * The machine-wide state a node changes, recorded before it starts so that stopping it can put everything
@@ -57,6 +58,9 @@ export interface HostState {
   cgroups: string[];
   /** Connection-tracking entries (0 when nothing on the machine used netfilter's NAT or state). */
   conntrackEntries: number;
+  /** Chains of iptables' filter table, and ipsets (kube-router's NetworkPolicy firewall writes both). */
+  filterChains: string[];
+  ipsets: string[];
 }
 
 /** Addresses of the node's traffic, whose connection-tracking entries go with it. */
@@ -114,7 +118,25 @@ export function recordHostState(): HostState {
     nftTables: nftTables(),
     cgroups: topLevelCgroups(),
     conntrackEntries: conntrackEntries(),
+    filterChains: filterChains(),
+    ipsets: ipsets(),
   };
+}
+
+/** User-defined chains of the filter table (`iptables -S`'s -N lines); none without a filter table. */
+export function filterChains(): string[] {
+  try {
+    return execFileSync("iptables", ["-w", "5", "-S"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+      .split("\n")
+      .filter((l) => l.startsWith("-N "))
+      .map((l) => l.slice(3))
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 export function conntrackEntries(): number {

@@ -3,6 +3,7 @@ import { clientExtensions, issue, type Pki } from "../pki.ts";
 import { localPublicDomains } from "./ingress.ts";
 import { metricsServer } from "./metrics-server.ts";
 import { nodeNetwork } from "./network.ts";
+import { networkPolicyEnforcer } from "./network-policy.ts";
 import { localRegistry } from "./registry.ts";
 
 /** Certificates of the node's components, issued by the cluster CA into the node's directory. */
@@ -20,6 +21,9 @@ export interface NodePki {
   schedulerKey: string;
   corednsCert: string;
   corednsKey: string;
+  /** kube-router's client identity (read-only RBAC, network-policy.ts). */
+  kubeRouterCert: string;
+  kubeRouterKey: string;
   /** The local registry's serving certificate (its name and the node address; registry.ts). */
   registryCert: string;
   registryKey: string;
@@ -44,6 +48,7 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
   issue(dir, "kube-proxy", "/CN=system:kube-proxy", clientExtensions);
   issue(dir, "kube-scheduler", "/CN=system:kube-scheduler", clientExtensions);
   issue(dir, "coredns", "/CN=system:coredns", clientExtensions);
+  issue(dir, "kube-router", `/CN=${networkPolicyEnforcer.user}`, clientExtensions);
   issue(
     dir,
     "registry",
@@ -75,6 +80,8 @@ export function createNodePki(clusterPki: Pki, nodeName: string): NodePki {
     schedulerKey: at("kube-scheduler.key"),
     corednsCert: at("coredns.crt"),
     corednsKey: at("coredns.key"),
+    kubeRouterCert: at("kube-router.crt"),
+    kubeRouterKey: at("kube-router.key"),
     registryCert: at("registry.crt"),
     registryKey: at("registry.key"),
     ingressCert: at("ingress-default.crt"),

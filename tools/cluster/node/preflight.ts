@@ -8,6 +8,7 @@ export const nodePackages = [
   "/usr/lib/cni/bridge",
   "catatonit",
   "iptables",
+  "ipset",
   "nft",
   "conntrack",
   "umoci",

@@ -14,6 +14,7 @@ import { startKubeProxy } from "./kube-proxy.ts";
 import { startKubelet } from "./kubelet.ts";
 import { updateNodeLock } from "./lock.ts";
 import { deployMetricsServer } from "./metrics-server.ts";
+import { networkPolicyEnforced, startNetworkPolicyEnforcer } from "./network-policy.ts";
 import { createNodePki, type NodePki } from "./pki.ts";
 import { localRegistry, registryAnswers, registryBinary, startRegistry } from "./registry.ts";
 import { startScheduler } from "./scheduler.ts";
@@ -79,7 +80,8 @@ function startNodeDaemons(
 /**
  * Starts the node beside a running control plane (which listens on the node address): containerd with the
  * pause image, the node's certificates and cluster objects, kube-scheduler, CoreDNS, the kubelet and
- * kube-proxy; waits until the Node is Ready and DNS answers. On failure everything started is stopped and
+ * kube-proxy, then NetworkPolicy enforcement; waits until the Node is Ready, policies are enforced and DNS
+ * answers. On failure everything started is stopped and
  * the machine put back; the caller then stops its control plane (it listens on the node address).
  */
 export async function startNode(
@@ -133,6 +135,32 @@ export async function startNode(
     await waitFor(
       `node ${state.name} Ready`,
       async () => (await nodeReadiness(admin, state.name))?.status === "True",
+      state.processes,
+      timeoutMs,
+    );
+    // After the Node exists (kube-router reads it at start), before any pod runs: no pod starts unfiltered.
+    progress("starting NetworkPolicy enforcement (kube-router's firewall)");
+    state.processes.push(
+      startNetworkPolicyEnforcer({
+        binary: bin.kubeRouter,
+        nodeName: state.name,
+        nodeDir: dir,
+        logDir,
+        server: cp.server,
+        pki,
+      }),
+    );
+    updateNodeLock({
+      id: prepared.lockId,
+      owner: prepared.owner,
+      statePath: prepared.statePath,
+      workDir: cp.workDir,
+      pids: state.processes.map((p) => p.pid),
+      since: new Date().toISOString(),
+    });
+    await waitFor(
+      "NetworkPolicy enforcement",
+      async () => networkPolicyEnforced(),
       state.processes,
       timeoutMs,
     );

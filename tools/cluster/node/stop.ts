@@ -9,6 +9,7 @@ import { pidsInNewCgroups, restoreHostState } from "./host-state.ts";
 import { cleanupKubeProxy } from "./kube-proxy.ts";
 import { lockIsLive, readNodeLock, releaseNodeLock } from "./lock.ts";
 import { deleteNodeLinks } from "./network.ts";
+import { removeNetworkPolicyRules } from "./network-policy.ts";
 import type { NodeState } from "./state.ts";
 import { killAll, processesMentioning, unmountUnder } from "./sweep.ts";
 
@@ -75,9 +76,9 @@ export async function stopNode(
 
 /**
  * Pods deleted while the kubelet runs (the control plane's controller manager is stopped first, so no
- * replica comes back), kube-proxy's rules removed, the daemons stopped, leftover containers and shims
- * killed, and everything mounted under the node's directories unmounted (before anything removes them).
- * Returns what stayed mounted.
+ * replica comes back), kube-router's and kube-proxy's rules (and kube-router's ipsets) removed, the daemons
+ * stopped, leftover containers and shims killed, and everything mounted under the node's directories
+ * unmounted (before anything removes them). Returns what stayed mounted or could not be removed.
  */
 export async function stopNodeDaemons(
   state: NodeState,
@@ -108,6 +109,11 @@ export async function stopNodeDaemons(
       progress(`could not delete the pods through the API (${String(error)}); stopping them directly`);
     }
   }
+  // Pods are gone: the policy firewall goes before kube-proxy's cleanup (both write the filter table).
+  progress("stopping NetworkPolicy enforcement and removing its rules and ipsets");
+  const firewall = byName("kube-router");
+  if (firewall) await stopProcess(firewall);
+  const leftRules = removeNetworkPolicyRules();
   progress("stopping kube-proxy and removing its rules");
   const proxy = byName("kube-proxy");
   if (proxy) await stopProcess(proxy);
@@ -128,7 +134,7 @@ export async function stopNodeDaemons(
   killAll(processesMentioning(state.dir));
   await sleep(200);
   const stillMounted = unmountUnder([state.dir, "/run/netns", "/run/containerd"]);
-  return stillMounted.length > 0 ? [`still mounted: ${stillMounted.join(", ")}`] : [];
+  return [...leftRules, ...(stillMounted.length > 0 ? [`still mounted: ${stillMounted.join(", ")}`] : [])];
 }
 
 /**
