@@ -4,7 +4,7 @@ import { childNames, renderTenant } from "../../controller/tenancy/desired.ts";
 import { defaultTenancySettings } from "../../controller/tenancy/settings.ts";
 
 // The NetworkPolicies of a tenant namespace, as rendered. That they are enforced is proven on the real node
-// (tests/integration/network-policy-node.test.ts).
+// (tests/integration/tenant-isolation-node.test.ts).
 
 const department = {
   apiVersion: "govhost.io/v1alpha1",
