@@ -116,6 +116,8 @@ export const statusOwners = {
         "UnknownPlan",
       ],
       StorageSized: ["AsPlanned", "ResizeRefused"],
+      // Whether the rendered workload serves (its Deployment's available replicas): runtime/rollout.ts.
+      Available: ["Available", "ScaledToZero", "NoAvailableReplicas", "PodsRefused", "RolloutStalled"],
     },
   },
 } as const satisfies Record<string, StatusOwner>;

@@ -13,6 +13,7 @@ import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eser
 import { selectorLabels, type Tenant } from "../api/eservice-workload.ts";
 import { fieldManager } from "../api/group.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import { type DeploymentStatus, rolloutAvailability } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { type EServiceChildren, renderEService } from "./desired.ts";
@@ -23,13 +24,6 @@ import type { ScanQueue } from "./scan-queue.ts";
 import type { EServiceSettings } from "./settings.ts";
 
 type EServiceObject = EService & KubeObject;
-
-interface DeploymentStatus {
-  availableReplicas?: number;
-  updatedReplicas?: number;
-  observedGeneration?: number;
-  conditions?: { type: string; status: string; reason?: string; message?: string }[];
-}
 
 interface Workload {
   admitted: boolean;
@@ -44,52 +38,13 @@ function underDomains(host: string, domains: string[]): boolean {
   return domains.some((d) => host === d || host.endsWith(`.${d}`));
 }
 
-/**
- * Deployed means the workload serves: at least one replica is available (pods exist and are ready), not
- * merely that the Deployment object was written. While none is, the reason says why, with the deployment
- * controller's own words when it could not create pods (its ReplicaFailure condition).
- */
+/** Deployed means the workload serves (runtime/rollout.ts). */
 export function deployedFromRollout(
   replicas: number,
   status: DeploymentStatus | undefined,
 ): EServiceCondition {
-  const available = status?.availableReplicas ?? 0;
-  if (replicas === 0)
-    return {
-      type: "Deployed",
-      status: "True",
-      reason: "ScaledToZero",
-      message: "replicas is 0: nothing runs",
-    };
-  if (available > 0)
-    return {
-      type: "Deployed",
-      status: "True",
-      reason: "Available",
-      message: `${available}/${replicas} replicas available`,
-    };
-  const failure = status?.conditions?.find((c) => c.type === "ReplicaFailure" && c.status === "True");
-  if (failure)
-    return {
-      type: "Deployed",
-      status: "False",
-      reason: "PodsRefused",
-      message: `No replica could be created: ${failure.message ?? failure.reason ?? "see the ReplicaSet's events"}`,
-    };
-  const progressing = status?.conditions?.find((c) => c.type === "Progressing");
-  if (progressing?.status === "False")
-    return {
-      type: "Deployed",
-      status: "False",
-      reason: "RolloutStalled",
-      message: `0/${replicas} replicas available: ${progressing.message ?? progressing.reason ?? "the rollout stalled"}`,
-    };
-  return {
-    type: "Deployed",
-    status: "False",
-    reason: "NoAvailableReplicas",
-    message: `0/${replicas} replicas available yet (pods are being created, scheduled or started)`,
-  };
+  const { serving, reason, message } = rolloutAvailability(replicas, status);
+  return { type: "Deployed", status: serving ? "True" : "False", reason, message };
 }
 
 /**

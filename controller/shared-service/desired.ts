@@ -9,6 +9,9 @@ import { childLabels } from "../tenancy/desired.ts";
 // instance, the catalogue entry and its plan: a bounded, policy-compliant workload that quota and metering
 // treat like any other. The binding Secret is not here: its password is generated once (reconciler.ts).
 
+/** The label on every object rendered for an instance (and its pods' selector): the instance's name. */
+export const instanceLabel = "govhost.io/shared-service-instance";
+
 export type Plan = SharedService["spec"]["plans"][number];
 
 export interface InstanceChildren {
@@ -28,7 +31,7 @@ export function renderInstance(
 ): InstanceChildren {
   const name = instance.metadata.name as string;
   const namespace = instance.metadata.namespace as string;
-  const selector = { "govhost.io/shared-service-instance": name };
+  const selector = { [instanceLabel]: name };
   const meta = (objectName: string) => ({
     name: objectName,
     namespace,

@@ -9,10 +9,13 @@ import type {
   SharedServiceInstance,
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
+import { type DeploymentStatus, rolloutAvailability } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { BrokerProvisioner, pollMs } from "./broker.ts";
 import { type Plan, renderInstance } from "./desired.ts";
+
+const availabilityPollMs = 15_000;
 
 type InstanceObject = SharedServiceInstance & KubeObject;
 
@@ -98,6 +101,7 @@ export class SharedServiceInstanceReconciler {
 
     const children = renderInstance(instance, service, plan, tenant);
     const conditions: InstanceCondition[] = [];
+    let rollout: ReturnType<typeof rolloutAvailability> | undefined;
     try {
       await this.client.apply(children.config, { fieldManager });
       try {
@@ -118,7 +122,17 @@ export class SharedServiceInstanceReconciler {
           message: `The volume could not be resized to ${plan.limits.storage}: ${error.message}`,
         });
       }
-      await this.client.apply(children.deployment, { fieldManager });
+      const deployment = await this.client.apply(children.deployment, { fieldManager });
+      rollout = rolloutAvailability(
+        (children.deployment.spec as { replicas: number }).replicas,
+        (deployment as { status?: DeploymentStatus }).status,
+      );
+      conditions.push({
+        type: "Available",
+        status: rollout.serving ? "True" : "False",
+        reason: rollout.reason,
+        message: rollout.message,
+      });
       await this.client.apply(children.service, { fieldManager });
     } catch (error) {
       if (!isAdmissionRefusal(error)) throw error;
@@ -146,7 +160,8 @@ export class SharedServiceInstanceReconciler {
         },
       ],
     });
-    return undefined;
+    // Its Deployment's status changes re-run this (setup.ts); the poll only backs that up.
+    return rollout?.serving === false ? { requeueAfterMs: availabilityPollMs } : undefined;
   }
 
   /** A broker-backed instance: one step of the broker's work per reconcile (see broker.ts). */

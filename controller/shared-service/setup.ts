@@ -4,6 +4,7 @@ import { resources } from "../../lib/kube/resources.ts";
 import type { SharedService } from "../api/shared-service.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { tenantLookup, tenantNamespaces } from "../tenancy/setup.ts";
+import { instanceLabel } from "./desired.ts";
 import { SharedServiceInstanceReconciler } from "./reconciler.ts";
 
 /** The SharedServiceInstances cache, shared with metering (which bills plans). */
@@ -30,6 +31,21 @@ export function setupSharedServices(manager: Manager): void {
     resyncKeys: () => instances.list().map(objectKey),
   });
   manager.watch(instances, (_event, instance) => queue.add(objectKey(instance)));
+  // Available follows the workload's rollout: a rendered instance is reconciled again when its
+  // Deployment's status changes.
+  const deployments = manager.informer<KubeObject>(resources.deployment, {
+    labelSelector: instanceLabel,
+    phase: 1,
+  });
+  manager.watch(deployments, (_event, deployment) => {
+    const refs = (deployment.metadata?.ownerReferences ?? []) as {
+      kind?: string;
+      name?: string;
+      controller?: boolean;
+    }[];
+    const owner = refs.find((ref) => ref.controller && ref.kind === "SharedServiceInstance");
+    if (owner?.name) queue.add(`${deployment.metadata?.namespace}/${owner.name}`);
+  });
   manager.watch(services, () => {
     for (const instance of instances.list()) queue.add(objectKey(instance));
   });

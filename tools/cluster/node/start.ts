@@ -20,6 +20,7 @@ import { localRegistry, registryAnswers, registryBinary, startRegistry } from ".
 import { startScheduler } from "./scheduler.ts";
 import { defaultNodeName, type NodeState, type PreparedNode } from "./state.ts";
 import { stopNode } from "./stop.ts";
+import { applyLocalStorage } from "./storage.ts";
 import { httpOk, nodeReadiness, waitFor } from "./wait.ts";
 
 const portNames = [
@@ -121,6 +122,7 @@ export async function startNode(
       join(dir, "images"),
     );
     await bootstrapNodeObjects(admin);
+    await applyLocalStorage(admin, state.name, dir);
     progress("starting the registry, kube-scheduler, CoreDNS, kubelet, kube-proxy");
     const pki = createNodePki(cp.pki, state.name);
     state.processes.push(...startNodeDaemons(cp, state, pki, ports));
