@@ -1,5 +1,5 @@
 import { Histogram } from "prom-client";
-import type { KubeObject } from "../../lib/kube/client.ts";
+import { controllerOwnerName, type KubeObject } from "../../lib/kube/client.ts";
 import { objectKey } from "../../lib/kube/informer.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { platformOwned } from "../../policies/keys.ts";
@@ -81,13 +81,8 @@ export function setupEServices(
     phase: 1,
   });
   manager.watch(deployments, (_event, deployment) => {
-    const refs = (deployment.metadata?.ownerReferences ?? []) as {
-      kind?: string;
-      name?: string;
-      controller?: boolean;
-    }[];
-    const owner = refs.find((ref) => ref.controller && ref.kind === "EService");
-    if (owner?.name) queue.add(`${deployment.metadata?.namespace}/${owner.name}`);
+    const owner = controllerOwnerName(deployment, "EService");
+    if (owner) queue.add(`${deployment.metadata?.namespace}/${owner}`);
   });
   manager.onStop(async () => {
     scans.stop();

@@ -1,4 +1,4 @@
-import type { KubeObject } from "../../lib/kube/client.ts";
+import { controllerOwnerName, type KubeObject } from "../../lib/kube/client.ts";
 import { objectKey } from "../../lib/kube/informer.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { SharedService } from "../api/shared-service.ts";
@@ -38,13 +38,8 @@ export function setupSharedServices(manager: Manager): void {
     phase: 1,
   });
   manager.watch(deployments, (_event, deployment) => {
-    const refs = (deployment.metadata?.ownerReferences ?? []) as {
-      kind?: string;
-      name?: string;
-      controller?: boolean;
-    }[];
-    const owner = refs.find((ref) => ref.controller && ref.kind === "SharedServiceInstance");
-    if (owner?.name) queue.add(`${deployment.metadata?.namespace}/${owner.name}`);
+    const owner = controllerOwnerName(deployment, "SharedServiceInstance");
+    if (owner) queue.add(`${deployment.metadata?.namespace}/${owner}`);
   });
   manager.watch(services, () => {
     for (const instance of instances.list()) queue.add(objectKey(instance));

@@ -44,6 +44,16 @@ export class KubeApiError extends Error {
   }
 }
 
+/** The name of the object's controlling owner of `kind` (its ownerReference with controller: true), if any. */
+export function controllerOwnerName(object: KubeObject, kind: string): string | undefined {
+  const refs = (object.metadata?.ownerReferences ?? []) as {
+    kind?: string;
+    name?: string;
+    controller?: boolean;
+  }[];
+  return refs.find((ref) => ref.controller && ref.kind === kind)?.name;
+}
+
 export const isNotFound = (error: unknown) => error instanceof KubeApiError && error.code === 404;
 export const isConflict = (error: unknown) => error instanceof KubeApiError && error.code === 409;
 

@@ -108,6 +108,16 @@ export async function startNode(
     processes: [],
     hostBefore: prepared.hostBefore,
   };
+  // The machine lock names every daemon, so another start can tell whether this node still runs.
+  const recordPidsInLock = () =>
+    updateNodeLock({
+      id: prepared.lockId,
+      owner: prepared.owner,
+      statePath: prepared.statePath,
+      workDir: cp.workDir,
+      pids: state.processes.map((p) => p.pid),
+      since: new Date().toISOString(),
+    });
   const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cp.kubeconfig));
   try {
     progress("starting containerd");
@@ -126,14 +136,7 @@ export async function startNode(
     progress("starting the registry, kube-scheduler, CoreDNS, kubelet, kube-proxy");
     const pki = createNodePki(cp.pki, state.name);
     state.processes.push(...startNodeDaemons(cp, state, pki, ports));
-    updateNodeLock({
-      id: prepared.lockId,
-      owner: prepared.owner,
-      statePath: prepared.statePath,
-      workDir: cp.workDir,
-      pids: state.processes.map((p) => p.pid),
-      since: new Date().toISOString(),
-    });
+    recordPidsInLock();
     await waitFor(
       `node ${state.name} Ready`,
       async () => (await nodeReadiness(admin, state.name))?.status === "True",
@@ -152,14 +155,7 @@ export async function startNode(
         pki,
       }),
     );
-    updateNodeLock({
-      id: prepared.lockId,
-      owner: prepared.owner,
-      statePath: prepared.statePath,
-      workDir: cp.workDir,
-      pids: state.processes.map((p) => p.pid),
-      since: new Date().toISOString(),
-    });
+    recordPidsInLock();
     await waitFor(
       "NetworkPolicy enforcement",
       async () => networkPolicyEnforced(),
