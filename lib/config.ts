@@ -95,6 +95,26 @@ export const Milliseconds = (minimum = 1, maximum = 7 * 24 * 3_600_000) => Type.
 /** A TCP port. */
 export const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
 
+/** An IANA time zone name that this runtime's time zone data knows. */
+const TimeZone = Type.Refine(Type.String({ minLength: 1, maxLength: 64 }), (zone) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+/** GOVHOST_TIMEZONE, read by the controller and the portal API alike; each gives the platform default. */
+export const timeZoneSetting = (defaultZone: string) => ({
+  env: "GOVHOST_TIMEZONE",
+  schema: TimeZone,
+  default: defaultZone,
+  form: "an IANA time zone this runtime knows (e.g. Asia/Hong_Kong)",
+  description:
+    "The chargeback calendar: statement months, budgets and usage windows begin at midnight in this zone.",
+});
+
 /** A Markdown table of a spec's settings, for docs/configuration.md. */
 export function settingsTable(spec: SettingsSpec): string {
   const rows = Object.values(spec).map((s) => {

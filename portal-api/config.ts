@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import Type from "typebox";
 import { platformDefaults } from "../controller/api/defaults.ts";
-import { type Config, loadConfig, Port, type SettingsSpec } from "../lib/config.ts";
+import { type Config, loadConfig, Port, type SettingsSpec, timeZoneSetting } from "../lib/config.ts";
 import type { PortalApiSettings } from "./app.ts";
 import { defaultRoleSettings } from "./auth/principal.ts";
 
@@ -13,15 +13,6 @@ import { defaultRoleSettings } from "./auth/principal.ts";
 const ClaimName = Type.String({ pattern: "^\\S{1,256}$" });
 
 /** An IANA time zone the runtime knows (`Intl` refuses any other). */
-const TimeZone = Type.Refine(Type.String({ minLength: 1, maxLength: 64 }), (zone) => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-});
-
 export const portalApiSettings = {
   issuer: {
     env: "GOVHOST_OIDC_ISSUER",
@@ -125,13 +116,7 @@ export const portalApiSettings = {
       "Requests per minute per client: its verified identity, else its address (an unverified `Authorization` header counts as no token)",
     form: "a whole number from 1 to 10000000",
   },
-  timeZone: {
-    env: "GOVHOST_TIMEZONE",
-    schema: TimeZone,
-    default: platformDefaults.timeZone,
-    description: "The calendar of statements and usage windows (months and days begin at midnight here)",
-    form: "an IANA time zone name (e.g. Asia/Hong_Kong)",
-  },
+  timeZone: timeZoneSetting(platformDefaults.timeZone),
 } satisfies SettingsSpec;
 
 export type PortalApiConfig = Config<typeof portalApiSettings>;

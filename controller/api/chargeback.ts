@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { platformDefaults } from "./defaults.ts";
 import { ObjectMeta } from "./schema-helpers.ts";
 
 // ChargebackStatement: one per department per calendar month. The metering issue fills in how lines are
@@ -30,7 +31,7 @@ export const ChargebackStatementSpec = Type.Object(
   {
     department: Type.String(),
     period: Type.String({ pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$", description: "Calendar month, YYYY-MM" }),
-    timeZone: Type.String({ default: "Asia/Hong_Kong" }),
+    timeZone: Type.String({ default: platformDefaults.timeZone }),
     currency: Type.String({ pattern: "^[A-Z]{3}$" }),
     lines: Type.Array(StatementLine, { default: [] }),
     totalMinor: Type.Integer({ default: 0 }),
