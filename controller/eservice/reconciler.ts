@@ -79,7 +79,7 @@ export class EServiceReconciler {
     this.tenantOf = options.tenantOf;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult | undefined> {
+  async reconcile(key: string, log: Logger = this.log): Promise<ReconcileResult | undefined> {
     const [namespace, name] = key.split("/") as [string, string];
     const es = await this.client.find<EServiceObject>(resources.eservice, name, namespace);
     if (!es || es.metadata.deletionTimestamp) {
@@ -107,9 +107,7 @@ export class EServiceReconciler {
       const message = `Reconcile failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
       await this.writeStatus(es, {
         conditions: [{ type: "Deployed", status: "Unknown", reason: "ReconcileError", message }],
-      }).catch((writeError: unknown) =>
-        this.log.warn({ eservice: key, err: writeError }, "status write failed"),
-      );
+      }).catch((writeError: unknown) => log.warn({ err: writeError }, "status write failed"));
       throw error;
     }
   }

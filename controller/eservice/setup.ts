@@ -69,7 +69,8 @@ export function setupEServices(
   const eservices = eservicesInformer(manager);
   const queue = manager.controller({
     name: "eservice",
-    reconcile: (key) => reconciler.reconcile(key),
+    kind: "EService",
+    reconcile: (key, log) => reconciler.reconcile(key, log),
     resyncKeys: () => eservices.list().map(objectKey),
   });
   manager.watch(eservices, (_event, es) => queue.add(objectKey(es)), specOrMetadataChanged);

@@ -42,7 +42,10 @@ export type EventFilter<T> = (event: InformerEvent, object: T, previous?: T) => 
 export interface ControllerDefinition {
   /** The controller's name: its metrics label and log field. */
   name: string;
-  reconcile: (key: string) => Promise<ReconcileResult | undefined>;
+  /** The kind it reconciles: with the key, the fields of each reconcile's logger. */
+  kind: string;
+  /** Reconciles one object; `log` carries the controller, the kind and the object's key. */
+  reconcile: (key: string, log: Logger) => Promise<ReconcileResult | undefined>;
   concurrency?: number;
   /** The keys a periodic resync enqueues again. */
   resyncKeys?: () => Iterable<string>;
@@ -123,7 +126,7 @@ export class Manager {
       async (key) => {
         const end = metrics.reconcileDuration.startTimer({ controller: name });
         try {
-          return await definition.reconcile(key);
+          return await definition.reconcile(key, log.child({ kind: definition.kind, name: key }));
         } finally {
           end();
           metrics.queueDepth.set({ controller: name }, queue.depth);
@@ -133,7 +136,10 @@ export class Manager {
         concurrency: definition.concurrency ?? 4,
         onError: (key, error, retryInMs) => {
           metrics.reconcileErrors.inc({ controller: name });
-          log.warn({ key, err: error, retryInMs }, "reconcile failed; will retry");
+          log.warn(
+            { kind: definition.kind, name: key, err: error, retryInMs },
+            "reconcile failed; will retry",
+          );
         },
       },
     );

@@ -27,6 +27,7 @@ export function setupSharedServices(manager: Manager): void {
   });
   const queue = manager.controller({
     name: "sharedserviceinstance",
+    kind: "SharedServiceInstance",
     reconcile: (key) => reconciler.reconcile(key),
     resyncKeys: () => instances.list().map(objectKey),
   });

@@ -75,7 +75,7 @@ export class DepartmentReconciler {
     this.log = options.log;
   }
 
-  async reconcile(name: string): Promise<ReconcileResult | undefined> {
+  async reconcile(name: string, log: Logger = this.log): Promise<ReconcileResult | undefined> {
     let dept = await this.client.find<DepartmentObject>(resources.department, name);
     if (!dept) return undefined;
     if (dept.metadata.deletionTimestamp) return this.finalize(dept);
@@ -98,9 +98,7 @@ export class DepartmentReconciler {
       const message = `Reconcile failed, retrying: ${error instanceof Error ? error.message : String(error)}`;
       await this.writeStatus(current, {
         conditions: [{ type: "Ready", status: "False", reason: "ReconcileError", message }],
-      }).catch((writeError: unknown) =>
-        this.log.warn({ department: current.metadata.name, err: writeError }, "status write failed"),
-      );
+      }).catch((writeError: unknown) => log.warn({ err: writeError }, "status write failed"));
       throw error;
     }
   }

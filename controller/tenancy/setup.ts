@@ -55,7 +55,8 @@ export function setupTenancy(manager: Manager, settings: TenancySettings): void 
   });
   const queue = manager.controller({
     name: "department",
-    reconcile: (name) => reconciler.reconcile(name),
+    kind: "Department",
+    reconcile: (name, log) => reconciler.reconcile(name, log),
     resyncKeys: () => departments.list().map((dept) => dept.metadata.name as string),
   });
   manager.watch(
