@@ -1,13 +1,6 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import {
-  type AboveRequestUsage,
-  accumulate,
-  compactUsage,
-  type PodReading,
-  parseUsage,
-  serializeUsage,
-} from "../../lib/chargeback/above-request.ts";
+import type { PodReading } from "../../lib/chargeback/above-request.ts";
 import {
   type DepartmentLike,
   type InstanceLike,
@@ -21,20 +14,8 @@ import {
   reservedChanges,
   resizeChanges,
 } from "../../lib/chargeback/allocations.ts";
-import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import type { AllocationChange } from "../../lib/chargeback/engine.ts";
-import {
-  compact,
-  type Ledger,
-  latestAmounts,
-  ledgerKeys,
-  openAllocations,
-  parse,
-  parseFolded,
-  record,
-  serialize,
-  serializeFolded,
-} from "../../lib/chargeback/ledger.ts";
+import { type Ledger, latestAmounts, ledgerKeys, parse } from "../../lib/chargeback/ledger.ts";
 import { billedShardChanges, lineShardKey } from "../../lib/chargeback/ledger-shards.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
@@ -44,7 +25,7 @@ import type { RateCard } from "../api/ratecard.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import { WorkQueue } from "../runtime/workqueue.ts";
 import { writeBudget } from "./budget.ts";
-import { foldEnded } from "./fold.ts";
+import { recordInShard, recordUsageInShard, vanishedEnds } from "./ledger-recording.ts";
 import { LedgerStore } from "./ledger-store.ts";
 import { podMetrics, readingsByDepartment } from "./pod-usage.ts";
 import { registerMeteringMetrics } from "./prometheus-metrics.ts";
@@ -81,9 +62,6 @@ export interface MeterOptions {
   /** Re-shard a ledger once one of its shards is stored in more than this (default 512 KiB). */
   shardAboveBytes?: number;
 }
-
-/** Allocations are folded only once they ended this long ago: events about them have all arrived. */
-const foldGraceMs = 10 * 60_000;
 
 export class Meter {
   private readonly options: MeterOptions;
@@ -194,15 +172,11 @@ export class Meter {
     if (!this.vanished || this.vanished.checked.has(department)) return [];
     const inFlight = new Set(pending.map((c) => c.subject));
     const at = this.vanished.lastWatchedAt;
-    const ends = openAllocations(ledger)
-      .filter(
-        (c) =>
-          !c.subject.startsWith("department/") &&
-          !this.present.has(c.subject) &&
-          !this.deleting.has(c.subject) &&
-          !inFlight.has(c.subject),
-      )
-      .map((c) => ({ ...c, at: Math.max(at, c.at + 1), amount: 0n }));
+    const ends = vanishedEnds(
+      ledger,
+      at,
+      (subject) => this.present.has(subject) || this.deleting.has(subject) || inFlight.has(subject),
+    );
     if (ends.length > 0)
       this.options.log.info(
         { department, ended: ends.length, at: new Date(at).toISOString() },
@@ -302,56 +276,17 @@ export class Meter {
     const shards = await this.ledgers.update(department, (data, owns) => {
       const ledger = parse(department, data[ledgerKeys.changes]);
       const mine = [...changes, ...derive(ledger)].filter((c) => owns(c.subject));
-      return { result: undefined, data: this.recordInShard(department, data, ledger, mine, priceCuts) };
+      const recording = {
+        department,
+        timeZone: this.options.timeZone,
+        compactAboveBytes: this.options.compactAboveBytes ?? 256 * 1024,
+        present: (subject: string) => this.present.has(subject),
+        priceCuts,
+        log: this.options.log,
+      };
+      return { result: undefined, data: recordInShard(data, ledger, mine, recording) };
     });
     return shards.map((s) => s.data);
-  }
-
-  /** One shard's new content with `changes` recorded (compacted when too big), or none when unchanged. */
-  private recordInShard(
-    department: string,
-    data: Record<string, string>,
-    ledger: Ledger,
-    changes: AllocationChange[],
-    priceCuts: readonly number[],
-  ): Record<string, string> | undefined {
-    const recorded = record(ledger, changes);
-    // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
-    const text = recorded.added === 0 ? (data[ledgerKeys.changes] ?? "") : serialize(recorded.ledger);
-    if (text.length <= (this.options.compactAboveBytes ?? 256 * 1024)) {
-      if (recorded.added === 0) return undefined;
-      return { ...data, [ledgerKeys.changes]: text };
-    }
-    // Too big: drop the finalized months, and fold what ended and is gone into integrals.
-    const cutoff = this.oldestOpenMonthStart();
-    const compacted = compact(recorded.ledger, cutoff);
-    const folding = foldEnded(
-      compacted,
-      parseFolded(data[ledgerKeys.folded]).filter((b) => b.at >= cutoff),
-      {
-        before: Date.now() - foldGraceMs,
-        present: (subject) => this.present.has(subject),
-        timeZone: this.options.timeZone,
-        cuts: priceCuts,
-      },
-    );
-    const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
-    if (!shrunk && recorded.added === 0) return undefined;
-    if (shrunk)
-      this.options.log.info(
-        {
-          department,
-          before: recorded.ledger.changes.length,
-          after: folding.ledger.changes.length,
-          folded: folding.series,
-        },
-        "compacted the metering ledger",
-      );
-    return {
-      ...data,
-      [ledgerKeys.changes]: serialize(folding.ledger),
-      [ledgerKeys.folded]: serializeFolded(folding.folded),
-    };
   }
 
   /**
@@ -359,26 +294,11 @@ export class Meter {
    * lines it owns since its own watermark, and every shard's watermark moves, with or without readings.
    */
   private async recordUsage(department: string, readings: PodReading[], now: number, intervalMs: number) {
-    await this.ledgers.update(department, (data, owns) => {
-      const usage: AboveRequestUsage = parseUsage(data[ledgerKeys.aboveRequest]);
-      const mine = readings.filter((r) => owns(lineShardKey(r)));
-      const next = accumulate(usage, mine, {
-        now,
-        intervalMs,
-        maxGapMs: 3 * intervalMs,
-        timeZone: this.options.timeZone,
-      });
-      if (next === usage) return { result: undefined };
-      const kept = compactUsage(next, this.oldestOpenMonthStart());
-      return { result: undefined, data: { ...data, [ledgerKeys.aboveRequest]: serializeUsage(kept) } };
-    });
-  }
-
-  /** The start of the previous month: months before it are finalized and no longer change. */
-  private oldestOpenMonthStart(): number {
     const { timeZone } = this.options;
-    const current = periodBounds(periodOf(Date.now(), timeZone), timeZone);
-    return periodBounds(periodOf(current.start - 1, timeZone), timeZone).start;
+    await this.ledgers.update(department, (data, owns) => {
+      const mine = readings.filter((r) => owns(lineShardKey(r)));
+      return { result: undefined, data: recordUsageInShard(data, mine, { now, intervalMs, timeZone }) };
+    });
   }
 
   /**

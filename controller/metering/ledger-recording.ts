@@ -1,0 +1,121 @@
+import type { Logger } from "pino";
+import {
+  type AboveRequestUsage,
+  accumulate,
+  compactUsage,
+  type PodReading,
+  parseUsage,
+  serializeUsage,
+} from "../../lib/chargeback/above-request.ts";
+import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
+import type { AllocationChange } from "../../lib/chargeback/engine.ts";
+import {
+  compact,
+  type Ledger,
+  ledgerKeys,
+  openAllocations,
+  parseFolded,
+  record,
+  serialize,
+  serializeFolded,
+} from "../../lib/chargeback/ledger.ts";
+import { foldEnded } from "./fold.ts";
+
+// What one ledger shard's content becomes when changes or usage readings are recorded in it: pure functions
+// of the shard's data, used by the meter inside its compare-and-swapped shard updates (meter.ts).
+
+/** Allocations are folded only once they ended this long ago: events about them have all arrived. */
+const foldGraceMs = 10 * 60_000;
+
+/** The start of the previous month: months before it are finalized and no longer change. */
+export function oldestOpenMonthStart(timeZone: string, now = Date.now()): number {
+  const current = periodBounds(periodOf(now, timeZone), timeZone);
+  return periodBounds(periodOf(current.start - 1, timeZone), timeZone).start;
+}
+
+export interface ShardRecording {
+  department: string;
+  timeZone: string;
+  /** Compact once the changes pass this size (drop finalized months, fold what ended and is gone). */
+  compactAboveBytes: number;
+  /** Whether a subject's object exists (as last seen): its changes may come again, so it is never folded. */
+  present: (subject: string) => boolean;
+  priceCuts: readonly number[];
+  log: Logger;
+}
+
+/** One shard's new content with `changes` recorded (compacted when too big), or none when unchanged. */
+export function recordInShard(
+  data: Record<string, string>,
+  ledger: Ledger,
+  changes: AllocationChange[],
+  o: ShardRecording,
+): Record<string, string> | undefined {
+  const recorded = record(ledger, changes);
+  // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
+  const text = recorded.added === 0 ? (data[ledgerKeys.changes] ?? "") : serialize(recorded.ledger);
+  if (text.length <= o.compactAboveBytes) {
+    if (recorded.added === 0) return undefined;
+    return { ...data, [ledgerKeys.changes]: text };
+  }
+  // Too big: drop the finalized months, and fold what ended and is gone into integrals.
+  const cutoff = oldestOpenMonthStart(o.timeZone);
+  const compacted = compact(recorded.ledger, cutoff);
+  const folding = foldEnded(
+    compacted,
+    parseFolded(data[ledgerKeys.folded]).filter((b) => b.at >= cutoff),
+    { before: Date.now() - foldGraceMs, present: o.present, timeZone: o.timeZone, cuts: o.priceCuts },
+  );
+  const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
+  if (!shrunk && recorded.added === 0) return undefined;
+  if (shrunk)
+    o.log.info(
+      {
+        department: o.department,
+        before: recorded.ledger.changes.length,
+        after: folding.ledger.changes.length,
+        folded: folding.series,
+      },
+      "compacted the metering ledger",
+    );
+  return {
+    ...data,
+    [ledgerKeys.changes]: serialize(folding.ledger),
+    [ledgerKeys.folded]: serializeFolded(folding.folded),
+  };
+}
+
+/**
+ * One shard's usage above requests with `readings` counted since its watermark (which moves, with or
+ * without readings), or none when nothing changed.
+ */
+export function recordUsageInShard(
+  data: Record<string, string>,
+  readings: PodReading[],
+  o: { now: number; intervalMs: number; timeZone: string },
+): Record<string, string> | undefined {
+  const usage: AboveRequestUsage = parseUsage(data[ledgerKeys.aboveRequest]);
+  const next = accumulate(usage, readings, {
+    now: o.now,
+    intervalMs: o.intervalMs,
+    maxGapMs: 3 * o.intervalMs,
+    timeZone: o.timeZone,
+  });
+  if (next === usage) return undefined;
+  const kept = compactUsage(next, oldestOpenMonthStart(o.timeZone));
+  return { ...data, [ledgerKeys.aboveRequest]: serializeUsage(kept) };
+}
+
+/**
+ * Ends, at `lastWatchedAt` (or just after their start), for the ledger's open allocations whose object is
+ * gone: not a department's own, not seen present, not being deleted, not among the changes in flight.
+ */
+export function vanishedEnds(
+  ledger: Ledger,
+  lastWatchedAt: number,
+  stillTracked: (subject: string) => boolean,
+): AllocationChange[] {
+  return openAllocations(ledger)
+    .filter((c) => !c.subject.startsWith("department/") && !stillTracked(c.subject))
+    .map((c) => ({ ...c, at: Math.max(lastWatchedAt, c.at + 1), amount: 0n }));
+}
