@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ipsets } from "./network-policy.ts";
+import { filterTableRules, ipsets } from "./network-policy.ts";
 
 /**
  * The machine-wide state a node changes, recorded before it starts so that stopping it can put everything
@@ -126,11 +126,7 @@ export function recordHostState(): HostState {
 /** User-defined chains of the filter table (`iptables -S`'s -N lines); none without a filter table. */
 export function filterChains(): string[] {
   try {
-    return execFileSync("iptables", ["-w", "5", "-S"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-      .split("\n")
+    return filterTableRules()
       .filter((l) => l.startsWith("-N "))
       .map((l) => l.slice(3))
       .sort();

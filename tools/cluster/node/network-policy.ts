@@ -103,6 +103,11 @@ export function startNetworkPolicyEnforcer(o: NodeDaemonOptions): ManagedProcess
   );
 }
 
+/** `iptables -S`: the filter table's rules, one per line (its -N lines name its chains). */
+export function filterTableRules(): string[] {
+  return iptables(["-S"]).split("\n");
+}
+
 function iptables(args: string[]): string {
   return execFileSync("iptables", ["-w", "5", ...args], {
     encoding: "utf8",
@@ -131,7 +136,7 @@ export function removeNetworkPolicyRules(): string[] {
   const problems: string[] = [];
   let rules: string[];
   try {
-    rules = iptables(["-S"]).split("\n");
+    rules = filterTableRules();
   } catch {
     return []; // no filter table: nothing of ours
   }
