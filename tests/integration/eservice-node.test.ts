@@ -222,11 +222,15 @@ describe("an e-service on the real node", () => {
     expect(page.body).toContain("<h1>Apply for a permit</h1>");
     expect(page.body).toContain('<main id="content">');
     expect(page.certificate.subjectaltname).toContain(`DNS:*.${domain}`);
-    // The Ingress reports where it is served (the controller writes its status).
-    const ingress = await admin.get<
-      KubeObject & { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }
-    >(resources.ingress, "visa-status", ns);
-    expect(ingress.status?.loadBalancer?.ingress?.[0]?.ip).toBe(localIngress.address);
+    // The Ingress reports where it is served: the ingress controller writes its status, asynchronously,
+    // possibly after it already serves the route.
+    const servedAt = await eventually("the Ingress's status address", async () => {
+      const ingress = await admin.get<
+        KubeObject & { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }
+      >(resources.ingress, "visa-status", ns);
+      return ingress.status?.loadBalancer?.ingress?.[0]?.ip;
+    });
+    expect(servedAt).toBe(localIngress.address);
     // Another e-service's host on the same address is not this page.
     expect((await getThroughIngress(`not-published.${domain}`, "/", ca)).status).toBe(404);
 
