@@ -1,15 +1,18 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { platformDefaults } from "../controller/api/defaults.ts";
 import { platformGroups } from "../controller/api/rbac.ts";
+import { loadControllerConfig } from "../controller/config.ts";
+import { ConfigError, loadConfig } from "../lib/config.ts";
 import { KubeApiError, KubeClient, type KubeObject } from "../lib/kube/client.ts";
 import { localKubeconfig, projectRoot } from "../lib/local-state.ts";
-import { startPortalApi } from "../portal-api/app.ts";
+import { type PortalApiSettings, startPortalApi } from "../portal-api/app.ts";
+import { type PortalApiConfig, portalApiSettings, startSettings } from "../portal-api/config.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
 import { nodeDnsControllerEnv } from "./cluster/node/dns.ts";
 import { localIngress } from "./cluster/node/ingress.ts";
 import type { NodeState } from "./cluster/node/state.ts";
+import { localToolSettings } from "./config.ts";
 import { spawnController } from "./controller-process.ts";
 import { demoDepartments, demoEService } from "./demo-data.ts";
 import { startFixtureSite } from "./demo-site.ts";
@@ -22,6 +25,16 @@ import { apiClient } from "./oidc/users.ts";
 // starts (or reuses) the local control plane. Then it installs the platform, seeds the demo departments
 // (local control plane only) and runs the controller until Ctrl-C.
 const say = (message: string) => process.stdout.write(`govhost: ${message}\n`);
+
+// What `npm start` reads: the local tools' settings and the portal API's, except that the issuer defaults to
+// the local OpenID provider and the audit log to the state directory.
+const { default: _apiAuditLog, ...auditLogInStateDir } = portalApiSettings.auditLog;
+const startSettingsSpec = {
+  ...localToolSettings,
+  ...portalApiSettings,
+  issuer: { ...portalApiSettings.issuer, required: false },
+  auditLog: auditLogInStateDir,
+};
 
 /**
  * Everything `npm start` started, stopped in reverse order: on Ctrl-C, when the controller exits, and when
@@ -67,12 +80,15 @@ async function main(): Promise<void> {
   process.once("SIGINT", stopAndExit(0));
   process.once("SIGTERM", stopAndExit(0));
 
+  // Every setting is checked before anything starts; the controller's too (it runs as a child process).
+  const config = loadConfig(startSettingsSpec, process.env);
+  const controllerConfig = loadControllerConfig(process.env);
   const external = process.env.KUBECONFIG;
   let node: NodeState | undefined;
   /** The local cluster's CA (it signed the ingress's certificate), for the walkthrough's curl. */
   let clusterCa: string | undefined;
   // Where the generated kubeconfigs and the audit log live (default .govhost/ in the repository).
-  const stateDir = process.env.GOVHOST_STATE_DIR ?? join(projectRoot, ".govhost");
+  const stateDir = config.stateDir ?? join(projectRoot, ".govhost");
   if (external) {
     say(`using the cluster in KUBECONFIG=${external}`);
   } else {
@@ -106,7 +122,6 @@ async function main(): Promise<void> {
     portalApiKubeconfig,
     external ? {} : { baseline: localStackBaseline },
   );
-  const port = process.env.GOVHOST_CONTROLLER_PORT ?? "8081";
   // The demo e-service's pages: on a node, images in its registry; without one no pod runs, so the demo
   // site is served on this machine and the scanner reaches it through a previewUrl.
   const demoImages = node
@@ -114,10 +129,7 @@ async function main(): Promise<void> {
     : undefined;
   if (demoImages)
     say(`pushed the demo e-service's images: ${demoImages.broken.ref}, ${demoImages.fixed.ref}`);
-  const site =
-    external || node
-      ? undefined
-      : await startFixtureSite("broken", Number(process.env.GOVHOST_DEMO_SITE_PORT ?? 8083));
+  const site = external || node ? undefined : await startFixtureSite("broken", config.demoSitePort);
   if (site) started.add("the demo site", () => site.close());
   const siteBase = site?.url.replace(/\/site$/, "");
   const demo = demoImages
@@ -132,7 +144,7 @@ async function main(): Promise<void> {
     kubeconfig: controllerKubeconfig,
     inheritOutput: true,
     env: {
-      GOVHOST_CONTROLLER_PORT: port,
+      GOVHOST_CONTROLLER_PORT: String(controllerConfig.port),
       // On the node, cluster DNS is a host process that tenant pods' DNS policy must allow.
       ...(node ? nodeDnsControllerEnv : {}),
       // The scanner may reach exactly the demo site's host and port.
@@ -165,26 +177,19 @@ async function main(): Promise<void> {
   say(
     `controller running (service account govhost-system/govhost-controller, pid ${controller.process.pid}), metrics http://127.0.0.1:${controller.port}/metrics`,
   );
-  const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? platformDefaults.apiAudience;
   const identity = external
     ? undefined
-    : await startLocalProvider({ port: Number(process.env.GOVHOST_OIDC_PORT ?? 8082), audience });
+    : await startLocalProvider({ port: config.oidcPort, audience: config.audience });
   if (identity) started.add("the local OpenID provider", () => identity.close());
-  const issuer = identity?.issuer ?? process.env.GOVHOST_OIDC_ISSUER;
+  const issuer = identity?.issuer ?? config.issuer;
   const api = issuer
-    ? await startPortalApi({
-        kubeconfig: kubeConfigFrom(portalApiKubeconfig),
-        tokens: {
-          issuer,
-          audience,
-          clientId: process.env.GOVHOST_OIDC_CLIENT_ID ?? apiClient.id,
-          clientSecret: identity ? apiClient.secret : process.env.GOVHOST_OIDC_CLIENT_SECRET,
-          allowHttpIssuer: identity !== undefined || process.env.GOVHOST_OIDC_ALLOW_HTTP === "true",
-        },
-        auditPath: join(stateDir, "audit.log"),
-        host: "127.0.0.1",
-        port: Number(process.env.GOVHOST_API_PORT ?? 8080),
-      })
+    ? await startPortalApi(
+        portalApiStartSettings(
+          { ...config, issuer, auditLog: config.auditLog ?? join(stateDir, "audit.log") },
+          portalApiKubeconfig,
+          identity !== undefined,
+        ),
+      )
     : undefined;
   if (api) started.add("the portal API", () => api.close());
   if (api)
@@ -242,6 +247,22 @@ async function main(): Promise<void> {
   say("running; press Ctrl-C to stop");
 }
 
+/** The portal API's settings under `npm start`: with the local provider, as its registered API client. */
+function portalApiStartSettings(
+  config: PortalApiConfig,
+  kubeconfig: string,
+  localProvider: boolean,
+): PortalApiSettings {
+  const settings = startSettings(config);
+  return {
+    ...settings,
+    kubeconfig: kubeConfigFrom(kubeconfig),
+    tokens: localProvider
+      ? { ...settings.tokens, clientId: apiClient.id, clientSecret: apiClient.secret, allowHttpIssuer: true }
+      : settings.tokens,
+  };
+}
+
 /**
  * Applies an object whose namespace quota counts its kind. On a freshly started cluster the quota
  * controller discovers new CRDs within about a minute; until then such creates are refused.
@@ -264,6 +285,11 @@ async function applyWhenQuotaTracks(admin: KubeClient, object: KubeObject): Prom
 }
 
 main().catch(async (error: unknown) => {
+  if (error instanceof ConfigError) {
+    // Nothing has started yet: the settings are read first.
+    process.stderr.write(`govhost: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`govhost: ${error instanceof Error ? error.message : String(error)}\n`);
   say("start failed: stopping what was started");
   await started.stopAll();

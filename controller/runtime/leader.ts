@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
 import { isConflict, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 
@@ -18,6 +19,8 @@ export interface LeaderElectionOptions {
   identity: string;
   leaseDurationSeconds?: number;
   retryPeriodMs?: number;
+  /** Failed lease reads and writes are logged here (they are retried, so they are warnings). */
+  log?: Logger;
 }
 
 const microTime = (date = new Date()) => date.toISOString().replace("Z", "000Z");
@@ -28,7 +31,8 @@ const microTime = (date = new Date()) => date.toISOString().replace("Z", "000Z")
  * (so clock skew between replicas does not matter). Writes use optimistic concurrency (resourceVersion).
  */
 export class LeaderElector {
-  private readonly options: Required<LeaderElectionOptions>;
+  private readonly options: Required<Omit<LeaderElectionOptions, "log">>;
+  private readonly log: Logger | undefined;
   private readonly client: KubeClient;
   private observed: { record: string; at: number } | undefined;
   private leading = false;
@@ -36,7 +40,9 @@ export class LeaderElector {
 
   constructor(client: KubeClient, options: LeaderElectionOptions) {
     this.client = client;
-    this.options = { leaseDurationSeconds: 15, retryPeriodMs: 2_000, ...options };
+    const { log, ...rest } = options;
+    this.options = { leaseDurationSeconds: 15, retryPeriodMs: 2_000, ...rest };
+    this.log = log?.child({ lease: `${options.namespace}/${options.name}` });
   }
 
   get isLeader(): boolean {
@@ -52,11 +58,12 @@ export class LeaderElector {
   }
 
   /**
-   * Tries to acquire, then keeps renewing; calls `onLost` if a renewal fails for a whole lease duration.
-   * Resolves once leadership is acquired; renewal continues in the background until the signal aborts.
+   * Tries to acquire (an API error is logged and tried again), then keeps renewing; calls `onLost` with the
+   * last failure if renewals fail for two thirds of a lease duration. Resolves once leadership is acquired;
+   * renewal continues in the background until the signal aborts.
    */
-  async acquire(signal: AbortSignal, onLost: () => void): Promise<void> {
-    while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
+  async acquire(signal: AbortSignal, onLost: (cause: unknown) => void): Promise<void> {
+    while (!signal.aborted && !(await this.attempt("acquire"))) {
       await sleep(this.options.retryPeriodMs, undefined, { signal }).catch(() => {});
     }
     if (signal.aborted) return;
@@ -64,18 +71,34 @@ export class LeaderElector {
     void this.renewLoop(signal, onLost);
   }
 
-  private async renewLoop(signal: AbortSignal, onLost: () => void): Promise<void> {
+  private async renewLoop(signal: AbortSignal, onLost: (cause: unknown) => void): Promise<void> {
     let lastRenew = Date.now();
+    let lastFailure: unknown;
     while (!signal.aborted) {
       await sleep(this.options.retryPeriodMs, undefined, { signal }).catch(() => {});
       if (signal.aborted) break;
-      const renewed = await this.tryAcquireOrRenew().catch(() => false);
+      const renewed = await this.attempt("renew", (error) => {
+        lastFailure = error;
+      });
       if (renewed) lastRenew = Date.now();
       else if (Date.now() - lastRenew > this.options.leaseDurationSeconds * 1000 * 0.66) {
         this.leading = false;
-        onLost();
+        const cause = lastFailure ?? new Error("another replica holds the lease");
+        this.log?.error({ err: cause }, "lease lost: not renewed within two thirds of its duration");
+        onLost(cause);
         return;
       }
+    }
+  }
+
+  /** One try; an API error is logged (with what was tried) and counts as not holding the lease. */
+  private async attempt(what: "acquire" | "renew", onError?: (error: unknown) => void): Promise<boolean> {
+    try {
+      return await this.tryAcquireOrRenew();
+    } catch (error) {
+      this.log?.warn({ err: error }, `lease ${what} failed; trying again`);
+      onError?.(error);
+      return false;
     }
   }
 
@@ -83,11 +106,17 @@ export class LeaderElector {
   async release(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    const lease = await this.client.find<Lease>(resources.lease, this.options.name, this.options.namespace);
-    if (lease?.spec?.holderIdentity !== this.options.identity) return;
-    await this.client
-      .replace<Lease>({ ...lease, spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1 } })
-      .catch(() => {});
+    try {
+      const lease = await this.client.find<Lease>(resources.lease, this.options.name, this.options.namespace);
+      if (lease?.spec?.holderIdentity !== this.options.identity) return;
+      await this.client.replace<Lease>({
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1 },
+      });
+    } catch (error) {
+      // Not fatal: a standby takes over once the lease expires instead of at once.
+      this.log?.warn({ err: error }, "lease release failed; a standby replica waits for it to expire");
+    }
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -53,8 +53,8 @@ export interface ControllerDefinition {
 
 /** Raised through `RunningManager.done` when this replica loses the lease. */
 export class LeaseLostError extends Error {
-  constructor() {
-    super("lost the controller lease");
+  constructor(cause?: unknown) {
+    super("lost the controller lease", { cause });
     this.name = "LeaseLostError";
   }
 }
@@ -199,6 +199,7 @@ export class Manager {
       namespace: this.options.leaseNamespace,
       name: this.options.leaseName,
       identity: this.options.identity,
+      log: this.log,
     });
     let lost: (error: LeaseLostError) => void = () => {};
     let finished: () => void = () => {};
@@ -208,7 +209,7 @@ export class Manager {
     });
     this.log.info({ identity: this.options.identity }, "waiting for leadership");
     try {
-      await elector.acquire(abort.signal, () => lost(new LeaseLostError()));
+      await elector.acquire(abort.signal, (cause) => lost(new LeaseLostError(cause)));
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       throw error;

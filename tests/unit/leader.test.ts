@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { LeaderElector } from "../../controller/runtime/leader.ts";
 import { KubeApiError } from "../../lib/kube/client.ts";
@@ -95,6 +96,56 @@ describe("LeaderElector", () => {
     expect(a.isLeader).toBe(false);
     // 0.66 of the 1 s lease, checked each 50 ms retry.
     expect(lostAt - failingFrom).toBeGreaterThanOrEqual(600);
+  });
+
+  it("logs each failed renewal and hands the last failure to onLost as its cause", async () => {
+    const kube = new FakeKube();
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
+    const a = new LeaderElector(kube.asClient(), { ...lease, identity: "a", ...fast, log });
+    let cause: unknown;
+    await a.acquire(signal(), (c) => {
+      cause = c;
+    });
+    const refuse = () => kube.failNext.set("find", new KubeApiError(503, "ServiceUnavailable", "etcd down"));
+    const refusing = setInterval(refuse, 10);
+    refuse();
+    const from = Date.now();
+    while (!cause && Date.now() - from < 3_000) await sleep(20);
+    clearInterval(refusing);
+    expect(cause).toBeInstanceOf(KubeApiError);
+    expect((cause as KubeApiError).code).toBe(503);
+    const records = lines.map((line) => JSON.parse(line) as { level: number; msg: string; lease: string });
+    const warnings = records.filter((r) => r.msg === "lease renew failed; trying again");
+    expect(warnings.length).toBeGreaterThanOrEqual(5);
+    expect(warnings[0]?.lease).toBe("govhost-system/govhost-controller");
+    expect(lines.find((l) => l.includes("lease renew failed"))).toContain("etcd down");
+    expect(records.at(-1)?.msg).toBe("lease lost: not renewed within two thirds of its duration");
+  });
+
+  it("keeps trying to acquire through API errors instead of giving up, logging each", async () => {
+    const kube = new FakeKube();
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
+    const a = new LeaderElector(kube.asClient(), { ...lease, identity: "a", ...fast, log });
+    kube.failNext.set("find", new KubeApiError(500, "InternalError", "apiserver restarting"));
+    await a.acquire(signal(), () => {});
+    expect(a.isLeader).toBe(true);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("lease acquire failed; trying again");
+    expect(lines[0]).toContain("apiserver restarting");
+  });
+
+  it("logs a failed release instead of throwing (a standby then waits for the lease to expire)", async () => {
+    const kube = new FakeKube();
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
+    const a = new LeaderElector(kube.asClient(), { ...lease, identity: "a", ...fast, log });
+    await a.acquire(signal(), () => {});
+    kube.failNext.set("replace", new KubeApiError(503, "ServiceUnavailable", "etcd down"));
+    await expect(a.release()).resolves.toBeUndefined();
+    expect(a.isLeader).toBe(false);
+    expect(lines.join("")).toContain("lease release failed");
   });
 
   it("two replicas racing for a new lease: exactly one wins (optimistic concurrency)", async () => {

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { localClusterState, localKubeconfig } from "../../lib/local-state.ts";
+import { loadLocalToolConfig } from "../config.ts";
 import { resolveControlPlaneBinaries } from "../upstream/binaries.ts";
 import { type CloudState, startCloud, stopCloud } from "./cloud.ts";
 import { loadState, saveState } from "./controlplane.ts";
@@ -39,7 +40,7 @@ export async function ensureLocalControlPlane(
   const state = await startCloud({
     binaries: resolveControlPlaneBinaries({ build: true }),
     kubeconfig: paths.kubeconfig,
-    tmpRoot: process.env.GOVHOST_TMPDIR,
+    tmpRoot: loadLocalToolConfig().tmpDir,
     onProgress,
     node: true,
     statePath: paths.state,

@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
-import { platformDefaults } from "../../controller/api/defaults.ts";
+import { loadConfig } from "../../lib/config.ts";
+import { portalApiSettings } from "../../portal-api/config.ts";
+import { localToolSettings } from "../config.ts";
 import { clientToken, loginAs } from "./login.ts";
 import { demoMachineClients, demoUsers } from "./users.ts";
 
@@ -8,8 +10,22 @@ import { demoMachineClients, demoUsers } from "./users.ts";
 const { values } = parseArgs({
   options: { user: { type: "string" }, client: { type: "string" } },
 });
-const issuer = process.env.GOVHOST_OIDC_ISSUER ?? `http://127.0.0.1:${process.env.GOVHOST_OIDC_PORT ?? 8082}`;
-const audience = process.env.GOVHOST_OIDC_AUDIENCE ?? platformDefaults.apiAudience;
+let settings: { issuer?: string; audience: string; oidcPort: number };
+try {
+  settings = loadConfig(
+    {
+      issuer: { ...portalApiSettings.issuer, required: false },
+      audience: portalApiSettings.audience,
+      oidcPort: localToolSettings.oidcPort,
+    },
+    process.env,
+  );
+} catch (error) {
+  process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+const issuer = settings.issuer ?? `http://127.0.0.1:${settings.oidcPort}`;
+const audience = settings.audience;
 
 try {
   if (values.client) {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { loadLocalToolConfig } from "../config.ts";
 
 const versionsFile = new URL("./versions.env", import.meta.url);
 
@@ -42,5 +43,5 @@ export function pinnedVersions(): UpstreamVersions {
 }
 
 export function govhostCacheDir(): string {
-  return process.env.GOVHOST_CACHE ?? join(homedir(), ".cache", "govhost");
+  return loadLocalToolConfig().cache ?? join(homedir(), ".cache", "govhost");
 }

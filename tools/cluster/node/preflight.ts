@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { loadLocalToolConfig } from "../../config.ts";
 import { cgroupRoot } from "./host-state.ts";
 
 /** Debian packages the node uses (tools/ensure-system-packages.sh names; files for packages off PATH). */
@@ -36,9 +37,7 @@ function missingCgroupControllers(): string[] {
  * lock and the build come after). GOVHOST_NODE=off asks for a node-less control plane.
  */
 export function nodeUnavailableReason(): string | undefined {
-  const setting = process.env.GOVHOST_NODE;
-  if (setting === "off" || setting === "0" || setting === "false")
-    return `GOVHOST_NODE=${setting} asks for a control plane without a node`;
+  if (loadLocalToolConfig().node === "off") return "GOVHOST_NODE=off asks for a control plane without a node";
   if (process.platform !== "linux") return `a node needs Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0)
     return "not root: a node needs root (network links, mounts, cgroups, iptables); run as root for one";
