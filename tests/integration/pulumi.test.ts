@@ -14,7 +14,11 @@ import {
 import { kubeConfigFrom, writeServiceAccountKubeconfig } from "../../tools/cluster/credentials.ts";
 import { type ControllerProcess, spawnController } from "../../tools/controller-process.ts";
 import { type ChangeSummary, runStack, type StackOperation } from "../../tools/pulumi.ts";
-import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
+import {
+  ensurePulumiBinaries,
+  missingPulumiGroups,
+  resolveControlPlaneBinaries,
+} from "../../tools/upstream/binaries.ts";
 import { departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually } from "./support/kube.ts";
 
@@ -27,6 +31,15 @@ let dir: string;
 let cluster: ControlPlaneState;
 let admin: KubeClient;
 let created = 0;
+
+// On a cold cache the run's global setup builds the Pulumi CLI and provider in the background while the other
+// files run (this file runs last, see vitest.config.ts); here it waits for that build, or builds them itself.
+beforeAll(async () => {
+  const missing = missingPulumiGroups();
+  if (missing.length > 0)
+    process.stderr.write(`pulumi test: waiting for ${missing.join(", ")} to be built\n`);
+  await ensurePulumiBinaries();
+}, 45 * minutes);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "govhost-pulumi-"));

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Department } from "../../controller/api/department.ts";
@@ -10,6 +10,7 @@ import type { RunningPortalApi } from "../../portal-api/app.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
+import { govhostCacheDir } from "../../tools/upstream/versions.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { eventually, uniqueName } from "../integration/support/kube.ts";
 import { startTestPortalApi, testAudience } from "../integration/support/portal-api.ts";
@@ -24,7 +25,7 @@ import { startTestPortalApi, testAudience } from "../integration/support/portal-
 
 const schemathesis =
   process.env.GOVHOST_SCHEMATHESIS ??
-  join(homedir(), ".cache", "govhost", "schemathesis", "bin", "schemathesis");
+  join(govhostCacheDir(), "schemathesis", "bin", "schemathesis");
 const audience = testAudience;
 /** The demo users of the local default (tools/oidc/users.ts), and no one. */
 const identities = [

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { govhostCacheDir, pinnedVersions } from "./versions.ts";
@@ -188,9 +188,9 @@ function findTool(name: string, cachedDir: string): string | undefined {
  * Finds the Pulumi CLI and the Kubernetes provider plugin; builds the missing ones from their Go modules
  * (tools/upstream/build.sh) unless `build` is false.
  */
-export function resolvePulumiBinaries(options: { build: boolean }): PulumiBinaries {
+function pulumiTools(): { name: string; group: string; cached: string }[] {
   const { pulumi, pulumiKubernetes } = pinnedVersions();
-  const tools = [
+  return [
     { name: "pulumi", group: "pulumi", cached: `pulumi-${pulumi}` },
     {
       name: "pulumi-resource-kubernetes",
@@ -198,6 +198,35 @@ export function resolvePulumiBinaries(options: { build: boolean }): PulumiBinari
       cached: `pulumi-kubernetes-${pulumiKubernetes}`,
     },
   ];
+}
+
+/** The build groups of the Pulumi CLI and provider that are neither on PATH nor in the build cache. */
+export function missingPulumiGroups(): string[] {
+  return pulumiTools()
+    .filter((tool) => !findTool(tool.name, tool.cached))
+    .map((tool) => tool.group);
+}
+
+/**
+ * Like resolvePulumiBinaries({ build: true }) without blocking the event loop: missing groups are built by
+ * build.sh as a child process (which waits for a background build of the same group, see
+ * background-build.ts, and then finds its result).
+ */
+export async function ensurePulumiBinaries(): Promise<PulumiBinaries> {
+  const script = new URL("./build.sh", import.meta.url).pathname;
+  for (const group of missingPulumiGroups()) {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn("bash", [script, group], { stdio: ["ignore", "inherit", "inherit"] });
+      child.once("error", reject);
+      child.once("exit", resolve);
+    });
+    if (code !== 0) throw new Error(`tools/upstream/build.sh ${group} failed (exit ${code})`);
+  }
+  return resolvePulumiBinaries({ build: false });
+}
+
+export function resolvePulumiBinaries(options: { build: boolean }): PulumiBinaries {
+  const tools = pulumiTools();
   const script = new URL("./build.sh", import.meta.url).pathname;
   const paths = tools.map((tool) => {
     let path = findTool(tool.name, tool.cached);

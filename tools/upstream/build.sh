@@ -319,6 +319,8 @@ GO
 build_pulumi() {
   local ver=$PULUMI_VERSION out="$cache/bin/pulumi-$PULUMI_VERSION"
   if [[ -x $out/pulumi ]]; then log "pulumi $ver: cached in $out"; return; fi
+  lock_build "pulumi-$ver"
+  [[ -x $out/pulumi ]] && { log "pulumi $ver: built by another run"; return; }
   local work="$cache/build/pulumi-$ver" started=$SECONDS
   # The CLI's clipboard dependency moved to a fork upstream (pkg/v3's own go.mod replaces it).
   new_module "$work" github.com/pulumi/pulumi/pkg/v3 "$ver" <<MOD
@@ -335,7 +337,7 @@ GO
   log "pulumi $ver: downloading modules"
   (cd "$work" && with_heartbeat "pulumi download" go mod tidy -e >/dev/null)
   log "pulumi $ver: compiling the CLI (cold: about 7 min on 2 cores)"
-  mkdir -p "$out.tmp"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
   (cd "$work" && with_heartbeat "pulumi build" go build -trimpath -tags osusergo \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver" \
     -o "$out.tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
@@ -345,6 +347,8 @@ GO
 build_pulumi_kubernetes() {
   local ver=$PULUMI_KUBERNETES_VERSION out="$cache/bin/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION"
   if [[ -x $out/pulumi-resource-kubernetes ]]; then log "pulumi-kubernetes $ver: cached in $out"; return; fi
+  lock_build "pulumi-kubernetes-$ver"
+  [[ -x $out/pulumi-resource-kubernetes ]] && { log "pulumi-kubernetes $ver: built by another run"; return; }
   local mod=github.com/pulumi/pulumi-kubernetes/provider/v4 work="$cache/build/pulumi-kubernetes-$ver"
   local started=$SECONDS
   log "pulumi-kubernetes $ver: downloading the provider module"
@@ -365,7 +369,7 @@ build_pulumi_kubernetes() {
   local plain=${ver#v}
   (cd "$work/cmd/pulumi-resource-kubernetes" && VERSION=$plain GOFLAGS="$GOFLAGS -mod=mod" go run ./generate.go)
   log "pulumi-kubernetes $ver: compiling the provider (cold: about 10 min on 2 cores)"
-  mkdir -p "$out.tmp"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
   (cd "$work" && with_heartbeat "pulumi-kubernetes build" go build -trimpath -mod=mod \
     -ldflags "-s -w -X $mod/pkg/version.Version=$plain" \
     -o "$out.tmp/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)

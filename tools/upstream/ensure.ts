@@ -1,5 +1,6 @@
 import {
   binaryVersion,
+  missingPulumiGroups,
   resolveControlPlaneBinaries,
   resolveNodeBinaries,
   resolvePulumiBinaries,
@@ -17,6 +18,15 @@ if (process.getuid?.() === 0) {
 } else {
   process.stdout.write("govhost: not root, so no node: its binaries are not built\n");
 }
-const pulumi = resolvePulumiBinaries({ build: true });
-process.stdout.write(`govhost: ${"pulumi".padEnd(22)} ${pulumi.pulumi}\n`);
-process.stdout.write(`govhost: ${"kubernetes provider".padEnd(22)} ${pulumi.kubernetesProvider}\n`);
+// `--defer-pulumi` (npm test): the Pulumi CLI and provider, used by one test file only, are left to the
+// integration run, which builds them in the background at low priority while the other tests run.
+const deferred = process.argv.includes("--defer-pulumi") ? missingPulumiGroups() : [];
+if (deferred.length > 0) {
+  process.stdout.write(
+    `govhost: ${deferred.join(", ")} not built yet: the integration run builds ${deferred.length > 1 ? "them" : "it"} in the background at low priority\n`,
+  );
+} else {
+  const pulumi = resolvePulumiBinaries({ build: true });
+  process.stdout.write(`govhost: ${"pulumi".padEnd(22)} ${pulumi.pulumi}\n`);
+  process.stdout.write(`govhost: ${"kubernetes provider".padEnd(22)} ${pulumi.kubernetesProvider}\n`);
+}

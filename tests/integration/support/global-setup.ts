@@ -4,7 +4,9 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startControlPlane, stopControlPlane } from "../../../tools/cluster/controlplane.ts";
 import { localStackBaseline, preparePlatform } from "../../../tools/install-platform.ts";
-import { resolveControlPlaneBinaries } from "../../../tools/upstream/binaries.ts";
+import { startBackgroundBuild } from "../../../tools/upstream/background-build.ts";
+import { missingPulumiGroups, resolveControlPlaneBinaries } from "../../../tools/upstream/binaries.ts";
+import { govhostCacheDir } from "../../../tools/upstream/versions.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -27,7 +29,19 @@ export default async function setup(project: TestProject) {
   process.stderr.write(
     `integration: ${state.version} ready at ${state.server} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
   );
+  // The Pulumi CLI and provider (18 minutes of compiling, cold) are built while the tests run, at low
+  // priority; tests/integration/pulumi.test.ts runs last and waits for them.
+  const missing = missingPulumiGroups();
+  const pulumiBuild =
+    missing.length > 0
+      ? startBackgroundBuild(missing, join(govhostCacheDir(), "build", "pulumi-background.log"))
+      : undefined;
+  if (pulumiBuild)
+    process.stderr.write(
+      `integration: building ${missing.join(", ")} in the background at low priority (log: ${pulumiBuild.logPath})\n`,
+    );
   const teardown = async () => {
+    await pulumiBuild?.stop();
     await stopControlPlane(state);
     rmSync(dir, { recursive: true, force: true });
   };
