@@ -21,6 +21,8 @@ import { roleIn } from "./auth/authorize.ts";
 import { type Principal, principalFrom } from "./auth/principal.ts";
 import { InvalidTokenError } from "./auth/tokens.ts";
 import type { ApiDependencies, ApiOptions } from "./dependencies.ts";
+import { EServiceDirectory } from "./eservice-directory.ts";
+import { assetsPrefix, pageRoutes, sendNotFoundPage } from "./pages/plugin.ts";
 import { Problem, ProblemError, problemBase, problems } from "./problem.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { budgetRoutes } from "./routes/budget.ts";
@@ -182,7 +184,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
 
   // The API documentation is public (its routes come from @fastify/swagger-ui).
   app.addHook("onRoute", (route) => {
-    if (route.url === "/docs" || route.url.startsWith("/docs/"))
+    if (route.url === "/docs" || route.url.startsWith("/docs/") || route.url.startsWith(assetsPrefix))
       route.config = { ...(route.config ?? {}), public: true };
   });
 
@@ -375,6 +377,9 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
   );
   app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
+  // One directory of published e-services, read by the JSON catalogue and the public pages alike.
+  const directory = new EServiceDirectory(deps.kube, options.catalogueCacheMs ?? 5_000);
+  await app.register(pageRoutes(directory, { timeZone: deps.timeZone }));
   await app.register(
     async (api) => {
       await api.register(departmentRoutes(deps));
@@ -385,7 +390,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(usageRoutes(deps));
       await api.register(catalogueRoutes(deps));
       await api.register(sharedServiceRoutes(deps));
-      await api.register(serviceClusterRoutes(deps, { cacheMs: options.catalogueCacheMs ?? 5_000 }));
+      await api.register(serviceClusterRoutes(directory));
       await api.register(auditRoutes(deps));
     },
     { prefix: "/api/v1" },
@@ -397,7 +402,8 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
 function unrouted(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const path = request.url.split("?")[0] ?? "";
   const allow = allowable.filter((method) => request.server.findRoute({ method, url: path }) !== null);
-  if (allow.length > 0)
+  // A route that serves this method but found nothing (a static file that is not there) is a 404.
+  if (allow.length > 0 && !allow.includes(request.method))
     return sendProblem(reply.header("allow", allow.join(", ")), {
       type: `${problemBase}method-not-allowed`,
       title: "Method not allowed",
@@ -406,6 +412,9 @@ function unrouted(request: FastifyRequest, reply: FastifyReply): FastifyReply {
       fix: "Use one of the methods in the Allow header; see /openapi.json",
       instance: request.url.slice(0, 256),
     });
+  // People following a link get the 404 page; programs (and anything under /api) get problem+json.
+  if (request.method === "GET" && !path.startsWith("/api/") && wantsHtml(request))
+    return sendNotFoundPage(reply, path);
   return sendProblem(reply, {
     type: `${problemBase}not-found`,
     title: "Not found",
@@ -413,6 +422,12 @@ function unrouted(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     detail: `No route ${request.method} ${path.slice(0, 256)}; see /openapi.json`,
     instance: request.url.slice(0, 256),
   });
+}
+
+/** A browser's navigation: it prefers HTML to JSON. */
+function wantsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? "";
+  return accept.includes("text/html");
 }
 
 function detailOf(payload: string): string | undefined {

@@ -192,11 +192,12 @@ async function main(): Promise<void> {
       )
     : undefined;
   if (api) started.add("the portal API", () => api.close());
-  if (api)
+  if (api) {
     say(
-      `portal API ${api.url} (OpenAPI ${api.url}/openapi.json, docs ${api.url}/docs), tokens from ${issuer}`,
+      `portal API ${api.url}/api/v1 (OpenAPI ${api.url}/openapi.json, docs ${api.url}/docs), tokens from ${issuer}`,
     );
-  else
+    say(`public e-service catalogue (web pages, no sign-in): ${api.url}/  (繁體中文: ${api.url}/zh-Hant)`);
+  } else
     say(
       "portal API not started: set GOVHOST_OIDC_ISSUER to your OpenID provider to run it against this cluster",
     );

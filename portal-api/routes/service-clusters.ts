@@ -1,15 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type, { type Static } from "typebox";
-import type { EService } from "../../controller/api/eservice.ts";
-import type { KubeObject } from "../../lib/kube/client.ts";
-import { resources } from "../../lib/kube/resources.ts";
-import type { ApiDependencies } from "../dependencies.ts";
-import { nameOf } from "./common.ts";
+import type { EServiceDirectory } from "../eservice-directory.ts";
 import { DisplayName, json, responses } from "./schemas.ts";
 
 // /service-clusters: the citizen-facing catalogue of exposed e-services, by service cluster (public).
-
-type EServiceObject = EService & KubeObject;
 
 const ServiceClusters = Type.Object({
   items: Type.Array(
@@ -27,31 +21,12 @@ const ServiceClusters = Type.Object({
   ),
 });
 type ServiceClusters = Static<typeof ServiceClusters>;
-type CatalogueService = ServiceClusters["items"][number]["services"][number];
 
 /**
- * The citizen-facing catalogue: public e-services that are exposed now, grouped by service cluster. It is
- * public, so it is served from a cache of `cacheMs` (concurrent misses share one list call): anonymous
- * traffic costs the API server at most one list of EServices per interval, however much of it comes.
+ * The citizen-facing catalogue: public e-services that are exposed now, grouped by service cluster, from the
+ * e-service directory the public pages read too (cached, see eservice-directory.ts).
  */
-export function serviceClusterRoutes(
-  deps: ApiDependencies,
-  options: { cacheMs: number },
-): FastifyPluginAsyncTypebox {
-  let cached: { at: number; value: ServiceClusters } | undefined;
-  let loading: Promise<ServiceClusters> | undefined;
-  const current = (): Promise<ServiceClusters> => {
-    if (cached && Date.now() - cached.at < options.cacheMs) return Promise.resolve(cached.value);
-    loading ??= build(deps)
-      .then((value) => {
-        cached = { at: Date.now(), value };
-        return value;
-      })
-      .finally(() => {
-        loading = undefined;
-      });
-    return loading;
-  };
+export function serviceClusterRoutes(directory: EServiceDirectory): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/service-clusters",
@@ -67,40 +42,21 @@ export function serviceClusterRoutes(
           ),
         },
       },
-      async (_request, reply) => {
-        reply.header("cache-control", `public, max-age=${Math.floor(options.cacheMs / 1000)}`);
-        return current();
+      async (_request, reply): Promise<ServiceClusters> => {
+        reply.header("cache-control", `public, max-age=${Math.floor(directory.cacheMs / 1000)}`);
+        const { clusters } = await directory.current();
+        return {
+          items: clusters.map(({ cluster, services }) => ({
+            cluster,
+            services: services.map(({ name, department, displayName, url }) => ({
+              name,
+              department,
+              displayName,
+              url,
+            })),
+          })),
+        };
       },
     );
-  };
-}
-
-async function build(deps: ApiDependencies): Promise<ServiceClusters> {
-  const all = await deps.kube.list<EServiceObject>(resources.eservice);
-  const clusters = new Map<string, CatalogueService[]>();
-  for (const es of all.items) {
-    const exposed = es.status?.conditions?.some((c) => c.type === "Exposed" && c.status === "True");
-    if (!exposed || !es.status?.url) continue;
-    const cluster = es.spec.serviceCluster ?? "other";
-    const name = nameOf(es);
-    clusters.set(cluster, [
-      ...(clusters.get(cluster) ?? []),
-      {
-        name,
-        department:
-          es.metadata.labels?.["govhost.io/department"] ??
-          (es.metadata.namespace ?? "").replace(/-[^-]+$/, ""),
-        displayName: es.spec.displayName ?? { en: name, zhHant: name },
-        url: es.status.url,
-      },
-    ]);
-  }
-  return {
-    items: [...clusters.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([cluster, services]) => ({
-        cluster,
-        services: services.sort((a, b) => a.name.localeCompare(b.name)),
-      })),
   };
 }

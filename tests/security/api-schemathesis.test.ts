@@ -24,8 +24,7 @@ import { startTestPortalApi, testAudience } from "../integration/support/portal-
 // budget per identity.
 
 const schemathesis =
-  process.env.GOVHOST_SCHEMATHESIS ??
-  join(govhostCacheDir(), "schemathesis", "bin", "schemathesis");
+  process.env.GOVHOST_SCHEMATHESIS ?? join(govhostCacheDir(), "schemathesis", "bin", "schemathesis");
 const audience = testAudience;
 /** The demo users of the local default (tools/oidc/users.ts), and no one. */
 const identities = [

@@ -1,0 +1,121 @@
+import type { LocalisedName } from "../eservice-directory.ts";
+
+// The pages' two languages: English at the site's root, Traditional Chinese under /zh-Hant. Every message a
+// page shows is here in both; dates and numbers are formatted per locale by Intl.
+
+export const locales = ["en", "zh-Hant"] as const;
+export type Locale = (typeof locales)[number];
+
+/** The path of a page in a locale: English at the root, Traditional Chinese under /zh-Hant. */
+export function localePath(locale: Locale, path: string): string {
+  if (locale === "en") return path;
+  return path === "/" ? "/zh-Hant" : `/zh-Hant${path}`;
+}
+
+export const otherLocale = (locale: Locale): Locale => (locale === "en" ? "zh-Hant" : "en");
+
+/** A name in the page's language. */
+export const localised = (name: LocalisedName, locale: Locale): string =>
+  locale === "en" ? name.en : name.zhHant;
+
+/** Service clusters the platform knows by name; others are shown by their identifier. */
+const clusterNames: Record<string, LocalisedName> = {
+  "business-and-trade": { en: "Business and trade", zhHant: "工商業" },
+  "culture-and-leisure": { en: "Culture, recreation and sport", zhHant: "文化、康樂及體育" },
+  education: { en: "Education", zhHant: "教育" },
+  employment: { en: "Employment", zhHant: "就業" },
+  environment: { en: "Environment", zhHant: "環境" },
+  health: { en: "Health", zhHant: "衞生" },
+  housing: { en: "Housing", zhHant: "房屋" },
+  "law-and-security": { en: "Law and security", zhHant: "法律及治安" },
+  "social-welfare": { en: "Social welfare", zhHant: "社會福利" },
+  "taxes-and-finance": { en: "Taxes and finance", zhHant: "稅務及財務" },
+  transport: { en: "Transport", zhHant: "運輸" },
+  "travel-and-immigration": { en: "Travel and immigration", zhHant: "旅遊及入境" },
+  other: { en: "Other services", zhHant: "其他服務" },
+};
+
+export const clusterName = (cluster: string, locale: Locale): string => {
+  const known = clusterNames[cluster];
+  return known ? localised(known, locale) : cluster;
+};
+
+const messages = {
+  en: {
+    siteName: "Government e-services",
+    skipLink: "Skip to main content",
+    languageSwitch: "繁體中文",
+    languageSwitchLabel: "Read this page in Traditional Chinese",
+    officialSite: "An official website of the government",
+    catalogueTitle: "Government e-services",
+    catalogueIntro:
+      "Find an e-service by what you need to do. Every service listed here meets the accessibility standard shown on its page.",
+    searchLabel: "Search e-services",
+    searchButton: "Search",
+    searchResults: (count: number, query: string) =>
+      `${count === 1 ? "1 e-service" : `${new Intl.NumberFormat("en").format(count)} e-services`} found for “${query}”`,
+    clearSearch: "Show all e-services",
+    noServices: "No e-services are published yet.",
+    noResults: "No e-service matches your search. Try other words, or browse all e-services.",
+    servicesInCluster: (count: number) => (count === 1 ? "1 e-service" : `${count} e-services`),
+    clustersNav: "Service clusters",
+    department: "Department",
+    cluster: "Service cluster",
+    address: "Address",
+    standard: "Accessibility standard",
+    lastScan: "Last accessibility check",
+    notScanned: "Not recorded",
+    useService: "Use this e-service",
+    backToCatalogue: "All e-services",
+    notFoundTitle: "Page not found",
+    notFoundText: "There is no published e-service at this address. It may have been withdrawn or renamed.",
+    footer: "Hosted on the government private cloud (govhost).",
+  },
+  "zh-Hant": {
+    siteName: "政府電子服務",
+    skipLink: "跳至主要內容",
+    languageSwitch: "English",
+    languageSwitchLabel: "以英文閱讀本頁",
+    officialSite: "政府官方網站",
+    catalogueTitle: "政府電子服務",
+    catalogueIntro: "按您要辦理的事務尋找電子服務。這裏列出的每項服務均符合其頁面所示的無障礙標準。",
+    searchLabel: "搜尋電子服務",
+    searchButton: "搜尋",
+    searchResults: (count: number, query: string) =>
+      `找到 ${new Intl.NumberFormat("zh-Hant").format(count)} 項與「${query}」相關的電子服務`,
+    clearSearch: "顯示所有電子服務",
+    noServices: "暫未有已發布的電子服務。",
+    noResults: "沒有電子服務符合您的搜尋。請嘗試其他字詞，或瀏覽所有電子服務。",
+    servicesInCluster: (count: number) => `${count} 項電子服務`,
+    clustersNav: "服務類別",
+    department: "部門",
+    cluster: "服務類別",
+    address: "網址",
+    standard: "無障礙標準",
+    lastScan: "最近一次無障礙檢查",
+    notScanned: "未有記錄",
+    useService: "使用此電子服務",
+    backToCatalogue: "所有電子服務",
+    notFoundTitle: "找不到網頁",
+    notFoundText: "此網址沒有已發布的電子服務。該服務可能已撤回或改名。",
+    footer: "由政府私有雲（govhost）寄存。",
+  },
+} satisfies Record<Locale, Record<string, unknown>>;
+
+export type Messages = (typeof messages)["en"];
+export const messagesFor = (locale: Locale): Messages => messages[locale];
+
+/** A date and time in the locale's form, in the platform's time zone. */
+export function formatDateTime(iso: string, locale: Locale, timeZone: string): string {
+  return new Intl.DateTimeFormat(locale === "en" ? "en-HK" : "zh-Hant-HK", {
+    dateStyle: "long",
+    timeStyle: "short",
+    timeZone,
+  }).format(new Date(iso));
+}
+
+/** The standard's name as people know it (WCAG22-AA → WCAG 2.2 AA). */
+export function standardName(standard: string): string {
+  const match = /^WCAG(\d)(\d)-(A{1,3})$/.exec(standard);
+  return match ? `WCAG ${match[1]}.${match[2]} ${match[3]}` : standard;
+}

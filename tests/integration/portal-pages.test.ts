@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { axeSource } from "../../controller/accessibility/axe-source.ts";
+import { AccessibilityScanner } from "../../controller/accessibility/scanner.ts";
+import { tagsFor } from "../../controller/accessibility/standards.ts";
+import type { EService } from "../../controller/api/eservice.ts";
+import { platformGroups } from "../../controller/api/rbac.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import type { RunningPortalApi } from "../../portal-api/app.ts";
+import { pageContentSecurityPolicy } from "../../portal-api/pages/plugin.ts";
+import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
+import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
+import { requireChromium } from "./support/chromium.ts";
+import { type ControllerProcess, startController } from "./support/controller-process.ts";
+import {
+  client,
+  departmentManifest,
+  isReady,
+  waitForDepartment,
+  waitForQuotaToCount,
+} from "./support/govhost.ts";
+import { eventually, uniqueName } from "./support/kube.ts";
+import { startTestPortalApi, testAudience } from "./support/portal-api.ts";
+
+// Issue #19, the public pages: a citizen finds an e-service that the real controller exposed (its pages
+// scanned and passed), in English and Traditional Chinese, in a real browser; and the project's own
+// accessibility scanner (axe-core in jsdom and Chromium, WCAG 2.2 AA, plus the look-and-feel rules) finds
+// nothing wrong with any of the pages, in either language.
+
+type EServiceObject = EService & KubeObject;
+
+const dept = uniqueName("pages");
+const ns = `${dept}-prod`;
+let site: FixtureSite;
+let admin: KubeClient;
+let controller: ControllerProcess;
+let provider: LocalProvider;
+let api: RunningPortalApi;
+let browser: Browser;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "govhost-pages-"));
+  site = await startFixtureSite("fixed");
+  admin = await client();
+  controller = await startController({ env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } });
+  const department = departmentManifest(dept, { domains: [`${dept}.gov.example`] });
+  // A display name with markup: the pages must show it as text.
+  department.spec.displayName = { en: "Pages <em>Test</em> Department", zhHant: "網頁測試部" };
+  await admin.create(department);
+  await waitForDepartment(admin, dept, isReady, "ready");
+  await waitForQuotaToCount(admin, ns, "count/eservices.govhost.io");
+  // A public e-service with a preview is an operator's decision (GH-PUB-001, GH-A11Y-002).
+  const operator = await client({ user: "olivia", groups: [platformGroups.operator] });
+  try {
+    await operator.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: "visa-status", namespace: ns },
+      spec: {
+        image: "registry.gov.example/immd/visa-status:1.0.0",
+        exposure: "public",
+        serviceCluster: "travel-and-immigration",
+        displayName: { en: "Visa application status", zhHant: "簽證申請進度" },
+        accessibility: { previewUrl: site.url, paths: ["/", "/contact"], languages: ["en", "zh-HK"] },
+      },
+    });
+  } finally {
+    operator.close();
+  }
+  await eventually(
+    "the e-service to be exposed",
+    async () => {
+      const es = await admin.get<EServiceObject>(resources.eservice, "visa-status", ns);
+      return es.status?.conditions?.some((c) => c.type === "Exposed" && c.status === "True") ? es : undefined;
+    },
+    120_000,
+  );
+  provider = await startLocalProvider({ audience: testAudience });
+  api = await startTestPortalApi(provider.issuer, join(dir, "audit.log"));
+  browser = await chromium.launch({ executablePath: requireChromium() });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+  await provider?.close();
+  await admin?.delete(resources.department, dept);
+  await controller?.stop();
+  admin?.close();
+  await site?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const pagePaths = [
+  "/",
+  "/zh-Hant",
+  `/eservices/${ns}/visa-status`,
+  `/zh-Hant/eservices/${ns}/visa-status`,
+  "/?q=visa",
+  `/zh-Hant?q=${encodeURIComponent("沒有這項服務")}`,
+];
+
+describe("the public pages in a real browser", () => {
+  it("lead a citizen from the catalogue to the e-service and its address, in both languages, with JavaScript off", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const refusedByCsp: string[] = [];
+    try {
+      const page = await context.newPage();
+      page.on("console", (message) => {
+        if (/Content Security Policy/i.test(message.text())) refusedByCsp.push(message.text());
+      });
+      const home = await page.goto(api.url);
+      expect(home?.headers()["content-security-policy"]).toBe(pageContentSecurityPolicy);
+      // The design system's stylesheet loaded under that policy: its font is the body's.
+      expect(await page.evaluate(() => getComputedStyle(document.body).fontFamily)).toContain(
+        "Source Sans Pro",
+      );
+      // Search with the form (a plain GET: no script needed).
+      await page.getByLabel("Search e-services").fill("visa");
+      await page.getByRole("button", { name: "Search" }).click();
+      await expect.poll(() => page.url()).toContain("?q=visa");
+      await page.getByRole("link", { name: "Visa application status" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/eservices/${ns}/visa-status`);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Visa application status");
+      // The department's name is text, markup and all.
+      expect(await page.locator("main").textContent()).toContain("Pages <em>Test</em> Department");
+      expect(await page.locator("main em").count()).toBe(0);
+      const es = await admin.get<EServiceObject>(resources.eservice, "visa-status", ns);
+      expect(es.status?.url).toMatch(new RegExp(`^https://visa-status\\.${dept}\\.gov\\.example/?$`));
+      expect(await page.getByRole("link", { name: "Use this e-service" }).getAttribute("href")).toBe(
+        es.status?.url,
+      );
+      // The language switch keeps the page.
+      await page.getByRole("link", { name: "繁體中文" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/zh-Hant/eservices/${ns}/visa-status`);
+      expect(await page.locator("html").getAttribute("lang")).toBe("zh-Hant");
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("簽證申請進度");
+      expect(await page.locator("main").textContent()).toContain("網頁測試部");
+      await page.getByRole("link", { name: "English" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/eservices/${ns}/visa-status`);
+      expect(refusedByCsp).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("pass the project's own accessibility scanner (WCAG 2.2 AA and look and feel) with zero findings, in both languages", async () => {
+    const scanner = new AccessibilityScanner();
+    try {
+      const result = await scanner.scan({
+        baseUrl: api.url,
+        paths: pagePaths,
+        standard: "WCAG22-AA",
+        clientRendered: false,
+        languages: ["en", "zh-Hant"],
+      });
+      expect(result.errors).toEqual([]);
+      expect([...result.tiers].sort()).toEqual(["chromium", "jsdom"]);
+      expect(result.findings).toEqual([]);
+      expect(result.lookAndFeel).toEqual([]);
+    } finally {
+      await scanner.close();
+    }
+  }, 180_000);
+
+  it("serve a 404 page that axe (WCAG 2.2 AA) finds nothing wrong with, in both languages", async () => {
+    // The scanner judges pages that answer 200; the 404 page is judged by axe in the browser directly.
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      for (const path of [`/eservices/${ns}/no-such-service`, "/zh-Hant/no-such-page"]) {
+        const response = await page.goto(`${api.url}${path}`);
+        expect(response?.status(), path).toBe(404);
+        await page.evaluate(axeSource);
+        const violations = await page.evaluate(
+          (tags) =>
+            (
+              globalThis as unknown as {
+                axe: { run: (o: object) => Promise<{ violations: { id: string }[] }> };
+              }
+            ).axe
+              .run({ runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] })
+              .then((r) => r.violations.map((v) => v.id)),
+          tagsFor("WCAG22-AA"),
+        );
+        expect(violations, path).toEqual([]);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+});
