@@ -10,6 +10,7 @@ import { AuditLog } from "./audit/store.ts";
 import { type DepartmentGroups, defaultRoleSettings, type RoleSettings } from "./auth/principal.ts";
 import { type TokenSettings, TokenVerifier } from "./auth/tokens.ts";
 import type { ApiOptions } from "./dependencies.ts";
+import { WebSignIn } from "./pages/sign-in.ts";
 import { buildServer } from "./server.ts";
 
 export interface PortalApiSettings extends ApiOptions {
@@ -22,6 +23,8 @@ export interface PortalApiSettings extends ApiOptions {
   port: number;
   timeZone?: string;
   rateCard?: string;
+  /** Sign-in to the web pages with the portal's own OAuth client (unset: the public pages only). */
+  web?: { clientId: string; clientSecret: string; baseUrl: string; sessionKey: Uint8Array };
 }
 
 export interface RunningPortalApi {
@@ -55,6 +58,19 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
     collectDefaultMetrics({ register: registry, prefix: "govhost_api_" });
     const verifier = await TokenVerifier.discover(settings.tokens);
     const audit = await AuditLog.open(settings.auditPath);
+    const web = settings.web
+      ? {
+          sessionKey: settings.web.sessionKey,
+          signIn: await WebSignIn.discover({
+            issuer: settings.tokens.issuer,
+            audience: settings.tokens.audience,
+            allowHttpIssuer: settings.tokens.allowHttpIssuer,
+            clientId: settings.web.clientId,
+            clientSecret: settings.web.clientSecret,
+            baseUrl: settings.web.baseUrl,
+          }),
+        }
+      : undefined;
     app = await buildServer(
       {
         kube,
@@ -71,6 +87,7 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
         ready: () => true,
         timeZone: settings.timeZone ?? platformDefaults.timeZone,
         rateCard: settings.rateCard ?? platformDefaults.rateCard,
+        ...(web ? { web } : {}),
       },
       settings,
     );

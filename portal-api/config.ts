@@ -1,7 +1,14 @@
 import { resolve } from "node:path";
 import Type from "typebox";
 import { platformDefaults } from "../controller/api/defaults.ts";
-import { type Config, loadConfig, Port, type SettingsSpec, timeZoneSetting } from "../lib/config.ts";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  Port,
+  type SettingsSpec,
+  timeZoneSetting,
+} from "../lib/config.ts";
 import type { PortalApiSettings } from "./app.ts";
 import { defaultRoleSettings } from "./auth/principal.ts";
 
@@ -117,6 +124,35 @@ export const portalApiSettings = {
     form: "a whole number from 1 to 10000000",
   },
   timeZone: timeZoneSetting(platformDefaults.timeZone),
+  webUrl: {
+    env: "GOVHOST_WEB_URL",
+    schema: Type.String({ format: "uri", pattern: "^https?://[^/?#]+/?$" }),
+    description:
+      "The web pages' public address; with the web client and the session key it turns on sign-in to the pages (the provider sends people back to `<url>/auth/callback`)",
+    form: "an absolute URL with no path, e.g. https://portal.gov.example",
+  },
+  webClientId: {
+    env: "GOVHOST_WEB_CLIENT_ID",
+    schema: Type.String({ minLength: 1, maxLength: 256 }),
+    default: "govhost-portal-web",
+    description: "The web pages' OAuth client at the provider (authorization code flow with PKCE)",
+    form: "a non-empty string",
+  },
+  webClientSecret: {
+    env: "GOVHOST_WEB_CLIENT_SECRET",
+    schema: Type.String({ minLength: 1 }),
+    secret: true,
+    description: "That client's secret",
+    form: "a non-empty string",
+  },
+  sessionKey: {
+    env: "GOVHOST_SESSION_KEY",
+    schema: Type.String({ pattern: "^[A-Za-z0-9+/]{43}=$" }),
+    secret: true,
+    description:
+      "Encrypts the pages' session cookies (the same on every replica; changing it signs everyone out)",
+    form: "32 random bytes in base64 (e.g. `openssl rand -base64 32`)",
+  },
 } satisfies SettingsSpec;
 
 export type PortalApiConfig = Config<typeof portalApiSettings>;
@@ -124,6 +160,24 @@ export type PortalApiConfig = Config<typeof portalApiSettings>;
 /** Reads the portal API's settings from `env`; throws a ConfigError naming the first variable that is wrong. */
 export function loadPortalApiConfig(env: Record<string, string | undefined>): PortalApiConfig {
   return loadConfig(portalApiSettings, env);
+}
+
+/** Sign-in to the pages needs its address, its client's secret and the session key: all or none. */
+function webSignInConfigured(
+  config: PortalApiConfig,
+): config is PortalApiConfig & { webUrl: string; webClientSecret: string; sessionKey: string } {
+  const given = [config.webUrl, config.webClientSecret, config.sessionKey].filter((v) => v !== undefined);
+  if (given.length === 0) return false;
+  if (given.length < 3)
+    throw new ConfigError(
+      config.webUrl === undefined
+        ? "GOVHOST_WEB_URL"
+        : config.webClientSecret === undefined
+          ? "GOVHOST_WEB_CLIENT_SECRET"
+          : "GOVHOST_SESSION_KEY",
+      "sign-in to the web pages needs GOVHOST_WEB_URL, GOVHOST_WEB_CLIENT_SECRET and GOVHOST_SESSION_KEY together: set all three, or none for the public pages only",
+    );
+  return true;
 }
 
 /** What `startPortalApi` needs, from the loaded settings. */
@@ -152,5 +206,15 @@ export function startSettings(config: PortalApiConfig): PortalApiSettings {
     port: config.port,
     rateLimitPerMinute: config.rateLimitPerMinute,
     timeZone: config.timeZone,
+    ...(webSignInConfigured(config)
+      ? {
+          web: {
+            baseUrl: config.webUrl,
+            clientId: config.webClientId,
+            clientSecret: config.webClientSecret,
+            sessionKey: new Uint8Array(Buffer.from(config.sessionKey, "base64")),
+          },
+        }
+      : {}),
   };
 }

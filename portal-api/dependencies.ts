@@ -4,6 +4,7 @@ import type { AuditRecordInput } from "./audit/chain.ts";
 import type { AuditLog } from "./audit/store.ts";
 import type { DepartmentGroups, Principal, RoleSettings } from "./auth/principal.ts";
 import type { TokenVerifier } from "./auth/tokens.ts";
+import type { WebSettings } from "./pages/signed-in.ts";
 import type { ProblemError } from "./problem.ts";
 
 // What the server and every route plugin are given (`app.ts` builds it for a real cluster, the unit tests
@@ -41,6 +42,8 @@ export interface ApiDependencies {
   timeZone: string;
   /** The RateCard that prices usage. */
   rateCard: string;
+  /** Sign-in to the web pages (unset: the public pages only). */
+  web?: WebSettings;
 }
 
 export interface ApiOptions {

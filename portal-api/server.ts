@@ -23,6 +23,7 @@ import { InvalidTokenError } from "./auth/tokens.ts";
 import type { ApiDependencies, ApiOptions } from "./dependencies.ts";
 import { EServiceDirectory } from "./eservice-directory.ts";
 import { assetsPrefix, pageRoutes, sendNotFoundPage } from "./pages/plugin.ts";
+import { signedInRoutes } from "./pages/signed-in.ts";
 import { Problem, ProblemError, problemBase, problems } from "./problem.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { budgetRoutes } from "./routes/budget.ts";
@@ -379,7 +380,10 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
 
   // One directory of published e-services, read by the JSON catalogue and the public pages alike.
   const directory = new EServiceDirectory(deps.kube, options.catalogueCacheMs ?? 5_000);
-  await app.register(pageRoutes(directory, { timeZone: deps.timeZone }));
+  await app.register(
+    pageRoutes(directory, { timeZone: deps.timeZone, signInAvailable: deps.web !== undefined }),
+  );
+  if (deps.web) await app.register(signedInRoutes(deps, deps.web));
   await app.register(
     async (api) => {
       await api.register(departmentRoutes(deps));

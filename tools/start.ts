@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { platformGroups } from "../controller/api/rbac.ts";
@@ -19,7 +20,7 @@ import { startFixtureSite } from "./demo-site.ts";
 import { pushDemoSiteImages } from "./demo-site-image.ts";
 import { localStackBaseline, preparePlatform } from "./install-platform.ts";
 import { startLocalProvider } from "./oidc/provider.ts";
-import { apiClient } from "./oidc/users.ts";
+import { apiClient, webClient } from "./oidc/users.ts";
 
 // `npm start`: the main job on the embedded default. With KUBECONFIG set it uses that cluster; otherwise it
 // starts (or reuses) the local control plane. Then it installs the platform, seeds the demo departments
@@ -177,9 +178,15 @@ async function main(): Promise<void> {
   say(
     `controller running (service account govhost-system/govhost-controller, pid ${controller.process.pid}), metrics http://127.0.0.1:${controller.port}/metrics`,
   );
+  // With the local provider, people sign in to the web pages as the demo users (a session key per run).
+  const webUrl = `http://127.0.0.1:${config.port}`;
   const identity = external
     ? undefined
-    : await startLocalProvider({ port: config.oidcPort, audience: config.audience });
+    : await startLocalProvider({
+        port: config.oidcPort,
+        audience: config.audience,
+        webRedirectUris: [`${webUrl}/auth/callback`],
+      });
   if (identity) started.add("the local OpenID provider", () => identity.close());
   const issuer = identity?.issuer ?? config.issuer;
   const api = issuer
@@ -187,7 +194,7 @@ async function main(): Promise<void> {
         portalApiStartSettings(
           { ...config, issuer, auditLog: config.auditLog ?? join(stateDir, "audit.log") },
           portalApiKubeconfig,
-          identity !== undefined,
+          identity ? webUrl : undefined,
         ),
       )
     : undefined;
@@ -197,6 +204,10 @@ async function main(): Promise<void> {
       `portal API ${api.url}/api/v1 (OpenAPI ${api.url}/openapi.json, docs ${api.url}/docs), tokens from ${issuer}`,
     );
     say(`public e-service catalogue (web pages, no sign-in): ${api.url}/  (繁體中文: ${api.url}/zh-Hant)`);
+    if (identity)
+      say(
+        `department pages: ${api.url}/my  (sign in as immd-admin, any password; lcsd-admin for the other one)`,
+      );
   } else
     say(
       "portal API not started: set GOVHOST_OIDC_ISSUER to your OpenID provider to run it against this cluster",
@@ -248,19 +259,32 @@ async function main(): Promise<void> {
   say("running; press Ctrl-C to stop");
 }
 
-/** The portal API's settings under `npm start`: with the local provider, as its registered API client. */
+/**
+ * The portal API's settings under `npm start`: with the local provider (at `localWebUrl`'s sign-in), as its
+ * registered API client, with sign-in to the pages as its registered web client.
+ */
 function portalApiStartSettings(
   config: PortalApiConfig,
   kubeconfig: string,
-  localProvider: boolean,
+  localWebUrl: string | undefined,
 ): PortalApiSettings {
   const settings = startSettings(config);
+  if (!localWebUrl) return { ...settings, kubeconfig: kubeConfigFrom(kubeconfig) };
   return {
     ...settings,
     kubeconfig: kubeConfigFrom(kubeconfig),
-    tokens: localProvider
-      ? { ...settings.tokens, clientId: apiClient.id, clientSecret: apiClient.secret, allowHttpIssuer: true }
-      : settings.tokens,
+    tokens: {
+      ...settings.tokens,
+      clientId: apiClient.id,
+      clientSecret: apiClient.secret,
+      allowHttpIssuer: true,
+    },
+    web: {
+      baseUrl: localWebUrl,
+      clientId: webClient.id,
+      clientSecret: webClient.secret,
+      sessionKey: new Uint8Array(randomBytes(32)),
+    },
   };
 }
 

@@ -27,6 +27,16 @@ const GroupName = Type.String({
 
 const GroupList = Type.Array(GroupName, { maxItems: 20, default: [], "x-kubernetes-list-type": "set" });
 
+/** The ResourceQuota resource each department quota field limits (the tenancy reconciler sets them). */
+export const quotaResourceNames = {
+  cpu: "requests.cpu",
+  memory: "requests.memory",
+  storage: "requests.storage",
+  pods: "pods",
+  eServices: "count/eservices.govhost.io",
+  publicEndpoints: "count/ingresses.networking.k8s.io",
+} as const;
+
 export const DepartmentQuota = Type.Object(
   {
     cpu: Quantity("CPU requests across all the department's namespaces, in cores (e.g. 8 or 7500m)"),

@@ -1,5 +1,5 @@
 import { formatMilli, parseMilli } from "../../lib/kube/quantity.ts";
-import type { DepartmentQuota } from "../api/department.ts";
+import { type DepartmentQuota, quotaResourceNames } from "../api/department.ts";
 
 // Tenant-wide quota. A department's quota holds across all of its namespaces together. Each namespace gets
 // a ResourceQuota whose hard limit is its own usage plus a weighted share of the department's remaining
@@ -16,13 +16,13 @@ export function departmentTotals(quota: DepartmentQuota): Amounts {
   const count = (n: number) => BigInt(n) * 1000n;
   const memory = parseMilli(quota.memory);
   return {
-    "requests.cpu": parseMilli(quota.cpu),
-    "requests.memory": memory,
+    [quotaResourceNames.cpu]: parseMilli(quota.cpu),
+    [quotaResourceNames.memory]: memory,
     "limits.memory": memory,
-    "requests.storage": parseMilli(quota.storage),
-    pods: count(quota.pods),
-    "count/eservices.govhost.io": count(quota.eServices),
-    "count/ingresses.networking.k8s.io": count(quota.publicEndpoints),
+    [quotaResourceNames.storage]: parseMilli(quota.storage),
+    [quotaResourceNames.pods]: count(quota.pods),
+    [quotaResourceNames.eServices]: count(quota.eServices),
+    [quotaResourceNames.publicEndpoints]: count(quota.publicEndpoints),
   };
 }
 

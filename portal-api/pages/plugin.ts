@@ -1,8 +1,7 @@
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Eta } from "eta";
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import type { Directory, DirectoryEntry, EServiceDirectory } from "../eservice-directory.ts";
@@ -14,33 +13,22 @@ import {
   locales,
   localised,
   messagesFor,
-  otherLocale,
   standardName,
 } from "./i18n.ts";
+import { type PageContext, sendPage } from "./render.ts";
 
 // The public pages: the one-stop catalogue of exposed e-services by service cluster, with search, and each
 // e-service's page, in English (at /) and Traditional Chinese (at /zh-Hant). Server-rendered with Eta
 // (escaped by default) and styled by the U.S. Web Design System's compiled CSS, served from the package;
 // no script at all, so they work with JavaScript off and the Content-Security-Policy allows none.
 
-/** Everything a page may load comes from this origin; no script, no inline style, no frames. */
-export const pageContentSecurityPolicy = [
-  "default-src 'none'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "font-src 'self'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
 const uswdsDist = dirname(dirname(fileURLToPath(import.meta.resolve("@uswds/uswds/css/uswds.min.css"))));
 export const assetsPrefix = "/assets/uswds/";
 
-const eta = new Eta({ views: join(import.meta.dirname, "views"), cache: true, autoEscape: true });
-
 interface PageSettings {
   timeZone: string;
+  /** Sign-in is configured: public pages offer it. */
+  signInAvailable: boolean;
 }
 
 /** A query people typed, as it is compared: Unicode-normalised, case-folded, spaces collapsed. */
@@ -66,37 +54,11 @@ const pagePath = (locale: Locale, entry: DirectoryEntry) =>
 /** An address to link to: only http(s), whatever a status says. */
 const linkable = (url: string) => (/^https?:\/\//i.test(url) ? url : undefined);
 
-function send(
-  reply: FastifyReply,
-  status: number,
-  template: string,
-  locale: Locale,
-  page: { title: string; path: string } & Record<string, unknown>,
-): FastifyReply {
-  const other = otherLocale(locale);
-  const html = eta.render(template, {
-    ...page,
-    locale,
-    t: messagesFor(locale),
-    home: localePath(locale, "/"),
-    switchTo: {
-      locale: other,
-      href: localePath(other, page.path),
-      label: messagesFor(locale).languageSwitch,
-    },
-  });
-  return reply
-    .code(status)
-    .header("content-security-policy", pageContentSecurityPolicy)
-    .header("content-language", locale)
-    .type("text/html; charset=utf-8")
-    .send(html);
-}
-
 /** The 404 page, in the language of the path asked for. */
 export function sendNotFoundPage(reply: FastifyReply, path: string): FastifyReply {
   const locale: Locale = path === "/zh-Hant" || path.startsWith("/zh-Hant/") ? "zh-Hant" : "en";
-  return send(reply, 404, "./not-found", locale, { title: messagesFor(locale).notFoundTitle, path: "/" });
+  const t = messagesFor(locale);
+  return sendPage(reply, 404, "./message", { locale }, t.notFoundTitle, { text: t.notFoundText });
 }
 
 function cataloguePage(directory: Directory, locale: Locale, rawQuery: string) {
@@ -119,6 +81,7 @@ function cataloguePage(directory: Directory, locale: Locale, rawQuery: string) {
 }
 
 export function pageRoutes(directory: EServiceDirectory, settings: PageSettings): FastifyPluginAsyncTypebox {
+  const context = (locale: Locale): PageContext => ({ locale, signInAvailable: settings.signInAvailable });
   return async (app) => {
     await app.register(fastifyStatic, {
       root: uswdsDist,
@@ -140,8 +103,10 @@ export function pageRoutes(directory: EServiceDirectory, settings: PageSettings)
         },
         async (request, reply) => {
           const page = cataloguePage(await directory.current(), locale, request.query.q ?? "");
-          const t = messagesFor(locale);
-          return send(reply, 200, "./catalogue", locale, { ...page, title: t.catalogueTitle, path: "/" });
+          return sendPage(reply, 200, "./catalogue", context(locale), messagesFor(locale).catalogueTitle, {
+            ...page,
+            path: "/",
+          });
         },
       );
       app.get(
@@ -158,8 +123,7 @@ export function pageRoutes(directory: EServiceDirectory, settings: PageSettings)
           // Anything not published (unknown, internal, not yet exposed, withdrawn) is the same 404.
           if (!entry) return sendNotFoundPage(reply, request.url.split("?")[0] ?? "/");
           const serviceName = localised(entry.displayName, locale);
-          return send(reply, 200, "./eservice", locale, {
-            title: serviceName,
+          return sendPage(reply, 200, "./eservice", context(locale), serviceName, {
             path: `/eservices/${entry.namespace}/${entry.name}`,
             service: {
               name: serviceName,

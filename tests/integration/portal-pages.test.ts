@@ -1,7 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { axeSource } from "../../controller/accessibility/axe-source.ts";
 import { AccessibilityScanner } from "../../controller/accessibility/scanner.ts";
@@ -11,9 +12,11 @@ import { platformGroups } from "../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { RunningPortalApi } from "../../portal-api/app.ts";
-import { pageContentSecurityPolicy } from "../../portal-api/pages/plugin.ts";
+import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
+import { freePort } from "../../tools/cluster/ports.ts";
 import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
+import { webClient } from "../../tools/oidc/users.ts";
 import { requireChromium } from "./support/chromium.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
@@ -34,6 +37,8 @@ import { startTestPortalApi, testAudience } from "./support/portal-api.ts";
 type EServiceObject = EService & KubeObject;
 
 const dept = uniqueName("pages");
+/** A department the demo user immd-admin has no part in. */
+const other = uniqueName("other");
 const ns = `${dept}-prod`;
 let site: FixtureSite;
 let admin: KubeClient;
@@ -48,7 +53,10 @@ beforeAll(async () => {
   site = await startFixtureSite("fixed");
   admin = await client();
   controller = await startController({ env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } });
-  const department = departmentManifest(dept, { domains: [`${dept}.gov.example`] });
+  const department = departmentManifest(dept, {
+    domains: [`${dept}.gov.example`],
+    groups: { admins: ["immd-admins"], developers: ["immd-developers"], viewers: [] },
+  });
   // A display name with markup: the pages must show it as text.
   department.spec.displayName = { en: "Pages <em>Test</em> Department", zhHant: "網頁測試部" };
   await admin.create(department);
@@ -80,8 +88,23 @@ beforeAll(async () => {
     },
     120_000,
   );
-  provider = await startLocalProvider({ audience: testAudience });
-  api = await startTestPortalApi(provider.issuer, join(dir, "audit.log"));
+  await admin.create(departmentManifest(other));
+  // Sign-in to the pages: the provider sends people back to the API's address, so the port comes first.
+  const port = await freePort();
+  const webUrl = `http://127.0.0.1:${port}`;
+  provider = await startLocalProvider({
+    audience: testAudience,
+    webRedirectUris: [`${webUrl}/auth/callback`],
+  });
+  api = await startTestPortalApi(provider.issuer, join(dir, "audit.log"), 100_000, {
+    port,
+    web: {
+      baseUrl: webUrl,
+      clientId: webClient.id,
+      clientSecret: webClient.secret,
+      sessionKey: randomBytes(32),
+    },
+  });
   browser = await chromium.launch({ executablePath: requireChromium() });
 }, 240_000);
 
@@ -90,6 +113,7 @@ afterAll(async () => {
   await api?.close();
   await provider?.close();
   await admin?.delete(resources.department, dept);
+  await admin?.delete(resources.department, other);
   await controller?.stop();
   admin?.close();
   await site?.close();
@@ -190,6 +214,133 @@ describe("the public pages in a real browser", () => {
         );
         expect(violations, path).toEqual([]);
       }
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+/** Signs in at the local provider's login and consent pages (development interactions: any password). */
+async function signIn(page: Page, user: string): Promise<void> {
+  for (let step = 0; step < 6 && !page.url().startsWith(api.url); step++) {
+    const login = page.locator('input[name="login"]');
+    if (await login.count()) {
+      await login.fill(user);
+      await page.locator('input[name="password"]').fill("any");
+    }
+    await page.locator('button[type="submit"]').first().click();
+    await page.waitForLoadState();
+  }
+  expect(page.url().startsWith(api.url), page.url()).toBe(true);
+}
+
+/** axe (WCAG 2.2 AA) on the page as it is: the ids of the rules it violates. */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  return page.evaluate(
+    (tags) =>
+      (
+        globalThis as unknown as {
+          axe: { run: (o: object) => Promise<{ violations: { id: string }[] }> };
+        }
+      ).axe
+        .run({ runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] })
+        .then((r) => r.violations.map((v) => v.id)),
+    tagsFor("WCAG22-AA"),
+  );
+}
+
+describe("signing in to the department pages", () => {
+  it("signs a department admin in, shows their department, refuses another's, and signs out", async () => {
+    // bypassCSP only so that axe can be injected; the pages' own CSP is checked above.
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      // Not signed in: the department pages send people to sign in first, then back.
+      await page.goto(`${api.url}/departments/${dept}`);
+      expect(page.url().startsWith(provider.issuer)).toBe(true);
+      await signIn(page, "immd-admin");
+      expect(new URL(page.url()).pathname).toBe(`/departments/${dept}`);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe(
+        "Pages <em>Test</em> Department",
+      );
+      expect(await page.locator("header").textContent()).toContain("Signed in as immd-admin");
+      // Quota used against the limit, environments and the e-service's states.
+      const quota = page.getByRole("table").first();
+      expect(await quota.getByRole("row", { name: /E-services/ }).textContent()).toContain("1");
+      expect(await page.getByRole("heading", { name: "E-services in prod" }).count()).toBe(1);
+      const row = page.getByRole("row", { name: /Visa application status/ });
+      expect(await row.textContent()).toMatch(/Yes/);
+      expect(await axeViolations(page)).toEqual([]);
+
+      // The session cookie: encrypted, HttpOnly, SameSite; Secure off only on this local http address.
+      const cookies = await context.cookies(api.url);
+      const session = cookies.find((c) => c.name === "govhost_session");
+      expect(session).toMatchObject({ httpOnly: true, sameSite: "Lax", secure: false, path: "/" });
+      // A JWE (direct AES-256-GCM): the access token inside cannot be read or changed by the browser.
+      const [header, key, , ciphertext] = session?.value.split(".") ?? [];
+      expect(JSON.parse(Buffer.from(header ?? "", "base64url").toString())).toEqual({
+        alg: "dir",
+        enc: "A256GCM",
+      });
+      expect(key).toBe("");
+      expect(Buffer.from(ciphertext ?? "", "base64url").toString("latin1")).not.toContain("immd-admin");
+
+      // The list of their departments, in Traditional Chinese too.
+      await page.goto(`${api.url}/zh-Hant/my`);
+      expect(await page.locator("html").getAttribute("lang")).toBe("zh-Hant");
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("您的部門");
+      expect(await page.getByRole("link", { name: "網頁測試部" }).count()).toBe(1);
+      expect(await page.locator("main").textContent()).not.toContain(other);
+      expect(await axeViolations(page)).toEqual([]);
+
+      // Another department's page: the API refuses the admin, so the page is a 403 that names nothing.
+      const refused = await page.goto(`${api.url}/departments/${other}`);
+      expect(refused?.status()).toBe(403);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Not allowed");
+      expect(await page.locator("main").textContent()).not.toContain(other);
+      expect(await axeViolations(page)).toEqual([]);
+
+      // A form post without the CSRF token is refused, and the session stays.
+      const forged = await page.evaluate(
+        (url) =>
+          fetch(`${url}/sign-out`, { method: "POST", body: new URLSearchParams({}) }).then((r) => r.status),
+        api.url,
+      );
+      expect(forged).toBe(403);
+      expect((await context.cookies(api.url)).some((c) => c.name === "govhost_session")).toBe(true);
+
+      // Signing out ends the session: the department pages ask for sign-in again.
+      await page.goto(`${api.url}/my`);
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.waitForLoadState();
+      expect((await context.cookies(api.url)).some((c) => c.name === "govhost_session")).toBe(false);
+      // ...at the provider too (RP-initiated logout: it asks to confirm, then sends people home).
+      expect(page.url().startsWith(provider.issuer)).toBe(true);
+      await page.locator('button[type="submit"], input[type="submit"]').first().click();
+      await page.waitForURL(`${api.url}/`);
+      await page.goto(`${api.url}/my`);
+      expect(page.url().startsWith(provider.issuer)).toBe(true);
+      expect(await page.locator('input[name="login"]').count()).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("never sends people elsewhere after sign-in, whatever return address a link carries", async () => {
+    for (const target of ["https://evil.example/", "//evil.example/x", "/\\evil.example"]) {
+      const response = await fetch(`${api.url}/sign-in?return=${encodeURIComponent(target)}`, {
+        redirect: "manual",
+      });
+      expect(response.status).toBe(303);
+      expect(response.headers.get("location")?.startsWith(provider.issuer)).toBe(true);
+    }
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${api.url}/sign-in?return=${encodeURIComponent("//evil.example/x")}`);
+      await signIn(page, "immd-admin");
+      expect(new URL(page.url()).pathname).toBe("/my");
     } finally {
       await context.close();
     }

@@ -8,7 +8,7 @@ import type { ResourceType } from "../../lib/kube/resources.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
-import { pageContentSecurityPolicy } from "../../portal-api/pages/plugin.ts";
+import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { signingKeys } from "./support/signing-keys.ts";

@@ -9,6 +9,7 @@ import {
   type DemoUser,
   demoMachineClients,
   demoUsers,
+  webClient,
 } from "./users.ts";
 
 // A real OpenID provider (the oidc-provider package) for the local default and the tests: discovery, JWKS,
@@ -31,6 +32,8 @@ export async function startLocalProvider(options: {
   accessTokenTtlSeconds?: number;
   /** Users by login name (default: the demo users). */
   users?: Record<string, DemoUser>;
+  /** Where the portal's web pages receive the sign-in answer (their `/auth/callback`); none: no web client. */
+  webRedirectUris?: string[];
 }): Promise<LocalProvider> {
   const users = options.users ?? demoUsers;
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -63,6 +66,18 @@ export async function startLocalProvider(options: {
         redirect_uris: [],
         response_types: [],
       },
+      ...(options.webRedirectUris?.length
+        ? [
+            {
+              client_id: webClient.id,
+              client_secret: webClient.secret,
+              grant_types: ["authorization_code"],
+              response_types: ["code" as const],
+              redirect_uris: options.webRedirectUris,
+              post_logout_redirect_uris: options.webRedirectUris.map((uri) => new URL("/", uri).href),
+            },
+          ]
+        : []),
       ...Object.entries(demoMachineClients).map(([client_id, { secret }]) => ({
         client_id,
         client_secret: secret,

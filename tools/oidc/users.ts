@@ -23,3 +23,5 @@ export const demoMachineClients: Record<string, { secret: string; groups: string
 export const cliClientId = "govhost-cli";
 export const cliRedirectUri = "http://127.0.0.1/callback";
 export const apiClient = { id: "govhost-portal-api", secret: "local-demo-only-portal-api" };
+/** The web pages' client: people sign in to the portal with the authorization code flow and PKCE. */
+export const webClient = { id: "govhost-portal-web", secret: "local-demo-only-portal-web" };

@@ -1,5 +1,5 @@
 import { inject } from "vitest";
-import { type RunningPortalApi, startPortalApi } from "../../../portal-api/app.ts";
+import { type PortalApiSettings, type RunningPortalApi, startPortalApi } from "../../../portal-api/app.ts";
 import { kubeConfigFrom } from "../../../tools/cluster/credentials.ts";
 import { apiClient } from "../../../tools/oidc/users.ts";
 
@@ -15,6 +15,7 @@ export function startTestPortalApi(
   issuer: string,
   auditPath: string,
   rateLimitPerMinute = 100_000,
+  options: { port?: number; web?: PortalApiSettings["web"] } = {},
 ): Promise<RunningPortalApi> {
   return startPortalApi({
     kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
@@ -27,7 +28,8 @@ export function startTestPortalApi(
     },
     auditPath,
     host: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
+    ...(options.web ? { web: options.web } : {}),
     logger: false,
     rateLimitPerMinute,
   });

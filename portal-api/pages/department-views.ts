@@ -1,0 +1,118 @@
+import type { FastifyReply } from "fastify";
+import type { Department } from "../../controller/api/department.ts";
+import { quotaResourceNames } from "../../controller/api/department.ts";
+import type { EService } from "../../controller/api/eservice.ts";
+import { parseMilli } from "../../lib/kube/quantity.ts";
+import { localePath, localised, messagesFor } from "./i18n.ts";
+import { type PageContext, sendPage } from "./render.ts";
+
+// The department pages' view models, from the API's own answers (the handlers got them as the signed-in
+// person): a refusal is a 403 page, a missing department a 404 page, anything else unexpected a 502 page.
+
+/** An API answer as a page handler received it. */
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+interface DepartmentView {
+  name: string;
+  spec: Department["spec"];
+  status: NonNullable<Department["status"]>;
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+}
+
+/** Sends the page for an answer that was not 200. */
+function sendRefusal(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
+  const t = messagesFor(context.locale);
+  if (answer.status === 403 || answer.status === 401)
+    return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
+  if (answer.status === 404 || answer.status === 400)
+    return sendPage(reply, 404, "./message", context, t.notFoundTitle, { text: t.notFoundText });
+  return sendPage(reply, 502, "./message", context, t.loadFailedTitle, { text: t.loadFailedText });
+}
+
+const conditionsOf = (conditions: Condition[] | undefined, types: string[], context: PageContext) => {
+  const t = messagesFor(context.locale);
+  return types.map((type) => {
+    const condition = conditions?.find((c) => c.type === type);
+    const state = condition?.status ?? "Unknown";
+    return {
+      name: t.conditionNames[type] ?? type,
+      state: t.conditionStates[state] ?? state,
+      ok: state === "True",
+      reason: condition?.reason ?? "",
+    };
+  });
+};
+
+export function departmentsPage(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
+  if (answer.status !== 200) return sendRefusal(reply, context, answer);
+  const t = messagesFor(context.locale);
+  const departments = (answer.body as { items: DepartmentView[] }).items.map((d) => ({
+    name: localised(d.spec.displayName, context.locale),
+    href: localePath(context.locale, `/departments/${d.name}`),
+    conditions: conditionsOf(d.status.conditions, ["Ready", "QuotaHealthy", "PolicyCompliant"], context),
+  }));
+  return sendPage(reply, 200, "./departments", context, t.myDepartmentsTitle, { path: "/my", departments });
+}
+
+/** Each quota the department has: used against its limit, with the share for the meter. */
+function quotaRows(department: DepartmentView, context: PageContext) {
+  const t = messagesFor(context.locale);
+  const used = department.status.quota?.used ?? {};
+  return (Object.keys(quotaResourceNames) as (keyof typeof quotaResourceNames)[]).map((field) => {
+    const limit = String(department.spec.quota[field]);
+    const usedText = used[quotaResourceNames[field]] ?? "0";
+    const limitMilli = parseMilli(limit);
+    const share = limitMilli > 0n ? Number((parseMilli(usedText) * 1000n) / limitMilli) / 10 : 0;
+    return {
+      id: field,
+      name: t.quotaNames[field],
+      used: usedText,
+      limit,
+      share: Math.min(share, 100),
+      shareText: `${new Intl.NumberFormat(context.locale, { maximumFractionDigits: 1 }).format(share)}%`,
+    };
+  });
+}
+
+export function departmentPage(
+  reply: FastifyReply,
+  context: PageContext,
+  answers: { department: Answer; environments: Answer; eservices: { environment: string; answer: Answer }[] },
+): FastifyReply {
+  for (const answer of [answers.department, answers.environments, ...answers.eservices.map((e) => e.answer)])
+    if (answer.status !== 200) return sendRefusal(reply, context, answer);
+  const department = answers.department.body as DepartmentView;
+  const environments = answers.eservices.map(({ environment, answer }) => ({
+    name: environment,
+    eservices: (
+      answer.body as { items: { name: string; spec: EService["spec"]; status: EService["status"] }[] }
+    ).items.map((es) => ({
+      name: es.spec.displayName ? localised(es.spec.displayName, context.locale) : es.name,
+      id: es.name,
+      conditions: conditionsOf(
+        es.status?.conditions,
+        ["Deployed", "SecurityBaseline", "AccessibilityBaseline", "Exposed"],
+        context,
+      ),
+    })),
+  }));
+  const title = localised(department.spec.displayName, context.locale);
+  return sendPage(reply, 200, "./department", context, title, {
+    path: `/departments/${department.name}`,
+    conditions: conditionsOf(
+      department.status.conditions,
+      ["Ready", "QuotaHealthy", "PolicyCompliant"],
+      context,
+    ),
+    quota: quotaRows(department, context),
+    environments,
+  });
+}

@@ -1,0 +1,193 @@
+import fastifyCookie from "@fastify/cookie";
+import fastifyCsrf from "@fastify/csrf-protection";
+import fastifyFormbody from "@fastify/formbody";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import Type from "typebox";
+import { principalFrom } from "../auth/principal.ts";
+import type { ApiDependencies } from "../dependencies.ts";
+import { departmentPage, departmentsPage } from "./department-views.ts";
+import { type Locale, localePath, locales, messagesFor } from "./i18n.ts";
+import { type PageContext, sendPage } from "./render.ts";
+import { type Session, SessionSealer, type SignInState } from "./session.ts";
+import type { WebSignIn } from "./sign-in.ts";
+
+// Signing in to the pages and the pages behind it. A page is authorised exactly as the API route it shows:
+// its handler calls that route (in process, `inject`) with the signed-in person's access token, so the same
+// code decides, and a refusal becomes a 403 page. Forms carry a CSRF token (@fastify/csrf-protection).
+
+export interface WebSettings {
+  signIn: WebSignIn;
+  /** 32 bytes: encrypts the session and sign-in cookies. */
+  sessionKey: Uint8Array;
+}
+
+const sessionCookie = "govhost_session";
+const signInCookie = "govhost_sign_in";
+
+/** A path on this site to return to after sign-in: never another site (`//host`, `/\host`) or a scheme. */
+export function safeReturnPath(value: string | undefined): string {
+  const onThisSite = /^\/(?![/\\])[\x21-\x7e]{0,511}$/;
+  return value && onThisSite.test(value) ? value : "/my";
+}
+
+export function signedInRoutes(deps: ApiDependencies, web: WebSettings): FastifyPluginAsyncTypebox {
+  const sealer = new SessionSealer(web.sessionKey);
+  // The Secure attribute everywhere but on the local http default (http://127.0.0.1 or localhost), where a
+  // browser would drop a Secure cookie: that is the only relaxation.
+  const secure = new URL(web.signIn.settings.baseUrl).protocol === "https:";
+  const cookieOptions = { httpOnly: true, secure, sameSite: "lax" as const, path: "/" };
+
+  return async (app) => {
+    await app.register(fastifyCookie, { secret: Buffer.from(web.sessionKey).toString("base64") });
+    await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+    await app.register(fastifyCsrf, {
+      cookieKey: "govhost_csrf",
+      cookieOpts: { ...cookieOptions, sameSite: "strict", signed: true },
+      getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf,
+    });
+
+    const sessionOf = async (request: FastifyRequest): Promise<Session | undefined> => {
+      const session = await sealer.open<Session>(request.cookies[sessionCookie], "session");
+      return session && session.expiresAt > Date.now() / 1000 ? session : undefined;
+    };
+
+    const context = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      locale: Locale,
+    ): Promise<PageContext> => {
+      const session = await sessionOf(request);
+      return {
+        locale,
+        signedIn: session ? { name: session.name, csrfToken: reply.generateCsrf() } : undefined,
+      };
+    };
+
+    app.get(
+      "/sign-in",
+      {
+        config: { public: true },
+        schema: { hide: true, querystring: Type.Object({ return: Type.Optional(Type.String()) }) },
+      },
+      async (request, reply) => {
+        const { url, state, codeVerifier } = await web.signIn.start();
+        const returnTo = safeReturnPath(request.query.return);
+        const pending: SignInState = { state, codeVerifier, returnTo };
+        const expiresAt = Math.floor(Date.now() / 1000) + 600;
+        reply.setCookie(signInCookie, await sealer.seal(pending, "sign-in", expiresAt), {
+          ...cookieOptions,
+          maxAge: 600,
+        });
+        return reply.redirect(url, 303);
+      },
+    );
+
+    app.get(
+      "/auth/callback",
+      { config: { public: true }, schema: { hide: true } },
+      async (request, reply) => {
+        const pending = await sealer.open<SignInState>(request.cookies[signInCookie], "sign-in");
+        reply.clearCookie(signInCookie, cookieOptions);
+        const locale: Locale = "en";
+        if (!pending)
+          return sendPage(reply, 400, "./message", { locale }, messagesFor(locale).signInExpired, {
+            text: messagesFor(locale).signInExpiredText,
+          });
+        let accessToken: string;
+        try {
+          accessToken = await web.signIn.finish(new URL(request.url, web.signIn.settings.baseUrl), pending);
+        } catch (error) {
+          request.log.warn({ err: error }, "sign-in failed");
+          return sendPage(reply, 400, "./message", { locale }, messagesFor(locale).signInFailed, {
+            text: messagesFor(locale).signInFailedText,
+          });
+        }
+        // The token is judged by the API's own verifier before anything is made of it.
+        const claims = await deps.verifier.verify(accessToken);
+        const principal = principalFrom(claims, deps.departments(), deps.roles);
+        const session: Session = {
+          accessToken,
+          name: principal.displayName || principal.username,
+          expiresAt: claims.exp ?? Math.floor(Date.now() / 1000) + 600,
+        };
+        reply.setCookie(sessionCookie, await sealer.seal(session, "session", session.expiresAt), {
+          ...cookieOptions,
+          expires: new Date(session.expiresAt * 1000),
+        });
+        return reply.redirect(pending.returnTo, 303);
+      },
+    );
+
+    app.post(
+      "/sign-out",
+      { config: { public: true }, schema: { hide: true }, preValidation: app.csrfProtection },
+      async (_request, reply) => {
+        reply.clearCookie(sessionCookie, cookieOptions);
+        // The provider's own session ends too, or the next sign-in would be silent.
+        return reply.redirect(web.signIn.endSessionUrl() ?? "/", 303);
+      },
+    );
+
+    /** Calls an API route as the signed-in person; the answer's status and body as they are. */
+    const asCaller = async (session: Session, url: string): Promise<{ status: number; body: unknown }> => {
+      const response = await app.inject({
+        method: "GET",
+        url,
+        headers: { authorization: `Bearer ${session.accessToken}`, accept: "application/json" },
+      });
+      return { status: response.statusCode, body: response.json() };
+    };
+
+    for (const locale of locales) {
+      const signInFirst = (request: FastifyRequest, reply: FastifyReply) =>
+        reply.redirect(`/sign-in?return=${encodeURIComponent(request.url)}`, 303);
+
+      app.get(
+        localePath(locale, "/my"),
+        { config: { public: true }, schema: { hide: true } },
+        async (request, reply) => {
+          const session = await sessionOf(request);
+          if (!session) return signInFirst(request, reply);
+          const answer = await asCaller(session, "/api/v1/departments");
+          return departmentsPage(reply, await context(request, reply, locale), answer);
+        },
+      );
+
+      app.get(
+        localePath(locale, "/departments/:dept"),
+        {
+          config: { public: true },
+          schema: { hide: true, params: Type.Object({ dept: Type.String({ maxLength: 63 }) }) },
+        },
+        async (request, reply) => {
+          const session = await sessionOf(request);
+          if (!session) return signInFirst(request, reply);
+          const dept = encodeURIComponent(request.params.dept);
+          const department = await asCaller(session, `/api/v1/departments/${dept}`);
+          const environments =
+            department.status === 200
+              ? await asCaller(session, `/api/v1/departments/${dept}/environments`)
+              : department;
+          const eservices =
+            environments.status === 200
+              ? await Promise.all(
+                  (environments.body as { items: { name: string }[] }).items.map(async (environment) => ({
+                    environment: environment.name,
+                    answer: await asCaller(
+                      session,
+                      `/api/v1/departments/${dept}/environments/${encodeURIComponent(environment.name)}/eservices`,
+                    ),
+                  })),
+                )
+              : [];
+          return departmentPage(reply, await context(request, reply, locale), {
+            department,
+            environments,
+            eservices,
+          });
+        },
+      );
+    }
+  };
+}
