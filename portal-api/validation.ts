@@ -15,6 +15,8 @@ const common: Options = {
   strict: false,
   allErrors: true,
   addUsedSchema: false,
+  // Each error carries the schema it broke, so the fix can say what the field is for.
+  verbose: true,
 };
 const bodies = new Ajv({ ...common, coerceTypes: false });
 const strings = new Ajv({ ...common, coerceTypes: "array" });
@@ -51,10 +53,15 @@ export function validationProblem(error: FastifyError): Problem {
         detail: v.message ?? "is invalid",
         fix: `Use one of: ${params.allowedValues.join(", ")}`,
       };
+    // Present because the validators are verbose (fastify's error type does not list it).
+    const described = (v as { parentSchema?: { description?: unknown } }).parentSchema?.description;
     return {
       field: path,
       detail: v.message ?? "is invalid",
-      fix: "Correct the value to match the schema in /openapi.json",
+      fix:
+        typeof described === "string"
+          ? `Correct the value: ${described.replace(/\.$/, "")} (schema in /openapi.json)`
+          : "Correct the value to match the schema in /openapi.json",
     };
   });
   const first = errors[0];

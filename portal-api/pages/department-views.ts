@@ -97,6 +97,10 @@ export function departmentPage(
     ).items.map((es) => ({
       name: es.spec.displayName ? localised(es.spec.displayName, context.locale) : es.name,
       id: es.name,
+      href: localePath(
+        context.locale,
+        `/departments/${department.name}/environments/${environment}/eservices/${es.name}`,
+      ),
       conditions: conditionsOf(
         es.status?.conditions,
         ["Deployed", "SecurityBaseline", "AccessibilityBaseline", "Exposed"],

@@ -6,7 +6,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
 import { principalFrom } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
-import { departmentPage, departmentsPage } from "./department-views.ts";
+import { type Answer, departmentPage, departmentsPage } from "./department-views.ts";
+import { eservicePages } from "./eservice-pages.ts";
 import { type Locale, localePath, locales, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage } from "./render.ts";
 import { type Session, SessionSealer, type SignInState } from "./session.ts";
@@ -15,6 +16,21 @@ import type { WebSignIn } from "./sign-in.ts";
 // Signing in to the pages and the pages behind it. A page is authorised exactly as the API route it shows:
 // its handler calls that route (in process, `inject`) with the signed-in person's access token, so the same
 // code decides, and a refusal becomes a 403 page. Forms carry a CSRF token (@fastify/csrf-protection).
+
+/** An API call as the signed-in person: a GET, or a write with its JSON body. */
+export type CallApi = (
+  session: Session,
+  url: string,
+  write?: { method: "POST" | "PATCH"; body: unknown },
+) => Promise<Answer>;
+
+/** What the pages behind sign-in share (registered inside this plugin, so cookies and CSRF are theirs). */
+export interface SignedInKit {
+  sessionOf(request: FastifyRequest): Promise<Session | undefined>;
+  context(request: FastifyRequest, reply: FastifyReply, locale: Locale): Promise<PageContext>;
+  call: CallApi;
+  signInFirst(request: FastifyRequest, reply: FastifyReply): FastifyReply;
+}
 
 export interface WebSettings {
   signIn: WebSignIn;
@@ -130,19 +146,25 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
     );
 
     /** Calls an API route as the signed-in person; the answer's status and body as they are. */
-    const asCaller = async (session: Session, url: string): Promise<{ status: number; body: unknown }> => {
+    const call: CallApi = async (session, url, write) => {
       const response = await app.inject({
-        method: "GET",
+        method: write?.method ?? "GET",
         url,
-        headers: { authorization: `Bearer ${session.accessToken}`, accept: "application/json" },
+        headers: {
+          authorization: `Bearer ${session.accessToken}`,
+          accept: "application/json",
+          ...(write?.body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(write?.body !== undefined ? { payload: JSON.stringify(write.body) } : {}),
       });
       return { status: response.statusCode, body: response.json() };
     };
+    const asCaller = (session: Session, url: string) => call(session, url);
+    const signInFirst = (request: FastifyRequest, reply: FastifyReply) =>
+      reply.redirect(`/sign-in?return=${encodeURIComponent(request.url)}`, 303);
+    await app.register(eservicePages({ sessionOf, context, call, signInFirst }));
 
     for (const locale of locales) {
-      const signInFirst = (request: FastifyRequest, reply: FastifyReply) =>
-        reply.redirect(`/sign-in?return=${encodeURIComponent(request.url)}`, 303);
-
       app.get(
         localePath(locale, "/my"),
         { config: { public: true }, schema: { hide: true } },

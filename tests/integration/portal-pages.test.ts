@@ -77,9 +77,35 @@ beforeAll(async () => {
         accessibility: { previewUrl: site.url, paths: ["/", "/contact"], languages: ["en", "zh-HK"] },
       },
     });
+    // Pages with known WCAG failures: the department sees the findings on the e-service's page.
+    await operator.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: "permit-form", namespace: ns },
+      spec: {
+        image: "registry.gov.example/immd/permit-form:1.0.0",
+        exposure: "public",
+        displayName: { en: "Permit form", zhHant: "許可證表格" },
+        accessibility: {
+          previewUrl: site.url.replace(/\/site$/, "/broken"),
+          paths: ["/", "/contact"],
+          languages: ["en", "zh-HK"],
+        },
+      },
+    });
   } finally {
     operator.close();
   }
+  await eventually(
+    "the broken pages to be judged",
+    async () => {
+      const es = await admin.get<EServiceObject>(resources.eservice, "permit-form", ns);
+      return es.status?.conditions?.some((c) => c.type === "AccessibilityBaseline" && c.status === "False")
+        ? es
+        : undefined;
+    },
+    120_000,
+  );
   await eventually(
     "the e-service to be exposed",
     async () => {
@@ -272,6 +298,46 @@ describe("signing in to the department pages", () => {
       const row = page.getByRole("row", { name: /Visa application status/ });
       expect(await row.textContent()).toMatch(/Yes/);
       expect(await axeViolations(page)).toEqual([]);
+
+      // An e-service's page: its findings, with the WCAG criterion and how to fix each.
+      await page.getByRole("link", { name: "Permit form" }).click();
+      expect(new URL(page.url()).pathname).toBe(
+        `/departments/${dept}/environments/prod/eservices/permit-form`,
+      );
+      const contrast = page.getByRole("row", { name: /color-contrast/ }).first();
+      expect(await contrast.textContent()).toContain("1.4.3");
+      expect(await contrast.textContent()).toContain("serious");
+      expect(await page.getByRole("link", { name: "More about color-contrast" }).count()).toBeGreaterThan(0);
+      expect(await axeViolations(page)).toEqual([]);
+      // Deploying a malformed image: the API's problem, field and fix, above the form; nothing changes.
+      await page.getByLabel("Image", { exact: true }).fill("not an image");
+      const refusedWrite = page.waitForResponse((r) => r.request().method() === "POST");
+      await page.getByRole("button", { name: "Deploy" }).click();
+      expect((await refusedWrite).status()).toBe(400);
+      expect(await page.getByRole("alert").textContent()).toContain("There is a problem");
+      expect(await page.locator("#image-error").textContent()).toMatch(/image/i);
+      expect(await page.getByLabel("Image", { exact: true }).inputValue()).toBe("not an image");
+      expect(await page.getByLabel("Image", { exact: true }).getAttribute("aria-describedby")).toContain(
+        "image-error",
+      );
+      expect(await axeViolations(page)).toEqual([]);
+      expect((await admin.get<EServiceObject>(resources.eservice, "permit-form", ns)).spec.image).toBe(
+        "registry.gov.example/immd/permit-form:1.0.0",
+      );
+      // A good image is deployed, in the admin's own name.
+      await page.getByLabel("Image", { exact: true }).fill("registry.gov.example/immd/permit-form:1.0.1");
+      await page.getByRole("button", { name: "Deploy" }).click();
+      expect(await page.getByRole("status").textContent()).toContain("Saved");
+      expect((await admin.get<EServiceObject>(resources.eservice, "permit-form", ns)).spec.image).toBe(
+        "registry.gov.example/immd/permit-form:1.0.1",
+      );
+      // Withdrawing it from the public.
+      await page.getByRole("button", { name: "Withdraw from the public" }).click();
+      expect(await page.getByRole("status").textContent()).toContain("Saved");
+      expect((await admin.get<EServiceObject>(resources.eservice, "permit-form", ns)).spec.exposure).toBe(
+        "internal",
+      );
+      await page.goto(`${api.url}/departments/${dept}`);
 
       // The session cookie: encrypted, HttpOnly, SameSite; Secure off only on this local http address.
       const cookies = await context.cookies(api.url);

@@ -8,6 +8,7 @@ import type { ResourceType } from "../../lib/kube/resources.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
+import { wcagCriteria } from "../../portal-api/pages/eservice-pages.ts";
 import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
@@ -299,5 +300,13 @@ describe("around the pages", () => {
         },
       ],
     });
+  });
+});
+
+describe("wcagCriteria", () => {
+  it("reads success criteria from axe's tags and leaves out the level tags", () => {
+    expect(wcagCriteria("wcag2aa,wcag143,cat.color")).toEqual(["1.4.3"]);
+    expect(wcagCriteria("wcag2a,wcag111,wcag21aa,wcag1410")).toEqual(["1.1.1", "1.4.10"]);
+    expect(wcagCriteria(undefined)).toEqual([]);
   });
 });

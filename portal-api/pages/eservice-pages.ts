@@ -1,0 +1,205 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply } from "fastify";
+import Type from "typebox";
+import type { EService } from "../../controller/api/eservice.ts";
+import type { Answer } from "./department-views.ts";
+import { type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
+import { type PageContext, sendPage } from "./render.ts";
+import type { SignedInKit } from "./signed-in.ts";
+
+// An e-service's page for its department: its state, its accessibility findings (rule, impact, WCAG
+// criterion, elements, how to fix) and the forms to deploy another image and to expose or withdraw it.
+// Every read and write is the API route's, called as the signed-in person; a refused write shows the API's
+// problem (the field and the fix) in an error summary above the form.
+
+interface EServiceView {
+  name: string;
+  namespace: string;
+  spec: EService["spec"];
+  status?: EService["status"];
+}
+
+interface Finding {
+  rule?: string;
+  result?: string;
+  message?: string;
+  properties?: Record<string, string>;
+}
+
+interface Problem {
+  status: number;
+  detail?: string;
+  field?: string;
+  fix?: string;
+  errors?: { field: string; detail: string; fix?: string }[];
+}
+
+const Params = Type.Object({
+  dept: Type.String({ maxLength: 63 }),
+  env: Type.String({ maxLength: 63 }),
+  name: Type.String({ maxLength: 63 }),
+});
+
+const segment = (value: string) => encodeURIComponent(value);
+const apiPath = (p: { dept: string; env: string; name: string }) =>
+  `/api/v1/departments/${segment(p.dept)}/environments/${segment(p.env)}/eservices/${segment(p.name)}`;
+const pagePath = (p: { dept: string; env: string; name: string }) =>
+  `/departments/${segment(p.dept)}/environments/${segment(p.env)}/eservices/${segment(p.name)}`;
+
+/** WCAG success criteria from axe's tags (wcag143 → 1.4.3); level tags (wcag2aa) are not criteria. */
+export function wcagCriteria(tags: string | undefined): string[] {
+  return (tags ?? "")
+    .split(",")
+    .map((tag) => /^wcag(\d)(\d)(\d{1,2})$/.exec(tag.trim()))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => `${match[1]}.${match[2]}.${match[3]}`);
+}
+
+function findingRows(answer: Answer) {
+  if (answer.status !== 200) return undefined;
+  const { findings, summary } = answer.body as { findings: Finding[]; summary: unknown };
+  if (!summary) return undefined;
+  return findings
+    .filter((f) => f.result === "fail" || f.result === "warn" || f.result === "error")
+    .map((f) => ({
+      page: f.properties?.path ?? "",
+      rule: f.rule ?? "",
+      impact: f.properties?.impact ?? "",
+      wcag: wcagCriteria(f.properties?.wcag).join(", "),
+      elements: f.properties?.targets ?? "",
+      fix: f.message ?? "",
+      helpUrl: /^https:\/\//.test(f.properties?.helpUrl ?? "") ? f.properties?.helpUrl : undefined,
+    }));
+}
+
+/** The API's problem as the form shows it: one line per field at fault, each with its fix. */
+function problemLines(problem: Problem): { field?: string; text: string }[] {
+  if (problem.errors?.length)
+    return problem.errors.map((e) => ({
+      field: e.field,
+      text: `${e.field.replace(/^body\./, "")} ${e.detail}.${e.fix ? ` ${e.fix}.` : ""}`,
+    }));
+  const text = [problem.detail, problem.fix].filter(Boolean).join(" ");
+  return [{ ...(problem.field ? { field: problem.field } : {}), text }];
+}
+
+export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const show = async (
+      reply: FastifyReply,
+      context: PageContext,
+      answers: { eservice: Answer; accessibility: Answer },
+      params: { dept: string; env: string; name: string },
+      notice: { problem?: Problem; saved?: boolean; image?: string } = {},
+    ): Promise<FastifyReply> => {
+      const t = messagesFor(context.locale);
+      if (answers.eservice.status === 403 || answers.eservice.status === 401)
+        return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
+      if (answers.eservice.status !== 200)
+        return sendPage(reply, 404, "./message", context, t.notFoundTitle, { text: t.notFoundText });
+      const es = answers.eservice.body as EServiceView;
+      const title = es.spec.displayName ? localised(es.spec.displayName, context.locale) : es.name;
+      const conditions = (es.status?.conditions ?? []).map((c) => ({
+        name: t.conditionNames[c.type] ?? c.type,
+        state: t.conditionStates[c.status] ?? c.status,
+        message: c.message,
+      }));
+      const lines = notice.problem ? problemLines(notice.problem) : [];
+      return sendPage(
+        reply,
+        notice.problem ? notice.problem.status : 200,
+        "./department-eservice",
+        context,
+        title,
+        {
+          path: pagePath(params),
+          environment: params.env,
+          departmentHref: localePath(context.locale, `/departments/${segment(params.dept)}`),
+          action: pagePath(params),
+          es: {
+            image: es.spec.image,
+            exposure: t.exposures[es.spec.exposure] ?? es.spec.exposure,
+            public: es.spec.exposure === "public",
+            url: es.status?.url,
+          },
+          conditions,
+          findings: findingRows(answers.accessibility),
+          problem: notice.problem ? lines : undefined,
+          imageError: lines.find((line) => line.field?.includes("image"))?.text,
+          imageValue: notice.image ?? es.spec.image,
+          saved: notice.saved === true,
+        },
+      );
+    };
+
+    const load = async (
+      session: Parameters<SignedInKit["call"]>[0],
+      params: { dept: string; env: string; name: string },
+    ) => ({
+      eservice: await kit.call(session, apiPath(params)),
+      accessibility: await kit.call(session, `${apiPath(params)}/accessibility`),
+    });
+
+    for (const locale of locales) {
+      app.get(
+        localePath(locale, "/departments/:dept/environments/:env/eservices/:name"),
+        {
+          config: { public: true },
+          schema: {
+            hide: true,
+            params: Params,
+            querystring: Type.Object({ saved: Type.Optional(Type.String()) }),
+          },
+        },
+        async (request, reply) => {
+          const session = await kit.sessionOf(request);
+          if (!session) return kit.signInFirst(request, reply);
+          const context = await kit.context(request, reply, locale);
+          return show(reply, context, await load(session, request.params), request.params, {
+            saved: request.query.saved === "1",
+          });
+        },
+      );
+    }
+
+    const Form = Type.Object({
+      _csrf: Type.Optional(Type.String()),
+      lang: Type.Optional(Type.String()),
+      image: Type.Optional(Type.String({ maxLength: 512 })),
+      action: Type.Optional(Type.String()),
+    });
+    const localeOf = (lang: string | undefined): Locale => (lang === "zh-Hant" ? "zh-Hant" : "en");
+
+    app.post(
+      "/departments/:dept/environments/:env/eservices/:name",
+      {
+        config: { public: true },
+        schema: { hide: true, params: Params, body: Form },
+        preValidation: app.csrfProtection,
+      },
+      async (request, reply) => {
+        const session = await kit.sessionOf(request);
+        if (!session) return kit.signInFirst(request, reply);
+        const locale = localeOf(request.body.lang);
+        const params = request.params;
+        const written =
+          request.body.action === "expose" || request.body.action === "withdraw"
+            ? await kit.call(session, `${apiPath(params)}:${request.body.action}`, {
+                method: "POST",
+                body: {},
+              })
+            : await kit.call(session, apiPath(params), {
+                method: "PATCH",
+                body: { spec: { image: (request.body.image ?? "").trim() } },
+              });
+        if (written.status === 200)
+          return reply.redirect(`${localePath(locale, pagePath(params))}?saved=1`, 303);
+        const context = await kit.context(request, reply, locale);
+        return show(reply, context, await load(session, params), params, {
+          problem: written.body as Problem,
+          ...(request.body.image !== undefined ? { image: request.body.image } : {}),
+        });
+      },
+    );
+  };
+}
