@@ -92,6 +92,10 @@ export function departmentPage(
   const department = answers.department.body as DepartmentView;
   const environments = answers.eservices.map(({ environment, answer }) => ({
     name: environment,
+    newHref: localePath(
+      context.locale,
+      `/departments/${department.name}/environments/${environment}/new-eservice`,
+    ),
     eservices: (
       answer.body as { items: { name: string; spec: EService["spec"]; status: EService["status"] }[] }
     ).items.map((es) => ({

@@ -162,13 +162,128 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
       );
     }
 
+    const localeOf = (lang: string | undefined): Locale => (lang === "zh-Hant" ? "zh-Hant" : "en");
+    const newPath = (p: { dept: string; env: string }) =>
+      `/departments/${segment(p.dept)}/environments/${segment(p.env)}/new-eservice`;
+    const NewParams = Type.Object({
+      dept: Type.String({ maxLength: 63 }),
+      env: Type.String({ maxLength: 63 }),
+    });
+    const NewForm = Type.Object({
+      _csrf: Type.Optional(Type.String()),
+      lang: Type.Optional(Type.String()),
+      name: Type.Optional(Type.String({ maxLength: 253 })),
+      image: Type.Optional(Type.String({ maxLength: 512 })),
+      displayNameEn: Type.Optional(Type.String({ maxLength: 400 })),
+      displayNameZh: Type.Optional(Type.String({ maxLength: 400 })),
+    });
+    type NewValues = Partial<Record<"name" | "image" | "displayNameEn" | "displayNameZh", string>>;
+
+    const showNew = (
+      reply: FastifyReply,
+      context: PageContext,
+      params: { dept: string; env: string },
+      values: NewValues,
+      problem?: Problem,
+    ): FastifyReply => {
+      const t = messagesFor(context.locale);
+      const lines = problem ? problemLines(problem) : [];
+      const errorOf = (...fields: string[]) =>
+        lines.find((line) => fields.some((field) => line.field?.startsWith(field)))?.text;
+      return sendPage(
+        reply,
+        problem?.status ?? 200,
+        "./department-eservice-new",
+        context,
+        t.createEService(params.env),
+        {
+          path: newPath(params),
+          action: newPath(params),
+          departmentHref: localePath(context.locale, `/departments/${segment(params.dept)}`),
+          values,
+          problem: problem ? lines : undefined,
+          errors: {
+            name: errorOf("body.name"),
+            image: errorOf("body.spec.image"),
+            displayName: errorOf("body.spec.displayName"),
+          },
+        },
+      );
+    };
+
+    for (const locale of locales) {
+      app.get(
+        localePath(locale, "/departments/:dept/environments/:env/new-eservice"),
+        { config: { public: true }, schema: { hide: true, params: NewParams } },
+        async (request, reply) => {
+          const session = await kit.sessionOf(request);
+          if (!session) return kit.signInFirst(request, reply);
+          const context = await kit.context(request, reply, locale);
+          // The form is shown to whoever may list the environment's e-services (the API decides).
+          const allowed = await kit.call(
+            session,
+            `/api/v1/departments/${segment(request.params.dept)}/environments/${segment(request.params.env)}/eservices`,
+          );
+          if (allowed.status !== 200)
+            return show(
+              reply,
+              context,
+              { eservice: allowed, accessibility: allowed },
+              { ...request.params, name: "" },
+            );
+          return showNew(reply, context, request.params, {});
+        },
+      );
+    }
+
+    app.post(
+      "/departments/:dept/environments/:env/new-eservice",
+      {
+        config: { public: true },
+        schema: { hide: true, params: NewParams, body: NewForm },
+        preValidation: app.csrfProtection,
+      },
+      async (request, reply) => {
+        const session = await kit.sessionOf(request);
+        if (!session) return kit.signInFirst(request, reply);
+        const locale = localeOf(request.body.lang);
+        const { dept, env } = request.params;
+        const values: NewValues = {
+          name: (request.body.name ?? "").trim(),
+          image: (request.body.image ?? "").trim(),
+          displayNameEn: (request.body.displayNameEn ?? "").trim(),
+          displayNameZh: (request.body.displayNameZh ?? "").trim(),
+        };
+        const displayName =
+          values.displayNameEn || values.displayNameZh
+            ? { displayName: { en: values.displayNameEn, zhHant: values.displayNameZh } }
+            : {};
+        const created = await kit.call(
+          session,
+          `/api/v1/departments/${segment(dept)}/environments/${segment(env)}/eservices`,
+          { method: "POST", body: { name: values.name, spec: { image: values.image, ...displayName } } },
+        );
+        if (created.status === 201 || created.status === 200)
+          return reply.redirect(
+            `${localePath(locale, pagePath({ dept, env, name: values.name ?? "" }))}?saved=1`,
+            303,
+          );
+        return showNew(
+          reply,
+          await kit.context(request, reply, locale),
+          { dept, env },
+          values,
+          created.body as Problem,
+        );
+      },
+    );
+
     const Form = Type.Object({
       _csrf: Type.Optional(Type.String()),
       lang: Type.Optional(Type.String()),
       image: Type.Optional(Type.String({ maxLength: 512 })),
       action: Type.Optional(Type.String()),
     });
-    const localeOf = (lang: string | undefined): Locale => (lang === "zh-Hant" ? "zh-Hant" : "en");
 
     app.post(
       "/departments/:dept/environments/:env/eservices/:name",

@@ -133,6 +133,13 @@ const messages = {
     withdraw: "Withdraw from the public",
     thereIsAProblem: "There is a problem",
     saved: "Saved. The platform is applying the change.",
+    createEService: (environment: string) => `Create an e-service in ${environment}`,
+    eserviceName: "Name",
+    eserviceNameHint: "Lower-case letters, digits and hyphens; it becomes part of the address.",
+    displayNameEn: "Name shown to citizens, in English",
+    displayNameZh: "Name shown to citizens, in Traditional Chinese",
+    optional: "optional",
+    create: "Create",
   },
   "zh-Hant": {
     siteName: "政府電子服務",
@@ -225,6 +232,13 @@ const messages = {
     withdraw: "撤回公開",
     thereIsAProblem: "出現問題",
     saved: "已儲存。平台正在套用更改。",
+    createEService: (environment: string) => `在 ${environment} 環境建立電子服務`,
+    eserviceName: "名稱",
+    eserviceNameHint: "小寫英文字母、數字及連字號；會成為網址的一部分。",
+    displayNameEn: "向市民顯示的英文名稱",
+    displayNameZh: "向市民顯示的繁體中文名稱",
+    optional: "選填",
+    create: "建立",
   },
 } satisfies Record<Locale, Record<string, unknown>>;
 

@@ -339,6 +339,28 @@ describe("signing in to the department pages", () => {
       );
       await page.goto(`${api.url}/departments/${dept}`);
 
+      // Creating an e-service with the form: a bad name is refused with the field's error and what was
+      // typed kept; the corrected form creates it, in the admin's own name.
+      await page.getByRole("link", { name: "Create an e-service in dev" }).click();
+      await page.getByLabel("Name", { exact: true }).fill("Bad_Name");
+      await page.getByLabel("Image", { exact: true }).fill("registry.gov.example/immd/lookup:1.0.0");
+      const refusedCreate = page.waitForResponse((r) => r.request().method() === "POST");
+      await page.getByRole("button", { name: "Create" }).click();
+      expect((await refusedCreate).status()).toBe(400);
+      expect(await page.locator("#name-error").textContent()).toContain("name");
+      expect(await page.getByLabel("Image", { exact: true }).inputValue()).toBe(
+        "registry.gov.example/immd/lookup:1.0.0",
+      );
+      expect(await axeViolations(page)).toEqual([]);
+      await page.getByLabel("Name", { exact: true }).fill("lookup");
+      await page.getByRole("button", { name: "Create" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/departments/${dept}/environments/dev/eservices/lookup`);
+      expect(await page.getByRole("status").textContent()).toContain("Saved");
+      expect((await admin.get<EServiceObject>(resources.eservice, "lookup", `${dept}-dev`)).spec.image).toBe(
+        "registry.gov.example/immd/lookup:1.0.0",
+      );
+      await page.goto(`${api.url}/departments/${dept}`);
+
       // The session cookie: encrypted, HttpOnly, SameSite; Secure off only on this local http address.
       const cookies = await context.cookies(api.url);
       const session = cookies.find((c) => c.name === "govhost_session");
