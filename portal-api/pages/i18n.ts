@@ -140,6 +140,31 @@ const messages = {
     displayNameZh: "Name shown to citizens, in Traditional Chinese",
     optional: "optional",
     create: "Create",
+    costsTitle: "Costs",
+    costsIntro: "What each department's hosting costs, from the monthly chargeback statements.",
+    month: "Month",
+    show: "Show",
+    costByDepartment: (period: string) => `Cost by department, ${period}`,
+    chartDescription: "A bar for each department; the table below gives the same figures.",
+    noStatements: "No statements for this month yet.",
+    amount: "Amount",
+    budget: "Monthly budget",
+    spent: "Spent this month",
+    forecast: "Forecast for the month",
+    statementState: "Statement",
+    finalized: "Finalized",
+    draft: "Draft (still changing)",
+    statementTitle: (department: string, period: string) => `${department}: statement for ${period}`,
+    downloadCsv: "Download as CSV (spreadsheet)",
+    environment: "Environment",
+    eservice: "E-service",
+    item: "Item",
+    quantity: "Quantity",
+    unitPrice: "Unit price",
+    total: "Total",
+    subtotal: (what: string) => `Subtotal ${what}`,
+    departmentWide: "Department-wide",
+    costsLink: "Costs",
   },
   "zh-Hant": {
     siteName: "政府電子服務",
@@ -239,6 +264,31 @@ const messages = {
     displayNameZh: "向市民顯示的繁體中文名稱",
     optional: "選填",
     create: "建立",
+    costsTitle: "費用",
+    costsIntro: "各部門的寄存費用，取自每月的成本分攤結算表。",
+    month: "月份",
+    show: "顯示",
+    costByDepartment: (period: string) => `${period} 各部門費用`,
+    chartDescription: "每個部門一條橫棒；下表列出相同數字。",
+    noStatements: "本月暫未有結算表。",
+    amount: "金額",
+    budget: "每月預算",
+    spent: "本月已用",
+    forecast: "本月預測",
+    statementState: "結算表",
+    finalized: "已定案",
+    draft: "草稿（仍會變動）",
+    statementTitle: (department: string, period: string) => `${department}：${period} 結算表`,
+    downloadCsv: "下載 CSV（試算表）",
+    environment: "環境",
+    eservice: "電子服務",
+    item: "項目",
+    quantity: "數量",
+    unitPrice: "單價",
+    total: "總計",
+    subtotal: (what: string) => `小計：${what}`,
+    departmentWide: "全部門",
+    costsLink: "費用",
   },
 } satisfies Record<Locale, Record<string, unknown>>;
 
@@ -258,4 +308,19 @@ export function formatDateTime(iso: string, locale: Locale, timeZone: string): s
 export function standardName(standard: string): string {
   const match = /^WCAG(\d)(\d)-(A{1,3})$/.exec(standard);
   return match ? `WCAG ${match[1]}.${match[2]} ${match[3]}` : standard;
+}
+
+/** An amount in minor units (cents), exactly, as the locale writes money (HK$1,234.50). */
+export function formatMoney(minor: number, currency: string, locale: Locale): string {
+  const format = new Intl.NumberFormat(locale === "en" ? "en-HK" : "zh-Hant-HK", {
+    style: "currency",
+    currency,
+  });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  const sign = minor < 0 ? "-" : "";
+  const units = String(Math.abs(minor)).padStart(digits + 1, "0");
+  // A decimal string keeps the amount exact (Intl formats strings without going through a float).
+  const decimal =
+    digits > 0 ? `${sign}${units.slice(0, -digits)}.${units.slice(-digits)}` : `${sign}${units}`;
+  return format.format(decimal as unknown as number);
 }

@@ -8,6 +8,7 @@ import { principalFrom } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { type Answer, departmentPage, departmentsPage } from "./department-views.ts";
 import { eservicePages } from "./eservice-pages.ts";
+import { financePages } from "./finance-pages.ts";
 import { type Locale, localePath, locales, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage } from "./render.ts";
 import { type Session, SessionSealer, type SignInState } from "./session.ts";
@@ -29,6 +30,8 @@ export interface SignedInKit {
   sessionOf(request: FastifyRequest): Promise<Session | undefined>;
   context(request: FastifyRequest, reply: FastifyReply, locale: Locale): Promise<PageContext>;
   call: CallApi;
+  /** A GET of a text answer (a CSV) as the signed-in person. */
+  download(session: Session, url: string): Promise<Answer & { text: string; disposition?: string }>;
   signInFirst(request: FastifyRequest, reply: FastifyReply): FastifyReply;
 }
 
@@ -159,10 +162,26 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
       });
       return { status: response.statusCode, body: response.json() };
     };
+    const download: SignedInKit["download"] = async (session, url) => {
+      const response = await app.inject({
+        method: "GET",
+        url,
+        headers: { authorization: `Bearer ${session.accessToken}` },
+      });
+      const disposition = response.headers["content-disposition"];
+      return {
+        status: response.statusCode,
+        body: undefined,
+        text: response.body,
+        ...(typeof disposition === "string" ? { disposition } : {}),
+      };
+    };
     const asCaller = (session: Session, url: string) => call(session, url);
     const signInFirst = (request: FastifyRequest, reply: FastifyReply) =>
       reply.redirect(`/sign-in?return=${encodeURIComponent(request.url)}`, 303);
-    await app.register(eservicePages({ sessionOf, context, call, signInFirst }));
+    const kit: SignedInKit = { sessionOf, context, call, download, signInFirst };
+    await app.register(eservicePages(kit));
+    await app.register(financePages(kit, { timeZone: deps.timeZone }));
 
     for (const locale of locales) {
       app.get(

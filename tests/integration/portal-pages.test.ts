@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "csv-parse/sync";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { axeSource } from "../../controller/accessibility/axe-source.ts";
@@ -52,7 +53,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "govhost-pages-"));
   site = await startFixtureSite("fixed");
   admin = await client();
-  controller = await startController({ env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } });
+  controller = await startController({
+    // Draft statements are recomputed every 2 s here, so finance sees this run's costs at once.
+    env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host, GOVHOST_METERING_REFRESH_MS: "2000" },
+  });
   const department = departmentManifest(dept, {
     domains: [`${dept}.gov.example`],
     groups: { admins: ["immd-admins"], developers: ["immd-developers"], viewers: [] },
@@ -414,6 +418,59 @@ describe("signing in to the department pages", () => {
       await context.close();
     }
   });
+
+  it("shows finance the cost by department, drills down to a resource line, and downloads a CSV with the same total", async () => {
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${api.url}/costs`);
+      await signIn(page, "finance");
+      expect(new URL(page.url()).pathname).toBe("/costs");
+      const row = () => page.getByRole("row", { name: /Pages <em>Test<\/em> Department/ });
+      // The month's draft statement appears once the meter has recorded this run's public endpoint.
+      await expect
+        .poll(
+          async () => {
+            await page.reload();
+            return (await row().count()) > 0 && (await row().getByRole("cell").first().textContent()) !== "—";
+          },
+          { timeout: 90_000, interval: 2_000 },
+        )
+        .toBe(true)
+        .catch(async (error) => {
+          throw new Error(`${error}\n${(await page.locator("main").innerText()).slice(0, 1500)}`);
+        });
+      expect(await row().textContent()).toMatch(/HK\$[\d,]+\.\d{2}/);
+      expect(await page.locator("svg[role=img]").count()).toBe(1);
+      expect(await axeViolations(page)).toEqual([]);
+      await row().getByRole("link").click();
+      expect(new URL(page.url()).pathname).toMatch(new RegExp(`^/costs/${dept}/\\d{4}-\\d{2}$`));
+      const total = (await page.locator("main p strong").nth(1).textContent()) ?? "";
+      expect(await page.getByRole("cell", { name: "public-endpoint" }).count()).toBeGreaterThan(0);
+      expect(await axeViolations(page)).toEqual([]);
+      // The CSV: the API's own, as finance; its total row equals the statement's total on the page.
+      const csvHref =
+        (await page.getByRole("link", { name: "Download as CSV (spreadsheet)" }).getAttribute("href")) ?? "";
+      const csv = await page.request.get(`${api.url}${csvHref}`);
+      expect(csv.status()).toBe(200);
+      expect(csv.headers()["content-type"]).toContain("text/csv");
+      const records = parse(await csv.text(), { columns: true }) as Record<string, string>[];
+      const totalRow = records.find((r) => r.resource === "total");
+      const lineSum = records
+        .filter((r) => r.resource !== "total")
+        .reduce((sum, r) => sum + Number(r.amountMinor), 0);
+      expect(Number(totalRow?.amountMinor)).toBe(lineSum);
+      const shown = Number(total.replace(/[^\d]/g, ""));
+      expect(shown).toBe(Number(totalRow?.amountMinor));
+      // In Traditional Chinese too, with the same figure.
+      await page.goto(`${api.url}/zh-Hant${new URL(page.url()).pathname}`);
+      expect(await page.locator("html").getAttribute("lang")).toBe("zh-Hant");
+      expect(await page.locator("main").textContent()).toContain(total);
+      expect(await axeViolations(page)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
 
   it("never sends people elsewhere after sign-in, whatever return address a link carries", async () => {
     for (const target of ["https://evil.example/", "//evil.example/x", "/\\evil.example"]) {

@@ -9,6 +9,8 @@ import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
 import { wcagCriteria } from "../../portal-api/pages/eservice-pages.ts";
+import { barChart } from "../../portal-api/pages/finance-pages.ts";
+import { formatMoney } from "../../portal-api/pages/i18n.ts";
 import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
@@ -308,5 +310,27 @@ describe("wcagCriteria", () => {
     expect(wcagCriteria("wcag2aa,wcag143,cat.color")).toEqual(["1.4.3"]);
     expect(wcagCriteria("wcag2a,wcag111,wcag21aa,wcag1410")).toEqual(["1.1.1", "1.4.10"]);
     expect(wcagCriteria(undefined)).toEqual([]);
+  });
+});
+
+describe("formatMoney", () => {
+  it("writes minor units exactly, as each locale writes Hong Kong dollars", () => {
+    expect(formatMoney(123456, "HKD", "en")).toBe("HK$1,234.56");
+    expect(formatMoney(1, "HKD", "en")).toBe("HK$0.01");
+    expect(formatMoney(-5, "HKD", "zh-Hant")).toBe("-HK$0.05");
+    // The largest exact integer stays exact to the cent (formatted from a decimal string, never divided).
+    expect(formatMoney(Number.MAX_SAFE_INTEGER, "HKD", "en")).toBe("HK$90,071,992,547,409.91");
+  });
+});
+
+describe("barChart", () => {
+  it("scales bars to the largest value and keeps a zero a zero", () => {
+    const chart = barChart([
+      { label: "a", value: 200, text: "HK$2.00" },
+      { label: "b", value: 50, text: "HK$0.50" },
+      { label: "c", value: 0, text: "—" },
+    ]);
+    expect(chart.bars.map((bar) => bar.barWidth)).toEqual([460, 115, 0]);
+    expect(chart.height).toBe(3 * 36 + 8);
   });
 });

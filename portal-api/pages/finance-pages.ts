@@ -1,0 +1,236 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply } from "fastify";
+import Type from "typebox";
+import type { Department } from "../../controller/api/department.ts";
+import type { Answer } from "./department-views.ts";
+import { formatMoney, type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
+import { type PageContext, sendPage } from "./render.ts";
+import type { SignedInKit } from "./signed-in.ts";
+
+// Costs, for finance (and for anyone signed in, over the departments they may see): a month's cost by
+// department as a server-rendered SVG bar chart with the same figures in a table, budget against spend and
+// forecast, and each department's statement with its lines by environment and e-service and the CSV. Every
+// figure is the API's, read as the signed-in person.
+
+interface DepartmentView {
+  name: string;
+  spec: Department["spec"];
+  status: NonNullable<Department["status"]>;
+}
+
+interface StatementSummary {
+  period: string;
+  currency: string;
+  totalMinor: number;
+  finalized: boolean;
+}
+
+interface StatementLine {
+  environment?: string;
+  eservice?: string;
+  item?: string;
+  resource: string;
+  quantity: string;
+  unit: string;
+  unitPriceMinor: string;
+  amountMinor: number;
+}
+
+interface Statement {
+  department: string;
+  period: string;
+  currency: string;
+  lines: StatementLine[];
+  totalMinor: number;
+  finalized: boolean;
+}
+
+const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
+const segment = (value: string) => encodeURIComponent(value);
+
+/** Bars of a horizontal chart, in the SVG's own units (the viewBox scales it to the page). */
+export function barChart(rows: { label: string; value: number; text: string }[]) {
+  const labelWidth = 260;
+  const barArea = 460;
+  const rowHeight = 36;
+  const max = Math.max(1, ...rows.map((row) => row.value));
+  return {
+    width: labelWidth + barArea + 160,
+    height: rows.length * rowHeight + 8,
+    bars: rows.map((row, index) => ({
+      ...row,
+      y: index * rowHeight + 4,
+      labelX: labelWidth - 8,
+      barX: labelWidth,
+      barWidth: Math.max(row.value > 0 ? 2 : 0, Math.round((row.value / max) * barArea)),
+      textX: labelWidth + Math.max(row.value > 0 ? 2 : 0, Math.round((row.value / max) * barArea)) + 8,
+      textY: index * rowHeight + 4 + 20,
+    })),
+  };
+}
+
+function refusal(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
+  const t = messagesFor(context.locale);
+  if (answer.status === 401 || answer.status === 403)
+    return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
+  if (answer.status === 404 || answer.status === 400)
+    return sendPage(reply, 404, "./message", context, t.notFoundTitle, { text: t.notFoundText });
+  return sendPage(reply, 502, "./message", context, t.loadFailedTitle, { text: t.loadFailedText });
+}
+
+/** The current calendar month in the platform's time zone (YYYY-MM). */
+function currentPeriod(timeZone: string): string {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+  }).formatToParts();
+  return `${parts.find((p) => p.type === "year")?.value}-${parts.find((p) => p.type === "month")?.value}`;
+}
+
+/** Statement lines grouped as finance drills down: environment, then e-service (or item), then resource. */
+function groupedLines(statement: Statement, locale: Locale) {
+  const t = messagesFor(locale);
+  const groups = new Map<string, StatementLine[]>();
+  for (const line of statement.lines) {
+    const key = line.environment ?? t.departmentWide;
+    groups.set(key, [...(groups.get(key) ?? []), line]);
+  }
+  return [...groups.entries()].map(([environment, lines]) => ({
+    environment,
+    lines: lines.map((line) => ({
+      what: line.eservice ?? line.item ?? "",
+      resource: line.resource,
+      quantity: `${line.quantity} ${line.unit}`,
+      unitPrice: line.unitPriceMinor,
+      amount: formatMoney(line.amountMinor, statement.currency, locale),
+    })),
+    subtotal: formatMoney(
+      lines.reduce((sum, line) => sum + line.amountMinor, 0),
+      statement.currency,
+      locale,
+    ),
+  }));
+}
+
+export function financePages(kit: SignedInKit, settings: { timeZone: string }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    for (const locale of locales) {
+      app.get(
+        localePath(locale, "/costs"),
+        {
+          config: { public: true },
+          schema: {
+            hide: true,
+            querystring: Type.Object({ period: Type.Optional(Type.String({ pattern: periodPattern })) }),
+          },
+        },
+        async (request, reply) => {
+          const session = await kit.sessionOf(request);
+          if (!session) return kit.signInFirst(request, reply);
+          const context = await kit.context(request, reply, locale);
+          const t = messagesFor(locale);
+          const period = request.query.period ?? currentPeriod(settings.timeZone);
+          const departments = await kit.call(session, "/api/v1/departments");
+          if (departments.status !== 200) return refusal(reply, context, departments);
+          const rows = [];
+          for (const department of (departments.body as { items: DepartmentView[] }).items) {
+            const statements = await kit.call(
+              session,
+              `/api/v1/departments/${segment(department.name)}/statements`,
+            );
+            // A department whose statements this person may not read is left out, not shown as zero.
+            if (statements.status !== 200) continue;
+            const summary = (statements.body as { items: StatementSummary[] }).items.find(
+              (s) => s.period === period,
+            );
+            const budget = department.status.budget;
+            rows.push({
+              name: localised(department.spec.displayName, locale),
+              href: localePath(locale, `/costs/${segment(department.name)}/${period}`),
+              value: summary?.totalMinor ?? 0,
+              amount: summary ? formatMoney(summary.totalMinor, summary.currency, locale) : "—",
+              state: summary ? (summary.finalized ? t.finalized : t.draft) : "—",
+              budget: budget ? formatMoney(budget.limitMinor, budget.currency, locale) : "—",
+              spent: budget ? formatMoney(budget.spentMinor, budget.currency, locale) : "—",
+              forecast: budget ? formatMoney(budget.forecastMinor, budget.currency, locale) : "—",
+            });
+          }
+          const chart = barChart(
+            rows.map((row) => ({ label: row.name, value: row.value, text: row.amount })),
+          );
+          return sendPage(reply, 200, "./costs", context, t.costsTitle, {
+            path: `/costs?period=${period}`,
+            period,
+            rows,
+            chart,
+          });
+        },
+      );
+
+      app.get(
+        localePath(locale, "/costs/:dept/:period"),
+        {
+          config: { public: true },
+          schema: {
+            hide: true,
+            params: Type.Object({
+              dept: Type.String({ maxLength: 63 }),
+              period: Type.String({ pattern: periodPattern }),
+            }),
+          },
+        },
+        async (request, reply) => {
+          const session = await kit.sessionOf(request);
+          if (!session) return kit.signInFirst(request, reply);
+          const context = await kit.context(request, reply, locale);
+          const t = messagesFor(locale);
+          const { dept, period } = request.params;
+          const department = await kit.call(session, `/api/v1/departments/${segment(dept)}`);
+          if (department.status !== 200) return refusal(reply, context, department);
+          const answer = await kit.call(session, `/api/v1/departments/${segment(dept)}/statements/${period}`);
+          if (answer.status !== 200) return refusal(reply, context, answer);
+          const statement = answer.body as Statement;
+          const name = localised((department.body as DepartmentView).spec.displayName, locale);
+          return sendPage(reply, 200, "./statement", context, t.statementTitle(name, period), {
+            path: `/costs/${segment(dept)}/${period}`,
+            costsHref: localePath(locale, `/costs?period=${period}`),
+            csvHref: `/costs/${segment(dept)}/${period}/statement.csv`,
+            state: statement.finalized ? t.finalized : t.draft,
+            total: formatMoney(statement.totalMinor, statement.currency, locale),
+            groups: groupedLines(statement, locale),
+          });
+        },
+      );
+    }
+
+    // The CSV is the API's own, fetched as the signed-in person (a browser cannot send the bearer token).
+    app.get(
+      "/costs/:dept/:period/statement.csv",
+      {
+        config: { public: true },
+        schema: {
+          hide: true,
+          params: Type.Object({
+            dept: Type.String({ maxLength: 63 }),
+            period: Type.String({ pattern: periodPattern }),
+          }),
+        },
+      },
+      async (request, reply) => {
+        const session = await kit.sessionOf(request);
+        if (!session) return kit.signInFirst(request, reply);
+        const csv = await kit.download(
+          session,
+          `/api/v1/departments/${segment(request.params.dept)}/statements/${request.params.period}.csv`,
+        );
+        if (csv.status !== 200) return refusal(reply, await kit.context(request, reply, "en"), csv);
+        return reply
+          .type("text/csv; charset=utf-8")
+          .header("content-disposition", csv.disposition ?? "attachment")
+          .header("cache-control", "no-store")
+          .send(csv.text);
+      },
+    );
+  };
+}
