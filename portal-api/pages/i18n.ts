@@ -165,6 +165,16 @@ const messages = {
     subtotal: (what: string) => `Subtotal ${what}`,
     departmentWide: "Department-wide",
     costsLink: "Costs",
+    auditTitle: "Audit log",
+    auditIntro:
+      "Every change made through the portal, newest first, in a hash chain that shows any tampering.",
+    chainValid: (records: number) => `The chain is intact: ${records} records verified.`,
+    chainBroken: (at: number, reason: string) => `The chain is broken at record ${at}: ${reason}`,
+    time: "Time",
+    actor: "Who",
+    action: "Action",
+    target: "Target",
+    outcome: "Outcome",
   },
   "zh-Hant": {
     siteName: "政府電子服務",
@@ -289,6 +299,15 @@ const messages = {
     subtotal: (what: string) => `小計：${what}`,
     departmentWide: "全部門",
     costsLink: "費用",
+    auditTitle: "審計記錄",
+    auditIntro: "經入口網站作出的每項更改，最新的在前，以雜湊鏈記錄，任何竄改都會顯示出來。",
+    chainValid: (records: number) => `雜湊鏈完整：已核實 ${records} 項記錄。`,
+    chainBroken: (at: number, reason: string) => `雜湊鏈在第 ${at} 項記錄斷開：${reason}`,
+    time: "時間",
+    actor: "執行者",
+    action: "操作",
+    target: "對象",
+    outcome: "結果",
   },
 } satisfies Record<Locale, Record<string, unknown>>;
 

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
 import { principalFrom } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
+import { auditPages } from "./audit-pages.ts";
 import { type Answer, departmentPage, departmentsPage } from "./department-views.ts";
 import { eservicePages } from "./eservice-pages.ts";
 import { financePages } from "./finance-pages.ts";
@@ -182,6 +183,7 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
     const kit: SignedInKit = { sessionOf, context, call, download, signInFirst };
     await app.register(eservicePages(kit));
     await app.register(financePages(kit, { timeZone: deps.timeZone }));
+    await app.register(auditPages(kit, { timeZone: deps.timeZone }));
 
     for (const locale of locales) {
       app.get(

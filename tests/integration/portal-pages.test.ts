@@ -472,6 +472,85 @@ describe("signing in to the department pages", () => {
     }
   }, 150_000);
 
+  it("shows an auditor the audit log with the chain's verdict, and refuses it to a department admin", async () => {
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${api.url}/audit`);
+      await signIn(page, "auditor");
+      expect(new URL(page.url()).pathname).toBe("/audit");
+      expect(await page.getByRole("status").textContent()).toMatch(
+        /The chain is intact: \d+ records verified/,
+      );
+      // The writes made through the pages earlier in this file, in the admin's name.
+      const update = page.getByRole("row", { name: /eservice\.update/ }).first();
+      expect(await update.textContent()).toContain("immd-admin");
+      expect(await update.textContent()).toContain("permit-form");
+      expect(await axeViolations(page)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+    const admin = await browser.newContext();
+    try {
+      const page = await admin.newPage();
+      await page.goto(`${api.url}/audit`);
+      await signIn(page, "immd-admin");
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Not allowed");
+      expect(await page.locator("main table").count()).toBe(0);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it("lets a department admin create an e-service with the keyboard only", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${api.url}/my`);
+      await signIn(page, "immd-admin");
+      /** Presses Tab until the focused element is the one described, then returns (never clicks). */
+      const tabTo = async (
+        what: string,
+        matches: (el: { tag: string; text: string; id: string }) => boolean,
+      ) => {
+        for (let presses = 0; presses < 80; presses++) {
+          await page.keyboard.press("Tab");
+          const focused = await page.evaluate(() => {
+            const el = document.activeElement;
+            return { tag: el?.tagName ?? "", text: el?.textContent?.trim() ?? "", id: el?.id ?? "" };
+          });
+          if (matches(focused)) return;
+        }
+        throw new Error(`${what} cannot be reached with Tab on ${page.url()}`);
+      };
+      await tabTo(
+        "the department link",
+        (el) => el.tag === "A" && el.text === "Pages <em>Test</em> Department",
+      );
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${api.url}/departments/${dept}`);
+      await tabTo("the create link", (el) => el.tag === "A" && el.text === "Create an e-service in dev");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${api.url}/departments/${dept}/environments/dev/new-eservice`);
+      await tabTo("the name field", (el) => el.id === "name");
+      await page.keyboard.type("by-keyboard");
+      await tabTo("the image field", (el) => el.id === "image");
+      await page.keyboard.type("registry.gov.example/immd/by-keyboard:1.0.0");
+      await tabTo("the create button", (el) => el.tag === "BUTTON" && el.text === "Create");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(`${api.url}/departments/${dept}/environments/dev/eservices/by-keyboard?saved=1`);
+      expect(await page.getByRole("status").textContent()).toContain("Saved");
+      // The focused element is always visible: USWDS draws a focus outline.
+      await tabTo("the deploy button", (el) => el.tag === "BUTTON" && el.text === "Deploy");
+      const outline = await page.evaluate(
+        () => getComputedStyle(document.activeElement as Element).outlineStyle,
+      );
+      expect(outline).not.toBe("none");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("never sends people elsewhere after sign-in, whatever return address a link carries", async () => {
     for (const target of ["https://evil.example/", "//evil.example/x", "/\\evil.example"]) {
       const response = await fetch(`${api.url}/sign-in?return=${encodeURIComponent(target)}`, {
