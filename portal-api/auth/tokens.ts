@@ -7,6 +7,7 @@ import {
   jwtVerify,
 } from "jose";
 import * as oidc from "openid-client";
+import { discoverIssuer } from "./discovery.ts";
 
 /** How far the issuer's clock may be from ours when checking exp and nbf, in seconds. */
 const clockToleranceSeconds = 5;
@@ -78,13 +79,7 @@ export class TokenVerifier {
   }
 
   static async discover(settings: TokenSettings): Promise<TokenVerifier> {
-    const config = await oidc.discovery(
-      new URL(settings.issuer),
-      settings.clientId,
-      settings.clientSecret,
-      undefined,
-      settings.allowHttpIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
-    );
+    const config = await discoverIssuer(settings);
     const jwksUri = config.serverMetadata().jwks_uri;
     if (!jwksUri && !settings.introspection)
       throw new Error(`the issuer ${settings.issuer} publishes no jwks_uri`);

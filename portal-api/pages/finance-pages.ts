@@ -47,6 +47,10 @@ interface Statement {
 
 const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
 const segment = (value: string) => encodeURIComponent(value);
+const StatementParams = Type.Object({
+  dept: Type.String({ maxLength: 63 }),
+  period: Type.String({ pattern: periodPattern }),
+});
 
 /** Bars of a horizontal chart, in the SVG's own units (the viewBox scales it to the page). */
 export function barChart(rows: { label: string; value: number; text: string }[]) {
@@ -172,13 +176,7 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
         localePath(locale, "/costs/:dept/:period"),
         {
           config: { public: true },
-          schema: {
-            hide: true,
-            params: Type.Object({
-              dept: Type.String({ maxLength: 63 }),
-              period: Type.String({ pattern: periodPattern }),
-            }),
-          },
+          schema: { hide: true, params: StatementParams },
         },
         async (request, reply) => {
           const session = await kit.sessionOf(request);
@@ -209,13 +207,7 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
       "/costs/:dept/:period/statement.csv",
       {
         config: { public: true },
-        schema: {
-          hide: true,
-          params: Type.Object({
-            dept: Type.String({ maxLength: 63 }),
-            period: Type.String({ pattern: periodPattern }),
-          }),
-        },
+        schema: { hide: true, params: StatementParams },
       },
       async (request, reply) => {
         const session = await kit.sessionOf(request);

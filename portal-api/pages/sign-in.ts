@@ -1,4 +1,5 @@
 import * as oidc from "openid-client";
+import { discoverIssuer } from "../auth/discovery.ts";
 
 // Sign-in for the web pages: OpenID Connect authorization code flow with PKCE (S256) and state, through
 // openid-client, against the same provider whose access tokens the API accepts, asking for a token for
@@ -26,13 +27,7 @@ export class WebSignIn {
   }
 
   static async discover(settings: WebSignInSettings): Promise<WebSignIn> {
-    const config = await oidc.discovery(
-      new URL(settings.issuer),
-      settings.clientId,
-      settings.clientSecret,
-      undefined,
-      settings.allowHttpIssuer ? { execute: [oidc.allowInsecureRequests] } : undefined,
-    );
+    const config = await discoverIssuer(settings);
     return new WebSignIn(settings, config);
   }
 

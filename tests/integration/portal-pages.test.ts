@@ -230,19 +230,7 @@ describe("the public pages in a real browser", () => {
       for (const path of [`/eservices/${ns}/no-such-service`, "/zh-Hant/no-such-page"]) {
         const response = await page.goto(`${api.url}${path}`);
         expect(response?.status(), path).toBe(404);
-        await page.evaluate(axeSource);
-        const violations = await page.evaluate(
-          (tags) =>
-            (
-              globalThis as unknown as {
-                axe: { run: (o: object) => Promise<{ violations: { id: string }[] }> };
-              }
-            ).axe
-              .run({ runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] })
-              .then((r) => r.violations.map((v) => v.id)),
-          tagsFor("WCAG22-AA"),
-        );
-        expect(violations, path).toEqual([]);
+        expect(await axeViolations(page), path).toEqual([]);
       }
     } finally {
       await context.close();

@@ -77,9 +77,15 @@ async function reaches(
   namespace: string,
   host: string,
   port: number,
+  attempts = 1,
 ): Promise<{ reached: boolean; log: string }> {
   const name = `probe-${++probes}`;
-  const script = `sleep 2; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port} 2>&1; echo "nc exit $?"`;
+  // Where a connection is expected, a few tries 3 s apart: a Service that just got its first ready endpoint
+  // may be refused for a moment while kube-proxy and kube-router both rewrite the filter table (see
+  // docs/local-cloud.md). Where a refusal is expected, one try after the same 2 s that let the policies
+  // apply (more tries would be stricter, and slower).
+  const once = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port} 2>&1`;
+  const script = `sleep 2; for i in $(seq ${attempts}); do out=$(${once}); code=$?; echo "$out"; echo "nc exit $code"; case "$out" in HTTP/1.*) break;; esac; sleep 3; done`;
   await admin.create(pod(namespace, name, ["/bin/busybox", "sh", "-c", script], "Never"));
   await waitForPod(admin, namespace, name, ["Succeeded", "Failed"], 60_000);
   const log = await podLog(admin, namespace, name);
@@ -151,7 +157,7 @@ describe("NetworkPolicy enforced on the node", () => {
       startWebServer(`${first}-prod`),
       startWebServer(`${second}-prod`),
     ]);
-    const sameNamespace = await reaches(`${first}-prod`, `web.${first}-prod.svc.cluster.local`, 8080);
+    const sameNamespace = await reaches(`${first}-prod`, `web.${first}-prod.svc.cluster.local`, 8080, 5);
     expect(sameNamespace.reached, sameNamespace.log).toBe(true);
   });
 
@@ -163,9 +169,9 @@ describe("NetworkPolicy enforced on the node", () => {
     const intoSecond = await reaches(`${first}-prod`, secondWeb, 8080);
     expect(intoSecond.reached, intoSecond.log).toBe(false);
     // The same servers answer their own department, by address too: the refusals above are the policies.
-    const ownFirst = await reaches(`${first}-prod`, firstWeb, 8080);
+    const ownFirst = await reaches(`${first}-prod`, firstWeb, 8080, 5);
     expect(ownFirst.reached, ownFirst.log).toBe(true);
-    const ownSecond = await reaches(`${second}-prod`, secondWeb, 8080);
+    const ownSecond = await reaches(`${second}-prod`, secondWeb, 8080, 5);
     expect(ownSecond.reached, ownSecond.log).toBe(true);
   });
 

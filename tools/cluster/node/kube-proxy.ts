@@ -36,7 +36,7 @@ conntrack:
   tcpCloseWaitTimeout: 0s
 iptables:
   localhostNodePorts: false
-  syncPeriod: 30s
+  syncPeriod: 5s
   minSyncPeriod: 0s
 `;
 }
