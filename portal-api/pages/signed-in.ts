@@ -115,16 +115,17 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
             text: messagesFor(locale).signInExpiredText,
           });
         let accessToken: string;
+        let claims: Awaited<ReturnType<typeof deps.verifier.verify>>;
         try {
           accessToken = await web.signIn.finish(new URL(request.url, web.signIn.settings.baseUrl), pending);
+          // The token is judged by the API's own verifier before anything is made of it.
+          claims = await deps.verifier.verify(accessToken);
         } catch (error) {
           request.log.warn({ err: error }, "sign-in failed");
           return sendPage(reply, 400, "./message", { locale }, messagesFor(locale).signInFailed, {
             text: messagesFor(locale).signInFailedText,
           });
         }
-        // The token is judged by the API's own verifier before anything is made of it.
-        const claims = await deps.verifier.verify(accessToken);
         const principal = principalFrom(claims, deps.departments(), deps.roles);
         const session: Session = {
           accessToken,
@@ -161,7 +162,13 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
         },
         ...(write?.body !== undefined ? { payload: JSON.stringify(write.body) } : {}),
       });
-      return { status: response.statusCode, body: response.json() };
+      let body: unknown;
+      try {
+        body = response.json();
+      } catch {
+        body = undefined; // not JSON: the status alone decides the page
+      }
+      return { status: response.statusCode, body };
     };
     const download: SignedInKit["download"] = async (session, url) => {
       const response = await app.inject({

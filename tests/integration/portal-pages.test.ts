@@ -547,6 +547,10 @@ describe("signing in to the department pages", () => {
       expect(response.status).toBe(303);
       expect(response.headers.get("location")?.startsWith(provider.issuer)).toBe(true);
     }
+    // An answer from the provider that this browser's sign-in did not start is refused, with a page.
+    const stray = await fetch(`${api.url}/auth/callback?code=forged&state=forged`);
+    expect(stray.status).toBe(400);
+    expect(await stray.text()).toContain("Sign-in expired");
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
