@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { AuditRecord } from "../audit/chain.ts";
 import { formatDateTime, localePath, locales, messagesFor } from "./i18n.ts";
-import { sendPage } from "./render.ts";
+import { sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
 
 // The audit log for operators and auditors: the latest records and the verdict on the whole hash chain,
@@ -29,10 +29,7 @@ export function auditPages(kit: SignedInKit, settings: { timeZone: string }): Fa
           const verdict = await kit.call(session, "/api/v1/audit/verify");
           const records =
             verdict.status === 200 ? await kit.call(session, "/api/v1/audit?limit=100") : verdict;
-          if (records.status === 401 || records.status === 403)
-            return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
-          if (records.status !== 200)
-            return sendPage(reply, 502, "./message", context, t.loadFailedTitle, { text: t.loadFailedText });
+          if (records.status !== 200) return sendRefusal(reply, context, records.status);
           const v = verdict.body as Verdict;
           const items = (records.body as { items: AuditRecord[] }).items;
           return sendPage(reply, 200, "./audit", context, t.auditTitle, {

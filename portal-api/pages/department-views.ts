@@ -4,7 +4,7 @@ import { quotaResourceNames } from "../../controller/api/department.ts";
 import type { EService } from "../../controller/api/eservice.ts";
 import { parseMilli } from "../../lib/kube/quantity.ts";
 import { localePath, localised, messagesFor } from "./i18n.ts";
-import { type PageContext, sendPage } from "./render.ts";
+import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 
 // The department pages' view models, from the API's own answers (the handlers got them as the signed-in
 // person): a refusal is a 403 page, a missing department a 404 page, anything else unexpected a 502 page.
@@ -27,16 +27,6 @@ interface Condition {
   reason?: string;
 }
 
-/** Sends the page for an answer that was not 200. */
-function sendRefusal(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
-  const t = messagesFor(context.locale);
-  if (answer.status === 403 || answer.status === 401)
-    return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
-  if (answer.status === 404 || answer.status === 400)
-    return sendPage(reply, 404, "./message", context, t.notFoundTitle, { text: t.notFoundText });
-  return sendPage(reply, 502, "./message", context, t.loadFailedTitle, { text: t.loadFailedText });
-}
-
 const conditionsOf = (conditions: Condition[] | undefined, types: string[], context: PageContext) => {
   const t = messagesFor(context.locale);
   return types.map((type) => {
@@ -52,7 +42,7 @@ const conditionsOf = (conditions: Condition[] | undefined, types: string[], cont
 };
 
 export function departmentsPage(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
-  if (answer.status !== 200) return sendRefusal(reply, context, answer);
+  if (answer.status !== 200) return sendRefusal(reply, context, answer.status);
   const t = messagesFor(context.locale);
   const departments = (answer.body as { items: DepartmentView[] }).items.map((d) => ({
     name: localised(d.spec.displayName, context.locale),
@@ -88,7 +78,7 @@ export function departmentPage(
   answers: { department: Answer; environments: Answer; eservices: { environment: string; answer: Answer }[] },
 ): FastifyReply {
   for (const answer of [answers.department, answers.environments, ...answers.eservices.map((e) => e.answer)])
-    if (answer.status !== 200) return sendRefusal(reply, context, answer);
+    if (answer.status !== 200) return sendRefusal(reply, context, answer.status);
   const department = answers.department.body as DepartmentView;
   const environments = answers.eservices.map(({ environment, answer }) => ({
     name: environment,

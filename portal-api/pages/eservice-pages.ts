@@ -4,7 +4,7 @@ import Type from "typebox";
 import type { EService } from "../../controller/api/eservice.ts";
 import type { Answer } from "./department-views.ts";
 import { type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
-import { type PageContext, sendPage } from "./render.ts";
+import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
 
 // An e-service's page for its department: its state, its accessibility findings (rule, impact, WCAG
@@ -93,10 +93,7 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
       notice: { problem?: Problem; saved?: boolean; image?: string } = {},
     ): Promise<FastifyReply> => {
       const t = messagesFor(context.locale);
-      if (answers.eservice.status === 403 || answers.eservice.status === 401)
-        return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
-      if (answers.eservice.status !== 200)
-        return sendPage(reply, 404, "./message", context, t.notFoundTitle, { text: t.notFoundText });
+      if (answers.eservice.status !== 200) return sendRefusal(reply, context, answers.eservice.status);
       const es = answers.eservice.body as EServiceView;
       const title = es.spec.displayName ? localised(es.spec.displayName, context.locale) : es.name;
       const conditions = (es.status?.conditions ?? []).map((c) => ({

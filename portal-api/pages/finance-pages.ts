@@ -4,7 +4,7 @@ import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
 import type { Answer } from "./department-views.ts";
 import { formatMoney, type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
-import { type PageContext, sendPage } from "./render.ts";
+import { sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
 
 // Costs, for finance (and for anyone signed in, over the departments they may see): a month's cost by
@@ -73,15 +73,6 @@ export function barChart(rows: { label: string; value: number; text: string }[])
   };
 }
 
-function refusal(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
-  const t = messagesFor(context.locale);
-  if (answer.status === 401 || answer.status === 403)
-    return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
-  if (answer.status === 404 || answer.status === 400)
-    return sendPage(reply, 404, "./message", context, t.notFoundTitle, { text: t.notFoundText });
-  return sendPage(reply, 502, "./message", context, t.loadFailedTitle, { text: t.loadFailedText });
-}
-
 /** The current calendar month in the platform's time zone (YYYY-MM). */
 function currentPeriod(timeZone: string): string {
   const parts = new Intl.DateTimeFormat("en-CA", {
@@ -136,7 +127,7 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
           const t = messagesFor(locale);
           const period = request.query.period ?? currentPeriod(settings.timeZone);
           const departments = await kit.call(session, "/api/v1/departments");
-          if (departments.status !== 200) return refusal(reply, context, departments);
+          if (departments.status !== 200) return sendRefusal(reply, context, departments.status);
           const rows = [];
           for (const department of (departments.body as { items: DepartmentView[] }).items) {
             const statements = await kit.call(
@@ -185,9 +176,9 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
           const t = messagesFor(locale);
           const { dept, period } = request.params;
           const department = await kit.call(session, `/api/v1/departments/${segment(dept)}`);
-          if (department.status !== 200) return refusal(reply, context, department);
+          if (department.status !== 200) return sendRefusal(reply, context, department.status);
           const answer = await kit.call(session, `/api/v1/departments/${segment(dept)}/statements/${period}`);
-          if (answer.status !== 200) return refusal(reply, context, answer);
+          if (answer.status !== 200) return sendRefusal(reply, context, answer.status);
           const statement = answer.body as Statement;
           const name = localised((department.body as DepartmentView).spec.displayName, locale);
           return sendPage(reply, 200, "./statement", context, t.statementTitle(name, period), {
@@ -216,7 +207,8 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
           session,
           `/api/v1/departments/${segment(request.params.dept)}/statements/${request.params.period}.csv`,
         );
-        if (csv.status !== 200) return refusal(reply, await kit.context(request, reply, "en"), csv);
+        if (csv.status !== 200)
+          return sendRefusal(reply, await kit.context(request, reply, "en"), csv.status);
         return reply
           .type("text/csv; charset=utf-8")
           .header("content-disposition", csv.disposition ?? "attachment")

@@ -60,3 +60,16 @@ export function sendPage(
     .type("text/html; charset=utf-8")
     .send(html);
 }
+
+/**
+ * The page for an API answer that was not a success: 403 for a refusal (naming nothing of what was refused),
+ * 404 for something missing or malformed, 502 for anything else.
+ */
+export function sendRefusal(reply: FastifyReply, context: PageContext, status: number): FastifyReply {
+  const t = messagesFor(context.locale);
+  if (status === 401 || status === 403)
+    return sendPage(reply, 403, "./message", context, t.forbiddenTitle, { text: t.forbiddenText });
+  if (status === 404 || status === 400)
+    return sendPage(reply, 404, "./message", context, t.notFoundTitle, { text: t.notFoundText });
+  return sendPage(reply, 502, "./message", context, t.loadFailedTitle, { text: t.loadFailedText });
+}
