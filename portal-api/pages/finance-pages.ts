@@ -1,8 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
-import type { Answer } from "./department-views.ts";
 import { formatMoney, type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
