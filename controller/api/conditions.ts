@@ -95,6 +95,7 @@ export const statusOwners = {
         "AccessibilityBaseline",
         "IngressRefused",
         "QuotaExceeded",
+        "RolloutInProgress",
       ],
     },
   },

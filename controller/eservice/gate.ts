@@ -21,6 +21,8 @@ export interface GateInput {
   /** Why the host may not be published (outside the department's domains). */
   hostProblem?: string;
   workload: { admitted: boolean; message: string };
+  /** The Deployment's rollout: a first exposure waits until no pod of an earlier version can answer. */
+  rollout?: { complete: boolean; message: string };
   scan: ScanState;
   wasExposed: boolean;
   /** Reason of the current Exposed condition, so a withdrawal stays reported as one. */
@@ -107,6 +109,14 @@ export function decideExposure(input: GateInput): GateDecision {
   if (!input.workload.admitted)
     return exposed("False", "SecurityBaseline", `Not published: ${input.workload.message}`);
   const url = `https://${input.host}/`;
+  // The scan judged the current version's pods; until the rollout is over the Service also routes to pods
+  // of the earlier version, which were never judged (or failed): publishing now would serve them.
+  if (!wasExposed && accessibility.status === "True" && input.rollout && !input.rollout.complete)
+    return exposed(
+      "False",
+      "RolloutInProgress",
+      `Public exposure waits for the rollout to finish: ${input.rollout.message}`,
+    );
   if (accessibility.status === "True") return exposed("True", "Public", `Serving ${url}`);
   if (wasExposed && accessibility.status === "Unknown")
     return exposed("True", "RescanPending", `Serving ${url} while the pages are rescanned`);

@@ -13,7 +13,7 @@ import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eser
 import { selectorLabels, type Tenant } from "../api/eservice-workload.ts";
 import { fieldManager } from "../api/group.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import { type DeploymentStatus, rolloutAvailability } from "../runtime/rollout.ts";
+import { type DeploymentStatus, rolloutAvailability, rolloutComplete } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { type EServiceChildren, renderEService } from "./desired.ts";
@@ -132,6 +132,16 @@ export class EServiceReconciler {
       host: children.host,
       hostProblem,
       workload,
+      // Only when the scan judged the pods themselves (not a preview site) does their version matter.
+      ...(workload.deployment && !es.spec.accessibility.previewUrl
+        ? {
+            rollout: rolloutComplete(
+              es.spec.replicas,
+              workload.deployment.metadata?.generation,
+              workload.deployment.status,
+            ),
+          }
+        : {}),
       scan: scan.state,
       wasExposed,
       previousReason: es.status?.conditions?.find((c) => c.type === "Exposed")?.reason,

@@ -1,5 +1,7 @@
 /** What a Deployment's status says about whether its workload serves. */
 export interface DeploymentStatus {
+  /** Pods of every version that are not terminating. */
+  replicas?: number;
   availableReplicas?: number;
   updatedReplicas?: number;
   observedGeneration?: number;
@@ -45,5 +47,28 @@ export function rolloutAvailability(
     serving: false,
     reason: "NoAvailableReplicas",
     message: `0/${replicas} replicas available yet (pods are being created, scheduled or started)`,
+  };
+}
+
+/**
+ * Whether a rollout is over: the deployment controller has seen the current template, and every replica
+ * runs it and is available, with no pod of an earlier version left (a rolling update keeps old ones while
+ * new ones start, and a Service routes to both).
+ */
+export function rolloutComplete(
+  replicas: number,
+  generation: number | undefined,
+  status: DeploymentStatus | undefined,
+): { complete: boolean; message: string } {
+  const observed = (status?.observedGeneration ?? 0) >= (generation ?? 0);
+  const updated = status?.updatedReplicas ?? 0;
+  const total = status?.replicas ?? 0;
+  const available = status?.availableReplicas ?? 0;
+  const complete = observed && updated === replicas && total === replicas && available === replicas;
+  return {
+    complete,
+    message: complete
+      ? `${replicas}/${replicas} replicas run the current version`
+      : `${updated}/${replicas} replicas run the current version, ${Math.max(total - updated, 0)} of an earlier one remain, ${available} available`,
   };
 }

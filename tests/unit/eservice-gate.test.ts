@@ -5,6 +5,7 @@ import { decideExposure, type GateInput } from "../../controller/eservice/gate.t
 import { podToScan, scanDue, scanKey, scanTarget } from "../../controller/eservice/scan-plan.ts";
 import { ScanQueue } from "../../controller/eservice/scan-queue.ts";
 import { defaultEServiceSettings } from "../../controller/eservice/settings.ts";
+import { rolloutComplete } from "../../controller/runtime/rollout.ts";
 import { baselineRules } from "../../policies/baseline.ts";
 import { evaluateRule, ruleApplies } from "../../policies/evaluate.ts";
 import { compliantPodSpec } from "../policy-corpus/corpus.ts";
@@ -90,6 +91,16 @@ describe("exposure gate", () => {
     expect(decision.expose).toBe(true);
     expect(decision.exposed).toMatchObject({ status: "True", reason: "Public" });
     expect(decision.accessibility).toMatchObject({ status: "True", reason: "Passed" });
+  });
+
+  it("waits for the rollout to replace every pod of the earlier version before a first exposure", () => {
+    const rolling = gate({ rollout: { complete: false, message: "1/2 replicas run the current version" } });
+    expect(rolling.expose).toBe(false);
+    expect(rolling.exposed).toMatchObject({ status: "False", reason: "RolloutInProgress" });
+    expect(rolling.exposed.message).toContain("1/2 replicas run the current version");
+    expect(gate({ rollout: { complete: true, message: "2/2" } }).expose).toBe(true);
+    // Already public: a rollout of a version that passes keeps it public.
+    expect(gate({ wasExposed: true, rollout: { complete: false, message: "1/2" } }).expose).toBe(true);
   });
 
   it("keeps a first-time e-service private while its scan is pending or failing", () => {
@@ -330,5 +341,19 @@ describe("scan queue", () => {
     expect(outcome.state === "done" && outcome.result.contentDigest).toBe("http://v2");
     queue.forget("ns/a", "k2");
     expect(queue.request("ns/a", "k2", target).state).toBe("queued");
+  });
+});
+
+describe("rolloutComplete", () => {
+  it("is complete only when every replica runs the observed template and none of an earlier one is left", () => {
+    const status = { observedGeneration: 3, updatedReplicas: 2, replicas: 2, availableReplicas: 2 };
+    expect(rolloutComplete(2, 3, status).complete).toBe(true);
+    expect(rolloutComplete(2, 4, status).complete).toBe(false);
+    expect(rolloutComplete(2, 3, { ...status, replicas: 3 })).toMatchObject({
+      complete: false,
+      message: "2/2 replicas run the current version, 1 of an earlier one remain, 2 available",
+    });
+    expect(rolloutComplete(2, 3, { ...status, availableReplicas: 1 }).complete).toBe(false);
+    expect(rolloutComplete(0, 1, { observedGeneration: 1 }).complete).toBe(true);
   });
 });
