@@ -22,9 +22,9 @@ export function auditPages(kit: SignedInKit, settings: { timeZone: string }): Fa
         localePath(locale, "/audit"),
         { config: { public: true }, schema: { hide: true } },
         async (request, reply) => {
-          const session = await kit.sessionOf(request);
-          if (!session) return kit.signInFirst(request, reply);
-          const context = await kit.context(request, reply, locale);
+          const session = await kit.signedIn(request, reply);
+          if (!session) return reply;
+          const context = kit.context(session, reply, locale);
           const t = messagesFor(locale);
           const verdict = await kit.call(session, "/api/v1/audit/verify");
           const records =

@@ -1,9 +1,8 @@
 import type { FastifyReply } from "fastify";
-import type { Department } from "../../controller/api/department.ts";
-import { quotaResourceNames } from "../../controller/api/department.ts";
+import { type Department, quotaResourceNames } from "../../controller/api/department.ts";
 import type { EService } from "../../controller/api/eservice.ts";
 import { parseMilli } from "../../lib/kube/quantity.ts";
-import { localePath, localised, messagesFor } from "./i18n.ts";
+import { type Locale, localePath, localised, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 
 // The department pages' view models, from the API's own answers (the handlers got them as the signed-in
@@ -25,10 +24,12 @@ interface Condition {
   type: string;
   status: string;
   reason?: string;
+  message?: string;
 }
 
-const conditionsOf = (conditions: Condition[] | undefined, types: string[], context: PageContext) => {
-  const t = messagesFor(context.locale);
+/** Conditions of the given types as a page shows them: translated name and state, reason and message. */
+export function conditionRows(conditions: Condition[] | undefined, types: string[], locale: Locale) {
+  const t = messagesFor(locale);
   return types.map((type) => {
     const condition = conditions?.find((c) => c.type === type);
     const state = condition?.status ?? "Unknown";
@@ -37,9 +38,10 @@ const conditionsOf = (conditions: Condition[] | undefined, types: string[], cont
       state: t.conditionStates[state] ?? state,
       ok: state === "True",
       reason: condition?.reason ?? "",
+      message: condition?.message ?? "",
     };
   });
-};
+}
 
 export function departmentsPage(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
   if (answer.status !== 200) return sendRefusal(reply, context, answer.status);
@@ -47,7 +49,11 @@ export function departmentsPage(reply: FastifyReply, context: PageContext, answe
   const departments = (answer.body as { items: DepartmentView[] }).items.map((d) => ({
     name: localised(d.spec.displayName, context.locale),
     href: localePath(context.locale, `/departments/${d.name}`),
-    conditions: conditionsOf(d.status.conditions, ["Ready", "QuotaHealthy", "PolicyCompliant"], context),
+    conditions: conditionRows(
+      d.status.conditions,
+      ["Ready", "QuotaHealthy", "PolicyCompliant"],
+      context.locale,
+    ),
   }));
   return sendPage(reply, 200, "./departments", context, t.myDepartmentsTitle, { path: "/my", departments });
 }
@@ -95,20 +101,20 @@ export function departmentPage(
         context.locale,
         `/departments/${department.name}/environments/${environment}/eservices/${es.name}`,
       ),
-      conditions: conditionsOf(
+      conditions: conditionRows(
         es.status?.conditions,
         ["Deployed", "SecurityBaseline", "AccessibilityBaseline", "Exposed"],
-        context,
+        context.locale,
       ),
     })),
   }));
   const title = localised(department.spec.displayName, context.locale);
   return sendPage(reply, 200, "./department", context, title, {
     path: `/departments/${department.name}`,
-    conditions: conditionsOf(
+    conditions: conditionRows(
       department.status.conditions,
       ["Ready", "QuotaHealthy", "PolicyCompliant"],
-      context,
+      context.locale,
     ),
     quota: quotaRows(department, context),
     environments,

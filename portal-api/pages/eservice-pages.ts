@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import type { EService } from "../../controller/api/eservice.ts";
-import type { Answer } from "./department-views.ts";
+import { type Answer, conditionRows } from "./department-views.ts";
 import { type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
@@ -96,11 +96,11 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
       if (answers.eservice.status !== 200) return sendRefusal(reply, context, answers.eservice.status);
       const es = answers.eservice.body as EServiceView;
       const title = es.spec.displayName ? localised(es.spec.displayName, context.locale) : es.name;
-      const conditions = (es.status?.conditions ?? []).map((c) => ({
-        name: t.conditionNames[c.type] ?? c.type,
-        state: t.conditionStates[c.status] ?? c.status,
-        message: c.message,
-      }));
+      const conditions = conditionRows(
+        es.status?.conditions,
+        (es.status?.conditions ?? []).map((c) => c.type),
+        context.locale,
+      );
       const lines = notice.problem ? problemLines(notice.problem) : [];
       return sendPage(
         reply,
@@ -132,10 +132,13 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
     const load = async (
       session: Parameters<SignedInKit["call"]>[0],
       params: { dept: string; env: string; name: string },
-    ) => ({
-      eservice: await kit.call(session, apiPath(params)),
-      accessibility: await kit.call(session, `${apiPath(params)}/accessibility`),
-    });
+    ) => {
+      const [eservice, accessibility] = await Promise.all([
+        kit.call(session, apiPath(params)),
+        kit.call(session, `${apiPath(params)}/accessibility`),
+      ]);
+      return { eservice, accessibility };
+    };
 
     for (const locale of locales) {
       app.get(
@@ -149,9 +152,9 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           },
         },
         async (request, reply) => {
-          const session = await kit.sessionOf(request);
-          if (!session) return kit.signInFirst(request, reply);
-          const context = await kit.context(request, reply, locale);
+          const session = await kit.signedIn(request, reply);
+          if (!session) return reply;
+          const context = kit.context(session, reply, locale);
           return show(reply, context, await load(session, request.params), request.params, {
             saved: request.query.saved === "1",
           });
@@ -213,21 +216,15 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         localePath(locale, "/departments/:dept/environments/:env/new-eservice"),
         { config: { public: true }, schema: { hide: true, params: NewParams } },
         async (request, reply) => {
-          const session = await kit.sessionOf(request);
-          if (!session) return kit.signInFirst(request, reply);
-          const context = await kit.context(request, reply, locale);
+          const session = await kit.signedIn(request, reply);
+          if (!session) return reply;
+          const context = kit.context(session, reply, locale);
           // The form is shown to whoever may list the environment's e-services (the API decides).
           const allowed = await kit.call(
             session,
             `/api/v1/departments/${segment(request.params.dept)}/environments/${segment(request.params.env)}/eservices`,
           );
-          if (allowed.status !== 200)
-            return show(
-              reply,
-              context,
-              { eservice: allowed, accessibility: allowed },
-              { ...request.params, name: "" },
-            );
+          if (allowed.status !== 200) return sendRefusal(reply, context, allowed.status);
           return showNew(reply, context, request.params, {});
         },
       );
@@ -241,8 +238,8 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         preValidation: app.csrfProtection,
       },
       async (request, reply) => {
-        const session = await kit.sessionOf(request);
-        if (!session) return kit.signInFirst(request, reply);
+        const session = await kit.signedIn(request, reply);
+        if (!session) return reply;
         const locale = localeOf(request.body.lang);
         const { dept, env } = request.params;
         const values: NewValues = {
@@ -267,7 +264,7 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           );
         return showNew(
           reply,
-          await kit.context(request, reply, locale),
+          kit.context(session, reply, locale),
           { dept, env },
           values,
           created.body as Problem,
@@ -290,8 +287,8 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         preValidation: app.csrfProtection,
       },
       async (request, reply) => {
-        const session = await kit.sessionOf(request);
-        if (!session) return kit.signInFirst(request, reply);
+        const session = await kit.signedIn(request, reply);
+        if (!session) return reply;
         const locale = localeOf(request.body.lang);
         const params = request.params;
         const written =
@@ -306,7 +303,7 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
               });
         if (written.status === 200)
           return reply.redirect(`${localePath(locale, pagePath(params))}?saved=1`, 303);
-        const context = await kit.context(request, reply, locale);
+        const context = kit.context(session, reply, locale);
         return show(reply, context, await load(session, params), params, {
           problem: written.body as Problem,
           ...(request.body.image !== undefined ? { image: request.body.image } : {}),

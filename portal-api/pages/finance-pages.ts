@@ -59,15 +59,18 @@ export function barChart(rows: { label: string; value: number; text: string }[])
   return {
     width: labelWidth + barArea + 160,
     height: rows.length * rowHeight + 8,
-    bars: rows.map((row, index) => ({
-      ...row,
-      y: index * rowHeight + 4,
-      labelX: labelWidth - 8,
-      barX: labelWidth,
-      barWidth: Math.max(row.value > 0 ? 2 : 0, Math.round((row.value / max) * barArea)),
-      textX: labelWidth + Math.max(row.value > 0 ? 2 : 0, Math.round((row.value / max) * barArea)) + 8,
-      textY: index * rowHeight + 4 + 20,
-    })),
+    bars: rows.map((row, index) => {
+      const barWidth = Math.max(row.value > 0 ? 2 : 0, Math.round((row.value / max) * barArea));
+      return {
+        ...row,
+        y: index * rowHeight + 4,
+        labelX: labelWidth - 8,
+        barX: labelWidth,
+        barWidth,
+        textX: labelWidth + barWidth + 8,
+        textY: index * rowHeight + 4 + 20,
+      };
+    }),
   };
 }
 
@@ -119,36 +122,41 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
           },
         },
         async (request, reply) => {
-          const session = await kit.sessionOf(request);
-          if (!session) return kit.signInFirst(request, reply);
-          const context = await kit.context(request, reply, locale);
+          const session = await kit.signedIn(request, reply);
+          if (!session) return reply;
+          const context = kit.context(session, reply, locale);
           const t = messagesFor(locale);
           const period = request.query.period ?? currentPeriod(settings.timeZone);
           const departments = await kit.call(session, "/api/v1/departments");
           if (departments.status !== 200) return sendRefusal(reply, context, departments.status);
-          const rows = [];
-          for (const department of (departments.body as { items: DepartmentView[] }).items) {
-            const statements = await kit.call(
-              session,
-              `/api/v1/departments/${segment(department.name)}/statements`,
-            );
+          // One statements call per department, all at once (the overview's cost grows with departments).
+          const visible = (departments.body as { items: DepartmentView[] }).items;
+          const answers = await Promise.all(
+            visible.map((department) =>
+              kit.call(session, `/api/v1/departments/${segment(department.name)}/statements`),
+            ),
+          );
+          const rows = visible.flatMap((department, index) => {
+            const statements = answers[index];
             // A department whose statements this person may not read is left out, not shown as zero.
-            if (statements.status !== 200) continue;
+            if (statements?.status !== 200) return [];
             const summary = (statements.body as { items: StatementSummary[] }).items.find(
               (s) => s.period === period,
             );
             const budget = department.status.budget;
-            rows.push({
-              name: localised(department.spec.displayName, locale),
-              href: localePath(locale, `/costs/${segment(department.name)}/${period}`),
-              value: summary?.totalMinor ?? 0,
-              amount: summary ? formatMoney(summary.totalMinor, summary.currency, locale) : "—",
-              state: summary ? (summary.finalized ? t.finalized : t.draft) : "—",
-              budget: budget ? formatMoney(budget.limitMinor, budget.currency, locale) : "—",
-              spent: budget ? formatMoney(budget.spentMinor, budget.currency, locale) : "—",
-              forecast: budget ? formatMoney(budget.forecastMinor, budget.currency, locale) : "—",
-            });
-          }
+            return [
+              {
+                name: localised(department.spec.displayName, locale),
+                href: localePath(locale, `/costs/${segment(department.name)}/${period}`),
+                value: summary?.totalMinor ?? 0,
+                amount: summary ? formatMoney(summary.totalMinor, summary.currency, locale) : "—",
+                state: summary ? (summary.finalized ? t.finalized : t.draft) : "—",
+                budget: budget ? formatMoney(budget.limitMinor, budget.currency, locale) : "—",
+                spent: budget ? formatMoney(budget.spentMinor, budget.currency, locale) : "—",
+                forecast: budget ? formatMoney(budget.forecastMinor, budget.currency, locale) : "—",
+              },
+            ];
+          });
           const chart = barChart(
             rows.map((row) => ({ label: row.name, value: row.value, text: row.amount })),
           );
@@ -168,9 +176,9 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
           schema: { hide: true, params: StatementParams },
         },
         async (request, reply) => {
-          const session = await kit.sessionOf(request);
-          if (!session) return kit.signInFirst(request, reply);
-          const context = await kit.context(request, reply, locale);
+          const session = await kit.signedIn(request, reply);
+          if (!session) return reply;
+          const context = kit.context(session, reply, locale);
           const t = messagesFor(locale);
           const { dept, period } = request.params;
           const department = await kit.call(session, `/api/v1/departments/${segment(dept)}`);
@@ -199,14 +207,13 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
         schema: { hide: true, params: StatementParams },
       },
       async (request, reply) => {
-        const session = await kit.sessionOf(request);
-        if (!session) return kit.signInFirst(request, reply);
+        const session = await kit.signedIn(request, reply);
+        if (!session) return reply;
         const csv = await kit.download(
           session,
           `/api/v1/departments/${segment(request.params.dept)}/statements/${request.params.period}.csv`,
         );
-        if (csv.status !== 200)
-          return sendRefusal(reply, await kit.context(request, reply, "en"), csv.status);
+        if (csv.status !== 200) return sendRefusal(reply, kit.context(session, reply, "en"), csv.status);
         return reply
           .type("text/csv; charset=utf-8")
           .header("content-disposition", csv.disposition ?? "attachment")

@@ -28,12 +28,13 @@ export type CallApi = (
 
 /** What the pages behind sign-in share (registered inside this plugin, so cookies and CSRF are theirs). */
 export interface SignedInKit {
-  sessionOf(request: FastifyRequest): Promise<Session | undefined>;
-  context(request: FastifyRequest, reply: FastifyReply, locale: Locale): Promise<PageContext>;
+  /** The person's session, or undefined once the browser has been sent to sign in first. */
+  signedIn(request: FastifyRequest, reply: FastifyReply): Promise<Session | undefined>;
+  /** The page context of a signed-in person (their name, the CSRF token of the forms). */
+  context(session: Session, reply: FastifyReply, locale: Locale): PageContext;
   call: CallApi;
   /** A GET of a text answer (a CSV) as the signed-in person. */
   download(session: Session, url: string): Promise<Answer & { text: string; disposition?: string }>;
-  signInFirst(request: FastifyRequest, reply: FastifyReply): FastifyReply;
 }
 
 export interface WebSettings {
@@ -72,16 +73,15 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
       return session && session.expiresAt > Date.now() / 1000 ? session : undefined;
     };
 
-    const context = async (
-      request: FastifyRequest,
-      reply: FastifyReply,
-      locale: Locale,
-    ): Promise<PageContext> => {
+    const context = (session: Session, reply: FastifyReply, locale: Locale): PageContext => ({
+      locale,
+      signedIn: { name: session.name, csrfToken: reply.generateCsrf() },
+    });
+
+    const signedIn = async (request: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {
       const session = await sessionOf(request);
-      return {
-        locale,
-        signedIn: session ? { name: session.name, csrfToken: reply.generateCsrf() } : undefined,
-      };
+      if (!session) await reply.redirect(`/sign-in?return=${encodeURIComponent(request.url)}`, 303);
+      return session;
     };
 
     app.get(
@@ -184,10 +184,7 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
         ...(typeof disposition === "string" ? { disposition } : {}),
       };
     };
-    const asCaller = (session: Session, url: string) => call(session, url);
-    const signInFirst = (request: FastifyRequest, reply: FastifyReply) =>
-      reply.redirect(`/sign-in?return=${encodeURIComponent(request.url)}`, 303);
-    const kit: SignedInKit = { sessionOf, context, call, download, signInFirst };
+    const kit: SignedInKit = { signedIn, context, call, download };
     await app.register(eservicePages(kit));
     await app.register(financePages(kit, { timeZone: deps.timeZone }));
     await app.register(auditPages(kit, { timeZone: deps.timeZone }));
@@ -197,10 +194,10 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
         localePath(locale, "/my"),
         { config: { public: true }, schema: { hide: true } },
         async (request, reply) => {
-          const session = await sessionOf(request);
-          if (!session) return signInFirst(request, reply);
-          const answer = await asCaller(session, "/api/v1/departments");
-          return departmentsPage(reply, await context(request, reply, locale), answer);
+          const session = await signedIn(request, reply);
+          if (!session) return reply;
+          const answer = await call(session, "/api/v1/departments");
+          return departmentsPage(reply, context(session, reply, locale), answer);
         },
       );
 
@@ -211,27 +208,26 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
           schema: { hide: true, params: Type.Object({ dept: Type.String({ maxLength: 63 }) }) },
         },
         async (request, reply) => {
-          const session = await sessionOf(request);
-          if (!session) return signInFirst(request, reply);
+          const session = await signedIn(request, reply);
+          if (!session) return reply;
           const dept = encodeURIComponent(request.params.dept);
-          const department = await asCaller(session, `/api/v1/departments/${dept}`);
-          const environments =
-            department.status === 200
-              ? await asCaller(session, `/api/v1/departments/${dept}/environments`)
-              : department;
+          const [department, environments] = await Promise.all([
+            call(session, `/api/v1/departments/${dept}`),
+            call(session, `/api/v1/departments/${dept}/environments`),
+          ]);
           const eservices =
             environments.status === 200
               ? await Promise.all(
                   (environments.body as { items: { name: string }[] }).items.map(async (environment) => ({
                     environment: environment.name,
-                    answer: await asCaller(
+                    answer: await call(
                       session,
                       `/api/v1/departments/${dept}/environments/${encodeURIComponent(environment.name)}/eservices`,
                     ),
                   })),
                 )
               : [];
-          return departmentPage(reply, await context(request, reply, locale), {
+          return departmentPage(reply, context(session, reply, locale), {
             department,
             environments,
             eservices,

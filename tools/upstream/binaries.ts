@@ -3,6 +3,8 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { govhostCacheDir, pinnedVersions } from "./versions.ts";
 
+const buildScript = new URL("./build.sh", import.meta.url).pathname;
+
 export interface ControlPlaneBinaries {
   etcd: string;
   kubeApiserver: string;
@@ -56,13 +58,7 @@ export function resolveControlPlaneBinaries(options: { build: boolean }): Contro
         `missing upstream binaries (${[...missingGroups].join(", ")}); run: npm run upstream:build`,
       );
     }
-    const script = new URL("./build.sh", import.meta.url).pathname;
-    for (const group of missingGroups) {
-      process.stderr.write(`govhost: building ${group} from its Go module (first run only)\n`);
-      const result = spawnSync("bash", [script, group], { stdio: ["ignore", "inherit", "inherit"] });
-      if (result.status !== 0)
-        throw new Error(`tools/upstream/build.sh ${group} failed (exit ${result.status})`);
-    }
+    for (const group of missingGroups) buildGroup(group);
   }
   const must = (name: BinaryName): string => {
     const path = find(name);
@@ -119,9 +115,8 @@ function nodeGroups(): { group: string; dir: string; names: string[] }[] {
 }
 
 function buildGroup(group: string): void {
-  const script = new URL("./build.sh", import.meta.url).pathname;
   process.stderr.write(`govhost: building ${group} from its Go module (first run only)\n`);
-  const result = spawnSync("bash", [script, group], { stdio: ["ignore", "inherit", "inherit"] });
+  const result = spawnSync("bash", [buildScript, group], { stdio: ["ignore", "inherit", "inherit"] });
   if (result.status !== 0) throw new Error(`tools/upstream/build.sh ${group} failed (exit ${result.status})`);
 }
 
@@ -184,10 +179,7 @@ function findTool(name: string, cachedDir: string): string | undefined {
   return dirs.map((dir) => join(dir, name)).find(isExecutable);
 }
 
-/**
- * Finds the Pulumi CLI and the Kubernetes provider plugin; builds the missing ones from their Go modules
- * (tools/upstream/build.sh) unless `build` is false.
- */
+/** The Pulumi CLI and the Kubernetes provider plugin: their build groups and cache directories. */
 function pulumiTools(): { name: string; group: string; cached: string }[] {
   const { pulumi, pulumiKubernetes } = pinnedVersions();
   return [
@@ -213,10 +205,9 @@ export function missingPulumiGroups(): string[] {
  * background-build.ts, and then finds its result).
  */
 export async function ensurePulumiBinaries(): Promise<PulumiBinaries> {
-  const script = new URL("./build.sh", import.meta.url).pathname;
   for (const group of missingPulumiGroups()) {
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn("bash", [script, group], { stdio: ["ignore", "inherit", "inherit"] });
+      const child = spawn("bash", [buildScript, group], { stdio: ["ignore", "inherit", "inherit"] });
       child.once("error", reject);
       child.once("exit", resolve);
     });
@@ -225,16 +216,15 @@ export async function ensurePulumiBinaries(): Promise<PulumiBinaries> {
   return resolvePulumiBinaries({ build: false });
 }
 
+/**
+ * Finds the Pulumi CLI and the Kubernetes provider plugin; builds the missing ones from their Go modules
+ * (tools/upstream/build.sh) unless `build` is false.
+ */
 export function resolvePulumiBinaries(options: { build: boolean }): PulumiBinaries {
-  const tools = pulumiTools();
-  const script = new URL("./build.sh", import.meta.url).pathname;
-  const paths = tools.map((tool) => {
+  const paths = pulumiTools().map((tool) => {
     let path = findTool(tool.name, tool.cached);
     if (!path && options.build) {
-      process.stderr.write(`govhost: building ${tool.group} from its Go module (first run only)\n`);
-      const result = spawnSync("bash", [script, tool.group], { stdio: ["ignore", "inherit", "inherit"] });
-      if (result.status !== 0)
-        throw new Error(`tools/upstream/build.sh ${tool.group} failed (exit ${result.status})`);
+      buildGroup(tool.group);
       path = findTool(tool.name, tool.cached);
     }
     if (!path)
