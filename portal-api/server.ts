@@ -31,6 +31,7 @@ import { catalogueRoutes } from "./routes/catalogue.ts";
 import { departmentRoutes } from "./routes/departments.ts";
 import { eserviceRoutes } from "./routes/eservices.ts";
 import { policyReportRoutes } from "./routes/policy-reports.ts";
+import { rateCardRoutes } from "./routes/rate-card.ts";
 import { serviceClusterRoutes } from "./routes/service-clusters.ts";
 import { sharedServiceRoutes } from "./routes/shared-services.ts";
 import { statementRoutes } from "./routes/statements.ts";
@@ -393,6 +394,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(policyReportRoutes(deps));
       await api.register(usageRoutes(deps));
       await api.register(catalogueRoutes(deps));
+      await api.register(rateCardRoutes(deps));
       await api.register(sharedServiceRoutes(deps));
       await api.register(serviceClusterRoutes(directory));
       await api.register(auditRoutes(deps));

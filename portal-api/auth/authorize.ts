@@ -15,6 +15,7 @@ export const actions = [
   "eservice:publish",
   "shared-service:read",
   "shared-service:subscribe",
+  "shared-service:records",
   "statement:read",
   "budget:read",
   "policy-report:read",
@@ -27,6 +28,9 @@ const platformGrants: Record<PlatformRole, Set<Action>> = {
   operator: everything,
   finance: new Set(["department:read", "statement:read", "budget:read"]),
   auditor: new Set(actions.filter((a) => a.endsWith(":read"))),
+  // Legal holds and disposal approvals only (the records fields of a subscription; GH-REC-002 judges them
+  // again at admission), never a plan change or a cancellation.
+  "records-manager": new Set(["department:read", "shared-service:read", "shared-service:records"]),
 };
 const viewer: Action[] = ["department:read", "eservice:read", "shared-service:read", "policy-report:read"];
 const developer: Action[] = [...viewer, "eservice:write"];

@@ -1,10 +1,10 @@
 import { type RoleGroups, roleGroupsOf } from "../../controller/api/department.ts";
 import { staticImpersonableGroups } from "../../controller/api/platform.ts";
-import { platformGroups } from "../../controller/api/rbac.ts";
+import { platformGroups, recordsManagersGroup } from "../../controller/api/rbac.ts";
 
 // Who is calling, derived purely from verified token claims and the Departments' group mappings.
 
-export const platformRoles = ["operator", "finance", "auditor"] as const;
+export const platformRoles = ["operator", "finance", "auditor", "records-manager"] as const;
 export type PlatformRole = (typeof platformRoles)[number];
 export const departmentRoles = ["admin", "developer", "viewer"] as const;
 export type DepartmentRole = (typeof departmentRoles)[number];
@@ -32,7 +32,8 @@ export const defaultRoleSettings: RoleSettings = {
   groupsClaim: "groups",
   usernameClaim: "sub",
   displayNameClaim: "preferred_username",
-  platformGroups: platformGroups,
+  // Records managers (a central records office) act on records instances in every department.
+  platformGroups: { ...platformGroups, "records-manager": recordsManagersGroup },
 };
 
 export interface DepartmentGroups {

@@ -7,6 +7,7 @@ import {
 } from "../../controller/api/shared-service.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { allowed } from "../auth/authorize.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { problems } from "../problem.ts";
 import { asCaller, asProblem, environmentNamespace, nameOf, principalOf } from "./common.ts";
@@ -34,6 +35,18 @@ const view = (i: InstanceObject) => ({
   spec: i.spec,
   status: i.status ?? {},
 });
+
+/**
+ * Whether a merge patch of a subscription's spec touches only its records fields (legal holds and disposal
+ * approvals), which records managers may change without being the department's admins.
+ */
+export function touchesOnlyRecords(spec: Record<string, unknown>): boolean {
+  const { parameters, disposalApprovals: _approvals, ...rest } = spec;
+  if (Object.keys(rest).length > 0) return false;
+  if (parameters === undefined) return true;
+  if (parameters === null || typeof parameters !== "object") return false;
+  return Object.keys(parameters).every((key) => key === "legalHolds");
+}
 
 export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   const base = "/departments/:dept/environments/:env/shared-services";
@@ -130,7 +143,8 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsyncTy
       {
         schema: {
           tags: ["shared-services"],
-          summary: "Change plan or parameters (merge patch; holds and disposal need a records manager)",
+          summary:
+            "Change plan or parameters (department admins; merge patch). Legal holds and disposal approvals need a records manager, who may patch those alone",
           params: ResourceParams,
           body: Type.Object(
             { spec: mergePatchSchema(SharedServiceInstanceSpec) },
@@ -142,7 +156,14 @@ export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsyncTy
       async (request) => {
         const { name } = request.params;
         const { spec } = request.body;
-        const { dept, namespace } = await environmentNamespace(deps, request, "shared-service:subscribe");
+        const recordsOnly =
+          touchesOnlyRecords(spec) &&
+          allowed(principalOf(request), "shared-service:records", request.params.dept);
+        const { dept, namespace } = await environmentNamespace(
+          deps,
+          request,
+          recordsOnly ? "shared-service:records" : "shared-service:subscribe",
+        );
         const before = await deps.kube.find<InstanceObject>(resources.sharedServiceInstance, name, namespace);
         if (!before) throw problems.notFound(`There is no subscription ${name} in ${namespace}`);
         request.audit = {

@@ -2,8 +2,10 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { stringify } from "csv-stringify/sync";
 import Type from "typebox";
 import { type ChargebackStatement, StatementLine } from "../../controller/api/chargeback.ts";
+import { labels } from "../../controller/api/group.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { visibleDepartments } from "../auth/authorize.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { problems } from "../problem.ts";
 import { nameOf, principalOf, requireAllowed } from "./common.ts";
@@ -61,7 +63,17 @@ export function statementCsv(statement: StatementObject): string {
   );
 }
 
+const periodPattern = "^[0-9]{4}-(0[1-9]|1[0-2])$";
+
 const StatementSummary = Type.Object({
+  period: Type.String({ description: "Calendar month, YYYY-MM" }),
+  currency: Type.String(),
+  totalMinor: Type.Integer({ description: "Total in minor currency units (e.g. cents)" }),
+  finalized: Type.Boolean({ description: "Finalized statements never change" }),
+});
+
+const MonthTotal = Type.Object({
+  department: Type.String(),
   period: Type.String({ description: "Calendar month, YYYY-MM" }),
   currency: Type.String(),
   totalMinor: Type.Integer({ description: "Total in minor currency units (e.g. cents)" }),
@@ -85,6 +97,54 @@ const view = (s: StatementObject) => ({ name: nameOf(s), ...s.spec, computedAt: 
 export function statementRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
+      "/statements",
+      {
+        schema: {
+          tags: ["finance"],
+          summary:
+            "One month's statement totals of every department the caller may read statements of (finance's overview)",
+          querystring: Type.Object(
+            { period: Type.String({ pattern: periodPattern, description: "Calendar month, YYYY-MM" }) },
+            { additionalProperties: false },
+          ),
+          response: responses(
+            {
+              200: json(
+                "The month's statements, by department",
+                Type.Object({
+                  items: Type.Array(MonthTotal),
+                }),
+              ),
+            },
+            [400, 401, 403, 429, 500, 503],
+          ),
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const visible = visibleDepartments(principal, "statement:read");
+        if (visible?.length === 0) requireAllowed(principal, "statement:read");
+        // One list for the month (the label the metering controller sets), whatever the number of departments.
+        const list = await deps.kube.list<StatementObject>(resources.chargebackStatement, {
+          labelSelector: `govhost.io/period=${request.query.period}`,
+        });
+        return {
+          items: list.items
+            .filter((s) => s.spec.period === request.query.period)
+            .filter((s) => visible === undefined || visible.includes(s.spec.department))
+            .sort((a, b) => a.spec.department.localeCompare(b.spec.department))
+            .map((s) => ({
+              department: s.spec.department,
+              period: s.spec.period,
+              currency: s.spec.currency,
+              totalMinor: s.spec.totalMinor,
+              finalized: s.spec.finalized,
+            })),
+        };
+      },
+    );
+
+    app.get(
       "/departments/:dept/statements",
       {
         schema: {
@@ -100,7 +160,11 @@ export function statementRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebo
       async (request) => {
         const { dept } = request.params;
         requireAllowed(principalOf(request), "statement:read", dept);
-        const list = await deps.kube.list<StatementObject>(resources.chargebackStatement);
+        // Only this department's statements leave the API server (the label the metering controller sets);
+        // listing every department's made a finance overview of n departments cost n² statements.
+        const list = await deps.kube.list<StatementObject>(resources.chargebackStatement, {
+          labelSelector: `${labels.department}=${dept}`,
+        });
         return {
           items: list.items
             .filter((s) => s.spec.department === dept)

@@ -241,6 +241,59 @@ describe("authorization matrix: every role x every route x own and other departm
     expect(await names("finance")).toEqual(expect.arrayContaining([own, other]));
   });
 
+  it("gives one month's statement totals for exactly the departments a role may read statements of", async () => {
+    // Statements as the metering controller writes them (its label), for a month long past.
+    const period = "2001-02";
+    const names = [own, other].map((dept) => `${dept}-${period}`);
+    for (const [index, dept] of [own, other].entries())
+      await env.admin.create({
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "ChargebackStatement",
+        metadata: {
+          name: names[index],
+          labels: { "govhost.io/department": dept, "govhost.io/period": period },
+        },
+        spec: {
+          department: dept,
+          period,
+          currency: "HKD",
+          lines: [],
+          totalMinor: 100 + index,
+          finalized: false, // a draft: a finalized statement can never be deleted (GH-FIN-001)
+        },
+      });
+    try {
+      const totals = async (role: Role) => {
+        const response = await call(role, "GET", `/api/v1/statements?period=${period}`);
+        expect(response.status, JSON.stringify(response.body)).toBe(200);
+        return (response.body as { items: { department: string; totalMinor: number }[] }).items.filter(
+          (item) => item.department === own || item.department === other,
+        );
+      };
+      expect(await totals("finance")).toEqual([
+        expect.objectContaining({ department: own, totalMinor: 100 }),
+        expect.objectContaining({ department: other, totalMinor: 101 }),
+      ]);
+      expect(await totals("admin")).toEqual([expect.objectContaining({ department: own, totalMinor: 100 })]);
+      for (const role of ["developer", "viewer", "outsider"] as const)
+        expect((await call(role, "GET", `/api/v1/statements?period=${period}`)).status).toBe(403);
+      const bad = await call("finance", "GET", "/api/v1/statements?period=2001-13");
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ field: "query.period" });
+    } finally {
+      for (const name of names) await env.admin.delete(resources.chargebackStatement, name);
+    }
+  });
+
+  it("shows the rate card in force to everyone signed in, and to no one else", async () => {
+    for (const role of roles) {
+      const response = await call(role, "GET", "/api/v1/rate-card");
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ currency: "HKD", inForce: { cpuCoreHour: expect.any(String) } });
+    }
+    expect((await call(undefined, "GET", "/api/v1/rate-card")).status).toBe(401);
+  });
+
   it("names a new subscription in Location, like every other create", async () => {
     const name = uniqueName("loc");
     const path = `/api/v1/departments/${own}/environments/dev/shared-services`;
@@ -549,6 +602,8 @@ describe("fuzzing every route's input (fast-check)", () => {
     { method: "GET", path: ([d]) => `/api/v1/departments/${d}/statements` },
     { method: "GET", path: ([d, p]) => `/api/v1/departments/${d}/statements/${p}` },
     { method: "GET", path: ([d]) => `/api/v1/departments/${d}/budget` },
+    { method: "GET", path: ([p]) => `/api/v1/statements?period=${p}` },
+    { method: "GET", path: () => "/api/v1/rate-card" },
     { method: "GET", path: ([d]) => `/api/v1/departments/${d}/environments` },
     {
       method: "GET",

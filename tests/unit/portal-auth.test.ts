@@ -6,6 +6,7 @@ import { type AuditRecord, chain, verify } from "../../portal-api/audit/chain.ts
 import { actions, allowed, visibleDepartments } from "../../portal-api/auth/authorize.ts";
 import { defaultRoleSettings, principalFrom } from "../../portal-api/auth/principal.ts";
 import { mergePatchSchema } from "../../portal-api/routes/patch-schema.ts";
+import { touchesOnlyRecords } from "../../portal-api/routes/shared-services.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 
 const departments = [
@@ -86,6 +87,26 @@ describe("authorization", () => {
     expect(allowed(as(["immd-admins"]), "department:create")).toBe(false);
     expect(visibleDepartments(as(["immd-admins"]), "department:read")).toEqual(["immd", "lcsd"]);
     expect(visibleDepartments(as(["govhost:auditors"]), "department:read")).toBeUndefined();
+  });
+
+  it("lets records managers read subscriptions and change their records fields, in every department, and nothing else", () => {
+    const records = as(["govhost:records-managers"]);
+    expect(actions.filter((a) => allowed(records, a, "lcsd"))).toEqual([
+      "department:read",
+      "shared-service:read",
+      "shared-service:records",
+    ]);
+    expect(allowed(as(["immd-admins"]), "shared-service:records", "immd")).toBe(false);
+  });
+
+  it("knows a records-only subscription patch: legal holds and disposal approvals, nothing else", () => {
+    expect(touchesOnlyRecords({ parameters: { legalHolds: [] } })).toBe(true);
+    expect(touchesOnlyRecords({ disposalApprovals: [] })).toBe(true);
+    expect(touchesOnlyRecords({ parameters: { legalHolds: [] }, disposalApprovals: [] })).toBe(true);
+    expect(touchesOnlyRecords({ plan: "large" })).toBe(false);
+    expect(touchesOnlyRecords({ parameters: { legalHolds: [], seats: 5 } })).toBe(false);
+    expect(touchesOnlyRecords({ parameters: { retentionSchedules: [] } })).toBe(false);
+    expect(touchesOnlyRecords({ parameters: null })).toBe(false);
   });
 
   it("treats department names that are object properties as any other name (found by fuzzing)", () => {
