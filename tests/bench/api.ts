@@ -115,7 +115,7 @@ await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKub
       GOVHOST_OIDC_CLIENT_SECRET: apiClient.secret,
       GOVHOST_OIDC_ALLOW_HTTP: "true",
       GOVHOST_API_PORT: String(port),
-      GOVHOST_API_RATE_LIMIT: "100000000",
+      GOVHOST_API_RATE_LIMIT: "10000000",
       GOVHOST_AUDIT_LOG: join(root, "audit.log"),
     },
     stdio: ["ignore", "ignore", "inherit"],
