@@ -10,6 +10,8 @@ declare -A package_of=(
   # netfilter tools, ipset for NetworkPolicy enforcement (kube-router), image building and pushing (umoci, skopeo), the local registry (docker-registry).
   [/usr/lib/cni/bridge]=containernetworking-plugins [nft]=nftables [busybox]=busybox-static
   [ip]=iproute2 [chroot]=coreutils
+  # A font with Chinese characters, for the README's screenshots of the Traditional Chinese pages.
+  [/usr/share/fonts/truetype/wqy/wqy-microhei.ttc]=fonts-wqy-microhei
 )
 missing=()
 for cmd in "$@"; do

@@ -27,6 +27,16 @@ import { apiClient, webClient } from "./oidc/users.ts";
 // (local control plane only) and runs the controller until Ctrl-C.
 const say = (message: string) => process.stdout.write(`govhost: ${message}\n`);
 
+/** Each journey of the web pages, where it starts and the demo user to sign in as. */
+const webJourneys: [journey: string, path: string, user: string][] = [
+  ["department IT: e-services, subscriptions", "/my", "immd-admin (lcsd-admin: the other one)"],
+  ["developer", "/my", "immd-dev"],
+  ["finance: costs, statements, rate card", "/costs", "finance"],
+  ["records manager: legal holds", "/departments/immd/environments/prod/shared-services", "records"],
+  ["operator: departments, create one", "/my", "operator"],
+  ["auditor: the audit log", "/audit", "auditor"],
+];
+
 // What `npm start` reads: the local tools' settings and the portal API's, except that the issuer defaults to
 // the local OpenID provider and the audit log to the state directory.
 const { default: _apiAuditLog, ...auditLogInStateDir } = portalApiSettings.auditLog;
@@ -204,10 +214,11 @@ async function main(): Promise<void> {
       `portal API ${api.url}/api/v1 (OpenAPI ${api.url}/openapi.json, docs ${api.url}/docs), tokens from ${issuer}`,
     );
     say(`public e-service catalogue (web pages, no sign-in): ${api.url}/  (繁體中文: ${api.url}/zh-Hant)`);
-    if (identity)
-      say(
-        `department pages: ${api.url}/my  (sign in as immd-admin, any password; lcsd-admin for the other one)`,
-      );
+    if (identity) {
+      say("web pages behind sign-in (the local provider takes any password):");
+      for (const [journey, path, user] of webJourneys)
+        say(`  ${journey.padEnd(34)} ${api.url}${path}  as ${user}`);
+    }
   } else
     say(
       "portal API not started: set GOVHOST_OIDC_ISSUER to your OpenID provider to run it against this cluster",

@@ -2,7 +2,7 @@ import type { FastifyReply } from "fastify";
 import { type Department, quotaResourceNames } from "../../controller/api/department.ts";
 import type { EService } from "../../controller/api/eservice.ts";
 import { parseMilli } from "../../lib/kube/quantity.ts";
-import { type Locale, localePath, localised, messagesFor } from "./i18n.ts";
+import { formatMoney, type Locale, localePath, localised, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 
 // The department pages' view models, from the API's own answers (the handlers got them as the signed-in
@@ -43,7 +43,12 @@ export function conditionRows(conditions: Condition[] | undefined, types: string
   });
 }
 
-export function departmentsPage(reply: FastifyReply, context: PageContext, answer: Answer): FastifyReply {
+export function departmentsPage(
+  reply: FastifyReply,
+  context: PageContext,
+  answer: Answer,
+  mayCreate = false,
+): FastifyReply {
   if (answer.status !== 200) return sendRefusal(reply, context, answer.status);
   const t = messagesFor(context.locale);
   const departments = (answer.body as { items: DepartmentView[] }).items.map((d) => ({
@@ -55,7 +60,11 @@ export function departmentsPage(reply: FastifyReply, context: PageContext, answe
       context.locale,
     ),
   }));
-  return sendPage(reply, 200, "./departments", context, t.myDepartmentsTitle, { path: "/my", departments });
+  return sendPage(reply, 200, "./departments", context, t.myDepartmentsTitle, {
+    path: "/my",
+    departments,
+    newHref: mayCreate ? localePath(context.locale, "/new-department") : undefined,
+  });
 }
 
 /** Each quota the department has: used against its limit, with the share for the meter. */
@@ -78,13 +87,42 @@ function quotaRows(department: DepartmentView, context: PageContext) {
   });
 }
 
+interface BudgetAnswer {
+  budget: Department["spec"]["monthlyBudget"] | null;
+  status: NonNullable<Department["status"]>["budget"] | null;
+}
+
+/** The month's budget, spending and forecast (money exact, in the budget's currency). */
+function budgetView(answer: BudgetAnswer, context: PageContext) {
+  const status = answer.status;
+  if (!answer.budget || !status) return { set: false as const };
+  const money = (minor: number) => formatMoney(minor, status.currency, context.locale);
+  const share = Math.round(status.usedRatio * 1000) / 10;
+  return {
+    set: true as const,
+    limit: money(status.limitMinor),
+    spent: money(status.spentMinor),
+    forecast: money(status.forecastMinor),
+    share: Math.min(share, 100),
+    shareText: `${new Intl.NumberFormat(context.locale, { maximumFractionDigits: 1 }).format(share)}%`,
+  };
+}
+
 export function departmentPage(
   reply: FastifyReply,
   context: PageContext,
-  answers: { department: Answer; environments: Answer; eservices: { environment: string; answer: Answer }[] },
+  answers: {
+    department: Answer;
+    environments: Answer;
+    eservices: { environment: string; answer: Answer }[];
+    budget: Answer;
+  },
 ): FastifyReply {
+  // An environment whose namespace the platform has not made yet (a department just created) answers 404:
+  // it is shown as being prepared, not as a missing page.
+  const preparing = (answer: Answer) => answer.status === 404 && answers.department.status === 200;
   for (const answer of [answers.department, answers.environments, ...answers.eservices.map((e) => e.answer)])
-    if (answer.status !== 200) return sendRefusal(reply, context, answer.status);
+    if (answer.status !== 200 && !preparing(answer)) return sendRefusal(reply, context, answer.status);
   const department = answers.department.body as DepartmentView;
   const environments = answers.eservices.map(({ environment, answer }) => ({
     name: environment,
@@ -92,9 +130,16 @@ export function departmentPage(
       context.locale,
       `/departments/${department.name}/environments/${environment}/new-eservice`,
     ),
-    eservices: (
-      answer.body as { items: { name: string; spec: EService["spec"]; status: EService["status"] }[] }
-    ).items.map((es) => ({
+    sharedServicesHref: localePath(
+      context.locale,
+      `/departments/${department.name}/environments/${environment}/shared-services`,
+    ),
+    preparing: preparing(answer),
+    eservices: (preparing(answer)
+      ? []
+      : (answer.body as { items: { name: string; spec: EService["spec"]; status: EService["status"] }[] })
+          .items
+    ).map((es) => ({
       name: es.spec.displayName ? localised(es.spec.displayName, context.locale) : es.name,
       id: es.name,
       href: localePath(
@@ -118,5 +163,8 @@ export function departmentPage(
     ),
     quota: quotaRows(department, context),
     environments,
+    budget:
+      answers.budget.status === 200 ? budgetView(answers.budget.body as BudgetAnswer, context) : undefined,
+    policyReportsHref: localePath(context.locale, `/departments/${department.name}/policy-reports`),
   });
 }

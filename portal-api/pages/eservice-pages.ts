@@ -3,7 +3,8 @@ import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import type { EService } from "../../controller/api/eservice.ts";
 import { type Answer, conditionRows } from "./department-views.ts";
-import { type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
+import { errorFor, linkedToControls, localeOf, type Problem, problemLines } from "./forms.ts";
+import { localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
 
@@ -24,14 +25,6 @@ interface Finding {
   result?: string;
   message?: string;
   properties?: Record<string, string>;
-}
-
-interface Problem {
-  status: number;
-  detail?: string;
-  field?: string;
-  fix?: string;
-  errors?: { field: string; detail: string; fix?: string }[];
 }
 
 const Params = Type.Object({
@@ -72,17 +65,6 @@ function findingRows(answer: Answer) {
     }));
 }
 
-/** The API's problem as the form shows it: one line per field at fault, each with its fix. */
-function problemLines(problem: Problem): { field?: string; text: string }[] {
-  if (problem.errors?.length)
-    return problem.errors.map((e) => ({
-      field: e.field,
-      text: `${e.field.replace(/^body\./, "")} ${e.detail}.${e.fix ? ` ${e.fix}.` : ""}`,
-    }));
-  const text = [problem.detail, problem.fix].filter(Boolean).join(" ");
-  return [{ ...(problem.field ? { field: problem.field } : {}), text }];
-}
-
 export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
   return async (app) => {
     const show = async (
@@ -101,7 +83,9 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         (es.status?.conditions ?? []).map((c) => c.type),
         context.locale,
       );
-      const lines = notice.problem ? problemLines(notice.problem) : [];
+      const lines = notice.problem
+        ? linkedToControls(problemLines(notice.problem), { image: ["body.spec.image"] })
+        : [];
       return sendPage(
         reply,
         notice.problem ? notice.problem.status : 200,
@@ -162,7 +146,6 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
       );
     }
 
-    const localeOf = (lang: string | undefined): Locale => (lang === "zh-Hant" ? "zh-Hant" : "en");
     const newPath = (p: { dept: string; env: string }) =>
       `/departments/${segment(p.dept)}/environments/${segment(p.env)}/new-eservice`;
     const NewParams = Type.Object({
@@ -187,9 +170,13 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
       problem?: Problem,
     ): FastifyReply => {
       const t = messagesFor(context.locale);
-      const lines = problem ? problemLines(problem) : [];
-      const errorOf = (...fields: string[]) =>
-        lines.find((line) => fields.some((field) => line.field?.startsWith(field)))?.text;
+      const lines = problem
+        ? linkedToControls(problemLines(problem), {
+            name: ["body.name"],
+            image: ["body.spec.image"],
+            "display-name-en": ["body.spec.displayName"],
+          })
+        : [];
       return sendPage(
         reply,
         problem?.status ?? 200,
@@ -203,9 +190,9 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           values,
           problem: problem ? lines : undefined,
           errors: {
-            name: errorOf("body.name"),
-            image: errorOf("body.spec.image"),
-            displayName: errorOf("body.spec.displayName"),
+            name: errorFor(lines, "body.name"),
+            image: errorFor(lines, "body.spec.image"),
+            displayName: errorFor(lines, "body.spec.displayName"),
           },
         },
       );

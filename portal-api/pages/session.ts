@@ -10,6 +10,8 @@ export interface Session {
   accessToken: string;
   /** Who is signed in, as shown in the header. */
   name: string;
+  /** The user name the platform knows them by (what a records manager's hold is placed in the name of). */
+  username: string;
   /** Seconds since the epoch: the token's expiry, and so the session's. */
   expiresAt: number;
 }

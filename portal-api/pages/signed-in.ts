@@ -4,16 +4,21 @@ import fastifyFormbody from "@fastify/formbody";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
+import { type Action, allowed } from "../auth/authorize.ts";
 import { principalFrom } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { auditPages } from "./audit-pages.ts";
+import { compliancePages } from "./compliance-pages.ts";
+import { newDepartmentPage } from "./department-new-page.ts";
 import { type Answer, departmentPage, departmentsPage } from "./department-views.ts";
 import { eservicePages } from "./eservice-pages.ts";
 import { financePages } from "./finance-pages.ts";
 import { type Locale, localePath, locales, messagesFor } from "./i18n.ts";
+import { rateCardPage } from "./rate-card-page.ts";
 import { type PageContext, sendPage } from "./render.ts";
 import { type Session, SessionSealer, type SignInState } from "./session.ts";
 import type { WebSignIn } from "./sign-in.ts";
+import { subscriptionPages } from "./subscription-pages.ts";
 
 // Signing in to the pages and the pages behind it. A page is authorised exactly as the API route it shows:
 // its handler calls that route (in process, `inject`) with the signed-in person's access token, so the same
@@ -23,7 +28,7 @@ import type { WebSignIn } from "./sign-in.ts";
 export type CallApi = (
   session: Session,
   url: string,
-  write?: { method: "POST" | "PATCH"; body: unknown },
+  write?: { method: "POST" | "PATCH"; body: unknown } | { method: "DELETE" },
 ) => Promise<Answer>;
 
 /** What the pages behind sign-in share (registered inside this plugin, so cookies and CSRF are theirs). */
@@ -33,6 +38,13 @@ export interface SignedInKit {
   /** The page context of a signed-in person (their name, the CSRF token of the forms). */
   context(session: Session, reply: FastifyReply, locale: Locale): PageContext;
   call: CallApi;
+  /**
+   * What the signed-in person may do (`action`, in `department`): the API's own rule on their verified token,
+   * to decide which forms and rows a page offers. The API still judges every read and write.
+   */
+  permissions(session: Session): Promise<(action: Action, department?: string) => boolean>;
+  /** One question of `permissions`. */
+  may(session: Session, action: Action, department?: string): Promise<boolean>;
   /** A GET of a text answer (a CSV) as the signed-in person. */
   download(session: Session, url: string): Promise<Answer & { text: string; disposition?: string }>;
 }
@@ -70,7 +82,9 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
 
     const sessionOf = async (request: FastifyRequest): Promise<Session | undefined> => {
       const session = await sealer.open<Session>(request.cookies[sessionCookie], "session");
-      return session && session.expiresAt > Date.now() / 1000 ? session : undefined;
+      return session && typeof session.username === "string" && session.expiresAt > Date.now() / 1000
+        ? session
+        : undefined;
     };
 
     const context = (session: Session, reply: FastifyReply, locale: Locale): PageContext => ({
@@ -130,6 +144,7 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
         const session: Session = {
           accessToken,
           name: principal.displayName || principal.username,
+          username: principal.username,
           expiresAt: claims.exp ?? Math.floor(Date.now() / 1000) + 600,
         };
         reply.setCookie(sessionCookie, await sealer.seal(session, "session", session.expiresAt), {
@@ -152,23 +167,24 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
 
     /** Calls an API route as the signed-in person; the answer's status and body as they are. */
     const call: CallApi = async (session, url, write) => {
+      const body = write && "body" in write ? JSON.stringify(write.body) : undefined;
       const response = await app.inject({
         method: write?.method ?? "GET",
         url,
         headers: {
           authorization: `Bearer ${session.accessToken}`,
           accept: "application/json",
-          ...(write?.body !== undefined ? { "content-type": "application/json" } : {}),
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
         },
-        ...(write?.body !== undefined ? { payload: JSON.stringify(write.body) } : {}),
+        ...(body !== undefined ? { payload: body } : {}),
       });
-      let body: unknown;
+      let answer: unknown;
       try {
-        body = response.json();
+        answer = response.json();
       } catch {
-        body = undefined; // not JSON: the status alone decides the page
+        answer = undefined; // not JSON: the status alone decides the page
       }
-      return { status: response.statusCode, body };
+      return { status: response.statusCode, body: answer };
     };
     const download: SignedInKit["download"] = async (session, url) => {
       const response = await app.inject({
@@ -184,8 +200,26 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
         ...(typeof disposition === "string" ? { disposition } : {}),
       };
     };
-    const kit: SignedInKit = { signedIn, context, call, download };
+    const permissions: SignedInKit["permissions"] = async (session) => {
+      try {
+        const principal = principalFrom(
+          await deps.verifier.verify(session.accessToken),
+          deps.departments(),
+          deps.roles,
+        );
+        return (action, department) => allowed(principal, action, department);
+      } catch {
+        return () => false; // an expired token: the next call sends the person to sign in
+      }
+    };
+    const may: SignedInKit["may"] = async (session, action, department) =>
+      (await permissions(session))(action, department);
+    const kit: SignedInKit = { signedIn, context, call, permissions, may, download };
     await app.register(eservicePages(kit));
+    await app.register(subscriptionPages(kit));
+    await app.register(compliancePages(kit));
+    await app.register(newDepartmentPage(kit));
+    await app.register(rateCardPage(kit, { timeZone: deps.timeZone }));
     await app.register(financePages(kit, { timeZone: deps.timeZone }));
     await app.register(auditPages(kit, { timeZone: deps.timeZone }));
 
@@ -196,8 +230,11 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
         async (request, reply) => {
           const session = await signedIn(request, reply);
           if (!session) return reply;
-          const answer = await call(session, "/api/v1/departments");
-          return departmentsPage(reply, context(session, reply, locale), answer);
+          const [answer, mayCreate] = await Promise.all([
+            call(session, "/api/v1/departments"),
+            may(session, "department:create"),
+          ]);
+          return departmentsPage(reply, context(session, reply, locale), answer, mayCreate);
         },
       );
 
@@ -211,9 +248,11 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
           const session = await signedIn(request, reply);
           if (!session) return reply;
           const dept = encodeURIComponent(request.params.dept);
-          const [department, environments] = await Promise.all([
+          const [department, environments, budget] = await Promise.all([
             call(session, `/api/v1/departments/${dept}`),
             call(session, `/api/v1/departments/${dept}/environments`),
+            // Only admins and finance may read the budget: for anyone else the section is left out.
+            call(session, `/api/v1/departments/${dept}/budget`),
           ]);
           const eservices =
             environments.status === 200
@@ -231,6 +270,7 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
             department,
             environments,
             eservices,
+            budget,
           });
         },
       );

@@ -8,11 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { axeSource } from "../../controller/accessibility/axe-source.ts";
 import { AccessibilityScanner } from "../../controller/accessibility/scanner.ts";
 import { tagsFor } from "../../controller/accessibility/standards.ts";
+import { platformDefaults } from "../../controller/api/defaults.ts";
 import type { EService } from "../../controller/api/eservice.ts";
 import { platformGroups } from "../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { projectRoot } from "../../lib/local-state.ts";
 import type { RunningPortalApi } from "../../portal-api/app.ts";
+import { formatPrice } from "../../portal-api/pages/i18n.ts";
 import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
@@ -41,6 +44,8 @@ const dept = uniqueName("pages");
 /** A department the demo user immd-admin has no part in. */
 const other = uniqueName("other");
 const ns = `${dept}-prod`;
+/** The department an operator creates with the form. */
+const created = uniqueName("made");
 let site: FixtureSite;
 let admin: KubeClient;
 let controller: ControllerProcess;
@@ -144,6 +149,7 @@ afterAll(async () => {
   await provider?.close();
   await admin?.delete(resources.department, dept);
   await admin?.delete(resources.department, other);
+  await admin?.delete(resources.department, created);
   await controller?.stop();
   admin?.close();
   await site?.close();
@@ -169,6 +175,7 @@ describe("the public pages in a real browser", () => {
         if (/Content Security Policy/i.test(message.text())) refusedByCsp.push(message.text());
       });
       const home = await page.goto(api.url);
+      await screenshot(page, "catalogue");
       expect(home?.headers()["content-security-policy"]).toBe(pageContentSecurityPolicy);
       // The design system's stylesheet loaded under that policy: its font is the body's.
       expect(await page.evaluate(() => getComputedStyle(document.body).fontFamily)).toContain(
@@ -181,6 +188,7 @@ describe("the public pages in a real browser", () => {
       await page.getByRole("link", { name: "Visa application status" }).click();
       expect(new URL(page.url()).pathname).toBe(`/eservices/${ns}/visa-status`);
       expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Visa application status");
+      await screenshot(page, "eservice");
       // The department's name is text, markup and all.
       expect(await page.locator("main").textContent()).toContain("Pages <em>Test</em> Department");
       expect(await page.locator("main em").count()).toBe(0);
@@ -252,6 +260,19 @@ async function signIn(page: Page, user: string): Promise<void> {
   expect(page.url().startsWith(api.url), page.url()).toBe(true);
 }
 
+/**
+ * With GOVHOST_UPDATE_SCREENSHOTS=1 (`npm run screenshots`), the page as the README shows it, written to
+ * docs/screenshots/ (a normal run writes nothing into the checkout).
+ */
+async function screenshot(page: Page, name: string, scrollTo?: string): Promise<void> {
+  if (process.env.GOVHOST_UPDATE_SCREENSHOTS !== "1") return;
+  if (scrollTo)
+    await page
+      .getByRole("heading", { name: scrollTo })
+      .evaluate((heading) => heading.scrollIntoView({ block: "start" }));
+  await page.screenshot({ path: join(projectRoot, "docs", "screenshots", `${name}.png`) });
+}
+
 /** axe (WCAG 2.2 AA) on the page as it is: the ids of the rules it violates. */
 async function axeViolations(page: Page): Promise<string[]> {
   await page.evaluate(axeSource);
@@ -290,6 +311,7 @@ describe("signing in to the department pages", () => {
       const row = page.getByRole("row", { name: /Visa application status/ });
       expect(await row.textContent()).toMatch(/Yes/);
       expect(await axeViolations(page)).toEqual([]);
+      await screenshot(page, "department");
 
       // An e-service's page: its findings, with the WCAG criterion and how to fix each.
       await page.getByRole("link", { name: "Permit form" }).click();
@@ -300,6 +322,7 @@ describe("signing in to the department pages", () => {
       expect(await contrast.textContent()).toContain("1.4.3");
       expect(await contrast.textContent()).toContain("serious");
       expect(await page.getByRole("link", { name: "More about color-contrast" }).count()).toBeGreaterThan(0);
+      await screenshot(page, "eservice-findings");
       expect(await axeViolations(page)).toEqual([]);
       // Deploying a malformed image: the API's problem, field and fix, above the form; nothing changes.
       await page.getByLabel("Image", { exact: true }).fill("not an image");
@@ -430,11 +453,13 @@ describe("signing in to the department pages", () => {
         });
       expect(await row().textContent()).toMatch(/HK\$[\d,]+\.\d{2}/);
       expect(await page.locator("svg[role=img]").count()).toBe(1);
+      await screenshot(page, "costs");
       expect(await axeViolations(page)).toEqual([]);
       await row().getByRole("link").click();
       expect(new URL(page.url()).pathname).toMatch(new RegExp(`^/costs/${dept}/\\d{4}-\\d{2}$`));
       const total = (await page.locator("main p strong").nth(1).textContent()) ?? "";
       expect(await page.getByRole("cell", { name: "public-endpoint" }).count()).toBeGreaterThan(0);
+      await screenshot(page, "statement");
       expect(await axeViolations(page)).toEqual([]);
       // The CSV: the API's own, as finance; its total row equals the statement's total on the page.
       const csvHref =
@@ -559,6 +584,254 @@ describe("signing in to the department pages", () => {
       expect(new URL(page.url()).pathname).toBe("/my");
     } finally {
       await context.close();
+    }
+  });
+});
+
+type InstanceObject = KubeObject & {
+  spec: { service: string; plan: string; parameters?: { legalHolds?: { id: string; placedBy: string }[] } };
+};
+
+/** A signed-in browser context for `user`, starting at `path`. */
+async function signedInPage(user: string, path: string) {
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${api.url}${path}`);
+  await signIn(page, user);
+  return { context, page };
+}
+
+/** The text of the page's error summary, if it has one (to say why a form was refused). */
+async function alertOf(page: Page): Promise<string> {
+  const alert = page.getByRole("alert");
+  return (await alert.count()) ? ((await alert.first().textContent()) ?? "").trim() : "";
+}
+
+/** axe on the page, and on its Traditional Chinese twin (the language switch keeps the page). */
+async function axeBothLanguages(page: Page): Promise<void> {
+  expect(await axeViolations(page), page.url()).toEqual([]);
+  const url = page.url();
+  await page.getByRole("link", { name: "繁體中文" }).click();
+  expect(await page.locator("html").getAttribute("lang")).toBe("zh-Hant");
+  expect(await axeViolations(page), page.url()).toEqual([]);
+  await page.goto(url);
+}
+
+describe("shared-service subscriptions, records holds, policy reports, the rate card and new departments", () => {
+  it("lets a department admin subscribe, change plan and cancel, with the API's field errors on the form", async () => {
+    const { context, page } = await signedInPage("immd-admin", `/departments/${dept}`);
+    try {
+      expect(await page.getByRole("heading", { name: "Budget this month" }).count()).toBe(1);
+      await page.getByRole("link", { name: "Shared services in dev" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/departments/${dept}/environments/dev/shared-services`);
+      expect(await page.locator("main").textContent()).toContain("subscribes to no shared service");
+      await axeBothLanguages(page);
+      // A name the API refuses: its field error, and both choices kept.
+      await page.getByLabel("Name of the subscription").fill("Team_Wiki");
+      await page.getByLabel("Service and plan").selectOption("collaboration-workspace/team");
+      const refused = page.waitForResponse((r) => r.request().method() === "POST");
+      await page.getByRole("button", { name: "Subscribe" }).click();
+      expect((await refused).status()).toBe(400);
+      expect(await page.locator("#name-error").textContent()).toContain("name");
+      expect(await page.getByLabel("Service and plan").inputValue()).toBe("collaboration-workspace/team");
+      expect(await page.getByLabel("Name of the subscription").inputValue()).toBe("Team_Wiki");
+      expect(await axeViolations(page)).toEqual([]);
+      await page.getByLabel("Name of the subscription").fill("team-wiki");
+      await page.getByRole("button", { name: "Subscribe" }).click();
+      expect(new URL(page.url()).pathname, await alertOf(page)).toBe(
+        `/departments/${dept}/environments/dev/shared-services/team-wiki`,
+      );
+      expect(await page.getByRole("status").textContent()).toContain("Saved");
+      const stored = () =>
+        admin.find<InstanceObject>(resources.sharedServiceInstance, "team-wiki", `${dept}-dev`);
+      expect((await stored())?.spec).toMatchObject({ service: "collaboration-workspace", plan: "team" });
+      expect(await page.locator("main").textContent()).toContain("HK$1,500.00 a month");
+      // Not a records service: no holds section.
+      expect(await page.getByRole("heading", { name: "Legal holds" }).count()).toBe(0);
+      await axeBothLanguages(page);
+      // Change plan.
+      await page.getByLabel("Plan", { exact: true }).selectOption("division");
+      await page.getByRole("button", { name: "Change plan" }).click();
+      expect(await page.getByRole("status").textContent()).toContain("Saved");
+      expect((await stored())?.spec.plan).toBe("division");
+      // Cancelling needs the box ticked; then the subscription goes.
+      const unconfirmed = page.waitForResponse((r) => r.request().method() === "POST");
+      await page.getByRole("button", { name: "Cancel the subscription" }).click();
+      expect((await unconfirmed).status()).toBe(400);
+      expect(await page.locator("#confirm-error").textContent()).toContain("Tick the box");
+      expect(await stored()).toBeDefined();
+      expect(await axeViolations(page)).toEqual([]);
+      await page.locator('label[for="confirm"]').click(); // USWDS draws the box on the label;
+      await page.getByRole("button", { name: "Cancel the subscription" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/departments/${dept}/environments/dev/shared-services`);
+      expect(await page.getByRole("status").textContent()).toContain("Cancellation started");
+      await eventually("the subscription to go", async () => ((await stored()) ? undefined : true), 60_000);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it("lets a records manager, and only a records manager, place and lift a legal hold that stops a cancellation", async () => {
+    const path = `/departments/${dept}/environments/prod/shared-services`;
+    const { context, page } = await signedInPage("immd-admin", path);
+    const records = await signedInPage("records", `${path}/case-files`).catch(async (error) => {
+      await context.close();
+      throw error;
+    });
+    const stored = () => admin.get<InstanceObject>(resources.sharedServiceInstance, "case-files", ns);
+    try {
+      await page.getByLabel("Name of the subscription").fill("case-files");
+      await page.getByLabel("Service and plan").selectOption("records-management/standard");
+      await page.getByRole("button", { name: "Subscribe" }).click();
+      expect(await page.getByRole("status").textContent()).toContain("Saved");
+      // The department's admin sees the holds, but may not place one.
+      expect(await page.getByRole("heading", { name: "Legal holds" }).count()).toBe(1);
+      expect(await page.locator("main").textContent()).toContain(
+        "Only records managers may place or lift legal holds.",
+      );
+      expect(await page.getByRole("button", { name: "Place the hold" }).count()).toBe(0);
+
+      // The records manager: holds, never the plan or a cancellation.
+      const rm = records.page;
+      await rm.reload();
+      expect(await rm.getByRole("heading", { level: 1 }).textContent()).toBe("case-files");
+      expect(await rm.getByRole("button", { name: "Cancel the subscription" }).count()).toBe(0);
+      expect(await rm.getByRole("button", { name: "Change plan" }).count()).toBe(0);
+      await rm.getByLabel("Hold reference").fill("case-2026-114");
+      await rm.getByLabel("Reason").fill("too short");
+      const refused = rm.waitForResponse((r) => r.request().method() === "POST");
+      await rm.getByRole("button", { name: "Place the hold" }).click();
+      expect((await refused).status()).toBe(400);
+      expect(await rm.locator("#hold-error").textContent()).toContain("reason");
+      expect(await rm.getByLabel("Hold reference").inputValue()).toBe("case-2026-114");
+      expect(await axeViolations(rm)).toEqual([]);
+      await rm.getByLabel("Reason").fill("Litigation: Chan v. Immigration Department, discovery pending");
+      await rm.getByRole("button", { name: "Place the hold" }).click();
+      expect(await alertOf(rm)).toBe("");
+      expect(await rm.getByRole("status").textContent()).toContain("Saved");
+      const held = (await stored()).spec.parameters?.legalHolds ?? [];
+      expect(held.map((h) => h.id)).toEqual(["case-2026-114"]);
+      // In the records manager's own name (GH-REC-002 checks it again at admission).
+      expect(held[0]?.placedBy).toMatch(/#records$/);
+      expect(await rm.getByRole("row", { name: /case-2026-114/ }).textContent()).toContain("records");
+      await screenshot(rm, "legal-holds", "Legal holds");
+      await axeBothLanguages(rm);
+
+      // The admin's cancellation is refused by the platform, with its reason; nothing is lost.
+      await page.reload();
+      await page.locator('label[for="confirm"]').click(); // USWDS draws the box on the label;
+      await page.getByRole("button", { name: "Cancel the subscription" }).click();
+      expect(await page.getByRole("alert").textContent()).toContain("GH-REC-001");
+      expect((await stored()).metadata?.deletionTimestamp).toBeUndefined();
+
+      // Lifted, the subscription may go.
+      await rm.reload();
+      await rm.getByRole("button", { name: "Lift hold case-2026-114" }).click();
+      expect(await rm.getByRole("status").textContent()).toContain("Saved");
+      expect((await stored()).spec.parameters?.legalHolds ?? []).toEqual([]);
+      await page.goto(`${api.url}${path}/case-files`); // not a reload: that would post the refused form again
+      await page.locator('label[for="confirm"]').click(); // USWDS draws the box on the label;
+      await page.getByRole("button", { name: "Cancel the subscription" }).click();
+      expect(await page.getByRole("status").textContent()).toContain("Cancellation started");
+    } finally {
+      await records.context.close();
+      await context.close();
+    }
+  }, 120_000);
+
+  it("shows a department's policy reports as the API has them", async () => {
+    const { context, page } = await signedInPage("immd-admin", `/departments/${dept}`);
+    try {
+      await page.getByRole("link", { name: "Policy reports" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/departments/${dept}/policy-reports`);
+      const reports = await admin.list<KubeObject>(resources.policyReport, {
+        labelSelector: `govhost.io/department=${dept}`,
+      });
+      expect(await page.locator("main section").count()).toBe(reports.items.length);
+      for (const report of reports.items)
+        expect(await page.locator("main").textContent()).toContain(`Namespace ${report.metadata?.namespace}`);
+      await axeBothLanguages(page);
+      // Another department's reports: refused.
+      expect((await page.goto(`${api.url}/departments/${other}/policy-reports`))?.status()).toBe(403);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows finance the rate card in force, exactly", async () => {
+    const { context, page } = await signedInPage("finance", "/rate-card");
+    try {
+      const card = await admin.get<
+        KubeObject & { spec: { versions: { validFrom: string; cpuCoreHour: string }[] } }
+      >(resources.rateCard, platformDefaults.rateCard);
+      const inForce = card.spec.versions
+        .filter((v) => Date.parse(v.validFrom) <= Date.now())
+        .sort((a, b) => Date.parse(a.validFrom) - Date.parse(b.validFrom))
+        .at(-1);
+      const cpu = await page
+        .getByRole("row", { name: /CPU, per core-hour/ })
+        .first()
+        .textContent();
+      expect(cpu).toContain(formatPrice(inForce?.cpuCoreHour ?? "", "HKD", "en"));
+      expect(await page.getByRole("row", { name: /Electronic recordkeeping/ }).count()).toBeGreaterThan(0);
+      await screenshot(page, "rate-card");
+      await axeBothLanguages(page);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("lets an operator create a department with the form, and offers it to no one else", async () => {
+    const { context, page } = await signedInPage("operator", "/my");
+    try {
+      await page.getByRole("link", { name: "Create a department" }).click();
+      expect(new URL(page.url()).pathname).toBe("/new-department");
+      await axeBothLanguages(page);
+      // Refused in Traditional Chinese: the error summary and the field's error in that language's page.
+      await page.goto(`${api.url}/zh-Hant/new-department`);
+      for (const [field, value] of Object.entries({
+        name: "Bad_Name",
+        displayNameEn: "Refused",
+        displayNameZh: "被拒",
+        costCentre: "CC-1",
+        admins: "refused-admins",
+      }))
+        await page.locator(`#field-${field}`).fill(value);
+      await page.getByRole("button", { name: "建立" }).click();
+      expect(await page.locator("html").getAttribute("lang")).toBe("zh-Hant");
+      expect(await alertOf(page)).toContain("name");
+      expect(await axeViolations(page)).toEqual([]);
+      await page.goto(`${api.url}/new-department`);
+      await page.getByLabel("Identifier").fill(created);
+      await page.getByLabel("Name shown to citizens, in English").fill("Made with the form");
+      await page.getByLabel("Name shown to citizens, in Traditional Chinese").fill("表格建立的部門");
+      await page.getByLabel("Cost centre").fill("CC-1234");
+      await page.getByLabel("Group of the department's admins").fill("made-admins");
+      await page.getByLabel("Pods", { exact: true }).fill("many");
+      const refused = page.waitForResponse((r) => r.request().method() === "POST");
+      await page.getByRole("button", { name: "Create" }).click();
+      expect((await refused).status()).toBe(400);
+      expect(await page.locator("#field-pods-error").textContent()).toContain("quota.pods");
+      expect(await page.getByLabel("Cost centre").inputValue()).toBe("CC-1234");
+      expect(await admin.find(resources.department, created)).toBeUndefined();
+      expect(await axeViolations(page)).toEqual([]);
+      await page.getByLabel("Pods", { exact: true }).fill("50");
+      await page.getByRole("button", { name: "Create" }).click();
+      expect(new URL(page.url()).pathname, await alertOf(page)).toBe(`/departments/${created}`);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Made with the form");
+      const department = await admin.get<
+        KubeObject & { spec: { quota: { pods: number }; costCentre: string } }
+      >(resources.department, created);
+      expect(department.spec).toMatchObject({ costCentre: "CC-1234", quota: { pods: 50 } });
+    } finally {
+      await context.close();
+    }
+    const { context: adminContext, page: adminPage } = await signedInPage("immd-admin", "/my");
+    try {
+      expect(await adminPage.getByRole("link", { name: "Create a department" }).count()).toBe(0);
+      expect((await adminPage.goto(`${api.url}/new-department`))?.status()).toBe(403);
+    } finally {
+      await adminContext.close();
     }
   });
 });

@@ -8,10 +8,12 @@ import type { ResourceType } from "../../lib/kube/resources.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
+import { departmentRequest } from "../../portal-api/pages/department-new-page.ts";
 import { wcagCriteria } from "../../portal-api/pages/eservice-pages.ts";
 import { barChart } from "../../portal-api/pages/finance-pages.ts";
-import { formatMoney } from "../../portal-api/pages/i18n.ts";
+import { formatMoney, formatPrice } from "../../portal-api/pages/i18n.ts";
 import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
+import { versionInForce } from "../../portal-api/routes/rate-card.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { signingKeys } from "./support/signing-keys.ts";
@@ -320,6 +322,72 @@ describe("formatMoney", () => {
     expect(formatMoney(-5, "HKD", "zh-Hant")).toBe("-HK$0.05");
     // The largest exact integer stays exact to the cent (formatted from a decimal string, never divided).
     expect(formatMoney(Number.MAX_SAFE_INTEGER, "HKD", "en")).toBe("HK$90,071,992,547,409.91");
+  });
+});
+
+describe("formatPrice", () => {
+  it("writes a unit price in minor units exactly, with the fractions of a cent it has", () => {
+    expect(formatPrice("35.5", "HKD", "en")).toBe("HK$0.355");
+    expect(formatPrice("150000", "HKD", "en")).toBe("HK$1,500.00");
+    expect(formatPrice("7", "HKD", "zh-Hant")).toBe("HK$0.07");
+    expect(formatPrice("0.0001", "HKD", "en")).toBe("HK$0.000001");
+    expect(formatPrice("not a price", "HKD", "en")).toBe("not a price");
+  });
+});
+
+describe("versionInForce", () => {
+  it("picks the latest version whose start has passed, whatever the order", () => {
+    const versions = [
+      { validFrom: "2027-01-01T00:00:00Z" },
+      { validFrom: "2026-01-01T00:00:00Z" },
+      { validFrom: "2026-06-01T00:00:00+08:00" },
+    ];
+    expect(versionInForce(versions, Date.parse("2026-12-01T00:00:00Z"))).toBe(versions[2]);
+    expect(versionInForce(versions, Date.parse("2025-12-31T00:00:00Z"))).toBeUndefined();
+    expect(versionInForce(versions, Date.parse("2027-01-01T00:00:00Z"))).toBe(versions[0]);
+  });
+});
+
+describe("departmentRequest", () => {
+  it("makes the API's body from the form, passing what is not a number as typed so the API names the field", () => {
+    const body = departmentRequest({
+      name: "dof",
+      displayNameEn: "Department of Forms",
+      displayNameZh: "表格署",
+      costCentre: "CC-1",
+      admins: "dof-admins",
+      developers: "",
+      domain: "dof.gov.example",
+      cpu: "8",
+      memory: "32Gi",
+      storage: "200Gi",
+      pods: "many",
+      eServices: "20",
+      publicEndpoints: "10",
+      budget: "50000.50",
+      classification: "RESTRICTED",
+    });
+    expect(body).toEqual({
+      name: "dof",
+      spec: {
+        displayName: { en: "Department of Forms", zhHant: "表格署" },
+        costCentre: "CC-1",
+        groups: { admins: ["dof-admins"], developers: [], viewers: [] },
+        quota: {
+          cpu: "8",
+          memory: "32Gi",
+          storage: "200Gi",
+          pods: "many",
+          eServices: 20,
+          publicEndpoints: 10,
+        },
+        maxDataClassification: "RESTRICTED",
+        domains: ["dof.gov.example"],
+        monthlyBudget: { amount: 50000.5 },
+      },
+    });
+    expect(departmentRequest({ name: "x" }).spec).not.toHaveProperty("domains");
+    expect(departmentRequest({ name: "x" }).spec).not.toHaveProperty("monthlyBudget");
   });
 });
 

@@ -6,7 +6,12 @@ import { type Session, SessionSealer, type SignInState } from "../../portal-api/
 import { safeReturnPath } from "../../portal-api/pages/signed-in.ts";
 
 const now = () => Math.floor(Date.now() / 1000);
-const session: Session = { accessToken: "token", name: "Ada", expiresAt: now() + 600 };
+const session: Session = {
+  accessToken: "token",
+  name: "Ada",
+  username: "issuer#ada",
+  expiresAt: now() + 600,
+};
 
 describe("SessionSealer", () => {
   it("opens what it sealed, for the same purpose only", async () => {

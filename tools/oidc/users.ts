@@ -13,6 +13,7 @@ export const demoUsers: Record<string, DemoUser> = {
   "immd-dev": { name: "Ian Wong (IMMD developer)", groups: ["immd-developers"] },
   "lcsd-admin": { name: "Lily Lam (LCSD IT)", groups: ["lcsd-admins"] },
   "a11y-approver": { name: "Grace Ho (accessibility team)", groups: ["govhost:accessibility-approvers"] },
+  records: { name: "Rita Ng (records manager)", groups: ["govhost:records-managers"] },
 };
 
 /** Machine clients (client credentials) and the groups their tokens carry. */
