@@ -20,7 +20,7 @@ import { startFixtureSite } from "./demo-site.ts";
 import { pushDemoSiteImages } from "./demo-site-image.ts";
 import { localStackBaseline, preparePlatform } from "./install-platform.ts";
 import { startLocalProvider } from "./oidc/provider.ts";
-import { apiClient, webClient } from "./oidc/users.ts";
+import { apiClient, demoUsers, webClient } from "./oidc/users.ts";
 
 // `npm start`: the main job on the embedded default. With KUBECONFIG set it uses that cluster; otherwise it
 // starts (or reuses) the local control plane. Then it installs the platform, seeds the demo departments
@@ -217,7 +217,7 @@ async function main(): Promise<void> {
     if (identity) {
       say("web pages behind sign-in (the local provider takes any password):");
       for (const [journey, path, user] of webJourneys)
-        say(`  ${journey.padEnd(34)} ${api.url}${path}  as ${user}`);
+        say(`  ${journey.padEnd(42)} ${api.url}${path}  as ${user}`);
     }
   } else
     say(
@@ -260,7 +260,7 @@ async function main(): Promise<void> {
   }
   if (api && identity) {
     say(
-      "         TOKEN=$(npm run -s token -- --user immd-admin)     # demo users: operator finance auditor immd-admin immd-dev lcsd-admin",
+      `         TOKEN=$(npm run -s token -- --user immd-admin)     # demo users: ${Object.keys(demoUsers).join(" ")}`,
     );
     say(
       `         curl -s -H "Authorization: Bearer $TOKEN" ${api.url}/api/v1/departments/immd/environments/prod/eservices`,
