@@ -22,6 +22,7 @@ export function platformProgram() {
       ...defaultBaselineSettings,
       allowedRegistries:
         config.getObject<string[]>("allowedRegistries") ?? defaultBaselineSettings.allowedRegistries,
+      egressAllowlist: config.getObject<string[]>("egressAllowlist") ?? [],
     },
     ingressControllerNamespace: config.get("ingressNamespace") ?? platformDefaults.ingressControllerNamespace,
     images: {

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { type BaselineRule, baselineRules } from "./baseline.ts";
 import { platformOwned } from "./keys.ts";
 import { type BaselineModes, denyEverywhere, type ModePlacement, placements } from "./modes.ts";
@@ -16,6 +17,11 @@ export interface BaselineSettings {
   recordsManagers: string[];
   /** Groups of platform operators, who may act as any department's admin (GH-PUB-001). */
   platformOperators: string[];
+  /**
+   * Outside addresses (CIDRs, exactly as written in a NetworkPolicy ipBlock) that departments may open egress
+   * to in their own NetworkPolicies (GH-NET-003), e.g. a payment gateway or a legacy data centre.
+   */
+  egressAllowlist?: string[];
   modes: BaselineModes;
   /** Rule ids not installed at all (a rule that is not yet rolled out). */
   disabled?: string[];
@@ -32,6 +38,20 @@ export const defaultBaselineSettings: BaselineSettings = {
 
 const partOf = { "app.kubernetes.io/part-of": "govhost" };
 
+/** Refuses an allowlist entry that is not an IP range in CIDR form (a NetworkPolicy would not accept it). */
+function checkedCidrs(cidrs: string[]): string[] {
+  for (const cidr of cidrs) {
+    const [address = "", prefix = "", ...rest] = cidr.split("/");
+    const family = isIP(address);
+    const bits = Number(prefix);
+    if (!family || rest.length || !/^\d+$/.test(prefix) || bits > (family === 4 ? 32 : 128))
+      throw new Error(
+        `egressAllowlist: "${cidr}" is not a CIDR; write an address range such as 203.0.113.10/32`,
+      );
+  }
+  return cidrs;
+}
+
 /** The platform-wide parameters every policy reads (a ConfigMap tenants cannot reach). */
 export function baselineParamsConfigMap(settings: BaselineSettings) {
   return {
@@ -43,6 +63,7 @@ export function baselineParamsConfigMap(settings: BaselineSettings) {
       accessibilityApprovers: settings.accessibilityApprovers.join(","),
       recordsManagers: settings.recordsManagers.join(","),
       platformOperators: settings.platformOperators.join(","),
+      egressAllowlist: checkedCidrs(settings.egressAllowlist ?? []).join(","),
     },
   };
 }

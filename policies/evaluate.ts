@@ -46,6 +46,7 @@ const pluralOf: Record<string, string> = {
   PersistentVolumeClaim: "persistentvolumeclaims",
   ServiceAccount: "serviceaccounts",
   Ingress: "ingresses",
+  NetworkPolicy: "networkpolicies",
   Role: "roles",
   RoleBinding: "rolebindings",
   PodDisruptionBudget: "poddisruptionbudgets",

@@ -67,10 +67,12 @@ const developerRules: PolicyRule[] = [
 ];
 
 // Tenants may delegate inside their namespace; Kubernetes' escalation check still stops them granting
-// anything they do not hold themselves, since neither `bind` nor `escalate` is granted.
+// anything they do not hold themselves, since neither `bind` nor `escalate` is granted. Admins may narrow
+// traffic with their own NetworkPolicies; admission (GH-NET-003) keeps them inside the department.
 const adminRules: PolicyRule[] = [
   ...developerRules,
   subscriptions,
+  { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: write },
   {
     apiGroups: ["rbac.authorization.k8s.io"],
     resources: ["roles", "rolebindings"],

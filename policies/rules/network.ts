@@ -4,6 +4,12 @@ import type { BaselineRule } from "./types.ts";
 
 // Network: what tenants may not open up.
 
+const managedByGovhost = (root: string) =>
+  `${root} != null && has(${root}.metadata.labels) && '${platformOwned.managedBy}' in ${root}.metadata.labels && ${root}.metadata.labels['${platformOwned.managedBy}'] == 'govhost'`;
+
+/** CEL for one NetworkPolicy peer `p`: only the department's own namespaces, or an allowlisted ipBlock. */
+const peerInsideDepartment = `(!has(p.namespaceSelector) || (has(p.namespaceSelector.matchLabels) && '${platformOwned.department}' in p.namespaceSelector.matchLabels && p.namespaceSelector.matchLabels['${platformOwned.department}'] == variables.department)) && (!has(p.ipBlock) || p.ipBlock.cidr in variables.egressAllowlist)`;
+
 export const networkRules: BaselineRule[] = [
   {
     id: "GH-NET-001",
@@ -74,5 +80,92 @@ export const networkRules: BaselineRule[] = [
       },
     ],
     background: true,
+  },
+  {
+    id: "GH-NET-003",
+    name: "network-policies-inside-department",
+    title:
+      "Department NetworkPolicies only narrow traffic inside the department; the platform's own policies are untouchable",
+    rationale:
+      "Every department namespace is default-deny; only the platform opens paths between departments (API grants) or to outside addresses (the operators' egress allowlist). A department's own policy may let its environments talk to each other, never to another department or the internet.",
+    remediation:
+      "Select peers by the department's own label (namespaceSelector.matchLabels govhost.io/department: <your department>) or by pods in the same namespace, give every rule its peers, and ask the platform operators to add an outside address to the egress allowlist.",
+    category: "network",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["networking.k8s.io"],
+        apiVersions: ["v1"],
+        resources: ["networkpolicies"],
+        operations: ["CREATE", "UPDATE", "DELETE"],
+      },
+    ],
+    // The controller renders the platform's policies; the namespace controller and the garbage collector
+    // delete them with their department.
+    exemptUsers: [
+      "system:serviceaccount:govhost-system:govhost-controller",
+      "system:serviceaccount:kube-system:namespace-controller",
+      "system:serviceaccount:kube-system:generic-garbage-collector",
+    ],
+    variables: [
+      {
+        name: "department",
+        expression: `has(namespaceObject.metadata.labels) && '${platformOwned.department}' in namespaceObject.metadata.labels ? namespaceObject.metadata.labels['${platformOwned.department}'] : ''`,
+      },
+      {
+        name: "egressAllowlist",
+        expression:
+          "has(params.data.egressAllowlist) && params.data.egressAllowlist != '' ? params.data.egressAllowlist.split(',') : []",
+      },
+      {
+        name: "isOperator",
+        expression:
+          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == 'system:masters' || (has(params.data.platformOperators) && g != '' && g in params.data.platformOperators.split(',')))",
+      },
+      {
+        name: "platformPolicy",
+        expression: `(${managedByGovhost("oldObject")}) || (${managedByGovhost("object")})`,
+      },
+      {
+        name: "ingressRules",
+        expression: "object != null && has(object.spec.ingress) ? object.spec.ingress : []",
+      },
+      {
+        name: "egressRules",
+        expression: "object != null && has(object.spec.egress) ? object.spec.egress : []",
+      },
+      {
+        name: "openRules",
+        expression:
+          "size(variables.ingressRules.filter(r, !has(r.from) || size(r.from) == 0)) + size(variables.egressRules.filter(r, !has(r.to) || size(r.to) == 0))",
+      },
+      {
+        name: "peersInside",
+        expression: `variables.ingressRules.all(r, !has(r.from) || r.from.all(p, ${peerInsideDepartment})) && variables.egressRules.all(r, !has(r.to) || r.to.all(p, ${peerInsideDepartment}))`,
+      },
+    ],
+    validations: [
+      {
+        expression: "!variables.platformPolicy || variables.isOperator",
+        message: "GH-NET-003: the platform's own NetworkPolicies are changed only by the platform",
+        messageExpression:
+          "'GH-NET-003: NetworkPolicy ' + (object != null ? object.metadata.name : oldObject.metadata.name) + ' belongs to the platform (app.kubernetes.io/managed-by: govhost); only platform operators may change or delete it. Write your own policy under another name without that label.'",
+      },
+      {
+        expression: "variables.openRules == 0",
+        message: "GH-NET-003: every ingress rule needs from peers and every egress rule needs to peers",
+        messageExpression:
+          "'GH-NET-003: NetworkPolicy ' + object.metadata.name + ' has ' + string(variables.openRules) + ' rule(s) without peers, which would allow any source or destination; list the peers (from/to) of every rule'",
+      },
+      {
+        expression: "variables.peersInside",
+        message:
+          "GH-NET-003: peers must be the department's own namespaces or pods, or an ipBlock on the egress allowlist",
+        messageExpression:
+          "'GH-NET-003: NetworkPolicy ' + object.metadata.name + ' reaches outside department ' + variables.department + '; a namespaceSelector must have matchLabels govhost.io/department=' + variables.department + ' and an ipBlock cidr must be one of the egress allowlist (' + (size(variables.egressAllowlist) == 0 ? 'empty: ask the platform operators' : variables.egressAllowlist.join(', ')) + ')'",
+      },
+    ],
+    background: false,
   },
 ];

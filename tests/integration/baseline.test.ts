@@ -79,6 +79,7 @@ describe("security baseline corpus", () => {
       "GH-RUN-001",
       "GH-NET-001",
       "GH-NET-002",
+      "GH-NET-003",
       "GH-DATA-001",
       "GH-META-001",
     ]) {

@@ -96,8 +96,12 @@ describe("department admin", () => {
     expect(quota.code).toBe(403);
     expect(quota.message).toContain('cannot patch resource "resourcequotas"');
     expect((await rejection(aAdmin.delete(resources.limitRange, "govhost-defaults", ns))).code).toBe(403);
-    expect((await rejection(aAdmin.delete(resources.networkPolicy, "govhost-default-deny", ns))).code).toBe(
-      403,
+    // Admins may write their own NetworkPolicies (RBAC), but admission keeps the platform's and refuses
+    // any that would open the department up (GH-NET-003).
+    const denyAll = await rejection(aAdmin.delete(resources.networkPolicy, "govhost-default-deny", ns));
+    expect(denyAll.code).toBe(403);
+    expect(denyAll.message).toContain(
+      "GH-NET-003: NetworkPolicy govhost-default-deny belongs to the platform",
     );
     const open = await rejection(
       aAdmin.create({
@@ -108,6 +112,7 @@ describe("department admin", () => {
       }),
     );
     expect(open.code).toBe(403);
+    expect(open.message).toContain("GH-NET-003: NetworkPolicy allow-all has 2 rule(s) without peers");
   });
 
   it("cannot create namespaces or cluster-scoped objects", async () => {

@@ -13,7 +13,8 @@ import { type NodePlatform, startNodePlatform } from "./support/node-platform.ts
 // department developer's pods that would break out of the node are refused at admission, and on the wire the
 // NetworkPolicies the tenancy controller renders are enforced (kube-router's firewall), proven by connections
 // between real pods, both ways between two departments. That the ingress controller still reaches e-service
-// pods is proven with enforcement on by eservice-node.test.ts (a page served through Traefik).
+// pods is proven with enforcement on by eservice-node.test.ts (a page served through Traefik). A department
+// admin's own NetworkPolicies (GH-NET-003) open a path between two of its environments and nothing more.
 
 let platform: NodePlatform;
 let admin: KubeClient;
@@ -101,8 +102,8 @@ beforeAll(async () => {
   );
   const pushed = pushToLocalRegistry(image, "govhost/busybox", platform.node.registry.pushAddress);
   busybox = `${pushed.ref}@${pushed.digest}`;
-  for (const dept of [first, second])
-    await admin.create(departmentManifest(dept, { environments: ["prod"] }));
+  await admin.create(departmentManifest(first, { environments: ["prod", "dev"] }));
+  await admin.create(departmentManifest(second, { environments: ["prod"] }));
   for (const dept of [first, second]) await waitForDepartment(admin, dept, isReady, "ready", 60_000);
 }, 600_000);
 
@@ -182,5 +183,114 @@ describe("NetworkPolicy enforced on the node", () => {
     const apiServer = new URL(platform.cloud.server);
     const probe = await reaches(`${first}-prod`, apiServer.hostname, Number(apiServer.port));
     expect(probe.reached, probe.log).toBe(false);
+  });
+});
+
+describe("a department admin's own NetworkPolicies (GH-NET-003)", () => {
+  const department = "govhost.io/department";
+  const environment = "govhost.io/environment";
+  const policy = (namespace: string, name: string, spec: Record<string, unknown>) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace },
+    spec: { podSelector: { matchLabels: { app: "web" } }, ...spec },
+  });
+  const refusal = (attempt: Promise<unknown>) =>
+    attempt.then(
+      () => undefined,
+      (error: unknown) => error as KubeApiError,
+    );
+
+  it("open a path from the department's dev to its prod, on the wire, and to nobody else", {
+    timeout: 240_000,
+  }, async () => {
+    const prodWeb = (
+      await admin.get<KubeObject & { status?: { podIP?: string } }>(resources.pod, "web", `${first}-prod`)
+    ).status?.podIP as string;
+    const before = await reaches(`${first}-dev`, prodWeb, 8080);
+    expect(before.reached, `dev reached prod before any rule: ${before.log}`).toBe(false);
+
+    const firstAdmin = admin.impersonating({ user: "ada", groups: [`${first}-admins`] });
+    await firstAdmin.create(
+      policy(`${first}-prod`, "from-dev", {
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { [department]: first, [environment]: "dev" } } }],
+            ports: [{ protocol: "TCP", port: 8080 }],
+          },
+        ],
+      }),
+    );
+    await firstAdmin.create(
+      policy(`${first}-dev`, "to-prod", {
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [{ namespaceSelector: { matchLabels: { [department]: first, [environment]: "prod" } } }],
+            ports: [{ protocol: "TCP", port: 8080 }],
+          },
+        ],
+      }),
+    );
+    const after = await reaches(`${first}-dev`, prodWeb, 8080, 5);
+    expect(after.reached, after.log).toBe(true);
+    // The path is the department's own: another department is still refused.
+    const foreign = await reaches(`${second}-prod`, prodWeb, 8080);
+    expect(foreign.reached, foreign.log).toBe(false);
+  });
+
+  it("refuses a path to another department or the internet, and the platform's own policies", async () => {
+    const firstAdmin = admin.impersonating({ user: "ada", groups: [`${first}-admins`] });
+    const toSecond = await refusal(
+      firstAdmin.create(
+        policy(`${first}-prod`, "to-second", {
+          policyTypes: ["Egress"],
+          egress: [{ to: [{ namespaceSelector: { matchLabels: { [department]: second } } }] }],
+        }),
+      ),
+    );
+    expect(toSecond?.message).toContain(
+      `GH-NET-003: NetworkPolicy to-second reaches outside department ${first}`,
+    );
+    const toInternet = await refusal(
+      firstAdmin.create(
+        policy(`${first}-prod`, "to-internet", {
+          policyTypes: ["Egress"],
+          egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }],
+        }),
+      ),
+    );
+    expect(toInternet?.message).toContain("GH-NET-003");
+    const unpinned = await refusal(
+      firstAdmin.create(
+        policy(`${first}-prod`, "from-anyone", {
+          policyTypes: ["Ingress"],
+          ingress: [{ from: [{ namespaceSelector: {} }] }],
+        }),
+      ),
+    );
+    expect(unpinned?.message).toContain("GH-NET-003");
+    const denyAll = await refusal(
+      firstAdmin.delete(resources.networkPolicy, "govhost-default-deny", `${first}-prod`),
+    );
+    expect(denyAll?.message).toContain(
+      "GH-NET-003: NetworkPolicy govhost-default-deny belongs to the platform",
+    );
+    expect(await admin.find(resources.networkPolicy, "govhost-default-deny", `${first}-prod`)).toBeDefined();
+
+    const developer = admin.impersonating({ user: "dev", groups: [`${first}-developers`] });
+    const byDeveloper = await refusal(
+      developer.create(
+        policy(`${first}-prod`, "by-developer", {
+          policyTypes: ["Ingress"],
+          ingress: [{ from: [{ podSelector: {} }] }],
+        }),
+      ),
+    );
+    expect(byDeveloper?.code).toBe(403);
+    expect(byDeveloper?.message).toContain('cannot create resource "networkpolicies"');
+    for (const name of ["to-second", "to-internet", "from-anyone", "by-developer"])
+      expect(await admin.find(resources.networkPolicy, name, `${first}-prod`)).toBeUndefined();
   });
 });

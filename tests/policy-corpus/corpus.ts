@@ -28,7 +28,6 @@ export const corpusDepartment = {
 export const corpusRegistries = ["registry.gov.example/", "harbor.gov.example/"];
 
 type Json = Record<string, unknown>;
-const clone = <T>(value: T): T => structuredClone(value);
 
 function container(overrides: Json = {}): Json {
   return {
@@ -121,6 +120,20 @@ function ingress(name: string, host: string, tls: boolean): Manifest {
     },
   };
 }
+
+/** The department the corpus manifests name; corpusIn puts the real one in its place. */
+const corpusDepartmentName = "corpus";
+
+function networkPolicy(name: string, spec: Json): Manifest {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name },
+    spec: { podSelector: { matchLabels: { app: "web" } }, ...spec },
+  };
+}
+
+const ownDepartment = { matchLabels: { "govhost.io/department": corpusDepartmentName } };
 
 const withoutDrop = { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true } };
 const sc = (extra: Json) => ({
@@ -496,6 +509,58 @@ export const corpus: CorpusCase[] = [
     manifest: ingress("net-ingress-no-tls", "apply.corpus.gov.example", false),
   },
   {
+    name: "net-policy-inside-department",
+    expect: "allow",
+    manifest: networkPolicy("net-policy-inside-department", {
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [
+        {
+          from: [{ namespaceSelector: ownDepartment, podSelector: { matchLabels: { app: "portal" } } }],
+          ports: [{ protocol: "TCP", port: 8080 }],
+        },
+      ],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: "db" } } }] }],
+    }),
+  },
+  {
+    name: "net-policy-foreign-department",
+    expect: "deny",
+    rule: "GH-NET-003",
+    manifest: networkPolicy("net-policy-foreign-department", {
+      policyTypes: ["Ingress"],
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { "govhost.io/department": "another-dept" } } }] },
+      ],
+    }),
+  },
+  {
+    name: "net-policy-any-namespace",
+    expect: "deny",
+    rule: "GH-NET-003",
+    manifest: networkPolicy("net-policy-any-namespace", {
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ namespaceSelector: {} }] }],
+    }),
+  },
+  {
+    name: "net-policy-rule-without-peers",
+    expect: "deny",
+    rule: "GH-NET-003",
+    manifest: networkPolicy("net-policy-rule-without-peers", {
+      policyTypes: ["Ingress"],
+      ingress: [{ ports: [{ protocol: "TCP", port: 8080 }] }],
+    }),
+  },
+  {
+    name: "net-policy-internet-egress",
+    expect: "deny",
+    rule: "GH-NET-003",
+    manifest: networkPolicy("net-policy-internet-egress", {
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }],
+    }),
+  },
+  {
     name: "data-missing-classification",
     expect: "deny",
     rule: "GH-DATA-001",
@@ -660,10 +725,19 @@ function prune(value: unknown): unknown {
   return value;
 }
 
-/** The corpus with the manifests placed in `namespace` under a name prefix (so runs do not collide). */
+/**
+ * The corpus with the manifests placed in `namespace` under a name prefix (so runs do not collide), naming
+ * the namespace's department (`<department>-<environment>`) where they name their own.
+ */
 export function corpusIn(namespace: string, prefix = ""): CorpusCase[] {
+  const department = namespace.replace(/-[^-]+$/, "");
   return corpus.map((c) => {
-    const manifest = clone(prune(c.manifest) as Manifest);
+    const manifest = JSON.parse(
+      JSON.stringify(prune(c.manifest)).replaceAll(
+        `"govhost.io/department":"${corpusDepartmentName}"`,
+        `"govhost.io/department":"${department}"`,
+      ),
+    ) as Manifest;
     manifest.metadata = { ...manifest.metadata, name: `${prefix}${c.name}`, namespace };
     return { ...c, manifest };
   });

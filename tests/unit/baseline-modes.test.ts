@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { matchesSelector } from "../../controller/compliance/selector.ts";
-import { validatingAdmissionPolicyBindings } from "../../policies/admission.ts";
+import {
+  baselineParamsConfigMap,
+  defaultBaselineSettings,
+  validatingAdmissionPolicyBindings,
+} from "../../policies/admission.ts";
 import { baselineRules } from "../../policies/baseline.ts";
 import { modeFor, placements } from "../../policies/modes.ts";
 
@@ -47,5 +51,20 @@ describe("baseline modes", () => {
     expect(
       bindings.some((b) => matchesSelector(b.spec.matchResources?.namespaceSelector, platformNamespace)),
     ).toBe(false);
+  });
+});
+
+describe("baseline parameters", () => {
+  it("carry the operators' egress allowlist, and refuse an entry that is not a CIDR", () => {
+    const params = baselineParamsConfigMap({
+      ...defaultBaselineSettings,
+      egressAllowlist: ["203.0.113.10/32", "2001:db8::/48"],
+    });
+    expect(params.data.egressAllowlist).toBe("203.0.113.10/32,2001:db8::/48");
+    expect(baselineParamsConfigMap(defaultBaselineSettings).data.egressAllowlist).toBe("");
+    for (const bad of ["203.0.113.10", "gateway.gov.example/32", "203.0.113.0/33", "10.0.0.0/8/1"])
+      expect(() => baselineParamsConfigMap({ ...defaultBaselineSettings, egressAllowlist: [bad] })).toThrow(
+        `egressAllowlist: "${bad}" is not a CIDR`,
+      );
   });
 });
