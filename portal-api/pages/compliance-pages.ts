@@ -48,11 +48,18 @@ export function compliancePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           const dept = encodeURIComponent(request.params.dept);
           const answer = await kit.call(session, `/api/v1/departments/${dept}/policy-reports`);
           if (answer.status !== 200) return sendRefusal(reply, context, answer.status);
-          const reports = (answer.body as { items: Report[] }).items
+          const items = (answer.body as { items: Report[] }).items;
+          const inNamespace = (namespace: string) => items.filter((r) => r.namespace === namespace).length;
+          const reports = items
             .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
-            .map((report) => ({
-              id: `${report.namespace}-${report.name}`,
-              heading: t.reportFor(report.namespace),
+            .map((report, index) => ({
+              // By position: namespace and name joined by a hyphen could collide ("a-b"+"c", "a"+"b-c").
+              id: `${index + 1}`,
+              // Each heading names one report: the report's name too where a namespace has several.
+              heading:
+                inNamespace(report.namespace) > 1
+                  ? `${t.reportFor(report.namespace)}: ${report.name}`
+                  : t.reportFor(report.namespace),
               summary: t.reportSummary(
                 report.summary?.pass ?? 0,
                 report.summary?.fail ?? 0,

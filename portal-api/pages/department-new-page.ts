@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import { dataClassifications } from "../../controller/api/department.ts";
-import { errorFor, linkedToControls, localeOf, type Problem, problemLines } from "./forms.ts";
+import { errorAt, linkedToControls, localeOf, type Problem, problemLines } from "./forms.ts";
 import { type Locale, localePath, locales, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
@@ -146,9 +146,9 @@ export function newDepartmentPage(kit: SignedInKit): FastifyPluginAsyncTypebox {
           })
         : [];
       const errors = Object.fromEntries(
-        textFields.map((f) => [f, errorFor(lines, ...apiFields[f])]).filter(([, e]) => e !== undefined),
+        textFields.map((f) => [f, errorAt(lines, `field-${f}`)]).filter(([, e]) => e !== undefined),
       ) as Partial<Record<Field, string>>;
-      const classificationError = errorFor(lines, "body.spec.maxDataClassification");
+      const classificationError = errorAt(lines, "classification");
       return sendPage(reply, problem?.status ?? 200, "./department-new", context, t.newDepartmentTitle, {
         path: "/new-department",
         action: "/new-department",

@@ -115,7 +115,8 @@ export function departmentPage(
     department: Answer;
     environments: Answer;
     eservices: { environment: string; answer: Answer }[];
-    budget: Answer;
+    /** Absent when the person may not read the budget. */
+    budget: Answer | undefined;
   },
 ): FastifyReply {
   // An environment whose namespace the platform has not made yet (a department just created) answers 404:
@@ -164,7 +165,7 @@ export function departmentPage(
     quota: quotaRows(department, context),
     environments,
     budget:
-      answers.budget.status === 200 ? budgetView(answers.budget.body as BudgetAnswer, context) : undefined,
+      answers.budget?.status === 200 ? budgetView(answers.budget.body as BudgetAnswer, context) : undefined,
     policyReportsHref: localePath(context.locale, `/departments/${department.name}/policy-reports`),
   });
 }

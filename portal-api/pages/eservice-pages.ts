@@ -3,7 +3,7 @@ import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import type { EService } from "../../controller/api/eservice.ts";
 import { type Answer, conditionRows } from "./department-views.ts";
-import { errorFor, linkedToControls, localeOf, type Problem, problemLines } from "./forms.ts";
+import { errorAt, linkedToControls, localeOf, type Problem, problemLines, segment } from "./forms.ts";
 import { localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
@@ -33,7 +33,6 @@ const Params = Type.Object({
   name: Type.String({ maxLength: 63 }),
 });
 
-const segment = (value: string) => encodeURIComponent(value);
 const apiPath = (p: { dept: string; env: string; name: string }) =>
   `/api/v1/departments/${segment(p.dept)}/environments/${segment(p.env)}/eservices/${segment(p.name)}`;
 const pagePath = (p: { dept: string; env: string; name: string }) =>
@@ -84,7 +83,7 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         context.locale,
       );
       const lines = notice.problem
-        ? linkedToControls(problemLines(notice.problem), { image: ["body.spec.image"] })
+        ? linkedToControls(problemLines(notice.problem), { image: ["body.spec.image", "spec.image"] })
         : [];
       return sendPage(
         reply,
@@ -106,7 +105,7 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           conditions,
           findings: findingRows(answers.accessibility),
           problem: notice.problem ? lines : undefined,
-          imageError: lines.find((line) => line.field?.includes("image"))?.text,
+          imageError: errorAt(lines, "image"),
           imageValue: notice.image ?? es.spec.image,
           saved: notice.saved === true,
         },
@@ -190,9 +189,9 @@ export function eservicePages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           values,
           problem: problem ? lines : undefined,
           errors: {
-            name: errorFor(lines, "body.name"),
-            image: errorFor(lines, "body.spec.image"),
-            displayName: errorFor(lines, "body.spec.displayName"),
+            name: errorAt(lines, "name"),
+            image: errorAt(lines, "image"),
+            displayName: errorAt(lines, "display-name-en"),
           },
         },
       );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
+import { segment } from "./forms.ts";
 import { formatMoney, type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
@@ -45,7 +46,6 @@ interface Statement {
 }
 
 const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
-const segment = (value: string) => encodeURIComponent(value);
 const StatementParams = Type.Object({
   dept: Type.String({ maxLength: 63 }),
   period: Type.String({ pattern: periodPattern }),

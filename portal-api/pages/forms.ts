@@ -30,22 +30,28 @@ export function problemLines(problem: Problem): ProblemLine[] {
   return [{ ...(problem.field ? { field: problem.field } : {}), text }];
 }
 
-/** The first line about any of the fields (a field's prefix: `body.spec.quota` covers its members). */
-export function errorFor(lines: ProblemLine[], ...fields: string[]): string | undefined {
-  return lines.find((line) => fields.some((field) => line.field?.startsWith(field)))?.text;
-}
+/** A value as one segment of a page or API path. */
+export const segment = (value: string) => encodeURIComponent(value);
 
 /**
  * The lines with the id of the control each is about (`controls`: control id → the API fields it answers
- * for), so the error summary can link to the field.
+ * for, each a prefix: `body.spec.quota` covers its members), so the error summary can link to the field.
+ * Where two controls answer for a line, the one with the longest (most precise) field wins.
  */
 export function linkedToControls(lines: ProblemLine[], controls: Record<string, string[]>): ProblemLine[] {
   return lines.map((line) => {
-    const control = Object.entries(controls).find(([, fields]) =>
-      fields.some((field) => line.field?.startsWith(field)),
-    );
-    return control ? { ...line, anchor: control[0] } : line;
+    let best: { control: string; depth: number } | undefined;
+    for (const [control, fields] of Object.entries(controls))
+      for (const field of fields)
+        if (line.field?.startsWith(field) && field.length > (best?.depth ?? -1))
+          best = { control, depth: field.length };
+    return best ? { ...line, anchor: best.control } : line;
   });
+}
+
+/** The first line linked to the control (so a line shows under exactly the control the summary links to). */
+export function errorAt(lines: ProblemLine[], control: string): string | undefined {
+  return lines.find((line) => line.anchor === control)?.text;
 }
 
 /** The language a form was filled in (its hidden `lang` field); English otherwise. */

@@ -211,6 +211,8 @@ const messages = {
     placeHoldTitle: "Place a legal hold",
     placeHold: "Place the hold",
     holdExists: (id: string) => `A legal hold ${id} is already in place.`,
+    holdMissing: (id: string) =>
+      `There is no legal hold ${id} on this instance; it may have been lifted already.`,
     recordsManagersOnly: "Only records managers may place or lift legal holds.",
     retentionTitle: "Retention schedules",
     retentionLine: (recordClass: string, years: number, disposal: string) =>
@@ -439,6 +441,7 @@ const messages = {
     placeHoldTitle: "設定法律保留",
     placeHold: "設定保留",
     holdExists: (id: string) => `法律保留 ${id} 已經存在。`,
+    holdMissing: (id: string) => `此服務沒有法律保留 ${id}，可能已被解除。`,
     recordsManagersOnly: "只有記錄經理可以設定或解除法律保留。",
     retentionTitle: "保存期限表",
     retentionLine: (recordClass: string, years: number, disposal: string) =>

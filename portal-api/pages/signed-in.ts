@@ -248,11 +248,13 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
           const session = await signedIn(request, reply);
           if (!session) return reply;
           const dept = encodeURIComponent(request.params.dept);
+          const mayReadBudget = await may(session, "budget:read", request.params.dept);
           const [department, environments, budget] = await Promise.all([
             call(session, `/api/v1/departments/${dept}`),
             call(session, `/api/v1/departments/${dept}/environments`),
-            // Only admins and finance may read the budget: for anyone else the section is left out.
-            call(session, `/api/v1/departments/${dept}/budget`),
+            // Only admins and finance may read the budget: for anyone else the section is left out, without
+            // asking the API for a refusal (which would count against the person's rate limit and audit).
+            mayReadBudget ? call(session, `/api/v1/departments/${dept}/budget`) : undefined,
           ]);
           const eservices =
             environments.status === 200

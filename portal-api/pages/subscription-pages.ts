@@ -5,12 +5,13 @@ import type { SharedServiceInstance } from "../../controller/api/shared-service.
 import type { LocalisedName } from "../eservice-directory.ts";
 import { conditionRows } from "./department-views.ts";
 import {
-  errorFor,
+  errorAt,
   linkedToControls,
   localeOf,
   type Problem,
   type ProblemLine,
   problemLines,
+  segment,
 } from "./forms.ts";
 import { formatMoney, type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
@@ -55,7 +56,6 @@ const Params = Type.Object({
 type Where = { dept: string; env: string };
 type One = Where & { name: string };
 
-const segment = (value: string) => encodeURIComponent(value);
 const apiBase = (p: Where) =>
   `/api/v1/departments/${segment(p.dept)}/environments/${segment(p.env)}/shared-services`;
 const listPath = (p: Where) =>
@@ -147,8 +147,8 @@ export function subscriptionPages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           cancelled: form.cancelled === true,
           problem: form.problem ? lines : undefined,
           errors: {
-            name: errorFor(lines, "body.name"),
-            plan: errorFor(lines, "body.spec.plan", "body.spec.service", "plan"),
+            name: errorAt(lines, "name"),
+            plan: errorAt(lines, "plan"),
           },
         },
       );
@@ -159,7 +159,13 @@ export function subscriptionPages(kit: SignedInKit): FastifyPluginAsyncTypebox {
       session: Session,
       context: PageContext,
       where: One,
-      notice: { problem?: Problem; saved?: boolean; hold?: { id?: string; reason?: string } } = {},
+      notice: {
+        problem?: Problem;
+        saved?: boolean;
+        hold?: { id?: string; reason?: string };
+        /** The plan the person chose, kept when the change was refused. */
+        plan?: string;
+      } = {},
     ): Promise<FastifyReply> => {
       const t = messagesFor(context.locale);
       const [answer, catalogue, mayChange, mayHold] = await Promise.all([
@@ -201,7 +207,7 @@ export function subscriptionPages(kit: SignedInKit): FastifyPluginAsyncTypebox {
             localised(plan.displayName, context.locale),
             formatMoney(plan.priceMinorPerMonth, catalogue.currency, context.locale),
           ),
-          selected: plan.name === subscription.spec.plan,
+          selected: plan.name === (notice.plan ?? subscription.spec.plan),
         })),
         records: isRecords
           ? {
@@ -213,9 +219,9 @@ export function subscriptionPages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         hold: notice.hold ?? {},
         problem: notice.problem ? lines : undefined,
         errors: {
-          plan: errorFor(lines, "body.spec.plan"),
-          confirm: errorFor(lines, "confirm"),
-          hold: errorFor(lines, "body.spec.parameters.legalHolds", "hold"),
+          plan: errorAt(lines, "plan"),
+          confirm: errorAt(lines, "confirm"),
+          hold: errorAt(lines, "hold-id"),
         },
         saved: notice.saved === true,
       });
@@ -337,8 +343,10 @@ export function subscriptionPages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         const where = request.params;
         const url = `${apiBase(where)}/${segment(where.name)}`;
         const { action } = request.body;
-        const refuse = (problem: Problem, hold?: { id?: string; reason?: string }) =>
-          showOne(reply, session, context, where, { problem, ...(hold ? { hold } : {}) });
+        const refuse = (
+          problem: Problem,
+          kept: { hold?: { id?: string; reason?: string }; plan?: string } = {},
+        ) => showOne(reply, session, context, where, { problem, ...kept });
 
         if (action === "cancel") {
           if (request.body.confirm !== "yes")
@@ -359,7 +367,9 @@ export function subscriptionPages(kit: SignedInKit): FastifyPluginAsyncTypebox {
           hold = { id: (request.body.holdId ?? "").trim(), reason: (request.body.reason ?? "").trim() };
           const { id, reason } = hold;
           if (action === "hold" && holds.some((h) => h.id === id))
-            return refuse({ status: 409, field: "hold", detail: t.holdExists(id) }, hold);
+            return refuse({ status: 409, field: "hold", detail: t.holdExists(id) }, { hold });
+          if (action === "lift" && !holds.some((h) => h.id === id))
+            return refuse({ status: 404, field: "hold", detail: t.holdMissing(id) });
           const legalHolds =
             action === "hold"
               ? [...holds, { id, reason, placedBy: session.username }]
@@ -369,7 +379,10 @@ export function subscriptionPages(kit: SignedInKit): FastifyPluginAsyncTypebox {
         const written = await kit.call(session, url, { method: "PATCH", body: { spec } });
         if (written.status === 200)
           return reply.redirect(`${localePath(locale, onePath(where))}?saved=1`, 303);
-        return refuse(written.body as Problem, action === "hold" ? hold : undefined);
+        return refuse(
+          written.body as Problem,
+          action === "hold" ? { hold } : action === "plan" ? { plan: request.body.plan } : {},
+        );
       },
     );
   };

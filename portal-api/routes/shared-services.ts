@@ -38,14 +38,16 @@ const view = (i: InstanceObject) => ({
 
 /**
  * Whether a merge patch of a subscription's spec touches only its records fields (legal holds and disposal
- * approvals), which records managers may change without being the department's admins.
+ * approvals) and at least one of them, which records managers may change without being the department's
+ * admins. An empty patch or empty parameters are not records work.
  */
 export function touchesOnlyRecords(spec: Record<string, unknown>): boolean {
-  const { parameters, disposalApprovals: _approvals, ...rest } = spec;
+  const { parameters, disposalApprovals, ...rest } = spec;
   if (Object.keys(rest).length > 0) return false;
-  if (parameters === undefined) return true;
+  if (parameters === undefined) return disposalApprovals !== undefined;
   if (parameters === null || typeof parameters !== "object") return false;
-  return Object.keys(parameters).every((key) => key === "legalHolds");
+  const keys = Object.keys(parameters);
+  return keys.length > 0 && keys.every((key) => key === "legalHolds");
 }
 
 export function sharedServiceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {

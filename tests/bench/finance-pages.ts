@@ -210,9 +210,18 @@ await withBenchCluster("finance-pages", async ({ admin, portalApiKubeconfig, roo
     const html = await overview.text();
     const shown = (html.match(/<tr>/g) ?? []).length;
     await browser.close();
+    // Timing an error page would measure the wrong thing: the overview must list every department.
+    if (overview.status !== 200 || shown < departmentCount)
+      throw new Error(
+        `the overview answered ${overview.status} with ${shown} rows for ${departmentCount} departments`,
+      );
 
     const costs = await timeToFirstByte(`${url}/costs?period=${months_.at(-2)}`, cookie);
     const statement = await timeToFirstByte(`${url}/costs/${names[0]}/${months_.at(-2)}`, cookie);
+    if (costs.failures || statement.failures)
+      throw new Error(
+        `non-200 answers while timing: overview ${costs.failures}, statement ${statement.failures}`,
+      );
     const row = (s: typeof costs) =>
       `p50 ${formatMs(s.p50)}, p95 ${formatMs(s.p95)}, p99 ${formatMs(s.p99)}, max ${formatMs(s.max)} (${s.count} requests, ${concurrency} at a time, non-200: ${s.failures})`;
     const rss = await fetch(`${url}/metrics`).then((r) => r.text());

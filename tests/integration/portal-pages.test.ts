@@ -19,6 +19,7 @@ import { formatPrice } from "../../portal-api/pages/i18n.ts";
 import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
+import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
 import { webClient } from "../../tools/oidc/users.ts";
 import { requireChromium } from "./support/chromium.ts";
@@ -681,7 +682,7 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
     const stored = () => admin.get<InstanceObject>(resources.sharedServiceInstance, "case-files", ns);
     try {
       await page.getByLabel("Name of the subscription").fill("case-files");
-      await page.getByLabel("Service and plan").selectOption("records-management/standard");
+      await page.getByLabel("Service and plan").selectOption("records-management/large");
       await page.getByRole("button", { name: "Subscribe" }).click();
       expect(await page.getByRole("status").textContent()).toContain("Saved");
       // The department's admin sees the holds, but may not place one.
@@ -717,18 +718,71 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
       await screenshot(rm, "legal-holds", "Legal holds");
       await axeBothLanguages(rm);
 
-      // The admin's cancellation is refused by the platform, with its reason; nothing is lost.
+      // The API the pages use holds the same line: a records manager changes holds only, in their own name;
+      // an admin places none.
+      const instance = `${api.url}/api/v1/departments/${dept}/environments/prod/shared-services/case-files`;
+      const asUser = async (user: string, method: string, body?: unknown) => {
+        const token = await loginAs(provider.issuer, user, testAudience);
+        const response = await fetch(instance, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body ? { "content-type": "application/json" } : {}),
+          },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        return { status: response.status, text: await response.text() };
+      };
+      const otherHold = { id: "case-2026-200", reason: "Audit inquiry 2026/7, all files of 2025" };
+      expect((await asUser("records", "PATCH", { spec: { plan: "standard" } })).status).toBe(403);
+      expect(
+        (await asUser("records", "PATCH", { spec: { plan: "standard", parameters: { legalHolds: [] } } }))
+          .status,
+      ).toBe(403);
+      expect((await asUser("records", "DELETE")).status).toBe(403);
+      const inAnotherName = await asUser("records", "PATCH", {
+        spec: { parameters: { legalHolds: [...held, { ...otherHold, placedBy: "someone-else" }] } },
+      });
+      expect(inAnotherName.status).toBe(422);
+      expect(inAnotherName.text).toContain("GH-REC-002");
+      const byAdmin = await asUser("immd-admin", "PATCH", {
+        spec: { parameters: { legalHolds: [...held, { ...otherHold, placedBy: "immd-admin" }] } },
+      });
+      expect(byAdmin.status).toBe(422);
+      expect(byAdmin.text).toContain("GH-REC-002");
+      expect((await stored()).spec.parameters?.legalHolds?.map((h) => h.id)).toEqual(["case-2026-114"]);
+
+      // Under a hold the admin may not move to a smaller plan (GH-REC-003): refused with the reason, the
+      // chosen plan kept on the form, the stored plan unchanged.
       await page.reload();
+      await page.getByLabel("Plan", { exact: true }).selectOption("standard");
+      await page.getByRole("button", { name: "Change plan" }).click();
+      expect(await page.getByRole("alert").textContent()).toContain("GH-REC-003");
+      expect(await page.getByLabel("Plan", { exact: true }).inputValue()).toBe("standard");
+      expect((await stored()).spec.plan).toBe("large");
+      expect(await axeViolations(page)).toEqual([]);
+
+      // The admin's cancellation is refused by the platform, with its reason; nothing is lost.
+      await page.goto(`${api.url}${path}/case-files`); // not a reload: that would post the refused form again
       await page.locator('label[for="confirm"]').click(); // USWDS draws the box on the label;
       await page.getByRole("button", { name: "Cancel the subscription" }).click();
       expect(await page.getByRole("alert").textContent()).toContain("GH-REC-001");
       expect((await stored()).metadata?.deletionTimestamp).toBeUndefined();
 
-      // Lifted, the subscription may go.
+      // Lifted, the subscription may go. A second tab still showing the hold cannot lift it twice.
       await rm.reload();
+      const stale = await records.context.newPage();
+      await stale.goto(rm.url());
       await rm.getByRole("button", { name: "Lift hold case-2026-114" }).click();
       expect(await rm.getByRole("status").textContent()).toContain("Saved");
       expect((await stored()).spec.parameters?.legalHolds ?? []).toEqual([]);
+      const twice = stale.waitForResponse((r) => r.request().method() === "POST");
+      await stale.getByRole("button", { name: "Lift hold case-2026-114" }).click();
+      expect((await twice).status()).toBe(404);
+      expect(await stale.getByRole("alert").textContent()).toContain(
+        "There is no legal hold case-2026-114 on this instance",
+      );
+      expect(await axeViolations(stale)).toEqual([]);
       await page.goto(`${api.url}${path}/case-files`); // not a reload: that would post the refused form again
       await page.locator('label[for="confirm"]').click(); // USWDS draws the box on the label;
       await page.getByRole("button", { name: "Cancel the subscription" }).click();

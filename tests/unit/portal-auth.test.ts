@@ -107,6 +107,9 @@ describe("authorization", () => {
     expect(touchesOnlyRecords({ parameters: { legalHolds: [], seats: 5 } })).toBe(false);
     expect(touchesOnlyRecords({ parameters: { retentionSchedules: [] } })).toBe(false);
     expect(touchesOnlyRecords({ parameters: null })).toBe(false);
+    expect(touchesOnlyRecords({})).toBe(false);
+    expect(touchesOnlyRecords({ parameters: {} })).toBe(false);
+    expect(touchesOnlyRecords({ parameters: {}, disposalApprovals: [] })).toBe(false);
   });
 
   it("treats department names that are object properties as any other name (found by fuzzing)", () => {
