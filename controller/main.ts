@@ -4,6 +4,7 @@ import { ConfigError } from "../lib/config.ts";
 import { KubeClient } from "../lib/kube/client.ts";
 import { platformDefaults } from "./api/defaults.ts";
 import { controllerLeaseName } from "./api/rbac.ts";
+import { setupApiExchange } from "./api-exchange/setup.ts";
 import { setupCompliance } from "./compliance/setup.ts";
 import { type ControllerConfig, loadControllerConfig } from "./config.ts";
 import { setupEServices } from "./eservice/setup.ts";
@@ -53,6 +54,7 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
     },
   );
   setupSharedServices(manager);
+  setupApiExchange(manager);
   setupMetering(manager, {
     timeZone: config.timeZone,
     rateCard: platformDefaults.rateCard,

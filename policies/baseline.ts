@@ -1,3 +1,4 @@
+import { apiExchangeRules } from "./rules/api-exchange.ts";
 import { dataRules } from "./rules/data.ts";
 import { eserviceRules } from "./rules/eservices.ts";
 import { networkRules } from "./rules/network.ts";
@@ -21,6 +22,7 @@ export const baselineRules: BaselineRule[] = [
   ...eserviceRules,
   ...recordsRules,
   ...platformRules,
+  ...apiExchangeRules,
 ];
 
 export function ruleById(id: string): BaselineRule {

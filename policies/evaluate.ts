@@ -53,6 +53,8 @@ const pluralOf: Record<string, string> = {
   EService: "eservices",
   SharedServiceInstance: "sharedserviceinstances",
   ChargebackStatement: "chargebackstatements",
+  ApiGrant: "apigrants",
+  ApiGrantDecision: "apigrantdecisions",
 };
 
 /** Whether `rule` matches the object's kind and API group (as its matchConstraints would). */

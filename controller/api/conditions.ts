@@ -121,6 +121,26 @@ export const statusOwners = {
       Available: ["Available", "ScaledToZero", "NoAvailableReplicas", "PodsRefused", "RolloutStalled"],
     },
   },
+  apiGrant: {
+    kind: "ApiGrant",
+    fieldManager: fieldManagers.controller,
+    fields: ["phase", "decidedBy", "provider"],
+    observesGeneration: true,
+    conditions: {
+      Ready: [
+        "Active",
+        "AwaitingDecision",
+        "Refused",
+        "Expired",
+        "ExportNotFound",
+        "EServiceNotFound",
+        "NotAllowed",
+        "ClassificationMismatch",
+        "ExpiryTooFar",
+        "NotATenantNamespace",
+      ],
+    },
+  },
 } as const satisfies Record<string, StatusOwner>;
 
 /** A condition one writer may set: its type and reason come from that writer's catalogue entry. */
@@ -136,3 +156,4 @@ export type ConditionOf<O extends StatusOwner> = {
 export type DepartmentCondition = ConditionOf<typeof statusOwners.tenancy>;
 export type EServiceCondition = ConditionOf<typeof statusOwners.eservice>;
 export type InstanceCondition = ConditionOf<typeof statusOwners.sharedServiceInstance>;
+export type ApiGrantCondition = ConditionOf<typeof statusOwners.apiGrant>;

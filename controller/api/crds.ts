@@ -1,4 +1,11 @@
 import Type from "typebox";
+import {
+  ApiExportSpec,
+  ApiExportStatus,
+  ApiGrantDecisionSpec,
+  ApiGrantSpec,
+  ApiGrantStatus,
+} from "./api-exchange.ts";
 import { ChargebackStatementSpec, ChargebackStatementStatus } from "./chargeback.ts";
 import { customResourceDefinition } from "./crd.ts";
 import { DepartmentSpec, DepartmentStatus } from "./department.ts";
@@ -117,6 +124,49 @@ export const sharedServiceInstanceCrd = customResourceDefinition({
   ],
 });
 
+export const apiExportCrd = customResourceDefinition({
+  kind: "ApiExport",
+  plural: "apiexports",
+  singular: "apiexport",
+  scope: "Namespaced",
+  spec: ApiExportSpec,
+  status: ApiExportStatus,
+  printerColumns: [
+    { name: "EService", type: "string", jsonPath: ".spec.eservice" },
+    { name: "Classification", type: "string", jsonPath: ".spec.dataClassification" },
+  ],
+});
+
+export const apiGrantCrd = customResourceDefinition({
+  kind: "ApiGrant",
+  plural: "apigrants",
+  singular: "apigrant",
+  scope: "Namespaced",
+  spec: ApiGrantSpec,
+  status: ApiGrantStatus,
+  printerColumns: [
+    { name: "Department", type: "string", jsonPath: ".spec.export.department" },
+    { name: "Export", type: "string", jsonPath: ".spec.export.name" },
+    { name: "Phase", type: "string", jsonPath: ".status.phase" },
+    { name: "Expires", type: "string", jsonPath: ".spec.expiresAt" },
+  ],
+});
+
+export const apiGrantDecisionCrd = customResourceDefinition({
+  kind: "ApiGrantDecision",
+  plural: "apigrantdecisions",
+  singular: "apigrantdecision",
+  scope: "Namespaced",
+  spec: ApiGrantDecisionSpec,
+  status: Type.Object({}),
+  printerColumns: [
+    { name: "Grant", type: "string", jsonPath: ".spec.grant.name" },
+    { name: "Consumer", type: "string", jsonPath: ".spec.grant.namespace" },
+    { name: "Decision", type: "string", jsonPath: ".spec.decision" },
+    { name: "By", type: "string", jsonPath: ".spec.decidedBy" },
+  ],
+});
+
 /** Every govhost CRD, in install order. */
 export const allCrds = [
   departmentCrd,
@@ -125,5 +175,8 @@ export const allCrds = [
   rateCardCrd,
   sharedServiceCrd,
   sharedServiceInstanceCrd,
+  apiExportCrd,
+  apiGrantCrd,
+  apiGrantDecisionCrd,
   ...policyReportCrds,
 ];

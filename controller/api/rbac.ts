@@ -43,6 +43,11 @@ const viewerRules: PolicyRule[] = [
     resources: ["eservices/status", "sharedserviceinstances/status"],
     verbs: read,
   },
+  {
+    apiGroups: ["govhost.io"],
+    resources: ["apiexports", "apiexports/status", "apigrants", "apigrants/status", "apigrantdecisions"],
+    verbs: read,
+  },
   // A RoleBinding in namespace X lets its subjects read namespace X itself (and no other).
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
 ];
@@ -64,6 +69,8 @@ const developerRules: PolicyRule[] = [
   ),
   { apiGroups: [""], resources: ["secrets"], verbs: [...read, ...write] },
   { apiGroups: [""], resources: ["pods/exec", "pods/portforward", "pods/attach"], verbs: ["create", "get"] },
+  // Asking another department for API access; the provider's admins decide (ApiGrantDecision).
+  { apiGroups: ["govhost.io"], resources: ["apigrants"], verbs: write },
 ];
 
 // Tenants may delegate inside their namespace; Kubernetes' escalation check still stops them granting
@@ -73,6 +80,8 @@ const adminRules: PolicyRule[] = [
   ...developerRules,
   subscriptions,
   { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: write },
+  // Publishing an API to other departments, and deciding their requests, in the admin's own name (GH-API-001).
+  { apiGroups: ["govhost.io"], resources: ["apiexports", "apigrantdecisions"], verbs: write },
   {
     apiGroups: ["rbac.authorization.k8s.io"],
     resources: ["roles", "rolebindings"],
@@ -302,6 +311,18 @@ export const controllerClusterRole = clusterRole(
       verbs: ["update"],
     },
     { apiGroups: ["govhost.io"], resources: ["sharedservices"], verbs: read },
+    // API exchange: read exports, grants and decisions; report on exports and grants.
+    { apiGroups: ["govhost.io"], resources: ["apiexports", "apigrants", "apigrantdecisions"], verbs: read },
+    {
+      apiGroups: ["govhost.io"],
+      resources: ["apiexports/status", "apigrants/status"],
+      verbs: ["get", "update", "patch"],
+    },
+    {
+      apiGroups: ["govhost.io"],
+      resources: ["apigrants/finalizers", "apigrantdecisions/finalizers"],
+      verbs: ["update"],
+    },
     // update/patch: the finalizer that deprovisions broker-backed instances at the broker first.
     { apiGroups: ["govhost.io"], resources: ["sharedserviceinstances"], verbs: [...read, "update", "patch"] },
     {

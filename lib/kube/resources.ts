@@ -152,6 +152,27 @@ export const resources = {
     plural: "sharedserviceinstances",
     namespaced: true,
   },
+  apiExport: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "ApiExport",
+    plural: "apiexports",
+    namespaced: true,
+  },
+  apiGrant: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "ApiGrant",
+    plural: "apigrants",
+    namespaced: true,
+  },
+  apiGrantDecision: {
+    group: "govhost.io",
+    version: "v1alpha1",
+    kind: "ApiGrantDecision",
+    plural: "apigrantdecisions",
+    namespaced: true,
+  },
   podDisruptionBudget: {
     group: "policy",
     version: "v1",

@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiGrant } from "../../controller/api/api-exchange.ts";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
 import { buildOciLayout } from "../../tools/image/oci-image.ts";
 import { pushToLocalRegistry } from "../../tools/image/push.ts";
 import { compliantPodSpec, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
@@ -19,8 +21,11 @@ import { type NodePlatform, startNodePlatform } from "./support/node-platform.ts
 let platform: NodePlatform;
 let admin: KubeClient;
 let busybox = "";
+let demoSite = "";
 const first = uniqueName("npa");
 const second = uniqueName("npb");
+/** A third department, for the API exchange: neither provider nor consumer. */
+const third = uniqueName("npc");
 const labels = { app: "web", "govhost.io/data-classification": "UNCLASSIFIED" };
 
 /** A compliant pod running `command` in the pushed busybox image. */
@@ -102,9 +107,11 @@ beforeAll(async () => {
   );
   const pushed = pushToLocalRegistry(image, "govhost/busybox", platform.node.registry.pushAddress);
   busybox = `${pushed.ref}@${pushed.digest}`;
+  demoSite = pushDemoSiteImages(platform.node.registry.pushAddress, join(platform.dir, "images")).fixed.ref;
   await admin.create(departmentManifest(first, { environments: ["prod", "dev"] }));
   await admin.create(departmentManifest(second, { environments: ["prod"] }));
-  for (const dept of [first, second]) await waitForDepartment(admin, dept, isReady, "ready", 60_000);
+  await admin.create(departmentManifest(third, { environments: ["prod"] }));
+  for (const dept of [first, second, third]) await waitForDepartment(admin, dept, isReady, "ready", 60_000);
 }, 600_000);
 
 afterAll(async () => {
@@ -292,5 +299,159 @@ describe("a department admin's own NetworkPolicies (GH-NET-003)", () => {
     expect(byDeveloper?.message).toContain('cannot create resource "networkpolicies"');
     for (const name of ["to-second", "to-internet", "from-anyone", "by-developer"])
       expect(await admin.find(resources.networkPolicy, name, `${first}-prod`)).toBeUndefined();
+  });
+});
+
+describe("API exchange between departments (#21): a grant opens exactly one path, until it expires", () => {
+  const provider = `${second}-prod`;
+  const consumer = `${first}-dev`;
+  const providerAdmin = () => admin.impersonating({ user: "pat", groups: [`${second}-admins`] });
+  const consumerAdmin = () => admin.impersonating({ user: "cho", groups: [`${first}-admins`] });
+  const refusal = (attempt: Promise<unknown>) =>
+    attempt.then(
+      () => undefined,
+      (error: unknown) => error as KubeApiError,
+    );
+  let lookupIP = "";
+  let grant: KubeObject & ApiGrant;
+  const decision = (by: string, decidedBy: string, decision: "approved" | "refused" = "approved") => ({
+    apiVersion: "govhost.io/v1alpha1",
+    kind: "ApiGrantDecision",
+    metadata: { name: `${by}-decides`, namespace: provider },
+    spec: {
+      grant: {
+        namespace: consumer,
+        name: "lookup",
+        uid: grant.metadata.uid,
+        generation: grant.metadata.generation,
+      },
+      export: "lookup-api",
+      decision,
+      decidedBy,
+      reason: "",
+    },
+  });
+  const grantPhase = async () =>
+    (await admin.get<KubeObject & ApiGrant>(resources.apiGrant, "lookup", consumer)).status?.phase;
+
+  it("publishes an e-service's API, which the consumer cannot reach before a grant", {
+    timeout: 240_000,
+  }, async () => {
+    await providerAdmin().create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: "lookup", namespace: provider },
+      spec: {
+        image: demoSite,
+        exposure: "internal",
+        replicas: 1,
+        displayName: { en: "Permit lookup", zhHant: "許可證查詢" },
+      },
+    });
+    await providerAdmin().create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ApiExport",
+      metadata: { name: "lookup-api", namespace: provider },
+      spec: {
+        eservice: "lookup",
+        basePath: "/",
+        description: { en: "Look up a permit by its number", zhHant: "按編號查詢許可證" },
+        openApi: `https://lookup.${second}.gov.example/openapi.json`,
+        dataClassification: "RESTRICTED",
+        consumers: { all: false, departments: [first, third] },
+      },
+    });
+    const running = await eventually(
+      "the e-service's pod to run",
+      async () => {
+        const pods = await admin.list<KubeObject & { status?: { phase?: string; podIP?: string } }>(
+          resources.pod,
+          { namespace: provider, labelSelector: "govhost.io/eservice=lookup" },
+        );
+        return pods.items.find((p) => p.status?.phase === "Running" && p.status.podIP);
+      },
+      180_000,
+    );
+    lookupIP = running.status?.podIP as string;
+    // Its own namespace reaches it (the server serves), the consumer does not.
+    const own = await reaches(provider, lookupIP, 8080, 5);
+    expect(own.reached, own.log).toBe(true);
+    const before = await reaches(consumer, lookupIP, 8080);
+    expect(before.reached, before.log).toBe(false);
+  });
+
+  it("refuses a request above the consumer's classification ceiling, and decisions by anyone but a provider admin in their own name", async () => {
+    const expiresAt = new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const spec = {
+      export: { department: second, environment: "prod", name: "lookup-api" },
+      purpose: "Check permits while processing applications",
+      dataClassification: "RESTRICTED" as const,
+      expiresAt,
+    };
+    const aboveCeiling = await refusal(
+      consumerAdmin().create({
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "ApiGrant",
+        metadata: { name: "secret-lookup", namespace: consumer },
+        spec: { ...spec, dataClassification: "CONFIDENTIAL" },
+      }),
+    );
+    expect(aboveCeiling?.message).toContain("GH-API-002: the API returns data classified CONFIDENTIAL");
+    // A developer of the consumer may ask.
+    grant = await admin
+      .impersonating({ user: "dev", groups: [`${first}-developers`] })
+      .create<KubeObject & ApiGrant>({
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "ApiGrant",
+        metadata: { name: "lookup", namespace: consumer },
+        spec,
+      });
+    await eventually("the grant to await a decision", async () =>
+      (await grantPhase()) === "Pending" ? true : undefined,
+    );
+
+    const byProviderDeveloper = await refusal(
+      admin
+        .impersonating({ user: "dev2", groups: [`${second}-developers`] })
+        .create(decision("dev2", "dev2")),
+    );
+    expect(byProviderDeveloper?.code).toBe(403);
+    expect(byProviderDeveloper?.message).toContain('cannot create resource "apigrantdecisions"');
+    const byConsumerAdmin = await refusal(consumerAdmin().create(decision("cho", "cho")));
+    expect(byConsumerAdmin?.code).toBe(403);
+    const inAnotherName = await refusal(providerAdmin().create(decision("pat", "someone-else")));
+    expect(inAnotherName?.message).toContain("GH-API-001: decidedBy must be your own user name (pat)");
+    expect(await grantPhase()).toBe("Pending");
+  });
+
+  it("after the provider admin's approval the consumer reaches the API; a third department still cannot; after expiry nobody can", {
+    timeout: 300_000,
+  }, async () => {
+    await providerAdmin().create(decision("pat", "pat"));
+    await eventually("the grant to be active", async () =>
+      (await grantPhase()) === "Active" ? true : undefined,
+    );
+    const after = await reaches(consumer, lookupIP, 8080, 5);
+    expect(after.reached, after.log).toBe(true);
+    // The third department is offered the API too, but has no grant: still refused.
+    const thirdTry = await reaches(`${third}-prod`, lookupIP, 8080);
+    expect(thirdTry.reached, thirdTry.log).toBe(false);
+    // The grant's policies are the platform's: the consumer cannot widen or keep them.
+    const keep = await refusal(
+      consumerAdmin().delete(resources.networkPolicy, "govhost-api-to-lookup", consumer),
+    );
+    expect(keep?.message).toContain("GH-NET-003");
+
+    await eventually(
+      "the grant to expire",
+      async () => ((await grantPhase()) === "Expired" ? true : undefined),
+      180_000,
+    );
+    const expired = await reaches(consumer, lookupIP, 8080);
+    expect(expired.reached, expired.log).toBe(false);
+    const left = await admin.list<KubeObject>(resources.networkPolicy, {
+      labelSelector: "govhost.io/api-grant=lookup",
+    });
+    expect(left.items.map((p) => p.metadata?.name)).toEqual([]);
   });
 });
