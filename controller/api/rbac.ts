@@ -215,6 +215,7 @@ export const portalApiClusterRole = clusterRole(
         "ratecards",
         "sharedservices",
         "sharedserviceinstances",
+        "apiexports",
       ],
       verbs: read,
     },

@@ -364,6 +364,45 @@ describe("authorization matrix: every role x every route x own and other departm
     expect((await call(undefined, "GET", "/api/v1/catalogue/shared-services")).status).toBe(401);
   });
 
+  it("lists the APIs departments publish to each other for anyone with a role, with who may ask", async () => {
+    await env.admin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ApiExport",
+      metadata: { name: "permits", namespace: `${other}-dev` },
+      spec: {
+        eservice: "permits",
+        description: { en: "Permit lookup", zhHant: "許可證查詢" },
+        openApi: `https://permits.${other}.gov.example/openapi.json`,
+        dataClassification: "RESTRICTED",
+        consumers: { departments: [own] },
+      },
+    });
+    const listed = async (role: Role) => {
+      const response = await call(role, "GET", "/api/v1/api-catalogue");
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return (response.body as { items: Record<string, unknown>[] }).items.find(
+        (a) => a.department === other && a.name === "permits",
+      );
+    };
+    expect(await listed("viewer")).toEqual({
+      department: other,
+      environment: "dev",
+      name: "permits",
+      eservice: "permits",
+      basePath: "/",
+      description: { en: "Permit lookup", zhHant: "許可證查詢" },
+      openApi: `https://permits.${other}.gov.example/openapi.json`,
+      dataClassification: "RESTRICTED",
+      offeredToAll: false,
+      mayAsk: [own],
+    });
+    expect((await listed("operator"))?.mayAsk).toEqual([]);
+    const outsider = await call("outsider", "GET", "/api/v1/api-catalogue");
+    expect(outsider.status).toBe(403);
+    expect(outsider.type).toContain("application/problem+json");
+    expect((await call(undefined, "GET", "/api/v1/api-catalogue")).status).toBe(401);
+  });
+
   it("serves the public service catalogue and OpenAPI without a token", async () => {
     expect((await call(undefined, "GET", "/api/v1/service-clusters")).status).toBe(200);
     const openapi = await call(undefined, "GET", "/openapi.json");
@@ -612,6 +651,7 @@ describe("fuzzing every route's input (fast-check)", () => {
     { method: "GET", path: ([d]) => `/api/v1/departments/${d}/policy-reports` },
     { method: "GET", path: ([, q]) => `/api/v1/audit?limit=${q}&since=${q}` },
     { method: "GET", path: () => "/api/v1/service-clusters" },
+    { method: "GET", path: () => "/api/v1/api-catalogue" },
   ];
   const body = fc.oneof(
     fc.jsonValue({ maxDepth: 4 }),
