@@ -7,6 +7,7 @@ import Type from "typebox";
 import { type Action, allowed } from "../auth/authorize.ts";
 import { principalFrom } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
+import { apiCataloguePage } from "./api-catalogue-page.ts";
 import { auditPages } from "./audit-pages.ts";
 import { compliancePages } from "./compliance-pages.ts";
 import { newDepartmentPage } from "./department-new-page.ts";
@@ -220,6 +221,7 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
     await app.register(compliancePages(kit));
     await app.register(newDepartmentPage(kit));
     await app.register(rateCardPage(kit, { timeZone: deps.timeZone }));
+    await app.register(apiCataloguePage(kit));
     await app.register(financePages(kit, { timeZone: deps.timeZone }));
     await app.register(auditPages(kit, { timeZone: deps.timeZone }));
 

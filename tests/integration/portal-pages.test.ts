@@ -835,6 +835,38 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
     }
   });
 
+  it("shows the APIs departments publish to each other, with the OpenAPI document and who may ask", async () => {
+    await waitForDepartment(admin, other, isReady, "ready");
+    await admin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ApiExport",
+      metadata: { name: "permit-check", namespace: `${other}-prod` },
+      spec: {
+        eservice: "permits",
+        description: { en: "Check a permit by its number", zhHant: "按編號查核許可證" },
+        openApi: `https://permits.${other}.gov.example/openapi.json`,
+        dataClassification: "RESTRICTED",
+        consumers: { all: false, departments: [dept] },
+      },
+    });
+    const { context, page } = await signedInPage("immd-admin", "/my");
+    try {
+      await page.getByRole("link", { name: "APIs", exact: true }).click();
+      expect(new URL(page.url()).pathname).toBe("/apis");
+      const row = await page.getByRole("row", { name: /permit-check/ }).textContent();
+      expect(row).toContain("Check a permit by its number");
+      expect(row).toContain(`${other} (prod)`);
+      expect(row).toContain("Restricted");
+      expect(row).toContain(dept);
+      expect(
+        await page.getByRole("link", { name: "OpenAPI document of permit-check" }).getAttribute("href"),
+      ).toBe(`https://permits.${other}.gov.example/openapi.json`);
+      await axeBothLanguages(page);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("lets an operator create a department with the form, and offers it to no one else", async () => {
     const { context, page } = await signedInPage("operator", "/my");
     try {
