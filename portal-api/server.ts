@@ -26,6 +26,7 @@ import { assetsPrefix, pageRoutes, sendNotFoundPage } from "./pages/plugin.ts";
 import { signedInRoutes } from "./pages/signed-in.ts";
 import { Problem, ProblemError, problemBase, problems } from "./problem.ts";
 import { apiCatalogueRoutes } from "./routes/api-catalogue.ts";
+import { apiGrantRoutes } from "./routes/api-grants.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { budgetRoutes } from "./routes/budget.ts";
 import { catalogueRoutes } from "./routes/catalogue.ts";
@@ -396,6 +397,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(usageRoutes(deps));
       await api.register(catalogueRoutes(deps));
       await api.register(apiCatalogueRoutes(deps));
+      await api.register(apiGrantRoutes(deps));
       await api.register(rateCardRoutes(deps));
       await api.register(sharedServiceRoutes(deps));
       await api.register(serviceClusterRoutes(directory));

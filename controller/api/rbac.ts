@@ -216,6 +216,7 @@ export const portalApiClusterRole = clusterRole(
         "sharedservices",
         "sharedserviceinstances",
         "apiexports",
+        "apigrants",
       ],
       verbs: read,
     },

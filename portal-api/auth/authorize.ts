@@ -16,6 +16,8 @@ export const actions = [
   "shared-service:read",
   "shared-service:subscribe",
   "shared-service:records",
+  "api:request",
+  "api:decide",
   "statement:read",
   "budget:read",
   "policy-report:read",
@@ -33,7 +35,7 @@ const platformGrants: Record<PlatformRole, Set<Action>> = {
   "records-manager": new Set(["department:read", "shared-service:read", "shared-service:records"]),
 };
 const viewer: Action[] = ["department:read", "eservice:read", "shared-service:read", "policy-report:read"];
-const developer: Action[] = [...viewer, "eservice:write"];
+const developer: Action[] = [...viewer, "eservice:write", "api:request"];
 const departmentGrants: Record<DepartmentRole, Set<Action>> = {
   viewer: new Set(viewer),
   developer: new Set(developer),
@@ -41,6 +43,7 @@ const departmentGrants: Record<DepartmentRole, Set<Action>> = {
   admin: new Set([
     ...developer,
     "eservice:publish",
+    "api:decide",
     "shared-service:subscribe",
     "department:update-contacts",
     "statement:read",

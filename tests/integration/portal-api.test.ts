@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { KubeClient } from "../../lib/kube/client.ts";
+import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
@@ -403,6 +403,65 @@ describe("authorization matrix: every role x every route x own and other departm
     expect((await call(undefined, "GET", "/api/v1/api-catalogue")).status).toBe(401);
   });
 
+  it("lets a department ask for another's API and the provider decide, as themselves, audited", async () => {
+    // The export "permits" of the test above: offered to own, provided by other.
+    const ask = (role: Role, name: string, classification = "RESTRICTED") =>
+      call(role, "POST", `/api/v1/departments/${own}/environments/dev/api-grants`, {
+        name,
+        spec: {
+          export: { department: other, environment: "dev", name: "permits" },
+          purpose: "Check permits while processing applications",
+          dataClassification: classification,
+          expiresAt: new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+        },
+      });
+    expect((await ask("viewer", "by-viewer")).status).toBe(403);
+    const above = await ask("developer", "above-ceiling", "CONFIDENTIAL");
+    expect(above.status).toBe(422);
+    expect(JSON.stringify(above.body)).toContain("GH-API-002");
+    const asked = await ask("developer", "permits");
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+    const listed = await call("viewer", "GET", `/api/v1/departments/${own}/environments/dev/api-grants`);
+    expect((listed.body as { items: { name: string }[] }).items.map((g) => g.name)).toEqual(["permits"]);
+
+    const decide = (role: Role, dept: string) =>
+      call(role, "POST", `/api/v1/departments/${dept}/environments/dev/api-exports/permits/decisions`, {
+        grant: { namespace: `${own}-dev`, name: "permits" },
+        decision: "approved",
+        reason: "Legal basis: Permits Ordinance s.12",
+      });
+    // The consumer's admin is no admin of the provider; a request for another export is not found.
+    expect((await decide("admin", other)).status).toBe(403);
+    expect((await decide("operator", own)).status).toBe(404);
+    const decided = await decide("operator", other);
+    expect(decided.status, JSON.stringify(decided.body)).toBe(201);
+    const decisions = await env.admin.list<KubeObject & { spec: Record<string, unknown> }>(
+      resources.apiGrantDecision,
+      { namespace: `${other}-dev` },
+    );
+    const grant = await env.admin.get<KubeObject>(resources.apiGrant, "permits", `${own}-dev`);
+    expect(decisions.items.map((d) => d.spec)).toEqual([
+      {
+        grant: {
+          namespace: `${own}-dev`,
+          name: "permits",
+          uid: grant.metadata?.uid,
+          generation: grant.metadata?.generation,
+        },
+        export: "permits",
+        decision: "approved",
+        decidedBy: (decided.body as { decidedBy: string }).decidedBy,
+        reason: "Legal basis: Permits Ordinance s.12",
+      },
+    ]);
+    expect((decided.body as { decidedBy: string }).decidedBy).toMatch(/#operator$/);
+    const audit = await call("auditor", "GET", "/api/v1/audit?limit=1000");
+    const actions = (audit.body as { items: { action: string; target: { name: string } }[] }).items
+      .filter((r) => r.target.name === "permits")
+      .map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(["api-grant.request", "api-grant.approve"]));
+  });
+
   it("serves the public service catalogue and OpenAPI without a token", async () => {
     expect((await call(undefined, "GET", "/api/v1/service-clusters")).status).toBe(200);
     const openapi = await call(undefined, "GET", "/openapi.json");
@@ -652,6 +711,12 @@ describe("fuzzing every route's input (fast-check)", () => {
     { method: "GET", path: ([, q]) => `/api/v1/audit?limit=${q}&since=${q}` },
     { method: "GET", path: () => "/api/v1/service-clusters" },
     { method: "GET", path: () => "/api/v1/api-catalogue" },
+    { method: "GET", path: ([d, e]) => `/api/v1/departments/${d}/environments/${e}/api-grants` },
+    { method: "POST", path: ([d, e]) => `/api/v1/departments/${d}/environments/${e}/api-grants` },
+    {
+      method: "POST",
+      path: ([d, e, n]) => `/api/v1/departments/${d}/environments/${e}/api-exports/${n}/decisions`,
+    },
   ];
   const body = fc.oneof(
     fc.jsonValue({ maxDepth: 4 }),

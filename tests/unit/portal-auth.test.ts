@@ -80,6 +80,11 @@ describe("authorization", () => {
     const developer = as(["immd-developers"]);
     expect(allowed(developer, "eservice:write", "immd")).toBe(true);
     expect(allowed(developer, "eservice:publish", "immd")).toBe(false);
+    expect(allowed(developer, "api:request", "immd")).toBe(true);
+    expect(allowed(developer, "api:decide", "immd")).toBe(false);
+    expect(allowed(as(["immd-admins"]), "api:decide", "immd")).toBe(true);
+    expect(allowed(as(["immd-admins"]), "api:decide", "lcsd")).toBe(false);
+    expect(allowed(as(["immd-viewers"]), "api:request", "immd")).toBe(false);
     expect(allowed(developer, "statement:read", "immd")).toBe(false);
     expect(allowed(developer, "eservice:read", "lcsd")).toBe(false);
     expect(allowed(as(["immd-admins"]), "eservice:publish", "immd")).toBe(true);
