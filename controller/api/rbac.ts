@@ -322,7 +322,7 @@ export const controllerClusterRole = clusterRole(
     },
     {
       apiGroups: ["govhost.io"],
-      resources: ["apigrants/finalizers", "apigrantdecisions/finalizers"],
+      resources: ["apigrants/finalizers", "apiexports/finalizers"],
       verbs: ["update"],
     },
     // update/patch: the finalizer that deprovisions broker-backed instances at the broker first.
