@@ -57,12 +57,12 @@ export function apiCatalogueRoutes(deps: ApiDependencies): FastifyPluginAsyncTyp
           const namespace = e.metadata.namespace ?? "";
           const cut = namespace.lastIndexOf("-");
           if (cut <= 0) return [];
-          const name = namespace.slice(0, cut);
+          const department = namespace.slice(0, cut);
           const environment = namespace.slice(cut + 1);
           const { consumers } = e.spec;
           return [
             {
-              department: name,
+              department,
               environment,
               name: nameOf(e),
               eservice: e.spec.eservice,
@@ -71,7 +71,7 @@ export function apiCatalogueRoutes(deps: ApiDependencies): FastifyPluginAsyncTyp
               openApi: e.spec.openApi,
               dataClassification: e.spec.dataClassification,
               offeredToAll: consumers.all,
-              mayAsk: own.filter((d) => d !== name && (consumers.all || consumers.departments.includes(d))),
+              mayAsk: own.filter((d) => d !== department && (consumers.all || consumers.departments.includes(d))),
             },
           ];
         });
