@@ -1,5 +1,5 @@
 import { dataClassificationLevels, platformOwned } from "../keys.ts";
-import { rw } from "./shared.ts";
+import { departmentAdminVariables, rw } from "./shared.ts";
 import type { BaselineRule } from "./types.ts";
 
 // API exchange between departments: who decides a request for access, and what a department may receive.
@@ -26,17 +26,7 @@ export const apiExchangeRules: BaselineRule[] = [
         operations: rw,
       },
     ],
-    variables: [
-      {
-        name: "deciders",
-        expression: `params.data.platformOperators.split(',') + (has(namespaceObject.metadata.annotations) && '${platformOwned.adminGroups}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.adminGroups}'].split(',') : [])`,
-      },
-      {
-        name: "isAdmin",
-        expression:
-          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.deciders)",
-      },
-    ],
+    variables: departmentAdminVariables,
     validations: [
       {
         expression: "variables.isAdmin",

@@ -1,5 +1,4 @@
-import { platformOwned } from "../keys.ts";
-import { rw } from "./shared.ts";
+import { departmentAdminVariables, departmentRemovers, rw } from "./shared.ts";
 import type { BaselineRule, ResourceRule } from "./types.ts";
 
 // E-services: who may approve accessibility waivers and previews, and publish public e-services.
@@ -141,11 +140,7 @@ export const eserviceRules: BaselineRule[] = [
       },
     ],
     // Deleting a Department (an operator's decision) deletes its namespaces and everything in them.
-    exemptUsers: [
-      "system:serviceaccount:govhost-system:govhost-controller",
-      "system:serviceaccount:kube-system:namespace-controller",
-      "system:serviceaccount:kube-system:generic-garbage-collector",
-    ],
+    exemptUsers: departmentRemovers,
     variables: [
       {
         name: "wasPublic",
@@ -166,15 +161,7 @@ export const eserviceRules: BaselineRule[] = [
           })
           .join(" || ")})`,
       },
-      {
-        name: "deciders",
-        expression: `params.data.platformOperators.split(',') + (has(namespaceObject.metadata.annotations) && '${platformOwned.adminGroups}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.adminGroups}'].split(',') : [])`,
-      },
-      {
-        name: "isAdmin",
-        expression:
-          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.deciders)",
-      },
+      ...departmentAdminVariables,
     ],
     validations: [
       {

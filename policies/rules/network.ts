@@ -1,5 +1,5 @@
 import { platformOwned } from "../keys.ts";
-import { rw } from "./shared.ts";
+import { departmentRemovers, rw } from "./shared.ts";
 import type { BaselineRule } from "./types.ts";
 
 // Network: what tenants may not open up.
@@ -103,11 +103,7 @@ export const networkRules: BaselineRule[] = [
     ],
     // The controller renders the platform's policies; the namespace controller and the garbage collector
     // delete them with their department.
-    exemptUsers: [
-      "system:serviceaccount:govhost-system:govhost-controller",
-      "system:serviceaccount:kube-system:namespace-controller",
-      "system:serviceaccount:kube-system:generic-garbage-collector",
-    ],
+    exemptUsers: departmentRemovers,
     variables: [
       {
         name: "department",

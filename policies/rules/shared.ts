@@ -1,8 +1,35 @@
+import { platformOwned } from "../keys.ts";
 import type { ResourceRule } from "./types.ts";
 
 // Building blocks several rule files use: which resources are workloads, and CEL for their pod templates.
 
 export const rw: ResourceRule["operations"] = ["CREATE", "UPDATE"];
+
+/**
+ * Who removes a department's objects when it goes (an operator's decision): the controller, and the
+ * namespace controller and garbage collector deleting its namespaces and everything in them.
+ */
+export const departmentRemovers = [
+  "system:serviceaccount:govhost-system:govhost-controller",
+  "system:serviceaccount:kube-system:namespace-controller",
+  "system:serviceaccount:kube-system:generic-garbage-collector",
+];
+
+/**
+ * CEL variables `deciders` (platform operators and the namespace's department admin groups) and `isAdmin`
+ * (whether the requester belongs to one of them): for decisions only a department's admins take.
+ */
+export const departmentAdminVariables = [
+  {
+    name: "deciders",
+    expression: `params.data.platformOperators.split(',') + (has(namespaceObject.metadata.annotations) && '${platformOwned.adminGroups}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.adminGroups}'].split(',') : [])`,
+  },
+  {
+    name: "isAdmin",
+    expression:
+      "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g != '' && g in variables.deciders)",
+  },
+];
 
 export const workloads: ResourceRule[] = [
   { apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: rw },

@@ -71,7 +71,9 @@ export function apiCatalogueRoutes(deps: ApiDependencies): FastifyPluginAsyncTyp
               openApi: e.spec.openApi,
               dataClassification: e.spec.dataClassification,
               offeredToAll: consumers.all,
-              mayAsk: own.filter((d) => d !== department && (consumers.all || consumers.departments.includes(d))),
+              mayAsk: own.filter(
+                (d) => d !== department && (consumers.all || consumers.departments.includes(d)),
+              ),
             },
           ];
         });
