@@ -156,6 +156,9 @@ const govhostKinds = [
   "sharedserviceinstances",
   "ratecards",
   "chargebackstatements",
+  "apiexports",
+  "apigrants",
+  "apigrantdecisions",
 ];
 
 export const platformRoleClusterRoles = [

@@ -859,7 +859,7 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
       expect(row).toContain("Restricted");
       expect(row).toContain(dept);
       expect(
-        await page.getByRole("link", { name: "OpenAPI document of permit-check" }).getAttribute("href"),
+        await page.getByRole("link", { name: "OpenAPI document (permit-check)" }).getAttribute("href"),
       ).toBe(`https://permits.${other}.gov.example/openapi.json`);
       await axeBothLanguages(page);
     } finally {
