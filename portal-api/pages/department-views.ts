@@ -167,5 +167,6 @@ export function departmentPage(
     budget:
       answers.budget?.status === 200 ? budgetView(answers.budget.body as BudgetAnswer, context) : undefined,
     policyReportsHref: localePath(context.locale, `/departments/${department.name}/policy-reports`),
+    apiRequestsHref: localePath(context.locale, `/departments/${department.name}/api-requests`),
   });
 }

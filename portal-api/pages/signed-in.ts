@@ -8,6 +8,7 @@ import { type Action, allowed } from "../auth/authorize.ts";
 import { principalFrom } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { apiCataloguePage } from "./api-catalogue-page.ts";
+import { apiRequestsPage } from "./api-requests-page.ts";
 import { auditPages } from "./audit-pages.ts";
 import { compliancePages } from "./compliance-pages.ts";
 import { newDepartmentPage } from "./department-new-page.ts";
@@ -222,6 +223,7 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
     await app.register(newDepartmentPage(kit));
     await app.register(rateCardPage(kit, { timeZone: deps.timeZone }));
     await app.register(apiCataloguePage(kit));
+    await app.register(apiRequestsPage(kit, { timeZone: deps.timeZone }));
     await app.register(financePages(kit, { timeZone: deps.timeZone }));
     await app.register(auditPages(kit, { timeZone: deps.timeZone }));
 

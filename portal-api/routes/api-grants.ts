@@ -11,8 +11,16 @@ import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { problems } from "../problem.ts";
-import { asCaller, asProblem, environmentNamespace, nameOf, principalOf } from "./common.ts";
-import { EnvParams, json, Name, ResourceParams, responses } from "./schemas.ts";
+import {
+  asCaller,
+  asProblem,
+  environmentNamespace,
+  findDepartment,
+  nameOf,
+  principalOf,
+  requireAllowed,
+} from "./common.ts";
+import { DeptParams, EnvParams, json, Name, ResourceParams, responses } from "./schemas.ts";
 
 // Asking another department for API access (ApiGrant, in one of the consumer's environments) and deciding
 // such a request as the provider (ApiGrantDecision beside the ApiExport, in the decider's own name). Both are
@@ -52,6 +60,35 @@ const view = (g: GrantObject) => ({
 export function apiGrantRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   const base = "/departments/:dept/environments/:env";
   return async (app) => {
+    app.get(
+      "/departments/:dept/api-requests",
+      {
+        schema: {
+          tags: ["api-exchange"],
+          summary: "Other departments' requests for this department's APIs, with their phase",
+          params: DeptParams,
+          response: responses(
+            { 200: json("The requests", Type.Object({ items: Type.Array(GrantView) })) },
+            readProblems,
+          ),
+        },
+      },
+      async (request) => {
+        const { dept } = request.params;
+        requireAllowed(principalOf(request), "eservice:read", dept);
+        await findDepartment(deps, dept);
+        const list = await deps.kube.list<GrantObject>(resources.apiGrant);
+        return {
+          items: list.items
+            .filter((g) => g.spec.export.department === dept)
+            .sort((a, b) =>
+              (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+            )
+            .map(view),
+        };
+      },
+    );
+
     app.get(
       `${base}/api-grants`,
       {

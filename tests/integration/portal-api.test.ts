@@ -424,6 +424,13 @@ describe("authorization matrix: every role x every route x own and other departm
     const listed = await call("viewer", "GET", `/api/v1/departments/${own}/environments/dev/api-grants`);
     expect((listed.body as { items: { name: string }[] }).items.map((g) => g.name)).toEqual(["permits"]);
 
+    // The provider sees the request; the consumer's admin may not read the provider's requests.
+    const incoming = await call("operator", "GET", `/api/v1/departments/${other}/api-requests`);
+    expect((incoming.body as { items: { namespace: string; name: string }[] }).items).toEqual([
+      expect.objectContaining({ namespace: `${own}-dev`, name: "permits" }),
+    ]);
+    expect((await call("admin", "GET", `/api/v1/departments/${other}/api-requests`)).status).toBe(403);
+
     const decide = (role: Role, dept: string) =>
       call(role, "POST", `/api/v1/departments/${dept}/environments/dev/api-exports/permits/decisions`, {
         grant: { namespace: `${own}-dev`, name: "permits" },
@@ -712,6 +719,7 @@ describe("fuzzing every route's input (fast-check)", () => {
     { method: "GET", path: () => "/api/v1/service-clusters" },
     { method: "GET", path: () => "/api/v1/api-catalogue" },
     { method: "GET", path: ([d, e]) => `/api/v1/departments/${d}/environments/${e}/api-grants` },
+    { method: "GET", path: ([d]) => `/api/v1/departments/${d}/api-requests` },
     { method: "POST", path: ([d, e]) => `/api/v1/departments/${d}/environments/${e}/api-grants` },
     {
       method: "POST",

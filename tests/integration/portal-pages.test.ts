@@ -867,6 +867,69 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
     }
   });
 
+  it("lets the provider's admin approve another department's request for its API, in their own name", async () => {
+    await waitForDepartment(admin, other, isReady, "ready");
+    await admin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ApiExport",
+      metadata: { name: "visa-check", namespace: ns },
+      spec: {
+        eservice: "visa-status",
+        description: { en: "Check a visa", zhHant: "查核簽證" },
+        openApi: `https://visa.${dept}.gov.example/openapi.json`,
+        dataClassification: "RESTRICTED",
+        consumers: { all: false, departments: [other] },
+      },
+    });
+    const grant = await admin.create<KubeObject>({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ApiGrant",
+      metadata: { name: "visa-check", namespace: `${other}-prod` },
+      spec: {
+        export: { department: dept, environment: "prod", name: "visa-check" },
+        purpose: "Confirm visas when issuing licences",
+        dataClassification: "RESTRICTED",
+        expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+      },
+    });
+    const { context, page } = await signedInPage("immd-admin", `/departments/${dept}`);
+    try {
+      await page.getByRole("link", { name: "Requests for this department's APIs" }).click();
+      expect(new URL(page.url()).pathname).toBe(`/departments/${dept}/api-requests`);
+      expect(
+        await page
+          .getByRole("heading", { level: 2, name: `${other}-prod asks for visa-check (prod)` })
+          .count(),
+      ).toBe(1);
+      expect(await page.locator("main").textContent()).toContain("Confirm visas when issuing licences");
+      await axeBothLanguages(page);
+      await page.getByLabel(/Reason for the decision/).fill("Licensing Ordinance s.4 needs it");
+      await page.getByRole("button", { name: `Approve ${other}-prod/visa-check` }).click();
+      expect(await alertOf(page)).toBe("");
+      expect(await page.getByRole("status").textContent()).toContain("Decision recorded");
+      const decisions = await admin.list<KubeObject & { spec: Record<string, unknown> }>(
+        resources.apiGrantDecision,
+        { namespace: ns },
+      );
+      expect(decisions.items.map((d) => d.spec)).toEqual([
+        expect.objectContaining({
+          grant: {
+            namespace: `${other}-prod`,
+            name: "visa-check",
+            uid: grant.metadata?.uid,
+            generation: grant.metadata?.generation,
+          },
+          decision: "approved",
+          reason: "Licensing Ordinance s.4 needs it",
+          decidedBy: expect.stringMatching(/#immd-admin$/),
+        }),
+      ]);
+      await axeViolations(page).then((violations) => expect(violations).toEqual([]));
+    } finally {
+      await context.close();
+    }
+  });
+
   it("lets an operator create a department with the form, and offers it to no one else", async () => {
     const { context, page } = await signedInPage("operator", "/my");
     try {
