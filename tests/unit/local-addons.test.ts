@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { ingressObjects, localIngress } from "../../tools/cluster/node/ingress.ts";
 import { metricsServer, metricsServerObjects } from "../../tools/cluster/node/metrics-server.ts";
@@ -12,6 +12,7 @@ import { kubeRouterArgs, networkPolicyRbac, splitRule } from "../../tools/cluste
 // check the properties a reviewer would look for in the manifests.
 
 const dir = mkdtempSync(join(tmpdir(), "govhost-addons-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   writeFileSync(join(dir, name), text);
   return join(dir, name);

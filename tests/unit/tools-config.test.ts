@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { ConfigError, settingsTable } from "../../lib/config.ts";
 import { loadLocalToolConfig, localToolSettings } from "../../tools/config.ts";
 
@@ -78,6 +78,7 @@ describe("a bad value stops a tool before it starts anything", () => {
 
   it("npm start exits 2 naming the variable, with nothing started or written", { timeout: 30_000 }, () => {
     const stateDir = mkdtempSync(join(tmpdir(), "govhost-start-config-"));
+    onTestFinished(() => rmSync(stateDir, { recursive: true, force: true }));
     for (const [variable, value, form] of [
       ["GOVHOST_DEMO_SITE_PORT", "80a", localToolSettings.demoSitePort.form],
       // The portal API's and the controller's settings are checked by npm start too, up front.
