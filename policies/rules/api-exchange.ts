@@ -1,10 +1,7 @@
-import { dataClassificationLevels, platformOwned } from "../keys.ts";
-import { departmentAdminVariables, rw } from "./shared.ts";
+import { classificationCeilingVariables, departmentAdminVariables, rw } from "./shared.ts";
 import type { BaselineRule } from "./types.ts";
 
 // API exchange between departments: who decides a request for access, and what a department may receive.
-
-const levels = dataClassificationLevels.map((l, i) => `'${l}': ${i}`).join(", ");
 
 export const apiExchangeRules: BaselineRule[] = [
   {
@@ -57,13 +54,7 @@ export const apiExchangeRules: BaselineRule[] = [
     match: [
       { apiGroups: ["govhost.io"], apiVersions: ["v1alpha1"], resources: ["apigrants"], operations: rw },
     ],
-    variables: [
-      { name: "levels", expression: `{${levels}}` },
-      {
-        name: "ceiling",
-        expression: `has(namespaceObject.metadata.annotations) && '${platformOwned.maxDataClassification}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.maxDataClassification}'] : 'UNCLASSIFIED'`,
-      },
-    ],
+    variables: [...classificationCeilingVariables],
     validations: [
       {
         expression:

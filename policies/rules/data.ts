@@ -1,10 +1,8 @@
-import { dataClassificationLevels, platformOwned, tenantDeclared } from "../keys.ts";
-import { podVariables, workloads } from "./shared.ts";
+import { dataClassificationLevels, tenantDeclared } from "../keys.ts";
+import { classificationCeilingVariables, podVariables, workloads } from "./shared.ts";
 import type { BaselineRule } from "./types.ts";
 
 // Data classification: no workload above its department's ceiling.
-
-const levels = dataClassificationLevels.map((l, i) => `'${l}': ${i}`).join(", ");
 
 export const dataRules: BaselineRule[] = [
   {
@@ -20,14 +18,10 @@ export const dataRules: BaselineRule[] = [
     match: workloads,
     variables: [
       ...podVariables,
-      { name: "levels", expression: `{${levels}}` },
+      ...classificationCeilingVariables,
       {
         name: "declared",
         expression: `'${tenantDeclared.dataClassification}' in variables.podLabels ? variables.podLabels['${tenantDeclared.dataClassification}'] : ''`,
-      },
-      {
-        name: "ceiling",
-        expression: `has(namespaceObject.metadata.annotations) && '${platformOwned.maxDataClassification}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.maxDataClassification}'] : 'UNCLASSIFIED'`,
       },
     ],
     validations: [

@@ -1,4 +1,4 @@
-import { platformOwned } from "../keys.ts";
+import { dataClassificationLevels, platformOwned } from "../keys.ts";
 import type { ResourceRule } from "./types.ts";
 
 // Building blocks several rule files use: which resources are workloads, and CEL for their pod templates.
@@ -105,4 +105,16 @@ export const platformWriters = [
     "cronjob-controller",
     "daemon-set-controller",
   ].map((sa) => `system:serviceaccount:kube-system:${sa}`),
+];
+
+/**
+ * CEL variables `levels` (each data classification's rank) and `ceiling` (the namespace's department
+ * maximum, UNCLASSIFIED when unset): for rules that keep data within the department's ceiling.
+ */
+export const classificationCeilingVariables = [
+  { name: "levels", expression: `{${dataClassificationLevels.map((l, i) => `'${l}': ${i}`).join(", ")}}` },
+  {
+    name: "ceiling",
+    expression: `has(namespaceObject.metadata.annotations) && '${platformOwned.maxDataClassification}' in namespaceObject.metadata.annotations ? namespaceObject.metadata.annotations['${platformOwned.maxDataClassification}'] : 'UNCLASSIFIED'`,
+  },
 ];

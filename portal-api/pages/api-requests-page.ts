@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import type { ApiGrantSpec, ApiGrantStatus } from "../../controller/api/api-exchange.ts";
-import { linkedToControls, localeOf, type Problem, problemLines, segment } from "./forms.ts";
+import { localeOf, type Problem, problemLines, segment } from "./forms.ts";
 import { formatDateTime, localePath, locales, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 import type { Session } from "./session.ts";
@@ -56,7 +56,7 @@ export function apiRequestsPage(kit: SignedInKit, settings: { timeZone: string }
         departmentHref: localePath(context.locale, `/departments/${segment(dept)}`),
         rows,
         mayDecide,
-        problem: notice.problem ? linkedToControls(problemLines(notice.problem), {}) : undefined,
+        problem: notice.problem ? problemLines(notice.problem) : undefined,
         saved: notice.saved === true,
         savedText: t.decisionSaved,
       });

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { ApiExport } from "../../controller/api/api-exchange.ts";
 import { dataClassifications } from "../../controller/api/department.ts";
+import { StringEnum } from "../../controller/api/schema-helpers.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { ApiDependencies } from "../dependencies.ts";
@@ -21,7 +22,7 @@ const CatalogueApi = Type.Object({
   basePath: Type.String(),
   description: DisplayName,
   openApi: Type.String({ description: "Where the API's OpenAPI document is published" }),
-  dataClassification: Type.Unsafe<string>({ type: "string", enum: [...dataClassifications] }),
+  dataClassification: StringEnum(dataClassifications),
   offeredToAll: Type.Boolean(),
   mayAsk: Type.Array(Type.String(), {
     description:
