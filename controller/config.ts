@@ -128,6 +128,20 @@ export const controllerSettings = {
     description:
       "Size of one metering ledger shard's content (a ConfigMap's values, compressed) past which the department's ledger is spread over more shards.",
   },
+  apiGatewayCheckHost: {
+    env: "GOVHOST_API_GATEWAY_CHECK_HOST",
+    schema: Type.String({ minLength: 1 }),
+    form: "an address to bind that the ingress controller's pods reach (e.g. 0.0.0.0 in a pod)",
+    description:
+      "Where the controller answers the API gateway's check of each call between departments (Traefik forwardAuth). Unset: no check is served, so the gateway lets no call through.",
+  },
+  apiGatewayCheckPort: {
+    env: "GOVHOST_API_GATEWAY_CHECK_PORT",
+    schema: Port,
+    default: 8082,
+    form: "a TCP port, 0–65535",
+    description: "Port of the API gateway check (with GOVHOST_API_GATEWAY_CHECK_HOST).",
+  },
   timeZone: timeZoneSetting(platformDefaults.timeZone),
 
   chromium: {

@@ -54,7 +54,12 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
     },
   );
   setupSharedServices(manager);
-  setupApiExchange(manager);
+  setupApiExchange(manager, {
+    gateway: { namespace: config.ingressNamespace, className: config.ingressClass },
+    ...(config.apiGatewayCheckHost
+      ? { check: { host: config.apiGatewayCheckHost, port: config.apiGatewayCheckPort } }
+      : {}),
+  });
   setupMetering(manager, {
     timeZone: config.timeZone,
     rateCard: platformDefaults.rateCard,

@@ -32,6 +32,7 @@ function deployment(
   env: { name: string; value?: string; valueFrom?: unknown }[],
   replicas: number,
   volumes: { name: string; mountPath: string; source: Record<string, unknown> }[],
+  extraPorts: { name: string; containerPort: number }[] = [],
 ): Manifest {
   const labels = { ...partOf, "app.kubernetes.io/name": name };
   return {
@@ -56,7 +57,7 @@ function deployment(
               image,
               command: ["node", command],
               env,
-              ports: [{ name: "http", containerPort: port }],
+              ports: [{ name: "http", containerPort: port }, ...extraPorts],
               readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10 },
               resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
               securityContext: restrictedContainer,
@@ -73,18 +74,24 @@ function deployment(
   };
 }
 
-function service(name: string, port: number): Manifest {
+function service(name: string, port: number, target = { app: name, port: "http" }): Manifest {
   return {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace, labels: { ...partOf, "app.kubernetes.io/name": name } },
     spec: {
       type: "ClusterIP",
-      selector: { "app.kubernetes.io/name": name },
-      ports: [{ name: "http", port, targetPort: "http" }],
+      selector: { "app.kubernetes.io/name": target.app },
+      ports: [{ name: "http", port, targetPort: target.port }],
     },
   };
 }
+
+/**
+ * The controller's check for the API gateway (docs/api-exchange.md): the cluster's Traefik points its
+ * forwardAuth middleware at http://govhost-api-gateway-check.govhost-system.svc:8082/api-gateway/verify.
+ */
+const gatewayCheckPort = 8082;
 
 export const portalApiUrl = `http://govhost-portal-api.${namespace}.svc:8080`;
 
@@ -100,12 +107,20 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
       [
         { name: "GOVHOST_CONTROLLER_HOST", value: "0.0.0.0" },
         { name: "GOVHOST_INGRESS_NAMESPACE", value: settings.ingressControllerNamespace },
+        { name: "GOVHOST_API_GATEWAY_CHECK_HOST", value: "0.0.0.0" },
+        { name: "GOVHOST_API_GATEWAY_CHECK_PORT", value: String(gatewayCheckPort) },
         podName,
       ],
       2, // one leads (Lease), one stands by
       [],
+      [{ name: "gateway-check", containerPort: gatewayCheckPort }],
     ),
     service("govhost-controller", 8081),
+    // Only the leader is ready (/readyz), and only the leader answers the check.
+    service("govhost-api-gateway-check", gatewayCheckPort, {
+      app: "govhost-controller",
+      port: "gateway-check",
+    }),
     {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",

@@ -11,7 +11,7 @@ import { type PortalApiConfig, portalApiSettings, startSettings } from "../porta
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
 import { nodeDnsControllerEnv } from "./cluster/node/dns.ts";
-import { localIngress } from "./cluster/node/ingress.ts";
+import { localIngress, nodeApiGatewayControllerEnv } from "./cluster/node/ingress.ts";
 import type { NodeState } from "./cluster/node/state.ts";
 import { localToolSettings } from "./config.ts";
 import { spawnController } from "./controller-process.ts";
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     env: {
       GOVHOST_CONTROLLER_PORT: String(controllerConfig.port),
       // On the node, cluster DNS is a host process that tenant pods' DNS policy must allow.
-      ...(node ? nodeDnsControllerEnv : {}),
+      ...(node ? { ...nodeDnsControllerEnv, ...nodeApiGatewayControllerEnv } : {}),
       // The scanner may reach exactly the demo site's host and port.
       ...(site ? { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } : {}),
     },

@@ -1,19 +1,27 @@
 import type { KubeObject } from "../../lib/kube/client.ts";
 import type { ApiExport, ApiGrant, ApiGrantDecision, ApiGrantStatus } from "../api/api-exchange.ts";
+import { apiGateway, gatewayPath, gatewayUrl } from "../api/api-gateway.ts";
 import type { ApiGrantCondition } from "../api/conditions.ts";
 import type { EService } from "../api/eservice.ts";
-import { selectorLabels, type Tenant } from "../api/eservice-workload.ts";
+import type { Tenant } from "../api/eservice-workload.ts";
 import { childLabels, controllerReference, namespaceName } from "../api/group.ts";
+import { servicePort } from "../eservice/desired.ts";
 
 // What a grant should open, as a pure function of the grant, the export it asks for, the provider's
-// e-service and the provider admin's decision: two NetworkPolicies (the provider's pods accept the consumer
-// environment on the e-service's port; the consumer environment may send there), or none.
+// e-service and the provider admin's decision. Calls go through the API gateway (controller/api/api-gateway.ts),
+// which checks and counts each one, so an active grant opens the consumer environment's egress to the
+// gateway (one NetworkPolicy) and routes the export at the gateway (one Ingress, shared by the export's
+// grants). The gateway already reaches every e-service's pods, as the ingress controller; no path between
+// the two departments' pods is ever opened, so a call cannot go around the count.
 
 /** Labels on every NetworkPolicy a grant opens, so the controller finds them again (and cleans up). */
 export const grantLabels = {
   consumer: "govhost.io/api-grant-namespace",
   grant: "govhost.io/api-grant",
 } as const;
+
+/** Label on the Ingress that routes an export at the gateway. */
+export const exportLabel = "govhost.io/api-export";
 
 /** The longest a grant may run, from its creation. */
 export const maxGrantDays = 366;
@@ -26,6 +34,8 @@ export interface GrantInputs {
   eservice: (EService & KubeObject) | undefined;
   /** The provider namespace's decisions about this grant. */
   decisions: ApiGrantDecision[];
+  /** The ingress controller that serves as the API gateway. */
+  gateway: { namespace: string; className: string };
   now: Date;
 }
 
@@ -36,6 +46,8 @@ export interface GrantOutcome {
   provider?: NonNullable<ApiGrantStatus["provider"]>;
   /** The NetworkPolicies that must exist for this grant (none unless it is active). */
   policies: KubeObject[];
+  /** The export's route at the gateway, when the grant is active. */
+  route?: KubeObject;
   /** When the grant is active: how long until it expires (to look again then). */
   expiresInMs?: number;
 }
@@ -137,37 +149,48 @@ export function desiredGrant(inputs: GrantInputs): GrantOutcome {
 
   const consumerNamespace = grant.metadata.namespace as string;
   const grantName = grant.metadata.name as string;
-  const port = eservice.spec.port;
-  const labelsFor = (tenant: { department: string; environment: string }) => ({
-    ...childLabels(tenant.department, tenant.environment),
-    [grantLabels.consumer]: consumerNamespace,
-    [grantLabels.grant]: grantName,
-  });
-  const byName = (namespace: string) => ({
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
-  });
-  const providerSide: KubeObject = {
+  const exportName = apiExport.metadata.name as string;
+  const route: KubeObject = {
     apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
+    kind: "Ingress",
     metadata: {
-      name: `govhost-api-from-${consumerNamespace}-${grantName}`.slice(0, 253),
+      name: `govhost-api-${exportName}`,
       namespace: providerNamespace,
-      labels: labelsFor(wanted),
+      labels: { ...childLabels(wanted.department, wanted.environment), [exportLabel]: exportName },
+      annotations: {
+        "traefik.ingress.kubernetes.io/router.entrypoints": apiGateway.entryPoint,
+        "traefik.ingress.kubernetes.io/router.middlewares": apiGateway.middlewares.join(","),
+      },
       ownerReferences: [controllerReference("ApiExport", apiExport)],
     },
     spec: {
-      podSelector: { matchLabels: selectorLabels(eservice) },
-      policyTypes: ["Ingress"],
-      ingress: [{ from: [byName(consumerNamespace)], ports: [{ protocol: "TCP", port }] }],
+      ingressClassName: inputs.gateway.className,
+      rules: [
+        {
+          http: {
+            paths: [
+              {
+                path: gatewayPath(providerNamespace, exportName),
+                pathType: "Prefix",
+                backend: { service: { name: apiExport.spec.eservice, port: { number: servicePort } } },
+              },
+            ],
+          },
+        },
+      ],
     },
   };
-  const consumerSide: KubeObject = {
+  const toGateway: KubeObject = {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: {
       name: `govhost-api-to-${grantName}`.slice(0, 253),
       namespace: consumerNamespace,
-      labels: labelsFor(consumer),
+      labels: {
+        ...childLabels(consumer.department, consumer.environment),
+        [grantLabels.consumer]: consumerNamespace,
+        [grantLabels.grant]: grantName,
+      },
       ownerReferences: [controllerReference("ApiGrant", grant)],
     },
     spec: {
@@ -175,22 +198,35 @@ export function desiredGrant(inputs: GrantInputs): GrantOutcome {
       policyTypes: ["Egress"],
       egress: [
         {
-          to: [{ ...byName(providerNamespace), podSelector: { matchLabels: selectorLabels(eservice) } }],
-          ports: [{ protocol: "TCP", port }],
+          to: [
+            {
+              namespaceSelector: {
+                matchLabels: { "kubernetes.io/metadata.name": inputs.gateway.namespace },
+              },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: apiGateway.containerPort }],
         },
       ],
     },
   };
+  const url = gatewayUrl(inputs.gateway.namespace, providerNamespace, exportName);
   return {
     phase: "Active",
     ready: ready(
       "True",
       "Active",
-      `Approved by ${decision.spec.decidedBy}; ${consumerNamespace} may call ${apiExport.spec.eservice} in ${providerNamespace} on port ${port} until ${grant.spec.expiresAt}`,
+      `Approved by ${decision.spec.decidedBy}; ${consumerNamespace} may call ${url} until ${grant.spec.expiresAt}`,
     ),
     decidedBy: decision.spec.decidedBy,
-    provider: { namespace: providerNamespace, eservice: apiExport.spec.eservice, port },
-    policies: [providerSide, consumerSide],
+    provider: {
+      namespace: providerNamespace,
+      eservice: apiExport.spec.eservice,
+      port: eservice.spec.port,
+      url,
+    },
+    policies: [toGateway],
+    route,
     expiresInMs: expiresAt - now.getTime(),
   };
 }

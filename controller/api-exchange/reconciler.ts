@@ -7,7 +7,7 @@ import type { Tenant } from "../api/eservice-workload.ts";
 import { fieldManager, namespaceName } from "../api/group.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
-import { desiredGrant, grantLabels } from "./desired.ts";
+import { desiredGrant, type GrantInputs, grantLabels } from "./desired.ts";
 
 type Grant = ApiGrant & KubeObject;
 
@@ -16,7 +16,7 @@ const maxRequeueMs = 2_147_000_000;
 
 /**
  * Reconciles one ApiGrant (key `<consumer namespace>/<name>`): works out what it should open (desired.ts),
- * applies those NetworkPolicies, deletes any other policy opened for it, reports the phase, and looks again
+ * applies the export's route at the gateway and the grant's NetworkPolicy, deletes any other policy opened for it, reports the phase, and looks again
  * when it expires. A grant that is gone has its policies deleted too.
  */
 export class ApiGrantReconciler {
@@ -30,17 +30,20 @@ export class ApiGrantReconciler {
     /** The NetworkPolicies opened for a grant, wherever they are. */
     policiesOf: (consumerNamespace: string, grant: string) => KubeObject[];
   };
+  private readonly gateway: GrantInputs["gateway"];
   private readonly now: () => Date;
 
   constructor(options: {
     client: KubeClient;
     status: StatusWriter;
     lookup: ApiGrantReconciler["lookup"];
+    gateway: GrantInputs["gateway"];
     now?: () => Date;
   }) {
     this.client = options.client;
     this.status = options.status;
     this.lookup = options.lookup;
+    this.gateway = options.gateway;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -60,8 +63,12 @@ export class ApiGrantReconciler {
       export: apiExport,
       eservice: apiExport ? this.lookup.eserviceOf(providerNamespace, apiExport.spec.eservice) : undefined,
       decisions: this.lookup.decisionsIn(providerNamespace),
+      gateway: this.gateway,
       now: this.now(),
     });
+    // The export's route stays while the export does (it is the export's child, shared by its grants); a
+    // caller without an active grant is refused at the gateway and cannot reach it anyway.
+    if (outcome.route) await this.client.apply(outcome.route, { fieldManager });
     for (const policy of outcome.policies) await this.client.apply(policy, { fieldManager });
     await this.deleteAll(this.lookup.policiesOf(namespace, name), outcome.policies);
     await this.status.write(statusOwners.apiGrant, grant, {

@@ -2,21 +2,32 @@ import type { KubeObject } from "../../lib/kube/client.ts";
 import { objectKey } from "../../lib/kube/informer.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { ApiExport, ApiGrant, ApiGrantDecision } from "../api/api-exchange.ts";
+import { apiGateway } from "../api/api-gateway.ts";
 import { namespaceName } from "../api/group.ts";
 import { eservicesInformer } from "../eservice/setup.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { tenantLookup, tenantNamespaces } from "../tenancy/setup.ts";
-import { grantLabels } from "./desired.ts";
+import { type GrantInputs, grantLabels } from "./desired.ts";
+import { startGatewayServer } from "./gateway-server.ts";
 import { ApiGrantReconciler, grantKeyOf } from "./reconciler.ts";
+import { TokenReviewer } from "./token-review.ts";
 
 type Grant = ApiGrant & KubeObject;
+
+export interface ApiExchangeSettings {
+  /** The ingress controller that serves as the API gateway. */
+  gateway: GrantInputs["gateway"];
+  /** Where to answer the gateway's checks of each call; without it no call gets through the gateway. */
+  check?: { host: string; port: number };
+}
 
 /**
  * API exchange: each ApiGrant opens (or closes) the path to the ApiExport it asks for, following the
  * provider admin's ApiGrantDecision and the grant's expiry. A change to an export, a decision, the provider's
- * e-service or one of the grant's own NetworkPolicies looks at the grants concerned again.
+ * e-service or one of the grant's own NetworkPolicies looks at the grants concerned again. While leading,
+ * the controller also answers the gateway's check of every call, and counts it (gateway-server.ts).
  */
-export function setupApiExchange(manager: Manager): void {
+export function setupApiExchange(manager: Manager, settings: ApiExchangeSettings): void {
   const grants = manager.informer<Grant>(resources.apiGrant, { phase: 1 });
   const exports = manager.informer<ApiExport & KubeObject>(resources.apiExport, { phase: 1 });
   const decisions = manager.informer<ApiGrantDecision & KubeObject>(resources.apiGrantDecision, { phase: 1 });
@@ -36,6 +47,7 @@ export function setupApiExchange(manager: Manager): void {
       policiesOf: (namespace, grant) =>
         policies.list().filter((p) => grantKeyOf(p) === `${namespace}/${grant}`),
     },
+    gateway: settings.gateway,
   });
   const queue = manager.controller({
     name: "apigrant",
@@ -68,4 +80,22 @@ export function setupApiExchange(manager: Manager): void {
     const key = grantKeyOf(policy);
     if (key) queue.add(key);
   });
+  const { check } = settings;
+  if (check)
+    manager.runnable((signal) => {
+      startGatewayServer({
+        ...check,
+        client: manager.client,
+        reviewer: new TokenReviewer({ client: manager.client, audience: apiGateway.audience }),
+        grantsIn: (namespace) => grants.list().filter((g) => g.metadata.namespace === namespace),
+        registry: manager.metrics.registry,
+        log: manager.log,
+      }).then(
+        (server) => {
+          manager.log.info({ address: `http://${check.host}:${check.port}` }, "API gateway checks listening");
+          signal.addEventListener("abort", () => server.close(), { once: true });
+        },
+        (error: unknown) => manager.log.error({ err: error }, "API gateway checks could not listen"),
+      );
+    });
 }

@@ -5,7 +5,8 @@ import { Condition, dnsLabelPattern, StringEnum } from "./schema-helpers.ts";
 // API exchange between departments (joined-up government): a provider publishes an e-service's API as an
 // ApiExport; a consumer department asks for access from one of its environments with an ApiGrant; the
 // provider's admin decides with an ApiGrantDecision, in their own name. The controller then opens exactly
-// that path (two NetworkPolicies) until the grant expires, is refused or withdrawn.
+// that path (through the API gateway, which checks and counts every call: api-gateway.ts) until the grant
+// expires, is refused or withdrawn.
 
 const Name = Type.String({ pattern: dnsLabelPattern, minLength: 1, maxLength: 63 });
 
@@ -86,9 +87,28 @@ export const ApiGrantStatus = Type.Object({
   conditions: Type.Optional(Type.Array(Condition)),
   /** Who decided, when the provider has decided. */
   decidedBy: Type.Optional(Type.String()),
-  /** The provider namespace and the EService's port this grant opens, when active. */
+  /** The provider namespace and e-service this grant reaches, and where to call it, when active. */
   provider: Type.Optional(
-    Type.Object({ namespace: Type.String(), eservice: Type.String(), port: Type.Integer() }),
+    Type.Object({
+      namespace: Type.String(),
+      eservice: Type.String(),
+      port: Type.Integer(),
+      url: Type.Optional(Type.String({ description: "The export's address at the API gateway" })),
+    }),
+  ),
+  /**
+   * Calls the API gateway answered for this grant (written by the gateway's check, before the call goes
+   * through: every call let through is counted once, across controller restarts).
+   */
+  calls: Type.Optional(
+    Type.Object({
+      allowed: Type.Integer({ minimum: 0, description: "Calls let through to the provider" }),
+      refused: Type.Integer({
+        minimum: 0,
+        description: "Calls from this environment refused while the grant was not active",
+      }),
+      lastCallAt: Type.Optional(Type.String({ format: "date-time" })),
+    }),
   ),
 });
 

@@ -1,4 +1,5 @@
 import { platformOwned, tenantDeclared } from "../../policies/keys.ts";
+import { apiGateway } from "./api-gateway.ts";
 import type { EService } from "./eservice.ts";
 import { childLabels, controllerReference } from "./group.ts";
 
@@ -28,6 +29,10 @@ export function childMetadata(es: EService, tenant: Tenant, name: string) {
     ownerReferences: [controllerReference("EService", es)],
   };
 }
+
+const gatewayTokenVolume = "api-gateway-token";
+/** Where an e-service's pods find their token for the API gateway (file `token`). */
+export const gatewayTokenDir = "/var/run/secrets/govhost.io/api-gateway";
 
 /** The Deployment of an EService. */
 export function eserviceWorkload(es: EService, tenant: Tenant) {
@@ -68,10 +73,33 @@ export function eserviceWorkload(es: EService, tenant: Tenant) {
                 runAsNonRoot: true,
                 capabilities: { drop: ["ALL"] },
               },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+              volumeMounts: [
+                { name: "tmp", mountPath: "/tmp" },
+                { name: gatewayTokenVolume, mountPath: gatewayTokenDir, readOnly: true },
+              ],
             },
           ],
-          volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+          volumes: [
+            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            {
+              // The e-service's identity at the API gateway (docs/api-exchange.md): a token only the
+              // gateway accepts, bound to the pod, rotated by the kubelet. The pod's user comes from the
+              // image, so the file is made readable to it.
+              name: gatewayTokenVolume,
+              projected: {
+                defaultMode: 0o444,
+                sources: [
+                  {
+                    serviceAccountToken: {
+                      audience: apiGateway.audience,
+                      expirationSeconds: 3600,
+                      path: "token",
+                    },
+                  },
+                ],
+              },
+            },
+          ],
         },
       },
     },

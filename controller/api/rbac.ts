@@ -328,6 +328,8 @@ export const controllerClusterRole = clusterRole(
       resources: ["apigrants/finalizers", "apiexports/finalizers"],
       verbs: ["update"],
     },
+    // The API gateway's check: who a caller's service-account token names (controller/api-exchange/gateway).
+    { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
     // update/patch: the finalizer that deprovisions broker-backed instances at the broker first.
     { apiGroups: ["govhost.io"], resources: ["sharedserviceinstances"], verbs: [...read, "update", "patch"] },
     {

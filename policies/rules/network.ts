@@ -4,6 +4,12 @@ import type { BaselineRule } from "./types.ts";
 
 // Network: what tenants may not open up.
 
+/**
+ * The annotation and value the controller puts on an export's route at the API gateway
+ * (controller/api/api-gateway.ts): served on the gateway's in-cluster entry point only, never publicly.
+ */
+const gatewayRoute = { annotation: "traefik.ingress.kubernetes.io/router.entrypoints", entryPoint: "apis" };
+
 const managedByGovhost = (root: string) =>
   `${root} != null && has(${root}.metadata.labels) && '${platformOwned.managedBy}' in ${root}.metadata.labels && ${root}.metadata.labels['${platformOwned.managedBy}'] == 'govhost'`;
 
@@ -55,9 +61,20 @@ export const networkRules: BaselineRule[] = [
       },
       { name: "rules", expression: "has(object.spec.rules) ? object.spec.rules : []" },
       {
+        // A route at the API gateway has no host (it is not public); it may only serve its own namespace's
+        // paths, /<namespace>/..., so no route can take another department's API calls.
+        name: "gatewayOnly",
+        expression: `has(object.metadata.annotations) && '${gatewayRoute.annotation}' in object.metadata.annotations && object.metadata.annotations['${gatewayRoute.annotation}'] == '${gatewayRoute.entryPoint}'`,
+      },
+      {
         name: "foreignHosts",
         expression:
-          "variables.rules.filter(r, !has(r.host) || !variables.domains.exists(d, d != '' && (r.host == d || r.host.endsWith('.' + d))))",
+          "variables.rules.filter(r, has(r.host) ? !variables.domains.exists(d, d != '' && (r.host == d || r.host.endsWith('.' + d))) : !variables.gatewayOnly)",
+      },
+      {
+        name: "foreignGatewayPaths",
+        expression:
+          "variables.gatewayOnly ? variables.rules.filter(r, !has(r.http) || r.http.paths.exists(p, !has(p.path) || !p.path.startsWith('/' + namespaceObject.metadata.name + '/'))) : []",
       },
       {
         name: "plainHosts",
@@ -71,6 +88,10 @@ export const networkRules: BaselineRule[] = [
         message: "GH-NET-002: ingress hosts must be under the department's domains",
         messageExpression:
           "'GH-NET-002: ingress hosts must be under the department domains (' + variables.domains.join(', ') + '); not allowed: ' + variables.foreignHosts.map(r, has(r.host) ? r.host : '(no host)').join(', ')",
+      },
+      {
+        expression: "size(variables.foreignGatewayPaths) == 0",
+        message: "GH-NET-002: an API gateway route may only serve paths under /<its own namespace>/",
       },
       {
         expression: "size(variables.plainHosts) == 0",

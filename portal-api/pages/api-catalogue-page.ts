@@ -17,6 +17,7 @@ interface CatalogueApi {
   name: string;
   description: LocalisedName;
   openApi: string;
+  gatewayPath: string;
   dataClassification: string;
   mayAsk: string[];
 }
@@ -74,6 +75,7 @@ export function apiCataloguePage(kit: SignedInKit): FastifyPluginAsyncTypebox {
         publishedBy: `${api.department} (${api.environment})`,
         classification: t.classifications[api.dataClassification] ?? api.dataClassification,
         openApi: api.openApi,
+        gatewayPath: api.gatewayPath,
         mayAsk: api.mayAsk.length ? api.mayAsk.join(", ") : t.noneOfYours,
       }));
       const forms = apis

@@ -47,6 +47,13 @@ export function apiRequestsPage(kit: SignedInKit, settings: { timeZone: string }
           purpose: grant.spec.purpose,
           expires: formatDateTime(grant.spec.expiresAt, context.locale, settings.timeZone),
           phase: t.grantPhases[phase] ?? phase,
+          calls: t.callsSummary(
+            grant.status.calls?.allowed ?? 0,
+            grant.status.calls?.refused ?? 0,
+            grant.status.calls?.lastCallAt
+              ? formatDateTime(grant.status.calls.lastCallAt, context.locale, settings.timeZone)
+              : undefined,
+          ),
           open: phase === "Pending" || phase === "Active" || phase === "Refused",
         };
       });

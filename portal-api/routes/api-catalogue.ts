@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { ApiExport } from "../../controller/api/api-exchange.ts";
+import { gatewayPath } from "../../controller/api/api-gateway.ts";
 import { dataClassifications } from "../../controller/api/department.ts";
 import { StringEnum } from "../../controller/api/schema-helpers.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
@@ -22,6 +23,10 @@ const CatalogueApi = Type.Object({
   basePath: Type.String(),
   description: DisplayName,
   openApi: Type.String({ description: "Where the API's OpenAPI document is published" }),
+  gatewayPath: Type.String({
+    description:
+      "Where a granted consumer's pods call the API: this path at the API gateway (the full address is in the grant's status.provider.url)",
+  }),
   dataClassification: StringEnum(dataClassifications),
   offeredToAll: Type.Boolean(),
   mayAsk: Type.Array(Type.String(), {
@@ -70,6 +75,7 @@ export function apiCatalogueRoutes(deps: ApiDependencies): FastifyPluginAsyncTyp
               basePath: e.spec.basePath,
               description: e.spec.description,
               openApi: e.spec.openApi,
+              gatewayPath: `${gatewayPath(namespace, nameOf(e))}/`,
               dataClassification: e.spec.dataClassification,
               offeredToAll: consumers.all,
               mayAsk: own.filter(

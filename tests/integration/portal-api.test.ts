@@ -392,6 +392,7 @@ describe("authorization matrix: every role x every route x own and other departm
       basePath: "/",
       description: { en: "Permit lookup", zhHant: "許可證查詢" },
       openApi: `https://permits.${other}.gov.example/openapi.json`,
+      gatewayPath: `/${other}-dev/permits/`,
       dataClassification: "RESTRICTED",
       offeredToAll: false,
       mayAsk: [own],

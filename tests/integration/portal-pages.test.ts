@@ -924,6 +924,14 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
         expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
       },
     });
+    // The calls the gateway counted for this grant (written by the controller's check; set here directly,
+    // the check itself is tested in api-exchange.test.ts and on the node).
+    await admin.mergePatch(
+      resources.apiGrant,
+      "visa-check",
+      { status: { calls: { allowed: 12, refused: 1, lastCallAt: "2026-11-30T02:00:00Z" } } },
+      { namespace: `${other}-prod`, subresource: "status" },
+    );
     const { context, page } = await signedInPage("immd-admin", `/departments/${dept}`);
     try {
       await page.getByRole("link", { name: "Requests for this department's APIs" }).click();
@@ -934,6 +942,9 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
           .count(),
       ).toBe(1);
       expect(await page.locator("main").textContent()).toContain("Confirm visas when issuing licences");
+      expect(await page.locator("main").textContent()).toContain(
+        "12 let through, 1 refused; last call 30 November 2026 at 10:00 am",
+      );
       await axeBothLanguages(page);
       await page.getByLabel(/Reason for the decision/).fill("Licensing Ordinance s.4 needs it");
       await page.getByRole("button", { name: `Approve ${other}-prod/visa-check` }).click();

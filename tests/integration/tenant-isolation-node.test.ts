@@ -1,9 +1,11 @@
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiGrant } from "../../controller/api/api-exchange.ts";
+import { apiGateway } from "../../controller/api/api-gateway.ts";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
+import { localApiGatewayCheck, localIngress } from "../../tools/cluster/node/ingress.ts";
 import { buildOciLayout } from "../../tools/image/oci-image.ts";
 import { pushToLocalRegistry } from "../../tools/image/push.ts";
 import { compliantPodSpec, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
@@ -21,16 +23,49 @@ import { type NodePlatform, startNodePlatform } from "./support/node-platform.ts
 let platform: NodePlatform;
 let admin: KubeClient;
 let busybox = "";
-let demoSite = "";
+/** A provider's API for the exchange: busybox httpd with a CGI script that echoes what the provider sees. */
+let echoApi = "";
 const first = uniqueName("npa");
 const second = uniqueName("npb");
 /** A third department, for the API exchange: neither provider nor consumer. */
 const third = uniqueName("npc");
 const labels = { app: "web", "govhost.io/data-classification": "UNCLASSIFIED" };
 
-/** A compliant pod running `command` in the pushed busybox image. */
-function pod(namespace: string, name: string, command: string[], restartPolicy: "Always" | "Never") {
+/** Where a probe pod finds its token for the API gateway (a projected service-account token). */
+const gatewayTokenDir = "/var/run/secrets/govhost";
+
+/** A compliant pod running `command` in the pushed busybox image (optionally with a gateway token). */
+function pod(
+  namespace: string,
+  name: string,
+  command: string[],
+  restartPolicy: "Always" | "Never",
+  options: { gatewayToken?: boolean } = {},
+) {
   const spec = compliantPodSpec() as { containers: Record<string, unknown>[] } & Record<string, unknown>;
+  const token = options.gatewayToken
+    ? {
+        volumes: [
+          {
+            name: "gateway-token",
+            projected: {
+              // Readable by the pod's non-root user.
+              defaultMode: 0o444,
+              sources: [
+                {
+                  serviceAccountToken: {
+                    audience: apiGateway.audience,
+                    expirationSeconds: 600,
+                    path: "token",
+                  },
+                },
+              ],
+            },
+          },
+        ],
+        volumeMounts: [{ name: "gateway-token", mountPath: gatewayTokenDir, readOnly: true }],
+      }
+    : undefined;
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -38,7 +73,16 @@ function pod(namespace: string, name: string, command: string[], restartPolicy: 
     spec: {
       ...spec,
       restartPolicy,
-      containers: [{ ...spec.containers[0], name: "main", image: busybox, command }],
+      ...(token ? { volumes: token.volumes } : {}),
+      containers: [
+        {
+          ...spec.containers[0],
+          name: "main",
+          image: busybox,
+          command,
+          ...(token ? { volumeMounts: token.volumeMounts } : {}),
+        },
+      ],
     },
   };
 }
@@ -98,6 +142,77 @@ async function reaches(
   return { reached: /^HTTP\/1\.[01] \d{3}/m.test(log), log };
 }
 
+/**
+ * The provider's API: busybox httpd on 8080 with /cgi-bin/whoami, which answers with what the provider sees
+ * of a call (the consumer header the gateway sets, whether a token arrived, the path after the gateway).
+ */
+function pushEchoApi(): string {
+  const www = join(platform.dir, "echo-api");
+  mkdirSync(join(www, "cgi-bin"), { recursive: true });
+  // The e-service's readiness probe asks for `/`.
+  writeFileSync(join(www, "index.html"), "<!doctype html><title>Permit lookup API</title>\n");
+  const script = join(www, "cgi-bin", "whoami");
+  writeFileSync(
+    script,
+    [
+      "#!/bin/sh",
+      'echo "Content-Type: text/plain"',
+      "echo",
+      `echo "consumer=$HTTP_${apiGateway.consumerHeader.toUpperCase().replaceAll("-", "_")}"`,
+      'if [ -n "$HTTP_AUTHORIZATION" ]; then echo "token=present"; else echo "token="; fi',
+      'echo "path=$REQUEST_URI"',
+      "",
+    ].join("\n"),
+  );
+  chmodSync(script, 0o755);
+  const image = buildOciLayout(
+    {
+      tag: "echo-api",
+      files: { "/bin/busybox": "/bin/busybox", [www]: "/srv/www" },
+      busyboxApplets: "/bin/busybox",
+      entrypoint: ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/srv/www"],
+      user: 65532,
+      ports: [8080],
+    },
+    join(platform.dir, "images"),
+  );
+  const pushed = pushToLocalRegistry(image, "govhost/echo-api", platform.node.registry.pushAddress);
+  return `${pushed.ref}@${pushed.digest}`;
+}
+
+/**
+ * Runs a one-shot pod in `namespace` that calls `path` at the API gateway with nc, `calls` times, sending
+ * its projected token unless told not to. The first call is tried up to `attempts` times 3 s apart until its
+ * status line matches `until` (a shell pattern; default any HTTP answer), since the pod's egress rules are
+ * written when the firewall sees it running and Traefik loads a new route within seconds; the log holds each call's status line
+ * ("call: HTTP/1.1 200 OK", or nothing when no connection) and the last response whole.
+ */
+async function callGateway(
+  namespace: string,
+  path: string,
+  options: { token?: boolean; calls?: number; attempts?: number; until?: string } = {},
+): Promise<{ statuses: number[]; last: string; log: string }> {
+  const name = `gateway-${++probes}`;
+  const host = `${apiGateway.serviceName}.${localIngress.namespace}.svc.cluster.local`;
+  const auth = options.token === false ? "" : `Authorization: Bearer $(cat ${gatewayTokenDir}/token)\\r\\n`;
+  const once = `printf "GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n${auth}\\r\\n" | nc -w 3 ${host} ${apiGateway.servicePort} 2>&1`;
+  const script = [
+    "sleep 2",
+    `for i in $(seq ${options.attempts ?? 1}); do out=$(${once}); echo "call: $(echo "$out" | head -1)"; case "$out" in ${options.until ?? "HTTP/1.*"}) break;; esac; sleep 3; done`,
+    `for i in $(seq $((${options.calls ?? 1} - 1))); do out=$(${once}); echo "call: $(echo "$out" | head -1)"; done`,
+    'echo "last response:"; echo "$out"',
+  ].join("; ");
+  await admin.create(
+    pod(namespace, name, ["/bin/busybox", "sh", "-c", script], "Never", {
+      gatewayToken: options.token !== false,
+    }),
+  );
+  await waitForPod(admin, namespace, name, ["Succeeded", "Failed"], 90_000);
+  const log = await podLog(admin, namespace, name);
+  const statuses = [...log.matchAll(/^call: HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1]));
+  return { statuses, last: log.slice(log.indexOf("last response:")), log };
+}
+
 beforeAll(async () => {
   platform = await startNodePlatform({ prefix: "isolation-node", identity: "isolation-node" });
   admin = platform.admin;
@@ -107,7 +222,7 @@ beforeAll(async () => {
   );
   const pushed = pushToLocalRegistry(image, "govhost/busybox", platform.node.registry.pushAddress);
   busybox = `${pushed.ref}@${pushed.digest}`;
-  demoSite = pushDemoSiteImages(platform.node.registry.pushAddress, join(platform.dir, "images")).fixed.ref;
+  echoApi = pushEchoApi();
   await admin.create(departmentManifest(first, { environments: ["prod", "dev"] }));
   await admin.create(departmentManifest(second, { environments: ["prod"] }));
   await admin.create(departmentManifest(third, { environments: ["prod"] }));
@@ -190,6 +305,9 @@ describe("NetworkPolicy enforced on the node", () => {
     const apiServer = new URL(platform.cloud.server);
     const probe = await reaches(`${first}-prod`, apiServer.hostname, Number(apiServer.port));
     expect(probe.reached, probe.log).toBe(false);
+    // Nor the controller's check for the API gateway, which only the ingress controller may ask.
+    const check = await reaches(`${first}-prod`, localApiGatewayCheck.host, localApiGatewayCheck.port);
+    expect(check.reached, check.log).toBe(false);
   });
 });
 
@@ -342,7 +460,7 @@ describe("API exchange between departments (#21): a grant opens exactly one path
       kind: "EService",
       metadata: { name: "lookup", namespace: provider },
       spec: {
-        image: demoSite,
+        image: echoApi,
         exposure: "internal",
         replicas: 1,
         displayName: { en: "Permit lookup", zhHant: "許可證查詢" },
@@ -381,7 +499,7 @@ describe("API exchange between departments (#21): a grant opens exactly one path
   });
 
   it("refuses a request above the consumer's classification ceiling, and decisions by anyone but a provider admin in their own name", async () => {
-    const expiresAt = new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const expiresAt = new Date(Date.now() + 200_000).toISOString().replace(/\.\d+Z$/, "Z");
     const spec = {
       export: { department: second, environment: "prod", name: "lookup-api" },
       purpose: "Check permits while processing applications",
@@ -424,19 +542,37 @@ describe("API exchange between departments (#21): a grant opens exactly one path
     expect(await grantPhase()).toBe("Pending");
   });
 
-  it("after the provider admin's approval the consumer reaches the API; a third department still cannot; after expiry nobody can", {
-    timeout: 300_000,
+  it("after the provider admin's approval the consumer calls the API through the gateway, as itself, each call counted; a third department still cannot; after expiry nobody can", {
+    timeout: 420_000,
   }, async () => {
     await providerAdmin().create(decision("pat", "pat"));
     await eventually("the grant to be active", async () =>
       (await grantPhase()) === "Active" ? true : undefined,
     );
-    const after = await reaches(consumer, lookupIP, 8080, 5);
-    expect(after.reached, after.log).toBe(true);
-    // The third department is offered the API too, but has no grant: still refused.
-    const thirdTry = await reaches(`${third}-prod`, lookupIP, 8080);
-    expect(thirdTry.reached, thirdTry.log).toBe(false);
-    // The grant's policies are the platform's: the consumer cannot widen or keep them.
+    const api = `/${provider}/lookup-api/cgi-bin/whoami`;
+    // Through the gateway (Traefik, the controller's check): the provider sees who calls, never the
+    // caller's token, and the path below the export's prefix.
+    const granted = await callGateway(consumer, api, { calls: 3, attempts: 5, until: "HTTP/1.[01] 200*" });
+    expect(granted.statuses.filter((s) => s === 200).length, granted.log).toBe(3);
+    expect(granted.last).toContain(`consumer=${consumer}`);
+    expect(granted.last).toMatch(/^token=$/m);
+    expect(granted.last).toContain("path=/cgi-bin/whoami");
+    // Each call let through is counted on the grant, once.
+    const counted = await admin.get<KubeObject & ApiGrant>(resources.apiGrant, "lookup", consumer);
+    expect(counted.status?.calls?.allowed, granted.log).toBe(3);
+    // Without its token the consumer is refused by the gateway (reached, 401), and nothing is counted.
+    const anonymous = await callGateway(consumer, api, { token: false, attempts: 5 });
+    expect(anonymous.statuses, anonymous.log).toEqual([401]);
+    // Going around the gateway, straight to the provider's pod, still times out: no call goes uncounted.
+    const direct = await reaches(consumer, lookupIP, 8080);
+    expect(direct.reached, direct.log).toBe(false);
+    // The third department is offered the API too, but has no grant: it cannot even reach the gateway.
+    const thirdTry = await callGateway(`${third}-prod`, api);
+    expect(thirdTry.statuses, thirdTry.log).toEqual([]);
+    expect(
+      (await admin.get<KubeObject & ApiGrant>(resources.apiGrant, "lookup", consumer)).status?.calls,
+    ).toMatchObject({ allowed: 3 });
+    // The grant's policy is the platform's: the consumer cannot widen or keep it.
     const keep = await refusal(
       consumerAdmin().delete(resources.networkPolicy, "govhost-api-to-lookup", consumer),
     );
@@ -445,10 +581,10 @@ describe("API exchange between departments (#21): a grant opens exactly one path
     await eventually(
       "the grant to expire",
       async () => ((await grantPhase()) === "Expired" ? true : undefined),
-      180_000,
+      240_000,
     );
-    const expired = await reaches(consumer, lookupIP, 8080);
-    expect(expired.reached, expired.log).toBe(false);
+    const expired = await callGateway(consumer, api);
+    expect(expired.statuses, expired.log).toEqual([]);
     const left = await admin.list<KubeObject>(resources.networkPolicy, {
       labelSelector: "govhost.io/api-grant=lookup",
     });

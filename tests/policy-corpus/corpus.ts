@@ -121,6 +121,29 @@ function ingress(name: string, host: string, tls: boolean): Manifest {
   };
 }
 
+/** A route at the API gateway (no host; the gateway's entry point only), for `path`. */
+function gatewayRoute(name: string, path: string): Manifest {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: { name, annotations: { "traefik.ingress.kubernetes.io/router.entrypoints": "apis" } },
+    spec: {
+      rules: [
+        {
+          http: {
+            paths: [
+              { path, pathType: "Prefix", backend: { service: { name: "web", port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The namespace the corpus manifests name in paths; corpusIn puts the real one in its place. */
+const corpusNamespace = "corpus-dev";
+
 /** The department the corpus manifests name; corpusIn puts the real one in its place. */
 const corpusDepartmentName = "corpus";
 
@@ -503,6 +526,26 @@ export const corpus: CorpusCase[] = [
     manifest: ingress("net-ingress-lookalike-host", "evilcorpus.gov.example", true),
   },
   {
+    name: "net-ingress-api-route",
+    expect: "allow",
+    manifest: gatewayRoute("net-ingress-api-route", `/${corpusNamespace}/records-api`),
+  },
+  {
+    name: "net-ingress-api-route-foreign-path",
+    expect: "deny",
+    rule: "GH-NET-002",
+    manifest: gatewayRoute("net-ingress-api-route-foreign-path", "/other-dept-prod/records-api"),
+  },
+  {
+    name: "net-ingress-no-host",
+    expect: "deny",
+    rule: "GH-NET-002",
+    manifest: {
+      ...gatewayRoute("net-ingress-no-host", `/${corpusNamespace}/records-api`),
+      metadata: { name: "net-ingress-no-host" },
+    },
+  },
+  {
     name: "net-ingress-no-tls",
     expect: "deny",
     rule: "GH-NET-002",
@@ -733,10 +776,12 @@ export function corpusIn(namespace: string, prefix = ""): CorpusCase[] {
   const department = namespace.replace(/-[^-]+$/, "");
   return corpus.map((c) => {
     const manifest = JSON.parse(
-      JSON.stringify(prune(c.manifest)).replaceAll(
-        `"govhost.io/department":"${corpusDepartmentName}"`,
-        `"govhost.io/department":"${department}"`,
-      ),
+      JSON.stringify(prune(c.manifest))
+        .replaceAll(
+          `"govhost.io/department":"${corpusDepartmentName}"`,
+          `"govhost.io/department":"${department}"`,
+        )
+        .replaceAll(`"path":"/${corpusNamespace}/`, `"path":"/${namespace}/`),
     ) as Manifest;
     manifest.metadata = { ...manifest.metadata, name: `${prefix}${c.name}`, namespace };
     return { ...c, manifest };

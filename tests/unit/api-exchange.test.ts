@@ -4,8 +4,8 @@ import type { EService } from "../../controller/api/eservice.ts";
 import { desiredGrant, type GrantInputs } from "../../controller/api-exchange/desired.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 
-// What a grant opens, as a pure function: every way to not open anything, and exactly the two policies when
-// the provider's admin approved this very request.
+// What a grant opens, as a pure function: every way to not open anything, and exactly the consumer's path to
+// the API gateway and the export's route there when the provider's admin approved this very request.
 
 const now = new Date("2026-12-01T10:00:00Z");
 const grant: ApiGrant & KubeObject = {
@@ -63,52 +63,71 @@ const inputs = (overrides: Partial<GrantInputs> = {}): GrantInputs => ({
   export: apiExport,
   eservice,
   decisions: [decision()],
+  gateway: { namespace: "govhost-ingress", className: "govhost" },
   now,
   ...overrides,
 });
 
 describe("what an ApiGrant opens", () => {
-  it("opens exactly the provider's e-service pods to the consumer environment, on its port, until expiry", () => {
+  it("opens the consumer environment's path to the API gateway, and routes the export there, until expiry", () => {
     const outcome = desiredGrant(inputs());
     expect(outcome.phase).toBe("Active");
     expect(outcome.ready).toMatchObject({ status: "True", reason: "Active" });
-    expect(outcome.provider).toEqual({ namespace: "immd-prod", eservice: "visa-api", port: 8080 });
+    const url = "http://api-gateway.govhost-ingress.svc.cluster.local/immd-prod/visa-status/";
+    expect(outcome.ready.message).toContain(url);
+    expect(outcome.provider).toEqual({ namespace: "immd-prod", eservice: "visa-api", port: 8080, url });
     expect(outcome.expiresInMs).toBe(Date.parse("2027-01-01T00:00:00Z") - now.getTime());
-    const [provider, consumer] = outcome.policies as (KubeObject & { spec: unknown })[];
-    expect(provider?.metadata?.namespace).toBe("immd-prod");
-    expect(provider?.spec).toEqual({
-      podSelector: { matchLabels: { "govhost.io/eservice": "visa-api" } },
-      policyTypes: ["Ingress"],
-      ingress: [
-        {
-          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "lands-dev" } } }],
-          ports: [{ protocol: "TCP", port: 8080 }],
-        },
-      ],
-    });
-    expect(consumer?.metadata?.namespace).toBe("lands-dev");
-    expect(consumer?.spec).toEqual({
+    // One policy, in the consumer's namespace: egress to the gateway's pods on its API entry point only.
+    // Nothing opens the provider's pods to the consumer: a call cannot go around the gateway's count.
+    const [toGateway, ...others] = outcome.policies as (KubeObject & { spec: unknown })[];
+    expect(others).toEqual([]);
+    expect(toGateway?.metadata?.namespace).toBe("lands-dev");
+    expect(toGateway?.spec).toEqual({
       podSelector: {},
       policyTypes: ["Egress"],
       egress: [
         {
-          to: [
-            {
-              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "immd-prod" } },
-              podSelector: { matchLabels: { "govhost.io/eservice": "visa-api" } },
-            },
-          ],
-          ports: [{ protocol: "TCP", port: 8080 }],
+          to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "govhost-ingress" } } }],
+          ports: [{ protocol: "TCP", port: 8081 }],
         },
       ],
     });
-    // Platform policies (GH-NET-003 keeps them from tenants), found again by the grant's labels.
-    for (const policy of outcome.policies)
-      expect(policy.metadata?.labels).toMatchObject({
-        "app.kubernetes.io/managed-by": "govhost",
-        "govhost.io/api-grant-namespace": "lands-dev",
-        "govhost.io/api-grant": "visa-lookup",
-      });
+    // A platform policy (GH-NET-003 keeps it from tenants), found again by the grant's labels.
+    expect(toGateway?.metadata?.labels).toMatchObject({
+      "app.kubernetes.io/managed-by": "govhost",
+      "govhost.io/api-grant-namespace": "lands-dev",
+      "govhost.io/api-grant": "visa-lookup",
+    });
+    // The route: in the provider's namespace, owned by the export, on the API entry point only, through
+    // the check, the token removal and the prefix strip, to the e-service's Service.
+    const route = outcome.route as KubeObject & { spec: unknown };
+    expect(route.metadata).toMatchObject({
+      name: "govhost-api-visa-status",
+      namespace: "immd-prod",
+      labels: { "govhost.io/api-export": "visa-status" },
+      annotations: {
+        "traefik.ingress.kubernetes.io/router.entrypoints": "apis",
+        "traefik.ingress.kubernetes.io/router.middlewares":
+          "govhost-api-auth@file,govhost-api-forward@file,govhost-api-strip@file",
+      },
+      ownerReferences: [expect.objectContaining({ kind: "ApiExport", uid: "export-uid", controller: true })],
+    });
+    expect(route.spec).toEqual({
+      ingressClassName: "govhost",
+      rules: [
+        {
+          http: {
+            paths: [
+              {
+                path: "/immd-prod/visa-status",
+                pathType: "Prefix",
+                backend: { service: { name: "visa-api", port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    });
   });
 
   const closed: [string, Partial<GrantInputs>, string, string][] = [
@@ -163,6 +182,7 @@ describe("what an ApiGrant opens", () => {
     it(`opens nothing for ${what}`, () => {
       const outcome = desiredGrant(inputs(overrides));
       expect(outcome.policies).toEqual([]);
+      expect(outcome.route).toBeUndefined();
       expect(outcome.phase).toBe(phase);
       expect(outcome.ready).toMatchObject({ status: "False", reason });
     });

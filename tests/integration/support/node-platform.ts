@@ -10,6 +10,7 @@ import {
   stopLocalControlPlane,
 } from "../../../tools/cluster/local.ts";
 import { nodeDnsControllerEnv } from "../../../tools/cluster/node/dns.ts";
+import { nodeApiGatewayControllerEnv } from "../../../tools/cluster/node/ingress.ts";
 import { type ControllerProcess, spawnController } from "../../../tools/controller-process.ts";
 import { localStackBaseline, preparePlatform } from "../../../tools/install-platform.ts";
 import { requireNode } from "./node.ts";
@@ -56,7 +57,7 @@ export async function startNodePlatform(options: {
     const controller = await spawnController({
       kubeconfig: controllerKubeconfig,
       identity: options.identity,
-      env: { ...nodeDnsControllerEnv, ...options.env },
+      env: { ...nodeDnsControllerEnv, ...nodeApiGatewayControllerEnv, ...options.env },
     });
     return {
       dir,

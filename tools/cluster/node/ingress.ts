@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
+import { apiGateway } from "../../../controller/api/api-gateway.ts";
 import { platformDefaults } from "../../../controller/api/defaults.ts";
 import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
 import type { ImageSpec } from "../../image/oci-image.ts";
@@ -14,6 +15,8 @@ import { nodeNetwork } from "./network.ts";
 // citizen's `curl --resolve <host>:443:10.250.0.1 https://<host>/` reaches the e-service. Its TLS
 // certificate is the default one: a wildcard from the cluster CA for the local public domains below
 // (there is no certificate issuer on the local cloud; production names `tlsClusterIssuer` for cert-manager).
+// The same Traefik is the API gateway between departments (controller/api/api-gateway.ts): an entry point
+// inside the cluster only, behind the Service api-gateway, whose routes ask the controller about each call.
 
 /**
  * Public domains of the local cloud: the default certificate covers `*.<domain>` for each. The demo
@@ -35,8 +38,24 @@ export const localIngress = {
 const name = "traefik";
 const fieldManager = "govhost-local-cloud";
 const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "govhost" };
-/** Ports inside the pod (unprivileged; the hostPorts map 443 and 80 to them). */
-const containerPorts = { websecure: 8443, web: 8000, traefik: 9000 } as const;
+/**
+ * Where the controller answers the gateway's checks on the local cloud: the controller runs on the host, so
+ * on the node address, which the ingress controller's pod reaches (tenant pods do not: their egress is DNS
+ * only). `npm start` and the node tests start the controller with this environment.
+ */
+export const localApiGatewayCheck = { host: nodeNetwork.nodeIp, port: 18082 } as const;
+export const nodeApiGatewayControllerEnv = {
+  GOVHOST_API_GATEWAY_CHECK_HOST: localApiGatewayCheck.host,
+  GOVHOST_API_GATEWAY_CHECK_PORT: String(localApiGatewayCheck.port),
+} as const;
+
+/** Ports inside the pod (unprivileged; the hostPorts map 443 and 80 to them; the API entry point has none). */
+const containerPorts = {
+  websecure: 8443,
+  web: 8000,
+  traefik: 9000,
+  [apiGateway.entryPoint]: apiGateway.containerPort,
+} as const;
 const certificateDir = "/etc/traefik/certificate";
 const dynamicConfigDir = "/etc/traefik/dynamic";
 
@@ -53,9 +72,25 @@ function traefikImage(binary: string): ImageSpec {
   };
 }
 
-/** Traefik's file provider: the default certificate and the TLS floor. */
+/**
+ * Traefik's file provider: the default certificate, the TLS floor, and the API gateway's middlewares (the
+ * controller's check, dropping the caller's token before the provider sees the call, the prefix strip).
+ */
 function dynamicConfig(): string {
+  const [auth, forward, strip] = apiGateway.middlewares.map((m) => m.replace(/@file$/, ""));
   return JSON.stringify({
+    http: {
+      middlewares: {
+        [auth as string]: {
+          forwardAuth: {
+            address: `http://${localApiGatewayCheck.host}:${localApiGatewayCheck.port}${apiGateway.verifyPath}`,
+            authResponseHeaders: [apiGateway.consumerHeader, apiGateway.grantHeader],
+          },
+        },
+        [forward as string]: { headers: { customRequestHeaders: { Authorization: "" } } },
+        [strip as string]: { stripPrefixRegex: { regex: ["^/[a-z0-9-]+/[a-z0-9-]+"] } },
+      },
+    },
     tls: {
       stores: {
         default: {
@@ -71,7 +106,11 @@ function traefikArgs(): string[] {
   return [
     `--entryPoints.websecure.address=:${containerPorts.websecure}`,
     "--entryPoints.websecure.http.tls=true",
+    // Routes that name no entry point (the e-services' Ingresses) are public ones: not on the API entry point.
+    "--entryPoints.websecure.asDefault=true",
     `--entryPoints.web.address=:${containerPorts.web}`,
+    "--entryPoints.web.asDefault=true",
+    `--entryPoints.${apiGateway.entryPoint}.address=:${apiGateway.containerPort}`,
     `--entryPoints.web.http.redirections.entryPoint.to=:${localIngress.httpsPort}`,
     "--entryPoints.web.http.redirections.entryPoint.scheme=https",
     `--entryPoints.traefik.address=:${containerPorts.traefik}`,
@@ -80,6 +119,8 @@ function traefikArgs(): string[] {
     "--providers.kubernetesingress=true",
     `--providers.kubernetesingress.ingressclass=${localIngress.className}`,
     `--providers.kubernetesingress.ingressendpoint.ip=${localIngress.address}`,
+    // Prefix paths match whole path elements, as the Ingress API says: /ns/api never serves /ns/api-other.
+    "--providers.kubernetesingress.strictPrefixMatching=true",
     `--providers.file.filename=${dynamicConfigDir}/tls.yaml`,
     "--global.checknewversion=false",
     "--global.sendanonymoususage=false",
@@ -141,6 +182,22 @@ export function ingressObjects(image: string, certificate: { cert: string; key: 
       data: { "tls.yaml": dynamicConfig() },
     },
     {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(apiGateway.serviceName),
+      spec: {
+        selector: { "app.kubernetes.io/name": name },
+        ports: [
+          {
+            name: "http",
+            port: apiGateway.servicePort,
+            targetPort: apiGateway.entryPoint,
+            protocol: "TCP",
+          },
+        ],
+      },
+    },
+    {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: meta(name),
@@ -181,6 +238,7 @@ export function ingressObjects(image: string, certificate: { cert: string; key: 
                     protocol: "TCP",
                   },
                   { name: "traefik", containerPort: containerPorts.traefik, protocol: "TCP" },
+                  { name: apiGateway.entryPoint, containerPort: apiGateway.containerPort, protocol: "TCP" },
                 ],
                 readinessProbe: {
                   httpGet: { path: "/ping", port: "traefik" },

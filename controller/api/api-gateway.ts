@@ -1,0 +1,45 @@
+// The API gateway (issue #21): calls between departments pass through the platform's ingress controller on
+// an entry point of their own, which only pods inside the cluster reach (no host port). Each call is checked
+// by the controller (Traefik's forwardAuth: the caller's service-account token, its grant) and counted
+// there; the provider receives the caller's identity in a header the caller cannot forge. The names below
+// are shared by the controller (the Ingress it renders per ApiExport), the local cloud's Traefik
+// configuration (tools/cluster/node/ingress.ts) and the portal API (the address it shows in the catalogue).
+
+export const apiGateway = {
+  /** Traefik entry point for API calls; the public entry points never serve these routes. */
+  entryPoint: "apis",
+  /** The entry point's port in the ingress controller's pod (the consumer's egress rule names it). */
+  containerPort: 8081,
+  /** The Service in the ingress controller's namespace that consumers call. */
+  serviceName: "api-gateway",
+  servicePort: 80,
+  /** The `aud` of the projected service-account token a consumer pod presents as `Authorization: Bearer`. */
+  audience: "govhost-api-gateway",
+  /** Set by the gateway on every call it lets through (any value the caller sends is dropped). */
+  consumerHeader: "X-Govhost-Consumer",
+  grantHeader: "X-Govhost-Api-Grant",
+  /** Where the controller answers the gateway's forwardAuth requests. */
+  verifyPath: "/api-gateway/verify",
+  /**
+   * Traefik middlewares (file provider) every API route uses, in order: ask the controller, then drop the
+   * caller's token (the provider must not be able to replay it), then strip `/<namespace>/<export>`.
+   */
+  middlewares: ["govhost-api-auth@file", "govhost-api-forward@file", "govhost-api-strip@file"],
+} as const;
+
+/** The path prefix under which an export is called at the gateway. */
+export function gatewayPath(providerNamespace: string, exportName: string): string {
+  return `/${providerNamespace}/${exportName}`;
+}
+
+/** The address a consumer's pods call for an export (cluster DNS name of the gateway). */
+export function gatewayUrl(ingressNamespace: string, providerNamespace: string, exportName: string): string {
+  return `http://${apiGateway.serviceName}.${ingressNamespace}.svc.cluster.local${gatewayPath(providerNamespace, exportName)}/`;
+}
+
+/** The provider namespace and export a gateway path names, if it names one. */
+export function parseGatewayPath(uri: string): { namespace: string; export: string } | undefined {
+  const match =
+    /^\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(?:[/?#]|$)/.exec(uri);
+  return match ? { namespace: match[1] as string, export: match[3] as string } : undefined;
+}
