@@ -135,7 +135,7 @@ async function reaches(
   // docs/local-cloud.md). Where a refusal is expected, one try after the same 2 s that let the policies
   // apply (more tries would be stricter, and slower).
   const once = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port} 2>&1`;
-  const script = `sleep 2; for i in $(seq ${attempts}); do out=$(${once}); code=$?; echo "$out"; echo "nc exit $code"; case "$out" in HTTP/1.*) break;; esac; sleep 3; done`;
+  const script = `sleep 2; for i in $(seq ${attempts}); do out=$( ${once} ); code=$?; echo "$out"; echo "nc exit $code"; case "$out" in HTTP/1.*) break;; esac; sleep 3; done`;
   await admin.create(pod(namespace, name, ["/bin/busybox", "sh", "-c", script], "Never"));
   await waitForPod(admin, namespace, name, ["Succeeded", "Failed"], 60_000);
   const log = await podLog(admin, namespace, name);
@@ -195,11 +195,13 @@ async function callGateway(
   const name = `gateway-${++probes}`;
   const host = `${apiGateway.serviceName}.${localIngress.namespace}.svc.cluster.local`;
   const auth = options.token === false ? "" : `Authorization: Bearer $(cat ${gatewayTokenDir}/token)\\r\\n`;
-  const once = `printf "GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n${auth}\\r\\n" | nc -w 3 ${host} ${apiGateway.servicePort} 2>&1`;
+  // stdin stays open a moment: nc ends the connection when its input ends, and Traefik (Go) would take that
+  // for the client going away (499) before the check has answered.
+  const once = `(printf "GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n${auth}\\r\\n"; sleep 2) | nc -w 3 ${host} ${apiGateway.servicePort} 2>&1`;
   const script = [
     "sleep 2",
-    `for i in $(seq ${options.attempts ?? 1}); do out=$(${once}); echo "call: $(echo "$out" | head -1)"; case "$out" in ${options.until ?? "HTTP/1.*"}) break;; esac; sleep 3; done`,
-    `for i in $(seq $((${options.calls ?? 1} - 1))); do out=$(${once}); echo "call: $(echo "$out" | head -1)"; done`,
+    `for i in $(seq ${options.attempts ?? 1}); do out=$( ${once} ); echo "call: $(echo "$out" | head -1)"; case "$out" in ${options.until ?? "HTTP/1.*"}) break;; esac; sleep 3; done`,
+    `for i in $(seq $((${options.calls ?? 1} - 1))); do out=$( ${once} ); echo "call: $(echo "$out" | head -1)"; done`,
     'echo "last response:"; echo "$out"',
   ].join("; ");
   await admin.create(
@@ -552,7 +554,7 @@ describe("API exchange between departments (#21): a grant opens exactly one path
     const api = `/${provider}/lookup-api/cgi-bin/whoami`;
     // Through the gateway (Traefik, the controller's check): the provider sees who calls, never the
     // caller's token, and the path below the export's prefix.
-    const granted = await callGateway(consumer, api, { calls: 3, attempts: 5, until: "HTTP/1.[01] 200*" });
+    const granted = await callGateway(consumer, api, { calls: 3, attempts: 5, until: "HTTP/1.[01]\\ 200*" });
     expect(granted.statuses.filter((s) => s === 200).length, granted.log).toBe(3);
     expect(granted.last).toContain(`consumer=${consumer}`);
     expect(granted.last).toMatch(/^token=$/m);
