@@ -1,6 +1,6 @@
 import type { KubeObject } from "../../lib/kube/client.ts";
 import type { ApiExport, ApiGrant, ApiGrantDecision, ApiGrantStatus } from "../api/api-exchange.ts";
-import { apiGateway, gatewayPath, gatewayUrl } from "../api/api-gateway.ts";
+import { apiGateway, entryPointsAnnotation, gatewayPath, gatewayUrl } from "../api/api-gateway.ts";
 import type { ApiGrantCondition } from "../api/conditions.ts";
 import type { EService } from "../api/eservice.ts";
 import type { Tenant } from "../api/eservice-workload.ts";
@@ -21,7 +21,7 @@ export const grantLabels = {
 } as const;
 
 /** Label on the Ingress that routes an export at the gateway. */
-export const exportLabel = "govhost.io/api-export";
+const exportLabel = "govhost.io/api-export";
 
 /** The longest a grant may run, from its creation. */
 export const maxGrantDays = 366;
@@ -158,7 +158,7 @@ export function desiredGrant(inputs: GrantInputs): GrantOutcome {
       namespace: providerNamespace,
       labels: { ...childLabels(wanted.department, wanted.environment), [exportLabel]: exportName },
       annotations: {
-        "traefik.ingress.kubernetes.io/router.entrypoints": apiGateway.entryPoint,
+        [entryPointsAnnotation]: apiGateway.entryPoint,
         "traefik.ingress.kubernetes.io/router.middlewares": apiGateway.middlewares.join(","),
       },
       ownerReferences: [controllerReference("ApiExport", apiExport)],

@@ -1,4 +1,4 @@
-import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { ApiExport, ApiGrant, ApiGrantDecision } from "../api/api-exchange.ts";
 import { statusOwners } from "../api/conditions.ts";
@@ -10,6 +10,9 @@ import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { desiredGrant, type GrantInputs, grantLabels } from "./desired.ts";
 
 type Grant = ApiGrant & KubeObject;
+
+/** How soon a grant whose route was refused is looked at again. */
+const routeRetryMs = 60_000;
 
 /** setTimeout's ceiling: a grant that expires later is looked at again after this long. */
 const maxRequeueMs = 2_147_000_000;
@@ -57,7 +60,7 @@ export class ApiGrantReconciler {
     const wanted = grant.spec.export;
     const providerNamespace = namespaceName(wanted.department, wanted.environment);
     const apiExport = this.lookup.exportOf(providerNamespace, wanted.name);
-    const outcome = desiredGrant({
+    let outcome = desiredGrant({
       grant,
       consumer: this.lookup.tenantOf(namespace),
       export: apiExport,
@@ -68,7 +71,28 @@ export class ApiGrantReconciler {
     });
     // The export's route stays while the export does (it is the export's child, shared by its grants); a
     // caller without an active grant is refused at the gateway and cannot reach it anyway.
-    if (outcome.route) await this.client.apply(outcome.route, { fieldManager });
+    if (outcome.route) {
+      try {
+        await this.client.apply(outcome.route, { fieldManager });
+      } catch (error) {
+        // Refused by the API server (the department's Ingress quota, say): nothing opens, and the grant says
+        // why; looked at again in a minute.
+        if (!(error instanceof KubeApiError) || ![403, 422].includes(error.code)) throw error;
+        outcome = {
+          ...outcome,
+          phase: "Pending",
+          ready: {
+            type: "Ready",
+            status: "False",
+            reason: "GatewayRouteRefused",
+            message: `Approved by ${outcome.decidedBy}, but the export's route at the API gateway was refused in ${providerNamespace}: ${error.message}`,
+          },
+          policies: [],
+          route: undefined,
+          expiresInMs: routeRetryMs,
+        };
+      }
+    }
     for (const policy of outcome.policies) await this.client.apply(policy, { fieldManager });
     await this.deleteAll(this.lookup.policiesOf(namespace, name), outcome.policies);
     await this.status.write(statusOwners.apiGrant, grant, {

@@ -27,6 +27,14 @@ export const apiGateway = {
   middlewares: ["govhost-api-auth@file", "govhost-api-forward@file", "govhost-api-strip@file"],
 } as const;
 
+/** The Ingress annotation that puts a route on Traefik entry points. */
+export const entryPointsAnnotation = "traefik.ingress.kubernetes.io/router.entrypoints";
+
+/** Is this Ingress an export's route at the API gateway (in-cluster only), rather than a public endpoint? */
+export function isGatewayRoute(ingress: { metadata?: { annotations?: Record<string, string> } }): boolean {
+  return ingress.metadata?.annotations?.[entryPointsAnnotation] === apiGateway.entryPoint;
+}
+
 /** The path prefix under which an export is called at the gateway. */
 export function gatewayPath(providerNamespace: string, exportName: string): string {
   return `/${providerNamespace}/${exportName}`;

@@ -138,6 +138,7 @@ export const statusOwners = {
         "ClassificationMismatch",
         "ExpiryTooFar",
         "NotATenantNamespace",
+        "GatewayRouteRefused",
       ],
     },
   },

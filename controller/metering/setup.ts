@@ -1,6 +1,7 @@
 import type { InstanceLike } from "../../lib/chargeback/allocations.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { isGatewayRoute } from "../api/api-gateway.ts";
 import { labels } from "../api/group.ts";
 import { eservicesInformer } from "../eservice/setup.ts";
 import { type Manager, specOrMetadataChanged } from "../runtime/manager.ts";
@@ -56,7 +57,10 @@ export function setupMetering(manager: Manager, settings: MeteringSettings): voi
   manager.watch(departments, (_event, dept) => meter.observeDepartment(dept), specOrMetadataChanged);
   manager.watch(pods, (event, pod) => meter.observePod(pod, event === "delete"));
   manager.watch(claims, (event, pvc) => meter.observePvc(pvc, event === "delete"));
-  manager.watch(ingresses, (event, ingress) => meter.observeLifetime("ingress", ingress, event === "delete"));
+  // An export's route at the API gateway is not a public endpoint: it is not billed as one.
+  manager.watch(ingresses, (event, ingress) => {
+    if (!isGatewayRoute(ingress)) meter.observeLifetime("ingress", ingress, event === "delete");
+  });
   manager.watch(eservicesInformer(manager), (event, es) =>
     meter.observeLifetime("eservice", es, event === "delete"),
   );

@@ -300,6 +300,73 @@ describe("who may ask", () => {
   });
 });
 
+describe("a provider with no room for the export's route", () => {
+  it("says so on the grant, and opens nothing", async () => {
+    const tight = uniqueName("apiq");
+    await env.admin.create(
+      departmentManifest(tight, {
+        environments: ["prod"],
+        quota: { cpu: "4", memory: "8Gi", storage: "10Gi", pods: 10, eServices: 5, publicEndpoints: 0 },
+      }),
+    );
+    await waitForDepartment(env.admin, tight, isReady, "ready");
+    const tightAdmin = env.admin.impersonating({ user: "tia", groups: [`${tight}-admins`] });
+    await waitForQuotaToCount(env.admin, `${tight}-prod`, "count/eservices.govhost.io");
+    const spec = compliantPodSpec() as { containers: { image: string }[] };
+    await tightAdmin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: "ledger", namespace: `${tight}-prod` },
+      spec: {
+        image: spec.containers[0]?.image,
+        exposure: "internal",
+        replicas: 1,
+        displayName: { en: "Ledger", zhHant: "分類帳" },
+      },
+    });
+    await tightAdmin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ApiExport",
+      metadata: { name: "ledger-api", namespace: `${tight}-prod` },
+      spec: {
+        eservice: "ledger",
+        description: { en: "Ledger entries", zhHant: "分類帳記項" },
+        openApi: `https://ledger.${tight}.gov.example/openapi.json`,
+        dataClassification: "RESTRICTED",
+        consumers: { all: true, departments: [] },
+      },
+    });
+    const manifest = grantManifest(consumerNs, "ledger");
+    manifest.spec = {
+      ...manifest.spec,
+      export: { department: tight, environment: "prod", name: "ledger-api" },
+    };
+    const grant = await consumerAdmin.create<Grant>(manifest);
+    await tightAdmin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ApiGrantDecision",
+      metadata: { name: "ledger-approved", namespace: `${tight}-prod` },
+      spec: {
+        grant: {
+          namespace: consumerNs,
+          name: "ledger",
+          uid: grant.metadata?.uid,
+          generation: grant.metadata?.generation,
+        },
+        export: "ledger-api",
+        decision: "approved",
+        decidedBy: "tia",
+        reason: "",
+      },
+    });
+    const refused = await waitForPhase(consumerNs, "ledger", "Pending", "GatewayRouteRefused");
+    expect(refused.status?.conditions?.find((c) => c.type === "Ready")?.message).toMatch(
+      /^Approved by tia, but the export's route at the API gateway was refused in .*exceeded quota/,
+    );
+    expect(await policiesOf(consumerNs, "ledger")).toEqual([]);
+  });
+});
+
 describe("the API gateway's check of each call (real service-account tokens, reviewed by the API server)", () => {
   const verify = (uri: string, token?: string, extra: Record<string, string> = {}) =>
     fetch(`http://127.0.0.1:${env.checkPort}${apiGateway.verifyPath}`, {

@@ -30,6 +30,8 @@ beforeAll(async () => {
       environments: ["dev", "test"],
       domains: [...corpusDepartment.domains],
       maxDataClassification: corpusDepartment.maxDataClassification,
+      // Warn mode admits every Ingress of the corpus into one environment, after Deny mode's good ones.
+      quota: { cpu: "16", memory: "64Gi", storage: "500Gi", pods: 100, eServices: 20, publicEndpoints: 30 },
     }),
   );
   await waitForDepartment(admin, dept, isReady);
