@@ -73,6 +73,7 @@ async function decide(
   namespace = providerNs,
   client = providerAdmin,
   decidedBy = "pat",
+  exportName = "records-api",
 ) {
   return client.create({
     apiVersion: "govhost.io/v1alpha1",
@@ -85,7 +86,7 @@ async function decide(
         uid: grant.metadata?.uid,
         generation: grant.metadata?.generation,
       },
-      export: "records-api",
+      export: exportName,
       decision,
       decidedBy,
       reason: decision === "refused" ? "No legal basis for bulk lookups" : "",
@@ -342,23 +343,7 @@ describe("a provider with no room for the export's route", () => {
       export: { department: tight, environment: "prod", name: "ledger-api" },
     };
     const grant = await consumerAdmin.create<Grant>(manifest);
-    await tightAdmin.create({
-      apiVersion: "govhost.io/v1alpha1",
-      kind: "ApiGrantDecision",
-      metadata: { name: "ledger-approved", namespace: `${tight}-prod` },
-      spec: {
-        grant: {
-          namespace: consumerNs,
-          name: "ledger",
-          uid: grant.metadata?.uid,
-          generation: grant.metadata?.generation,
-        },
-        export: "ledger-api",
-        decision: "approved",
-        decidedBy: "tia",
-        reason: "",
-      },
-    });
+    await decide(grant, "approved", `${tight}-prod`, tightAdmin, "tia", "ledger-api");
     const refused = await waitForPhase(consumerNs, "ledger", "Pending", "GatewayRouteRefused");
     expect(refused.status?.conditions?.find((c) => c.type === "Ready")?.message).toMatch(
       /^Approved by tia, but the export's route at the API gateway was refused in .*exceeded quota/,
