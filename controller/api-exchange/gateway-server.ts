@@ -147,11 +147,11 @@ export function startGatewayServer(options: GatewayServerOptions): Promise<Serve
       return;
     }
     count("refused");
-    if (!key) unattributed.inc({ status: String(verdict.status) });
     if (key)
       await counter.record(key, "refused", at).catch((error: unknown) => {
         log.warn({ err: error, grant: key }, "API gateway: could not count a refused call");
       });
+    else unattributed.inc({ status: String(verdict.status) });
     problem(res, verdict.status, verdict.title, verdict.detail);
   };
 
