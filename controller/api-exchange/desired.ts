@@ -1,6 +1,13 @@
 import type { KubeObject } from "../../lib/kube/client.ts";
 import type { ApiExport, ApiGrant, ApiGrantDecision, ApiGrantStatus } from "../api/api-exchange.ts";
-import { apiGateway, entryPointsAnnotation, gatewayPath, gatewayUrl } from "../api/api-gateway.ts";
+import {
+  apiGateway,
+  entryPointsAnnotation,
+  gatewayPath,
+  gatewayUrl,
+  middlewaresAnnotation,
+  routeMiddlewares,
+} from "../api/api-gateway.ts";
 import type { ApiGrantCondition } from "../api/conditions.ts";
 import type { EService } from "../api/eservice.ts";
 import type { Tenant } from "../api/eservice-workload.ts";
@@ -159,7 +166,7 @@ export function desiredGrant(inputs: GrantInputs): GrantOutcome {
       labels: { ...childLabels(wanted.department, wanted.environment), [exportLabel]: exportName },
       annotations: {
         [entryPointsAnnotation]: apiGateway.entryPoint,
-        "traefik.ingress.kubernetes.io/router.middlewares": apiGateway.middlewares.join(","),
+        [middlewaresAnnotation]: routeMiddlewares,
       },
       ownerReferences: [controllerReference("ApiExport", apiExport)],
     },

@@ -29,14 +29,11 @@ export async function addCalls(client: KubeClient, key: string, delta: CallDelta
     const grant = await client.get<Grant>(resources.apiGrant, name, namespace);
     const open = grantOpen(grant, delta.lastCallAt);
     const before = grant.status?.calls ?? { allowed: 0, refused: 0 };
-    const last = [before.lastCallAt, delta.lastCallAt.toISOString()]
-      .filter((t): t is string => t !== undefined)
-      .sort()
-      .at(-1);
+    const at = delta.lastCallAt.toISOString();
     const calls = {
       allowed: before.allowed + (open ? delta.allowed : 0),
       refused: before.refused + delta.refused + (open ? 0 : delta.allowed),
-      lastCallAt: last,
+      lastCallAt: before.lastCallAt && before.lastCallAt > at ? before.lastCallAt : at,
     };
     try {
       await client.mergePatch(

@@ -19,8 +19,9 @@ const maxRequeueMs = 2_147_000_000;
 
 /**
  * Reconciles one ApiGrant (key `<consumer namespace>/<name>`): works out what it should open (desired.ts),
- * applies the export's route at the gateway and the grant's NetworkPolicy, deletes any other policy opened for it, reports the phase, and looks again
- * when it expires. A grant that is gone has its policies deleted too.
+ * applies the export's route at the gateway and the grant's NetworkPolicy, deletes any other policy opened
+ * for it, reports the phase, and looks again when it expires. A grant that is gone has its policies deleted
+ * too.
  */
 export class ApiGrantReconciler {
   private readonly client: KubeClient;

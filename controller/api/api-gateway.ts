@@ -21,14 +21,20 @@ export const apiGateway = {
   /** Where the controller answers the gateway's forwardAuth requests. */
   verifyPath: "/api-gateway/verify",
   /**
-   * Traefik middlewares (file provider) every API route uses, in order: ask the controller, then drop the
-   * caller's token (the provider must not be able to replay it), then strip `/<namespace>/<export>`.
+   * Traefik middlewares (file provider) every API route uses, in this order: ask the controller, then drop
+   * the caller's token (the provider must not be able to replay it), then strip `/<namespace>/<export>`.
    */
-  middlewares: ["govhost-api-auth@file", "govhost-api-forward@file", "govhost-api-strip@file"],
+  middlewares: { auth: "govhost-api-auth", forward: "govhost-api-forward", strip: "govhost-api-strip" },
 } as const;
 
-/** The Ingress annotation that puts a route on Traefik entry points. */
+/** The Ingress annotations that put a route on Traefik entry points and through middlewares. */
 export const entryPointsAnnotation = "traefik.ingress.kubernetes.io/router.entrypoints";
+export const middlewaresAnnotation = "traefik.ingress.kubernetes.io/router.middlewares";
+
+/** The middlewares annotation's value on every API route: the file provider's, in order. */
+export const routeMiddlewares = Object.values(apiGateway.middlewares)
+  .map((name) => `${name}@file`)
+  .join(",");
 
 /** Is this Ingress an export's route at the API gateway (in-cluster only), rather than a public endpoint? */
 export function isGatewayRoute(ingress: { metadata?: { annotations?: Record<string, string> } }): boolean {

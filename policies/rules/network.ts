@@ -1,14 +1,9 @@
+import { apiGateway, entryPointsAnnotation } from "../../controller/api/api-gateway.ts";
 import { platformOwned } from "../keys.ts";
 import { departmentRemovers, rw } from "./shared.ts";
 import type { BaselineRule } from "./types.ts";
 
 // Network: what tenants may not open up.
-
-/**
- * The annotation and value the controller puts on an export's route at the API gateway
- * (controller/api/api-gateway.ts): served on the gateway's in-cluster entry point only, never publicly.
- */
-const gatewayRoute = { annotation: "traefik.ingress.kubernetes.io/router.entrypoints", entryPoint: "apis" };
 
 const managedByGovhost = (root: string) =>
   `${root} != null && has(${root}.metadata.labels) && '${platformOwned.managedBy}' in ${root}.metadata.labels && ${root}.metadata.labels['${platformOwned.managedBy}'] == 'govhost'`;
@@ -64,7 +59,7 @@ export const networkRules: BaselineRule[] = [
         // A route at the API gateway has no host (it is not public); it may only serve its own namespace's
         // paths, /<namespace>/..., so no route can take another department's API calls.
         name: "gatewayOnly",
-        expression: `has(object.metadata.annotations) && '${gatewayRoute.annotation}' in object.metadata.annotations && object.metadata.annotations['${gatewayRoute.annotation}'] == '${gatewayRoute.entryPoint}'`,
+        expression: `has(object.metadata.annotations) && '${entryPointsAnnotation}' in object.metadata.annotations && object.metadata.annotations['${entryPointsAnnotation}'] == '${apiGateway.entryPoint}'`,
       },
       {
         name: "foreignHosts",

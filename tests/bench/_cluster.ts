@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeClient } from "../../lib/kube/client.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { preparePlatform } from "../../tools/install-platform.ts";
@@ -41,4 +43,31 @@ export async function withBenchCluster<T>(
     await stopControlPlane(state);
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** Polls `probe` every 500 ms until it gives a value (errors count as not yet). */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+/** Waits until a fresh namespace's tenant quota counts EServices (creates are refused until then). */
+export function waitForEServiceQuota(admin: KubeClient, namespace: string): Promise<string> {
+  return waitFor(`${namespace}: the quota to count EServices`, async () => {
+    const quota = await admin.get<KubeObject & { status?: { used?: Record<string, string> } }>(
+      resources.resourceQuota,
+      "govhost-tenant-quota",
+      namespace,
+    );
+    return quota.status?.used?.["count/eservices.govhost.io"];
+  });
 }

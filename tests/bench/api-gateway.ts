@@ -5,7 +5,6 @@
 // whether the stored count equals the calls answered 200 (it must, under load too).
 //   npm run bench -- api-gateway [--seconds 10] [--rates 100,200,400,800]
 import { readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import type { ApiGrant } from "../../controller/api/api-exchange.ts";
@@ -15,7 +14,7 @@ import { resources } from "../../lib/kube/resources.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { withBenchCluster } from "./_cluster.ts";
+import { waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -25,20 +24,6 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 /** User plus system CPU seconds of a process so far (Linux /proc). */
 function cpuSeconds(pid: number): number {
@@ -57,14 +42,7 @@ await withBenchCluster("api-gateway", async ({ admin, controllerKubeconfig }) =>
   try {
     await admin.create(departmentManifest("prov", { environments: ["prod"] }));
     await admin.create(departmentManifest("cons", { environments: ["prod"] }));
-    await waitFor("the provider's quota to count EServices", async () => {
-      const quota = await admin.get<KubeObject & { status?: { used?: Record<string, string> } }>(
-        resources.resourceQuota,
-        "govhost-tenant-quota",
-        "prov-prod",
-      );
-      return quota.status?.used?.["count/eservices.govhost.io"];
-    });
+    await waitForEServiceQuota(admin, "prov-prod");
     await admin.create({
       apiVersion: "govhost.io/v1alpha1",
       kind: "EService",

@@ -5,7 +5,6 @@
 //   npm run bench -- api [--seconds 10] [--reads 50,100,200,400,800] [--writes 10,20,40,80]
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { resources } from "../../lib/kube/resources.ts";
@@ -16,7 +15,7 @@ import { loginAs } from "../../tools/oidc/login.ts";
 import { startLocalProvider } from "../../tools/oidc/provider.ts";
 import { apiClient } from "../../tools/oidc/users.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { withBenchCluster } from "./_cluster.ts";
+import { waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -28,20 +27,6 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const audience = "https://api.govhost.bench";
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 interface Run {
   target: number;
@@ -90,14 +75,7 @@ await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKub
       },
     }),
   );
-  await waitFor("the department's quota to count EServices", async () => {
-    const quota = await admin.get<{ status?: { used?: Record<string, string> } } & Record<string, unknown>>(
-      resources.resourceQuota,
-      "govhost-tenant-quota",
-      `${dept}-prod`,
-    );
-    return quota.status?.used?.["count/eservices.govhost.io"];
-  });
+  await waitForEServiceQuota(admin, `${dept}-prod`);
 
   const identity = await startLocalProvider({
     audience,

@@ -77,18 +77,17 @@ function traefikImage(binary: string): ImageSpec {
  * controller's check, dropping the caller's token before the provider sees the call, the prefix strip).
  */
 function dynamicConfig(): string {
-  const [auth, forward, strip] = apiGateway.middlewares.map((m) => m.replace(/@file$/, ""));
   return JSON.stringify({
     http: {
       middlewares: {
-        [auth as string]: {
+        [apiGateway.middlewares.auth]: {
           forwardAuth: {
             address: `http://${localApiGatewayCheck.host}:${localApiGatewayCheck.port}${apiGateway.verifyPath}`,
             authResponseHeaders: [apiGateway.consumerHeader, apiGateway.grantHeader],
           },
         },
-        [forward as string]: { headers: { customRequestHeaders: { Authorization: "" } } },
-        [strip as string]: { stripPrefixRegex: { regex: ["^/[a-z0-9-]+/[a-z0-9-]+"] } },
+        [apiGateway.middlewares.forward]: { headers: { customRequestHeaders: { Authorization: "" } } },
+        [apiGateway.middlewares.strip]: { stripPrefixRegex: { regex: ["^/[a-z0-9-]+/[a-z0-9-]+"] } },
       },
     },
     tls: {
