@@ -130,10 +130,10 @@ async function reaches(
   attempts = 1,
 ): Promise<{ reached: boolean; log: string }> {
   const name = `probe-${++probes}`;
-  // Where a connection is expected, a few tries 3 s apart: a Service that just got its first ready endpoint
-  // may be refused for a moment while kube-proxy and kube-router both rewrite the filter table (see
-  // docs/local-cloud.md). Where a refusal is expected, one try after the same 2 s that let the policies
-  // apply (more tries would be stricter, and slower).
+  // Where a connection is expected, a few tries 3 s apart: a new pod's firewall rules come with kube-router's
+  // next sync, which a loaded machine may delay past the first 2 s (docs/local-cloud.md). Where a refusal is
+  // expected, one try after the same 2 s that let the policies apply (more tries would be stricter, and
+  // slower).
   const once = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} ${port} 2>&1`;
   const script = `sleep 2; for i in $(seq ${attempts}); do out=$( ${once} ); code=$?; echo "$out"; echo "nc exit $code"; case "$out" in HTTP/1.*) break;; esac; sleep 3; done`;
   await admin.create(pod(namespace, name, ["/bin/busybox", "sh", "-c", script], "Never"));

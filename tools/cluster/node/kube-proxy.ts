@@ -12,14 +12,16 @@ export interface KubeProxyOptions extends NodeDaemonOptions {
 }
 
 /**
- * kube-proxy in iptables mode, per ../shared/notes/real-node.md: node ports only on the node address,
- * health and metrics on loopback, and no conntrack sysctls touched (maxPerCore 0, timeouts 0: leave the
- * host's values) nor route_localnet (localhostNodePorts off).
+ * kube-proxy in nftables mode: its rules live in tables of its own (`ip kube-proxy`, `ip6 kube-proxy`), so
+ * kube-router, which saves and restores the whole iptables filter table on every sync, can no longer put
+ * back a rule kube-proxy has just removed (a Service's "no endpoints" REJECT, seen refusing a freshly ready
+ * Service in CI runs with iptables mode). Node ports only on the node address, health and metrics on
+ * loopback, and no conntrack sysctls touched (maxPerCore 0, timeouts 0: leave the host's values).
  */
 function kubeProxyConfig(o: KubeProxyOptions, kubeconfig: string): string {
   return `apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
-mode: iptables
+mode: nftables
 clientConnection:
   kubeconfig: ${kubeconfig}
 hostnameOverride: ${o.nodeName}
@@ -34,9 +36,8 @@ conntrack:
   min: 0
   tcpEstablishedTimeout: 0s
   tcpCloseWaitTimeout: 0s
-iptables:
-  localhostNodePorts: false
-  syncPeriod: 5s
+nftables:
+  syncPeriod: 30s
   minSyncPeriod: 0s
 `;
 }
