@@ -142,6 +142,13 @@ export const controllerSettings = {
     form: "a TCP port, 0–65535",
     description: "Port of the API gateway check (with GOVHOST_API_GATEWAY_CHECK_HOST).",
   },
+  apiGatewayCheckAdvertise: {
+    env: "GOVHOST_API_GATEWAY_CHECK_ADVERTISE",
+    schema: Type.String({ pattern: "^(\\d{1,3}(\\.\\d{1,3}){3}|[0-9a-fA-F:]+)$" }),
+    form: "an IP address, the pod's own (the downward API's status.podIP)",
+    description:
+      "In a cluster: the leader publishes this address as the only endpoint of the Service govhost-api-gateway-check (an EndpointSlice it writes), so the gateway's checks reach the leader, never a standby replica. Unset: the check is reached directly (the controller on a host).",
+  },
   timeZone: timeZoneSetting(platformDefaults.timeZone),
 
   chromium: {

@@ -57,7 +57,15 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
   setupApiExchange(manager, {
     gateway: { namespace: config.ingressNamespace, className: config.ingressClass },
     ...(config.apiGatewayCheckHost
-      ? { check: { host: config.apiGatewayCheckHost, port: config.apiGatewayCheckPort } }
+      ? {
+          check: {
+            host: config.apiGatewayCheckHost,
+            port: config.apiGatewayCheckPort,
+            ...(config.apiGatewayCheckAdvertise
+              ? { advertise: { namespace: config.leaseNamespace, address: config.apiGatewayCheckAdvertise } }
+              : {}),
+          },
+        }
       : {}),
   });
   setupMetering(manager, {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { apiGateway } from "../controller/api/api-gateway.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
 import type { Manifest } from "./resources.ts";
 
@@ -23,29 +24,40 @@ const restrictedContainer = {
   capabilities: { drop: ["ALL"] },
 };
 
-function deployment(
-  name: string,
-  serviceAccount: string,
-  image: string,
-  command: string,
-  port: number,
-  env: { name: string; value?: string; valueFrom?: unknown }[],
-  replicas: number,
-  volumes: { name: string; mountPath: string; source: Record<string, unknown> }[],
-  extraPorts: { name: string; containerPort: number }[] = [],
-): Manifest {
+interface DeploymentArgs {
+  name: string;
+  serviceAccount: string;
+  image: string;
+  command: string;
+  port: number;
+  env: { name: string; value?: string; valueFrom?: unknown }[];
+  replicas: number;
+  /** Kubernetes' readiness: the portal API's /readyz; the controller's /healthz (a standby is ready too). */
+  readinessPath: string;
+  volumes?: { name: string; mountPath: string; source: Record<string, unknown> }[];
+  extraPorts?: { name: string; containerPort: number }[];
+  /** Recreate: never two pods at once (a single writer's volume). Default: a rolling update. */
+  recreate?: boolean;
+}
+
+function deployment(args: DeploymentArgs): Manifest {
+  const { name, volumes = [], extraPorts = [] } = args;
   const labels = { ...partOf, "app.kubernetes.io/name": name };
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name, namespace, labels },
     spec: {
-      replicas,
+      replicas: args.replicas,
+      ...(args.recreate ? { strategy: { type: "Recreate" } } : {}),
       selector: { matchLabels: { "app.kubernetes.io/name": name } },
       template: {
         metadata: { labels },
         spec: {
-          serviceAccountName: serviceAccount,
+          serviceAccountName: args.serviceAccount,
+          // Kubernetes would otherwise set <SERVICE>_PORT for every Service in the namespace, and the
+          // Service govhost-controller's GOVHOST_CONTROLLER_PORT=tcp://... collides with the setting.
+          enableServiceLinks: false,
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 1000,
@@ -54,11 +66,11 @@ function deployment(
           containers: [
             {
               name,
-              image,
-              command: ["node", command],
-              env,
-              ports: [{ name: "http", containerPort: port }, ...extraPorts],
-              readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 10 },
+              image: args.image,
+              command: ["node", args.command],
+              env: args.env,
+              ports: [{ name: "http", containerPort: args.port }, ...extraPorts],
+              readinessProbe: { httpGet: { path: args.readinessPath, port: "http" }, periodSeconds: 5 },
               resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
               securityContext: restrictedContainer,
               volumeMounts: [
@@ -74,15 +86,15 @@ function deployment(
   };
 }
 
-function service(name: string, port: number, target = { app: name, port: "http" }): Manifest {
+function service(name: string, port: number, selector: string | null = name): Manifest {
   return {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace, labels: { ...partOf, "app.kubernetes.io/name": name } },
     spec: {
       type: "ClusterIP",
-      selector: { "app.kubernetes.io/name": target.app },
-      ports: [{ name: "http", port, targetPort: target.port }],
+      ...(selector ? { selector: { "app.kubernetes.io/name": selector } } : {}),
+      ports: [{ name: "http", port, targetPort: selector ? "http" : port }],
     },
   };
 }
@@ -95,60 +107,63 @@ const gatewayCheckPort = 8082;
 
 export const portalApiUrl = `http://govhost-portal-api.${namespace}.svc:8080`;
 
+const fromPod = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+
 export function workloadManifests(settings: WorkloadSettings): Manifest[] {
-  const podName = { name: "GOVHOST_CONTROLLER_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } };
   const manifests: Manifest[] = [
-    deployment(
-      "govhost-controller",
-      controllerIdentity.serviceAccount,
-      settings.images.controller,
-      "controller/main.ts",
-      8081,
-      [
+    deployment({
+      name: "govhost-controller",
+      serviceAccount: controllerIdentity.serviceAccount,
+      image: settings.images.controller,
+      command: "controller/main.ts",
+      port: 8081,
+      env: [
         { name: "GOVHOST_CONTROLLER_HOST", value: "0.0.0.0" },
         { name: "GOVHOST_INGRESS_NAMESPACE", value: settings.ingressControllerNamespace },
         { name: "GOVHOST_API_GATEWAY_CHECK_HOST", value: "0.0.0.0" },
         { name: "GOVHOST_API_GATEWAY_CHECK_PORT", value: String(gatewayCheckPort) },
-        podName,
+        fromPod("GOVHOST_API_GATEWAY_CHECK_ADVERTISE", "status.podIP"),
+        fromPod("GOVHOST_CONTROLLER_ID", "metadata.name"),
       ],
-      2, // one leads (Lease), one stands by
-      [],
-      [{ name: "gateway-check", containerPort: gatewayCheckPort }],
-    ),
-    service("govhost-controller", 8081),
-    // Only the leader is ready (/readyz), and only the leader answers the check.
-    service("govhost-api-gateway-check", gatewayCheckPort, {
-      app: "govhost-controller",
-      port: "gateway-check",
+      replicas: 2, // one leads (Lease), one stands by
+      // Both replicas are ready when alive: the standby's job is to wait. Only the leader reconciles, and
+      // only the leader is the gateway check's endpoint (it publishes itself, below).
+      readinessPath: "/healthz",
+      extraPorts: [{ name: "gateway-check", containerPort: gatewayCheckPort }],
     }),
+    service("govhost-controller", 8081),
+    // No selector: the leading replica writes the Service's one endpoint (controller/api-exchange/check-endpoint.ts).
+    service(apiGateway.checkService.name, gatewayCheckPort, null),
     {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
       metadata: { name: "govhost-audit", namespace, labels: partOf },
       spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: settings.auditStorage } } },
     },
-    deployment(
-      "govhost-portal-api",
-      portalApiIdentity.serviceAccount,
-      settings.images.portalApi,
-      "portal-api/main.ts",
-      8080,
-      [
+    deployment({
+      name: "govhost-portal-api",
+      serviceAccount: portalApiIdentity.serviceAccount,
+      image: settings.images.portalApi,
+      command: "portal-api/main.ts",
+      port: 8080,
+      env: [
         { name: "GOVHOST_API_HOST", value: "0.0.0.0" },
         { name: "GOVHOST_OIDC_ISSUER", value: settings.oidc.issuer },
         { name: "GOVHOST_OIDC_AUDIENCE", value: settings.oidc.audience },
         { name: "GOVHOST_OIDC_CLIENT_ID", value: settings.oidc.clientId },
         { name: "GOVHOST_AUDIT_LOG", value: "/var/lib/govhost/audit.log" },
       ],
-      1, // the audit log has a single writer
-      [
+      replicas: 1, // the audit log has a single writer, also during a rollout
+      recreate: true,
+      readinessPath: "/readyz",
+      volumes: [
         {
           name: "audit",
           mountPath: "/var/lib/govhost",
           source: { persistentVolumeClaim: { claimName: "govhost-audit" } },
         },
       ],
-    ),
+    }),
     service("govhost-portal-api", 8080),
     {
       apiVersion: "v1",

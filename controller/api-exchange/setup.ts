@@ -7,6 +7,7 @@ import { namespaceName } from "../api/group.ts";
 import { eservicesInformer } from "../eservice/setup.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { tenantLookup, tenantNamespaces } from "../tenancy/setup.ts";
+import { checkEndpointSlice, publishCheckEndpoint } from "./check-endpoint.ts";
 import { type GrantInputs, grantLabels } from "./desired.ts";
 import { startGatewayServer } from "./gateway-server.ts";
 import { ApiGrantReconciler, grantKeyOf } from "./reconciler.ts";
@@ -17,8 +18,11 @@ type Grant = ApiGrant & KubeObject;
 export interface ApiExchangeSettings {
   /** The ingress controller that serves as the API gateway. */
   gateway: GrantInputs["gateway"];
-  /** Where to answer the gateway's checks of each call; without it no call gets through the gateway. */
-  check?: { host: string; port: number };
+  /**
+   * Where to answer the gateway's checks of each call; without it no call gets through the gateway. With
+   * `advertise` (in a cluster: the pod's IP), the leader makes itself the check Service's endpoint.
+   */
+  check?: { host: string; port: number; advertise?: { namespace: string; address: string } };
 }
 
 /**
@@ -94,6 +98,10 @@ export function setupApiExchange(manager: Manager, settings: ApiExchangeSettings
         (server) => {
           manager.log.info({ address: `http://${check.host}:${check.port}` }, "API gateway checks listening");
           signal.addEventListener("abort", () => server.close(), { once: true });
+          if (check.advertise) {
+            const slice = checkEndpointSlice(check.advertise.namespace, check.advertise.address, check.port);
+            void publishCheckEndpoint(manager.client, slice, manager.log, signal);
+          }
         },
         (error: unknown) => manager.log.error({ err: error }, "API gateway checks could not listen"),
       );

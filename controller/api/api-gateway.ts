@@ -21,6 +21,11 @@ export const apiGateway = {
   /** Where the controller answers the gateway's forwardAuth requests. */
   verifyPath: "/api-gateway/verify",
   /**
+   * In a cluster: the Service (in the controller's namespace, no selector) whose only endpoint is the
+   * leading controller replica, published by that replica (controller/api-exchange/check-endpoint.ts).
+   */
+  checkService: { name: "govhost-api-gateway-check", portName: "http" },
+  /**
    * Traefik middlewares (file provider) every API route uses, in this order: ask the controller, then drop
    * the caller's token (the provider must not be able to replay it), then strip `/<namespace>/<export>`.
    */

@@ -2,6 +2,8 @@
 // their own namespaces (through RoleBindings, never ClusterRoleBindings), and the controller's own
 // least-privilege role. Installed by the platform (infra/ or the local installer).
 
+import { apiGateway } from "./api-gateway.ts";
+
 const read = ["get", "list", "watch"];
 const write = ["create", "update", "patch", "delete", "deletecollection"];
 
@@ -405,6 +407,14 @@ export const controllerLeaseRole = {
     // The metering ledgers (a head and its shards per department) live in the platform namespace only;
     // delete retires a generation of shards after a re-shard.
     { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update", "delete"] },
+    // The leader makes itself the API gateway check's only endpoint (controller/api-exchange/check-endpoint.ts).
+    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["create"] },
+    {
+      apiGroups: ["discovery.k8s.io"],
+      resources: ["endpointslices"],
+      verbs: ["get", "patch"],
+      resourceNames: [`${apiGateway.checkService.name}-leader`],
+    },
     // Service brokers' credentials (SharedService.spec.provisioning.broker.credentialsSecret), read only.
     { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
   ],

@@ -176,6 +176,35 @@ describe("the Pulumi program's resource graph", () => {
     expect(named(local, "Department", "immd")?.inputs.spec.displayName.en).toBe("Department immd");
   });
 
+  it("keeps both controller replicas ready and points the gateway check at the leader alone", () => {
+    const container = named(local, "Deployment", "govhost-controller")?.inputs.spec.template.spec
+      .containers[0];
+    // Service links would set GOVHOST_CONTROLLER_PORT=tcp://... (the Service govhost-controller).
+    for (const name of ["govhost-controller", "govhost-portal-api"])
+      expect(named(local, "Deployment", name)?.inputs.spec.template.spec.enableServiceLinks).toBe(false);
+    // A standby that is never ready would keep every rollout (and Pulumi's await) from completing.
+    expect(container.readinessProbe.httpGet.path).toBe("/healthz");
+    expect(container.env).toContainEqual({
+      name: "GOVHOST_API_GATEWAY_CHECK_ADVERTISE",
+      valueFrom: { fieldRef: { fieldPath: "status.podIP" } },
+    });
+    // No selector: the leader writes the one endpoint, so a standby is never asked.
+    const check = named(local, "Service", "govhost-api-gateway-check");
+    expect(check?.inputs.spec.selector).toBeUndefined();
+    expect(check?.inputs.spec.ports).toEqual([{ name: "http", port: 8082, targetPort: 8082 }]);
+    const leaseRole = named(local, "Role", "govhost-controller-leader-election");
+    expect(leaseRole?.inputs.rules).toContainEqual({
+      apiGroups: ["discovery.k8s.io"],
+      resources: ["endpointslices"],
+      verbs: ["get", "patch"],
+      resourceNames: ["govhost-api-gateway-check-leader"],
+    });
+    // The audit log's single writer: a rollout stops the old pod before the new one starts.
+    expect(named(local, "Deployment", "govhost-portal-api")?.inputs.spec.strategy).toEqual({
+      type: "Recreate",
+    });
+  });
+
   it("does not wait for readiness on the local cluster (no kubelet), and does elsewhere", async () => {
     const skip = (resources: Created[]) =>
       named(resources, "Deployment", "govhost-controller")?.inputs.metadata.annotations?.[
