@@ -13,6 +13,7 @@ import {
 } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom, writeServiceAccountKubeconfig } from "../../tools/cluster/credentials.ts";
 import { type ControllerProcess, spawnController } from "../../tools/controller-process.ts";
+import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
 import { type ChangeSummary, runStack, type StackOperation } from "../../tools/pulumi.ts";
 import {
   ensurePulumiBinaries,
@@ -131,5 +132,35 @@ describe("pulumi up, a Department, pulumi destroy", () => {
       expect(bindings.items.filter((b) => b.metadata.name.startsWith("govhost-"))).toEqual([]);
     },
     3 * minutes,
+  );
+});
+
+describe("one install path", () => {
+  it(
+    "adopts a platform that npm start installed (another field manager), without field conflicts, and destroys it",
+    async () => {
+      // What `npm start` installs (tools/install-platform.ts, field manager govhost-installer, the local
+      // stack's baseline), on the cluster the stack above left empty.
+      await preparePlatform(cluster.kubeconfig, join(dir, "installer-controller.kubeconfig"), undefined, {
+        baseline: localStackBaseline,
+      });
+      expect(await crd("departments.govhost.io")).toBe(true);
+      expect(await pulumi("up")).toEqual({ create: created });
+      // Every baseline binding is now Pulumi's (it applied its own fields over the installer's).
+      const bindings = await admin.call<{
+        items: { metadata: { name: string; managedFields?: { manager: string }[] } }[];
+      }>("GET", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings");
+      const ours = bindings.items.filter((b) => b.metadata.name.startsWith("govhost-"));
+      expect(ours.length).toBe(baselineRules.length);
+      for (const binding of ours)
+        expect(
+          binding.metadata.managedFields?.some((f) => f.manager.startsWith("pulumi")),
+          binding.metadata.name,
+        ).toBe(true);
+      expect(await pulumi("up")).toEqual({ same: created });
+      expect(await pulumi("destroy")).toEqual({ delete: created });
+      expect(await crd("departments.govhost.io")).toBe(false);
+    },
+    8 * minutes,
   );
 });
