@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { localKubeconfig } from "../lib/local-state.ts";
@@ -14,14 +15,29 @@ export interface ClusterArgs {
   kubeconfigPath?: string;
   /** existing: the kubeconfig's context to use (default: its current context). */
   context?: string;
+  /**
+   * local: wait for the workloads to be ready. Only where they can be: the local cloud runs a node, and the
+   * stack names an image its registry serves (`npm run image:govhost -- --push`).
+   */
+  awaitReadiness?: boolean;
 }
 
 export interface Cluster {
   mode: ClusterMode;
   provider: k8s.Provider;
   kubeconfigPath: string;
-  /** The local control plane has no kubelet: nothing ever becomes Ready, so Pulumi must not wait for it. */
+  /** Workloads that cannot run here (no node, no pullable image) never become ready: Pulumi must not wait. */
   skipAwait: boolean;
+}
+
+/**
+ * Does the local cloud whose kubeconfig this is run a node? `npm run cluster:up` (tools/cluster) writes its
+ * state, `cluster.json`, next to the kubeconfig, with a `node` entry while the node runs.
+ */
+function localCloudHasNode(kubeconfigPath: string): boolean {
+  const state = join(dirname(kubeconfigPath), "cluster.json");
+  if (!existsSync(state)) return false;
+  return (JSON.parse(readFileSync(state, "utf8")) as { node?: unknown }).node !== undefined;
 }
 
 const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResourceOptions) => Cluster> = {
@@ -35,7 +51,7 @@ const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResource
     return {
       mode: "local",
       kubeconfigPath,
-      skipAwait: true,
+      skipAwait: !(args.awaitReadiness && localCloudHasNode(kubeconfigPath)),
       provider: new k8s.Provider("local", { kubeconfig: readFileSync(kubeconfigPath, "utf8") }, opts),
     };
   },

@@ -77,7 +77,14 @@ export class GovhostPlatform extends pulumi.ComponentResource {
     const platform = manifests
       .filter((m) => !["crds", "namespaces"].includes(groupOf(m)))
       .map((m) => add(groupOf(m), m, base));
-    for (const m of workloadManifests(args)) add("workloads", m, [...base, ...platform]);
+    // Volume claims before the Deployments that mount them: with a WaitForFirstConsumer class, Pulumi waits
+    // for a claim to be Pending, and a pod scheduled at once can bind it first (the wait then times out).
+    const workloads = workloadManifests(args);
+    const claims = workloads
+      .filter((m) => m.kind === "PersistentVolumeClaim")
+      .map((m) => add("workloads", m, [...base, ...platform]));
+    for (const m of workloads.filter((m) => m.kind !== "PersistentVolumeClaim"))
+      add("workloads", m, [...base, ...platform, ...claims]);
     for (const dept of args.departments) {
       add(
         "departments",
@@ -91,7 +98,7 @@ export class GovhostPlatform extends pulumi.ComponentResource {
       );
     }
 
-    this.apiUrl = pulumi.output(portalApiUrl);
+    this.apiUrl = pulumi.output(args.api ? `https://${args.api.host}` : portalApiUrl);
     this.kubeconfigPath = pulumi.output(args.cluster.kubeconfigPath);
     this.registerOutputs({ apiUrl: this.apiUrl, kubeconfigPath: this.kubeconfigPath });
   }

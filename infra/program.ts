@@ -14,8 +14,11 @@ export function platformProgram() {
     mode: (config.get("clusterMode") ?? "local") as ClusterMode,
     kubeconfigPath: config.get("kubeconfig"),
     context: config.get("context"),
+    // On the local cloud, only an image the stack names can run (the default is a release's reference).
+    awaitReadiness: config.getBoolean("awaitReadiness") ?? config.get("image") !== undefined,
   });
   const image = config.get("image") ?? "registry.gov.example/govhost/govhost:0.1.0";
+  const apiHost = config.get("apiHost");
   const platform = new GovhostPlatform("govhost", {
     cluster,
     baseline: {
@@ -33,7 +36,16 @@ export function platformProgram() {
       issuer: config.get("oidcIssuer") ?? "https://login.gov.example",
       audience: config.get("oidcAudience") ?? platformDefaults.apiAudience,
       clientId: config.get("oidcClientId") ?? platformDefaults.apiClientId,
+      allowHttpIssuer: config.getBoolean("oidcAllowHttp") ?? false,
     },
+    ...(apiHost
+      ? {
+          api: {
+            host: apiHost,
+            ingressClassName: config.get("ingressClass") ?? platformDefaults.ingressClassName,
+          },
+        }
+      : {}),
     auditStorage: config.get("auditStorage") ?? "5Gi",
     serviceMonitor: config.getBoolean("serviceMonitor") ?? false,
     departments: config.getObject<{ name: string; spec: DepartmentSpec }[]>("departments") ?? [],

@@ -9,7 +9,10 @@ import type { Manifest } from "./resources.ts";
 export interface WorkloadSettings {
   images: { controller: string; portalApi: string };
   ingressControllerNamespace: string;
-  oidc: { issuer: string; audience: string; clientId: string };
+  /** allowHttpIssuer: the local OpenID provider only (plain HTTP on the node's address). */
+  oidc: { issuer: string; audience: string; clientId: string; allowHttpIssuer?: boolean };
+  /** The portal API's host name at the ingress controller (an Ingress with TLS); none: in-cluster only. */
+  api?: { host: string; ingressClassName: string };
   auditStorage: string;
   serviceMonitor: boolean;
 }
@@ -107,6 +110,37 @@ const gatewayCheckPort = 8082;
 
 export const portalApiUrl = `http://govhost-portal-api.${namespace}.svc:8080`;
 
+/** The portal API at the ingress controller, over TLS (the controller's default certificate without a secret). */
+function apiIngress(host: string, ingressClassName: string): Manifest {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: {
+      name: "govhost-portal-api",
+      namespace,
+      labels: { ...partOf, "app.kubernetes.io/name": "govhost-portal-api" },
+    },
+    spec: {
+      ingressClassName,
+      tls: [{ hosts: [host] }],
+      rules: [
+        {
+          host,
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: "govhost-portal-api", port: { number: 8080 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
 const fromPod = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
 export function workloadManifests(settings: WorkloadSettings): Manifest[] {
@@ -152,6 +186,7 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
         { name: "GOVHOST_OIDC_AUDIENCE", value: settings.oidc.audience },
         { name: "GOVHOST_OIDC_CLIENT_ID", value: settings.oidc.clientId },
         { name: "GOVHOST_AUDIT_LOG", value: "/var/lib/govhost/audit.log" },
+        ...(settings.oidc.allowHttpIssuer ? [{ name: "GOVHOST_OIDC_ALLOW_HTTP", value: "true" }] : []),
       ],
       replicas: 1, // the audit log has a single writer, also during a rollout
       recreate: true,
@@ -178,6 +213,7 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
       },
     },
   ];
+  if (settings.api) manifests.push(apiIngress(settings.api.host, settings.api.ingressClassName));
   if (settings.serviceMonitor) {
     manifests.push({
       apiVersion: "monitoring.coreos.com/v1",

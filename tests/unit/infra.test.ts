@@ -51,7 +51,9 @@ async function build(mode: "local" | "existing"): Promise<Created[]> {
       issuer: "https://login.gov.example",
       audience: "https://api.govhost.local",
       clientId: "govhost-portal-api",
+      allowHttpIssuer: mode === "local",
     },
+    ...(mode === "local" ? { api: { host: "api.gov.example", ingressClassName: "govhost" } } : {}),
     auditStorage: "5Gi",
     serviceMonitor: true,
     departments: [{ name: "immd", spec: departmentManifest("immd").spec }],
@@ -203,6 +205,25 @@ describe("the Pulumi program's resource graph", () => {
     expect(named(local, "Deployment", "govhost-portal-api")?.inputs.spec.strategy).toEqual({
       type: "Recreate",
     });
+  });
+
+  it("serves the API at the ingress on its host, trusting a plain-HTTP issuer only when told", () => {
+    const ingress = named(local, "Ingress", "govhost-portal-api");
+    expect(ingress?.inputs.spec.rules[0].host).toBe("api.gov.example");
+    expect(ingress?.inputs.spec.tls).toEqual([{ hosts: ["api.gov.example"] }]);
+    const env = named(local, "Deployment", "govhost-portal-api")?.inputs.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: "GOVHOST_OIDC_ALLOW_HTTP", value: "true" });
+  });
+
+  it("owns what it declares (patchForce), except what the controller keeps after creation", () => {
+    const annotated = (r: Created) => r.inputs.metadata?.annotations?.["pulumi.com/patchForce"] === "true";
+    const kubernetes = local.filter((r) => r.type.startsWith("kubernetes:"));
+    const createOnly = kubernetes.filter(
+      (r) => r.inputs.metadata?.annotations?.["govhost.io/create-only"] === "true",
+    );
+    expect(createOnly.length).toBeGreaterThan(0);
+    expect(createOnly.filter(annotated)).toEqual([]);
+    expect(kubernetes.filter((r) => !createOnly.includes(r) && !annotated(r)).map((r) => r.name)).toEqual([]);
   });
 
   it("does not wait for readiness on the local cluster (no kubelet), and does elsewhere", async () => {

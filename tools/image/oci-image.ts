@@ -41,11 +41,6 @@ function imageConfigArgs(spec: ImageSpec): string[] {
   ];
 }
 
-/**
- * Builds the image as an OCI layout with Debian's umoci (one layer, files owned by root and readable by
- * all, so a non-root user can run them): init, unpack an empty image, copy the files in, repack, set the
- * config, garbage-collect. `workDir` is the build's scratch folder; the layout stays in it.
- */
 /** Refuses a spec that would build something other than what it says (checked before anything is written). */
 function checkImageSpec(spec: ImageSpec): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(spec.tag))
@@ -59,6 +54,11 @@ function checkImageSpec(spec: ImageSpec): void {
   }
 }
 
+/**
+ * Builds the image as an OCI layout with Debian's umoci (one layer, files owned by root and readable by
+ * all, so a non-root user can run them): init, unpack an empty image, copy the files in, repack, set the
+ * config, garbage-collect. `workDir` is the build's scratch folder; the layout stays in it.
+ */
 export function buildOciLayout(spec: ImageSpec, workDir: string): OciLayout {
   checkImageSpec(spec);
   const dir = join(workDir, spec.tag);

@@ -26,6 +26,8 @@ export interface LocalProvider {
 
 export async function startLocalProvider(options: {
   port?: number;
+  /** The address to listen on and name in the issuer (default 127.0.0.1; the node's address for pods). */
+  host?: string;
   audience: string;
   /** Other resource servers the provider issues tokens for (tests use one to get wrong-audience tokens). */
   otherAudiences?: string[];
@@ -135,25 +137,25 @@ export async function startLocalProvider(options: {
   };
 
   const port = options.port ?? 0;
-  const placeholder = `http://127.0.0.1:${port || 1}`;
-  let provider = new Provider(placeholder, configuration);
+  const host = options.host ?? "127.0.0.1";
+  let provider = new Provider(`http://${host}:${port || 1}`, configuration);
   let server: Server;
   if (port) {
-    server = provider.listen(port, "127.0.0.1");
+    server = provider.listen(port, host);
   } else {
     // The issuer must name the port, which is only known once listening: listen, then create the real one.
-    const probe = provider.listen(0, "127.0.0.1");
+    const probe = provider.listen(0, host);
     await new Promise<void>((resolve) => probe.once("listening", () => resolve()));
     const chosen = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    provider = new Provider(`http://127.0.0.1:${chosen}`, configuration);
-    server = provider.listen(chosen, "127.0.0.1");
+    provider = new Provider(`http://${host}:${chosen}`, configuration);
+    server = provider.listen(chosen, host);
   }
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());
     server.once("error", reject);
   });
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     issuer,
     audience,

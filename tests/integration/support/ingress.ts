@@ -19,10 +19,15 @@ const resolveToIngress: LookupFunction = (_hostname, options, callback) => {
 };
 
 /**
- * GET https://<host><path> at the local ingress controller, as `curl --resolve <host>:443:<node address>`
+ * GET (or `options.method`) https://<host><path> at the local ingress controller, as `curl --resolve <host>:443:<node address>`
  * does: the name is sent (SNI, Host) but not looked up, and the certificate is verified against `ca`.
  */
-export function getThroughIngress(host: string, path: string, ca: Buffer): Promise<IngressResponse> {
+export function getThroughIngress(
+  host: string,
+  path: string,
+  ca: Buffer,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<IngressResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -32,6 +37,8 @@ export function getThroughIngress(host: string, path: string, ca: Buffer): Promi
         ca,
         timeout: 5_000,
         lookup: resolveToIngress,
+        method: options.method ?? "GET",
+        headers: options.headers ?? {},
       },
       (res) => {
         const certificate = (res.socket as TLSSocket).getPeerCertificate();
@@ -49,6 +56,6 @@ export function getThroughIngress(host: string, path: string, ca: Buffer): Promi
     );
     req.on("error", reject);
     req.on("timeout", () => req.destroy(new Error(`no answer from the ingress for ${host}${path}`)));
-    req.end();
+    req.end(options.body);
   });
 }
