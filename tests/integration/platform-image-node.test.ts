@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiGateway } from "../../controller/api/api-gateway.ts";
 import { controllerIdentity, controllerLeaseName } from "../../controller/api/rbac.ts";
@@ -13,14 +13,12 @@ import {
   type LocalPaths,
   stopLocalControlPlane,
 } from "../../tools/cluster/local.ts";
-import { buildGovhostImage } from "../../tools/image/govhost-image.ts";
 import { govhostImageSpec } from "../../tools/image/govhost-image-spec.ts";
-import { type PushedImage, pushToLocalRegistry } from "../../tools/image/push.ts";
+import type { PushedImage } from "../../tools/image/push.ts";
 import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
-import { govhostCacheDir } from "../../tools/upstream/versions.ts";
 import { departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually } from "./support/kube.ts";
-import { adminOf, podLog, requireNode, waitForPod } from "./support/node.ts";
+import { adminOf, podLog, pushGovhostImage, requireNode, waitForPod } from "./support/node.ts";
 
 // The govhost image (built without a Docker engine by `npm run image:govhost`) running the platform's own
 // controller in the cluster, from the manifests Pulumi deploys (infra/workloads.ts): two replicas with
@@ -28,7 +26,6 @@ import { adminOf, podLog, requireNode, waitForPod } from "./support/node.ts";
 
 const minutes = 60_000;
 const namespace = controllerIdentity.namespace;
-const projectRoot = resolve(import.meta.dirname, "../..");
 
 let dir: string;
 let paths: LocalPaths;
@@ -76,15 +73,7 @@ beforeAll(async () => {
     baseline: localStackBaseline,
   });
   admin = await adminOf(cloud);
-  const version = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { version: string })
-    .version;
-  const built = buildGovhostImage({
-    projectRoot,
-    cacheDir: join(govhostCacheDir(), "images"),
-    version,
-    progress: (line) => process.stderr.write(`platform image: ${line}\n`),
-  });
-  image = pushToLocalRegistry(built, "govhost/govhost", node.registry.pushAddress);
+  image = pushGovhostImage(node, "platform image");
 }, 30 * minutes);
 
 afterAll(async () => {

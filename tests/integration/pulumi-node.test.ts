@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { platformDefaults } from "../../controller/api/defaults.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
@@ -12,18 +13,15 @@ import {
   stopLocalControlPlane,
 } from "../../tools/cluster/local.ts";
 import { nodeNetwork } from "../../tools/cluster/node/network.ts";
-import { buildGovhostImage } from "../../tools/image/govhost-image.ts";
-import { pushToLocalRegistry } from "../../tools/image/push.ts";
 import { localStackBaseline } from "../../tools/install-platform.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
 import { type ChangeSummary, runStack, type StackOperation } from "../../tools/pulumi.ts";
 import { ensurePulumiBinaries, missingPulumiGroups } from "../../tools/upstream/binaries.ts";
-import { govhostCacheDir } from "../../tools/upstream/versions.ts";
 import { departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
-import { adminOf, requireNode } from "./support/node.ts";
+import { adminOf, pushGovhostImage, requireNode } from "./support/node.ts";
 
 // The platform as platform operators install it: `pulumi up` on the local stack deploys the controller and
 // the portal API from the govhost image onto the real node, waiting until they are ready; people reach the
@@ -32,7 +30,6 @@ import { adminOf, requireNode } from "./support/node.ts";
 
 const minutes = 60_000;
 const namespace = controllerIdentity.namespace;
-const projectRoot = resolve(import.meta.dirname, "../..");
 const apiHost = "api.gov.example";
 
 let dir: string;
@@ -58,20 +55,9 @@ beforeAll(async () => {
   const node = requireNode(cloud);
   admin = await adminOf(cloud);
   ca = readFileSync(cloud.pki.caCert);
-  const version = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { version: string })
-    .version;
-  const image = pushToLocalRegistry(
-    buildGovhostImage({
-      projectRoot,
-      cacheDir: join(govhostCacheDir(), "images"),
-      version,
-      progress: (line) => process.stderr.write(`pulumi-node: ${line}\n`),
-    }),
-    "govhost/govhost",
-    node.registry.pushAddress,
-  );
+  const image = pushGovhostImage(node, "pulumi-node");
   // The OpenID provider on the node's address, so the API's pod reaches the issuer its tokens name.
-  provider = await startLocalProvider({ host: nodeNetwork.nodeIp, audience: "https://api.govhost.local" });
+  provider = await startLocalProvider({ host: nodeNetwork.nodeIp, audience: platformDefaults.apiAudience });
   mkdirSync(join(dir, "stack"));
   stackConfig = {
     "govhost:clusterMode": "local",
@@ -152,7 +138,7 @@ describe("pulumi up on the local cloud with its node", () => {
   it(
     "creates a Department through the in-cluster API, at the ingress with a real token, which the in-cluster controller makes Ready",
     async () => {
-      const token = await loginAs(provider.issuer, "operator", "https://api.govhost.local");
+      const token = await loginAs(provider.issuer, "operator", platformDefaults.apiAudience);
       const { spec } = departmentManifest("cloudops", { environments: ["dev"] });
       const created = await callApi(token, "POST", "/api/v1/departments", { name: "cloudops", spec });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -168,7 +154,7 @@ describe("pulumi up on the local cloud with its node", () => {
   it(
     "keeps the audit log on its volume: after the API's pod is deleted the chain verifies with no record lost",
     async () => {
-      const token = await loginAs(provider.issuer, "operator", "https://api.govhost.local");
+      const token = await loginAs(provider.issuer, "operator", platformDefaults.apiAudience);
       const trail = async () =>
         ((await callApi(token, "GET", "/api/v1/audit?limit=1000")).body as { items: AuditRecordView[] })
           .items;

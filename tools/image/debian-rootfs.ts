@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { runTool as run } from "./oci-image.ts";
 
 /** A Debian root file system as one uncompressed layer archive, built by Debian's mmdebstrap. */
 export interface DebianRootfsSpec {
@@ -94,14 +94,5 @@ export function ensureDebianBaseLayout(
   } finally {
     rmSync(archive, { force: true });
     rmSync(partialLayout, { recursive: true, force: true });
-  }
-}
-
-function run(command: string, args: string[]): void {
-  try {
-    execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"], timeout: 20 * 60_000 });
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split("\n").slice(-5).join("\n");
-    throw new Error(`${command} failed: ${stderr || (error as Error).message}`);
   }
 }

@@ -1,8 +1,6 @@
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type LocalPaths, loadCloudState } from "../cluster/local.ts";
-import { govhostCacheDir } from "../upstream/versions.ts";
 import { buildGovhostImage } from "./govhost-image.ts";
 import { pushToLocalRegistry } from "./push.ts";
 
@@ -32,8 +30,6 @@ function main(): void {
     return;
   }
   const projectRoot = resolve(import.meta.dirname, "..", "..");
-  const version = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { version: string })
-    .version;
   const paths: LocalPaths | undefined = values.state
     ? { state: values.state, kubeconfig: `${values.state}.kubeconfig` }
     : undefined;
@@ -47,8 +43,6 @@ function main(): void {
   try {
     const image = buildGovhostImage({
       projectRoot,
-      cacheDir: join(govhostCacheDir(), "images"),
-      version,
       progress: (line) => process.stderr.write(`govhost image: ${line}\n`),
     });
     process.stdout.write(`${image.layout}:${image.tag}\n`);

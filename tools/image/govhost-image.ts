@@ -14,9 +14,10 @@ import {
   statSync,
 } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
+import { govhostCacheDir } from "../upstream/versions.ts";
 import { ensureDebianBaseLayout } from "./debian-rootfs.ts";
 import { govhostImageSpec as spec } from "./govhost-image-spec.ts";
-import type { OciLayout } from "./oci-image.ts";
+import { type OciLayout, runTool as run } from "./oci-image.ts";
 
 // The govhost image without a Docker engine: three layers (Debian with Chromium from mmdebstrap, the Node
 // binary the project runs on, the app with its production dependencies) stacked by umoci into an OCI
@@ -48,15 +49,6 @@ export function govhostImageContentHash(projectRoot: string, nodeBinary: string)
     }
   }
   return hash.digest("hex");
-}
-
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
-  try {
-    execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"], timeout: 20 * 60_000, ...options });
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split("\n").slice(-5).join("\n");
-    throw new Error(`${command} ${args[0]} failed: ${stderr || (error as Error).message}`);
-  }
 }
 
 /** A layer archive of `root`'s contents, owned by root, readable by all, with fixed times (same input, same bytes). */
@@ -136,12 +128,16 @@ function pruneOlderImages(cacheDir: string, keep: string, progress: (line: strin
  */
 export function buildGovhostImage(options: {
   projectRoot: string;
-  cacheDir: string;
-  version: string;
   progress: (line: string) => void;
+  /** Default: ~/.cache/govhost/images. */
+  cacheDir?: string;
   nodeBinary?: string;
 }): BuiltGovhostImage {
-  const { projectRoot, cacheDir, progress } = options;
+  const { projectRoot, progress } = options;
+  const cacheDir = options.cacheDir ?? join(govhostCacheDir(), "images");
+  const { version } = JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as {
+    version: string;
+  };
   const nodeBinary = options.nodeBinary ?? process.execPath;
   const nodeMajor = Number(
     execFileSync(nodeBinary, ["-p", "process.versions.node.split('.')[0]"]).toString().trim(),
@@ -151,7 +147,7 @@ export function buildGovhostImage(options: {
       `${nodeBinary} is Node ${nodeMajor}, the image needs Node ${spec.nodeMajor}: run through npm (npm run image:govhost), which puts the project's Node first`,
     );
   const contentHash = govhostImageContentHash(projectRoot, nodeBinary);
-  const tag = `${options.version}-${contentHash.slice(0, 12)}`;
+  const tag = `${version}-${contentHash.slice(0, 12)}`;
   const dir = join(cacheDir, `govhost-${contentHash.slice(0, 16)}`);
   const layout = join(dir, "layout");
   if (existsSync(join(layout, "index.json"))) {

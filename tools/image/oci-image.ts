@@ -26,9 +26,21 @@ export interface OciLayout {
   tag: string;
 }
 
-function run(command: string, args: string[]): void {
-  execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+/** Runs an image tool; a failure names the command and ends with the last lines it printed to stderr. */
+export function runTool(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): void {
+  try {
+    execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"], timeout: 20 * 60_000, ...options });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim().split("\n").slice(-5).join("\n");
+    throw new Error(`${command} ${args[0] ?? ""} failed: ${stderr || (error as Error).message}`);
+  }
 }
+
+const run = runTool;
 
 function imageConfigArgs(spec: ImageSpec): string[] {
   return [

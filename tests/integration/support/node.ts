@@ -1,6 +1,9 @@
+import { resolve } from "node:path";
 import { KubeClient, type KubeObject } from "../../../lib/kube/client.ts";
 import type { CloudState } from "../../../tools/cluster/cloud.ts";
 import { kubeConfigFrom } from "../../../tools/cluster/credentials.ts";
+import { buildGovhostImage } from "../../../tools/image/govhost-image.ts";
+import { type PushedImage, pushToLocalRegistry } from "../../../tools/image/push.ts";
 import { eventually } from "./kube.ts";
 
 /**
@@ -57,4 +60,13 @@ export async function waitForPod(
 /** The pod's log, read through the API server (which asks the kubelet with its client certificate). */
 export function podLog(admin: KubeClient, namespace: string, name: string): Promise<string> {
   return admin.call<string>("GET", `/api/v1/namespaces/${namespace}/pods/${name}/log`);
+}
+
+/** The govhost image (`npm run image:govhost`, cached) pushed to the node's registry; progress on stderr. */
+export function pushGovhostImage(node: NonNullable<CloudState["node"]>, label: string): PushedImage {
+  const built = buildGovhostImage({
+    projectRoot: resolve(import.meta.dirname, "../../.."),
+    progress: (line) => process.stderr.write(`${label}: ${line}\n`),
+  });
+  return pushToLocalRegistry(built, "govhost/govhost", node.registry.pushAddress);
 }
