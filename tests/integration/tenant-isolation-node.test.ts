@@ -10,7 +10,7 @@ import { buildOciLayout } from "../../tools/image/oci-image.ts";
 import { pushToLocalRegistry } from "../../tools/image/push.ts";
 import { compliantPodSpec, departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually, uniqueName } from "./support/kube.ts";
-import { podLog, waitForPod } from "./support/node.ts";
+import { packetFilterDiagnostics, podLog, waitForPod } from "./support/node.ts";
 import { type NodePlatform, startNodePlatform } from "./support/node-platform.ts";
 
 // Tenant isolation with a real node (issue #14), checked as the multi-tenancy benchmark (MTB) does: a
@@ -116,6 +116,13 @@ async function startWebServer(namespace: string): Promise<string> {
   return podIP;
 }
 
+async function podAddresses(namespace: string): Promise<string> {
+  const pods = await admin.list<KubeObject & { status?: { podIP?: string; phase?: string } }>(resources.pod, {
+    namespace,
+  });
+  return pods.items.map((p) => `pod ${p.metadata?.name} ${p.status?.phase} ${p.status?.podIP}`).join("\n");
+}
+
 let probes = 0;
 /**
  * Runs a one-shot pod in `namespace` that sends an HTTP request to `host`:`port` with nc (3 s to connect;
@@ -139,7 +146,14 @@ async function reaches(
   await admin.create(pod(namespace, name, ["/bin/busybox", "sh", "-c", script], "Never"));
   await waitForPod(admin, namespace, name, ["Succeeded", "Failed"], 60_000);
   const log = await podLog(admin, namespace, name);
-  return { reached: /^HTTP\/1\.[01] \d{3}/m.test(log), log };
+  const reached = /^HTTP\/1\.[01] \d{3}/m.test(log);
+  // A connection expected to work that did not: what the packet filters held, to tell which one refused.
+  if (!reached && attempts > 1)
+    return {
+      reached,
+      log: `${log}\n${await podAddresses(namespace)}\n${packetFilterDiagnostics(platform.cloud, namespace)}`,
+    };
+  return { reached, log };
 }
 
 /**

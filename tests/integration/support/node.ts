@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { join, resolve } from "node:path";
 import { KubeClient, type KubeObject } from "../../../lib/kube/client.ts";
 import type { CloudState } from "../../../tools/cluster/cloud.ts";
 import { kubeConfigFrom } from "../../../tools/cluster/credentials.ts";
@@ -69,4 +70,47 @@ export function pushGovhostImage(node: NonNullable<CloudState["node"]>, label: s
     progress: (line) => process.stderr.write(`${label}: ${line}\n`),
   });
   return pushToLocalRegistry(built, "govhost/govhost", node.registry.pushAddress);
+}
+
+/**
+ * What the node's packet filters held at this moment, for a connection that should have worked and did not:
+ * the tails of kube-router's and kube-proxy's logs, kube-router's pod firewall rules and ipsets, and
+ * kube-proxy's nftables rules that mention `mentioning` (e.g. a namespace: its Services' chains and map entries). Read as root on the host, as the node runs; each part says
+ * so when it cannot be read.
+ */
+export function packetFilterDiagnostics(state: CloudState, mentioning?: string): string {
+  const run = (file: string, args: string[]) => {
+    try {
+      return execFileSync(file, args, {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        maxBuffer: 64 << 20,
+      });
+    } catch (error) {
+      return `(${file} ${args.join(" ")} failed: ${error instanceof Error ? error.message : String(error)})`;
+    }
+  };
+  const tail = (text: string, lines: number) => text.split("\n").slice(-lines).join("\n");
+  const logs = join(state.workDir, "logs");
+  const logTail = (name: string) => tail(run("cat", [join(logs, name)]), 60);
+  const podFirewall = run("iptables", ["-w", "5", "-S"])
+    .split("\n")
+    .filter((rule) => /KUBE-POD-FW|KUBE-NWPLCY|KUBE-ROUTER/.test(rule))
+    .slice(0, 400);
+  const proxyRules = run("nft", ["list", "table", "ip", "kube-proxy"])
+    .split("\n")
+    .filter((rule) => mentioning === undefined || rule.includes(mentioning));
+  return [
+    `--- packet filters at ${new Date().toISOString()}`,
+    "--- kube-router.log (tail)",
+    logTail("kube-router.log"),
+    "--- kube-proxy.log (tail)",
+    logTail("kube-proxy.log"),
+    "--- iptables: kube-router's chains",
+    ...podFirewall,
+    "--- ipset list",
+    tail(run("ipset", ["list"]), 200),
+    `--- nft table ip kube-proxy${mentioning ? ` (lines naming ${mentioning})` : ""}`,
+    ...proxyRules.slice(0, 200),
+  ].join("\n");
 }

@@ -76,7 +76,7 @@ export function kubeRouterArgs(o: { kubeconfig: string; nodeName: string }): str
     "--metrics-port=0",
     "--iptables-sync-period=5m",
     "--cache-sync-timeout=1m",
-    "--v=0",
+    "--v=1",
   ];
 }
 
