@@ -3,23 +3,35 @@ import { dirname, join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { localKubeconfig } from "../lib/local-state.ts";
+import { GovhostImage, LocalCloud } from "./local-cloud.ts";
 
-// Where the platform goes. Each mode yields a Kubernetes provider; a VM-based mode (k3s or kubeadm over SSH
-// with @pulumi/command) would be one more entry that creates machines first and returns their kubeconfig.
+// Where the platform goes. Each mode yields a Kubernetes provider. `local` creates the cluster itself (the
+// project's local cloud, a resource of the stack); a `hosts` mode (kubeadm over SSH, infra/README.md) would
+// be one more entry that creates machines first and returns their kubeconfig.
 
 export type ClusterMode = "local" | "existing";
 
 export interface ClusterArgs {
   mode: ClusterMode;
-  /** existing: a kubeconfig file (the common case: OpenShift, Rancher, Tanzu, kubeadm); local: another local control plane than the project's. */
+  /**
+   * existing: a kubeconfig file (the common case: OpenShift, Rancher, Tanzu, kubeadm); local: a local control
+   * plane started outside the stack (without it, the stack starts and owns its own local cloud).
+   */
   kubeconfigPath?: string;
   /** existing: the kubeconfig's context to use (default: its current context). */
   context?: string;
   /**
-   * local: wait for the workloads to be ready. Only where they can be: the local cloud runs a node, and the
-   * stack names an image its registry serves (`npm run image:govhost -- --push`).
+   * local: wait for the workloads to be ready. Only where they can be: the local cloud runs a node and its
+   * registry serves the image. Default: yes for the stack's own cloud with a node; with a kubeconfig, only
+   * when the stack names an image (`npm run image:govhost -- --push`).
    */
   awaitReadiness?: boolean;
+  /** local, the stack's own cloud: where it keeps its state (default: the project's .govhost/). */
+  localCloudDir?: string;
+  /** local, the stack's own cloud: must it run a node (default yes; no gives a control plane only). */
+  localNode?: boolean;
+  /** The image the stack names; without one, the stack's own cloud builds and pushes this checkout's. */
+  image?: string;
 }
 
 export interface Cluster {
@@ -28,6 +40,10 @@ export interface Cluster {
   kubeconfigPath: string;
   /** Workloads that cannot run here (no node, no pullable image) never become ready: Pulumi must not wait. */
   skipAwait: boolean;
+  /** The govhost image the stack built and pushed to its own cloud's registry, when it did. */
+  image?: pulumi.Output<string>;
+  /** Where cluster DNS answers when it is not kube-dns pods (the stack's own cloud says). */
+  clusterDnsCidrs?: pulumi.Output<string[]>;
 }
 
 /**
@@ -42,17 +58,42 @@ function localCloudHasNode(kubeconfigPath: string): boolean {
 
 const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResourceOptions) => Cluster> = {
   local(args, opts) {
-    // The project's control plane (`npm run cluster:up`), or another local one named by govhost:kubeconfig.
-    const kubeconfigPath = args.kubeconfigPath ?? localKubeconfig;
-    if (!existsSync(kubeconfigPath))
-      throw new Error(
-        `no local control plane: run \`npm run cluster:up\` first (it writes ${kubeconfigPath})`,
-      );
+    if (args.kubeconfigPath) {
+      // A local control plane started outside the stack, e.g. by a test.
+      const kubeconfigPath = args.kubeconfigPath;
+      if (!existsSync(kubeconfigPath))
+        throw new Error(`govhost:kubeconfig names ${kubeconfigPath}, which does not exist`);
+      const awaitReadiness = args.awaitReadiness ?? args.image !== undefined;
+      return {
+        mode: "local",
+        kubeconfigPath,
+        skipAwait: !(awaitReadiness && localCloudHasNode(kubeconfigPath)),
+        provider: new k8s.Provider("local", { kubeconfig: readFileSync(kubeconfigPath, "utf8") }, opts),
+      };
+    }
+    // The stack's own cloud: `pulumi up` starts it (or takes the one `npm start` left running), destroy stops it.
+    const stateDir = args.localCloudDir ?? dirname(localKubeconfig);
+    const node = args.localNode ?? true;
+    const cloud = new LocalCloud("local-cloud", { stateDir, node }, opts);
+    const image =
+      node && args.image === undefined
+        ? new GovhostImage(
+            "govhost-image",
+            {
+              registryPushAddress: cloud.registryPushAddress,
+              cloudWorkDir: cloud.workDir,
+              repository: "govhost/govhost",
+            },
+            opts,
+          ).image
+        : undefined;
     return {
       mode: "local",
-      kubeconfigPath,
-      skipAwait: !(args.awaitReadiness && localCloudHasNode(kubeconfigPath)),
-      provider: new k8s.Provider("local", { kubeconfig: readFileSync(kubeconfigPath, "utf8") }, opts),
+      kubeconfigPath: join(stateDir, "kubeconfig"),
+      skipAwait: !(node && (args.awaitReadiness ?? true)),
+      provider: new k8s.Provider("local", { kubeconfig: cloud.kubeconfig }, opts),
+      clusterDnsCidrs: cloud.clusterDnsCidrs,
+      ...(image ? { image } : {}),
     };
   },
   existing(args, opts) {

@@ -79,7 +79,10 @@ export class GovhostPlatform extends pulumi.ComponentResource {
       .map((m) => add(groupOf(m), m, base));
     // Volume claims before the Deployments that mount them: with a WaitForFirstConsumer class, Pulumi waits
     // for a claim to be Pending, and a pod scheduled at once can bind it first (the wait then times out).
-    const workloads = workloadManifests(args);
+    const workloads = workloadManifests({
+      ...args,
+      ...(args.cluster.clusterDnsCidrs ? { clusterDnsCidrs: args.cluster.clusterDnsCidrs } : {}),
+    });
     const claims = workloads
       .filter((m) => m.kind === "PersistentVolumeClaim")
       .map((m) => add("workloads", m, [...base, ...platform]));

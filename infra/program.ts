@@ -5,19 +5,36 @@ import { defaultBaselineSettings } from "../policies/admission.ts";
 import { type ClusterMode, defineCluster } from "./cluster.ts";
 import { GovhostPlatform } from "./platform.ts";
 
+/** The `govhost:` settings the program reads: the stack's config, under values a caller sets for one run. */
+function settings(overrides: Record<string, string>) {
+  const config = new pulumi.Config("govhost");
+  const get = (key: string) => overrides[key] ?? config.get(key);
+  return {
+    get,
+    getBoolean: (key: string) => (key in overrides ? overrides[key] === "true" : config.getBoolean(key)),
+    getObject: <T>(key: string) =>
+      key in overrides ? (JSON.parse(overrides[key] as string) as T) : config.getObject<T>(key),
+  };
+}
+
 // The Pulumi program: the stack's cluster (config govhost:clusterMode) and the govhost platform in it.
 // A function, so the Automation API can run it inline (tools/pulumi.ts) as often as a process needs;
-// infra/index.ts runs it for the Pulumi CLI.
-export function platformProgram() {
-  const config = new pulumi.Config("govhost");
+// infra/index.ts runs it for the Pulumi CLI. `overrides` (keys without the `govhost:` prefix) take the place
+// of stack config for this run only, without writing it into the stack's file (`npm start -- --in-cluster`).
+export function platformProgram(overrides: Record<string, string> = {}) {
+  const config = settings(overrides);
+  const namedImage = config.get("image");
   const cluster = defineCluster({
     mode: (config.get("clusterMode") ?? "local") as ClusterMode,
     kubeconfigPath: config.get("kubeconfig"),
     context: config.get("context"),
-    // On the local cloud, only an image the stack names can run (the default is a release's reference).
-    awaitReadiness: config.getBoolean("awaitReadiness") ?? config.get("image") !== undefined,
+    awaitReadiness: config.getBoolean("awaitReadiness"),
+    localCloudDir: config.get("localCloudDir"),
+    localNode: config.getBoolean("localNode"),
+    image: namedImage,
   });
-  const image = config.get("image") ?? "registry.gov.example/govhost/govhost:0.1.0";
+  // The image the stack names, else the one it built for its own cloud, else a release's reference.
+  const image = namedImage ?? cluster.image ?? "registry.gov.example/govhost/govhost:0.1.0";
   const apiHost = config.get("apiHost");
   const platform = new GovhostPlatform("govhost", {
     cluster,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
 import { apiGateway } from "../controller/api/api-gateway.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
 import type { Manifest } from "./resources.ts";
@@ -7,7 +8,8 @@ import type { Manifest } from "./resources.ts";
 // their Services, the API's audit volume, and the finance dashboard for Grafana's sidecar.
 
 export interface WorkloadSettings {
-  images: { controller: string; portalApi: string };
+  /** Image references; an Output when the stack builds the image itself (its digest is known after the push). */
+  images: { controller: pulumi.Input<string>; portalApi: pulumi.Input<string> };
   ingressControllerNamespace: string;
   /** allowHttpIssuer: the local OpenID provider only (plain HTTP on the node's address). */
   oidc: { issuer: string; audience: string; clientId: string; allowHttpIssuer?: boolean };
@@ -15,6 +17,8 @@ export interface WorkloadSettings {
   api?: { host: string; ingressClassName: string };
   auditStorage: string;
   serviceMonitor: boolean;
+  /** Where cluster DNS answers when it is not kube-dns pods (the local cloud's CoreDNS on the node address). */
+  clusterDnsCidrs?: pulumi.Input<string[]>;
 }
 
 const namespace = controllerIdentity.namespace;
@@ -30,10 +34,10 @@ const restrictedContainer = {
 interface DeploymentArgs {
   name: string;
   serviceAccount: string;
-  image: string;
+  image: pulumi.Input<string>;
   command: string;
   port: number;
-  env: { name: string; value?: string; valueFrom?: unknown }[];
+  env: { name: string; value?: pulumi.Input<string>; valueFrom?: unknown }[];
   replicas: number;
   /** Kubernetes' readiness: the portal API's /readyz; the controller's /healthz (a standby is ready too). */
   readinessPath: string;
@@ -55,7 +59,16 @@ function deployment(args: DeploymentArgs): Manifest {
       ...(args.recreate ? { strategy: { type: "Recreate" } } : {}),
       selector: { matchLabels: { "app.kubernetes.io/name": name } },
       template: {
-        metadata: { labels },
+        metadata: {
+          labels,
+          // Where a cluster's Prometheus finds the metrics by the common convention (with the Prometheus
+          // operator, the ServiceMonitor below).
+          annotations: {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": String(args.port),
+            "prometheus.io/path": "/metrics",
+          },
+        },
         spec: {
           serviceAccountName: args.serviceAccount,
           // Kubernetes would otherwise set <SERVICE>_PORT for every Service in the namespace, and the
@@ -158,6 +171,14 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
         { name: "GOVHOST_API_GATEWAY_CHECK_PORT", value: String(gatewayCheckPort) },
         fromPod("GOVHOST_API_GATEWAY_CHECK_ADVERTISE", "status.podIP"),
         fromPod("GOVHOST_CONTROLLER_ID", "metadata.name"),
+        ...(settings.clusterDnsCidrs
+          ? [
+              {
+                name: "GOVHOST_CLUSTER_DNS_CIDRS",
+                value: pulumi.output(settings.clusterDnsCidrs).apply((cidrs) => cidrs.join(",")),
+              },
+            ]
+          : []),
       ],
       replicas: 2, // one leads (Lease), one stands by
       // Both replicas are ready when alive: the standby's job is to wait. Only the leader reconciles, and

@@ -12,6 +12,8 @@ import { resolvePulumiBinaries } from "./upstream/binaries.ts";
 // or are built from their Go modules (tools/upstream). Offline settings: a file backend in
 // .govhost/pulumi-state, the project's own PULUMI_HOME, no update checks, no plugin downloads.
 
+const govhostProviderDir = join(projectRoot, "tools", "pulumi-provider", "bin");
+
 export type StackOperation = "up" | "preview" | "refresh" | "destroy";
 
 export interface StackRun {
@@ -19,6 +21,11 @@ export interface StackRun {
   stack: string;
   /** Stack config (besides the stack's Pulumi.<stack>.yaml), e.g. { "govhost:kubeconfig": "/path" }. */
   config?: Record<string, string>;
+  /**
+   * Settings for this run only (keys without `govhost:`), over the stack's config and not saved in it, e.g.
+   * the issuer of `npm start`'s own OpenID provider.
+   */
+  programConfig?: Record<string, string>;
   /** Where the file backend keeps state (default .govhost/pulumi-state). */
   stateDir?: string;
   /**
@@ -38,12 +45,13 @@ async function openStack(run: StackRun): Promise<Stack> {
   const home = join(projectRoot, ".govhost", "pulumi-home");
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(home, { recursive: true });
-  // The Automation API finds the CLI on PATH; the CLI finds the provider plugin there too.
-  const dirs = [dirname(binaries.pulumi), dirname(binaries.kubernetesProvider)];
+  // The Automation API finds the CLI on PATH; the CLI finds the provider plugins there too: Kubernetes', and
+  // the project's own (tools/pulumi-provider: the local cloud and image as resources of the stack).
+  const dirs = [dirname(binaries.pulumi), dirname(binaries.kubernetesProvider), govhostProviderDir];
   const path = (process.env.PATH ?? "").split(delimiter).filter((dir) => dir && !dirs.includes(dir));
   process.env.PATH = [...dirs, ...path].join(delimiter);
   const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: run.stack, projectName: "govhost", program: async () => platformProgram() },
+    { stackName: run.stack, projectName: "govhost", program: async () => platformProgram(run.programConfig) },
     {
       workDir: run.workDir ?? projectRoot,
       ...(run.workDir ? { projectSettings: { name: "govhost", runtime: "nodejs" as const } } : {}),

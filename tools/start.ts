@@ -1,10 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { platformGroups } from "../controller/api/rbac.ts";
+import { parseArgs } from "node:util";
 import { loadControllerConfig } from "../controller/config.ts";
 import { ConfigError, loadConfig } from "../lib/config.ts";
-import { KubeApiError, KubeClient, type KubeObject } from "../lib/kube/client.ts";
 import { localKubeconfig, projectRoot } from "../lib/local-state.ts";
 import { type PortalApiSettings, startPortalApi } from "../portal-api/app.ts";
 import { type PortalApiConfig, portalApiSettings, startSettings } from "../portal-api/config.ts";
@@ -15,12 +13,14 @@ import { localIngress, nodeApiGatewayControllerEnv } from "./cluster/node/ingres
 import type { NodeState } from "./cluster/node/state.ts";
 import { localToolSettings } from "./config.ts";
 import { spawnController } from "./controller-process.ts";
-import { demoDepartments, demoEService } from "./demo-data.ts";
+import { demoDepartments } from "./demo-data.ts";
+import { seedDemo } from "./demo-seed.ts";
 import { startFixtureSite } from "./demo-site.ts";
 import { pushDemoSiteImages } from "./demo-site-image.ts";
 import { localStackBaseline, preparePlatform } from "./install-platform.ts";
 import { startLocalProvider } from "./oidc/provider.ts";
 import { apiClient, demoUsers, webClient } from "./oidc/users.ts";
+import { startInCluster } from "./start-in-cluster.ts";
 
 // `npm start`: the main job on the embedded default. With KUBECONFIG set it uses that cluster; otherwise it
 // starts (or reuses) the local control plane. Then it installs the platform, seeds the demo departments
@@ -91,6 +91,9 @@ async function main(): Promise<void> {
   process.once("SIGINT", stopAndExit(0));
   process.once("SIGTERM", stopAndExit(0));
 
+  // `--in-cluster`: the platform as pods from its image (tools/start-in-cluster.ts); default: host processes.
+  const { values: flags } = parseArgs({ options: { "in-cluster": { type: "boolean", default: false } } });
+  const inCluster = flags["in-cluster"];
   // Every setting is checked before anything starts; the controller's too (it runs as a child process).
   const config = loadConfig(startSettingsSpec, process.env);
   const controllerConfig = loadControllerConfig(process.env);
@@ -100,6 +103,16 @@ async function main(): Promise<void> {
   let clusterCa: string | undefined;
   // Where the generated kubeconfigs and the audit log live (default .govhost/ in the repository).
   const stateDir = config.stateDir ?? join(projectRoot, ".govhost");
+  if (inCluster) {
+    await startInCluster({
+      stateDir,
+      oidcPort: config.oidcPort,
+      audience: config.audience,
+      say,
+      onStop: (what, stop) => started.add(what, stop),
+    });
+    return;
+  }
   if (external) {
     say(`using the cluster in KUBECONFIG=${external}`);
   } else {
@@ -170,20 +183,8 @@ async function main(): Promise<void> {
     }
   });
   if (demo) {
-    const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(kubeconfig));
-    try {
-      for (const dept of demoDepartments) await admin.apply(dept, { fieldManager: "govhost-demo" });
-      say(`seeded demo departments: ${demoDepartments.map((d) => d.metadata.name).join(", ")}`);
-      // A public e-service with a preview is an operator's decision (GH-PUB-001, GH-A11Y-002), not the
-      // cluster admin's: seed it as the demo operator.
-      await applyWhenQuotaTracks(
-        admin.impersonating({ user: "operator", groups: [platformGroups.operator] }),
-        demoEService(demo.pages),
-      );
-      say(`seeded demo e-service immd-prod/visa-status (${demo.from})`);
-    } finally {
-      admin.close();
-    }
+    await seedDemo(kubeconfig, demo.pages, say);
+    say(`seeded demo e-service immd-prod/visa-status (${demo.from})`);
   }
   say(
     `controller running (service account govhost-system/govhost-controller, pid ${controller.process.pid}), metrics http://127.0.0.1:${controller.port}/metrics`,
@@ -297,27 +298,6 @@ function portalApiStartSettings(
       sessionKey: new Uint8Array(randomBytes(32)),
     },
   };
-}
-
-/**
- * Applies an object whose namespace quota counts its kind. On a freshly started cluster the quota
- * controller discovers new CRDs within about a minute; until then such creates are refused.
- */
-async function applyWhenQuotaTracks(admin: KubeClient, object: KubeObject): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await admin.apply(object, { fieldManager: "govhost-demo" });
-      return;
-    } catch (error) {
-      const waiting =
-        error instanceof KubeApiError &&
-        (/status unknown for quota/.test(error.message) || error.code === 404);
-      if (!waiting || attempt >= 60) throw error;
-      if (attempt === 0)
-        say("waiting for the namespace quota to count EServices (a fresh cluster takes up to a minute)");
-      await sleep(2_000);
-    }
-  }
 }
 
 main().catch(async (error: unknown) => {

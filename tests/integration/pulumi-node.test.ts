@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,11 +8,8 @@ import { controllerIdentity } from "../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { CloudState } from "../../tools/cluster/cloud.ts";
-import {
-  ensureLocalControlPlane,
-  type LocalPaths,
-  stopLocalControlPlane,
-} from "../../tools/cluster/local.ts";
+import { type LocalPaths, loadCloudState, stopLocalControlPlane } from "../../tools/cluster/local.ts";
+import { readNodeLock } from "../../tools/cluster/node/lock.ts";
 import { nodeNetwork } from "../../tools/cluster/node/network.ts";
 import { localStackBaseline } from "../../tools/install-platform.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
@@ -21,12 +19,14 @@ import { ensurePulumiBinaries, missingPulumiGroups } from "../../tools/upstream/
 import { departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
-import { adminOf, pushGovhostImage, requireNode } from "./support/node.ts";
+import { adminOf } from "./support/node.ts";
 
-// The platform as platform operators install it: `pulumi up` on the local stack deploys the controller and
-// the portal API from the govhost image onto the real node, waiting until they are ready; people reach the
-// API through the ingress controller with a real token; the audit log outlives the API's pod; a second up
-// changes nothing and destroy removes it. (Creating the cluster itself from the stack is not done yet.)
+// The platform as platform operators install it, from nothing: `pulumi up` on a local stack with no cluster
+// running starts the local cloud with its node (a resource of the stack), builds this checkout's govhost image
+// and pushes it to the cloud's registry, and deploys the controller and the portal API from it, waiting until
+// they are ready; people reach the API through the ingress controller with a real token; the audit log
+// outlives the API's pod; a second up changes nothing; destroy removes the platform and the cloud and leaves
+// the machine as it found it.
 
 const minutes = 60_000;
 const namespace = controllerIdentity.namespace;
@@ -34,12 +34,17 @@ const apiHost = "api.gov.example";
 
 let dir: string;
 let paths: LocalPaths;
-let cloud: CloudState;
 let admin: KubeClient;
 let provider: LocalProvider;
 let ca: Buffer;
 let created = 0;
 let stackConfig: Record<string, string>;
+let linksBefore: string[];
+
+const govhostLinks = () =>
+  execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.includes("govhost"));
 
 beforeAll(async () => {
   const missing = missingPulumiGroups();
@@ -50,29 +55,31 @@ beforeAll(async () => {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "govhost-pulumi-node-"));
-  paths = { state: join(dir, "cluster.json"), kubeconfig: join(dir, "kubeconfig") };
-  ({ state: cloud } = await ensureLocalControlPlane(() => {}, paths));
-  const node = requireNode(cloud);
-  admin = await adminOf(cloud);
-  ca = readFileSync(cloud.pki.caCert);
-  const image = pushGovhostImage(node, "pulumi-node");
-  // The OpenID provider on the node's address, so the API's pod reaches the issuer its tokens name.
-  provider = await startLocalProvider({ host: nodeNetwork.nodeIp, audience: platformDefaults.apiAudience });
+  const cloudDir = join(dir, "cloud");
+  paths = { state: join(cloudDir, "cluster.json"), kubeconfig: join(cloudDir, "kubeconfig") };
+  linksBefore = govhostLinks();
+  // The OpenID provider listens on every address, as the node's does not exist before the up; its issuer
+  // names the node's address, which the API's pod reaches once the node runs.
+  provider = await startLocalProvider({
+    host: "0.0.0.0",
+    issuerHost: nodeNetwork.nodeIp,
+    audience: platformDefaults.apiAudience,
+  });
   mkdirSync(join(dir, "stack"));
   stackConfig = {
     "govhost:clusterMode": "local",
-    "govhost:kubeconfig": paths.kubeconfig,
-    "govhost:image": `${image.ref}@${image.digest}`,
+    "govhost:localCloudDir": cloudDir,
     "govhost:allowedRegistries": JSON.stringify(localStackBaseline.allowedRegistries),
     "govhost:oidcIssuer": provider.issuer,
     "govhost:oidcAllowHttp": "true",
     "govhost:apiHost": apiHost,
   };
-}, 30 * minutes);
+}, 5 * minutes);
 
 afterAll(async () => {
   await provider?.close();
   admin?.close();
+  // Only when a step failed before destroy: the cloud must not outlive the test.
   const stopped = await stopLocalControlPlane(() => {}, paths);
   if (dir) rmSync(dir, { recursive: true, force: true });
   expect(stopped?.problems ?? []).toEqual([]);
@@ -116,12 +123,28 @@ interface DeploymentStatus extends KubeObject {
 
 describe("pulumi up on the local cloud with its node", () => {
   it(
-    "deploys the controller and the portal API from the govhost image and waits until they are ready",
+    "with no cluster running, starts the local cloud and its node, pushes this checkout's image and deploys the controller and the portal API from it, waiting until they are ready",
     async () => {
+      expect(loadCloudState(paths)).toBeUndefined();
+      const started = Date.now();
       const first = await pulumi("up");
+      process.stderr.write(
+        `pulumi-node: up from nothing took ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+      );
       expect(Object.keys(first)).toEqual(["create"]);
       created = first.create ?? 0;
       expect(created).toBeGreaterThan(50);
+      const cloud = loadCloudState(paths) as CloudState;
+      expect(cloud.node, cloud.nodeAbsent).toBeDefined();
+      admin = await adminOf(cloud);
+      ca = readFileSync(cloud.pki.caCert);
+      // The stack's own image, pinned by digest, from the cloud's registry.
+      const deployment = await admin.get<
+        DeploymentStatus & { spec: { template: { spec: { containers: { image: string }[] } } } }
+      >(resources.deployment, "govhost-portal-api", namespace);
+      expect(deployment.spec.template.spec.containers[0]?.image).toMatch(
+        /^registry\.govhost\.local\/govhost\/govhost:[^@]+@sha256:[0-9a-f]{64}$/,
+      );
       // Pulumi waited for readiness: nothing left to wait for here.
       const controller = await admin.get<DeploymentStatus>(
         resources.deployment,
@@ -144,6 +167,14 @@ describe("pulumi up on the local cloud with its node", () => {
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const ready = await waitForDepartment(admin, "cloudops", isReady, "Ready", 2 * minutes);
       expect(ready.status?.namespaces).toEqual(["cloudops-dev"]);
+      // The in-cluster controller knows where this cloud's DNS answers (the Cloud resource says): the
+      // department's pods may reach the node's CoreDNS.
+      const dns = await admin.get<KubeObject & { spec: unknown }>(
+        resources.networkPolicy,
+        "govhost-allow-dns",
+        "cloudops-dev",
+      );
+      expect(JSON.stringify(dns.spec)).toContain(`"${nodeNetwork.nodeIp}/32"`);
       // Without a token the same route refuses: the ingress does not bypass authentication.
       const anonymous = await getThroughIngress(apiHost, "/api/v1/departments", ca);
       expect(anonymous.status).toBe(401);
@@ -206,7 +237,10 @@ describe("pulumi up on the local cloud with its node", () => {
         2 * minutes,
       );
       expect(await pulumi("destroy")).toEqual({ delete: created });
-      expect(await admin.find(resources.deployment, "govhost-controller", namespace)).toBeUndefined();
+      // The cloud went with the stack, and the node undid what it changed on the host.
+      expect(loadCloudState(paths)).toBeUndefined();
+      expect(readNodeLock()).toBeUndefined();
+      expect(govhostLinks()).toEqual(linksBefore);
     },
     15 * minutes,
   );

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Cluster } from "../../infra/cluster.ts";
+import { type Cluster, defineCluster } from "../../infra/cluster.ts";
 import { GovhostPlatform } from "../../infra/platform.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
 import { baselineRules } from "../../policies/baseline.ts";
@@ -17,11 +17,15 @@ interface Created {
   inputs: Record<string, any>;
 }
 const created: Created[] = [];
+const pushedImage = `registry.govhost.local/govhost/govhost:0.1.0-abc@sha256:${"0".repeat(64)}`;
 
 pulumi.runtime.setMocks(
   {
     newResource: (args) => {
       created.push({ type: args.type, name: args.name, inputs: args.inputs });
+      // The image resource's output: the pinned reference of what it pushed.
+      if (args.type === "govhost:local:Image")
+        return { id: `${args.name}-id`, state: { ...args.inputs, image: pushedImage } };
       return { id: `${args.name}-id`, state: args.inputs };
     },
     call: (args) => args.inputs,
@@ -233,5 +237,36 @@ describe("the Pulumi program's resource graph", () => {
       ];
     expect(skip(local)).toBe("true");
     expect(skip(await build("existing"))).toBeUndefined();
+  });
+});
+
+describe("the local stack's own cloud (no govhost:kubeconfig)", () => {
+  const define = async (args: { localNode?: boolean; image?: string }) => {
+    created.length = 0;
+    const cluster = defineCluster({ mode: "local", localCloudDir: "/tmp/govhost-cloud", ...args });
+    await new Promise((resolve) => cluster.provider.urn.apply(resolve));
+    const image = cluster.image ? await new Promise((resolve) => cluster.image?.apply(resolve)) : undefined;
+    return { cluster, image, resources: [...created] };
+  };
+
+  it("declares the cloud with a node, then this checkout's image pushed to the cloud's registry, and waits for readiness", async () => {
+    const { cluster, image, resources } = await define({});
+    const cloud = resources.find((r) => r.type === "govhost:local:Cloud");
+    expect(cloud?.inputs).toMatchObject({ stateDir: "/tmp/govhost-cloud", node: true });
+    const pushed = resources.find((r) => r.type === "govhost:local:Image");
+    expect(pushed?.inputs.repository).toBe("govhost/govhost");
+    expect(image).toBe(pushedImage);
+    expect(cluster.skipAwait).toBe(false);
+    expect(cluster.kubeconfigPath).toBe("/tmp/govhost-cloud/kubeconfig");
+  });
+
+  it("builds no image when the stack names one, and waits for nothing without a node", async () => {
+    const named = await define({ image: "registry.gov.example/govhost/govhost:0.1.0" });
+    expect(named.resources.filter((r) => r.type === "govhost:local:Image")).toEqual([]);
+    expect(named.cluster.skipAwait).toBe(false);
+    const nodeless = await define({ localNode: false });
+    expect(nodeless.resources.find((r) => r.type === "govhost:local:Cloud")?.inputs.node).toBe(false);
+    expect(nodeless.resources.filter((r) => r.type === "govhost:local:Image")).toEqual([]);
+    expect(nodeless.cluster.skipAwait).toBe(true);
   });
 });

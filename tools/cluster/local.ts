@@ -30,6 +30,7 @@ function allRunning(state: CloudState): boolean {
 export async function ensureLocalControlPlane(
   onProgress: (message: string) => void,
   paths: LocalPaths = defaultPaths,
+  options: { node?: boolean } = {},
 ): Promise<{ state: CloudState; startedHere: boolean }> {
   const existing = loadCloudState(paths);
   if (existing && allRunning(existing)) return { state: existing, startedHere: false };
@@ -42,7 +43,8 @@ export async function ensureLocalControlPlane(
     kubeconfig: paths.kubeconfig,
     tmpRoot: loadLocalToolConfig().tmpDir,
     onProgress,
-    node: true,
+    // Without a node where none is wanted (it would take the machine's one node from whoever needs it).
+    node: options.node ?? true,
     statePath: paths.state,
   });
   saveState(paths.state, state);

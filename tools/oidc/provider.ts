@@ -28,6 +28,11 @@ export async function startLocalProvider(options: {
   port?: number;
   /** The address to listen on and name in the issuer (default 127.0.0.1; the node's address for pods). */
   host?: string;
+  /**
+   * The host the issuer names, when it differs from the address listened on: e.g. listen on 0.0.0.0 before
+   * the node's address exists (a `pulumi up` that creates the node) and name the node's address.
+   */
+  issuerHost?: string;
   audience: string;
   /** Other resource servers the provider issues tokens for (tests use one to get wrong-audience tokens). */
   otherAudiences?: string[];
@@ -138,7 +143,8 @@ export async function startLocalProvider(options: {
 
   const port = options.port ?? 0;
   const host = options.host ?? "127.0.0.1";
-  let provider = new Provider(`http://${host}:${port || 1}`, configuration);
+  const issuerHost = options.issuerHost ?? host;
+  let provider = new Provider(`http://${issuerHost}:${port || 1}`, configuration);
   let server: Server;
   if (port) {
     server = provider.listen(port, host);
@@ -148,14 +154,14 @@ export async function startLocalProvider(options: {
     await new Promise<void>((resolve) => probe.once("listening", () => resolve()));
     const chosen = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    provider = new Provider(`http://${host}:${chosen}`, configuration);
+    provider = new Provider(`http://${issuerHost}:${chosen}`, configuration);
     server = provider.listen(chosen, host);
   }
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());
     server.once("error", reject);
   });
-  const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://${issuerHost}:${(server.address() as AddressInfo).port}`;
   return {
     issuer,
     audience,

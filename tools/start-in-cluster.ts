@@ -1,0 +1,103 @@
+import { join } from "node:path";
+import { localKubeconfig } from "../lib/local-state.ts";
+import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
+import { localIngress, localPublicDomains } from "./cluster/node/ingress.ts";
+import { nodeNetwork } from "./cluster/node/network.ts";
+import { seedDemo } from "./demo-seed.ts";
+import { pushDemoSiteImages } from "./demo-site-image.ts";
+import { localStackBaseline } from "./install-platform.ts";
+import { startLocalProvider } from "./oidc/provider.ts";
+import { demoUsers } from "./oidc/users.ts";
+import { runStack } from "./pulumi.ts";
+
+// `npm start -- --in-cluster`: the platform as it runs in production, in the local cloud: the local stack's
+// `pulumi up` builds this checkout's image, pushes it to the cloud's registry and deploys the controller (two
+// replicas, leader election) and the portal API (behind the ingress controller) from it. Slower to start
+// than the default (host processes, which pick up a code change on restart); it is what to try before an
+// install, or to see the platform's own pods, metrics and failover.
+
+export interface InClusterStart {
+  stateDir: string;
+  oidcPort: number;
+  audience: string;
+  say: (message: string) => void;
+  /** Registers what to undo on Ctrl-C (npm start stops it in reverse order). */
+  onStop: (what: string, stop: () => Promise<unknown>) => void;
+}
+
+/** The API's host name at the local ingress controller. */
+export const inClusterApiHost = `api.${localPublicDomains[0]}`;
+
+export async function startInCluster(o: InClusterStart): Promise<void> {
+  const { say } = o;
+  if (process.env.KUBECONFIG)
+    throw new Error(
+      "--in-cluster runs the platform in the local cloud: unset KUBECONFIG (for a cluster of your own, `npm run pulumi -- up --stack <name>` with govhost:clusterMode=existing, infra/README.md)",
+    );
+  // The cloud first (the stack's Cloud resource takes it over): the OpenID provider listens on the node's
+  // address, which exists once the node does.
+  const { state, startedHere } = await ensureLocalControlPlane((m) => say(`  ${m}`));
+  if (!state.node) {
+    if (startedHere) await stopLocalControlPlane();
+    throw new Error(`--in-cluster needs the local cloud's node, and there is none here: ${state.nodeAbsent}`);
+  }
+  const identity = await startLocalProvider({
+    host: nodeNetwork.nodeIp,
+    port: o.oidcPort,
+    audience: o.audience,
+  });
+  o.onStop("the local OpenID provider", () => identity.close());
+  const programConfig = {
+    oidcIssuer: identity.issuer,
+    oidcAllowHttp: "true",
+    oidcAudience: o.audience,
+    apiHost: inClusterApiHost,
+    allowedRegistries: JSON.stringify(localStackBaseline.allowedRegistries),
+  };
+  say(
+    "installing the platform in the cluster: `pulumi up` of the local stack (the image build is cached after the first)",
+  );
+  const started = Date.now();
+  const summary = await runStack({
+    operation: "up",
+    stack: "local",
+    programConfig,
+    onOutput: (text) => process.stdout.write(text.replace(/^(?=.)/gm, "  ")),
+  });
+  say(
+    `platform running in the cluster (${JSON.stringify(summary)}, ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
+  if (startedHere)
+    o.onStop("the platform and the local cloud", async () => {
+      say(
+        "removing the platform and stopping the local cloud it started: `pulumi destroy` of the local stack",
+      );
+      await runStack({ operation: "destroy", stack: "local", programConfig });
+    });
+  else
+    say("the local cloud was running before: on Ctrl-C both stay (`npm run pulumi -- destroy` removes them)");
+
+  const images = pushDemoSiteImages(state.node.registry.pushAddress, join(o.stateDir, "demo-images"));
+  await seedDemo(localKubeconfig, { image: images.broken.ref }, say);
+  say(`seeded demo e-service immd-prod/visa-status (the image ${images.broken.ref})`);
+
+  const resolve = `--resolve ${inClusterApiHost}:${localIngress.httpsPort}:${localIngress.address} --cacert ${state.pki.caCert}`;
+  say(
+    `portal API https://${inClusterApiHost}/api/v1 through the ingress controller (pods: kubectl -n govhost-system get pods)`,
+  );
+  say(`try it:  export KUBECONFIG=${localKubeconfig}`);
+  say(
+    `         TOKEN=$(GOVHOST_OIDC_ISSUER=${identity.issuer} npm run -s token -- --user immd-admin)     # demo users: ${Object.keys(demoUsers).join(" ")}`,
+  );
+  say(
+    `         curl -s ${resolve} -H "Authorization: Bearer $TOKEN" https://${inClusterApiHost}/api/v1/departments/immd/environments/prod/eservices`,
+  );
+  say(
+    `         curl -s ${resolve} https://${inClusterApiHost}/api/v1/service-clusters     # public catalogue, no token`,
+  );
+  say(
+    "         kubectl -n govhost-system delete pod -l app.kubernetes.io/name=govhost-controller --wait=false   # failover",
+  );
+  say("the web pages behind sign-in need host mode for now (`npm start`): see README");
+  say("running; press Ctrl-C to stop");
+}
