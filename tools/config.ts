@@ -15,7 +15,7 @@ export const localToolSettings = {
     env: "GOVHOST_STATE_DIR",
     schema: Type.String({ minLength: 1, maxLength: 4096 }),
     description:
-      "Where `npm start` keeps the controller's and the API's kubeconfigs, the audit log and the demo images (default: `.govhost/` in the repository)",
+      "Where `npm start` keeps the controller's and the API's kubeconfigs, the audit log and the demo images (default: `.govhost/` in the repository); elsewhere than the default, `npm start -- --in-cluster` keeps its own local cloud and stack there too",
     form: "a directory path",
   },
   node: {

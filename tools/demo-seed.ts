@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { platformGroups } from "../controller/api/rbac.ts";
 import { KubeApiError, KubeClient, type KubeObject } from "../lib/kube/client.ts";
+import { resources } from "../lib/kube/resources.ts";
 import { kubeConfigFrom } from "./cluster/credentials.ts";
 import { demoDepartments, demoEService } from "./demo-data.ts";
 
@@ -51,5 +52,39 @@ async function applyWhenQuotaTracks(
         say("waiting for the namespace quota to count EServices (a fresh cluster takes up to a minute)");
       await sleep(2_000);
     }
+  }
+}
+
+/**
+ * Deletes every Department and waits until the controller has cleaned each one up (its finalizer). Before a
+ * `pulumi destroy` of the platform: once the controller is gone, a Department left behind keeps its finalizer
+ * and the CRD's deletion waits for it forever.
+ */
+export async function removeAllDepartments(
+  kubeconfig: string,
+  say: (message: string) => void,
+): Promise<void> {
+  const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(kubeconfig));
+  try {
+    // No CRD (an install that stopped early): no Department either.
+    const departments = await admin.list<KubeObject>(resources.department).then(
+      (list) => list.items,
+      (error: unknown) => {
+        if (error instanceof KubeApiError && error.code === 404) return [];
+        throw error;
+      },
+    );
+    if (departments.length === 0) return;
+    say(
+      `deleting the departments (${departments.map((d) => d.metadata?.name).join(", ")}) while the controller runs`,
+    );
+    for (const dept of departments) await admin.delete(resources.department, dept.metadata?.name as string);
+    for (let waited = 0; (await admin.list<KubeObject>(resources.department)).items.length > 0; waited += 2) {
+      if (waited >= 180)
+        throw new Error("departments still there after 3 minutes: is the controller running?");
+      await sleep(2_000);
+    }
+  } finally {
+    admin.close();
   }
 }

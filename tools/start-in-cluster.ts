@@ -1,9 +1,10 @@
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { localKubeconfig } from "../lib/local-state.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
 import { localIngress, localPublicDomains } from "./cluster/node/ingress.ts";
 import { nodeNetwork } from "./cluster/node/network.ts";
-import { seedDemo } from "./demo-seed.ts";
+import { removeAllDepartments, seedDemo } from "./demo-seed.ts";
 import { pushDemoSiteImages } from "./demo-site-image.ts";
 import { localStackBaseline } from "./install-platform.ts";
 import { startLocalProvider } from "./oidc/provider.ts";
@@ -36,9 +37,18 @@ export async function startInCluster(o: InClusterStart): Promise<void> {
     );
   // The cloud first (the stack's Cloud resource takes it over): the OpenID provider listens on the node's
   // address, which exists once the node does.
-  const { state, startedHere } = await ensureLocalControlPlane((m) => say(`  ${m}`));
+  // The cloud and the stack's state live in the state directory: the project's .govhost/ by default (the
+  // local stack itself), elsewhere a throw-away stack of the same program (GOVHOST_STATE_DIR, e.g. a test).
+  const own = o.stateDir !== dirname(localKubeconfig);
+  const paths = { state: join(o.stateDir, "cluster.json"), kubeconfig: join(o.stateDir, "kubeconfig") };
+  const stack = {
+    stack: "local",
+    ...(own ? { stateDir: join(o.stateDir, "pulumi-state"), workDir: join(o.stateDir, "pulumi-stack") } : {}),
+  };
+  if (own) mkdirSync(join(o.stateDir, "pulumi-stack"), { recursive: true });
+  const { state, startedHere } = await ensureLocalControlPlane((m) => say(`  ${m}`), paths);
+  if (startedHere) o.onStop("the local cloud", async () => stopLocalControlPlane(() => {}, paths));
   if (!state.node) {
-    if (startedHere) await stopLocalControlPlane();
     throw new Error(`--in-cluster needs the local cloud's node, and there is none here: ${state.nodeAbsent}`);
   }
   const identity = await startLocalProvider({
@@ -53,39 +63,43 @@ export async function startInCluster(o: InClusterStart): Promise<void> {
     oidcAudience: o.audience,
     apiHost: inClusterApiHost,
     allowedRegistries: JSON.stringify(localStackBaseline.allowedRegistries),
+    localCloudDir: o.stateDir,
   };
+  // Registered before the up, so a failed up is undone too (destroy removes what it got to).
+  if (startedHere)
+    o.onStop("the platform and the local cloud", async () => {
+      await removeAllDepartments(paths.kubeconfig, say);
+      say(
+        "removing the platform and stopping the local cloud it started: `pulumi destroy` of the local stack",
+      );
+      await runStack({ operation: "destroy", ...stack, programConfig });
+      say("the platform is removed and the local cloud stopped");
+    });
+  else
+    say("the local cloud was running before: on Ctrl-C both stay (`npm run pulumi -- destroy` removes them)");
+
   say(
     "installing the platform in the cluster: `pulumi up` of the local stack (the image build is cached after the first)",
   );
   const started = Date.now();
   const summary = await runStack({
     operation: "up",
-    stack: "local",
+    ...stack,
     programConfig,
     onOutput: (text) => process.stdout.write(text.replace(/^(?=.)/gm, "  ")),
   });
   say(
     `platform running in the cluster (${JSON.stringify(summary)}, ${((Date.now() - started) / 1000).toFixed(0)} s)`,
   );
-  if (startedHere)
-    o.onStop("the platform and the local cloud", async () => {
-      say(
-        "removing the platform and stopping the local cloud it started: `pulumi destroy` of the local stack",
-      );
-      await runStack({ operation: "destroy", stack: "local", programConfig });
-    });
-  else
-    say("the local cloud was running before: on Ctrl-C both stay (`npm run pulumi -- destroy` removes them)");
-
   const images = pushDemoSiteImages(state.node.registry.pushAddress, join(o.stateDir, "demo-images"));
-  await seedDemo(localKubeconfig, { image: images.broken.ref }, say);
+  await seedDemo(paths.kubeconfig, { image: images.broken.ref }, say);
   say(`seeded demo e-service immd-prod/visa-status (the image ${images.broken.ref})`);
 
   const resolve = `--resolve ${inClusterApiHost}:${localIngress.httpsPort}:${localIngress.address} --cacert ${state.pki.caCert}`;
   say(
     `portal API https://${inClusterApiHost}/api/v1 through the ingress controller (pods: kubectl -n govhost-system get pods)`,
   );
-  say(`try it:  export KUBECONFIG=${localKubeconfig}`);
+  say(`try it:  export KUBECONFIG=${paths.kubeconfig}`);
   say(
     `         TOKEN=$(GOVHOST_OIDC_ISSUER=${identity.issuer} npm run -s token -- --user immd-admin)     # demo users: ${Object.keys(demoUsers).join(" ")}`,
   );

@@ -278,6 +278,8 @@ export function portalApiImpersonationRole(groups: string[]) {
 export const controllerIdentity = {
   namespace: "govhost-system",
   serviceAccount: "govhost-controller",
+  /** The labels of the controller's pods where it runs in the cluster (infra/workloads.ts). */
+  podLabels: { "app.kubernetes.io/name": "govhost-controller" },
 } as const;
 export const controllerLeaseName = "govhost-controller";
 

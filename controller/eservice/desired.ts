@@ -1,6 +1,7 @@
 import type { KubeObject } from "../../lib/kube/client.ts";
 import type { EService } from "../api/eservice.ts";
 import { childMetadata, eserviceWorkload, selectorLabels, type Tenant } from "../api/eservice-workload.ts";
+import { controllerIdentity } from "../api/rbac.ts";
 import type { EServiceSettings } from "./settings.ts";
 
 // Desired children of an EService as a pure function of its spec, its tenant and the platform settings.
@@ -57,6 +58,15 @@ export function renderEService(es: EService, tenant: Tenant, settings: EServiceS
                 namespaceSelector: {
                   matchLabels: { "kubernetes.io/metadata.name": settings.ingressControllerNamespace },
                 },
+              },
+              // The accessibility scanner, where the controller runs as pods (in the platform namespace, which
+              // no department can put a pod in); a controller on a node's host is the node itself, which
+              // NetworkPolicies do not filter.
+              {
+                namespaceSelector: {
+                  matchLabels: { "kubernetes.io/metadata.name": controllerIdentity.namespace },
+                },
+                podSelector: { matchLabels: { ...controllerIdentity.podLabels } },
               },
             ],
             ports: [{ protocol: "TCP", port: es.spec.port }],

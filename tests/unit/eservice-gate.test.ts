@@ -272,6 +272,27 @@ describe("rendered children", () => {
     expect(pod.securityContext).toEqual(compliantPodSpec().securityContext);
   });
 
+  it("lets only the ingress controller and the platform's own scanner pods reach the pods, on the e-service's port", () => {
+    const policy = renderEService(eservice(), tenant, defaultEServiceSettings).networkPolicy.spec as {
+      ingress: { from: unknown[]; ports: unknown[] }[];
+    };
+    expect(policy.ingress).toHaveLength(1);
+    expect(policy.ingress[0]?.from).toEqual([
+      {
+        namespaceSelector: {
+          matchLabels: { "kubernetes.io/metadata.name": defaultEServiceSettings.ingressControllerNamespace },
+        },
+      },
+      // Both selectors in one peer: the controller's pods in the platform namespace, not pods so labelled
+      // in a department's namespace.
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "govhost-system" } },
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "govhost-controller" } },
+      },
+    ]);
+    expect(policy.ingress[0]?.ports).toEqual([{ protocol: "TCP", port: eservice().spec.port }]);
+  });
+
   it("adds a disruption budget only with more than one replica, and a TLS host under the first domain", () => {
     expect(
       renderEService(eservice({ replicas: 1 }), tenant, defaultEServiceSettings).podDisruptionBudget,

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { type Cluster, defineCluster } from "../../infra/cluster.ts";
 import { GovhostPlatform } from "../../infra/platform.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
@@ -180,6 +181,11 @@ describe("the Pulumi program's resource graph", () => {
       named(local, "ConfigMap", "govhost-finance-dashboard")?.inputs.metadata.labels.grafana_dashboard,
     ).toBe("1");
     expect(named(local, "Department", "immd")?.inputs.spec.displayName.en).toBe("Department immd");
+  });
+
+  it("labels the controller's pods as the e-services' NetworkPolicies expect of the scanner", () => {
+    const template = named(local, "Deployment", "govhost-controller")?.inputs.spec.template;
+    expect(template.metadata.labels).toMatchObject(controllerIdentity.podLabels);
   });
 
   it("keeps both controller replicas ready and points the gateway check at the leader alone", () => {
