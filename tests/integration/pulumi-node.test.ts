@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +18,7 @@ import { ensurePulumiBinaries, missingPulumiGroups } from "../../tools/upstream/
 import { departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
-import { adminOf } from "./support/node.ts";
+import { adminOf, govhostLinks } from "./support/node.ts";
 
 // The platform as platform operators install it, from nothing: `pulumi up` on a local stack with no cluster
 // running starts the local cloud with its node (a resource of the stack), builds this checkout's govhost image
@@ -40,11 +39,6 @@ let ca: Buffer;
 let created = 0;
 let stackConfig: Record<string, string>;
 let linksBefore: string[];
-
-const govhostLinks = () =>
-  execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
-    .split("\n")
-    .filter((line) => line.includes("govhost"));
 
 beforeAll(async () => {
   const missing = missingPulumiGroups();

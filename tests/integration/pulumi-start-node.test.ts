@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,6 +14,7 @@ import { inClusterApiHost } from "../../tools/start-in-cluster.ts";
 import { ensurePulumiBinaries } from "../../tools/upstream/binaries.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
+import { govhostLinks } from "./support/node.ts";
 
 // `npm start -- --in-cluster` as a person runs it (the real command, its state in a directory of its own):
 // the local cloud, the platform deployed by the local stack from this checkout's image, the demo seeded; the
@@ -30,11 +31,6 @@ let output = "";
 let exited: Promise<number | null>;
 let issuer: string;
 let ca: Buffer;
-
-const govhostLinks = () =>
-  execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
-    .split("\n")
-    .filter((line) => line.includes("govhost"));
 
 beforeAll(async () => {
   await ensurePulumiBinaries();

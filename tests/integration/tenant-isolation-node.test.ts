@@ -117,10 +117,24 @@ async function startWebServer(namespace: string): Promise<string> {
 }
 
 async function podAddresses(namespace: string): Promise<string> {
-  const pods = await admin.list<KubeObject & { status?: { podIP?: string; phase?: string } }>(resources.pod, {
-    namespace,
-  });
-  return pods.items.map((p) => `pod ${p.metadata?.name} ${p.status?.phase} ${p.status?.podIP}`).join("\n");
+  // With each container's state: a refusal can be a RST from a pod whose server is not listening too.
+  const pods = await admin.list<
+    KubeObject & {
+      status?: {
+        podIP?: string;
+        phase?: string;
+        containerStatuses?: { restartCount: number; state: unknown }[];
+      };
+    }
+  >(resources.pod, { namespace });
+  return pods.items
+    .map(
+      (p) =>
+        `pod ${p.metadata?.name} ${p.status?.phase} ${p.status?.podIP} ${JSON.stringify(
+          p.status?.containerStatuses?.map((c) => ({ restarts: c.restartCount, state: c.state })),
+        )}`,
+    )
+    .join("\n");
 }
 
 let probes = 0;

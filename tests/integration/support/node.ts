@@ -114,3 +114,10 @@ export function packetFilterDiagnostics(state: CloudState, mentioning?: string):
     ...proxyRules.slice(0, 200),
   ].join("\n");
 }
+
+/** The host's network links with govhost in their name (the node's veth pair and bridge while it runs). */
+export function govhostLinks(): string[] {
+  return execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.includes("govhost"));
+}
