@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { apiGateway } from "../controller/api/api-gateway.ts";
+import { prefixRule } from "../controller/api/ingress-rule.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
 import type { Manifest } from "./resources.ts";
 
@@ -136,20 +137,7 @@ function apiIngress(host: string, ingressClassName: string): Manifest {
     spec: {
       ingressClassName,
       tls: [{ hosts: [host] }],
-      rules: [
-        {
-          host,
-          http: {
-            paths: [
-              {
-                path: "/",
-                pathType: "Prefix",
-                backend: { service: { name: "govhost-portal-api", port: { number: 8080 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: [prefixRule({ host, service: "govhost-portal-api", port: 8080 })],
     },
   };
 }

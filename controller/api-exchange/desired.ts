@@ -12,6 +12,7 @@ import type { ApiGrantCondition } from "../api/conditions.ts";
 import type { EService } from "../api/eservice.ts";
 import type { Tenant } from "../api/eservice-workload.ts";
 import { childLabels, controllerReference, namespaceName } from "../api/group.ts";
+import { prefixRule } from "../api/ingress-rule.ts";
 import { servicePort } from "../eservice/desired.ts";
 
 // What a grant should open, as a pure function of the grant, the export it asks for, the provider's
@@ -173,17 +174,11 @@ export function desiredGrant(inputs: GrantInputs): GrantOutcome {
     spec: {
       ingressClassName: inputs.gateway.className,
       rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: gatewayPath(providerNamespace, exportName),
-                pathType: "Prefix",
-                backend: { service: { name: apiExport.spec.eservice, port: { number: servicePort } } },
-              },
-            ],
-          },
-        },
+        prefixRule({
+          path: gatewayPath(providerNamespace, exportName),
+          service: apiExport.spec.eservice,
+          port: servicePort,
+        }),
       ],
     },
   };

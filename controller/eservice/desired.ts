@@ -1,6 +1,7 @@
 import type { KubeObject } from "../../lib/kube/client.ts";
 import type { EService } from "../api/eservice.ts";
 import { childMetadata, eserviceWorkload, selectorLabels, type Tenant } from "../api/eservice-workload.ts";
+import { prefixRule } from "../api/ingress-rule.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import type { EServiceSettings } from "./settings.ts";
 
@@ -98,20 +99,7 @@ export function renderEService(es: EService, tenant: Tenant, settings: EServiceS
         // With a cluster issuer, cert-manager writes the certificate into <name>-tls; without one, the
         // ingress controller serves its default certificate (no secret to name that nothing would create).
         tls: [{ hosts: [host], ...(settings.tlsClusterIssuer ? { secretName: `${name}-tls` } : {}) }],
-        rules: [
-          {
-            host,
-            http: {
-              paths: [
-                {
-                  path: "/",
-                  pathType: "Prefix",
-                  backend: { service: { name, port: { number: servicePort } } },
-                },
-              ],
-            },
-          },
-        ],
+        rules: [prefixRule({ host, service: name, port: servicePort })],
       },
     };
   }

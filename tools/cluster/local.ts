@@ -19,7 +19,8 @@ export function loadCloudState(paths: LocalPaths = defaultPaths): CloudState | u
   return loadState(paths.state) as CloudState | undefined;
 }
 
-function allRunning(state: CloudState): boolean {
+/** Does every process of the cloud (control plane and node) still run? */
+export function allRunning(state: CloudState): boolean {
   return [...state.processes, ...(state.node?.processes ?? [])].every(isRunning);
 }
 

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Type from "typebox";
 import type { CloudState } from "../cluster/cloud.ts";
 import {
+  allRunning,
   ensureLocalControlPlane,
   type LocalPaths,
   loadCloudState,
@@ -10,7 +11,6 @@ import {
 } from "../cluster/local.ts";
 import { nodeDnsControllerEnv } from "../cluster/node/dns.ts";
 import { localRegistry } from "../cluster/node/registry.ts";
-import { isRunning } from "../cluster/processes.ts";
 
 // The stack's local cloud (govhost:local:Cloud): the project's own control plane and node (tools/cluster), as a
 // resource, so `pulumi up` starts it and `pulumi destroy` stops it and undoes the node's changes to the host.
@@ -78,12 +78,8 @@ export async function createLocalCloud(
 
 /** The cloud as it runs now, or undefined when it does not (stopped, or the machine restarted). */
 export function readLocalCloud(inputs: { stateDir: string; node: boolean }): LocalCloudOutputs | undefined {
-  const paths = pathsIn(inputs.stateDir);
-  if (!existsSync(paths.state)) return undefined;
-  const state = loadCloudState(paths);
-  if (!state) return undefined;
-  const running = [...state.processes, ...(state.node?.processes ?? [])].every(isRunning);
-  return running ? outputsOf(inputs, state) : undefined;
+  const state = loadCloudState(pathsIn(inputs.stateDir));
+  return state && allRunning(state) ? outputsOf(inputs, state) : undefined;
 }
 
 /** Stops the cloud; fails, naming them, when some of the node's changes to the host could not be undone. */

@@ -38,8 +38,8 @@ function failuresOf(schema: TSchema, inputs: unknown): provider.CheckFailure[] {
 }
 
 /** Only the declared inputs (the engine adds none, but a program may pass extras by mistake). */
-function pick<T extends object>(inputs: Record<string, unknown>, keys: (keyof T)[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((key) => key in inputs).map((key) => [key, inputs[key as string]]));
+function pick(inputs: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((key) => key in inputs).map((key) => [key, inputs[key]]));
 }
 
 const cloudKeys = ["stateDir", "node"] as const;
@@ -56,11 +56,11 @@ export function govhostProvider(version: string): provider.Provider {
     async check(urn, _olds, news) {
       const type = typeOfUrn(urn);
       if (type === localCloudType) {
-        const inputs = pick(news, [...cloudKeys]);
+        const inputs = pick(news, cloudKeys);
         return { inputs, failures: failuresOf(LocalCloudInputs, inputs) };
       }
       if (type === govhostImageType) {
-        const inputs = pick(news, [...imageKeys]);
+        const inputs = pick(news, imageKeys);
         return { inputs, failures: failuresOf(GovhostImageInputs, inputs) };
       }
       return { failures: [{ property: "type", reason: `the govhost provider has no resource ${type}` }] };
