@@ -158,6 +158,13 @@ export const controllerSettings = {
     description:
       "Chromium for the accessibility scanner's browser tier (default: Debian's /usr/bin/chromium).",
   },
+  browserEndpoint: {
+    env: "GOVHOST_BROWSER_ENDPOINT",
+    schema: Type.String({ pattern: "^ws://127\\.0\\.0\\.1:\\d{1,5}/" }),
+    form: "a ws:// URL on 127.0.0.1 (the pod's loopback), e.g. ws://127.0.0.1:9323/",
+    description:
+      "In a cluster: the scanner's browsers come from Playwright's server in the browser container of the controller's pod (which has no service-account token), one Chromium per scan. Unset: the controller starts Chromium itself (on a host).",
+  },
   scanConcurrency: {
     env: "GOVHOST_A11Y_SCAN_CONCURRENCY",
     schema: Type.Integer({ minimum: 1, maximum: 64 }),

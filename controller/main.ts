@@ -51,6 +51,7 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
       settleMs: config.settleMs,
       axeTimeoutMs: config.axeTimeoutMs,
       chromium: config.chromium,
+      browserEndpoint: config.browserEndpoint,
     },
   );
   setupSharedServices(manager);

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { apiGateway } from "../controller/api/api-gateway.ts";
 import { prefixRule } from "../controller/api/ingress-rule.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
+import { scannerBrowser } from "../controller/api/scanner-browser.ts";
 import type { Manifest } from "./resources.ts";
 
 // The controller and portal API as Deployments in the platform namespace (Pod Security restricted there),
@@ -46,10 +47,48 @@ interface DeploymentArgs {
   extraPorts?: { name: string; containerPort: number }[];
   /** Recreate: never two pods at once (a single writer's volume). Default: a rolling update. */
   recreate?: boolean;
+  /** The accessibility scanner's browser container beside the main one (the controller's). */
+  scannerBrowser?: boolean;
+}
+
+// What Kubernetes would mount into every container (token, cluster CA, namespace); projected here into the
+// main container only, so the scanner's browser container has no credentials.
+const serviceAccountMount = "/var/run/secrets/kubernetes.io/serviceaccount";
+const serviceAccountVolume = {
+  name: "kube-api-access",
+  projected: {
+    sources: [
+      { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      {
+        downwardAPI: {
+          items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }],
+        },
+      },
+    ],
+  },
+};
+
+/**
+ * Chromium for the accessibility scans, in a container of its own: tenant pages run there without
+ * Chromium's sandbox (a restricted pod cannot start it), so it holds nothing worth stealing (no token, no
+ * settings but HOME, its own /tmp) and shares only the pod's loopback with the controller.
+ */
+function browserContainer(image: pulumi.Input<string>) {
+  return {
+    name: scannerBrowser.containerName,
+    image,
+    command: scannerBrowser.command(),
+    env: [{ name: "HOME", value: "/tmp" }],
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1536Mi" } },
+    securityContext: restrictedContainer,
+    volumeMounts: [{ name: "browser-tmp", mountPath: "/tmp" }],
+  };
 }
 
 function deployment(args: DeploymentArgs): Manifest {
   const { name, volumes = [], extraPorts = [] } = args;
+  const withBrowser = args.scannerBrowser === true;
   const labels = { ...partOf, "app.kubernetes.io/name": name };
   return {
     apiVersion: "apps/v1",
@@ -75,6 +114,7 @@ function deployment(args: DeploymentArgs): Manifest {
           // Kubernetes would otherwise set <SERVICE>_PORT for every Service in the namespace, and the
           // Service govhost-controller's GOVHOST_CONTROLLER_PORT=tcp://... collides with the setting.
           enableServiceLinks: false,
+          ...(withBrowser ? { automountServiceAccountToken: false } : {}),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: 1000,
@@ -85,7 +125,9 @@ function deployment(args: DeploymentArgs): Manifest {
               name,
               image: args.image,
               command: ["node", args.command],
-              env: args.env,
+              env: withBrowser
+                ? [...args.env, { name: "GOVHOST_BROWSER_ENDPOINT", value: scannerBrowser.endpoint }]
+                : args.env,
               ports: [{ name: "http", containerPort: args.port }, ...extraPorts],
               readinessProbe: { httpGet: { path: args.readinessPath, port: "http" }, periodSeconds: 5 },
               resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
@@ -93,10 +135,18 @@ function deployment(args: DeploymentArgs): Manifest {
               volumeMounts: [
                 { name: "tmp", mountPath: "/tmp" },
                 ...volumes.map((v) => ({ name: v.name, mountPath: v.mountPath })),
+                ...(withBrowser
+                  ? [{ name: serviceAccountVolume.name, mountPath: serviceAccountMount, readOnly: true }]
+                  : []),
               ],
             },
+            ...(withBrowser ? [browserContainer(args.image)] : []),
           ],
-          volumes: [{ name: "tmp", emptyDir: {} }, ...volumes.map((v) => ({ name: v.name, ...v.source }))],
+          volumes: [
+            { name: "tmp", emptyDir: {} },
+            ...volumes.map((v) => ({ name: v.name, ...v.source })),
+            ...(withBrowser ? [serviceAccountVolume, { name: "browser-tmp", emptyDir: {} }] : []),
+          ],
         },
       },
     },
@@ -173,6 +223,7 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
       // only the leader is the gateway check's endpoint (it publishes itself, below).
       readinessPath: "/healthz",
       extraPorts: [{ name: "gateway-check", containerPort: gatewayCheckPort }],
+      scannerBrowser: true,
     }),
     service("govhost-controller", 8081),
     // No selector: the leading replica writes the Service's one endpoint (controller/api-exchange/check-endpoint.ts).

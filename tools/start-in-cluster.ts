@@ -110,6 +110,12 @@ export async function startInCluster(o: InClusterStart): Promise<void> {
     `         curl -s ${resolve} https://${inClusterApiHost}/api/v1/service-clusters     # public catalogue, no token`,
   );
   say(
+    "         kubectl -n immd-prod get eservice visa-status     # scanned in the cluster (Chromium in the controller pod's browser container): rules fail, not exposed",
+  );
+  say(
+    `         curl -s ${resolve} -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -X PATCH -d '{"spec":{"image":"${images.fixed.ref}"}}' https://${inClusterApiHost}/api/v1/departments/immd/environments/prod/eservices/visa-status     # ship the fixed pages: rescanned, exposed`,
+  );
+  say(
     "         kubectl -n govhost-system delete pod -l app.kubernetes.io/name=govhost-controller --wait=false   # failover",
   );
   say("the web pages behind sign-in need host mode for now (`npm start`): see README");

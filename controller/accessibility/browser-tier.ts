@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import {
   type Browser,
@@ -17,6 +18,11 @@ import { type ConnectTo, OriginProxy, sameOrigin, scanOrigin } from "./origin-gu
 export interface BrowserTierOptions {
   /** Chromium binary; default Debian's /usr/bin/chromium (the controller passes GOVHOST_CHROMIUM). */
   executablePath?: string;
+  /**
+   * Playwright's server that starts the browser (one Chromium per connection, ended when it closes), in
+   * another container of the same pod (controller/api/scanner-browser.ts); default: Chromium starts here.
+   */
+  endpoint?: string;
   /** Starting Chromium (default 20 s). */
   launchTimeoutMs?: number;
   /** Loading one page up to its load event (default 20 s). */
@@ -134,6 +140,31 @@ const serialiseExpression = (maxBytes: number) => `(() => {
 })()`;
 
 /**
+ * A browser from Playwright's server at `endpoint`, started with `launch` for this connection only. The
+ * server may still be starting (its container and the controller's start together): refused connections
+ * are retried until the launch timeout.
+ */
+async function connectToServer(
+  endpoint: string,
+  launch: Record<string, unknown>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Browser> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await chromium.connect(endpoint, {
+        headers: { "x-playwright-launch-options": JSON.stringify(launch) },
+        timeout: Math.max(1_000, deadline - Date.now()),
+      });
+    } catch (error) {
+      if (!/ECONNREFUSED/.test(String(error)) || Date.now() + 500 >= deadline || signal?.aborted) throw error;
+      await sleep(500);
+    }
+  }
+}
+
+/**
  * One scan's browser: its own Chromium process, fresh profile and context, that can reach exactly one
  * origin. Every request of every page, frame, pop-up and worker, and every redirect hop, passes the
  * browser-wide request interception (CDP Fetch on the browser target), which fails anything off the
@@ -176,7 +207,9 @@ export class BrowserSession {
     signal?: AbortSignal,
     connectTo?: ConnectTo,
   ): Promise<BrowserSession> {
-    const executablePath = findChromium(options.executablePath);
+    const executablePath = options.endpoint
+      ? (options.executablePath ?? "/usr/bin/chromium")
+      : findChromium(options.executablePath);
     if (!executablePath)
       throw new BrowserUnavailableError(
         "Chromium is not installed (Debian package chromium, or set GOVHOST_CHROMIUM); the layout checks cannot run",
@@ -187,18 +220,25 @@ export class BrowserSession {
     let abandoned = false;
     try {
       const launchTimeoutMs = options.launchTimeoutMs ?? 20_000;
-      const launching = chromium.launch({
+      const launch = {
         executablePath,
         headless: true,
         args: launchArgs,
-        env: browserEnv(),
-        chromiumSandbox: process.getuid?.() !== 0,
         proxy: { server: proxy.url },
         timeout: launchTimeoutMs,
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-      });
+      };
+      const launching = options.endpoint
+        ? // The browser container has no credentials to protect and cannot start Chromium's own sandbox
+          // under the runtime's seccomp profile (no user namespaces): the container is the boundary.
+          connectToServer(options.endpoint, { ...launch, chromiumSandbox: false }, launchTimeoutMs, signal)
+        : chromium.launch({
+            ...launch,
+            env: browserEnv(),
+            chromiumSandbox: process.getuid?.() !== 0,
+            handleSIGINT: false,
+            handleSIGTERM: false,
+            handleSIGHUP: false,
+          });
       // A browser that starts after the scan gave up is closed, never left running.
       launching.then(
         (late) => {

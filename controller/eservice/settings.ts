@@ -47,6 +47,8 @@ export interface ScanSettings {
   axeTimeoutMs: number;
   /** Chromium binary (GOVHOST_CHROMIUM); default Debian's /usr/bin/chromium. */
   chromium?: string | undefined;
+  /** Playwright's server in the controller pod's browser container (GOVHOST_BROWSER_ENDPOINT); unset: Chromium is started here. */
+  browserEndpoint?: string | undefined;
 }
 
 export const defaultScanSettings: ScanSettings = {
@@ -64,6 +66,7 @@ export function scannerOptionsFrom(settings: ScanSettings, log?: Logger): Scanne
     domRulesTimeoutMs: settings.axeTimeoutMs,
     browserOptions: {
       ...(settings.chromium ? { executablePath: settings.chromium } : {}),
+      ...(settings.browserEndpoint ? { endpoint: settings.browserEndpoint } : {}),
       navigationTimeoutMs: settings.pageTimeoutMs,
       settleMs: settings.settleMs,
       axeTimeoutMs: settings.axeTimeoutMs,

@@ -4,6 +4,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { platformDefaults } from "../../controller/api/defaults.ts";
+import { controllerIdentity } from "../../controller/api/rbac.ts";
+import { scannerBrowser } from "../../controller/api/scanner-browser.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import type { CloudState } from "../../tools/cluster/cloud.ts";
 import { type LocalPaths, loadCloudState, stopLocalControlPlane } from "../../tools/cluster/local.ts";
 import { readNodeLock } from "../../tools/cluster/node/lock.ts";
@@ -14,15 +18,36 @@ import { inClusterApiHost } from "../../tools/start-in-cluster.ts";
 import { ensurePulumiBinaries } from "../../tools/upstream/binaries.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
-import { govhostLinks } from "./support/node.ts";
+import { adminOf, govhostLinks } from "./support/node.ts";
 
 // `npm start -- --in-cluster` as a person runs it (the real command, its state in a directory of its own):
 // the local cloud, the platform deployed by the local stack from this checkout's image, the demo seeded; the
 // in-cluster API answers through the ingress with a token from npm start's OpenID provider; Ctrl-C removes the
-// departments, the platform and the cloud, and leaves the machine clean. (The in-cluster controller's
-// accessibility scans do not pass yet: Chromium cannot start its sandbox in a restricted pod; see README.)
+// departments, the platform and the cloud, and leaves the machine clean. The in-cluster controller scans the
+// demo e-service with Chromium from its pod's browser container (which holds no credentials) and exposes it.
 
 const minutes = 60_000;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+}
+type EService = KubeObject & {
+  status?: {
+    conditions?: Condition[];
+    url?: string;
+    accessibility?: { image?: string; tiers?: string[]; failedRules?: { id: string; tier: string }[] };
+  };
+};
+type ControllerPod = KubeObject & {
+  spec: {
+    automountServiceAccountToken?: boolean;
+    containers: { name: string; volumeMounts?: { mountPath: string }[] }[];
+  };
+};
+const conditionOf = (status: EService["status"], type: string) =>
+  status?.conditions?.find((c) => c.type === type);
 const projectRoot = resolve(import.meta.dirname, "../..");
 let dir: string;
 let paths: LocalPaths;
@@ -91,6 +116,80 @@ describe("npm start -- --in-cluster", () => {
       expect(catalogue.status).toBe(200);
     },
     2 * minutes,
+  );
+
+  it(
+    "scans the demo e-service with Chromium from the controller pod's browser container, which holds no token; the fixed version, shipped through the API, is exposed",
+    async () => {
+      const admin = await adminOf(loadCloudState(paths) as CloudState);
+      try {
+        const status = async () =>
+          (await admin.find<EService>(resources.eservice, "visa-status", "immd-prod"))?.status;
+        // The broken version: scanned in both tiers; color-contrast needs layout, so Chromium ran.
+        let last: EService["status"];
+        const scanned = await eventually(
+          "visa-status scanned by the in-cluster controller",
+          async () => {
+            last = await status();
+            const reason = conditionOf(last, "AccessibilityBaseline")?.reason;
+            return reason && !["ScanPending", "ScanFailed"].includes(reason) ? last : undefined;
+          },
+          5 * minutes,
+        ).catch((error: unknown) => {
+          throw new Error(`${String(error)}; last status: ${JSON.stringify(last)}`);
+        });
+        expect(conditionOf(scanned, "AccessibilityBaseline")?.reason).toBe("Violations");
+        expect(scanned?.accessibility?.tiers).toEqual(["chromium", "jsdom"]);
+        expect(scanned?.accessibility?.failedRules).toContainEqual(
+          expect.objectContaining({ id: "color-contrast", tier: "chromium" }),
+        );
+        // The department ships the fixed version through the in-cluster API.
+        const token = await loginAs(issuer, "immd-admin", platformDefaults.apiAudience);
+        const image = scanned?.accessibility?.image?.replace(/:broken$/, ":fixed") as string;
+        expect(image).toMatch(/demo-site:fixed$/);
+        const patched = await getThroughIngress(
+          inClusterApiHost,
+          "/api/v1/departments/immd/environments/prod/eservices/visa-status",
+          ca,
+          {
+            method: "PATCH",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ spec: { image } }),
+          },
+        );
+        expect(patched.status, patched.body).toBe(200);
+        const exposed = await eventually(
+          "the fixed visa-status exposed",
+          async () => {
+            last = await status();
+            return conditionOf(last, "Exposed")?.status === "True" ? last : undefined;
+          },
+          5 * minutes,
+        ).catch((error: unknown) => {
+          throw new Error(`${String(error)}; last status: ${JSON.stringify(last)}`);
+        });
+        expect(conditionOf(exposed, "AccessibilityBaseline")).toMatchObject({
+          status: "True",
+          reason: "Passed",
+        });
+        const page = await getThroughIngress(new URL(exposed?.url as string).host, "/", ca);
+        expect(page.status).toBe(200);
+        // The pods as admitted, not only as declared: the browser container has no token mounted.
+        const pods = await admin.list<ControllerPod>(resources.pod, {
+          namespace: controllerIdentity.namespace,
+          labelSelector: "app.kubernetes.io/name=govhost-controller",
+        });
+        expect(pods.items.length).toBeGreaterThan(0);
+        for (const pod of pods.items) {
+          expect(pod.spec.automountServiceAccountToken).toBe(false);
+          const browser = pod.spec.containers.find((c) => c.name === scannerBrowser.containerName);
+          expect(browser?.volumeMounts?.map((m) => m.mountPath)).toEqual(["/tmp"]);
+        }
+      } finally {
+        admin.close();
+      }
+    },
+    12 * minutes,
   );
 
   it(

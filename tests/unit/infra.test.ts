@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
+import { scannerBrowser } from "../../controller/api/scanner-browser.ts";
 import { type Cluster, defineCluster } from "../../infra/cluster.ts";
 import { GovhostPlatform } from "../../infra/platform.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
@@ -181,6 +182,49 @@ describe("the Pulumi program's resource graph", () => {
       named(local, "ConfigMap", "govhost-finance-dashboard")?.inputs.metadata.labels.grafana_dashboard,
     ).toBe("1");
     expect(named(local, "Department", "immd")?.inputs.spec.displayName.en).toBe("Department immd");
+  });
+
+  it("runs the scanner's Chromium in a container of the controller's pod that holds no credentials", () => {
+    const pod = named(local, "Deployment", "govhost-controller")?.inputs.spec.template.spec;
+    const [controller, browser, ...others] = pod.containers;
+    expect(others).toEqual([]);
+    expect(browser.name).toBe(scannerBrowser.containerName);
+    // No token anywhere by default: the controller's container alone mounts one, projected.
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const tokenVolumes = pod.volumes
+      .filter((v: { projected?: { sources: { serviceAccountToken?: unknown }[] } }) =>
+        v.projected?.sources.some((source) => source.serviceAccountToken),
+      )
+      .map((v: { name: string }) => v.name);
+    expect(tokenVolumes).toHaveLength(1);
+    const mounts = (c: { volumeMounts: { name: string; mountPath: string }[] }) =>
+      c.volumeMounts.map((m) => m.name);
+    expect(mounts(controller)).toContain(tokenVolumes[0]);
+    expect(mounts(browser)).toEqual(["browser-tmp"]);
+    expect(controller.volumeMounts).toContainEqual({
+      name: tokenVolumes[0],
+      mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
+      readOnly: true,
+    });
+    // Its environment carries nothing from the controller's, and it listens on the pod's loopback only.
+    expect(browser.env).toEqual([{ name: "HOME", value: "/tmp" }]);
+    expect(browser.ports).toBeUndefined();
+    expect(browser.command).toEqual(expect.arrayContaining(["run-server", "--host", "127.0.0.1"]));
+    expect(browser.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(controller.env).toContainEqual({
+      name: "GOVHOST_BROWSER_ENDPOINT",
+      value: scannerBrowser.endpoint,
+    });
+    // The portal API keeps Kubernetes' own token mount (it has one container).
+    expect(
+      named(local, "Deployment", "govhost-portal-api")?.inputs.spec.template.spec
+        .automountServiceAccountToken,
+    ).toBeUndefined();
   });
 
   it("labels the controller's pods as the e-services' NetworkPolicies expect of the scanner", () => {
