@@ -10,6 +10,7 @@ import type { CloudState } from "../../tools/cluster/cloud.ts";
 import { type LocalPaths, loadCloudState, stopLocalControlPlane } from "../../tools/cluster/local.ts";
 import { readNodeLock } from "../../tools/cluster/node/lock.ts";
 import { nodeNetwork } from "../../tools/cluster/node/network.ts";
+import { localPrometheus, prometheusUrl } from "../../tools/cluster/node/prometheus.ts";
 import { localStackBaseline } from "../../tools/install-platform.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
@@ -115,6 +116,26 @@ interface DeploymentStatus extends KubeObject {
   status?: { readyReplicas?: number; availableReplicas?: number };
 }
 
+/** Prometheus's pod as the kubelet reports it, and the last lines it logged. */
+async function prometheusDiagnostics(): Promise<string> {
+  const pods = await admin.list<KubeObject & { status?: unknown }>(resources.pod, {
+    namespace: localPrometheus.namespace,
+    labelSelector: `app.kubernetes.io/name=${localPrometheus.name}`,
+  });
+  const lines = [];
+  for (const pod of pods.items) {
+    lines.push(`pod ${pod.metadata?.name}: ${JSON.stringify(pod.status)}`);
+    const log = await admin
+      .call<string>(
+        "GET",
+        `/api/v1/namespaces/${localPrometheus.namespace}/pods/${pod.metadata?.name}/log?tailLines=30`,
+      )
+      .catch((error: unknown) => `(no log: ${String(error)})`);
+    lines.push(typeof log === "string" ? log : JSON.stringify(log));
+  }
+  return lines.join("\n") || "no Prometheus pod";
+}
+
 describe("pulumi up on the local cloud with its node", () => {
   it(
     "with no cluster running, starts the local cloud and its node, pushes this checkout's image and deploys the controller and the portal API from it, waiting until they are ready",
@@ -150,6 +171,40 @@ describe("pulumi up on the local cloud with its node", () => {
       expect(api.status?.readyReplicas).toBe(1);
     },
     20 * minutes,
+  );
+
+  it(
+    "is scraped by the cluster's Prometheus, which finds the platform's pods by their annotations: both controller replicas and the portal API up, one leader",
+    async () => {
+      const url = await eventually("Prometheus running", () => prometheusUrl(admin), 3 * minutes);
+      const query = async (promql: string): Promise<number | undefined> => {
+        const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+        const body = (await response.json()) as { data?: { result?: { value: [number, string] }[] } };
+        const value = body.data?.result?.[0]?.value[1];
+        return value === undefined ? undefined : Number(value);
+      };
+      const controllers = 'up{namespace="govhost-system",app="govhost-controller"}';
+      const figures = await eventually(
+        "both controller replicas and the portal API scraped",
+        async () => {
+          const seen = {
+            controllersUp: await query(`count(${controllers} == 1)`),
+            portalApiUp: await query('sum(up{namespace="govhost-system",app="govhost-portal-api"})'),
+            leaders: await query('sum(govhost_leader_is_leader{namespace="govhost-system"})'),
+          };
+          return seen.controllersUp === 2 && seen.portalApiUp === 1 && seen.leaders !== undefined
+            ? seen
+            : undefined;
+        },
+        3 * minutes,
+      ).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n${await prometheusDiagnostics()}`);
+      });
+      expect(figures).toEqual({ controllersUp: 2, portalApiUp: 1, leaders: 1 });
+      // Only pods that ask to be scraped are targets: two controllers and the API.
+      expect(await query('count(up{job="kubernetes-pods"})')).toBe(3);
+    },
+    8 * minutes,
   );
 
   it(

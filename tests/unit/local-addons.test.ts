@@ -6,8 +6,9 @@ import type { KubeObject } from "../../lib/kube/client.ts";
 import { ingressObjects, localIngress } from "../../tools/cluster/node/ingress.ts";
 import { metricsServer, metricsServerObjects } from "../../tools/cluster/node/metrics-server.ts";
 import { kubeRouterArgs, networkPolicyRbac, splitRule } from "../../tools/cluster/node/network-policy.ts";
+import { localPrometheus, prometheusConfig, prometheusObjects } from "../../tools/cluster/node/prometheus.ts";
 
-// The local cloud's add-ons (the ingress controller and metrics-server as pods, kube-router as a process): what they are allowed and
+// The local cloud's add-ons (the ingress controller, metrics-server and Prometheus as pods, kube-router as a process): what they are allowed and
 // how they run. Their behaviour is proven on the real node (eservice-node and metering-node tests); these
 // check the properties a reviewer would look for in the manifests.
 
@@ -111,6 +112,43 @@ describe("metrics-server's manifests", () => {
     expect(apiService.spec.insecureSkipTLSVerify).toBeUndefined();
     // Applied last: the API server routes metrics.k8s.io only once everything behind it exists.
     expect(objects.at(-1)).toBe(apiService);
+  });
+});
+
+describe("Prometheus's manifests", () => {
+  const objects = prometheusObjects(image);
+
+  it("runs hardened in a restricted namespace, and may only read where pods are", () => {
+    expectHardened(deploymentOf(objects));
+    const namespace = byKind(objects, "Namespace")[0];
+    expect(namespace?.metadata?.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const role = byKind(objects, "ClusterRole")[0] as KubeObject & { rules: unknown[] };
+    expect(role.rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
+  });
+
+  it("scrapes only running pods that ask to be, at their annotated port and path", () => {
+    const config = JSON.parse(prometheusConfig()) as {
+      global: { scrape_interval: string };
+      scrape_configs: { kubernetes_sd_configs: unknown[]; relabel_configs: Record<string, unknown>[] }[];
+    };
+    expect(config.global.scrape_interval).toBe(localPrometheus.interval);
+    const [job, ...others] = config.scrape_configs;
+    expect(others).toEqual([]);
+    expect(job?.kubernetes_sd_configs).toEqual([{ role: "pod" }]);
+    const keeps = job?.relabel_configs.filter((r) => r.action === "keep");
+    expect(keeps).toEqual([
+      {
+        source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+        action: "keep",
+        regex: "true",
+      },
+      { source_labels: ["__meta_kubernetes_pod_phase"], action: "keep", regex: "Running" },
+    ]);
+    const address = job?.relabel_configs.find((r) => r.target_label === "__address__");
+    expect(address?.source_labels).toEqual([
+      "__meta_kubernetes_pod_ip",
+      "__meta_kubernetes_pod_annotation_prometheus_io_port",
+    ]);
   });
 });
 

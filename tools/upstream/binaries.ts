@@ -88,6 +88,8 @@ export interface NodeBinaries {
   metricsServer: string;
   /** NetworkPolicy enforcement: kube-router's firewall, a host process like kube-proxy. */
   kubeRouter: string;
+  /** The cluster's Prometheus; its image too is built from the binary when the node starts. */
+  prometheus: string;
 }
 
 /**
@@ -111,6 +113,7 @@ function nodeGroups(): { group: string; dir: string; names: string[] }[] {
     { group: "traefik", dir: `traefik-${v.traefik}`, names: ["traefik"] },
     { group: "metrics-server", dir: `metrics-server-${v.metricsServer}`, names: ["metrics-server"] },
     { group: "kube-router", dir: `kube-router-${v.kubeRouter}`, names: ["kube-router"] },
+    { group: "prometheus", dir: `prometheus-${v.prometheus}`, names: ["prometheus"] },
   ];
 }
 
@@ -160,6 +163,7 @@ export function resolveNodeBinaries(options: { build: boolean }): NodeBinaries {
     traefik: get("traefik"),
     metricsServer: get("metrics-server"),
     kubeRouter: get("kube-router"),
+    prometheus: get("prometheus"),
   };
 }
 

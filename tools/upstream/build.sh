@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the upstream binaries govhost needs from their Go modules, pinned in versions.env.
-#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|all]
+#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|prometheus|all]
 #   (default: all)
 # Output: $GOVHOST_CACHE/bin/<group>-<version>/ (default ~/.cache/govhost), reused when present. Binaries on
 # PATH or in $KUBEBUILDER_ASSETS are preferred over building: tools/upstream/binaries.ts decides that and
@@ -376,6 +376,24 @@ build_pulumi_kubernetes() {
   install_build "pulumi-kubernetes $ver" "$out" "$started"
 }
 
+# Prometheus, the local cloud's metrics server: it finds the platform's pods through the API server
+# (kubernetes_sd_configs, which Debian's prometheus package is built without) and scrapes them. Built with
+# `go install` from its Go module (v0.3xx.y is Prometheus 3.xx.y); the web UI's assets are not in the
+# module, so it serves its HTTP API and no UI.
+build_prometheus() {
+  local ver=$PROMETHEUS_VERSION out="$cache/bin/prometheus-$PROMETHEUS_VERSION"
+  if [[ -x $out/prometheus ]]; then log "prometheus $ver: cached in $out"; return; fi
+  lock_build "prometheus-$ver"
+  [[ -x $out/prometheus ]] && { log "prometheus $ver: built by another run"; return; }
+  local mod=github.com/prometheus/prometheus started=$SECONDS
+  log "prometheus $ver: downloading modules and compiling (cold: about 7 minutes on 2 cores)"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  (cd /tmp && GOBIN="$out.tmp" with_heartbeat "prometheus build" go install -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$ver -X github.com/prometheus/common/version.Branch=govhost" \
+    "$mod/cmd/prometheus@$ver")
+  install_build "prometheus $ver" "$out" "$started"
+}
+
 case ${1:-all} in
   kubernetes) build_kubernetes ;;
   kubernetes-node) build_kubernetes_node ;;
@@ -387,10 +405,11 @@ case ${1:-all} in
   etcd) build_etcd ;;
   pulumi) build_pulumi ;;
   pulumi-kubernetes) build_pulumi_kubernetes ;;
+  prometheus) build_prometheus ;;
   # Each group in its own subshell: a group's build lock (lock_build) is held until its shell exits, and
   # kubernetes and kubernetes-node take the same lock.
   all) for group in etcd kubernetes kubernetes_node containerd coredns traefik metrics_server kube_router \
-      pulumi pulumi_kubernetes; do ("build_$group"); done ;;
-  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|all]" >&2
+      pulumi pulumi_kubernetes prometheus; do ("build_$group"); done ;;
+  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|prometheus|all]" >&2
     exit 2 ;;
 esac

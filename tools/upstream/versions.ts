@@ -15,6 +15,7 @@ export interface UpstreamVersions {
   kubeRouter: string;
   pulumi: string;
   pulumiKubernetes: string;
+  prometheus: string;
 }
 
 /** The pinned versions, read from versions.env (the file build.sh also sources). */
@@ -39,6 +40,7 @@ export function pinnedVersions(): UpstreamVersions {
     kubeRouter: get("KUBE_ROUTER_VERSION"),
     pulumi: get("PULUMI_VERSION"),
     pulumiKubernetes: get("PULUMI_KUBERNETES_VERSION"),
+    prometheus: get("PROMETHEUS_VERSION"),
   };
 }
 

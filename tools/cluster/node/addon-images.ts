@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { buildOciLayout, type ImageSpec, type OciLayout } from "../../image/oci-image.ts";
@@ -8,9 +9,13 @@ import { govhostCacheDir } from "../../upstream/versions.ts";
 // built once per pinned version into the build cache with the image tool, and pushed to the node's registry
 // at every start (its storage goes with the cluster).
 
-/** The add-on's image as an OCI layout in `~/.cache/govhost/images/<name>-<version>`, built when missing. */
+/**
+ * The add-on's image as an OCI layout in `~/.cache/govhost/images/<name>-<version>-<spec hash>`, built when
+ * missing: a changed spec (where a file goes, the entrypoint, the user) is a new image, not the cached one.
+ */
 export function cachedAddonLayout(name: string, spec: ImageSpec): OciLayout {
-  const dir = join(govhostCacheDir(), "images", `${name}-${spec.tag}`);
+  const specHash = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 12);
+  const dir = join(govhostCacheDir(), "images", `${name}-${spec.tag}-${specHash}`);
   const layout = { layout: join(dir, spec.tag, "layout"), tag: spec.tag };
   if (existsSync(join(layout.layout, "index.json"))) return layout;
   const scratch = `${dir}.tmp`;

@@ -16,6 +16,7 @@ import { updateNodeLock } from "./lock.ts";
 import { deployMetricsServer } from "./metrics-server.ts";
 import { networkPolicyEnforced, startNetworkPolicyEnforcer } from "./network-policy.ts";
 import { createNodePki, type NodePki } from "./pki.ts";
+import { deployPrometheus } from "./prometheus.ts";
 import { localRegistry, registryAnswers, registryBinary, startRegistry } from "./registry.ts";
 import { startScheduler } from "./scheduler.ts";
 import { defaultNodeName, type NodeState, type PreparedNode } from "./state.ts";
@@ -181,7 +182,9 @@ export async function startNode(
       state.processes,
       timeoutMs,
     );
-    progress("deploying the ingress controller (Traefik) and metrics-server from the local registry");
+    progress(
+      "deploying the ingress controller (Traefik), metrics-server and Prometheus from the local registry",
+    );
     await deployIngressController(admin, {
       binary: bin.traefik,
       pushAddress: state.registry.pushAddress,
@@ -192,6 +195,7 @@ export async function startNode(
       pushAddress: state.registry.pushAddress,
       certificate: { cert: pki.metricsServerCert, key: pki.metricsServerKey, ca: cp.pki.caCert },
     });
+    await deployPrometheus(admin, { binary: bin.prometheus, pushAddress: state.registry.pushAddress });
     await waitFor(
       `the ingress controller on https://${localIngress.address}`,
       () => ingressAnswers(clusterCa),
