@@ -83,11 +83,14 @@ export class GovhostPlatform extends pulumi.ComponentResource {
       ...args,
       ...(args.cluster.clusterDnsCidrs ? { clusterDnsCidrs: args.cluster.clusterDnsCidrs } : {}),
     });
-    const claims = workloads
-      .filter((m) => m.kind === "PersistentVolumeClaim")
+    // Secrets too, so a pod never starts before the settings it reads from one exist.
+    const mountedFirst = (m: { kind: string }) => ["PersistentVolumeClaim", "Secret"].includes(m.kind);
+    const prerequisites = workloads
+      .filter(mountedFirst)
       .map((m) => add("workloads", m, [...base, ...platform]));
-    for (const m of workloads.filter((m) => m.kind !== "PersistentVolumeClaim"))
-      add("workloads", m, [...base, ...platform, ...claims]);
+    const running = workloads
+      .filter((m) => !mountedFirst(m))
+      .map((m) => add("workloads", m, [...base, ...platform, ...prerequisites]));
     for (const dept of args.departments) {
       add(
         "departments",
@@ -97,7 +100,8 @@ export class GovhostPlatform extends pulumi.ComponentResource {
           metadata: { name: dept.name },
           spec: dept.spec,
         },
-        [...base, ...platform],
+        // After the controller, so a destroy deletes them while it still runs to release their finalizers.
+        [...base, ...platform, ...running],
       );
     }
 

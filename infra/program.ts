@@ -14,6 +14,8 @@ function settings(overrides: Record<string, string>) {
     getBoolean: (key: string) => (key in overrides ? overrides[key] === "true" : config.getBoolean(key)),
     getObject: <T>(key: string) =>
       key in overrides ? (JSON.parse(overrides[key] as string) as T) : config.getObject<T>(key),
+    requireSecret: (key: string): pulumi.Output<string> =>
+      key in overrides ? pulumi.secret(overrides[key] as string) : config.requireSecret(key),
   };
 }
 
@@ -36,6 +38,8 @@ export function platformProgram(overrides: Record<string, string> = {}) {
   // The image the stack names, else the one it built for its own cloud, else a release's reference.
   const image = namedImage ?? cluster.image ?? "registry.gov.example/govhost/govhost:0.1.0";
   const apiHost = config.get("apiHost");
+  const webUrl = config.get("webUrl");
+  const webClientId = config.get("webClientId");
   const platform = new GovhostPlatform("govhost", {
     cluster,
     baseline: {
@@ -60,6 +64,17 @@ export function platformProgram(overrides: Record<string, string> = {}) {
           api: {
             host: apiHost,
             ingressClassName: config.get("ingressClass") ?? platformDefaults.ingressClassName,
+          },
+        }
+      : {}),
+    // Sign-in to the pages: the web client's secret and the session key are secret config values.
+    ...(webUrl
+      ? {
+          web: {
+            url: webUrl,
+            ...(webClientId ? { clientId: webClientId } : {}),
+            clientSecret: config.requireSecret("webClientSecret"),
+            sessionKey: config.requireSecret("sessionKey"),
           },
         }
       : {}),

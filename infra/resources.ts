@@ -24,6 +24,7 @@ const typed: Record<string, Ctor> = {
   "v1/Namespace": k8s.core.v1.Namespace as unknown as Ctor,
   "v1/ServiceAccount": k8s.core.v1.ServiceAccount as unknown as Ctor,
   "v1/ConfigMap": k8s.core.v1.ConfigMap as unknown as Ctor,
+  "v1/Secret": k8s.core.v1.Secret as unknown as Ctor,
   "v1/Service": k8s.core.v1.Service as unknown as Ctor,
   "v1/PersistentVolumeClaim": k8s.core.v1.PersistentVolumeClaim as unknown as Ctor,
   "apps/v1/Deployment": k8s.apps.v1.Deployment as unknown as Ctor,

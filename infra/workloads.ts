@@ -17,6 +17,16 @@ export interface WorkloadSettings {
   oidc: { issuer: string; audience: string; clientId: string; allowHttpIssuer?: boolean };
   /** The portal API's host name at the ingress controller (an Ingress with TLS); none: in-cluster only. */
   api?: { host: string; ingressClassName: string };
+  /**
+   * Sign-in to the web pages the portal API serves (the provider's authorization code flow, the session
+   * cookies' key); none: the API alone. The secrets go into a Secret, never into the Deployment.
+   */
+  web?: {
+    url: string;
+    clientId?: string;
+    clientSecret: pulumi.Input<string>;
+    sessionKey: pulumi.Input<string>;
+  };
   auditStorage: string;
   serviceMonitor: boolean;
   /** Where cluster DNS answers when it is not kube-dns pods (the local cloud's CoreDNS on the node address). */
@@ -194,7 +204,36 @@ function apiIngress(host: string, ingressClassName: string): Manifest {
 
 const fromPod = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
+const webSecretName = "govhost-portal-web";
+const fromWebSecret = (name: string, key: string) => ({
+  name,
+  valueFrom: { secretKeyRef: { name: webSecretName, key } },
+});
+
+/** The portal API's web sign-in: the Secret, and the settings that point at it. */
+function webSignIn(web: NonNullable<WorkloadSettings["web"]>): {
+  secret: Manifest;
+  env: DeploymentArgs["env"];
+} {
+  return {
+    secret: {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: webSecretName, namespace, labels: partOf },
+      type: "Opaque",
+      stringData: { "client-secret": web.clientSecret, "session-key": web.sessionKey },
+    },
+    env: [
+      { name: "GOVHOST_WEB_URL", value: web.url },
+      ...(web.clientId ? [{ name: "GOVHOST_WEB_CLIENT_ID", value: web.clientId }] : []),
+      fromWebSecret("GOVHOST_WEB_CLIENT_SECRET", "client-secret"),
+      fromWebSecret("GOVHOST_SESSION_KEY", "session-key"),
+    ],
+  };
+}
+
 export function workloadManifests(settings: WorkloadSettings): Manifest[] {
+  const web = settings.web ? webSignIn(settings.web) : undefined;
   const manifests: Manifest[] = [
     deployment({
       name: "govhost-controller",
@@ -247,6 +286,7 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
         { name: "GOVHOST_OIDC_CLIENT_ID", value: settings.oidc.clientId },
         { name: "GOVHOST_AUDIT_LOG", value: "/var/lib/govhost/audit.log" },
         ...(settings.oidc.allowHttpIssuer ? [{ name: "GOVHOST_OIDC_ALLOW_HTTP", value: "true" }] : []),
+        ...(web?.env ?? []),
       ],
       replicas: 1, // the audit log has a single writer, also during a rollout
       recreate: true,
@@ -273,6 +313,7 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
       },
     },
   ];
+  if (web) manifests.push(web.secret);
   if (settings.api) manifests.push(apiIngress(settings.api.host, settings.api.ingressClassName));
   if (settings.serviceMonitor) {
     manifests.push({

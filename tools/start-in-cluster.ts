@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { localKubeconfig } from "../lib/local-state.ts";
 import { ensureLocalControlPlane, stopLocalControlPlane } from "./cluster/local.ts";
@@ -8,7 +9,7 @@ import { removeAllDepartments, seedDemo } from "./demo-seed.ts";
 import { pushDemoSiteImages } from "./demo-site-image.ts";
 import { localStackBaseline } from "./install-platform.ts";
 import { startLocalProvider } from "./oidc/provider.ts";
-import { demoUsers } from "./oidc/users.ts";
+import { demoUsers, webClient } from "./oidc/users.ts";
 import { runStack } from "./pulumi.ts";
 
 // `npm start -- --in-cluster`: the platform as it runs in production, in the local cloud: the local stack's
@@ -24,6 +25,16 @@ export interface InClusterStart {
   say: (message: string) => void;
   /** Registers what to undo on Ctrl-C (npm start stops it in reverse order). */
   onStop: (what: string, stop: () => Promise<unknown>) => void;
+}
+
+/**
+ * The web pages' session key, kept in the state directory (owner only), so a later start signs nobody out
+ * and its `pulumi up` changes nothing.
+ */
+function sessionKey(stateDir: string): string {
+  const file = join(stateDir, "session-key");
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
 }
 
 /** The API's host name at the local ingress controller. */
@@ -51,10 +62,12 @@ export async function startInCluster(o: InClusterStart): Promise<void> {
   if (!state.node) {
     throw new Error(`--in-cluster needs the local cloud's node, and there is none here: ${state.nodeAbsent}`);
   }
+  const webUrl = `https://${inClusterApiHost}`;
   const identity = await startLocalProvider({
     host: nodeNetwork.nodeIp,
     port: o.oidcPort,
     audience: o.audience,
+    webRedirectUris: [`${webUrl}/auth/callback`],
   });
   o.onStop("the local OpenID provider", () => identity.close());
   const programConfig = {
@@ -64,6 +77,10 @@ export async function startInCluster(o: InClusterStart): Promise<void> {
     apiHost: inClusterApiHost,
     allowedRegistries: JSON.stringify(localStackBaseline.allowedRegistries),
     localCloudDir: o.stateDir,
+    webUrl,
+    webClientId: webClient.id,
+    webClientSecret: webClient.secret,
+    sessionKey: sessionKey(o.stateDir),
   };
   // Registered before the up, so a failed up is undone too (destroy removes what it got to).
   if (startedHere)
@@ -118,6 +135,8 @@ export async function startInCluster(o: InClusterStart): Promise<void> {
   say(
     "         kubectl -n govhost-system delete pod -l app.kubernetes.io/name=govhost-controller --wait=false   # failover",
   );
-  say("the web pages behind sign-in need host mode for now (`npm start`): see README");
+  say(
+    `web pages ${webUrl}/ (sign in as a demo user, any password): for a browser, "${localIngress.address} ${inClusterApiHost}" in /etc/hosts and the cluster CA ${state.pki.caCert} trusted`,
+  );
   say("running; press Ctrl-C to stop");
 }

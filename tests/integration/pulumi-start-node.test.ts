@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { platformDefaults } from "../../controller/api/defaults.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
@@ -10,19 +11,22 @@ import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { CloudState } from "../../tools/cluster/cloud.ts";
 import { type LocalPaths, loadCloudState, stopLocalControlPlane } from "../../tools/cluster/local.ts";
+import { localIngress } from "../../tools/cluster/node/ingress.ts";
 import { readNodeLock } from "../../tools/cluster/node/lock.ts";
 import { nodeNetwork } from "../../tools/cluster/node/network.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { inClusterApiHost } from "../../tools/start-in-cluster.ts";
 import { ensurePulumiBinaries } from "../../tools/upstream/binaries.ts";
+import { requireChromium } from "./support/chromium.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
 import { adminOf, govhostLinks } from "./support/node.ts";
 
 // `npm start -- --in-cluster` as a person runs it (the real command, its state in a directory of its own):
 // the local cloud, the platform deployed by the local stack from this checkout's image, the demo seeded; the
-// in-cluster API answers through the ingress with a token from npm start's OpenID provider; Ctrl-C removes the
+// in-cluster API answers through the ingress with a token from npm start's OpenID provider, and its web pages
+// sign a demo user in; Ctrl-C removes the
 // departments, the platform and the cloud, and leaves the machine clean. The in-cluster controller scans the
 // demo e-service with Chromium from its pod's browser container (which holds no credentials) and exposes it.
 
@@ -74,15 +78,19 @@ beforeAll(async () => {
   start.stdout?.on("data", collect);
   start.stderr?.on("data", collect);
   exited = new Promise((done) => start.once("exit", (code) => done(code)));
-  await eventually(
-    "npm start -- --in-cluster to say it is running",
-    async () => {
-      if (start.exitCode !== null)
-        throw new Error(`npm start exited (${start.exitCode}):\n${output.slice(-4000)}`);
-      return output.includes("running; press Ctrl-C to stop") ? true : undefined;
-    },
-    20 * minutes,
-  );
+  // A start that fails ends the wait at once, with what it printed.
+  const failed = exited.then((code) => {
+    throw new Error(`npm start exited (${code}):\n${output.slice(-4000)}`);
+  });
+  failed.catch(() => {});
+  await Promise.race([
+    eventually(
+      "npm start -- --in-cluster to say it is running",
+      async () => (output.includes("running; press Ctrl-C to stop") ? true : undefined),
+      20 * minutes,
+    ),
+    failed,
+  ]);
   const cloud = loadCloudState(paths) as CloudState;
   ca = readFileSync(cloud.pki.caCert);
 }, 25 * minutes);
@@ -116,6 +124,40 @@ describe("npm start -- --in-cluster", () => {
       expect(catalogue.status).toBe(200);
     },
     2 * minutes,
+  );
+
+  it(
+    "signs a demo user in to the web pages the in-cluster API serves, through the ingress, in a real browser",
+    async () => {
+      const browser = await chromium.launch({
+        executablePath: requireChromium(),
+        // The ingress's name resolves to the node's address for this browser only.
+        args: [`--host-resolver-rules=MAP ${inClusterApiHost} ${localIngress.address}`],
+      });
+      try {
+        // The cluster CA signed the ingress's certificate; this browser has no way to trust a CA file.
+        const context = await browser.newContext({ ignoreHTTPSErrors: true });
+        const page = await context.newPage();
+        const pages = `https://${inClusterApiHost}`;
+        await page.goto(`${pages}/departments/immd`);
+        expect(page.url().startsWith(issuer), page.url()).toBe(true);
+        for (let step = 0; step < 6 && !page.url().startsWith(pages); step++) {
+          const login = page.locator('input[name="login"]');
+          if (await login.count()) {
+            await login.fill("immd-admin");
+            await page.locator('input[name="password"]').fill("any");
+          }
+          await page.locator('button[type="submit"]').first().click();
+          await page.waitForLoadState();
+        }
+        expect(new URL(page.url()).pathname).toBe("/departments/immd");
+        expect(await page.locator("header").textContent()).toContain("Signed in as immd-admin");
+        expect(await page.getByRole("row", { name: /Visa application status/ }).count()).toBe(1);
+      } finally {
+        await browser.close();
+      }
+    },
+    3 * minutes,
   );
 
   it(

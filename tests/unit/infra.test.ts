@@ -19,6 +19,7 @@ interface Created {
   inputs: Record<string, any>;
 }
 const created: Created[] = [];
+const sessionKeyValue = `${"k".repeat(43)}=`;
 const pushedImage = `registry.govhost.local/govhost/govhost:0.1.0-abc@sha256:${"0".repeat(64)}`;
 
 pulumi.runtime.setMocks(
@@ -59,7 +60,16 @@ async function build(mode: "local" | "existing"): Promise<Created[]> {
       clientId: "govhost-portal-api",
       allowHttpIssuer: mode === "local",
     },
-    ...(mode === "local" ? { api: { host: "api.gov.example", ingressClassName: "govhost" } } : {}),
+    ...(mode === "local"
+      ? {
+          api: { host: "api.gov.example", ingressClassName: "govhost" },
+          web: {
+            url: "https://api.gov.example",
+            clientSecret: pulumi.secret("web-client-secret-value"),
+            sessionKey: pulumi.secret(sessionKeyValue),
+          },
+        }
+      : {}),
     auditStorage: "5Gi",
     serviceMonitor: true,
     departments: [{ name: "immd", spec: departmentManifest("immd").spec }],
@@ -182,6 +192,34 @@ describe("the Pulumi program's resource graph", () => {
       named(local, "ConfigMap", "govhost-finance-dashboard")?.inputs.metadata.labels.grafana_dashboard,
     ).toBe("1");
     expect(named(local, "Department", "immd")?.inputs.spec.displayName.en).toBe("Department immd");
+  });
+
+  it("turns on sign-in to the pages with the web client's secret and the session key in a Secret, not in the Deployment", async () => {
+    const api = named(local, "Deployment", "govhost-portal-api")?.inputs.spec.template.spec.containers[0];
+    const env = new Map<string, { value?: string; valueFrom?: unknown }>(
+      api.env.map((e: { name: string }) => [e.name, e]),
+    );
+    expect(env.get("GOVHOST_WEB_URL")?.value).toBe("https://api.gov.example");
+    for (const [name, key] of [
+      ["GOVHOST_WEB_CLIENT_SECRET", "client-secret"],
+      ["GOVHOST_SESSION_KEY", "session-key"],
+    ] as const)
+      expect(env.get(name)).toEqual({
+        name,
+        valueFrom: { secretKeyRef: { name: "govhost-portal-web", key } },
+      });
+    expect(JSON.stringify(api)).not.toContain(sessionKeyValue);
+    expect(JSON.stringify(api)).not.toContain("web-client-secret-value");
+    const secret = named(local, "Secret", "govhost-portal-web");
+    // The typed resource (a generic CustomResource refuses the core group's "v1": seen on a real up).
+    expect(secret?.type).toBe("kubernetes:core/v1:Secret");
+    // Marked secret as a whole: Pulumi keeps it encrypted in the stack's state.
+    expect(secret?.inputs.stringData).toEqual({
+      [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+      value: { "client-secret": "web-client-secret-value", "session-key": sessionKeyValue },
+    });
+    // Without web settings (the existing-cluster build here), the API serves no sign-in.
+    expect(named(await build("existing"), "Secret", "govhost-portal-web")).toBeUndefined();
   });
 
   it("runs the scanner's Chromium in a container of the controller's pod that holds no credentials", () => {
