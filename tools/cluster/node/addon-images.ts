@@ -9,6 +9,27 @@ import { govhostCacheDir } from "../../upstream/versions.ts";
 // built once per pinned version into the build cache with the image tool, and pushed to the node's registry
 // at every start (its storage goes with the cluster).
 
+/** An add-on's image: its one static binary at `path`, run as `user` (the image labels say where it came from). */
+export function staticBinaryImage(o: {
+  title: string;
+  version: string;
+  binary: string;
+  path: string;
+  user: number;
+  ports: number[];
+}): ImageSpec {
+  return {
+    tag: o.version,
+    files: { [o.binary]: o.path },
+    entrypoint: [o.path],
+    user: o.user,
+    ports: o.ports,
+    labels: {
+      "org.opencontainers.image.title": `${o.title} ${o.version}, built from its Go module by govhost`,
+    },
+  };
+}
+
 /**
  * The add-on's image as an OCI layout in `~/.cache/govhost/images/<name>-<version>-<spec hash>`, built when
  * missing: a changed spec (where a file goes, the entrypoint, the user) is a new image, not the cached one.

@@ -5,7 +5,7 @@ import { platformDefaults } from "../../../controller/api/defaults.ts";
 import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
 import type { ImageSpec } from "../../image/oci-image.ts";
 import { pinnedVersions } from "../../upstream/versions.ts";
-import { pushAddonImage } from "./addon-images.ts";
+import { pushAddonImage, staticBinaryImage } from "./addon-images.ts";
 import { nodeNetwork } from "./network.ts";
 
 // The local cloud's ingress controller: Traefik (built from its Go module, tools/upstream/build.sh) as a pod
@@ -60,17 +60,15 @@ const certificateDir = "/etc/traefik/certificate";
 const dynamicConfigDir = "/etc/traefik/dynamic";
 
 /** The Traefik image: the binary alone, run as user 65532. */
-function traefikImage(binary: string): ImageSpec {
-  const version = pinnedVersions().traefik;
-  return {
-    tag: version,
-    files: { [binary]: "/usr/local/bin/traefik" },
-    entrypoint: ["/usr/local/bin/traefik"],
+const traefikImage = (binary: string): ImageSpec =>
+  staticBinaryImage({
+    title: "Traefik",
+    version: pinnedVersions().traefik,
+    binary,
+    path: "/usr/local/bin/traefik",
     user: 65532,
     ports: Object.values(containerPorts),
-    labels: { "org.opencontainers.image.title": `Traefik ${version}, built from its Go module by govhost` },
-  };
-}
+  });
 
 /**
  * Traefik's file provider: the default certificate, the TLS floor, and the API gateway's middlewares (the

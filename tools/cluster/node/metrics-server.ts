@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
 import type { ImageSpec } from "../../image/oci-image.ts";
 import { pinnedVersions } from "../../upstream/versions.ts";
-import { pushAddonImage } from "./addon-images.ts";
+import { pushAddonImage, staticBinaryImage } from "./addon-images.ts";
 
 // metrics-server (built from its Go module) as a pod in kube-system, registered through the API server's
 // aggregation layer, so `metrics.k8s.io` exists on the local cloud: `kubectl top`, and `consumed` metering
@@ -27,19 +27,15 @@ const certificateDir = "/etc/metrics-server/certificate";
 /** The service account token volume's CA: the cluster CA, which also signed the kubelet's certificate. */
 const clusterCaFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 
-function metricsServerImage(binary: string): ImageSpec {
-  const version = pinnedVersions().metricsServer;
-  return {
-    tag: version,
-    files: { [binary]: "/metrics-server" },
-    entrypoint: ["/metrics-server"],
+const metricsServerImage = (binary: string): ImageSpec =>
+  staticBinaryImage({
+    title: "metrics-server",
+    version: pinnedVersions().metricsServer,
+    binary,
+    path: "/metrics-server",
     user: 65532,
     ports: [securePort],
-    labels: {
-      "org.opencontainers.image.title": `metrics-server ${version}, built from its Go module by govhost`,
-    },
-  };
-}
+  });
 
 /** Everything metrics-server needs in the API, in apply order (the APIService last, once it can serve). */
 export function metricsServerObjects(

@@ -2,7 +2,7 @@ import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
 import { resources } from "../../../lib/kube/resources.ts";
 import type { ImageSpec } from "../../image/oci-image.ts";
 import { pinnedVersions } from "../../upstream/versions.ts";
-import { pushAddonImage } from "./addon-images.ts";
+import { pushAddonImage, staticBinaryImage } from "./addon-images.ts";
 
 // The local cloud's Prometheus (built from its Go module) as a pod, as a government cluster has one: it
 // finds pods through the API server (kubernetes_sd_configs, role pod, with its own read-only service
@@ -24,19 +24,15 @@ const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "g
 const configDir = "/etc/prometheus";
 const dataDir = "/prometheus";
 
-function prometheusImage(binary: string): ImageSpec {
-  const version = pinnedVersions().prometheus;
-  return {
-    tag: version,
-    files: { [binary]: "/bin/prometheus" },
-    entrypoint: ["/bin/prometheus"],
+const prometheusImage = (binary: string): ImageSpec =>
+  staticBinaryImage({
+    title: "Prometheus",
+    version: pinnedVersions().prometheus,
+    binary,
+    path: "/bin/prometheus",
     user: 65534,
     ports: [port],
-    labels: {
-      "org.opencontainers.image.title": `Prometheus ${version}, built from its Go module by govhost`,
-    },
-  };
-}
+  });
 
 /**
  * The scrape configuration: every running pod annotated prometheus.io/scrape=true, at its annotated port and
