@@ -114,10 +114,13 @@ describe("EService with the accessibility gate", () => {
     );
     expect(selfPreview.message).toContain("GH-A11Y-002");
     await approvePreview("portal");
+    // Violations, not any False: a scan that could not finish (ScanFailed, e.g. Chromium slow to start on a
+    // loaded machine, seen once in CI) is False too, and the controller scans again after its retry delay.
     const es = await waitForEService(
       "portal",
-      (e) => conditionOf(e, "AccessibilityBaseline")?.status === "False",
+      (e) => conditionOf(e, "AccessibilityBaseline")?.reason === "Violations",
       "scanned and failing",
+      3 * 60_000,
     );
 
     const summary = es.status?.accessibility;
