@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +18,14 @@ import type { PushedImage } from "../../tools/image/push.ts";
 import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
 import { departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually } from "./support/kube.ts";
-import { adminOf, podLog, pushGovhostImage, requireNode, waitForPod } from "./support/node.ts";
+import {
+  adminOf,
+  hostPidOfController,
+  podLog,
+  pushGovhostImage,
+  requireNode,
+  waitForPod,
+} from "./support/node.ts";
 
 // The govhost image (built without a Docker engine by `npm run image:govhost`) running the platform's own
 // controller in the cluster, from the manifests Pulumi deploys (infra/workloads.ts): two replicas with
@@ -48,20 +55,6 @@ const controllerPods = async () =>
       labelSelector: "app.kubernetes.io/name=govhost-controller",
     })
   ).items.filter((pod) => !pod.metadata?.deletionTimestamp);
-
-/** The host pid of the controller process in `pod` (the node runs on this machine; its env names the pod). */
-function hostPidOf(pod: string): number {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
-      if (env.includes(`GOVHOST_CONTROLLER_ID=${pod}`)) return Number(entry);
-    } catch {
-      // A process that ended meanwhile, or a kernel thread.
-    }
-  }
-  throw new Error(`no process of pod ${pod} on this machine`);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "govhost-image-it-"));
@@ -191,7 +184,7 @@ describe("the controller in the cluster, from the image", () => {
     const started = Date.now();
     // A crash: the process dies at once (SIGKILL from the host, which runs the node), so the lease is not
     // given up; the pod is then deleted so the same replica does not come back under the same name.
-    if (crash) process.kill(hostPidOf(oldLeader), "SIGKILL");
+    if (crash) process.kill(hostPidOfController(oldLeader), "SIGKILL");
     await admin.call("DELETE", `/api/v1/namespaces/${namespace}/pods/${oldLeader}`, {
       query: { gracePeriodSeconds: crash ? 0 : 30 },
     });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { platformDefaults } from "../../controller/api/defaults.ts";
-import { controllerIdentity } from "../../controller/api/rbac.ts";
+import { controllerIdentity, controllerLeaseName } from "../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { CloudState } from "../../tools/cluster/cloud.ts";
@@ -19,7 +19,7 @@ import { ensurePulumiBinaries, missingPulumiGroups } from "../../tools/upstream/
 import { departmentManifest, isReady, waitForDepartment } from "./support/govhost.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
-import { adminOf, govhostLinks } from "./support/node.ts";
+import { adminOf, govhostLinks, hostPidOfController } from "./support/node.ts";
 
 // The platform as platform operators install it, from nothing: `pulumi up` on a local stack with no cluster
 // running starts the local cloud with its node (a resource of the stack), builds this checkout's govhost image
@@ -111,6 +111,19 @@ interface AuditRecordView {
   action: string;
   result?: { detail?: string };
 }
+
+interface Lease extends KubeObject {
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    leaseTransitions?: number;
+    acquireTime?: string;
+    renewTime?: string;
+  };
+}
+
+/** How often a standby replica looks at the lease (controller/runtime/leader.ts's default retry period). */
+const leaderRetrySeconds = 2;
 
 interface DeploymentStatus extends KubeObject {
   status?: { readyReplicas?: number; availableReplicas?: number };
@@ -232,6 +245,66 @@ describe("pulumi up on the local cloud with its node", () => {
   );
 
   it(
+    "fails over when the leader pod is killed: the standby takes the lease once it expires and reconciles the next Department, made through the API meanwhile",
+    async () => {
+      const lease = () => admin.get<Lease>(resources.lease, controllerLeaseName, namespace);
+      const leader = (await lease()).spec.holderIdentity as string;
+      expect(leader).toMatch(/^govhost-controller-/);
+      // A crash, not a shutdown: the process dies at once (SIGKILL from the host, which runs the node), so
+      // it does not give the lease up; the standby must wait for it to expire. The pod goes too (at once):
+      // restarted in place, the container would come back under the same name, which is the holder's.
+      const killedAt = Date.now();
+      process.kill(hostPidOfController(leader), "SIGKILL");
+      await admin.call("DELETE", `/api/v1/namespaces/${namespace}/pods/${leader}`, {
+        query: { gracePeriodSeconds: 0 },
+      });
+      // The leader's last renewal: read after the kill, so no later one can come.
+      const lastRenewed = await lease();
+      const token = await loginAs(provider.issuer, "operator", platformDefaults.apiAudience);
+      const { spec } = departmentManifest("records", { environments: ["dev"] });
+      const made = await callApi(token, "POST", "/api/v1/departments", { name: "records", spec });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const taken = await eventually(
+        "another replica holds the lease",
+        async () => {
+          const now = await lease();
+          return now.spec.holderIdentity && now.spec.holderIdentity !== leader ? now : undefined;
+        },
+        2 * minutes,
+      );
+      const takenSeconds = (Date.now() - killedAt) / 1000;
+      await waitForDepartment(admin, "records", isReady, "Ready, from the new leader", 2 * minutes);
+      const readySeconds = (Date.now() - killedAt) / 1000;
+      const duration = lastRenewed.spec.leaseDurationSeconds as number;
+      process.stderr.write(
+        `pulumi-node: leader ${leader} killed; ${taken.spec.holderIdentity} took the lease after ${takenSeconds.toFixed(1)} s, the next Department was Ready after ${readySeconds.toFixed(1)} s (lease duration ${duration} s)\n`,
+      );
+      expect(taken.spec.leaseTransitions).toBe((lastRenewed.spec.leaseTransitions ?? 0) + 1);
+      // By the lease's own clock (both written by the node's pods, on this machine's clock): taken once the
+      // lease expired, never before (no two leaders). The standby counts the duration from when it saw
+      // the last renewal, and looks every retry period: at most two of those after the expiry.
+      const expiredAt = Date.parse(lastRenewed.spec.renewTime as string) + duration * 1000;
+      const acquiredAt = Date.parse(taken.spec.acquireTime as string);
+      expect(acquiredAt).toBeGreaterThanOrEqual(expiredAt);
+      expect(acquiredAt - expiredAt).toBeLessThanOrEqual((2 * leaderRetrySeconds + 1) * 1000);
+      // The Deployment replaces the killed pod, which stands by: two controllers again.
+      await eventually(
+        "both controller replicas ready again",
+        async () => {
+          const deployment = await admin.get<DeploymentStatus>(
+            resources.deployment,
+            "govhost-controller",
+            namespace,
+          );
+          return deployment.status?.readyReplicas === 2 ? true : undefined;
+        },
+        3 * minutes,
+      );
+    },
+    8 * minutes,
+  );
+
+  it(
     "keeps the audit log on its volume: after the API's pod is deleted the chain verifies with no record lost",
     async () => {
       const token = await loginAs(provider.issuer, "operator", platformDefaults.apiAudience);
@@ -278,11 +351,15 @@ describe("pulumi up on the local cloud with its node", () => {
     "changes nothing on a second up, and destroy removes it",
     async () => {
       expect(await pulumi("up")).toEqual({ same: created });
-      // The Department made through the API is not the stack's: it goes first, with the controller running.
-      await admin.delete(resources.department, "cloudops");
+      // The Departments made through the API are not the stack's: they go first, with the controller running.
+      for (const name of ["cloudops", "records"]) await admin.delete(resources.department, name);
       await eventually(
-        "the Department to be gone",
-        async () => ((await admin.find(resources.department, "cloudops")) ? undefined : true),
+        "the Departments to be gone",
+        async () =>
+          (await admin.find(resources.department, "cloudops")) ||
+          (await admin.find(resources.department, "records"))
+            ? undefined
+            : true,
         2 * minutes,
       );
       expect(await pulumi("destroy")).toEqual({ delete: created });

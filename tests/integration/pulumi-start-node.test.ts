@@ -214,8 +214,12 @@ describe("npm start -- --in-cluster", () => {
           status: "True",
           reason: "Passed",
         });
-        const page = await getThroughIngress(new URL(exposed?.url as string).host, "/", ca);
-        expect(page.status).toBe(200);
+        // Exposed means the Ingress is there; the ingress controller routes it once it has read it.
+        const page = await eventually("the fixed page through the ingress", async () => {
+          const response = await getThroughIngress(new URL(exposed?.url as string).host, "/", ca);
+          return response.status === 200 ? response : undefined;
+        });
+        expect(page.body).toContain('<main id="content">');
         // The pods as admitted, not only as declared: the browser container has no token mounted.
         const pods = await admin.list<ControllerPod>(resources.pod, {
           namespace: controllerIdentity.namespace,

@@ -228,16 +228,40 @@ describe.each(modes)(
       expect(hits.slice(before).map((h) => h.firstLine)).toEqual([]);
       expect(result.errors.map((e) => e.path)).toEqual(["/navigate-away"]);
     }, 120_000);
-
-    it.runIf(fromServer)("gives each scan a Chromium of its own, which ends with the scan", async () => {
-      const first = await scanner.browser.open(`${origin}/`);
-      const second = await scanner.browser.open(`${origin}/`);
-      expect(server?.browsers()).toBe(2);
-      await Promise.all([first.close(), second.close()]);
-      const deadline = Date.now() + 10_000;
-      while ((server?.browsers() ?? 0) > 0 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(server?.browsers()).toBe(0);
-    });
   },
 );
+
+describe("scanner (Chromium from the browser container's server): one browser per scan", () => {
+  let server: BrowserServer;
+  let scanner: AccessibilityScanner;
+  let site: Server;
+  let origin = "";
+
+  beforeAll(async () => {
+    requireChromium();
+    server = await startBrowserServer();
+    scanner = new AccessibilityScanner({ browserOptions: { endpoint: server.endpoint } });
+    site = createHttpServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end('<!doctype html><html lang="en"><title>t</title><main><h1>t</h1></main></html>');
+    });
+    origin = `http://127.0.0.1:${await listen(site)}`;
+  });
+
+  afterAll(async () => {
+    await scanner?.close();
+    await server?.stop();
+    site?.close();
+  });
+
+  it("gives each scan a Chromium of its own, which ends with the scan", async () => {
+    const first = await scanner.browser.open(`${origin}/`);
+    const second = await scanner.browser.open(`${origin}/`);
+    expect(server.browsers()).toBe(2);
+    await Promise.all([first.close(), second.close()]);
+    const deadline = Date.now() + 10_000;
+    while (server.browsers() > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(server.browsers()).toBe(0);
+  });
+});

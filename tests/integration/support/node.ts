@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KubeClient, type KubeObject } from "../../../lib/kube/client.ts";
 import type { CloudState } from "../../../tools/cluster/cloud.ts";
@@ -56,6 +57,23 @@ export async function waitForPod(
     },
     timeoutMs,
   );
+}
+
+/**
+ * The host pid of the govhost controller process in `pod`: the node runs on this machine, and the controller's
+ * environment names its pod (GOVHOST_CONTROLLER_ID). For a crash from outside: SIGKILL, no goodbye.
+ */
+export function hostPidOfController(pod: string): number {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      if (env.includes(`GOVHOST_CONTROLLER_ID=${pod}`)) return Number(entry);
+    } catch {
+      // A process that ended meanwhile, or a kernel thread.
+    }
+  }
+  throw new Error(`no process of pod ${pod} on this machine`);
 }
 
 /** The pod's log, read through the API server (which asks the kubelet with its client certificate). */
