@@ -145,9 +145,9 @@ export const controllerSettings = {
   apiGatewayCheckAdvertise: {
     env: "GOVHOST_API_GATEWAY_CHECK_ADVERTISE",
     schema: Type.String({ pattern: "^(\\d{1,3}(\\.\\d{1,3}){3}|[0-9a-fA-F:]+)$" }),
-    form: "an IP address, the pod's own (the downward API's status.podIP)",
+    form: "an IP address: the pod's own, or the host's the check listens on",
     description:
-      "In a cluster: the leader publishes this address as the only endpoint of the Service govhost-api-gateway-check (an EndpointSlice it writes), so the gateway's checks reach the leader, never a standby replica. Unset: the check is reached directly (the controller on a host).",
+      "The address the ingress controller reaches the check on (in a pod: its own, the downward API's status.podIP; on a host: the address the check listens on). The leader publishes it as the only endpoint of the Service govhost-api-gateway-check (an EndpointSlice it writes), which the gateway asks, so the checks reach the leader, never a standby replica. Unset: nothing is published, and the gateway must be pointed at the check directly.",
   },
   timeZone: timeZoneSetting(platformDefaults.timeZone),
 

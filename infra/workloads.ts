@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { apiGateway } from "../controller/api/api-gateway.ts";
+import { apiGateway, gatewayCheckService } from "../controller/api/api-gateway.ts";
 import { prefixRule } from "../controller/api/ingress-rule.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
 import { scannerBrowser } from "../controller/api/scanner-browser.ts";
@@ -163,24 +163,24 @@ function deployment(args: DeploymentArgs): Manifest {
   };
 }
 
-function service(name: string, port: number, selector: string | null = name): Manifest {
+function service(name: string, port: number): Manifest {
   return {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace, labels: { ...partOf, "app.kubernetes.io/name": name } },
     spec: {
       type: "ClusterIP",
-      ...(selector ? { selector: { "app.kubernetes.io/name": selector } } : {}),
-      ports: [{ name: "http", port, targetPort: selector ? "http" : port }],
+      selector: { "app.kubernetes.io/name": name },
+      ports: [{ name: "http", port, targetPort: "http" }],
     },
   };
 }
 
 /**
  * The controller's check for the API gateway (docs/api-exchange.md): the cluster's Traefik points its
- * forwardAuth middleware at http://govhost-api-gateway-check.govhost-system.svc:8082/api-gateway/verify.
+ * forwardAuth middleware at gatewayCheckUrl (the Service govhost-api-gateway-check, port 8082).
  */
-const gatewayCheckPort = 8082;
+const gatewayCheckPort = apiGateway.checkService.port;
 
 export const portalApiUrl = `http://govhost-portal-api.${namespace}.svc:8080`;
 
@@ -266,7 +266,7 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
     }),
     service("govhost-controller", 8081),
     // No selector: the leading replica writes the Service's one endpoint (controller/api-exchange/check-endpoint.ts).
-    service(apiGateway.checkService.name, gatewayCheckPort, null),
+    gatewayCheckService(namespace),
     {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { gatewayCheckService } from "../controller/api/api-gateway.ts";
 import { platformDefaults } from "../controller/api/defaults.ts";
 import { createOnlyAnnotation, platformManifests } from "../controller/api/platform.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
@@ -46,6 +47,9 @@ export async function installPlatform(
       if (!isConflict(error)) throw error;
     }
   }
+  // Where the ingress controller asks the controller about API gateway calls: the leader (in a pod or on
+  // this host) publishes itself as the Service's endpoint.
+  await client.apply(gatewayCheckService(controllerIdentity.namespace) as KubeObject, { fieldManager });
   // Bindings of modes no longer configured (e.g. Deny after a switch to Warn) and disabled rules must go.
   for (const type of [resources.validatingAdmissionPolicyBinding, resources.validatingAdmissionPolicy]) {
     const wanted = new Set(manifests.filter((m) => m.kind === type.kind).map((m) => m.metadata.name));

@@ -24,13 +24,38 @@ export const apiGateway = {
    * In a cluster: the Service (in the controller's namespace, no selector) whose only endpoint is the
    * leading controller replica, published by that replica (controller/api-exchange/check-endpoint.ts).
    */
-  checkService: { name: "govhost-api-gateway-check", portName: "http" },
+  checkService: { name: "govhost-api-gateway-check", portName: "http", port: 8082 },
   /**
    * Traefik middlewares (file provider) every API route uses, in this order: ask the controller, then drop
    * the caller's token (the provider must not be able to replay it), then strip `/<namespace>/<export>`.
    */
   middlewares: { auth: "govhost-api-auth", forward: "govhost-api-forward", strip: "govhost-api-strip" },
 } as const;
+
+/**
+ * The Service the ingress controller's forwardAuth asks (whether the controller runs in the cluster or on a
+ * host): no selector, so it has exactly the endpoint the leading replica publishes (its pod address, or the
+ * host address it answers on).
+ */
+export function gatewayCheckService(namespace: string) {
+  const { name, portName, port } = apiGateway.checkService;
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name,
+      namespace,
+      labels: { "app.kubernetes.io/part-of": "govhost", "app.kubernetes.io/name": name },
+    },
+    spec: { type: "ClusterIP", ports: [{ name: portName, port, targetPort: port }] },
+  };
+}
+
+/** The URL the ingress controller's forwardAuth middleware calls: the check Service, by its cluster name. */
+export function gatewayCheckUrl(namespace: string): string {
+  const { name, port } = apiGateway.checkService;
+  return `http://${name}.${namespace}.svc.cluster.local:${port}${apiGateway.verifyPath}`;
+}
 
 /** The Ingress annotations that put a route on Traefik entry points and through middlewares. */
 export const entryPointsAnnotation = "traefik.ingress.kubernetes.io/router.entrypoints";

@@ -2,12 +2,19 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  apiGateway,
+  entryPointsAnnotation,
+  middlewaresAnnotation,
+  routeMiddlewares,
+} from "../../controller/api/api-gateway.ts";
 import { platformDefaults } from "../../controller/api/defaults.ts";
 import { controllerIdentity, controllerLeaseName } from "../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { CloudState } from "../../tools/cluster/cloud.ts";
 import { type LocalPaths, loadCloudState, stopLocalControlPlane } from "../../tools/cluster/local.ts";
+import { localIngress } from "../../tools/cluster/node/ingress.ts";
 import { readNodeLock } from "../../tools/cluster/node/lock.ts";
 import { nodeNetwork } from "../../tools/cluster/node/network.ts";
 import { localPrometheus, prometheusUrl } from "../../tools/cluster/node/prometheus.ts";
@@ -302,6 +309,77 @@ describe("pulumi up on the local cloud with its node", () => {
       );
     },
     8 * minutes,
+  );
+
+  it(
+    "sends the API gateway's checks to the leading replica in the cluster (the check Service's endpoint it publishes)",
+    async () => {
+      const leader = (await admin.get<Lease>(resources.lease, controllerLeaseName, namespace)).spec
+        .holderIdentity;
+      // A route on the gateway's entry point with the gateway's middlewares, as the controller renders one
+      // for an API export; the first of them is the check (forwardAuth).
+      const route = `/${namespace}/gateway-probe`;
+      await admin.create({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "Ingress",
+        metadata: {
+          name: "gateway-probe",
+          namespace,
+          annotations: {
+            [entryPointsAnnotation]: apiGateway.entryPoint,
+            [middlewaresAnnotation]: routeMiddlewares,
+          },
+        },
+        spec: {
+          ingressClassName: localIngress.className,
+          rules: [
+            {
+              http: {
+                paths: [
+                  {
+                    path: route,
+                    pathType: "Prefix",
+                    backend: { service: { name: "govhost-portal-api", port: { number: 8080 } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      } as KubeObject);
+      const traefik = await admin.list<KubeObject & { status?: { podIP?: string } }>(resources.pod, {
+        namespace: localIngress.namespace,
+        labelSelector: "app.kubernetes.io/name=traefik",
+      });
+      const gateway = `http://${traefik.items[0]?.status?.podIP}:${apiGateway.containerPort}`;
+      // Without a token: the check refuses (its problem+json), which only the check writes; Traefik alone
+      // would answer 404 (no route yet) or 500 (the check not reached).
+      const refused = await eventually(
+        "the check's answer through the gateway",
+        async () => {
+          const response = await fetch(`${gateway}${route}/healthz`);
+          return response.status === 404 ? undefined : response;
+        },
+        2 * minutes,
+      );
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("content-type")).toBe("application/problem+json");
+      expect(((await refused.json()) as { title: string }).title).toBe("No valid service-account token");
+      // It was the leader that answered: the check Service's one endpoint is the leader's pod.
+      const pod = await admin.get<KubeObject & { status?: { podIP?: string } }>(
+        resources.pod,
+        leader as string,
+        namespace,
+      );
+      const slice = await admin.get<KubeObject & { endpoints?: { addresses: string[] }[] }>(
+        resources.endpointSlice,
+        `${apiGateway.checkService.name}-leader`,
+        namespace,
+      );
+      expect(slice.endpoints?.map((e) => e.addresses)).toEqual([[pod.status?.podIP]]);
+      await admin.delete(resources.ingress, "gateway-probe", namespace);
+    },
+    5 * minutes,
   );
 
   it(

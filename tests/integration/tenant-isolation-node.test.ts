@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiGrant } from "../../controller/api/api-exchange.ts";
 import { apiGateway } from "../../controller/api/api-gateway.ts";
+import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { localApiGatewayCheck, localIngress } from "../../tools/cluster/node/ingress.ts";
@@ -338,6 +339,14 @@ describe("NetworkPolicy enforced on the node", () => {
     // Nor the controller's check for the API gateway, which only the ingress controller may ask.
     const check = await reaches(`${first}-prod`, localApiGatewayCheck.host, localApiGatewayCheck.port);
     expect(check.reached, check.log).toBe(false);
+    // Nor through the Service that the ingress controller asks, whose endpoint is that same address.
+    const { name: checkService, port: checkPort } = apiGateway.checkService;
+    const byName = await reaches(
+      `${first}-prod`,
+      `${checkService}.${controllerIdentity.namespace}.svc.cluster.local`,
+      checkPort,
+    );
+    expect(byName.reached, byName.log).toBe(false);
   });
 });
 

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
-import { apiGateway } from "../../../controller/api/api-gateway.ts";
+import { apiGateway, gatewayCheckUrl } from "../../../controller/api/api-gateway.ts";
 import { platformDefaults } from "../../../controller/api/defaults.ts";
+import { controllerIdentity } from "../../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../../lib/kube/client.ts";
 import type { ImageSpec } from "../../image/oci-image.ts";
 import { pinnedVersions } from "../../upstream/versions.ts";
@@ -39,14 +40,16 @@ const name = "traefik";
 const fieldManager = "govhost-local-cloud";
 const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "govhost" };
 /**
- * Where the controller answers the gateway's checks on the local cloud: the controller runs on the host, so
- * on the node address, which the ingress controller's pod reaches (tenant pods do not: their egress is DNS
- * only). `npm start` and the node tests start the controller with this environment.
+ * Where a controller on the host answers the gateway's checks (`npm start` without --in-cluster, the node
+ * tests): on the node address, which the ingress controller's pod reaches (tenant pods do not: their egress
+ * is DNS only). The leader publishes that address as the endpoint of the check Service, which Traefik asks
+ * (gatewayCheckUrl), as it does when the controller runs in the cluster and publishes its pod's address.
  */
 export const localApiGatewayCheck = { host: nodeNetwork.nodeIp, port: 18082 } as const;
 export const nodeApiGatewayControllerEnv = {
   GOVHOST_API_GATEWAY_CHECK_HOST: localApiGatewayCheck.host,
   GOVHOST_API_GATEWAY_CHECK_PORT: String(localApiGatewayCheck.port),
+  GOVHOST_API_GATEWAY_CHECK_ADVERTISE: localApiGatewayCheck.host,
 } as const;
 
 /** Ports inside the pod (unprivileged; the hostPorts map 443 and 80 to them; the API entry point has none). */
@@ -80,7 +83,7 @@ function dynamicConfig(): string {
       middlewares: {
         [apiGateway.middlewares.auth]: {
           forwardAuth: {
-            address: `http://${localApiGatewayCheck.host}:${localApiGatewayCheck.port}${apiGateway.verifyPath}`,
+            address: gatewayCheckUrl(controllerIdentity.namespace),
             authResponseHeaders: [apiGateway.consumerHeader, apiGateway.grantHeader],
           },
         },
