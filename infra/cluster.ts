@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { localKubeconfig } from "../lib/local-state.ts";
 import { GovhostImage, LocalCloud } from "./local-cloud.ts";
 
@@ -38,6 +38,9 @@ export interface Cluster {
   mode: ClusterMode;
   provider: k8s.Provider;
   kubeconfigPath: string;
+  /** The admin kubeconfig's content (secret) and context, for what the stack does besides the provider. */
+  kubeconfig: pulumi.Output<string>;
+  context?: string;
   /** Workloads that cannot run here (no node, no pullable image) never become ready: Pulumi must not wait. */
   skipAwait: boolean;
   /** The govhost image the stack built and pushed to its own cloud's registry, when it did. */
@@ -64,11 +67,13 @@ const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResource
       if (!existsSync(kubeconfigPath))
         throw new Error(`govhost:kubeconfig names ${kubeconfigPath}, which does not exist`);
       const awaitReadiness = args.awaitReadiness ?? args.image !== undefined;
+      const kubeconfig = readFileSync(kubeconfigPath, "utf8");
       return {
         mode: "local",
         kubeconfigPath,
+        kubeconfig: pulumi.secret(kubeconfig),
         skipAwait: !(awaitReadiness && localCloudHasNode(kubeconfigPath)),
-        provider: new k8s.Provider("local", { kubeconfig: readFileSync(kubeconfigPath, "utf8") }, opts),
+        provider: new k8s.Provider("local", { kubeconfig }, opts),
       };
     }
     // The stack's own cloud: `pulumi up` starts it (or takes the one `npm start` left running), destroy stops it.
@@ -90,6 +95,7 @@ const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResource
     return {
       mode: "local",
       kubeconfigPath: join(stateDir, "kubeconfig"),
+      kubeconfig: cloud.kubeconfig,
       skipAwait: !(node && (args.awaitReadiness ?? true)),
       provider: new k8s.Provider("local", { kubeconfig: cloud.kubeconfig }, opts),
       clusterDnsCidrs: cloud.clusterDnsCidrs,
@@ -99,16 +105,16 @@ const modes: Record<ClusterMode, (args: ClusterArgs, opts: pulumi.CustomResource
   existing(args, opts) {
     if (!args.kubeconfigPath)
       throw new Error("cluster.mode existing needs govhost:kubeconfig (a kubeconfig path)");
+    const kubeconfig = readFileSync(args.kubeconfigPath, "utf8");
     return {
       mode: "existing",
       kubeconfigPath: args.kubeconfigPath,
+      kubeconfig: pulumi.secret(kubeconfig),
+      ...(args.context ? { context: args.context } : {}),
       skipAwait: false,
       provider: new k8s.Provider(
         "existing",
-        {
-          kubeconfig: readFileSync(args.kubeconfigPath, "utf8"),
-          ...(args.context ? { context: args.context } : {}),
-        },
+        { kubeconfig, ...(args.context ? { context: args.context } : {}) },
         opts,
       ),
     };

@@ -4,6 +4,7 @@ import { platformManifests } from "../controller/api/platform.ts";
 import type { BaselineSettings } from "../policies/admission.ts";
 import type { Cluster } from "./cluster.ts";
 import { type Manifest, resourceFor } from "./resources.ts";
+import { TenantDrain } from "./tenant-drain.ts";
 import { portalApiUrl, type WorkloadSettings, workloadManifests } from "./workloads.ts";
 
 export interface PlatformArgs extends WorkloadSettings {
@@ -104,6 +105,20 @@ export class GovhostPlatform extends pulumi.ComponentResource {
         [...base, ...platform, ...running],
       );
     }
+
+    // Only where the controller runs: elsewhere nobody finalizes a Department, so none waits for it.
+    if (!skipAwait)
+      this.resources.drain = [
+        new TenantDrain(
+          `${name}-tenant-drain`,
+          {
+            kubeconfig: args.cluster.kubeconfig,
+            ...(args.cluster.context ? { context: args.cluster.context } : {}),
+            timeoutSeconds: 600,
+          },
+          { parent: this, dependsOn: running },
+        ),
+      ];
 
     this.apiUrl = pulumi.output(args.api ? `https://${args.api.host}` : portalApiUrl);
     this.kubeconfigPath = pulumi.output(args.cluster.kubeconfigPath);

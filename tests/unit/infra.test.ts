@@ -43,6 +43,7 @@ async function build(mode: "local" | "existing"): Promise<Created[]> {
   const cluster: Cluster = {
     mode,
     kubeconfigPath: "/tmp/kubeconfig",
+    kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config\n"),
     skipAwait: mode === "local",
     provider: new k8s.Provider(`${mode}-provider`, { kubeconfig: "apiVersion: v1\nkind: Config\n" }),
   };
@@ -325,6 +326,19 @@ describe("the Pulumi program's resource graph", () => {
       ];
     expect(skip(local)).toBe("true");
     expect(skip(await build("existing"))).toBeUndefined();
+  });
+
+  it("drains the tenants on destroy where the controller runs (with the admin kubeconfig), and not where it cannot", async () => {
+    const drains = (resources: Created[]) =>
+      resources.filter((r) => r.type === "govhost:platform:TenantDrain");
+    expect(drains(local)).toEqual([]);
+    const [drain, ...more] = drains(await build("existing"));
+    expect(more).toEqual([]);
+    // The kubeconfig reaches the plugin as a secret (the mocks show Pulumi's secret wrapper).
+    expect(drain?.inputs).toEqual({
+      kubeconfig: expect.objectContaining({ value: "apiVersion: v1\nkind: Config\n" }),
+      timeoutSeconds: 600,
+    });
   });
 });
 

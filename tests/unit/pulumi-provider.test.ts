@@ -50,4 +50,15 @@ describe("the govhost provider plugin", () => {
     );
     expect(moved).toEqual({ changes: true, replaces: ["stateDir"], deleteBeforeReplace: true });
   });
+
+  it("checks a tenant drain's inputs, and diffs it without ever replacing it", async () => {
+    const drainUrn = "urn:pulumi:s::govhost::govhost:platform:Platform$govhost:platform:TenantDrain::d";
+    const inputs = { kubeconfig: "apiVersion: v1\nkind: Config\n", timeoutSeconds: 600 };
+    expect(await provider.check?.(drainUrn, {}, inputs)).toEqual({ inputs, failures: [] });
+    const bad = await provider.check?.(drainUrn, {}, { kubeconfig: "", timeoutSeconds: 0 });
+    expect(bad?.failures?.map((f) => f.property).sort()).toEqual(["kubeconfig", "timeoutSeconds"]);
+    const renewed = await provider.diff?.("tenant-drain", drainUrn, inputs, { ...inputs, kubeconfig: "x" });
+    expect(renewed).toEqual({ changes: true, replaces: [] });
+    expect((await provider.diff?.("tenant-drain", drainUrn, inputs, inputs))?.changes).toBe(false);
+  });
 });

@@ -16,9 +16,10 @@ import {
   localCloudType,
   readLocalCloud,
 } from "./local-cloud.ts";
+import { drainTenants, TenantDrainInputs, tenantDrainType } from "./tenant-drain.ts";
 
 // The `govhost` Pulumi resource provider (plugin pulumi-resource-govhost): the local cloud and the govhost
-// image as resources of the local stack. A plugin rather than a dynamic provider, so the engine runs these
+// image as resources of the local stack, and in every stack the drain of tenants on destroy. A plugin rather than a dynamic provider, so the engine runs these
 // modules as they are instead of serialising closures, and rather than @pulumi/command, whose provider the
 // Go module proxy here does not serve. Progress goes to stderr (stdout carries the plugin's port).
 
@@ -44,6 +45,7 @@ function pick(inputs: Record<string, unknown>, keys: readonly string[]): Record<
 
 const cloudKeys = ["stateDir", "node"] as const;
 const imageKeys = ["registryPushAddress", "cloudWorkDir", "repository"] as const;
+const drainKeys = ["kubeconfig", "context", "timeoutSeconds"] as const;
 
 function changed(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]) {
   return keys.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
@@ -63,10 +65,17 @@ export function govhostProvider(version: string): provider.Provider {
         const inputs = pick(news, imageKeys);
         return { inputs, failures: failuresOf(GovhostImageInputs, inputs) };
       }
+      if (type === tenantDrainType) {
+        const inputs = pick(news, drainKeys);
+        return { inputs, failures: failuresOf(TenantDrainInputs, inputs) };
+      }
       return { failures: [{ property: "type", reason: `the govhost provider has no resource ${type}` }] };
     },
 
     async diff(_id, urn, olds, news) {
+      // Nothing exists to replace: new credentials or a new timeout are only kept for the destroy.
+      if (typeOfUrn(urn) === tenantDrainType)
+        return { changes: changed(olds, news, drainKeys).length > 0, replaces: [] };
       if (typeOfUrn(urn) === localCloudType) {
         // Another directory or node choice is another cloud: stop this one first (one cloud per machine).
         const replaces = changed(olds, news, cloudKeys);
@@ -79,6 +88,7 @@ export function govhostProvider(version: string): provider.Provider {
     },
 
     async create(urn, inputs) {
+      if (typeOfUrn(urn) === tenantDrainType) return { id: "tenant-drain", outs: inputs };
       if (typeOfUrn(urn) === localCloudType) {
         const outs = await createLocalCloud(inputs, log);
         return { id: outs.stateDir, outs };
@@ -88,6 +98,7 @@ export function govhostProvider(version: string): provider.Provider {
     },
 
     async update(_id, urn, _olds, news) {
+      if (typeOfUrn(urn) === tenantDrainType) return { outs: news };
       if (typeOfUrn(urn) === localCloudType) return { outs: await createLocalCloud(news, log) };
       return { outs: buildAndPushGovhostImage(news, log) };
     },
@@ -102,6 +113,8 @@ export function govhostProvider(version: string): provider.Provider {
     },
 
     async delete(_id, urn, props) {
+      if (typeOfUrn(urn) === tenantDrainType)
+        await drainTenants(props as { kubeconfig: string; context?: string; timeoutSeconds: number }, log);
       // The image goes with the cloud's registry; nothing to remove on its own.
       if (typeOfUrn(urn) === localCloudType)
         await deleteLocalCloud((props as LocalCloudOutputs).stateDir, log);
