@@ -57,6 +57,14 @@ describe("the govhost provider plugin", () => {
     expect(await provider.check?.(drainUrn, {}, inputs)).toEqual({ inputs, failures: [] });
     const bad = await provider.check?.(drainUrn, {}, { kubeconfig: "", timeoutSeconds: 0 });
     expect(bad?.failures?.map((f) => f.property).sort()).toEqual(["kubeconfig", "timeoutSeconds"]);
+    // The engine sends the kubeconfig as a secret (the plugin accepts secrets), wrapped in Pulumi's marker.
+    const secret = (value: string) => ({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+      value,
+    });
+    const sent = { ...inputs, kubeconfig: secret(inputs.kubeconfig) };
+    expect(await provider.check?.(drainUrn, {}, sent)).toEqual({ inputs, failures: [] });
+    expect((await provider.diff?.("tenant-drain", drainUrn, sent, inputs))?.changes).toBe(false);
     const renewed = await provider.diff?.("tenant-drain", drainUrn, inputs, { ...inputs, kubeconfig: "x" });
     expect(renewed).toEqual({ changes: true, replaces: [] });
     expect((await provider.diff?.("tenant-drain", drainUrn, inputs, inputs))?.changes).toBe(false);

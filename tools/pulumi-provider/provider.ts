@@ -1,4 +1,5 @@
 import type * as provider from "@pulumi/pulumi/provider/index.js";
+import { unwrapRpcSecret } from "@pulumi/pulumi/runtime/rpc.js";
 import type { TSchema } from "typebox";
 import { Compile } from "typebox/compile";
 import {
@@ -19,9 +20,9 @@ import {
 import { drainTenants, TenantDrainInputs, tenantDrainType } from "./tenant-drain.ts";
 
 // The `govhost` Pulumi resource provider (plugin pulumi-resource-govhost): the local cloud and the govhost
-// image as resources of the local stack, and in every stack the drain of tenants on destroy. A plugin rather than a dynamic provider, so the engine runs these
-// modules as they are instead of serialising closures, and rather than @pulumi/command, whose provider the
-// Go module proxy here does not serve. Progress goes to stderr (stdout carries the plugin's port).
+// image as resources of the local stack, and in every stack the drain of tenants on destroy. A plugin
+// rather than a dynamic provider, so the engine runs these modules as they are instead of serialising
+// closures, and rather than @pulumi/command, whose provider the Go module proxy here does not serve. Progress goes to stderr (stdout carries the plugin's port).
 
 const log = (line: string) => process.stderr.write(`govhost provider: ${line}\n`);
 
@@ -36,6 +37,14 @@ function failuresOf(schema: TSchema, inputs: unknown): provider.CheckFailure[] {
     property: error.instancePath.replace(/^\//, "").replaceAll("/", ".") || "inputs",
     reason: error.message,
   }));
+}
+
+/**
+ * The values as plain ones: the plugin accepts secrets, so the engine sends a secret input or output (the
+ * tenant drain's kubeconfig) wrapped in Pulumi's secret marker; the engine keeps them secret in the state.
+ */
+function plain(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, unwrapRpcSecret(value)]));
 }
 
 /** Only the declared inputs (the engine adds none, but a program may pass extras by mistake). */
@@ -66,7 +75,7 @@ export function govhostProvider(version: string): provider.Provider {
         return { inputs, failures: failuresOf(GovhostImageInputs, inputs) };
       }
       if (type === tenantDrainType) {
-        const inputs = pick(news, drainKeys);
+        const inputs = pick(plain(news), drainKeys);
         return { inputs, failures: failuresOf(TenantDrainInputs, inputs) };
       }
       return { failures: [{ property: "type", reason: `the govhost provider has no resource ${type}` }] };
@@ -75,7 +84,7 @@ export function govhostProvider(version: string): provider.Provider {
     async diff(_id, urn, olds, news) {
       // Nothing exists to replace: new credentials or a new timeout are only kept for the destroy.
       if (typeOfUrn(urn) === tenantDrainType)
-        return { changes: changed(olds, news, drainKeys).length > 0, replaces: [] };
+        return { changes: changed(plain(olds), plain(news), drainKeys).length > 0, replaces: [] };
       if (typeOfUrn(urn) === localCloudType) {
         // Another directory or node choice is another cloud: stop this one first (one cloud per machine).
         const replaces = changed(olds, news, cloudKeys);
@@ -88,7 +97,7 @@ export function govhostProvider(version: string): provider.Provider {
     },
 
     async create(urn, inputs) {
-      if (typeOfUrn(urn) === tenantDrainType) return { id: "tenant-drain", outs: inputs };
+      if (typeOfUrn(urn) === tenantDrainType) return { id: "tenant-drain", outs: plain(inputs) };
       if (typeOfUrn(urn) === localCloudType) {
         const outs = await createLocalCloud(inputs, log);
         return { id: outs.stateDir, outs };
@@ -98,7 +107,7 @@ export function govhostProvider(version: string): provider.Provider {
     },
 
     async update(_id, urn, _olds, news) {
-      if (typeOfUrn(urn) === tenantDrainType) return { outs: news };
+      if (typeOfUrn(urn) === tenantDrainType) return { outs: plain(news) };
       if (typeOfUrn(urn) === localCloudType) return { outs: await createLocalCloud(news, log) };
       return { outs: buildAndPushGovhostImage(news, log) };
     },
@@ -114,7 +123,10 @@ export function govhostProvider(version: string): provider.Provider {
 
     async delete(_id, urn, props) {
       if (typeOfUrn(urn) === tenantDrainType)
-        await drainTenants(props as { kubeconfig: string; context?: string; timeoutSeconds: number }, log);
+        await drainTenants(
+          plain(props) as { kubeconfig: string; context?: string; timeoutSeconds: number },
+          log,
+        );
       // The image goes with the cloud's registry; nothing to remove on its own.
       if (typeOfUrn(urn) === localCloudType)
         await deleteLocalCloud((props as LocalCloudOutputs).stateDir, log);
