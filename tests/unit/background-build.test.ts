@@ -9,7 +9,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("startBackgroundBuild", () => {
   it("stops at the first group that fails, with its exit code and build.sh's output in the log", {
-    timeout: 30_000,
+    timeout: 120_000,
   }, async () => {
     const logPath = join(dir, "logs", "build.log");
     const build = startBackgroundBuild(["no-such-group", "etcd"], logPath);

@@ -61,13 +61,13 @@ describe("controller configuration", () => {
   });
 
   it("stops the controller process before it connects anywhere, with the message on stderr", {
-    timeout: 30_000,
+    timeout: 120_000,
   }, () => {
     const result = spawnSync(process.execPath, ["controller/main.ts"], {
       cwd: root,
       env: { ...process.env, KUBECONFIG: "/nonexistent", GOVHOST_COMPLIANCE_INTERVAL_MS: "60s" },
       encoding: "utf8",
-      timeout: 30_000,
+      timeout: 120_000,
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("GOVHOST_COMPLIANCE_INTERVAL_MS");

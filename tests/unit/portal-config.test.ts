@@ -97,13 +97,13 @@ describe("portal API configuration", () => {
 
 describe("node portal-api/main.ts", () => {
   it("exits 2 on a bad value, before it connects anywhere, naming the variable and the form on stderr", {
-    timeout: 30_000,
+    timeout: 120_000,
   }, () => {
     const result = spawnSync(process.execPath, ["portal-api/main.ts"], {
       cwd: root,
       env: { PATH: process.env.PATH, KUBECONFIG: "/nonexistent", ...issuer, GOVHOST_API_PORT: "80a" },
       encoding: "utf8",
-      timeout: 30_000,
+      timeout: 120_000,
     });
     expect(result.status, result.stderr).toBe(2);
     expect(result.stderr.trim()).toBe(

@@ -73,10 +73,10 @@ describe("a bad value stops a tool before it starts anything", () => {
       cwd: root,
       env: { PATH: process.env.PATH, GOVHOST_STATE_DIR: stateDir, ...env },
       encoding: "utf8",
-      timeout: 30_000,
+      timeout: 120_000,
     });
 
-  it("npm start exits 2 naming the variable, with nothing started or written", { timeout: 30_000 }, () => {
+  it("npm start exits 2 naming the variable, with nothing started or written", { timeout: 120_000 }, () => {
     const stateDir = mkdtempSync(join(tmpdir(), "govhost-start-config-"));
     onTestFinished(() => rmSync(stateDir, { recursive: true, force: true }));
     for (const [variable, value, form] of [
@@ -97,12 +97,12 @@ describe("a bad value stops a tool before it starts anything", () => {
     expect(readdirSync(stateDir)).toEqual([]);
   });
 
-  it("npm run token exits 2 naming the variable", { timeout: 30_000 }, () => {
+  it("npm run token exits 2 naming the variable", { timeout: 120_000 }, () => {
     const result = spawnSync(process.execPath, ["tools/oidc/token.ts", "--user", "immd-admin"], {
       cwd: root,
       env: { PATH: process.env.PATH, GOVHOST_OIDC_PORT: "eighty" },
       encoding: "utf8",
-      timeout: 30_000,
+      timeout: 120_000,
     });
     expect(result.status, result.stderr).toBe(2);
     expect(result.stderr.trim()).toBe(
