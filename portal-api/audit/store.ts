@@ -13,7 +13,7 @@ import {
   statSync,
   writeSync,
 } from "node:fs";
-import { open, rename } from "node:fs/promises";
+import { type FileHandle, open, rename } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import {
   type Anchor,
@@ -34,6 +34,18 @@ export interface HeadAnchor {
 function isAnchor(value: unknown): value is Anchor {
   const v = value as Partial<Anchor> | null;
   return typeof v === "object" && v !== null && Number.isInteger(v.seq) && typeof v.hash === "string";
+}
+
+/**
+ * Writes every byte of `bytes`: one write may take only part of them (a disk that fills up mid-line), and
+ * the next then fails, so a line is never left half written as if it were whole.
+ */
+async function writeWhole(handle: FileHandle, bytes: Buffer): Promise<void> {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten === 0) throw new Error("the audit log took no bytes of a record");
+    offset += bytesWritten;
+  }
 }
 
 /** Makes a file's creation or rename in `path` durable (the directory entry is fsync'd too). */
@@ -384,7 +396,7 @@ export class AuditLog {
           const before = (await handle.stat()).size;
           created = before === 0;
           try {
-            await handle.write(line);
+            await writeWhole(handle, Buffer.from(line));
             await handle.sync();
           } catch (error) {
             // Otherwise the next start cuts the torn line off.

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import {
   appendFileSync,
   closeSync,
@@ -144,6 +145,53 @@ describe("failing closed", () => {
     } finally {
       await api.close();
       await admin.delete(resources.department, name);
+    }
+  });
+
+  it("refuses (503) every write while the audit log's disk is full, loses no record, and resumes once space is freed", async () => {
+    // A real full disk: a 256 KiB tmpfs for the log and its head anchor, filled by another file (as root,
+    // which the node tests need anyway; elsewhere this fails rather than skips).
+    if (process.getuid?.() !== 0) throw new Error("this test mounts a tmpfs, which needs root");
+    const volume = join(dir, "full-volume");
+    mkdirSync(volume);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", volume]);
+    const api = await startApi(join(volume, "audit.log"));
+    const refusedName = uniqueName("sf");
+    const laterName = uniqueName("sg");
+    try {
+      expect((await createDepartment(api, uniqueName("se"))).status).toBe(201);
+      const filler = join(volume, "filler");
+      const block = Buffer.alloc(4096, 1);
+      try {
+        for (;;) appendFileSync(filler, block);
+      } catch (error) {
+        expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+      }
+      // Whatever small space is left, a few writes fill it: each one is refused or recorded, never done unrecorded.
+      const outcomes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const name = i === 4 ? refusedName : uniqueName("sf");
+        const response = await createDepartment(api, name);
+        outcomes.push(response.status);
+        if (response.status === 503) {
+          expect(response.body).toMatchObject({ type: "https://govhost.io/problems/audit-unavailable" });
+          expect(await admin.find(resources.department, name)).toBeUndefined();
+        } else expect(response.status).toBe(201);
+      }
+      expect(outcomes.at(-1)).toBe(503);
+      // Space again: writes are accepted and recorded, and the chain verifies across the outage.
+      rmSync(filler);
+      expect((await createDepartment(api, laterName)).status).toBe(201);
+      expect(readFileSync(join(volume, "audit.log"), "utf8")).toContain(`"name":"${laterName}"`);
+      const verdict = await call(api, "auditor", "GET", "/api/v1/audit/verify");
+      expect(verdict.body).toMatchObject({ valid: true });
+      process.stderr.write(
+        `audit disk full: outcomes ${JSON.stringify(outcomes)}; verify ${JSON.stringify(verdict.body)}\n`,
+      );
+    } finally {
+      await api.close();
+      execFileSync("umount", [volume]);
+      for (const name of [refusedName, laterName]) await admin.delete(resources.department, name);
     }
   });
 });
