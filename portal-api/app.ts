@@ -3,11 +3,17 @@ import type { FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { platformDefaults } from "../controller/api/defaults.ts";
 import type { Department } from "../controller/api/department.ts";
+import { portalApiImpersonationRoleName } from "../controller/api/rbac.ts";
 import { KubeClient, type KubeObject } from "../lib/kube/client.ts";
 import { Informer } from "../lib/kube/informer.ts";
 import { resources } from "../lib/kube/resources.ts";
 import { AuditLog } from "./audit/store.ts";
-import { type DepartmentGroups, defaultRoleSettings, type RoleSettings } from "./auth/principal.ts";
+import {
+  type DepartmentGroups,
+  defaultRoleSettings,
+  grantedDepartmentGroups,
+  type RoleSettings,
+} from "./auth/principal.ts";
 import { type TokenSettings, TokenVerifier } from "./auth/tokens.ts";
 import type { ApiOptions } from "./dependencies.ts";
 import { WebSignIn } from "./pages/sign-in.ts";
@@ -52,8 +58,18 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
     const departments = new Informer<Department & KubeObject>(kube, resources.department, () => {
       roleView = undefined;
     });
+    // The groups the API may act as (kept by the controller): a department's groups count once granted.
+    const impersonation = new Informer<KubeObject & { rules?: { resourceNames?: string[] }[] }>(
+      kube,
+      resources.clusterRole,
+      () => {
+        roleView = undefined;
+      },
+      { fieldSelector: `metadata.name=${portalApiImpersonationRoleName}` },
+    );
     void departments.run(abort.signal);
-    await departments.synced;
+    void impersonation.run(abort.signal);
+    await Promise.all([departments.synced, impersonation.synced]);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "govhost_api_" });
     const verifier = await TokenVerifier.discover(settings.tokens);
@@ -78,9 +94,12 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
         roles: settings.roles ?? defaultRoleSettings,
         audit,
         departments: () => {
-          roleView ??= departments
-            .list()
-            .map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} }));
+          roleView ??= grantedDepartmentGroups(
+            departments.list().map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} })),
+            new Set(
+              impersonation.list().flatMap((role) => role.rules?.flatMap((r) => r.resourceNames ?? []) ?? []),
+            ),
+          );
           return roleView;
         },
         registry,

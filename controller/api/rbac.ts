@@ -203,6 +203,8 @@ export const portalApiIdentity = {
   serviceAccount: "govhost-portal-api",
 } as const;
 
+export const portalApiImpersonationRoleName = "govhost-portal-api-impersonation";
+
 /**
  * The portal API's own rights: read what it lists for callers (it filters by the caller's departments),
  * and impersonate callers for every write so RBAC and admission judge the caller. It strips system:
@@ -232,6 +234,13 @@ export const portalApiClusterRole = clusterRole(
     { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
     // Any user name (nothing is bound to user names); groups only through the role below.
     { apiGroups: [""], resources: ["users"], verbs: ["impersonate"] },
+    // That role itself, watched, so the API acts only as the groups it has already been granted.
+    {
+      apiGroups: ["rbac.authorization.k8s.io"],
+      resources: ["clusterroles"],
+      verbs: read,
+      resourceNames: [portalApiImpersonationRoleName],
+    },
   ],
   "The govhost portal API",
 );
@@ -257,8 +266,6 @@ export const recordsManagerRole = clusterRole(
   ],
   "Records managers: legal holds and disposal approvals on records-management instances",
 );
-
-export const portalApiImpersonationRoleName = "govhost-portal-api-impersonation";
 
 /**
  * The groups the portal API may impersonate: exactly those that mean something on the platform (platform

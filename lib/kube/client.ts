@@ -224,10 +224,10 @@ export class KubeClient {
 
   list<T extends KubeObject>(
     type: ResourceType,
-    options: { namespace?: string; labelSelector?: string } = {},
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
   ): Promise<KubeList<T>> {
     return this.call<KubeList<T>>("GET", resourcePath(type, { namespace: options.namespace }), {
-      query: { labelSelector: options.labelSelector },
+      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
     });
   }
 
@@ -314,7 +314,12 @@ export class KubeClient {
     type: ResourceType,
     resourceVersion: string,
     onEvent: (event: WatchEvent<T>) => void,
-    options: { labelSelector?: string; signal?: AbortSignal; timeoutSeconds?: number } = {},
+    options: {
+      labelSelector?: string;
+      fieldSelector?: string;
+      signal?: AbortSignal;
+      timeoutSeconds?: number;
+    } = {},
   ): Promise<void> {
     const base = await this.requestOptions();
     const url = this.url(resourcePath(type), {
@@ -322,6 +327,7 @@ export class KubeClient {
       resourceVersion,
       allowWatchBookmarks: true,
       labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
       timeoutSeconds: options.timeoutSeconds ?? 300,
     });
     return new Promise<void>((resolve, reject) => {

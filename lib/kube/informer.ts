@@ -12,6 +12,13 @@ export function objectKey(object: KubeObject): string {
   return namespace ? `${namespace}/${name}` : `${name}`;
 }
 
+export interface InformerOptions {
+  labelSelector?: string;
+  /** E.g. `metadata.name=x`: how RBAC lets a watch be limited to the objects a role names. */
+  fieldSelector?: string;
+  onError?: (error: unknown) => void;
+}
+
 /**
  * List-then-watch cache of one resource type (like client-go's informer): a local copy of every object,
  * change callbacks, watch restarts from the last resourceVersion, and a full relist (with synthesized
@@ -28,13 +35,13 @@ export class Informer<T extends KubeObject> {
   private readonly client: KubeClient;
   private readonly type: ResourceType;
   private readonly handlers: InformerHandler<T>[] = [];
-  private readonly options: { labelSelector?: string; onError?: (error: unknown) => void };
+  private readonly options: InformerOptions;
 
   constructor(
     client: KubeClient,
     type: ResourceType,
     onChange: InformerHandler<T> | undefined,
-    options: { labelSelector?: string; onError?: (error: unknown) => void } = {},
+    options: InformerOptions = {},
   ) {
     this.client = client;
     this.type = type;
@@ -71,6 +78,7 @@ export class Informer<T extends KubeObject> {
         }
         await this.client.watch<T>(this.type, this.resourceVersion, (event) => this.apply(event), {
           labelSelector: this.options.labelSelector,
+          fieldSelector: this.options.fieldSelector,
           signal,
         });
       } catch (error) {
@@ -85,7 +93,10 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const list = await this.client.list<T>(this.type, { labelSelector: this.options.labelSelector });
+    const list = await this.client.list<T>(this.type, {
+      labelSelector: this.options.labelSelector,
+      fieldSelector: this.options.fieldSelector,
+    });
     const seen = new Set<string>();
     for (const item of list.items) {
       const object = {

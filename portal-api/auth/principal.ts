@@ -86,6 +86,26 @@ export function encodeUserName(name: string): string {
   return out;
 }
 
+/**
+ * Each department's groups that the portal API has already been granted to impersonate. The controller adds
+ * a new department's groups to that grant a moment after the Department appears; until it has, acting as
+ * them would be refused by the API server, so the API does not count them yet.
+ */
+export function grantedDepartmentGroups(
+  departments: DepartmentGroups[],
+  impersonable: ReadonlySet<string>,
+): DepartmentGroups[] {
+  const granted = (list: string[] | undefined) => list?.filter((group) => impersonable.has(group));
+  return departments.map(({ name, groups }) => ({
+    name,
+    groups: {
+      ...(groups.admins ? { admins: granted(groups.admins) } : {}),
+      ...(groups.developers ? { developers: granted(groups.developers) } : {}),
+      ...(groups.viewers ? { viewers: granted(groups.viewers) } : {}),
+    },
+  }));
+}
+
 /** Every group the platform knows: the platform's own and each department's (what the API may impersonate). */
 const knownGroupsOf = new WeakMap<RoleSettings, WeakMap<DepartmentGroups[], Set<string>>>();
 

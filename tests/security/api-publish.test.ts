@@ -26,9 +26,10 @@ import { startTestPortalApi, testAudience } from "../integration/support/portal-
 const env = useAdminAndController();
 const dept = uniqueName("pub");
 const squatted = uniqueName("sq");
+const late = uniqueName("late");
 const audience = testAudience;
 const users = {
-  admin: { name: "Boss", groups: [`${dept}-admins`, `${squatted}-admins`] },
+  admin: { name: "Boss", groups: [`${dept}-admins`, `${squatted}-admins`, `${late}-admins`] },
   developer: { name: "Dev", groups: [`${dept}-developers`] },
 };
 let provider: LocalProvider;
@@ -89,7 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await provider?.close();
-  for (const name of [dept, squatted]) await env.admin?.delete(resources.department, name);
+  for (const name of [dept, squatted, late]) await env.admin?.delete(resources.department, name);
   await env.admin?.delete(resources.namespace, `${squatted}-dev`);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -141,6 +142,51 @@ describe("finding 6: the API refuses a developer what admission refuses", () => 
       return es.status?.conditions?.find((c) => c.type === "Deployed");
     });
     expect(deployed).toMatchObject({ status: "False", reason: "NoAvailableReplicas" });
+  });
+});
+
+describe("a department whose groups the API has not been granted yet", () => {
+  type Role = KubeObject & { rules: { resourceNames: string[] }[] };
+  const impersonationRole = "govhost-portal-api-impersonation";
+  // The window between a Department appearing and the controller granting the API its groups, held open:
+  // the new department's admin group is taken out of the grant (and put back at the end).
+  async function grant(group: string, granted: boolean) {
+    await eventually(`${group} ${granted ? "granted" : "withdrawn"}`, async () => {
+      const role = await env.admin.get<Role>(resources.clusterRole, impersonationRole);
+      const [rule] = role.rules;
+      if (!rule) throw new Error(`${impersonationRole} has no rule`);
+      const names = rule.resourceNames.filter((name) => name !== group);
+      rule.resourceNames = granted ? [...names, group].sort() : names;
+      await env.admin.replace(role);
+      return true;
+    });
+  }
+  const lateEServices = `/api/v1/departments/${late}/environments/dev/eservices`;
+
+  it("does not stop its members from acting where they already may, and lets them in once granted", async () => {
+    await env.admin.create(departmentManifest(late, { environments: ["dev"] }));
+    await waitForDepartment(env.admin, late, isReady, "ready");
+    await grant(`${late}-admins`, false);
+    // The API no longer counts the group: the admin has no role in the new department yet.
+    const refused = await eventually("the API stops counting the withdrawn group", async () => {
+      const response = await call("admin", "GET", lateEServices);
+      return response.status === 403 ? response : undefined;
+    });
+    expect(String(refused.body.detail)).toContain(`no role in department ${late}`);
+    // Acting as a group not granted would make the API server refuse the whole request: a write where the
+    // admin already may would fail for a reason they cannot see.
+    const created = await call("admin", "POST", base, {
+      name: "early",
+      spec: { image: `registry.gov.example/${dept}/early:1.0.0`, exposure: "internal", replicas: 1 },
+    });
+    expect(created.status, created.text.slice(0, 300)).toBe(201);
+
+    await grant(`${late}-admins`, true);
+    const listed = await eventually("the new department's e-services listed for its admin", async () => {
+      const response = await call("admin", "GET", lateEServices);
+      return response.status === 200 ? response : undefined;
+    });
+    expect(listed.body).toMatchObject({ items: [] });
   });
 });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   defaultRoleSettings,
   encodeUserName,
+  grantedDepartmentGroups,
   knownGroups,
   principalFrom,
 } from "../../portal-api/auth/principal.ts";
@@ -99,5 +100,21 @@ describe("the groups the API impersonates", () => {
     ])
       expect(known.has(group)).toBe(true);
     expect(known.has("system:masters")).toBe(false);
+  });
+
+  it("count a department's groups only once the API has been granted them, so it never asks to act as one too early", () => {
+    // The controller has granted immd's admins but not yet its developers (a Department just created).
+    const granted = grantedDepartmentGroups(departments, new Set(["immd-admins", "govhost:finance"]));
+    expect(granted).toEqual([
+      { name: "immd", groups: { admins: ["immd-admins"], developers: [] } },
+      { name: "lcsd", groups: { viewers: [] } },
+    ]);
+    const p = principalFrom(
+      { iss, sub: "u2", groups: ["immd-developers", "lcsd-viewers", "govhost:finance"] },
+      granted,
+      defaultRoleSettings,
+    );
+    expect(p.groups).toEqual(["govhost:finance"]);
+    expect(p.departments).toEqual({});
   });
 });
