@@ -9,6 +9,7 @@ import {
   routeMiddlewares,
 } from "../../controller/api/api-gateway.ts";
 import { platformDefaults } from "../../controller/api/defaults.ts";
+import { prefixRule } from "../../controller/api/ingress-rule.ts";
 import { controllerIdentity, controllerLeaseName } from "../../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
@@ -334,19 +335,7 @@ describe("pulumi up on the local cloud with its node", () => {
         },
         spec: {
           ingressClassName: localIngress.className,
-          rules: [
-            {
-              http: {
-                paths: [
-                  {
-                    path: route,
-                    pathType: "Prefix",
-                    backend: { service: { name: "govhost-portal-api", port: { number: 8080 } } },
-                  },
-                ],
-              },
-            },
-          ],
+          rules: [prefixRule({ path: route, service: "govhost-portal-api", port: 8080 })],
         },
       } as KubeObject);
       const traefik = await admin.list<KubeObject & { status?: { podIP?: string } }>(resources.pod, {
