@@ -17,6 +17,7 @@ import {
 import { type TokenSettings, TokenVerifier } from "./auth/tokens.ts";
 import type { ApiOptions } from "./dependencies.ts";
 import { WebSignIn } from "./pages/sign-in.ts";
+import { cachedReads } from "./reads.ts";
 import { buildServer } from "./server.ts";
 
 export interface PortalApiSettings extends ApiOptions {
@@ -69,7 +70,14 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
     );
     void departments.run(abort.signal);
     void impersonation.run(abort.signal);
-    await Promise.all([departments.synced, impersonation.synced]);
+    // A watch that keeps failing is said once per distinct error (it retries every second).
+    let lastWatchError = "";
+    const reads = cachedReads(kube, departments, abort.signal, (error) => {
+      const message = String(error);
+      if (message !== lastWatchError) process.emitWarning(`portal API watch cache: ${message}; retrying`);
+      lastWatchError = message;
+    });
+    await Promise.all([reads.synced, impersonation.synced]);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: "govhost_api_" });
     const verifier = await TokenVerifier.discover(settings.tokens);
@@ -93,6 +101,7 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
         verifier,
         roles: settings.roles ?? defaultRoleSettings,
         audit,
+        reads,
         departments: () => {
           roleView ??= grantedDepartmentGroups(
             departments.list().map((d) => ({ name: d.metadata.name as string, groups: d.spec.groups ?? {} })),

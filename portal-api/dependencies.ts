@@ -6,6 +6,7 @@ import type { DepartmentGroups, Principal, RoleSettings } from "./auth/principal
 import type { TokenVerifier } from "./auth/tokens.ts";
 import type { WebSettings } from "./pages/signed-in.ts";
 import type { ProblemError } from "./problem.ts";
+import type { Reads } from "./reads.ts";
 
 // What the server and every route plugin are given (`app.ts` builds it for a real cluster, the unit tests
 // with stand-ins) and what the server's hooks add to each request. Its own module, so routes and server
@@ -36,6 +37,8 @@ export interface ApiDependencies {
   roles: RoleSettings;
   audit: AuditLog;
   departments: () => DepartmentGroups[];
+  /** Departments, their namespaces and e-services: from watch caches in a running API (reads.ts). */
+  reads: Reads;
   registry: Registry;
   ready: () => boolean;
   /** Calendar of statements and usage windows. */

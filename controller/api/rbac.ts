@@ -230,8 +230,9 @@ export const portalApiClusterRole = clusterRole(
     // Department admins' edits of their own contacts and display name (the API checks the fields).
     { apiGroups: ["govhost.io"], resources: ["departments"], verbs: ["patch"] },
     { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: read },
-    // A route acts in a namespace only once its platform labels show it was made for that department.
-    { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+    // A route acts in a namespace only once its platform labels show it was made for that department; the
+    // API watches the platform's namespaces (by label) to check that without a round trip per request.
+    { apiGroups: [""], resources: ["namespaces"], verbs: read },
     // Any user name (nothing is bound to user names); groups only through the role below.
     { apiGroups: [""], resources: ["users"], verbs: ["impersonate"] },
     // That role itself, watched, so the API acts only as the groups it has already been granted.

@@ -26,6 +26,7 @@ export interface InformerOptions {
  */
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
+  private readonly changeWaiters = new Set<() => void>();
   private resourceVersion = "";
   private markSynced: () => void = () => {};
   readonly synced: Promise<void> = new Promise((resolve) => {
@@ -56,6 +57,39 @@ export class Informer<T extends KubeObject> {
 
   private onChange(event: InformerEvent, object: T, previous?: T): void {
     for (const handler of this.handlers) handler(event, object, previous);
+  }
+
+  /**
+   * Resolves true once the cache reflects the store at `resourceVersion` or later (a write's own version:
+   * read-your-writes), false after `timeoutMs`. Versions are compared as etcd revisions (integers); a
+   * version that is not one is never reported reached.
+   */
+  reached(resourceVersion: string, timeoutMs: number): Promise<boolean> {
+    const wanted = revision(resourceVersion);
+    return this.until(() => {
+      const current = revision(this.resourceVersion);
+      return wanted !== undefined && current !== undefined && current >= wanted;
+    }, timeoutMs);
+  }
+
+  /** Resolves true once `check` holds (looked at again after every event), false after `timeoutMs`. */
+  async until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (check()) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise<void>((resolve) => {
+        const waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          this.changeWaiters.delete(waiter);
+          resolve();
+        }, deadline - Date.now());
+        this.changeWaiters.add(waiter);
+      });
+    }
   }
 
   get(key: string): T | undefined {
@@ -117,6 +151,7 @@ export class Informer<T extends KubeObject> {
       }
     }
     this.resourceVersion = list.metadata.resourceVersion;
+    this.changed();
   }
 
   private apiVersion(): string {
@@ -130,15 +165,27 @@ export class Informer<T extends KubeObject> {
     }
     const rv = event.object.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
-    if (event.type === "BOOKMARK") return;
-    const key = objectKey(event.object);
-    if (event.type === "DELETED") {
-      this.cache.delete(key);
-      this.onChange("delete", event.object);
-    } else {
-      const previous = this.cache.get(key);
-      this.cache.set(key, event.object);
-      this.onChange(previous ? "update" : "add", event.object, previous);
+    if (event.type !== "BOOKMARK") {
+      const key = objectKey(event.object);
+      if (event.type === "DELETED") {
+        this.cache.delete(key);
+        this.onChange("delete", event.object);
+      } else {
+        const previous = this.cache.get(key);
+        this.cache.set(key, event.object);
+        this.onChange(previous ? "update" : "add", event.object, previous);
+      }
     }
+    this.changed();
   }
+
+  private changed(): void {
+    const waiters = [...this.changeWaiters];
+    this.changeWaiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+}
+
+function revision(resourceVersion: string): bigint | undefined {
+  return /^[0-9]{1,30}$/.test(resourceVersion) ? BigInt(resourceVersion) : undefined;
 }

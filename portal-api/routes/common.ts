@@ -1,12 +1,11 @@
-import type { Department } from "../../controller/api/department.ts";
 import { childLabels, namespaceName } from "../../controller/api/group.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
-import { resources } from "../../lib/kube/resources.ts";
 import { type Action, allowed, roleIn } from "../auth/authorize.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { problemFromKube } from "../kube-errors.ts";
 import { ProblemError, problems } from "../problem.ts";
+import type { DepartmentObject } from "../reads.ts";
 
 export function principalOf(request: { principal?: Principal }): Principal {
   if (!request.principal) throw problems.unauthorized("No bearer token was sent");
@@ -29,10 +28,10 @@ export function asCaller(deps: ApiDependencies, principal: Principal): KubeClien
   return deps.kube.impersonating({ user: principal.username, groups: principal.groups });
 }
 
-export type DepartmentObject = Department & KubeObject;
+export type { DepartmentObject };
 
 export async function findDepartment(deps: ApiDependencies, name: string): Promise<DepartmentObject> {
-  const dept = await deps.kube.find<DepartmentObject>(resources.department, name);
+  const dept = await deps.reads.department(name);
   if (!dept) throw problems.notFound(`Department ${name} does not exist`);
   return dept;
 }
@@ -63,7 +62,7 @@ export async function environmentNamespace(
  * name alone never proves ownership (an older Department could have made `ab-cd-prod` for `ab`/`cd-prod`).
  */
 async function requireNamespaceOf(deps: ApiDependencies, namespace: string, dept: string, env: string) {
-  const ns = await deps.kube.find<KubeObject>(resources.namespace, namespace);
+  const ns = await deps.reads.departmentNamespace(namespace);
   const nsLabels = ns?.metadata?.labels ?? {};
   if (!ns || !Object.entries(childLabels(dept, env)).every(([key, value]) => nsLabels[key] === value))
     throw problems.notFound(
@@ -83,3 +82,9 @@ export async function asProblem<T>(what: string, run: () => Promise<T>): Promise
 
 /** The name of an object read from Kubernetes (always set on stored objects). */
 export const nameOf = (object: KubeObject): string => object.metadata?.name ?? "";
+
+/** The API server's own list order (names by their bytes), for lists read from a cache. */
+export function byName(a: KubeObject, b: KubeObject): number {
+  const [x, y] = [nameOf(a), nameOf(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}

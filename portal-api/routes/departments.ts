@@ -9,6 +9,7 @@ import { problemFromKube } from "../kube-errors.ts";
 import { ProblemError, problems } from "../problem.ts";
 import {
   asCaller,
+  byName,
   type DepartmentObject,
   findDepartment,
   nameOf,
@@ -59,9 +60,12 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsyncTypeb
       async (request) => {
         const principal = principalOf(request);
         const visible = visibleDepartments(principal, "department:read");
-        const list = await deps.kube.list<DepartmentObject>(resources.department);
+        const list = await deps.reads.departments();
         return {
-          items: list.items.filter((d) => visible === undefined || visible.includes(nameOf(d))).map(view),
+          items: list
+            .sort(byName)
+            .filter((d) => visible === undefined || visible.includes(nameOf(d)))
+            .map(view),
         };
       },
     );
@@ -103,6 +107,7 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsyncTypeb
         try {
           await caller.create(object, { dryRun: true });
           const created = await caller.create<DepartmentObject>(object);
+          await deps.reads.written(created);
           return reply.code(201).header("location", `/api/v1/departments/${name}`).send(view(created));
         } catch (error) {
           throw problemFromKube(error, `Department ${name}`);
@@ -176,7 +181,9 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsyncTypeb
         const principal = principalOf(request);
         const { dept } = request.params;
         const { spec } = request.body;
-        const before = await findDepartment(deps, dept);
+        // Read fresh, not from the cache: the audit record's "before" is what the write changed.
+        const before = await deps.kube.find<DepartmentObject>(resources.department, dept);
+        if (!before) throw problems.notFound(`Department ${dept} does not exist`);
         request.audit = {
           action: "department.update",
           target: { kind: "Department", name: dept, department: dept },
@@ -198,7 +205,9 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsyncTypeb
         const caller = operator ? asCaller(deps, principal) : deps.kube;
         try {
           await caller.mergePatch(resources.department, dept, { spec }, { dryRun: true });
-          return view(await caller.mergePatch<DepartmentObject>(resources.department, dept, { spec }));
+          const changed = await caller.mergePatch<DepartmentObject>(resources.department, dept, { spec });
+          await deps.reads.written(changed);
+          return view(changed);
         } catch (error) {
           throw problemFromKube(error, `Department ${dept}`);
         }
@@ -233,6 +242,7 @@ export function departmentRoutes(deps: ApiDependencies): FastifyPluginAsyncTypeb
           if (error instanceof ProblemError) throw error;
           throw problemFromKube(error, `Department ${dept}`);
         }
+        await deps.reads.deleted("Department", dept);
         return reply.code(202).send({ name: dept, status: "deleting" as const });
       },
     );

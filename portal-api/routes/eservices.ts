@@ -14,7 +14,15 @@ import { isPlatformKey } from "../../policies/keys.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { ApiDependencies, RequestAudit } from "../dependencies.ts";
 import { problems } from "../problem.ts";
-import { asCaller, asProblem, environmentNamespace, nameOf, principalOf, requireAllowed } from "./common.ts";
+import {
+  asCaller,
+  asProblem,
+  byName,
+  environmentNamespace,
+  nameOf,
+  principalOf,
+  requireAllowed,
+} from "./common.ts";
 import { mergePatchSchema } from "./patch-schema.ts";
 import {
   Conditions,
@@ -137,7 +145,14 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
             environment: namespace.slice(dept.length + 1),
             domains: [],
           });
-          return caller.mergePatch<EServiceObject>(resources.eservice, name, { spec }, { namespace });
+          const changed = await caller.mergePatch<EServiceObject>(
+            resources.eservice,
+            name,
+            { spec },
+            { namespace },
+          );
+          await deps.reads.written(changed);
+          return changed;
         }),
       );
     };
@@ -157,8 +172,8 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
       },
       async (request) => {
         const { namespace } = await environmentNamespace(deps, request, "eservice:read");
-        const list = await deps.kube.list<EServiceObject>(resources.eservice, { namespace });
-        return { items: list.items.map(view) };
+        const items = await deps.reads.eservices(namespace);
+        return { items: items.sort(byName).map(view) };
       },
     );
 
@@ -203,6 +218,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
           await previewWorkload(deps, principal, object, { department: dept, environment: env, domains: [] });
           return caller.create<EServiceObject>(object);
         });
+        await deps.reads.written(created);
         return reply
           .code(201)
           .header("location", `/api/v1/departments/${dept}/environments/${env}/eservices/${name}`)
@@ -223,7 +239,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
       async (request) => {
         const { namespace } = await environmentNamespace(deps, request, "eservice:read");
         const { name } = request.params;
-        const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
+        const es = await deps.reads.eservice(namespace, name);
         if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
         return view(es);
       },
@@ -292,6 +308,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
           asCaller(deps, principal).delete(resources.eservice, name, namespace),
         );
         if (!deleted) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+        await deps.reads.deleted("EService", name, namespace);
         return reply.code(202).send({ name, status: "deleting" as const });
       },
     );
@@ -309,7 +326,7 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
       async (request) => {
         const { namespace } = await environmentNamespace(deps, request, "eservice:read");
         const { name } = request.params;
-        const es = await deps.kube.find<EServiceObject>(resources.eservice, name, namespace);
+        const es = await deps.reads.eservice(namespace, name);
         if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
         const report = await deps.kube.find<KubeObject & { results?: Record<string, unknown>[] }>(
           resources.policyReport,

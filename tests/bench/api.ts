@@ -1,8 +1,8 @@
 // Benchmark: the portal API under autocannon at fixed request rates, for an authenticated read (list a
-// namespace's e-services) and a write (create an e-service: token check, department lookup, dry run of the
+// namespace's e-services, served from the API's watch caches; `--seed` e-services are there first) and a write (create an e-service: token check, department lookup, dry run of the
 // EService and of its workload as the caller, create, audit record). The API runs as its own process with
 // its service account against a fresh local control plane; tokens come from the local OpenID provider.
-//   npm run bench -- api [--seconds 10] [--reads 50,100,200,400,800] [--writes 10,20,40,80]
+//   npm run bench -- api [--seconds 10] [--seed 20] [--reads 100,200,400,800,1000,1200] [--writes 10,20,40,80]
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -21,7 +21,8 @@ import { report } from "./_stats.ts";
 const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "10" },
-    reads: { type: "string", default: "50,100,200,400,800" },
+    seed: { type: "string", default: "20" },
+    reads: { type: "string", default: "100,200,400,800,1000,1200" },
     writes: { type: "string", default: "10,20,40,80" },
   },
 });
@@ -105,10 +106,26 @@ await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKub
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const collection = `${url}/api/v1/departments/${dept}/environments/prod/eservices`;
 
+    for (let i = 0; i < Number(values.seed); i++)
+      await admin.create({
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "EService",
+        metadata: { name: `seed-${i}`, namespace: `${dept}-prod` },
+        spec: { image: "registry.gov.example/bench/web:1.0.0", replicas: 1 },
+      });
+    await waitFor(`the ${values.seed} seeded e-services listed`, async () => {
+      const response = await fetch(collection, { headers });
+      const body = (await response.json()) as { items?: unknown[] };
+      return body.items?.length === Number(values.seed) ? true : undefined;
+    });
+
     const reads: Run[] = [];
     for (const rate of values.reads.split(",").map(Number))
       reads.push(await run({ url: collection, headers }, rate));
-    print(`authenticated read: GET .../eservices (${seconds} s per rate, 32 connections)`, reads);
+    print(
+      `authenticated read: GET .../eservices listing ${values.seed} (${seconds} s per rate, 32 connections)`,
+      reads,
+    );
 
     let n = 0;
     const writes: Run[] = [];

@@ -96,4 +96,27 @@ describe("Informer", () => {
     expect(errors).toHaveLength(1);
     expect(informer.list()).toHaveLength(1);
   });
+
+  it("tells a writer when its write is in the cache: waits for the version, and gives up after its time", async () => {
+    const kube = new FakeKube();
+    const informer = new Informer<KubeObject>(kube.asClient(), resources.configMap, undefined);
+    void informer.run(abort.signal);
+    await informer.synced;
+    const next = String(Number(kube.put(cm("a")).metadata?.resourceVersion) + 1);
+    const waiting = informer.reached(next, 5_000);
+    let done: boolean | undefined;
+    void waiting.then((reached) => {
+      done = reached;
+    });
+    await sleep(20);
+    expect(done).toBeUndefined();
+    kube.put(cm("b"));
+    expect(await waiting).toBe(true);
+    expect(informer.get("ns/b")).toBeDefined();
+
+    const started = Date.now();
+    expect(await informer.reached("1000", 50)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(await informer.reached("not-a-revision", 10)).toBe(false);
+  });
 });

@@ -11,6 +11,7 @@ import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
 import { Problem } from "../../portal-api/problem.ts";
+import { directReads } from "../../portal-api/reads.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { signingKeys } from "./support/signing-keys.ts";
@@ -56,9 +57,11 @@ let app: FastifyInstance;
 let calls: Call[];
 
 async function start(failing: Partial<Record<Call, Error>> = {}) {
+  const kube = fakeKube(failing, calls);
   app = await buildServer(
     {
-      kube: fakeKube(failing, calls),
+      kube,
+      reads: directReads(kube),
       verifier: TokenVerifier.withKeys({ issuer, audience, clientId: "api" }, keys),
       roles: defaultRoleSettings,
       audit: await AuditLog.open(join(dir, "audit.log")),

@@ -13,6 +13,7 @@ import { wcagCriteria } from "../../portal-api/pages/eservice-pages.ts";
 import { barChart } from "../../portal-api/pages/finance-pages.ts";
 import { formatMoney, formatPrice } from "../../portal-api/pages/i18n.ts";
 import { pageContentSecurityPolicy } from "../../portal-api/pages/render.ts";
+import { directReads } from "../../portal-api/reads.ts";
 import { versionInForce } from "../../portal-api/routes/rate-card.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
@@ -89,6 +90,7 @@ async function start(): Promise<FastifyInstance> {
   app = await buildServer(
     {
       kube,
+      reads: directReads(kube),
       verifier: TokenVerifier.withKeys({ issuer, audience, clientId: "api" }, keys),
       roles: defaultRoleSettings,
       audit: await AuditLog.open(`/tmp/govhost-pages-unit-${process.pid}.log`),

@@ -11,6 +11,7 @@ import type { AuditRecord } from "../../portal-api/audit/chain.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
+import { directReads } from "../../portal-api/reads.ts";
 import { buildServer } from "../../portal-api/server.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { signingKeys } from "./support/signing-keys.ts";
@@ -68,9 +69,11 @@ const records = () =>
     .map((l) => JSON.parse(l) as AuditRecord);
 
 async function start(options: { rateLimitPerMinute?: number } = {}) {
+  const kube = fakeKube(calls);
   app = await buildServer(
     {
-      kube: fakeKube(calls),
+      kube,
+      reads: directReads(kube),
       verifier: TokenVerifier.withKeys({ issuer, audience, clientId: "api" }, keys),
       roles: defaultRoleSettings,
       audit: await AuditLog.open(auditPath()),
