@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { apiGateway, gatewayCheckService } from "../controller/api/api-gateway.ts";
+import { controllerNodeFlags } from "../controller/api/defaults.ts";
 import { prefixRule } from "../controller/api/ingress-rule.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
 import { scannerBrowser } from "../controller/api/scanner-browser.ts";
@@ -48,6 +49,8 @@ interface DeploymentArgs {
   serviceAccount: string;
   image: pulumi.Input<string>;
   command: string;
+  /** Node's flags before the entry point. */
+  nodeFlags?: readonly string[];
   port: number;
   env: { name: string; value?: pulumi.Input<string>; valueFrom?: unknown }[];
   replicas: number;
@@ -134,7 +137,7 @@ function deployment(args: DeploymentArgs): Manifest {
             {
               name,
               image: args.image,
-              command: ["node", args.command],
+              command: ["node", ...(args.nodeFlags ?? []), args.command],
               env: withBrowser
                 ? [...args.env, { name: "GOVHOST_BROWSER_ENDPOINT", value: scannerBrowser.endpoint }]
                 : args.env,
@@ -240,6 +243,7 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
       serviceAccount: controllerIdentity.serviceAccount,
       image: settings.images.controller,
       command: "controller/main.ts",
+      nodeFlags: controllerNodeFlags,
       port: 8081,
       env: [
         { name: "GOVHOST_CONTROLLER_HOST", value: "0.0.0.0" },

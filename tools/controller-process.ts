@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
+import { controllerNodeFlags } from "../controller/api/defaults.ts";
 import { projectRoot } from "../lib/local-state.ts";
 import { freePort } from "./cluster/ports.ts";
 
@@ -28,7 +29,7 @@ export async function spawnController(options: {
     ? Number(options.env.GOVHOST_CONTROLLER_PORT)
     : await freePort();
   let output = "";
-  const child = spawn(process.execPath, ["controller/main.ts"], {
+  const child = spawn(process.execPath, [...controllerNodeFlags, "controller/main.ts"], {
     cwd: projectRoot,
     env: {
       ...process.env,

@@ -1,7 +1,12 @@
-import axe from "axe-core";
+// axe-core, jsdom and playwright are loaded on the first scan, not when the controller starts: a
+// controller that scans nothing (or a standby) does not hold their ~90 MiB.
+let source: Promise<string> | undefined;
 
 /** The axe-core script injected into each page (jsdom window or browser page). */
-export const axeSource: string = axe.source;
+export function axeSource(): Promise<string> {
+  source ??= import("axe-core").then((axe) => axe.default.source);
+  return source;
+}
 
 /** Options passed to axe.run: only violations, only the standard's tags, minus rules left to another tier. */
 export interface AxeRunOptions {

@@ -2,14 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import {
-  type Browser,
-  type BrowserContext,
-  type CDPSession,
-  chromium,
-  errors,
-  type Page,
-} from "playwright-core";
+import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { type AxeRunOptions, axeSource } from "./axe-source.ts";
 import { abortReason, ScanTimeoutError, seconds, withDeadline } from "./deadline.ts";
 import { type AxeViolation, type RuleFinding, type Tier, toFindings } from "./findings.ts";
@@ -144,6 +137,9 @@ const serialiseExpression = (maxBytes: number) => `(() => {
  * server may still be starting (its container and the controller's start together): refused connections
  * are retried until the launch timeout.
  */
+/** Loaded on the first scan that needs a browser (see axe-source.ts). */
+const playwright = () => import("playwright-core");
+
 async function connectToServer(
   endpoint: string,
   launch: Record<string, unknown>,
@@ -153,6 +149,7 @@ async function connectToServer(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
+      const { chromium } = await playwright();
       return await chromium.connect(endpoint, {
         headers: { "x-playwright-launch-options": JSON.stringify(launch) },
         timeout: Math.max(1_000, deadline - Date.now()),
@@ -231,14 +228,16 @@ export class BrowserSession {
         ? // The browser container has no credentials to protect and cannot start Chromium's own sandbox
           // under the runtime's seccomp profile (no user namespaces): the container is the boundary.
           connectToServer(options.endpoint, { ...launch, chromiumSandbox: false }, launchTimeoutMs, signal)
-        : chromium.launch({
-            ...launch,
-            env: browserEnv(),
-            chromiumSandbox: process.getuid?.() !== 0,
-            handleSIGINT: false,
-            handleSIGTERM: false,
-            handleSIGHUP: false,
-          });
+        : playwright().then(({ chromium }) =>
+            chromium.launch({
+              ...launch,
+              env: browserEnv(),
+              chromiumSandbox: process.getuid?.() !== 0,
+              handleSIGINT: false,
+              handleSIGTERM: false,
+              handleSIGHUP: false,
+            }),
+          );
       // A browser that starts after the scan gave up is closed, never left running.
       launching.then(
         (late) => {
@@ -327,7 +326,7 @@ export class BrowserSession {
           `the page did not finish loading within ${seconds(navigationTimeoutMs)}`,
         );
       } catch (error) {
-        if (error instanceof errors.TimeoutError) {
+        if (error instanceof (await playwright()).errors.TimeoutError) {
           this.broken = true;
           throw new ScanTimeoutError(
             `the page did not finish loading within ${seconds(navigationTimeoutMs)}`,
@@ -361,7 +360,7 @@ export class BrowserSession {
         });
         if (withAxe) {
           const injected = await cdp.send("Runtime.evaluate", {
-            expression: axeSource,
+            expression: await axeSource(),
             contextId: executionContextId,
             silent: true,
           });

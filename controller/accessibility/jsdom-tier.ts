@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { JSDOM, VirtualConsole } from "jsdom";
+import type { JSDOM as Jsdom } from "jsdom";
 import { type AxeRunOptions, axeSource } from "./axe-source.ts";
 import { abortReason, ScanTimeoutError, seconds } from "./deadline.ts";
 import { type AxeViolation, type LookAndFeelFinding, type RuleFinding, toFindings } from "./findings.ts";
@@ -36,7 +36,9 @@ export interface JsdomResult {
  * `<img name="documentElement">` shadows nothing. The page's console output is dropped.
  */
 export async function scanWithJsdom(page: JsdomPage, options: JsdomOptions): Promise<JsdomResult> {
-  const dom = new JSDOM(page.html, {
+  const { JSDOM, VirtualConsole } = await import("jsdom");
+  const axe = await axeSource();
+  const dom: Jsdom = new JSDOM(page.html, {
     url: page.url,
     runScripts: "outside-only",
     pretendToBeVisual: true,
@@ -50,7 +52,7 @@ export async function scanWithJsdom(page: JsdomPage, options: JsdomOptions): Pro
     }
     const window = dom.window as unknown as AxeWindow;
     const document = dom.window.document;
-    dom.window.eval(axeSource);
+    dom.window.eval(axe);
     const results = await window.axe.run(document, {
       runOnly: { type: "tag", values: options.tags },
       rules: Object.fromEntries(browserOnlyRules.map((id) => [id, { enabled: false }])),
@@ -191,7 +193,12 @@ export class JsdomWorkers {
 }
 
 /** Look-and-feel checks of HTML rendered elsewhere (the browser tier, for client-rendered pages). */
-export function lookAndFeelOfHtml(html: string, path: string, languages: string[]): LookAndFeelFinding[] {
+export async function lookAndFeelOfHtml(
+  html: string,
+  path: string,
+  languages: string[],
+): Promise<LookAndFeelFinding[]> {
+  const { JSDOM } = await import("jsdom");
   const dom = new JSDOM(html);
   try {
     return checkLookAndFeel(dom.window.document as unknown as DomDocument, path, languages);

@@ -114,7 +114,7 @@ export class AccessibilityScanner {
             tiers.add("chromium");
             digest.update(`${path}\n${rendered.html}\n`);
             findings.push(...rendered.findings);
-            lookAndFeel.push(...lookAndFeelOfHtml(rendered.html, path, target.languages));
+            lookAndFeel.push(...(await lookAndFeelOfHtml(rendered.html, path, target.languages)));
           }
         } catch (error) {
           errors.push({ path, message: describe(error) });

@@ -34,6 +34,11 @@ export interface InformerOptions {
    * attributed through their namespace, so namespaces must be known first). Default 0.
    */
   phase?: 0 | 1;
+  /**
+   * Keep only each object's metadata: for caches that only say which object changed (a separate cache
+   * from a full one of the same resource).
+   */
+  metadataOnly?: boolean;
 }
 
 /** Decides whether a change is worth a handler's time (controller-runtime's predicates). */
@@ -92,11 +97,12 @@ export class Manager {
 
   /** The shared cache of one resource (with one label selector); created on first use. */
   informer<T extends KubeObject>(type: ResourceType, options: InformerOptions = {}): Informer<T> {
-    const key = `${type.group}/${type.plural}?${options.labelSelector ?? ""}`;
+    const key = `${type.group}/${type.plural}?${options.labelSelector ?? ""}${options.metadataOnly ? "#metadata" : ""}`;
     let entry = this.informers.get(key);
     if (!entry) {
       const informer = new Informer<KubeObject>(this.client, type, undefined, {
         ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+        ...(options.metadataOnly ? { metadataOnly: true } : {}),
         onError: (error) => this.log.warn({ err: error, resource: type.plural }, "watch failed; retrying"),
       });
       entry = { informer, phase: options.phase ?? 0 };

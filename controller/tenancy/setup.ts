@@ -77,7 +77,10 @@ export function setupTenancy(manager: Manager, settings: TenancySettings): void 
     resources.networkPolicy,
     resources.roleBinding,
   ])
-    manager.watch(manager.informer(type, { labelSelector: labels.department }), enqueueOwner);
+    manager.watch(
+      manager.informer(type, { labelSelector: labels.department, metadataOnly: true }),
+      enqueueOwner,
+    );
 
   const impersonation = new ImpersonationSync(client, log.child({ component: "impersonation" }), () =>
     departments.list(),

@@ -1,5 +1,6 @@
 import { Agent, type RequestOptions, request } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { type ClusterCredentials, credentialsOf, defaultCredentials } from "./credentials.ts";
 import { type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
 
 /** The parts of a Kubernetes object every caller relies on. */
@@ -18,6 +19,8 @@ export interface KubeObject {
     deletionTimestamp?: string;
     creationTimestamp?: string;
     ownerReferences?: unknown[];
+    /** Server-side apply's field ownership; informer caches drop it. */
+    managedFields?: unknown[];
   };
   [key: string]: unknown;
 }
@@ -94,14 +97,14 @@ export interface Impersonation {
 export class KubeClient {
   readonly server: string;
   private readonly agent: Agent;
-  private readonly kc: KubeConfig;
+  private readonly credentials: ClusterCredentials;
   private readonly as: Impersonation | undefined;
   private readonly ownsAgent: boolean;
   private base: { options: RequestOptions; loadedAt: number } | undefined;
 
-  private constructor(server: string, kc: KubeConfig, as: Impersonation | undefined, agent?: Agent) {
-    this.server = server;
-    this.kc = kc;
+  private constructor(credentials: ClusterCredentials, as: Impersonation | undefined, agent?: Agent) {
+    this.server = credentials.server;
+    this.credentials = credentials;
     this.as = as;
     this.ownsAgent = agent === undefined;
     this.agent = agent ?? new Agent({ keepAlive: true, maxSockets: 32 });
@@ -112,14 +115,15 @@ export class KubeClient {
    * judge that identity. Shares this client's connections; closing it leaves them open.
    */
   impersonating(as: Impersonation): KubeClient {
-    return new KubeClient(this.server, this.kc, as, this.agent);
+    return new KubeClient(this.credentials, as, this.agent);
   }
 
-  /** From $KUBECONFIG / ~/.kube/config, or the in-cluster service account when running in a pod. */
-  static async fromKubeConfig(kc: KubeConfig = defaultKubeConfig(), as?: Impersonation): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster");
-    const client = new KubeClient(cluster.server.replace(/\/$/, ""), kc, as);
+  /**
+   * From the KubeConfig given, else $KUBECONFIG / ~/.kube/config, or the in-cluster service account when
+   * running in a pod (credentials.ts).
+   */
+  static async fromKubeConfig(kc?: KubeConfig, as?: Impersonation): Promise<KubeClient> {
+    const client = new KubeClient(kc ? credentialsOf(kc) : await defaultCredentials(), as);
     await client.requestOptions();
     return client;
   }
@@ -131,7 +135,7 @@ export class KubeClient {
   private async requestOptions(): Promise<RequestOptions> {
     if (this.base && Date.now() - this.base.loadedAt < 60_000) return this.base.options;
     const opts: RequestOptions = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
+    await this.credentials.apply(opts);
     const headers = { ...(opts.headers as Record<string, string | string[]>) };
     if (this.as) {
       headers["Impersonate-User"] = this.as.user;
@@ -375,10 +379,4 @@ export class KubeClient {
 function parseWarning(header: string): string {
   const match = /^\d{3} \S+ "(.*)"$/.exec(header);
   return match?.[1]?.replaceAll('\\"', '"') ?? header;
-}
-
-export function defaultKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }

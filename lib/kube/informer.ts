@@ -16,6 +16,8 @@ export interface InformerOptions {
   labelSelector?: string;
   /** E.g. `metadata.name=x`: how RBAC lets a watch be limited to the objects a role names. */
   fieldSelector?: string;
+  /** Keep only apiVersion, kind and metadata (for caches that only say which object changed). */
+  metadataOnly?: boolean;
   onError?: (error: unknown) => void;
 }
 
@@ -133,11 +135,11 @@ export class Informer<T extends KubeObject> {
     });
     const seen = new Set<string>();
     for (const item of list.items) {
-      const object = {
+      const object = this.kept({
         ...item,
         apiVersion: item.apiVersion ?? this.apiVersion(),
         kind: item.kind ?? this.type.kind,
-      };
+      });
       const key = objectKey(object);
       seen.add(key);
       const previous = this.cache.get(key);
@@ -154,6 +156,13 @@ export class Informer<T extends KubeObject> {
     this.changed();
   }
 
+  /** What the cache keeps of an object. */
+  private kept(object: T): T {
+    const trimmed = withoutManagedFields(object);
+    if (!this.options.metadataOnly) return trimmed;
+    return { apiVersion: trimmed.apiVersion, kind: trimmed.kind, metadata: trimmed.metadata } as T;
+  }
+
   private apiVersion(): string {
     return this.type.group ? `${this.type.group}/${this.type.version}` : this.type.version;
   }
@@ -166,14 +175,15 @@ export class Informer<T extends KubeObject> {
     const rv = event.object.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (event.type !== "BOOKMARK") {
-      const key = objectKey(event.object);
+      const object = this.kept(event.object);
+      const key = objectKey(object);
       if (event.type === "DELETED") {
         this.cache.delete(key);
-        this.onChange("delete", event.object);
+        this.onChange("delete", object);
       } else {
         const previous = this.cache.get(key);
-        this.cache.set(key, event.object);
-        this.onChange(previous ? "update" : "add", event.object, previous);
+        this.cache.set(key, object);
+        this.onChange(previous ? "update" : "add", object, previous);
       }
     }
     this.changed();
@@ -184,6 +194,17 @@ export class Informer<T extends KubeObject> {
     this.changeWaiters.clear();
     for (const waiter of waiters) waiter();
   }
+}
+
+/**
+ * Server-side apply's field ownership records are often the larger part of an object and nothing reads
+ * them from a cache (writes are applies, which the server merges): like client-go's
+ * TransformStripManagedFields, caches keep objects without them.
+ */
+function withoutManagedFields<T extends KubeObject>(object: T): T {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _, ...metadata } = object.metadata;
+  return { ...object, metadata };
 }
 
 function revision(resourceVersion: string): bigint | undefined {

@@ -44,9 +44,17 @@ async function reconcileCount(port: number, kind: string): Promise<number> {
   return Number(line?.split(" ").at(-1) ?? Number.NaN);
 }
 
-function peakRssMiB(pid: number | undefined): number {
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** VmHWM: the peak resident set so far; VmRSS: the resident set now. */
+function rssMiB(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHWM"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
 }
 
 await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
@@ -54,6 +62,8 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
 
   // --- with the controller
   const controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "bench" });
+  const startRss = rssMiB(controller.process.pid, "VmRSS");
+  const startCpu = cpuSeconds(controller.process.pid);
   const names = Array.from({ length: count }, (_, i) => `p${run}-${i}`);
   const createdAt = new Map<string, number>();
   const readyAt = new Map<string, number>();
@@ -82,7 +92,9 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
   // Reconciles still queued by the last status writes count too: let the controller settle first.
   await new Promise((r) => setTimeout(r, 3_000));
   const reconciles = await reconcileCount(controller.port, "department");
-  const peak = peakRssMiB(controller.process.pid);
+  const peak = rssMiB(controller.process.pid);
+  const settledRss = rssMiB(controller.process.pid, "VmRSS");
+  const cpu = cpuSeconds(controller.process.pid) - startCpu;
   await controller.stop();
   const latency = summarize(names.map((n) => (readyAt.get(n) ?? 0) - (createdAt.get(n) ?? 0)));
 
@@ -119,7 +131,10 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
     "create-to-Ready p99": formatMs(latency.p99),
     "total wall time": `${(controllerWall / 1000).toFixed(1)} s`,
     throughput: `${(count / (controllerWall / 1000)).toFixed(1)} departments/s`,
+    "controller RSS once started, no departments": `${startRss.toFixed(0)} MiB`,
     "controller peak RSS": `${peak.toFixed(0)} MiB`,
+    "controller RSS once settled": `${settledRss.toFixed(0)} MiB`,
+    "controller CPU, create to settled": `${cpu.toFixed(1)} s`,
     "department reconciles": String(reconciles),
     "reconciles per department": (reconciles / count).toFixed(2),
   });

@@ -276,7 +276,7 @@ async function screenshot(page: Page, name: string, scrollTo?: string): Promise<
 
 /** axe (WCAG 2.2 AA) on the page as it is: the ids of the rules it violates. */
 async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
+  await page.evaluate(await axeSource());
   return page.evaluate(
     (tags) =>
       (

@@ -119,4 +119,42 @@ describe("Informer", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
     expect(await informer.reached("not-a-revision", 10)).toBe(false);
   });
+
+  it("keeps objects without server-side apply's field records, from the list and from the watch", async () => {
+    const kube = new FakeKube();
+    const owned = (name: string): KubeObject => ({
+      ...cm(name),
+      metadata: {
+        name,
+        namespace: "ns",
+        managedFields: [{ manager: "govhost", fieldsV1: { "f:data": {} } }],
+      },
+    });
+    kube.put(owned("listed"));
+    const informer = new Informer<KubeObject>(kube.asClient(), resources.configMap, undefined);
+    void informer.run(abort.signal);
+    await informer.synced;
+    kube.put(owned("watched"));
+    await until(() => informer.get("ns/watched") !== undefined);
+    for (const key of ["ns/listed", "ns/watched"]) {
+      expect(informer.get(key)?.metadata?.managedFields).toBeUndefined();
+      expect(informer.get(key)?.metadata?.name).toBe(key.slice(3));
+    }
+  });
+
+  it("keeps only metadata when asked: a cache that only says which object changed", async () => {
+    const kube = new FakeKube();
+    kube.put({
+      ...cm("big", { payload: "x".repeat(10_000) }),
+      metadata: { name: "big", namespace: "ns", labels: { a: "b" } },
+    });
+    const informer = new Informer<KubeObject>(kube.asClient(), resources.configMap, undefined, {
+      metadataOnly: true,
+    });
+    void informer.run(abort.signal);
+    await informer.synced;
+    const kept = informer.get("ns/big");
+    expect(Object.keys(kept ?? {}).sort()).toEqual(["apiVersion", "kind", "metadata"]);
+    expect(kept?.metadata).toMatchObject({ name: "big", namespace: "ns", labels: { a: "b" } });
+  });
 });

@@ -2,6 +2,8 @@
 // `npm run image:govhost` (for machines without one) both build it, and tests/unit/govhost-image.test.ts
 // checks the Dockerfile says the same as this.
 
+import { controllerNodeFlags } from "../../controller/api/defaults.ts";
+
 export const govhostImageSpec = {
   /** The Dockerfile's base is node:<nodeMajor>-<debianSuite>-slim; here: Debian's root file system plus Node. */
   debianSuite: "bookworm",
@@ -21,7 +23,7 @@ export const govhostImageSpec = {
   /** The controller's health and metrics, the portal API, the controller's API-gateway check. */
   ports: [8080, 8081, 8082],
   /** The controller by default; the portal API is `node portal-api/main.ts`. */
-  cmd: ["node", "controller/main.ts"],
+  cmd: ["node", ...controllerNodeFlags, "controller/main.ts"],
 } as const;
 
 /** The program entry points the image runs (each must only import what `copies` brings). */
