@@ -8,7 +8,7 @@ import { writeKubeconfig } from "./kubeconfig.ts";
 import { nodeNetwork } from "./node/network.ts";
 import { createPki, type Pki } from "./pki.ts";
 import { freePorts } from "./ports.ts";
-import { isAlive, logTail, type ManagedProcess, startDaemon, stopProcess } from "./processes.ts";
+import { isAlive, logTail, type ManagedProcess, signalGroup, startDaemon, stopProcess } from "./processes.ts";
 
 /** Everything needed to find, use and stop a running local control plane; persisted as JSON. */
 export interface ControlPlaneState {
@@ -260,6 +260,46 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
     await stopControlPlane(state);
     throw error;
   }
+}
+
+/**
+ * Kills one of the control plane's processes (SIGKILL: a crash, not a shutdown) and starts it again with
+ * the same arguments, ports, data and certificates, as a supervisor would; resolves once the API server is
+ * ready again. For fault tests: clients must recover without being restarted themselves.
+ */
+export async function crashAndRestart(
+  state: ControlPlaneState,
+  binaries: ControlPlaneBinaries,
+  name: "etcd" | "kube-apiserver",
+  options: { downMs?: number; readyTimeoutMs?: number } = {},
+): Promise<void> {
+  const index = state.processes.findIndex((p) => p.name === name);
+  const proc = state.processes[index];
+  if (!proc) throw new Error(`the control plane has no ${name} process`);
+  signalGroup(proc.pid, "SIGKILL");
+  while (isAlive(proc.pid)) await sleep(50);
+  await sleep(options.downMs ?? 0);
+  const address = new URL(state.server).hostname;
+  state.processes[index] =
+    name === "etcd"
+      ? startDaemon(
+          name,
+          binaries.etcd,
+          etcdArgs(join(state.workDir, "etcd"), state.ports.etcdClient, state.ports.etcdPeer),
+          proc.log,
+        )
+      : startDaemon(
+          name,
+          binaries.kubeApiserver,
+          apiserverArgs(state.pki, state.ports.etcdClient, state.ports.apiserver, address),
+          proc.log,
+        );
+  await waitFor(
+    "kube-apiserver /readyz",
+    async () => (await adminGet(state.server, state.pki, "/readyz")) === 200,
+    state.processes,
+    options.readyTimeoutMs ?? 120_000,
+  );
 }
 
 /** Stops every process of the control plane (newest first) and removes its work directory. */

@@ -15,10 +15,10 @@ export function startTestPortalApi(
   issuer: string,
   auditPath: string,
   rateLimitPerMinute = 100_000,
-  options: { port?: number; web?: PortalApiSettings["web"] } = {},
+  options: { port?: number; web?: PortalApiSettings["web"]; kubeconfig?: string } = {},
 ): Promise<RunningPortalApi> {
   return startPortalApi({
-    kubeconfig: kubeConfigFrom(inject("portalApiKubeconfig")),
+    kubeconfig: kubeConfigFrom(options.kubeconfig ?? inject("portalApiKubeconfig")),
     tokens: {
       issuer,
       audience: testAudience,
