@@ -3,17 +3,14 @@
 // EService and of its workload as the caller, create, audit record). The API runs as its own process with
 // its service account against a fresh local control plane; tokens come from the local OpenID provider.
 //   npm run bench -- api [--seconds 10] [--seed 20] [--reads 100,200,400,800,1000,1200] [--writes 10,20,40,80]
-import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { resources } from "../../lib/kube/resources.ts";
-import { projectRoot } from "../../lib/local-state.ts";
-import { freePort } from "../../tools/cluster/ports.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
+import { spawnPortalApi } from "../../tools/portal-api-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
 import { report } from "./_stats.ts";
@@ -82,26 +79,16 @@ await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKub
     audience,
     users: { "bench-admin": { name: "Bench", groups: [`${dept}-admins`] } },
   });
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["portal-api/main.ts"], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      KUBECONFIG: portalApiKubeconfig,
-      GOVHOST_OIDC_ISSUER: identity.issuer,
-      GOVHOST_OIDC_AUDIENCE: audience,
-      GOVHOST_OIDC_CLIENT_ID: apiClient.id,
-      GOVHOST_OIDC_CLIENT_SECRET: apiClient.secret,
-      GOVHOST_OIDC_ALLOW_HTTP: "true",
-      GOVHOST_API_PORT: String(port),
-      GOVHOST_API_RATE_LIMIT: "10000000",
-      GOVHOST_AUDIT_LOG: join(root, "audit.log"),
-    },
-    stdio: ["ignore", "ignore", "inherit"],
+  const api = await spawnPortalApi({
+    kubeconfig: portalApiKubeconfig,
+    issuer: identity.issuer,
+    audience,
+    auditLog: join(root, "audit.log"),
+    rateLimitPerMinute: 10_000_000,
+    inheritStderr: true,
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = api.url;
   try {
-    await waitFor("the portal API", async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
     const token = await loginAs(identity.issuer, "bench-admin", audience);
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const collection = `${url}/api/v1/departments/${dept}/environments/prod/eservices`;
@@ -167,7 +154,7 @@ await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKub
       ),
     });
   } finally {
-    child.kill("SIGTERM");
+    await api.stop();
     await identity.close();
     await controller.stop();
   }

@@ -4,6 +4,7 @@
 // a real one (the local OpenID provider's sign-in, in Chromium); the statements are written directly, as
 // the metering controller would (lines per environment, e-service and resource).
 //   npm run bench -- finance-pages [--departments 200] [--months 12] [--requests 60] [--concurrency 4]
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { freePort } from "../../tools/cluster/ports.ts";
 import { startLocalProvider } from "../../tools/oidc/provider.ts";
 import { apiClient, webClient } from "../../tools/oidc/users.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
+import { signInAtProvider } from "../integration/support/browser-sign-in.ts";
 import { requireChromium } from "../integration/support/chromium.ts";
 import { withBenchCluster } from "./_cluster.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
@@ -194,15 +196,7 @@ await withBenchCluster("finance-pages", async ({ admin, portalApiKubeconfig, roo
     // A real sign-in as finance at the local provider (any password), in a browser.
     const page = await browser.newPage();
     await page.goto(`${url}/costs`);
-    for (let step = 0; step < 6 && !page.url().startsWith(url); step++) {
-      const login = page.locator('input[name="login"]');
-      if (await login.count()) {
-        await login.fill("finance");
-        await page.locator('input[name="password"]').fill("any");
-      }
-      await page.locator('button[type="submit"]').first().click();
-      await page.waitForLoadState();
-    }
+    await signInAtProvider(page, "finance", url);
     const session = (await page.context().cookies(url)).find((c) => c.name === "govhost_session");
     if (!session) throw new Error(`no session after sign-in (at ${page.url()})`);
     const cookie = `govhost_session=${session.value}`;

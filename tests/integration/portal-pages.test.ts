@@ -22,6 +22,7 @@ import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
 import { webClient } from "../../tools/oidc/users.ts";
+import { signInAtProvider } from "./support/browser-sign-in.ts";
 import { requireChromium } from "./support/chromium.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
@@ -249,15 +250,7 @@ describe("the public pages in a real browser", () => {
 
 /** Signs in at the local provider's login and consent pages (development interactions: any password). */
 async function signIn(page: Page, user: string): Promise<void> {
-  for (let step = 0; step < 6 && !page.url().startsWith(api.url); step++) {
-    const login = page.locator('input[name="login"]');
-    if (await login.count()) {
-      await login.fill(user);
-      await page.locator('input[name="password"]').fill("any");
-    }
-    await page.locator('button[type="submit"]').first().click();
-    await page.waitForLoadState();
-  }
+  await signInAtProvider(page, user, api.url);
   expect(page.url().startsWith(api.url), page.url()).toBe(true);
 }
 

@@ -18,6 +18,7 @@ import { freePort } from "../../tools/cluster/ports.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { inClusterApiHost } from "../../tools/start-in-cluster.ts";
 import { ensurePulumiBinaries } from "../../tools/upstream/binaries.ts";
+import { signInAtProvider } from "./support/browser-sign-in.ts";
 import { requireChromium } from "./support/chromium.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
@@ -141,15 +142,7 @@ describe("npm start -- --in-cluster", () => {
         const pages = `https://${inClusterApiHost}`;
         await page.goto(`${pages}/departments/immd`);
         expect(page.url().startsWith(issuer), page.url()).toBe(true);
-        for (let step = 0; step < 6 && !page.url().startsWith(pages); step++) {
-          const login = page.locator('input[name="login"]');
-          if (await login.count()) {
-            await login.fill("immd-admin");
-            await page.locator('input[name="password"]').fill("any");
-          }
-          await page.locator('button[type="submit"]').first().click();
-          await page.waitForLoadState();
-        }
+        await signInAtProvider(page, "immd-admin", pages);
         expect(new URL(page.url()).pathname).toBe("/departments/immd");
         expect(await page.locator("header").textContent()).toContain("Signed in as immd-admin");
         expect(await page.getByRole("row", { name: /Visa application status/ }).count()).toBe(1);

@@ -1,15 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { projectRoot } from "../../lib/local-state.ts";
-import { freePort } from "../../tools/cluster/ports.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { type LocalProvider, startLocalProvider } from "../../tools/oidc/provider.ts";
-import { apiClient } from "../../tools/oidc/users.ts";
+import { type PortalApiProcess, spawnPortalApi } from "../../tools/portal-api-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import {
   isReady,
@@ -17,7 +14,7 @@ import {
   waitForDepartment,
   waitForQuotaToCount,
 } from "../integration/support/govhost.ts";
-import { eventually, uniqueName } from "../integration/support/kube.ts";
+import { uniqueName } from "../integration/support/kube.ts";
 import { testAudience } from "../integration/support/portal-api.ts";
 
 // #18's fault "the portal API killed mid-write": the API process gets SIGKILL while 30 creates are in
@@ -31,34 +28,16 @@ const dept = uniqueName("crash");
 const namespace = `${dept}-prod`;
 let dir: string;
 let provider: LocalProvider;
-let api: { process: ChildProcess; url: string } | undefined;
+let api: PortalApiProcess | undefined;
 const tokens: Record<string, string> = {};
 
-async function startApi(): Promise<{ process: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["portal-api/main.ts"], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      KUBECONFIG: inject("portalApiKubeconfig"),
-      GOVHOST_OIDC_ISSUER: provider.issuer,
-      GOVHOST_OIDC_AUDIENCE: testAudience,
-      GOVHOST_OIDC_CLIENT_ID: apiClient.id,
-      GOVHOST_OIDC_CLIENT_SECRET: apiClient.secret,
-      GOVHOST_OIDC_ALLOW_HTTP: "true",
-      GOVHOST_API_HOST: "127.0.0.1",
-      GOVHOST_API_PORT: String(port),
-      GOVHOST_API_RATE_LIMIT: "100000",
-      GOVHOST_AUDIT_LOG: join(dir, "audit.log"),
-    },
-    stdio: "ignore",
+const startApi = () =>
+  spawnPortalApi({
+    kubeconfig: inject("portalApiKubeconfig"),
+    issuer: provider.issuer,
+    audience: testAudience,
+    auditLog: join(dir, "audit.log"),
   });
-  const url = `http://127.0.0.1:${port}`;
-  await eventually("the portal API to be ready", async () =>
-    (await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined,
-  );
-  return { process: child, url };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "govhost-sec-crash-"));
@@ -78,7 +57,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  api?.process.kill("SIGKILL");
+  await api?.kill();
   await provider?.close();
   await env.admin?.delete(resources.department, dept);
   rmSync(dir, { recursive: true, force: true });
@@ -114,7 +93,7 @@ describe("the portal API is killed in the middle of writes", () => {
         // Kill once a few writes are through: the rest are somewhere between record, dry run and create.
         if (answered.length >= 5 && !killed) {
           killed = true;
-          running.process.kill("SIGKILL");
+          void running.kill();
         }
       } catch {
         // the connection died with the process
