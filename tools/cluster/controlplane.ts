@@ -199,29 +199,12 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
   };
   try {
     progress(`starting etcd on 127.0.0.1:${etcdClient}`);
-    processes.push(
-      startDaemon(
-        "etcd",
-        options.binaries.etcd,
-        etcdArgs(join(workDir, "etcd"), etcdClient, etcdPeer),
-        join(logDir, "etcd.log"),
-      ),
-    );
+    processes.push(startComponent(state, options.binaries, "etcd", join(logDir, "etcd.log")));
     progress(`starting kube-apiserver (${state.version}) on ${server}`);
     processes.push(
-      startDaemon(
-        "kube-apiserver",
-        options.binaries.kubeApiserver,
-        apiserverArgs(pki, etcdClient, apiserver, address),
-        join(logDir, "kube-apiserver.log"),
-      ),
+      startComponent(state, options.binaries, "kube-apiserver", join(logDir, "kube-apiserver.log")),
     );
-    await waitFor(
-      "kube-apiserver /readyz",
-      async () => (await adminGet(server, pki, "/readyz")) === 200,
-      processes,
-      timeout,
-    );
+    await apiserverReady(state, timeout);
 
     const kcmKubeconfig = join(workDir, "controller-manager.kubeconfig");
     writeKubeconfig(kcmKubeconfig, {
@@ -279,26 +262,34 @@ export async function crashAndRestart(
   signalGroup(proc.pid, "SIGKILL");
   while (isAlive(proc.pid)) await sleep(50);
   await sleep(options.downMs ?? 0);
-  const address = new URL(state.server).hostname;
-  state.processes[index] =
-    name === "etcd"
-      ? startDaemon(
-          name,
-          binaries.etcd,
-          etcdArgs(join(state.workDir, "etcd"), state.ports.etcdClient, state.ports.etcdPeer),
-          proc.log,
-        )
-      : startDaemon(
-          name,
-          binaries.kubeApiserver,
-          apiserverArgs(state.pki, state.ports.etcdClient, state.ports.apiserver, address),
-          proc.log,
-        );
-  await waitFor(
+  state.processes[index] = startComponent(state, binaries, name, proc.log);
+  await apiserverReady(state, options.readyTimeoutMs ?? 120_000);
+}
+
+/** Starts etcd or the kube-apiserver with the state's ports, data directory and certificates. */
+function startComponent(
+  state: ControlPlaneState,
+  binaries: ControlPlaneBinaries,
+  name: "etcd" | "kube-apiserver",
+  log: string,
+): ManagedProcess {
+  const { ports, pki, workDir } = state;
+  return name === "etcd"
+    ? startDaemon(name, binaries.etcd, etcdArgs(join(workDir, "etcd"), ports.etcdClient, ports.etcdPeer), log)
+    : startDaemon(
+        name,
+        binaries.kubeApiserver,
+        apiserverArgs(pki, ports.etcdClient, ports.apiserver, new URL(state.server).hostname),
+        log,
+      );
+}
+
+function apiserverReady(state: ControlPlaneState, timeoutMs: number): Promise<void> {
+  return waitFor(
     "kube-apiserver /readyz",
     async () => (await adminGet(state.server, state.pki, "/readyz")) === 200,
     state.processes,
-    options.readyTimeoutMs ?? 120_000,
+    timeoutMs,
   );
 }
 
