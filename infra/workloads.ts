@@ -3,8 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { apiGateway, gatewayCheckService } from "../controller/api/api-gateway.ts";
 import { controllerNodeFlags } from "../controller/api/defaults.ts";
 import { prefixRule } from "../controller/api/ingress-rule.ts";
+import { platformDataClassification } from "../controller/api/platform.ts";
 import { controllerIdentity, portalApiIdentity } from "../controller/api/rbac.ts";
 import { scannerBrowser } from "../controller/api/scanner-browser.ts";
+import { tenantDeclared } from "../policies/keys.ts";
 import type { Manifest } from "./resources.ts";
 
 // The controller and portal API as Deployments in the platform namespace (Pod Security restricted there),
@@ -91,6 +93,7 @@ function browserContainer(image: pulumi.Input<string>) {
   return {
     name: scannerBrowser.containerName,
     image,
+    imagePullPolicy: "Always",
     command: scannerBrowser.command(),
     env: [{ name: "HOME", value: "/tmp" }],
     resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1536Mi" } },
@@ -113,7 +116,7 @@ function deployment(args: DeploymentArgs): Manifest {
       selector: { matchLabels: { "app.kubernetes.io/name": name } },
       template: {
         metadata: {
-          labels,
+          labels: { ...labels, [tenantDeclared.dataClassification]: platformDataClassification },
           // Where a cluster's Prometheus finds the metrics by the common convention (with the Prometheus
           // operator, the ServiceMonitor below).
           annotations: {
@@ -137,6 +140,7 @@ function deployment(args: DeploymentArgs): Manifest {
             {
               name,
               image: args.image,
+              imagePullPolicy: "Always",
               command: ["node", ...(args.nodeFlags ?? []), args.command],
               env: withBrowser
                 ? [...args.env, { name: "GOVHOST_BROWSER_ENDPOINT", value: scannerBrowser.endpoint }]

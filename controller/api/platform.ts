@@ -3,6 +3,7 @@ import {
   baselineManifests,
   defaultBaselineSettings,
 } from "../../policies/admission.ts";
+import { platformOwned } from "../../policies/keys.ts";
 import { allCrds } from "./crds.ts";
 import { defaultCatalogue } from "./default-catalogue.ts";
 import { defaultRateCard } from "./default-ratecard.ts";
@@ -36,10 +37,24 @@ export const staticImpersonableGroups = [
   recordsManagersGroup,
 ];
 
-const namespace = (name: string, extra: Record<string, string> = {}) => ({
+/**
+ * What the platform's own pods hold (user names in the audit log, department records): they declare it like
+ * a department's workloads do, and the platform namespace's ceiling allows it (GH-DATA-001).
+ */
+export const platformDataClassification = "RESTRICTED";
+
+const namespace = (
+  name: string,
+  extra: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+) => ({
   apiVersion: "v1",
   kind: "Namespace",
-  metadata: { name, labels: { ...partOf, ...extra } },
+  metadata: {
+    name,
+    labels: { ...partOf, ...extra },
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+  },
 });
 
 /** The platform objects every govhost installation has, in apply order (CRDs first). */
@@ -51,7 +66,11 @@ export function platformManifests(options: {
   const subject = { kind: "ServiceAccount", name: serviceAccount, namespace: systemNs };
   return [
     ...allCrds,
-    namespace(systemNs, { "pod-security.kubernetes.io/enforce": "restricted" }),
+    namespace(
+      systemNs,
+      { "pod-security.kubernetes.io/enforce": "restricted" },
+      { [platformOwned.maxDataClassification]: platformDataClassification },
+    ),
     namespace(options.ingressControllerNamespace),
     ...tenantClusterRoles,
     controllerClusterRole,
