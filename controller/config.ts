@@ -112,6 +112,14 @@ export const controllerSettings = {
     form: "whole milliseconds, at least 1000",
     description: "How often pods' usage is read from metrics.k8s.io (consumed-mode metering).",
   },
+  brokerTimeoutMs: {
+    env: "GOVHOST_BROKER_TIMEOUT_MS",
+    schema: Milliseconds(1_000),
+    default: 30_000,
+    form: "whole milliseconds, at least 1000",
+    description:
+      "How long one call to a shared service's broker may take, answer included; a broker that does not answer in time is reported on its instances and not called again for twice as long.",
+  },
   ledgerCompactBytes: {
     env: "GOVHOST_LEDGER_COMPACT_BYTES",
     schema: Type.Integer({ minimum: 1_024, maximum: 900 * 1024 }),

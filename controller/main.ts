@@ -54,7 +54,7 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
       browserEndpoint: config.browserEndpoint,
     },
   );
-  setupSharedServices(manager);
+  setupSharedServices(manager, { brokerTimeoutMs: config.brokerTimeoutMs });
   setupApiExchange(manager, {
     gateway: { namespace: config.ingressNamespace, className: config.ingressClass },
     ...(config.apiGatewayCheckHost

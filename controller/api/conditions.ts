@@ -109,6 +109,8 @@ export const statusOwners = {
         "Provisioned",
         "Deprovisioning",
         "BrokerOperationInProgress",
+        "BrokerUnreachable",
+        "BrokerFault",
         "ProvisionFailed",
         "UpdateFailed",
         "NotATenantNamespace",

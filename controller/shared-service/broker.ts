@@ -8,7 +8,13 @@ import type {
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
 import type { Plan } from "./desired.ts";
-import { type BrokerEndpoint, BrokerError, OsbClient } from "./osb-client.ts";
+import {
+  type BrokerEndpoint,
+  BrokerError,
+  BrokerUnreachable,
+  defaultBrokerTimeoutMs,
+  OsbClient,
+} from "./osb-client.ts";
 
 // Broker-backed instances: the catalogue entry points at an Open Service Broker, and the instance follows
 // the broker's asynchronous operations (provision, plan update, deprovision) by polling last_operation,
@@ -30,9 +36,45 @@ export const pollMs = 2_000;
 
 export class BrokerProvisioner {
   private readonly client: KubeClient;
+  private readonly timeoutMs: number;
+  /**
+   * Brokers that did not answer, by URL, with when they may be called again: meanwhile their instances are
+   * told so at once, so a hanging broker holds at most one of the controller's workers at a time and the
+   * instances of other services (and every other controller) go on.
+   */
+  private readonly unreachable = new Map<string, { until: number; error: BrokerUnreachable }>();
 
-  constructor(client: KubeClient) {
+  constructor(client: KubeClient, options: { timeoutMs?: number | undefined } = {}) {
     this.client = client;
+    this.timeoutMs = options.timeoutMs ?? defaultBrokerTimeoutMs;
+  }
+
+  /** How long an instance waits before its broker is asked again after a failure (see above). */
+  get retryMs(): number {
+    return 2 * this.timeoutMs;
+  }
+
+  /** A client for the service's broker, unless the broker is being left alone after not answering. */
+  private async osb(service: SharedService): Promise<{ osb: OsbClient; url: string }> {
+    const endpoint = await this.endpoint(service);
+    const held = this.unreachable.get(endpoint.url);
+    if (held && held.until > Date.now())
+      throw new BrokerUnreachable(
+        `${held.error.message}; it is asked again after ${new Date(held.until).toISOString()}`,
+      );
+    this.unreachable.delete(endpoint.url);
+    return { osb: new OsbClient(endpoint, { timeoutMs: this.timeoutMs }), url: endpoint.url };
+  }
+
+  /** Runs broker calls; a broker that did not answer is left alone for `retryMs`. */
+  private async calling<T>(url: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof BrokerUnreachable)
+        this.unreachable.set(url, { until: Date.now() + this.retryMs, error });
+      throw error;
+    }
   }
 
   private async endpoint(service: SharedService): Promise<BrokerEndpoint> {
@@ -62,7 +104,17 @@ export class BrokerProvisioner {
     plan: Plan,
     department: string,
   ): Promise<BrokerStep> {
-    const osb = new OsbClient(await this.endpoint(service));
+    const { osb, url } = await this.osb(service);
+    return this.calling(url, () => this.stepWith(osb, instance, service, plan, department));
+  }
+
+  private async stepWith(
+    osb: OsbClient,
+    instance: InstanceObject,
+    service: SharedService,
+    plan: Plan,
+    department: string,
+  ): Promise<BrokerStep> {
     const id = instance.metadata.uid as string;
     const state: BrokerStatus = { ...instance.status?.broker };
     const waiting = (what: string): BrokerStep => ({
@@ -165,7 +217,16 @@ export class BrokerProvisioner {
     service: SharedService,
     plan: Plan,
   ): Promise<{ done: boolean; broker: BrokerStatus }> {
-    const osb = new OsbClient(await this.endpoint(service));
+    const { osb, url } = await this.osb(service);
+    return this.calling(url, () => this.releaseWith(osb, instance, plan, service));
+  }
+
+  private async releaseWith(
+    osb: OsbClient,
+    instance: InstanceObject,
+    plan: Plan,
+    service: SharedService,
+  ): Promise<{ done: boolean; broker: BrokerStatus }> {
     const id = instance.metadata.uid as string;
     const state: BrokerStatus = { ...instance.status?.broker };
     const ids = this.ids(service, plan);

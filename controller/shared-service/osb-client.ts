@@ -17,6 +17,16 @@ export class BrokerError extends Error {
   }
 }
 
+/** The broker did not answer at all: no connection, or no whole answer within the client's time limit. */
+export class BrokerUnreachable extends BrokerError {
+  constructor(message: string) {
+    super(0, message);
+  }
+}
+
+/** How long one call may take, answer included, before the broker counts as unreachable. */
+export const defaultBrokerTimeoutMs = 30_000;
+
 export type OperationState = "in progress" | "succeeded" | "failed";
 
 export interface AsyncResult {
@@ -59,8 +69,22 @@ function parseObject(text: string, status: number, what: string): Record<string,
 
 export class OsbClient {
   private readonly endpoint: BrokerEndpoint;
-  constructor(endpoint: BrokerEndpoint) {
+  private readonly timeoutMs: number;
+  constructor(endpoint: BrokerEndpoint, options: { timeoutMs?: number } = {}) {
     this.endpoint = endpoint;
+    this.timeoutMs = options.timeoutMs ?? defaultBrokerTimeoutMs;
+  }
+
+  /** Turns a failure to get a whole answer (connection, time limit) into BrokerUnreachable. */
+  private unreachable(error: unknown, what: string): BrokerUnreachable {
+    const url = this.endpoint.url;
+    if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
+      return new BrokerUnreachable(
+        `the broker at ${url} did not answer ${what} within ${this.timeoutMs / 1000} s`,
+      );
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+    return new BrokerUnreachable(`could not reach the broker at ${url} for ${what}: ${detail}`);
   }
 
   private async call(
@@ -75,13 +99,23 @@ export class OsbClient {
     if (this.endpoint.username)
       headers.authorization = `Basic ${Buffer.from(`${this.endpoint.username}:${this.endpoint.password ?? ""}`).toString("base64")}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(`${this.endpoint.url.replace(/\/$/, "")}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await boundedText(response, maxResponseBytes, `${method} ${path}`);
+    const what = `${method} ${path}`;
+    let response: Response;
+    let text: string;
+    try {
+      // One time limit for the whole exchange: a broker that sends headers and then trickles (or nothing)
+      // is as unreachable as one that never answers.
+      response = await fetch(`${this.endpoint.url.replace(/\/$/, "")}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await boundedText(response, maxResponseBytes, what);
+    } catch (error) {
+      if (error instanceof BrokerError) throw error;
+      throw this.unreachable(error, what);
+    }
     const json = parseObject(text, response.status, `${method} ${path}`);
     if (response.status >= 400 && response.status !== 410) {
       const description = typeof json.description === "string" ? json.description : text.slice(0, 300);
@@ -141,7 +175,12 @@ export class OsbClient {
       `/v2/service_instances/${instanceId}/last_operation${query}`,
     );
     if (status === 410) return { state: "succeeded", description: "gone" };
-    const state = json.state === "succeeded" || json.state === "failed" ? json.state : "in progress";
+    const state = json.state;
+    if (state !== "in progress" && state !== "succeeded" && state !== "failed")
+      throw new BrokerError(
+        status,
+        `broker answer to GET last_operation has no valid state (in progress, succeeded or failed): ${JSON.stringify(state ?? null).slice(0, 100)}`,
+      );
     return { state, ...(typeof json.description === "string" ? { description: json.description } : {}) };
   }
 

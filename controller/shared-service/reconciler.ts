@@ -14,6 +14,7 @@ import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
 import { BrokerProvisioner, pollMs } from "./broker.ts";
 import { type Plan, renderInstance } from "./desired.ts";
+import { BrokerError, BrokerUnreachable } from "./osb-client.ts";
 
 const availabilityPollMs = 15_000;
 
@@ -56,12 +57,13 @@ export class SharedServiceInstanceReconciler {
     tenantOf: (namespace: string) => Tenant | undefined;
     serviceOf: (name: string) => SharedService | undefined;
     status: StatusWriter;
+    brokerTimeoutMs?: number;
   }) {
     this.status = options.status;
     this.client = options.client;
     this.tenantOf = options.tenantOf;
     this.serviceOf = options.serviceOf;
-    this.broker = new BrokerProvisioner(options.client);
+    this.broker = new BrokerProvisioner(options.client, { timeoutMs: options.brokerTimeoutMs });
   }
 
   async reconcile(key: string): Promise<ReconcileResult | undefined> {
@@ -185,7 +187,13 @@ export class SharedServiceInstanceReconciler {
       );
       return { requeueAfterMs: 0 };
     }
-    const step = await this.broker.step(instance, service, plan, department);
+    let step: Awaited<ReturnType<BrokerProvisioner["step"]>>;
+    try {
+      step = await this.broker.step(instance, service, plan, department);
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      return this.brokerTrouble(instance, instance.status?.phase ?? "Provisioning", error);
+    }
     const bindingSecret = `${instance.metadata.name}-binding`;
     if (step.credentials) await this.ensureBindingSecret(instance, bindingSecret, step.credentials);
     const confirmed = step.broker.plan
@@ -201,6 +209,30 @@ export class SharedServiceInstanceReconciler {
     return step.requeueAfterMs ? { requeueAfterMs: step.requeueAfterMs } : undefined;
   }
 
+  /**
+   * A broker that did not answer, or answered what the API does not allow (not JSON, an error status, an
+   * unknown operation state): the instance says so, keeps what the broker last confirmed, and its broker is
+   * asked again later, as a reconcile that succeeded (no fast retries against a broker in trouble).
+   */
+  private async brokerTrouble(
+    instance: InstanceObject,
+    phase: string,
+    error: BrokerError,
+  ): Promise<ReconcileResult> {
+    await this.writeStatus(instance, {
+      phase,
+      conditions: [
+        {
+          type: "Ready",
+          status: "False",
+          reason: error instanceof BrokerUnreachable ? "BrokerUnreachable" : "BrokerFault",
+          message: error.message,
+        },
+      ],
+    });
+    return { requeueAfterMs: this.broker.retryMs };
+  }
+
   /** Deletion: a broker-backed instance is released at the broker before its finalizer goes. */
   private async finalize(instance: InstanceObject): Promise<ReconcileResult | undefined> {
     if (!instance.metadata.finalizers?.includes(brokerFinalizer)) return undefined;
@@ -209,7 +241,13 @@ export class SharedServiceInstanceReconciler {
       (p) => p.name === (instance.status?.broker?.plan ?? instance.spec.plan),
     );
     if (service && plan) {
-      const released = await this.broker.release(instance, service, plan);
+      let released: Awaited<ReturnType<BrokerProvisioner["release"]>>;
+      try {
+        released = await this.broker.release(instance, service, plan);
+      } catch (error) {
+        if (!(error instanceof BrokerError)) throw error;
+        return this.brokerTrouble(instance, "Deprovisioning", error);
+      }
       if (!released.done) {
         await this.writeStatus(instance, {
           phase: "Deprovisioning",

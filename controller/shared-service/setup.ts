@@ -16,7 +16,7 @@ export function instancesInformer(manager: Manager) {
  * Shared services: each SharedServiceInstance becomes its workload and binding Secret, or an Open Service
  * Broker instance (reconciler.ts, broker.ts). A change to a catalogue entry re-renders every instance.
  */
-export function setupSharedServices(manager: Manager): void {
+export function setupSharedServices(manager: Manager, settings: { brokerTimeoutMs: number }): void {
   const services = manager.informer<SharedService & KubeObject>(resources.sharedService);
   const instances = instancesInformer(manager);
   const reconciler = new SharedServiceInstanceReconciler({
@@ -24,6 +24,7 @@ export function setupSharedServices(manager: Manager): void {
     tenantOf: tenantLookup(tenantNamespaces(manager)),
     serviceOf: (name) => services.get(name),
     status: manager.status,
+    brokerTimeoutMs: settings.brokerTimeoutMs,
   });
   const queue = manager.controller({
     name: "sharedserviceinstance",

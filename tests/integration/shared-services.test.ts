@@ -28,7 +28,12 @@ type Claim = KubeObject & { spec: { resources: { requests: { storage: string } }
 const limitsOf = (deployment: Workload) => deployment.spec.template.spec.containers[0]?.resources.limits;
 
 const timeZone = calendarZoneAwayFromMonthEdges();
-const env = useAdminAndController({ env: { GOVHOST_TIMEZONE: timeZone } });
+// A broker gets 5 s to answer (30 s by default), so a hanging one is seen quickly; it is then left alone
+// for 10 s.
+const brokerTimeoutMs = 5_000;
+const env = useAdminAndController({
+  env: { GOVHOST_TIMEZONE: timeZone, GOVHOST_BROKER_TIMEOUT_MS: String(brokerTimeoutMs) },
+});
 const dept = uniqueName("ss");
 const ns = `${dept}-prod`;
 let tenant: KubeClient;
@@ -51,13 +56,22 @@ function instance(
   };
 }
 
-function waitForInstance(name: string, accept: (i: InstanceObject) => boolean, what: string) {
-  return eventually(`${name}: ${what}`, async () => {
-    const found = await env.admin.find<InstanceObject>(resources.sharedServiceInstance, name, ns);
-    return found && found.status?.observedGeneration === found.metadata.generation && accept(found)
-      ? found
-      : undefined;
-  });
+function waitForInstance(
+  name: string,
+  accept: (i: InstanceObject) => boolean,
+  what: string,
+  timeoutMs?: number,
+) {
+  return eventually(
+    `${name}: ${what}`,
+    async () => {
+      const found = await env.admin.find<InstanceObject>(resources.sharedServiceInstance, name, ns);
+      return found && found.status?.observedGeneration === found.metadata.generation && accept(found)
+        ? found
+        : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 beforeAll(async () => {
@@ -173,54 +187,63 @@ describe("shared services catalogue", () => {
   });
 });
 
+/** A catalogue entry provisioned by `broker` (its credentials in a Secret of the platform namespace). */
+async function registerBrokerService(name: string, broker: TestBroker): Promise<void> {
+  await env.admin.apply(
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: `${name}-broker`, namespace: "govhost-system" },
+      stringData: { username: broker.username, password: broker.password },
+    },
+    { fieldManager: "test" },
+  );
+  await env.admin.apply(
+    {
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "SharedService",
+      metadata: { name },
+      spec: {
+        displayName: { en: "E-forms", zhHant: "電子表格" },
+        provisioning: {
+          method: "broker",
+          broker: { url: broker.url, serviceId: "forms-svc", credentialsSecret: `${name}-broker` },
+        },
+        plans: [
+          {
+            name: "small",
+            brokerPlanId: "forms-small",
+            displayName: { en: "Small", zhHant: "小型" },
+            priceMinorPerMonth: 50_000,
+            limits: { storage: "1Gi", cpu: "100m", memory: "128Mi" },
+          },
+          {
+            name: "large",
+            brokerPlanId: "forms-large",
+            displayName: { en: "Large", zhHant: "大型" },
+            priceMinorPerMonth: 200_000,
+            limits: { storage: "10Gi", cpu: "500m", memory: "512Mi" },
+          },
+        ],
+      },
+    },
+    { fieldManager: "test" },
+  );
+}
+
+async function removeBrokerService(name: string): Promise<void> {
+  await env.admin.delete(resources.sharedService, name);
+  await env.admin.delete(resources.secret, `${name}-broker`, "govhost-system");
+}
+
 describe("a broker-backed catalogue entry (Open Service Broker v2.16)", () => {
   let broker: TestBroker;
   beforeAll(async () => {
     broker = await startTestBroker();
-    await env.admin.apply(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "forms-broker", namespace: "govhost-system" },
-        stringData: { username: broker.username, password: broker.password },
-      },
-      { fieldManager: "test" },
-    );
-    await env.admin.apply(
-      {
-        apiVersion: "govhost.io/v1alpha1",
-        kind: "SharedService",
-        metadata: { name: "e-forms" },
-        spec: {
-          displayName: { en: "E-forms", zhHant: "電子表格" },
-          provisioning: {
-            method: "broker",
-            broker: { url: broker.url, serviceId: "forms-svc", credentialsSecret: "forms-broker" },
-          },
-          plans: [
-            {
-              name: "small",
-              brokerPlanId: "forms-small",
-              displayName: { en: "Small", zhHant: "小型" },
-              priceMinorPerMonth: 50_000,
-              limits: { storage: "1Gi", cpu: "100m", memory: "128Mi" },
-            },
-            {
-              name: "large",
-              brokerPlanId: "forms-large",
-              displayName: { en: "Large", zhHant: "大型" },
-              priceMinorPerMonth: 200_000,
-              limits: { storage: "10Gi", cpu: "500m", memory: "512Mi" },
-            },
-          ],
-        },
-      },
-      { fieldManager: "test" },
-    );
+    await registerBrokerService("e-forms", broker);
   });
   afterAll(async () => {
-    await env.admin.delete(resources.sharedService, "e-forms");
-    await env.admin.delete(resources.secret, "forms-broker", "govhost-system");
+    await removeBrokerService("e-forms");
     await broker?.close();
   });
 
@@ -280,6 +303,87 @@ describe("a broker-backed catalogue entry (Open Service Broker v2.16)", () => {
       ]),
     );
     expect(broker.instances.has(id)).toBe(false);
+  });
+});
+
+describe("a broker in trouble (issue #18: hangs, answers garbage)", () => {
+  const brokers: Record<"hung" | "garbage" | "healthy", TestBroker | undefined> = {
+    hung: undefined,
+    garbage: undefined,
+    healthy: undefined,
+  };
+  beforeAll(async () => {
+    for (const kind of ["hung", "garbage", "healthy"] as const) {
+      const broker = await startTestBroker();
+      if (kind === "hung") broker.trouble = "hang";
+      if (kind === "garbage") broker.trouble = "garbage";
+      brokers[kind] = broker;
+      await registerBrokerService(`forms-${kind}`, broker);
+    }
+  });
+  afterAll(async () => {
+    for (const kind of ["hung", "garbage", "healthy"] as const) {
+      // Instances left at a broker keep its finalizer until released: heal the broker, then delete them.
+      const broker = brokers[kind];
+      if (broker) broker.trouble = undefined;
+    }
+    for (const name of ["hung-1", "hung-2", "hung-3", "garbled", "fine"])
+      await env.admin.delete(resources.sharedServiceInstance, name, ns);
+    await eventually("the test's instances released and removed", async () =>
+      (await env.admin.list(resources.sharedServiceInstance, { namespace: ns })).items.some((i) =>
+        ["hung-1", "hung-2", "hung-3", "garbled", "fine"].includes(i.metadata?.name ?? ""),
+      )
+        ? undefined
+        : true,
+    );
+    for (const kind of ["hung", "garbage", "healthy"] as const) {
+      await removeBrokerService(`forms-${kind}`);
+      await brokers[kind]?.close();
+    }
+  });
+
+  it("reports each instance's trouble in its status, leaves a hung broker alone, and provisions once it is back", async () => {
+    const unreachable = (name: string) =>
+      waitForInstance(name, (i) => ready(i)?.reason === "BrokerUnreachable", "reported unreachable");
+    await tenant.create(instance("hung-1", "forms-hung", "small"));
+    const first = await unreachable("hung-1");
+    expect(ready(first)?.message).toMatch(
+      new RegExp(
+        `^the broker at ${brokers.hung?.url} did not answer PUT /v2/service_instances/\\S+ within 5 s$`,
+      ),
+    );
+    expect(first.status?.phase).toBe("Provisioning");
+
+    // While the hung broker is left alone, its other instances are told at once (no call, no worker held
+    // for the time limit), a broker answering garbage is reported as such, and a healthy one provisions.
+    for (const name of ["hung-2", "hung-3"]) await tenant.create(instance(name, "forms-hung", "small"));
+    await tenant.create(instance("garbled", "forms-garbage", "small"));
+    await tenant.create(instance("fine", "forms-healthy", "small"));
+    for (const name of ["hung-2", "hung-3"])
+      expect(ready(await unreachable(name))?.message).toMatch(
+        /did not answer PUT \/v2\/service_instances\/\S+ within 5 s; it is asked again after \d{4}-/,
+      );
+    const garbled = await waitForInstance(
+      "garbled",
+      (i) => ready(i)?.reason === "BrokerFault",
+      "reported as answering garbage",
+    );
+    expect(ready(garbled)?.message).toMatch(
+      /^broker answer to PUT \/v2\/service_instances\/\S+ is not JSON$/,
+    );
+    await waitForInstance("fine", (i) => ready(i)?.status === "True", "provisioned by the healthy broker");
+
+    // Healed, both brokers' instances are provisioned on their next try, with nothing done by hand.
+    if (brokers.hung) brokers.hung.trouble = undefined;
+    if (brokers.garbage) brokers.garbage.trouble = undefined;
+    for (const name of ["hung-1", "hung-2", "hung-3", "garbled"])
+      await waitForInstance(
+        name,
+        (i) => ready(i)?.status === "True",
+        "provisioned once the broker is back",
+        90_000,
+      );
+    expect(brokers.hung?.instances.size).toBe(3);
   });
 });
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { SharedService } from "../../controller/api/shared-service.ts";
 import { BrokerProvisioner } from "../../controller/shared-service/broker.ts";
 import type { Plan } from "../../controller/shared-service/desired.ts";
-import { BrokerError, OsbClient } from "../../controller/shared-service/osb-client.ts";
+import { BrokerError, BrokerUnreachable, OsbClient } from "../../controller/shared-service/osb-client.ts";
 import type { KubeClient } from "../../lib/kube/client.ts";
 
 // Issue #17, finding 16: a broker is outside the platform's trust. Its answers are bounded, and a binding
@@ -20,8 +20,11 @@ async function broker(handle: (req: IncomingMessage, res: ServerResponse) => voi
 }
 
 afterEach(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  const open = server;
   server = undefined;
+  if (!open) return;
+  open.closeAllConnections(); // a broker that never answered still holds its requests
+  await new Promise((resolve) => open.close(resolve));
 });
 
 describe("broker answers", () => {
@@ -55,6 +58,79 @@ describe("broker answers", () => {
     });
     await expect(new OsbClient({ url }).catalog()).rejects.toThrow("5242880 bytes, over 1048576");
     await expect(new OsbClient({ url }).lastOperation("x")).rejects.toThrow("not a JSON object");
+  });
+});
+
+describe("brokers in trouble", () => {
+  it("a broker that never answers, or stops half way through its answer, is unreachable within the time limit", async () => {
+    const url = await broker((req, res) => {
+      if (req.url === "/v2/catalog") return; // accepts the request, says nothing
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"state": "in pro'); // and nothing more
+    });
+    const client = new OsbClient({ url }, { timeoutMs: 300 });
+    const silent = await client.catalog().catch((e: unknown) => e);
+    expect(silent).toBeInstanceOf(BrokerUnreachable);
+    expect((silent as Error).message).toBe(
+      `the broker at ${url} did not answer GET /v2/catalog within 0.3 s`,
+    );
+    const trickle = await client.lastOperation("x").catch((e: unknown) => e);
+    expect(trickle).toBeInstanceOf(BrokerUnreachable);
+    expect((trickle as Error).message).toContain("did not answer GET /v2/service_instances/x/last_operation");
+  });
+
+  it("a broker nobody listens for is unreachable, naming the cause", async () => {
+    const url = await broker(() => {});
+    const closing = server;
+    server = undefined;
+    await new Promise((resolve) => closing?.close(resolve));
+    const error = await new OsbClient({ url }).catalog().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerUnreachable);
+    expect((error as Error).message).toBe(
+      `could not reach the broker at ${url} for GET /v2/catalog: ECONNREFUSED`,
+    );
+  });
+
+  it("an operation state the API does not define is an error, not an operation in progress for ever", async () => {
+    const url = await broker((_req, res) => res.writeHead(200).end(JSON.stringify({ state: "done!" })));
+    const error = await new OsbClient({ url }).lastOperation("x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerError);
+    expect(error).not.toBeInstanceOf(BrokerUnreachable);
+    expect((error as Error).message).toContain('no valid state (in progress, succeeded or failed): "done!"');
+  });
+
+  it("a broker that did not answer is left alone for twice the time limit: its other instances are told at once", async () => {
+    let calls = 0;
+    const url = await broker(() => {
+      calls++; // never answers
+    });
+    const service = {
+      metadata: { name: "forms" },
+      spec: {
+        displayName: { en: "Forms", zhHant: "表格" },
+        provisioning: { method: "broker", broker: { url, serviceId: "svc" } },
+      },
+    } as unknown as SharedService;
+    const provisioner = new BrokerProvisioner({} as KubeClient, { timeoutMs: 300 });
+    expect(provisioner.retryMs).toBe(600);
+    const instance = (uid: string) =>
+      ({
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "SharedServiceInstance",
+        metadata: { name: uid, namespace: "immd-prod", uid },
+        spec: { service: "forms", plan: "small", parameters: {} },
+      }) as never;
+    const step = (uid: string) =>
+      provisioner.step(instance(uid), service, { name: "small" } as Plan, "immd").catch((e: unknown) => e);
+    const first = await step("a");
+    expect(first).toBeInstanceOf(BrokerUnreachable);
+    const second = await step("b");
+    expect(second).toBeInstanceOf(BrokerUnreachable);
+    expect((second as Error).message).toMatch(/did not answer PUT .* within 0.3 s; it is asked again after /);
+    expect(calls).toBe(1); // told at once: the broker was not called again
+    await new Promise((resolve) => setTimeout(resolve, 650));
+    expect(await step("c")).toBeInstanceOf(BrokerUnreachable);
+    expect(calls).toBe(2);
   });
 });
 
