@@ -36,6 +36,8 @@ export class LeaderElector {
   private readonly client: KubeClient;
   private observed: { record: string; at: number } | undefined;
   private leading = false;
+  /** When this replica last acquired or renewed the lease, on its own clock. */
+  private lastRenew = 0;
   private previousRenewal: number | undefined;
 
   constructor(client: KubeClient, options: LeaderElectionOptions) {
@@ -47,6 +49,20 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Whether this replica may write now: it leads and renewed the lease within its renew deadline (two
+   * thirds of the lease duration). Another replica takes over only after a whole lease duration without a
+   * renewal on its own clock, so a replica that was stopped or cut off (a paused process, a long GC, a
+   * lost network) stops writing before anyone else may start, even before its renew loop runs again.
+   */
+  get holdsLease(): boolean {
+    return this.leading && Date.now() - this.lastRenew < this.renewDeadlineMs;
+  }
+
+  private get renewDeadlineMs(): number {
+    return this.options.leaseDurationSeconds * 1000 * 0.66;
   }
 
   /**
@@ -72,7 +88,6 @@ export class LeaderElector {
   }
 
   private async renewLoop(signal: AbortSignal, onLost: (cause: unknown) => void): Promise<void> {
-    let lastRenew = Date.now();
     let lastFailure: unknown;
     while (!signal.aborted) {
       await sleep(this.options.retryPeriodMs, undefined, { signal }).catch(() => {});
@@ -80,8 +95,7 @@ export class LeaderElector {
       const renewed = await this.attempt("renew", (error) => {
         lastFailure = error;
       });
-      if (renewed) lastRenew = Date.now();
-      else if (Date.now() - lastRenew > this.options.leaseDurationSeconds * 1000 * 0.66) {
+      if (!renewed && Date.now() - this.lastRenew > this.renewDeadlineMs) {
         this.leading = false;
         const cause = lastFailure ?? new Error("another replica holds the lease");
         this.log?.error({ err: cause }, "lease lost: not renewed within two thirds of its duration");
@@ -121,7 +135,9 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity, leaseDurationSeconds } = this.options;
-    const now = microTime();
+    // The renewal counts from before it was sent: the lease may hold it from any instant after that.
+    const started = Date.now();
+    const now = microTime(new Date(started));
     const lease = await this.client.find<Lease>(resources.lease, name, namespace);
     if (!lease) {
       try {
@@ -137,6 +153,7 @@ export class LeaderElector {
             leaseTransitions: 0,
           },
         });
+        this.lastRenew = started;
         return true;
       } catch (error) {
         if (isConflict(error)) return false;
@@ -163,6 +180,7 @@ export class LeaderElector {
         },
       });
       if (takingOver && spec.renewTime) this.previousRenewal = Date.parse(spec.renewTime);
+      this.lastRenew = started;
       return true;
     } catch (error) {
       if (isConflict(error)) return false;

@@ -56,6 +56,14 @@ export interface ControllerDefinition {
   resyncKeys?: () => Iterable<string>;
 }
 
+/** A write refused before it was sent: this replica does not hold the lease (any more, or yet). */
+export class NotLeadingError extends Error {
+  constructor(method: string, path: string) {
+    super(`not writing ${method} ${path}: this replica does not hold the controller lease`);
+    this.name = "NotLeadingError";
+  }
+}
+
 /** Raised through `RunningManager.done` when this replica loses the lease. */
 export class LeaseLostError extends Error {
   constructor(cause?: unknown) {
@@ -75,7 +83,10 @@ export interface RunningManager {
 type Runnable = (signal: AbortSignal) => void;
 
 export class Manager {
+  /** For controllers: every write goes out only while this replica holds the lease (see LeaderElector). */
   readonly client: KubeClient;
+  private readonly electionClient: KubeClient;
+  private elector: LeaderElector | undefined;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
   readonly status: StatusWriter;
@@ -89,10 +100,16 @@ export class Manager {
 
   constructor(options: ManagerOptions) {
     this.options = options;
-    this.client = options.client;
+    // Requests name the replica (the API server's audit log tells two replicas apart).
+    this.electionClient = options.client.derived({ userAgent: `govhost-controller/${options.identity}` });
+    this.client = this.electionClient.derived({
+      beforeWrite: (method, path) => {
+        if (!this.elector?.holdsLease) throw new NotLeadingError(method, path);
+      },
+    });
     this.log = options.log;
     this.metrics = createControllerMetrics();
-    this.status = new StatusWriter(options.client, options.log.child({ component: "status" }));
+    this.status = new StatusWriter(this.client, options.log.child({ component: "status" }));
   }
 
   /** The shared cache of one resource (with one label selector); created on first use. */
@@ -201,7 +218,7 @@ export class Manager {
       { address: `http://${this.options.host}:${this.options.port}` },
       "health and metrics listening",
     );
-    const elector = new LeaderElector(this.client, {
+    const elector = new LeaderElector(this.electionClient, {
       namespace: this.options.leaseNamespace,
       name: this.options.leaseName,
       identity: this.options.identity,
@@ -215,6 +232,7 @@ export class Manager {
     });
     this.log.info({ identity: this.options.identity }, "waiting for leadership");
     try {
+      this.elector = elector;
       await elector.acquire(abort.signal, (cause) => lost(new LeaseLostError(cause)));
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -90,6 +90,17 @@ export interface Impersonation {
   groups?: string[];
 }
 
+/** How a client presents itself and what it checks before writing (see `derived`). */
+interface ClientShape {
+  as?: Impersonation;
+  /** Sent as User-Agent: the API server's audit log names who made each request. */
+  userAgent?: string;
+  /** Called before every request that is not a read; throwing refuses the request before it is sent. */
+  beforeWrite?: (method: string, path: string) => void;
+}
+
+const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /**
  * A small Kubernetes REST client: the kubeconfig's TLS and credentials (via @kubernetes/client-node), plain
  * JSON, keep-alive connections, typed errors, and streaming watches. Only what govhost needs.
@@ -98,14 +109,14 @@ export class KubeClient {
   readonly server: string;
   private readonly agent: Agent;
   private readonly credentials: ClusterCredentials;
-  private readonly as: Impersonation | undefined;
+  private readonly shape: ClientShape;
   private readonly ownsAgent: boolean;
   private base: { options: RequestOptions; loadedAt: number } | undefined;
 
-  private constructor(credentials: ClusterCredentials, as: Impersonation | undefined, agent?: Agent) {
+  private constructor(credentials: ClusterCredentials, shape: ClientShape, agent?: Agent) {
     this.server = credentials.server;
     this.credentials = credentials;
-    this.as = as;
+    this.shape = shape;
     this.ownsAgent = agent === undefined;
     this.agent = agent ?? new Agent({ keepAlive: true, maxSockets: 32 });
   }
@@ -115,7 +126,15 @@ export class KubeClient {
    * judge that identity. Shares this client's connections; closing it leaves them open.
    */
   impersonating(as: Impersonation): KubeClient {
-    return new KubeClient(this.credentials, as, this.agent);
+    return new KubeClient(this.credentials, { ...this.shape, as }, this.agent);
+  }
+
+  /**
+   * The same credentials and connections with a User-Agent, or a check before every write (a controller
+   * replica writes only while it holds the lease). Closing it leaves the connections open.
+   */
+  derived(shape: Omit<ClientShape, "as">): KubeClient {
+    return new KubeClient(this.credentials, { ...this.shape, ...shape }, this.agent);
   }
 
   /**
@@ -123,7 +142,7 @@ export class KubeClient {
    * running in a pod (credentials.ts).
    */
   static async fromKubeConfig(kc?: KubeConfig, as?: Impersonation): Promise<KubeClient> {
-    const client = new KubeClient(kc ? credentialsOf(kc) : await defaultCredentials(), as);
+    const client = new KubeClient(kc ? credentialsOf(kc) : await defaultCredentials(), as ? { as } : {});
     await client.requestOptions();
     return client;
   }
@@ -137,10 +156,12 @@ export class KubeClient {
     const opts: RequestOptions = { headers: {} };
     await this.credentials.apply(opts);
     const headers = { ...(opts.headers as Record<string, string | string[]>) };
-    if (this.as) {
-      headers["Impersonate-User"] = this.as.user;
-      if (this.as.groups?.length) headers["Impersonate-Group"] = this.as.groups;
+    const { as, userAgent } = this.shape;
+    if (as) {
+      headers["Impersonate-User"] = as.user;
+      if (as.groups?.length) headers["Impersonate-Group"] = as.groups;
     }
+    if (userAgent) headers["user-agent"] = userAgent;
     this.base = { options: { ...opts, headers, agent: this.agent }, loadedAt: Date.now() };
     return this.base.options;
   }
@@ -159,6 +180,7 @@ export class KubeClient {
 
   /** One request; resolves to the parsed JSON body, rejects with KubeApiError on a non-2xx status. */
   async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    if (this.shape.beforeWrite && !readMethods.has(method)) this.shape.beforeWrite(method, path);
     const base = await this.requestOptions();
     const url = this.url(path, options.query);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);

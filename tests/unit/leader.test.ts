@@ -51,6 +51,21 @@ describe("LeaderElector", () => {
     expect(b.previousLeaderLastRenewal).toBeLessThanOrEqual(stoppedAt);
   });
 
+  it("holds the lease (may write) only within its renew deadline: a replica that stopped renewing stops writing before anyone may take over", async () => {
+    const kube = new FakeKube();
+    const a = new LeaderElector(kube.asClient(), { ...lease, identity: "a", ...fast });
+    expect(a.holdsLease).toBe(false); // not leading yet
+    const aSignal = new AbortController();
+    await a.acquire(aSignal.signal, () => {});
+    expect(a.holdsLease).toBe(true);
+    // The renew loop stops (as in a frozen process): within two thirds of the 1 s lease it may no longer
+    // write, although nobody has told it and it still thinks it leads.
+    aSignal.abort();
+    await sleep(700);
+    expect(a.isLeader).toBe(true);
+    expect(a.holdsLease).toBe(false);
+  });
+
   it("a released lease is taken over at once", async () => {
     const kube = new FakeKube();
     const a = new LeaderElector(kube.asClient(), {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -57,8 +57,33 @@ function etcdArgs(dataDir: string, client: number, peer: number): string[] {
   ];
 }
 
-function apiserverArgs(pki: Pki, etcdClient: number, port: number, address: string): string[] {
+/**
+ * The API server's audit log: who changed what, when, at metadata level (no bodies, so no Secret values);
+ * reads are not logged. Fault tests read it to count writes by replica (each names itself in User-Agent).
+ */
+export const apiAuditLogOf = (state: { workDir: string }) =>
+  join(state.workDir, "logs", "kube-apiserver-audit.log");
+const auditPolicy = [
+  "apiVersion: audit.k8s.io/v1",
+  "kind: Policy",
+  "omitStages: [RequestReceived]",
+  "rules:",
+  "  - level: None",
+  "    verbs: [get, list, watch]",
+  "  - level: Metadata",
+  "",
+].join("\n");
+
+function apiserverArgs(
+  pki: Pki,
+  etcdClient: number,
+  port: number,
+  address: string,
+  workDir: string,
+): string[] {
   const loopback = address === "127.0.0.1";
+  const policy = join(workDir, "audit-policy.yaml");
+  if (!existsSync(policy)) writeFileSync(policy, auditPolicy);
   return [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
     `--bind-address=${address}`,
@@ -96,6 +121,10 @@ function apiserverArgs(pki: Pki, etcdClient: number, port: number, address: stri
     `--proxy-client-cert-file=${pki.frontProxyClientCert}`,
     `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     "--profiling=false",
+    `--audit-policy-file=${policy}`,
+    `--audit-log-path=${apiAuditLogOf({ workDir })}`,
+    "--audit-log-maxsize=100",
+    "--audit-log-maxbackup=1",
   ];
 }
 
@@ -279,7 +308,7 @@ function startComponent(
     : startDaemon(
         name,
         binaries.kubeApiserver,
-        apiserverArgs(pki, ports.etcdClient, ports.apiserver, new URL(state.server).hostname),
+        apiserverArgs(pki, ports.etcdClient, ports.apiserver, new URL(state.server).hostname, workDir),
         log,
       );
 }
