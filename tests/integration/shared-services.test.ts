@@ -347,9 +347,10 @@ describe("a broker in trouble (issue #18: hangs, answers garbage)", () => {
       waitForInstance(name, (i) => ready(i)?.reason === "BrokerUnreachable", "reported unreachable");
     await tenant.create(instance("hung-1", "forms-hung", "small"));
     const first = await unreachable("hung-1");
+    // Its own status write brings it back at once, and then it is already being left alone.
     expect(ready(first)?.message).toMatch(
       new RegExp(
-        `^the broker at ${brokers.hung?.url} did not answer PUT /v2/service_instances/\\S+ within 5 s$`,
+        `^the broker at ${brokers.hung?.url} did not answer PUT /v2/service_instances/\\S+ within 5 s(; it is asked again after \\S+)?$`,
       ),
     );
     expect(first.status?.phase).toBe("Provisioning");
