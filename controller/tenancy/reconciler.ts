@@ -49,6 +49,18 @@ type DepartmentObject = Department & KubeObject;
 const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
 const sameStrings = (a: Record<string, string> = {}, b: Record<string, string> = {}) =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+/**
+ * Whether two sets of quantities are equal as amounts: the API server stores quantities in canonical form
+ * ("5000" comes back as "5k", "1024Gi" as "1Ti"), so comparing the strings would rewrite an unchanged quota.
+ */
+const sameAmounts = (a: Record<string, string> = {}, b: Record<string, string> = {}) => {
+  const left = parseAmounts(a);
+  const right = parseAmounts(b);
+  return (
+    Object.keys(left).length === Object.keys(right).length &&
+    Object.entries(left).every(([k, v]) => right[k] === v)
+  );
+};
 
 /**
  * Reconciles one Department into its namespaces and their guard rails. Idempotent: every step is a
@@ -209,6 +221,31 @@ export class DepartmentReconciler {
     return quota.converged ? undefined : { requeueAfterMs: 1_000 };
   }
 
+  /**
+   * Usage moved in one of the department's namespaces (every pod that starts or ends moves it): only the
+   * tenant-wide quota is planned again and its part of the status written. A full reconcile would apply
+   * every child of every namespace for each pod. Anything but the provisioned steady state (namespaces
+   * still being made, a spec that changed since) is handed to the full reconcile (`reconcileFully`).
+   */
+  async rebalance(name: string, reconcileFully: () => void): Promise<ReconcileResult | undefined> {
+    const dept = await this.client.find<DepartmentObject>(resources.department, name);
+    if (!dept || dept.metadata.deletionTimestamp) return undefined;
+    const provisioned = new Set(dept.status?.namespaces ?? []);
+    const environments = dept.spec.environments;
+    const steady =
+      departmentProblems(dept).length === 0 &&
+      dept.status?.observedGeneration === dept.metadata.generation &&
+      provisioned.size === environments.length &&
+      environments.every((environment) => provisioned.has(namespaceName(name, environment)));
+    if (!steady) {
+      reconcileFully();
+      return undefined;
+    }
+    const quota = await this.reconcileQuota(dept, environments);
+    await this.writeStatus(dept, { conditions: [quota.condition], quota: quota.status });
+    return quota.converged ? undefined : { requeueAfterMs: 1_000 };
+  }
+
   private ownedBy(object: KubeObject, dept: DepartmentObject): boolean {
     const refs = (object.metadata?.ownerReferences ?? []) as { uid?: string }[];
     return refs.some((ref) => ref.uid === dept.metadata.uid);
@@ -258,7 +295,7 @@ export class DepartmentReconciler {
       const desired = renderQuota(dept, environment, hard);
       if (
         !current ||
-        !sameStrings(current.spec?.hard, (desired.spec as { hard: Record<string, string> }).hard)
+        !sameAmounts(current.spec?.hard, (desired.spec as { hard: Record<string, string> }).hard)
       ) {
         await this.client.apply(desired, { fieldManager });
       }

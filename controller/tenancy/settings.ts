@@ -16,6 +16,11 @@ export interface TenancySettings {
     default: { cpu: string; memory: string };
     max: { cpu: string; memory: string };
   };
+  /**
+   * How long usage changes of a department's quotas gather before its quota is rebalanced (one rebalance
+   * per window, from the first change in it).
+   */
+  quotaRebalanceWindowMs: number;
 }
 
 export const defaultTenancySettings: TenancySettings = {
@@ -27,4 +32,5 @@ export const defaultTenancySettings: TenancySettings = {
     default: { cpu: "500m", memory: "512Mi" },
     max: { cpu: "4", memory: "16Gi" },
   },
+  quotaRebalanceWindowMs: 500,
 };

@@ -71,16 +71,29 @@ export function setupTenancy(manager: Manager, settings: TenancySettings): void 
     if (department) queue.add(department);
   };
   manager.watch(tenantNamespaces(manager), enqueueOwner);
-  for (const type of [
-    resources.resourceQuota,
-    resources.limitRange,
-    resources.networkPolicy,
-    resources.roleBinding,
-  ])
+  for (const type of [resources.limitRange, resources.networkPolicy, resources.roleBinding])
     manager.watch(
       manager.informer(type, { labelSelector: labels.department, metadataOnly: true }),
       enqueueOwner,
     );
+
+  // A ResourceQuota changes with every pod that starts or ends (its usage): those changes only rebalance
+  // the tenant-wide quota, at most once per department and window however many pods moved. A deleted
+  // quota is put back by the full reconcile.
+  const rebalancing = manager.controller({
+    name: "department-quota",
+    kind: "Department",
+    reconcile: (name) => reconciler.rebalance(name, () => queue.add(name)),
+  });
+  manager.watch(
+    manager.informer(resources.resourceQuota, { labelSelector: labels.department, metadataOnly: true }),
+    (event, quota) => {
+      const department = quota.metadata?.labels?.[labels.department];
+      if (!department) return;
+      if (event === "delete") queue.add(department);
+      else rebalancing.add(department, settings.quotaRebalanceWindowMs);
+    },
+  );
 
   const impersonation = new ImpersonationSync(client, log.child({ component: "impersonation" }), () =>
     departments.list(),

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +16,7 @@ import { type ControllerProcess, spawnController } from "../../tools/controller-
 import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
 import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
+import { type AuditEvent, auditedWrites, replicaOf } from "./support/api-audit.ts";
 import { isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually } from "./support/kube.ts";
 
@@ -26,16 +27,6 @@ import { eventually } from "./support/kube.ts";
 // User-Agent) and checked against who held the lease at that instant. This file runs its own control plane
 // (it needs the lease to itself and the audit log of that API server alone).
 
-interface AuditEvent {
-  verb: string;
-  userAgent?: string;
-  objectRef?: { resource?: string; namespace?: string; name?: string };
-  responseStatus?: { code?: number };
-  requestReceivedTimestamp: string;
-  stageTimestamp: string;
-}
-
-const replicaOf = (event: AuditEvent) => /^govhost-controller\/(.+)$/.exec(event.userAgent ?? "")?.[1];
 const isLeaseWrite = (event: AuditEvent) =>
   event.objectRef?.resource === "leases" && event.objectRef.name === controllerLeaseName;
 
@@ -112,11 +103,7 @@ describe("two replicas, one frozen while it leads", () => {
     await load;
     for (const name of names) await waitForDepartment(admin, name, isReady, "Ready", 120_000);
 
-    const events = readFileSync(apiAuditLogOf(state), "utf8")
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as AuditEvent)
-      .filter((e) => replicaOf(e) !== undefined && !["get", "list", "watch"].includes(e.verb));
+    const events = auditedWrites(apiAuditLogOf(state)).filter((e) => replicaOf(e) !== undefined);
     // Who held the lease when: every lease write that succeeded, in the order the API server finished them.
     const holds = events
       .filter((e) => isLeaseWrite(e) && (e.responseStatus?.code ?? 0) < 300)

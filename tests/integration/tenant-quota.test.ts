@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, inject, it } from "vitest";
 import { resources } from "../../lib/kube/resources.ts";
+import { auditedWrites, replicaOf } from "./support/api-audit.ts";
 import {
   compliantPod,
   condition,
@@ -67,6 +69,54 @@ describe("tenant-wide quota", () => {
     await waitForDepartment(env.admin, name, (d) => settled(d) && d.status?.quota?.used.pods === "2");
     const prodPod = await env.admin.create(compliantPod(`${name}-prod`, "now-fits"));
     expect(prodPod.metadata?.uid).toBeTruthy();
+  });
+
+  it("rewrites no quota whose amounts did not change, however the API server spells them", async () => {
+    // The API server stores quantities in canonical form: 5000 pods come back as "5k", 1024Gi as "1Ti".
+    // Comparing the strings took every usage change for a change of limits and wrote the quota again.
+    const name = uniqueName("q");
+    const quota = {
+      cpu: "16",
+      memory: "64Gi",
+      storage: "1024Gi",
+      pods: 5000,
+      eServices: 1,
+      publicEndpoints: 1,
+    };
+    await env.admin.create(departmentManifest(name, { environments: ["prod"], quota }));
+    await waitForDepartment(env.admin, name, settled);
+    const quotaObject = await env.admin.get<{ spec: { hard: Record<string, string> } }>(
+      resources.resourceQuota,
+      "govhost-tenant-quota",
+      `${name}-prod`,
+    );
+    expect(quotaObject.spec.hard).toMatchObject({ pods: "5k", "requests.storage": "1Ti" });
+
+    const mark = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await env.admin.create(compliantPod(`${name}-prod`, `p${i}`));
+      await waitForDepartment(
+        env.admin,
+        name,
+        (d) => settled(d) && d.status?.quota?.used.pods === String(i + 1),
+      );
+    }
+    for (let i = 0; i < 3; i++) await env.admin.delete(resources.pod, `p${i}`, `${name}-prod`);
+    await waitForDepartment(env.admin, name, (d) => settled(d) && d.status?.quota?.used.pods === "0");
+    await sleep(2_000); // any rebalance still due
+    const quotaWrites = auditedWrites(inject("apiAuditLog"), mark).filter(
+      (e) =>
+        replicaOf(e) !== undefined &&
+        e.objectRef?.resource === "resourcequotas" &&
+        e.objectRef.namespace === `${name}-prod`,
+    );
+    expect(quotaWrites.map((e) => `${e.verb} ${e.requestReceivedTimestamp}`)).toEqual([]);
+    // The usage moved through status all the same: the department's status followed every pod.
+    const statusWrites = auditedWrites(inject("apiAuditLog"), mark).filter(
+      (e) =>
+        replicaOf(e) !== undefined && e.objectRef?.resource === "departments" && e.objectRef.name === name,
+    );
+    expect(statusWrites.length).toBeGreaterThan(0);
   });
 
   it("holds under concurrent bursts into every environment", async () => {

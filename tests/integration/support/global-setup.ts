@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startControlPlane, stopControlPlane } from "../../../tools/cluster/controlplane.ts";
+import { apiAuditLogOf, startControlPlane, stopControlPlane } from "../../../tools/cluster/controlplane.ts";
 import { localStackBaseline, preparePlatform } from "../../../tools/install-platform.ts";
 import { startBackgroundBuild } from "../../../tools/upstream/background-build.ts";
 import { missingPulumiGroups, resolveControlPlaneBinaries } from "../../../tools/upstream/binaries.ts";
@@ -14,6 +14,8 @@ declare module "vitest" {
     controllerKubeconfig: string;
     portalApiKubeconfig: string;
     kubernetesVersion: string;
+    /** The shared API server's audit log (writes, metadata only): support/api-audit.ts reads it. */
+    apiAuditLog: string;
   }
 }
 
@@ -60,5 +62,6 @@ export default async function setup(project: TestProject) {
   project.provide("controllerKubeconfig", controllerKubeconfig);
   project.provide("portalApiKubeconfig", portalApiKubeconfig);
   project.provide("kubernetesVersion", state.version);
+  project.provide("apiAuditLog", apiAuditLogOf(state));
   return teardown;
 }
