@@ -109,7 +109,8 @@ export class LedgerStore {
       // left exactly as it is.
       const read: Shard[] = [];
       for (let index = 0; index < head.shards && !read.some((r) => "stale" in r); index++)
-        read.push(await this.readShard(department, head, index));
+        // Generation 0's one shard is the head just read: no second read of the same object.
+        read.push(await this.readShard(department, head, index, head.generation === 0 ? object : undefined));
       const outcomes: Outcome<T>[] = [];
       for (const [index, shard] of read.entries()) {
         if ("stale" in shard) outcomes.push(shard);
@@ -161,9 +162,14 @@ export class LedgerStore {
   }
 
   /** A shard of `head` read and checked, or stale: sealed or gone (the head moved on, or it is lost). */
-  private async readShard(department: string, head: LedgerHead, index: number): Promise<Shard> {
+  private async readShard(
+    department: string,
+    head: LedgerHead,
+    index: number,
+    alreadyRead?: LedgerMap,
+  ): Promise<Shard> {
     const name = shardName(department, head.generation, index);
-    const object = await findLedgerMap(this.options.client, name);
+    const object = alreadyRead ?? (await findLedgerMap(this.options.client, name));
     if (head.generation === 0 ? object?.data?.[shardKeys.head] !== undefined : !object)
       return { stale: true };
     const marker =

@@ -19,7 +19,6 @@ import { type Ledger, latestAmounts, ledgerKeys, parse } from "../../lib/chargeb
 import { billedShardChanges, lineShardKey } from "../../lib/chargeback/ledger-shards.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
-import { resources } from "../../lib/kube/resources.ts";
 import type { Department } from "../api/department.ts";
 import type { RateCard } from "../api/ratecard.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
@@ -30,7 +29,7 @@ import { LedgerStore } from "./ledger-store.ts";
 import { podMetrics, readingsByDepartment } from "./pod-usage.ts";
 import { registerMeteringMetrics } from "./prometheus-metrics.ts";
 import { type MeteringSnapshot, meteringSnapshot, monthStatement } from "./snapshot.ts";
-import { writeStatements } from "./statements.ts";
+import { type KnownStatements, writeStatements } from "./statements.ts";
 
 // Event-driven metering: every pod or volume change becomes allocation changes (with the instants recorded
 // on the objects), recorded in the department's ledger, and the month's draft ChargebackStatement is
@@ -43,6 +42,8 @@ export interface MeterOptions {
   status: StatusWriter;
   timeZone: string;
   rateCard: string;
+  /** The rate card named `rateCard` as last seen (from the controller's cache). */
+  currentRateCard: () => (RateCard & KubeObject) | undefined;
   /** How long after a month ends its statement stays open for late events before it is finalized. */
   finalizeAfterMs: number;
   registry: Registry;
@@ -54,6 +55,12 @@ export interface MeterOptions {
   pod: (namespace: string, name: string) => PodLike | undefined;
   /** How long changes wait to be written together (ms): one write per department per window at most. */
   batchMs?: number;
+  /**
+   * How often a department's statements, metrics and budget are recomputed from its ledger while its
+   * changes keep coming (ms, default 5 s): the ledger records every batch at once; pricing the whole month
+   * again for each batch is what a busy department paid for per event.
+   */
+  statementEveryMs?: number;
   /**
    * Compact a ledger shard once its changes pass this size: drop the finalized months and fold
    * allocations that ended and are gone (default 256 KiB).
@@ -77,6 +84,9 @@ export class Meter {
   >();
   readonly queue: WorkQueue;
   private readonly ledgers: LedgerStore;
+  private readonly statements: KnownStatements = new Map();
+  /** When each department's statements were last computed (see statementEveryMs). */
+  private readonly pricedAt = new Map<string, number>();
   private usageMetricsAvailable: boolean | undefined;
   /** Set once the caches are synced: open allocations of objects that vanished meanwhile end then. */
   private vanished: { lastWatchedAt: number; checked: Set<string> } | undefined;
@@ -211,10 +221,7 @@ export class Meter {
     try {
       const seen = this.departmentsSeen.get(department);
       const live = [...(this.live.get(department)?.values() ?? [])];
-      const card = await this.options.client.find<RateCard & KubeObject>(
-        resources.rateCard,
-        this.options.rateCard,
-      );
+      const card = this.options.currentRateCard();
       const versions = card ? priceVersions(card) : [];
       const cuts = versions.map((v) => v.validFrom);
       const shards = await this.recordChanges(department, changes, cuts, (current) => {
@@ -237,11 +244,26 @@ export class Meter {
         return undefined;
       }
       const now = Date.now();
+      const due = (this.pricedAt.get(department) ?? 0) + (this.options.statementEveryMs ?? 5_000);
+      if (now < due) {
+        // Recorded; priced once the interval is over (a flush then, with or without new changes).
+        this.queue.add(department, due - now);
+        return undefined;
+      }
+      this.pricedAt.set(department, now);
       const mode = allocationModeOf(card, department);
       const billed = { department, changes: billedShardChanges(department, shards, mode) };
       // Each month is integrated once per flush, for its statement and the metrics alike.
       const statementOf = monthStatement(billed.changes, versions, this.options.timeZone, now);
-      await writeStatements(this.options.client, this.options, billed, card, statementOf, now);
+      await writeStatements(
+        this.options.client,
+        this.options,
+        billed,
+        card,
+        statementOf,
+        now,
+        this.statements,
+      );
       const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now, statementOf);
       const budget = this.options.department(department)?.spec.monthlyBudget;
       this.snapshots.set(department, {

@@ -3,6 +3,7 @@ import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { isGatewayRoute } from "../api/api-gateway.ts";
 import { labels } from "../api/group.ts";
+import type { RateCard } from "../api/ratecard.ts";
 import { eservicesInformer } from "../eservice/setup.ts";
 import { type Manager, specOrMetadataChanged } from "../runtime/manager.ts";
 import { instancesInformer } from "../shared-service/setup.ts";
@@ -35,6 +36,7 @@ export function setupMetering(manager: Manager, settings: MeteringSettings): voi
   const pods = manager.informer<KubeObject>(resources.pod, { phase: 1 });
   const claims = manager.informer<KubeObject>(resources.persistentVolumeClaim, { phase: 1 });
   const ingresses = manager.informer<KubeObject>(resources.ingress, { phase: 1 });
+  const rateCards = manager.informer<RateCard & KubeObject>(resources.rateCard);
   const meter = new Meter({
     client,
     registry: manager.metrics.registry,
@@ -43,6 +45,7 @@ export function setupMetering(manager: Manager, settings: MeteringSettings): voi
     log: log.child({ component: "metering" }),
     timeZone: settings.timeZone,
     rateCard: settings.rateCard,
+    currentRateCard: () => rateCards.get(settings.rateCard),
     finalizeAfterMs: settings.finalizeStatementsAfterMs,
     compactAboveBytes: settings.ledgerCompactBytes,
     shardAboveBytes: settings.ledgerShardBytes,
@@ -75,6 +78,10 @@ export function setupMetering(manager: Manager, settings: MeteringSettings): voi
   manager.onStop(() => meter.queue.stop());
   // Usage above requests (consumed mode), when a metrics API is installed; one poll at a time.
   manager.every(settings.usagePollMs, () => meter.pollUsage(settings.usagePollMs));
+  // A new price version changes the drafts: every department's is recomputed.
+  manager.watch(rateCards, () => {
+    for (const dept of departments.list()) meter.refresh(dept.metadata.name as string);
+  });
   // Drafts include open allocations up to now, so they are recomputed even without events.
   manager.every(settings.refreshMs, () => {
     for (const dept of departments.list()) meter.refresh(dept.metadata.name as string);

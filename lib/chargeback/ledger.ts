@@ -23,12 +23,24 @@ const keyOf = (c: AllocationChange) => `${c.subject}|${c.resource}|${c.at}`;
  */
 export function record(ledger: Ledger, changes: AllocationChange[]): { ledger: Ledger; added: number } {
   const known = new Map(ledger.changes.map((c) => [keyOf(c), c]));
+  // The latest instant of each series with a non-zero amount, kept as changes are added (see endAfter).
+  const lastHeld = new Map<string, number>();
+  const hold = (c: AllocationChange) => {
+    if (c.amount === 0n) return;
+    const series = `${c.subject}|${c.resource}`;
+    if (c.at > (lastHeld.get(series) ?? Number.NEGATIVE_INFINITY)) lastHeld.set(series, c.at);
+  };
+  for (const c of ledger.changes) hold(c);
   let added = 0;
   for (const incoming of changes) {
-    const change = incoming.amount === 0n ? endAfterLastChange(incoming, known.values()) : incoming;
+    const change =
+      incoming.amount === 0n
+        ? endAfter(incoming, lastHeld.get(`${incoming.subject}|${incoming.resource}`))
+        : incoming;
     const key = keyOf(change);
     if (known.has(key)) continue;
     known.set(key, change);
+    hold(change);
     added++;
   }
   if (added === 0) return { ledger, added };
@@ -38,15 +50,10 @@ export function record(ledger: Ledger, changes: AllocationChange[]): { ledger: L
 /**
  * Deletion timestamps have whole-second resolution while resizes are stamped when observed (milliseconds),
  * so an end can sort before a resize seen just before it. Objects do not come back after they end, so the
- * end moves to just after the series' last change (1 ms) rather than leaving that change open.
+ * end moves to just after the series' last held instant (1 ms) rather than leaving that change open.
  */
-function endAfterLastChange(end: AllocationChange, recorded: Iterable<AllocationChange>): AllocationChange {
-  let at = end.at;
-  for (const c of recorded) {
-    if (c.subject === end.subject && c.resource === end.resource && c.amount !== 0n && c.at >= at)
-      at = c.at + 1;
-  }
-  return at === end.at ? end : { ...end, at };
+function endAfter(end: AllocationChange, lastHeldAt: number | undefined): AllocationChange {
+  return lastHeldAt !== undefined && lastHeldAt >= end.at ? { ...end, at: lastHeldAt + 1 } : end;
 }
 
 /**

@@ -321,3 +321,43 @@ describe("shared-service plan fees", () => {
     expect(totalMinor).toBe(230_000);
   });
 });
+
+describe("ends recorded after a resize", () => {
+  const held = (at: number, amount: bigint): AllocationChange => ({
+    subject: "pod/u-9",
+    department: "immd",
+    environment: "prod",
+    resource: "cpu",
+    at,
+    amount,
+  });
+  const other = { ...held(5_000, 0n), subject: "pod/u-8" };
+
+  it("moves an end stamped before the series' last held instant to 1 ms after it, in the ledger or the same batch", () => {
+    // Deletion timestamps have whole seconds; the resize was seen at 2,500 ms, the deletion says 2,000 ms.
+    const ledger: Ledger = { department: "immd", changes: [held(1_000, 500n), held(2_500, 750n)] };
+    expect(record(ledger, [held(2_000, 0n)]).ledger.changes.at(-1)).toEqual(held(2_501, 0n));
+    const batch = record({ department: "immd", changes: [held(1_000, 500n)] }, [
+      held(2_500, 750n),
+      held(2_000, 0n),
+    ]);
+    expect(batch.ledger.changes.map((c) => [c.at, c.amount])).toEqual([
+      [1_000, 500n],
+      [2_500, 750n],
+      [2_501, 0n],
+    ]);
+  });
+
+  it("leaves an end after every held instant, and another series' changes do not move it", () => {
+    const ledger: Ledger = {
+      department: "immd",
+      changes: [held(1_000, 500n), { ...held(9_000, 100n), subject: "pod/u-8" }],
+    };
+    const { ledger: next, added } = record(ledger, [held(3_000, 0n), other]);
+    expect(added).toBe(2);
+    expect(next.changes.filter((c) => c.subject === "pod/u-9").map((c) => c.at)).toEqual([1_000, 3_000]);
+    expect(next.changes.find((c) => c.subject === "pod/u-8" && c.amount === 0n)?.at).toBe(9_001);
+    // Recording the same end again adds nothing (a restart derives it again).
+    expect(record(next, [held(3_000, 0n)]).added).toBe(0);
+  });
+});
