@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
+import { apiAuditLogOf, startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { preparePlatform } from "../../tools/install-platform.ts";
 import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
@@ -18,6 +18,8 @@ export interface BenchCluster {
   portalApiKubeconfig: string;
   /** A scratch directory removed afterwards. */
   root: string;
+  /** The API server's audit log, reads included (tools/cluster/api-audit.ts counts a client's calls). */
+  auditLog: string;
 }
 
 /** Runs `bench` against a fresh local control plane with the platform installed, then tears it all down. */
@@ -30,6 +32,7 @@ export async function withBenchCluster<T>(
     binaries: resolveControlPlaneBinaries({ build: true }),
     kubeconfig: join(root, "admin.kubeconfig"),
     tmpRoot: root,
+    auditReads: true,
   });
   const controllerKubeconfig = join(root, "controller.kubeconfig");
   const portalApiKubeconfig = join(root, "portal-api.kubeconfig");
@@ -37,7 +40,13 @@ export async function withBenchCluster<T>(
   try {
     await preparePlatform(state.kubeconfig, controllerKubeconfig, portalApiKubeconfig);
     admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
-    return await bench({ admin, controllerKubeconfig, portalApiKubeconfig, root });
+    return await bench({
+      admin,
+      controllerKubeconfig,
+      portalApiKubeconfig,
+      root,
+      auditLog: apiAuditLogOf(state),
+    });
   } finally {
     admin?.close();
     await stopControlPlane(state);

@@ -1,6 +1,8 @@
 // Benchmark: provisioning departments. Creates N departments (3 environments each) and measures
 // create-to-Ready latency, total wall time and the controller's peak memory; then applies the same child
-// objects directly with server-side apply (no controller) as a baseline, and prints the ratio.
+// objects directly with server-side apply (no controller) as a baseline, and prints the ratio. Between the
+// two, a cold start: a new controller process with every department already there (time, memory, CPU and
+// its API calls, counted in the API server's audit log).
 //   npm run bench -- provision [--departments 200] [--concurrency 8]
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -12,6 +14,7 @@ import { departmentTotals, formatAmounts, planQuota } from "../../controller/ten
 import { defaultTenancySettings } from "../../controller/tenancy/settings.ts";
 import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { auditedRequests, replicaOf } from "../../tools/cluster/api-audit.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
@@ -35,14 +38,16 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
   );
 }
 
-/** Reconciles the controller has run for one kind, from its own /metrics (the duration histogram's count). */
-async function reconcileCount(port: number, kind: string): Promise<number> {
+/** One sample of the controller's own /metrics, 0 when it has none yet (e.g. before the first reconcile). */
+async function metric(port: number, series: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text
-    .split("\n")
-    .find((l) => l.startsWith(`govhost_reconcile_duration_seconds_count{controller="${kind}"}`));
-  return Number(line?.split(" ").at(-1) ?? Number.NaN);
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return Number(line?.split(" ").at(-1) ?? 0);
 }
+
+/** Reconciles the controller has run for one kind (the duration histogram's count). */
+const reconcileCount = (port: number, kind: string) =>
+  metric(port, `govhost_reconcile_duration_seconds_count{controller="${kind}"}`);
 
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat. */
 function cpuSeconds(pid: number | undefined): number {
@@ -57,7 +62,7 @@ function rssMiB(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHWM"): nu
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
 }
 
-await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
+await withBenchCluster("provision", async ({ admin, controllerKubeconfig, auditLog }) => {
   const run = randomBytes(2).toString("hex");
 
   // --- with the controller
@@ -98,6 +103,37 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
   await controller.stop();
   const latency = summarize(names.map((n) => (readyAt.get(n) ?? 0) - (createdAt.get(n) ?? 0)));
 
+  // --- cold start: a new controller process with every department already there (the old one gave its
+  // lease up, so it leads at once). It lists everything, syncs, and reconciles each department once.
+  const coldSince = Date.now();
+  const coldT0 = performance.now();
+  const cold = await spawnController({ kubeconfig: controllerKubeconfig, identity: "bench-cold" });
+  const coldReadyMs = performance.now() - coldT0;
+  // Every department was queued once the caches synced: done once as many reconciles ran and the count
+  // stopped moving (the time is taken when it last moved).
+  let coldAllMs = 0;
+  for (let seen = -1, stableSince = 0; ; ) {
+    const now = await reconcileCount(cold.port, "department");
+    if (now !== seen) {
+      seen = now;
+      stableSince = performance.now();
+      coldAllMs = stableSince - coldT0;
+    } else if (now >= count && performance.now() - stableSince > 2_000) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 3_000));
+  const stillReady = (await admin.list<Department & KubeObject>(resources.department)).items.filter(
+    (d) =>
+      names.includes(d.metadata?.name as string) &&
+      d.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+  ).length;
+  const coldPeak = rssMiB(cold.process.pid);
+  const coldCpu = cpuSeconds(cold.process.pid);
+  const coldCalls = auditedRequests(auditLog, coldSince).filter((e) => replicaOf(e) === "bench-cold");
+  const coldByVerb = new Map<string, number>();
+  for (const e of coldCalls) coldByVerb.set(e.verb, (coldByVerb.get(e.verb) ?? 0) + 1);
+  await cold.stop();
+
   // --- baseline: the same objects, applied directly (no controller, no watches, no status), with the
   // controller's own identity (the baseline admission policies reserve govhost labels to it)
   const asController = await KubeClient.fromKubeConfig(kubeConfigFrom(controllerKubeconfig));
@@ -137,6 +173,17 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig }) => {
     "controller CPU, create to settled": `${cpu.toFixed(1)} s`,
     "department reconciles": String(reconciles),
     "reconciles per department": (reconciles / count).toFixed(2),
+  });
+  report(`cold start: a new controller with the ${count} departments already there`, {
+    "leading, caches synced": `${(coldReadyMs / 1000).toFixed(1)} s`,
+    "every department reconciled": `${(coldAllMs / 1000).toFixed(1)} s`,
+    "departments Ready afterwards": `${stillReady} of ${count}`,
+    "controller peak RSS": `${coldPeak.toFixed(0)} MiB`,
+    "controller CPU, start to settled": `${coldCpu.toFixed(1)} s`,
+    "API calls (from the API server's audit log)": `${coldCalls.length}: ${[...coldByVerb]
+      .sort((a, b) => b[1] - a[1])
+      .map(([verb, n]) => `${verb} ${n}`)
+      .join(", ")}`,
   });
   report("baseline: the same objects applied directly with server-side apply", {
     "per-department p50": formatMs(baseline.p50),

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controllerLeaseName } from "../../controller/api/rbac.ts";
 import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { type AuditEvent, auditedWrites, replicaOf } from "../../tools/cluster/api-audit.ts";
 import {
   apiAuditLogOf,
   type ControlPlaneState,
@@ -16,7 +17,6 @@ import { type ControllerProcess, spawnController } from "../../tools/controller-
 import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
 import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { type AuditEvent, auditedWrites, replicaOf } from "./support/api-audit.ts";
 import { isReady, waitForDepartment } from "./support/govhost.ts";
 import { eventually } from "./support/kube.ts";
 

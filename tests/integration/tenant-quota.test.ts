@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, inject, it } from "vitest";
 import { resources } from "../../lib/kube/resources.ts";
-import { auditedWrites, replicaOf } from "./support/api-audit.ts";
+import { auditedWrites, replicaOf } from "../../tools/cluster/api-audit.ts";
 import {
   compliantPod,
   condition,

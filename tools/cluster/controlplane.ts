@@ -37,6 +37,8 @@ export interface StartOptions {
    * reconciler keeps (loopback may not be published as an endpoint). Clients on this machine use it too.
    */
   address?: string;
+  /** Keep reads in the API server's audit log too (benchmarks counting a client's API calls). */
+  auditReads?: boolean;
 }
 
 const serviceCidr = nodeNetwork.serviceCidr;
@@ -59,20 +61,22 @@ function etcdArgs(dataDir: string, client: number, peer: number): string[] {
 
 /**
  * The API server's audit log: who changed what, when, at metadata level (no bodies, so no Secret values);
- * reads are not logged. Fault tests read it to count writes by replica (each names itself in User-Agent).
+ * reads are logged only with `auditReads`. Fault tests and benchmarks read it (tools/cluster/api-audit.ts)
+ * to count requests by controller replica (each names itself in User-Agent).
  */
 export const apiAuditLogOf = (state: { workDir: string }) =>
   join(state.workDir, "logs", "kube-apiserver-audit.log");
-const auditPolicy = [
-  "apiVersion: audit.k8s.io/v1",
-  "kind: Policy",
-  "omitStages: [RequestReceived]",
-  "rules:",
-  "  - level: None",
-  "    verbs: [get, list, watch]",
-  "  - level: Metadata",
-  "",
-].join("\n");
+const auditPolicyFile = (workDir: string) => join(workDir, "audit-policy.yaml");
+const auditPolicy = (reads: boolean) =>
+  [
+    "apiVersion: audit.k8s.io/v1",
+    "kind: Policy",
+    "omitStages: [RequestReceived]",
+    "rules:",
+    ...(reads ? [] : ["  - level: None", "    verbs: [get, list, watch]"]),
+    "  - level: Metadata",
+    "",
+  ].join("\n");
 
 function apiserverArgs(
   pki: Pki,
@@ -82,8 +86,8 @@ function apiserverArgs(
   workDir: string,
 ): string[] {
   const loopback = address === "127.0.0.1";
-  const policy = join(workDir, "audit-policy.yaml");
-  if (!existsSync(policy)) writeFileSync(policy, auditPolicy);
+  const policy = auditPolicyFile(workDir);
+  if (!existsSync(policy)) writeFileSync(policy, auditPolicy(false));
   return [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
     `--bind-address=${address}`,
@@ -205,6 +209,7 @@ export async function startControlPlane(options: StartOptions): Promise<ControlP
   const logDir = join(workDir, "logs");
   mkdirSync(pkiDir, { mode: 0o700 });
   mkdirSync(logDir);
+  if (options.auditReads) writeFileSync(auditPolicyFile(workDir), auditPolicy(true));
   progress("generating certificates");
   const pki = createPki(pkiDir);
   const [etcdClient, etcdPeer, apiserver, controllerManager] = (await freePorts(4)) as [

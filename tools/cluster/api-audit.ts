@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 
-// The API server's audit log (tools/cluster/controlplane.ts: every write, metadata only), read back by tests
-// that count what a client wrote: each controller replica names itself in User-Agent.
+// The API server's audit log (controlplane.ts: writes, and reads when asked for, metadata only), read back by tests
+// and benchmarks that count what a client did: each controller replica names itself in User-Agent.
 
 export interface AuditEvent {
   verb: string;
@@ -16,12 +16,16 @@ export interface AuditEvent {
 export const replicaOf = (event: AuditEvent): string | undefined =>
   /^govhost-controller\/(.+)$/.exec(event.userAgent ?? "")?.[1];
 
-/** The writes in the log (reads are not logged), optionally only those received at or after `since`. */
-export function auditedWrites(path: string, since = 0): AuditEvent[] {
+/** Every request in the log received at or after `since` (reads only where the log keeps them). */
+export function auditedRequests(path: string, since = 0): AuditEvent[] {
   return readFileSync(path, "utf8")
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line) as AuditEvent)
-    .filter((e) => !["get", "list", "watch"].includes(e.verb))
     .filter((e) => Date.parse(e.requestReceivedTimestamp) >= since);
+}
+
+/** The writes in the log, optionally only those received at or after `since`. */
+export function auditedWrites(path: string, since = 0): AuditEvent[] {
+  return auditedRequests(path, since).filter((e) => !["get", "list", "watch"].includes(e.verb));
 }
