@@ -19,6 +19,16 @@ async function broker(handle: (req: IncomingMessage, res: ServerResponse) => voi
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** A catalogue entry whose broker is at `url` (no credentials). */
+const brokerService = (name: string, url: string) =>
+  ({
+    metadata: { name },
+    spec: {
+      displayName: { en: name, zhHant: name },
+      provisioning: { method: "broker", broker: { url, serviceId: "svc" } },
+    },
+  }) as unknown as SharedService;
+
 afterEach(async () => {
   const open = server;
   server = undefined;
@@ -104,13 +114,7 @@ describe("brokers in trouble", () => {
     const url = await broker(() => {
       calls++; // never answers
     });
-    const service = {
-      metadata: { name: "forms" },
-      spec: {
-        displayName: { en: "Forms", zhHant: "表格" },
-        provisioning: { method: "broker", broker: { url, serviceId: "svc" } },
-      },
-    } as unknown as SharedService;
+    const service = brokerService("forms", url);
     const provisioner = new BrokerProvisioner({} as KubeClient, { timeoutMs: 300 });
     expect(provisioner.retryMs).toBe(600);
     const instance = (uid: string) =>
@@ -155,13 +159,7 @@ describe("bindings", () => {
       }
       res.writeHead(404).end("{}");
     });
-    const service = {
-      metadata: { name: "records" },
-      spec: {
-        displayName: { en: "Records", zhHant: "紀錄" },
-        provisioning: { method: "broker", broker: { url, serviceId: "svc" } },
-      },
-    } as unknown as SharedService;
+    const service = brokerService("records", url);
     const plan = { name: "small" } as Plan;
     const provisioner = new BrokerProvisioner({} as KubeClient);
     const step = await provisioner.step(
