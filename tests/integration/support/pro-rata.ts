@@ -49,9 +49,10 @@ export function waitForStatementLine(
   resource: string,
   quantity: string,
   amountMinor?: number,
+  environment?: string,
 ) {
   return eventually(
-    `statement ${statement} to show ${quantity} of ${resource}`,
+    `statement ${statement} to show ${quantity} of ${resource}${environment ? ` in ${environment}` : ""}`,
     async () => {
       const found = await admin.find<ChargebackStatement & KubeObject>(
         resources.chargebackStatement,
@@ -62,6 +63,7 @@ export function waitForStatementLine(
         (l) =>
           l.resource === resource &&
           l.quantity === quantity &&
+          (environment === undefined || l.environment === environment) &&
           (amountMinor === undefined || l.amountMinor === amountMinor),
       );
       if (line) return line;
