@@ -54,8 +54,11 @@ export class BrokerProvisioner {
     return 2 * this.timeoutMs;
   }
 
-  /** A client for the service's broker, unless the broker is being left alone after not answering. */
-  private async osb(service: SharedService): Promise<{ osb: OsbClient; url: string }> {
+  /**
+   * Runs `work` with a client for the service's broker, unless that broker is being left alone after not
+   * answering; a broker that does not answer now is left alone for `retryMs`.
+   */
+  private async withBroker<T>(service: SharedService, work: (osb: OsbClient) => Promise<T>): Promise<T> {
     const endpoint = await this.endpoint(service);
     const held = this.unreachable.get(endpoint.url);
     if (held && held.until > Date.now())
@@ -63,16 +66,11 @@ export class BrokerProvisioner {
         `${held.error.message}; it is asked again after ${new Date(held.until).toISOString()}`,
       );
     this.unreachable.delete(endpoint.url);
-    return { osb: new OsbClient(endpoint, { timeoutMs: this.timeoutMs }), url: endpoint.url };
-  }
-
-  /** Runs broker calls; a broker that did not answer is left alone for `retryMs`. */
-  private async calling<T>(url: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      return await work(new OsbClient(endpoint, { timeoutMs: this.timeoutMs }));
     } catch (error) {
       if (error instanceof BrokerUnreachable)
-        this.unreachable.set(url, { until: Date.now() + this.retryMs, error });
+        this.unreachable.set(endpoint.url, { until: Date.now() + this.retryMs, error });
       throw error;
     }
   }
@@ -104,8 +102,7 @@ export class BrokerProvisioner {
     plan: Plan,
     department: string,
   ): Promise<BrokerStep> {
-    const { osb, url } = await this.osb(service);
-    return this.calling(url, () => this.stepWith(osb, instance, service, plan, department));
+    return this.withBroker(service, (osb) => this.stepWith(osb, instance, service, plan, department));
   }
 
   private async stepWith(
@@ -217,8 +214,7 @@ export class BrokerProvisioner {
     service: SharedService,
     plan: Plan,
   ): Promise<{ done: boolean; broker: BrokerStatus }> {
-    const { osb, url } = await this.osb(service);
-    return this.calling(url, () => this.releaseWith(osb, instance, plan, service));
+    return this.withBroker(service, (osb) => this.releaseWith(osb, instance, plan, service));
   }
 
   private async releaseWith(

@@ -47,20 +47,12 @@ interface ResourceQuota extends KubeObject {
 type DepartmentObject = Department & KubeObject;
 
 const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
-const sameStrings = (a: Record<string, string> = {}, b: Record<string, string> = {}) =>
-  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 /**
  * Whether two sets of quantities are equal as amounts: the API server stores quantities in canonical form
  * ("5000" comes back as "5k", "1024Gi" as "1Ti"), so comparing the strings would rewrite an unchanged quota.
  */
-const sameAmounts = (a: Record<string, string> = {}, b: Record<string, string> = {}) => {
-  const left = parseAmounts(a);
-  const right = parseAmounts(b);
-  return (
-    Object.keys(left).length === Object.keys(right).length &&
-    Object.entries(left).every(([k, v]) => right[k] === v)
-  );
-};
+const sameAmounts = (a: Amounts, b: Amounts) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
 /**
  * Reconciles one Department into its namespaces and their guard rails. Idempotent: every step is a
@@ -295,15 +287,14 @@ export class DepartmentReconciler {
       const desired = renderQuota(dept, environment, hard);
       if (
         !current ||
-        !sameAmounts(current.spec?.hard, (desired.spec as { hard: Record<string, string> }).hard)
+        !sameAmounts(
+          parseAmounts(current.spec?.hard),
+          parseAmounts((desired.spec as { hard: Record<string, string> }).hard),
+        )
       ) {
         await this.client.apply(desired, { fieldManager });
       }
-      if (
-        active.has(environment) &&
-        !sameStrings(formatAmounts(safeTarget), formatAmounts(plan[environment] ?? {}))
-      )
-        converged = false;
+      if (active.has(environment) && !sameAmounts(safeTarget, plan[environment] ?? {})) converged = false;
     }
 
     const used: Amounts = {};

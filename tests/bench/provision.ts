@@ -122,9 +122,10 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig, auditL
     await new Promise((r) => setTimeout(r, 100));
   }
   await new Promise((r) => setTimeout(r, 3_000));
+  const mine = new Set(names);
   const stillReady = (await admin.list<Department & KubeObject>(resources.department)).items.filter(
     (d) =>
-      names.includes(d.metadata?.name as string) &&
+      mine.has(d.metadata?.name as string) &&
       d.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
   ).length;
   const coldPeak = rssMiB(cold.process.pid);
