@@ -1,4 +1,7 @@
+import type { ClientRequest } from "node:http";
 import { Agent, type RequestOptions, request } from "node:https";
+import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterCredentials, credentialsOf, defaultCredentials } from "./credentials.ts";
 import { type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
@@ -100,6 +103,40 @@ interface ClientShape {
 }
 
 const readMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Sends a request only once it has a connection, asking `check` again at that moment. A request can wait
+ * for a free socket or a TLS handshake for a long time (a process that was stopped catches up on its queue
+ * when it resumes), and a check made when the request was queued may no longer hold when its bytes leave:
+ * the leader's fence (beforeWrite) must be asked right before they do. Nothing is written until `send`
+ * (Node sends a request's headers with its first body write).
+ */
+function sendWhenConnected(
+  req: ClientRequest,
+  check: () => void,
+  send: () => void,
+  refuse: (error: unknown) => void,
+): void {
+  req.once("socket", (socket) => {
+    const go = () => {
+      try {
+        check();
+      } catch (error) {
+        refuse(error);
+        req.destroy();
+        return;
+      }
+      send();
+    };
+    // A socket from the pool is connected; a new one is still connecting or in its TLS handshake.
+    if (socket instanceof TLSSocket) {
+      const protocol = socket.getProtocol();
+      if (protocol && protocol !== "unknown") go();
+      else socket.once("secureConnect", go);
+    } else if ((socket as Socket).connecting) socket.once("connect", go);
+    else go();
+  });
+}
 
 /**
  * A small Kubernetes REST client: the kubeconfig's TLS and credentials (via @kubernetes/client-node), plain
@@ -225,8 +262,13 @@ export class KubeClient {
         });
       });
       req.on("error", reject);
-      if (payload !== undefined) req.write(payload);
-      req.end();
+      const send = () => {
+        if (payload !== undefined) req.write(payload);
+        req.end();
+      };
+      const { beforeWrite } = this.shape;
+      if (!beforeWrite || readMethods.has(method)) send();
+      else sendWhenConnected(req, () => beforeWrite(method, path), send, reject);
     });
   }
 
