@@ -28,7 +28,7 @@ export const statusOwners = {
   tenancy: {
     kind: "Department",
     fieldManager: fieldManagers.controller,
-    fields: ["namespaces", "quota"],
+    fields: ["namespaces", "quota", "appliedChildren"],
     observesGeneration: true,
     conditions: {
       Ready: [

@@ -150,6 +150,12 @@ export const DepartmentStatus = Type.Object({
     Type.Array(Condition, { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
   ),
   namespaces: Type.Optional(Type.Array(Type.String())),
+  appliedChildren: Type.Optional(
+    Type.String({
+      description:
+        "Digest of the children last applied (desired state and stored versions): while the children still match it, nothing is applied again",
+    }),
+  ),
   budget: Type.Optional(
     Type.Object({
       currency: Type.String(),

@@ -1,14 +1,16 @@
 import type { Logger } from "pino";
 import { isNotFound, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { formatMilli } from "../../lib/kube/quantity.ts";
-import { resources } from "../../lib/kube/resources.ts";
+import { type ResourceType, resources } from "../../lib/kube/resources.ts";
 import { type DepartmentCondition, statusOwners } from "../api/conditions.ts";
 import type { Department, DepartmentStatus } from "../api/department.ts";
 import { fieldManager, labels } from "../api/group.ts";
+import { type AppliedChild, appliedDigest } from "../runtime/applied-digest.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import { ReapplySchedule } from "../runtime/reapply-schedule.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
-import { childNames, namespaceName, renderQuota, renderTenant } from "./desired.ts";
+import { childNames, type EnvironmentChildren, namespaceName, renderQuota, renderTenant } from "./desired.ts";
 import {
   type Amounts,
   departmentTotals,
@@ -46,6 +48,31 @@ interface ResourceQuota extends KubeObject {
 
 type DepartmentObject = Department & KubeObject;
 
+/**
+ * The cached copy of a child the reconciler owns (namespaces, limit ranges, network policies, role
+ * bindings), from caches that keep field owners; undefined when the cache does not hold it.
+ */
+export type CachedChild = (type: ResourceType, name: string, namespace?: string) => KubeObject | undefined;
+
+const childTypes: Record<string, ResourceType> = {
+  Namespace: resources.namespace,
+  LimitRange: resources.limitRange,
+  NetworkPolicy: resources.networkPolicy,
+  RoleBinding: resources.roleBinding,
+};
+
+function typeOf(object: KubeObject): ResourceType {
+  const type = childTypes[object.kind as string];
+  if (!type) throw new Error(`tenancy renders no ${String(object.kind)}`);
+  return type;
+}
+
+/** "namespace/name" → [name, namespace]. */
+const splitKey = (key: string): [string, string] => {
+  const [namespace = "", name = ""] = key.split("/");
+  return [name, namespace];
+};
+
 const sum = (values: bigint[]) => values.reduce((a, b) => a + b, 0n);
 /**
  * Whether two sets of quantities are equal as amounts: the API server stores quantities in canonical form
@@ -64,6 +91,8 @@ export class DepartmentReconciler {
   private readonly events: EventRecorder;
   private readonly status: StatusWriter;
   private readonly log: Logger;
+  private readonly cached: CachedChild;
+  private readonly reapply: ReapplySchedule;
 
   constructor(options: {
     client: KubeClient;
@@ -71,17 +100,24 @@ export class DepartmentReconciler {
     events: EventRecorder;
     status: StatusWriter;
     log: Logger;
+    /** Without it every child is applied on every reconcile. */
+    cached?: CachedChild;
   }) {
     this.client = options.client;
     this.settings = options.settings;
     this.events = options.events;
     this.status = options.status;
     this.log = options.log;
+    this.cached = options.cached ?? (() => undefined);
+    this.reapply = new ReapplySchedule(options.settings.reapplyEveryMs);
   }
 
   async reconcile(name: string, log: Logger = this.log): Promise<ReconcileResult | undefined> {
     let dept = await this.client.find<DepartmentObject>(resources.department, name);
-    if (!dept) return undefined;
+    if (!dept) {
+      this.reapply.forget(name);
+      return undefined;
+    }
     if (dept.metadata.deletionTimestamp) return this.finalize(dept);
     if (!dept.metadata.finalizers?.includes(departmentFinalizer)) {
       // The finalizer first (optimistic concurrency: a concurrent change fails this and retries), then
@@ -123,11 +159,34 @@ export class DepartmentReconciler {
     }
 
     const children = renderTenant(dept, this.settings);
+    const absent = children.flatMap((c) =>
+      c.removeRoleBindings.map((binding) => `${namespaceName(name, c.environment)}/${binding}`),
+    );
+    // Children still as the last full pass applied them are not applied again (applied-digest.ts), except
+    // in the periodic full apply: a cold start then costs a read and a status check per department.
+    const everything = this.reapply.due(name);
+    if (!everything && this.unchangedSinceApplied(dept, children, absent)) {
+      const quota = await this.reconcileQuota(
+        dept,
+        children.map((c) => c.environment),
+      );
+      return this.finish(dept, children, [], [], quota);
+    }
+
+    const applied: AppliedChild[] = [];
+    const apply = async (object: KubeObject) => {
+      const stored = await this.client.apply(object, { fieldManager });
+      applied.push({ desired: object, resourceVersion: stored.metadata?.resourceVersion });
+    };
     const conflicts: string[] = [];
     const terminating: string[] = [];
     for (const { namespace } of children) {
       const nsName = namespace.metadata?.name as string;
-      const existing = await this.client.find<KubeObject>(resources.namespace, nsName);
+      // Namespaces the cache does not hold (not the platform's, or not seen yet) are read, so a conflict
+      // with someone else's namespace is never missed.
+      const existing =
+        this.cached(resources.namespace, nsName) ??
+        (await this.client.find<KubeObject>(resources.namespace, nsName));
       if (existing && !this.ownedBy(existing, dept)) {
         conflicts.push(nsName);
         continue;
@@ -136,7 +195,7 @@ export class DepartmentReconciler {
         terminating.push(nsName);
         continue;
       }
-      await this.client.apply(namespace, { fieldManager });
+      await apply(namespace);
       if (!existing)
         await this.events.record(dept, "Normal", "NamespaceCreated", `Created namespace ${nsName}`);
     }
@@ -150,12 +209,50 @@ export class DepartmentReconciler {
       ready.map((c) => c.environment),
     );
     for (const child of ready) {
-      for (const object of child.objects) await this.client.apply(object, { fieldManager });
-      for (const binding of child.removeRoleBindings) {
-        await this.client.delete(resources.roleBinding, binding, namespaceName(name, child.environment));
-      }
+      for (const object of child.objects) await apply(object);
+      const namespace = namespaceName(name, child.environment);
+      for (const binding of child.removeRoleBindings)
+        await this.client.delete(resources.roleBinding, binding, namespace);
     }
+    const complete = conflicts.length === 0 && terminating.length === 0;
+    if (complete) this.reapply.applied(name);
+    return this.finish(
+      dept,
+      ready,
+      conflicts,
+      terminating,
+      quota,
+      complete ? appliedDigest(applied, absent) : undefined,
+    );
+  }
 
+  /**
+   * Whether the department's children are as the last full pass applied them: the digest it recorded
+   * equals the one of the same desired state at the versions the caches hold now (see applied-digest.ts).
+   */
+  private unchangedSinceApplied(dept: DepartmentObject, children: EnvironmentChildren[], absent: string[]) {
+    const recorded = dept.status?.appliedChildren;
+    if (!recorded) return false;
+    if (absent.some((key) => this.cached(resources.roleBinding, ...splitKey(key)) !== undefined))
+      return false;
+    const current = children
+      .flatMap((c) => [c.namespace, ...c.objects])
+      .map((desired) => {
+        const { name, namespace } = desired.metadata ?? {};
+        const cached = this.cached(typeOf(desired), name as string, namespace);
+        return { desired, resourceVersion: cached?.metadata?.resourceVersion };
+      });
+    return appliedDigest(current, absent) === recorded;
+  }
+
+  private async finish(
+    dept: DepartmentObject,
+    ready: EnvironmentChildren[],
+    conflicts: string[],
+    terminating: string[],
+    quota: Awaited<ReturnType<DepartmentReconciler["reconcileQuota"]>>,
+    appliedChildren?: string,
+  ): Promise<ReconcileResult | undefined> {
     const conditions: DepartmentCondition[] = [];
     if (conflicts.length > 0) {
       conditions.push({
@@ -208,6 +305,7 @@ export class DepartmentReconciler {
       conditions,
       namespaces: ready.map((c) => c.namespace.metadata?.name as string),
       quota: quota.status,
+      ...(appliedChildren ? { appliedChildren } : {}),
     });
     if (terminating.length > 0) return { requeueAfterMs: 2_000 };
     return quota.converged ? undefined : { requeueAfterMs: 1_000 };
@@ -364,7 +462,10 @@ export class DepartmentReconciler {
   /** Writes this reconciler's part of the status when it changed; true when it wrote. */
   private writeStatus(
     dept: DepartmentObject,
-    update: { conditions: DepartmentCondition[] } & Pick<DepartmentStatus, "namespaces" | "quota">,
+    update: { conditions: DepartmentCondition[] } & Pick<
+      DepartmentStatus,
+      "namespaces" | "quota" | "appliedChildren"
+    >,
   ): Promise<boolean> {
     const { conditions, ...fields } = update;
     // Fields the update leaves undefined keep their value.

@@ -21,6 +21,11 @@ export interface TenancySettings {
    * per window, from the first change in it).
    */
   quotaRebalanceWindowMs: number;
+  /**
+   * How often each department's children are applied even when their caches say they are as desired (a
+   * backstop: see controller/runtime/applied-digest.ts).
+   */
+  reapplyEveryMs: number;
 }
 
 export const defaultTenancySettings: TenancySettings = {
@@ -33,4 +38,5 @@ export const defaultTenancySettings: TenancySettings = {
     max: { cpu: "4", memory: "16Gi" },
   },
   quotaRebalanceWindowMs: 500,
+  reapplyEveryMs: 60 * 60_000,
 };

@@ -46,12 +46,23 @@ export function tenantLookup(namespaces: Informer<KubeObject>): (namespace: stri
 export function setupTenancy(manager: Manager, settings: TenancySettings): void {
   const { client, log } = manager;
   const departments = departmentsInformer(manager);
+  const namespaces = tenantNamespaces(manager);
+  // Children the reconciler owns, metadata only: a change or deletion by anyone else is put back, and their
+  // versions tell the reconciler whether they are still as it applied them.
+  const childCaches = new Map(
+    [resources.limitRange, resources.networkPolicy, resources.roleBinding].map((type) => [
+      type,
+      manager.informer(type, { labelSelector: labels.department, metadataOnly: true }),
+    ]),
+  );
+  childCaches.set(resources.namespace, namespaces);
   const reconciler = new DepartmentReconciler({
     client,
     settings,
     events: new EventRecorder(client, "govhost-controller", log),
     status: manager.status,
     log: log.child({ controller: "department" }),
+    cached: (type, name, namespace) => childCaches.get(type)?.get(namespace ? `${namespace}/${name}` : name),
   });
   const queue = manager.controller({
     name: "department",
@@ -65,17 +76,11 @@ export function setupTenancy(manager: Manager, settings: TenancySettings): void 
     specOrMetadataChanged,
   );
 
-  // Children the reconciler owns: a change or deletion by anyone else is put back.
   const enqueueOwner = (_event: string, object: KubeObject) => {
     const department = object.metadata?.labels?.[labels.department];
     if (department) queue.add(department);
   };
-  manager.watch(tenantNamespaces(manager), enqueueOwner);
-  for (const type of [resources.limitRange, resources.networkPolicy, resources.roleBinding])
-    manager.watch(
-      manager.informer(type, { labelSelector: labels.department, metadataOnly: true }),
-      enqueueOwner,
-    );
+  for (const cache of childCaches.values()) manager.watch(cache, enqueueOwner);
 
   // A ResourceQuota changes with every pod that starts or ends (its usage): those changes only rebalance
   // the tenant-wide quota, at most once per department and window however many pods moved. A deleted

@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { auditedWrites, replicaOf } from "../../tools/cluster/api-audit.ts";
+import { startController } from "./support/controller-process.ts";
 import {
   compliantPod,
   condition,
@@ -129,6 +131,63 @@ describe("Department lifecycle", () => {
       return rb.subjects?.length ? rb : undefined;
     });
     expect(binding.subjects?.map((s) => s.name)).toEqual([`${name}-viewers`]);
+  });
+
+  it("after a restart applies nothing to a department whose children are still as applied", async () => {
+    const edited = uniqueName("d");
+    const untouched = uniqueName("d");
+    for (const name of [edited, untouched]) await env.admin.create(departmentManifest(name));
+    for (const name of [edited, untouched])
+      await waitForDepartment(env.admin, name, (d) => isReady(d) && Boolean(d.status?.appliedChildren));
+    await env.controller.stop();
+
+    // While no controller runs: an operator empties one department's viewers binding (an edit that only
+    // removes fields, which leaves no trace in managedFields), and the other department's budget changes (a
+    // new generation to reconcile, and none of its children depends on it).
+    await env.admin.mergePatch(
+      resources.roleBinding,
+      "govhost-viewers",
+      { subjects: [] },
+      { namespace: `${edited}-prod` },
+    );
+    await env.admin.mergePatch(resources.department, untouched, {
+      spec: { monthlyBudget: { amount: 1000, currency: "HKD" } },
+    });
+    const mark = Date.now();
+    env.controller = await startController();
+
+    const binding = await eventually("the emptied binding to be put back", async () => {
+      const rb = await env.admin.get<KubeObject & { subjects?: { name: string }[] }>(
+        resources.roleBinding,
+        "govhost-viewers",
+        `${edited}-prod`,
+      );
+      return rb.subjects?.length ? rb : undefined;
+    });
+    expect(binding.subjects?.map((s) => s.name)).toEqual([`${edited}-viewers`]);
+    // The new generation is observed by a full reconcile of the untouched department.
+    await waitForDepartment(
+      env.admin,
+      untouched,
+      (d) => isReady(d) && d.status?.observedGeneration === d.metadata.generation,
+    );
+
+    // What tenancy applies (the quota aside: it follows usage, see tenant-quota.test.ts).
+    const tenancyKinds = ["namespaces", "limitranges", "networkpolicies", "rolebindings"];
+    const childWrites = (name: string) => {
+      const namespaces = [`${name}-dev`, `${name}-staging`, `${name}-prod`];
+      return auditedWrites(inject("apiAuditLog"), mark)
+        .filter(
+          (e) =>
+            replicaOf(e) !== undefined &&
+            tenancyKinds.includes(e.objectRef?.resource ?? "") &&
+            (namespaces.includes(e.objectRef?.namespace ?? "") ||
+              (e.objectRef?.resource === "namespaces" && namespaces.includes(e.objectRef.name ?? ""))),
+        )
+        .map((e) => `${e.verb} ${e.objectRef?.resource} ${e.objectRef?.namespace}/${e.objectRef?.name}`);
+    };
+    expect(childWrites(untouched)).toEqual([]);
+    expect(childWrites(edited)).toContain(`patch rolebindings ${edited}-prod/govhost-viewers`);
   });
 
   it("deletes the department's namespaces before the department itself", async () => {
