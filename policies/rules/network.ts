@@ -1,12 +1,9 @@
 import { apiGateway, entryPointsAnnotation } from "../../controller/api/api-gateway.ts";
 import { platformOwned } from "../keys.ts";
-import { departmentRemovers, rw } from "./shared.ts";
+import { departmentRemovers, managedByGovhost, rw } from "./shared.ts";
 import type { BaselineRule } from "./types.ts";
 
 // Network: what tenants may not open up.
-
-const managedByGovhost = (root: string) =>
-  `${root} != null && has(${root}.metadata.labels) && '${platformOwned.managedBy}' in ${root}.metadata.labels && ${root}.metadata.labels['${platformOwned.managedBy}'] == 'govhost'`;
 
 /** CEL for one NetworkPolicy peer `p`: only the department's own namespaces, or an allowlisted ipBlock. */
 const peerInsideDepartment = `(!has(p.namespaceSelector) || (has(p.namespaceSelector.matchLabels) && '${platformOwned.department}' in p.namespaceSelector.matchLabels && p.namespaceSelector.matchLabels['${platformOwned.department}'] == variables.department)) && (!has(p.ipBlock) || p.ipBlock.cidr in variables.egressAllowlist)`;

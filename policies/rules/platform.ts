@@ -1,8 +1,16 @@
 import { isPlatformKeyCel, platformOwned, tenantDeclared } from "../keys.ts";
-import { platformWriters, rw, templateMetadata, workloads } from "./shared.ts";
+import {
+  departmentRemovers,
+  managedByGovhost,
+  platformWriters,
+  rw,
+  templateMetadata,
+  workloads,
+} from "./shared.ts";
 import type { BaselineRule } from "./types.ts";
 
-// Platform integrity: platform-owned metadata, role bindings within the department, finalized statements.
+// Platform integrity: platform-owned metadata, role bindings within the department, the platform's own
+// bindings, finalized statements.
 
 export const platformRules: BaselineRule[] = [
   {
@@ -136,6 +144,46 @@ export const platformRules: BaselineRule[] = [
       },
     ],
     background: true,
+  },
+  {
+    id: "GH-RBAC-002",
+    name: "platform-role-bindings",
+    title: "The platform's own role bindings in a department namespace are changed only by the platform",
+    rationale:
+      "The platform binds the department's groups to their roles and its own service account to what it needs in the namespace; a department admin who changed those bindings would move groups between roles or cut the platform's own access, and the controller would silently put them back. Refusing the change says why.",
+    remediation:
+      "Leave the bindings labelled app.kubernetes.io/managed-by: govhost alone; change the Department's spec.groups to change who holds a role, or write your own RoleBinding under another name.",
+    category: "access",
+    severity: "high",
+    scope: "tenant-namespaces",
+    match: [
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        apiVersions: ["v1"],
+        resources: ["rolebindings"],
+        operations: ["UPDATE", "DELETE"],
+      },
+    ],
+    // The controller renders them; the namespace controller and the garbage collector delete them with
+    // their department.
+    exemptUsers: departmentRemovers,
+    variables: [
+      {
+        name: "isOperator",
+        expression:
+          "has(request.userInfo.groups) && request.userInfo.groups.exists(g, g == 'system:masters' || (has(params.data.platformOperators) && g != '' && g in params.data.platformOperators.split(',')))",
+      },
+      { name: "platformBinding", expression: managedByGovhost("oldObject") },
+    ],
+    validations: [
+      {
+        expression: "!variables.platformBinding || variables.isOperator",
+        message: "GH-RBAC-002: the platform's own role bindings are changed only by the platform",
+        messageExpression:
+          "'GH-RBAC-002: RoleBinding ' + oldObject.metadata.name + ' belongs to the platform (app.kubernetes.io/managed-by: govhost); only platform operators may change or delete it. Change the Department spec.groups instead, or write your own RoleBinding under another name.'",
+      },
+    ],
+    background: false,
   },
   {
     id: "GH-FIN-001",

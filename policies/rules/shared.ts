@@ -5,6 +5,10 @@ import type { ResourceRule } from "./types.ts";
 
 export const rw: ResourceRule["operations"] = ["CREATE", "UPDATE"];
 
+/** CEL: is the object at `root` (object or oldObject) one the platform renders (managed-by govhost)? */
+export const managedByGovhost = (root: string) =>
+  `${root} != null && has(${root}.metadata.labels) && '${platformOwned.managedBy}' in ${root}.metadata.labels && ${root}.metadata.labels['${platformOwned.managedBy}'] == 'govhost'`;
+
 /**
  * Who removes a department's objects when it goes (an operator's decision): the controller, and the
  * namespace controller and garbage collector deleting its namespaces and everything in them.

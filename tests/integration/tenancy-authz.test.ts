@@ -115,6 +115,35 @@ describe("department admin", () => {
     expect(open.message).toContain("GH-NET-003: NetworkPolicy allow-all has 2 rule(s) without peers");
   });
 
+  it("cannot change or delete the platform's role bindings, even under the controller's field manager", async () => {
+    const ns = `${deptA}-dev`;
+    const removed = await rejection(aAdmin.delete(resources.roleBinding, "govhost-controller", ns));
+    expect(removed.code).toBe(403);
+    expect(removed.message).toContain("GH-RBAC-002: RoleBinding govhost-controller belongs to the platform");
+    // The controller skips applying a child its cache shows as it applied it: a rewrite under its name
+    // would otherwise stay until the next full apply.
+    const forged = await rejection(
+      aAdmin.apply(
+        {
+          ...roleBinding(ns, "govhost-admins", "govhost-tenant-admin"),
+          subjects: [
+            { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `${deptA}-admins` },
+            { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `${deptA}-viewers` },
+          ],
+        },
+        { fieldManager: "govhost-controller" },
+      ),
+    );
+    expect(forged.code).toBe(403);
+    expect(forged.message).toContain("GH-RBAC-002: RoleBinding govhost-admins belongs to the platform");
+    const kept = await env.admin.get<KubeObject & { subjects: { name: string }[] }>(
+      resources.roleBinding,
+      "govhost-admins",
+      ns,
+    );
+    expect(kept.subjects.map((s) => s.name)).toEqual([`${deptA}-admins`]);
+  });
+
   it("cannot create namespaces or cluster-scoped objects", async () => {
     expect(
       (
