@@ -42,6 +42,12 @@ interface Placement {
   selector: LabelSelector | undefined;
 }
 
+/** A report's findings without their timestamps, in a form equal for equal findings however stored. */
+function findingsOf(report: KubeObject): string {
+  const results = (report.results ?? []) as Record<string, unknown>[];
+  return stableJson(results.map(({ timestamp: _, ...result }) => result));
+}
+
 /** The uid of the object's controller (owner reference with controller: true), if it names one. */
 function controllerUid(object: KubeObject): string | undefined {
   return ((object.metadata?.ownerReferences ?? []) as { controller?: boolean; uid?: string }[]).find(
@@ -63,7 +69,8 @@ export class ComplianceScanner {
   private readonly caches: ScannerCaches;
   private readonly status: StatusWriter;
   private readonly violations: Gauge;
-  private readonly lastReports = new Map<string, string>();
+  /** Per namespace, the findings of the report as last written; undefined until read from the cluster. */
+  private lastReports: Map<string, string> | undefined;
 
   constructor(
     client: KubeClient,
@@ -168,19 +175,26 @@ export class ComplianceScanner {
       findings.get(namespace)?.push(...reported);
     }
 
+    // Unchanged findings are not rewritten (the timestamps alone would make every scan a write), also by a
+    // controller that just started: the reports already there are read once, in one list.
+    this.lastReports ??= new Map(
+      (
+        await this.client.list<KubeObject>(resources.policyReport, {
+          labelSelector: `${platformOwned.managedBy}=govhost`,
+        })
+      ).items.map((report) => [report.metadata?.namespace ?? "", findingsOf(report)]),
+    );
+    const lastReports = this.lastReports;
     const byDepartment = new Map<string, Finding[]>();
     for (const [name, list] of findings) {
       const department = byName.get(name)?.metadata?.labels?.[platformOwned.department] as string;
       const report = policyReport(name, department, list, now);
-      // Unchanged findings are not rewritten (the timestamps alone would make every scan a write).
-      const fingerprint = JSON.stringify(report.results, (key, value) =>
-        key === "timestamp" ? undefined : value,
-      );
-      if (this.lastReports.get(name) !== fingerprint) {
+      const fingerprint = findingsOf(report);
+      if (lastReports.get(name) !== fingerprint) {
         // One namespace's refusal must not keep every namespace after it from its report.
         try {
           await this.client.apply(report, { fieldManager });
-          this.lastReports.set(name, fingerprint);
+          lastReports.set(name, fingerprint);
         } catch (error) {
           this.log.warn({ err: error, namespace: name }, "writing a PolicyReport failed; retrying next scan");
         }
