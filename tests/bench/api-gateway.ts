@@ -4,7 +4,6 @@
 // through. Prints latency percentiles and throughput per rate, the controller's CPU per 1,000 calls, and
 // whether the stored count equals the calls answered 200 (it must, under load too).
 //   npm run bench -- api-gateway [--seconds 10] [--rates 100,200,400,800]
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import type { ApiGrant } from "../../controller/api/api-exchange.ts";
@@ -15,6 +14,7 @@ import { freePort } from "../../tools/cluster/ports.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
+import { cpuSeconds } from "./_process.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -24,12 +24,6 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-
-/** User plus system CPU seconds of a process so far (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 type Grant = ApiGrant & KubeObject;
 

@@ -4,7 +4,6 @@
 // controller's CPU per 1,000 events/s (from /proc, user + system time), both in all and above what the
 // controller uses idle (leases, periodic work) over the same time.
 //   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20]
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { KubeObject } from "../../lib/kube/client.ts";
@@ -13,6 +12,7 @@ import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { compliantPodSpec } from "../policy-corpus/corpus.ts";
 import { withBenchCluster } from "./_cluster.ts";
+import { cpuSeconds } from "./_process.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -23,12 +23,6 @@ const { values } = parseArgs({
 });
 const rate = Number(values["pods-per-second"]);
 const seconds = Number(values.seconds);
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   const controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "bench" });

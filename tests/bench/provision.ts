@@ -5,7 +5,6 @@
 // its API calls, counted in the API server's audit log).
 //   npm run bench -- provision [--departments 200] [--concurrency 8]
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Department } from "../../controller/api/department.ts";
 import { fieldManager } from "../../controller/api/group.ts";
@@ -19,6 +18,7 @@ import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { withBenchCluster } from "./_cluster.ts";
+import { cpuSeconds, rssMiB } from "./_process.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -48,19 +48,6 @@ async function metric(port: number, series: string): Promise<number> {
 /** Reconciles the controller has run for one kind (the duration histogram's count). */
 const reconcileCount = (port: number, kind: string) =>
   metric(port, `govhost_reconcile_duration_seconds_count{controller="${kind}"}`);
-
-/** CPU seconds a process has used (user + system), from /proc/<pid>/stat. */
-function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** VmHWM: the peak resident set so far; VmRSS: the resident set now. */
-function rssMiB(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHWM"): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
-}
 
 await withBenchCluster("provision", async ({ admin, controllerKubeconfig, auditLog }) => {
   const run = randomBytes(2).toString("hex");

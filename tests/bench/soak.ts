@@ -1,0 +1,351 @@
+// Soak: a mixed load for a long while, with the controller's and the portal API's memory and open files
+// sampled, and a verdict on whether either grows. One local control plane; the controller and the portal API
+// run as their own processes. The load, all at once:
+// - pod churn in one department: pods created, started (status patched, as a kubelet would) and deleted
+//   after 1 to 5 s, so metering and quota follow every pod;
+// - portal API reads (list the environment's e-services) and writes (create an e-service, then delete it),
+//   with a real token from the local OpenID provider;
+// - accessibility scans: e-services whose pages the fixture site serves are asked to rescan in turn (the
+//   scanner's jsdom workers and Chromium are where the controller's memory went before).
+// Every --sample seconds: resident memory, open file descriptors and CPU of both processes. After a warm-up
+// (a sixth of the run), the first and the last window (a sixth each) are compared:
+//   bound: median resident memory grows by at most max(10%, 16 MiB), open files by at most 10.
+// Prints the samples per window, the least-squares trend after warm-up, and the verdict (exit code 1 when
+// a bound is broken).
+//   npm run bench -- soak [--minutes 30] [--pods-per-second 5] [--reads-per-second 20] [--writes-per-second 1]
+//                         [--scan-every 20] [--sample 10]
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { spawnController } from "../../tools/controller-process.ts";
+import { startFixtureSite } from "../../tools/demo-site.ts";
+import { loginAs } from "../../tools/oidc/login.ts";
+import { startLocalProvider } from "../../tools/oidc/provider.ts";
+import { spawnPortalApi } from "../../tools/portal-api-process.ts";
+import { departmentManifest } from "../fixtures/departments.ts";
+import { compliantPodSpec } from "../policy-corpus/corpus.ts";
+import { waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
+import { cpuSeconds, openFiles, rssMiB } from "./_process.ts";
+import { report, summarize } from "./_stats.ts";
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "30" },
+    "pods-per-second": { type: "string", default: "5" },
+    "reads-per-second": { type: "string", default: "20" },
+    "writes-per-second": { type: "string", default: "1" },
+    "scan-every": { type: "string", default: "20" },
+    sample: { type: "string", default: "10" },
+  },
+});
+const durationMs = Number(values.minutes) * 60_000;
+const podsPerSecond = Number(values["pods-per-second"]);
+const readsPerSecond = Number(values["reads-per-second"]);
+const writesPerSecond = Number(values["writes-per-second"]);
+const scanEveryMs = Number(values["scan-every"]) * 1000;
+const sampleMs = Number(values.sample) * 1000;
+const audience = "https://api.govhost.soak";
+const dept = "soak";
+const ns = `${dept}-prod`;
+const scanned = ["scan-a", "scan-b", "scan-c"];
+
+interface Sample {
+  at: number;
+  controller: { rss: number; files: number; cpu: number };
+  api: { rss: number; files: number; cpu: number };
+}
+
+/** Runs `step(i)` at `perSecond` until `until`, without waiting for one step before starting the next. */
+async function atRate(perSecond: number, until: number, step: (i: number) => Promise<void>): Promise<void> {
+  if (perSecond <= 0) return;
+  const t0 = Date.now();
+  const running = new Set<Promise<void>>();
+  for (let i = 0; ; i++) {
+    const due = t0 + (i * 1000) / perSecond;
+    if (due >= until) break;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    const run = step(i).finally(() => running.delete(run));
+    running.add(run);
+  }
+  await Promise.all(running);
+}
+
+const median = (xs: number[]) => summarize(xs).p50;
+
+/** Least-squares slope of y over x. */
+function slope(points: [number, number][]): number {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKubeconfig, root }) => {
+  const site = await startFixtureSite("fixed");
+  const controller = await spawnController({
+    kubeconfig: controllerKubeconfig,
+    identity: "soak",
+    env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host },
+  });
+  const identity = await startLocalProvider({
+    audience,
+    users: { "soak-admin": { name: "Soak", groups: [`${dept}-admins`] } },
+  });
+  const api = await spawnPortalApi({
+    kubeconfig: portalApiKubeconfig,
+    issuer: identity.issuer,
+    audience,
+    auditLog: join(root, "audit.log"),
+    rateLimitPerMinute: 10_000_000,
+  });
+  const counts = {
+    podsStarted: 0,
+    podErrors: 0,
+    reads: 0,
+    readErrors: 0,
+    writes: 0,
+    writeErrors: 0,
+    rescans: 0,
+    rescanErrors: 0,
+  };
+  const readLatencies: { at: number; ms: number }[] = [];
+  const samples: Sample[] = [];
+  try {
+    await admin.create(
+      departmentManifest(dept, {
+        environments: ["prod"],
+        domains: ["soak.gov.example"],
+        quota: {
+          cpu: "1000",
+          memory: "4000Gi",
+          storage: "1Ti",
+          pods: 100000,
+          eServices: 10000,
+          publicEndpoints: 10,
+        },
+      }),
+    );
+    await waitForEServiceQuota(admin, ns);
+    const approver = admin.impersonating({
+      user: "soak-approver",
+      groups: ["govhost:accessibility-approvers"],
+    });
+    for (const name of scanned) {
+      await admin.create({
+        apiVersion: "govhost.io/v1alpha1",
+        kind: "EService",
+        metadata: { name, namespace: ns },
+        spec: {
+          image: "registry.gov.example/soak/web:1.0.0",
+          replicas: 1,
+          exposure: "public",
+          serviceCluster: "permits-and-licences",
+          accessibility: { paths: ["/", "/contact"], languages: ["en", "zh-HK"] },
+        },
+      });
+      await approver.mergePatch(
+        resources.eservice,
+        name,
+        { spec: { accessibility: { previewUrl: site.url } } },
+        { namespace: ns },
+      );
+    }
+
+    let token = await loginAs(identity.issuer, "soak-admin", audience);
+    const headers = () => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+    const collection = `${api.url}/api/v1/departments/${dept}/environments/prod/eservices`;
+    await waitFor("the portal API to list the e-services", async () => {
+      const response = await fetch(collection, { headers: headers() });
+      return response.ok ? true : undefined;
+    });
+
+    const t0 = Date.now();
+    const until = t0 + durationMs;
+    process.stdout.write(`soak: ${values.minutes} min from ${new Date(t0).toISOString()}\n`);
+
+    const sampler = (async () => {
+      for (let at = t0; at < until; at += sampleMs) {
+        const wait = at - Date.now();
+        if (wait > 0) await sleep(wait);
+        const measure = (pid: number | undefined) => ({
+          rss: rssMiB(pid, "VmRSS"),
+          files: openFiles(pid),
+          cpu: cpuSeconds(pid),
+        });
+        samples.push({
+          at: Date.now() - t0,
+          controller: measure(controller.process.pid),
+          api: measure(api.process.pid),
+        });
+      }
+    })();
+
+    const tokenRefresh = (async () => {
+      while (Date.now() + 10 * 60_000 < until) {
+        await sleep(10 * 60_000);
+        token = await loginAs(identity.issuer, "soak-admin", audience);
+      }
+    })();
+
+    const pods = atRate(podsPerSecond, until, async (i) => {
+      const name = `p${i}`;
+      const pod = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name,
+          namespace: ns,
+          labels: { app: "soak", "govhost.io/data-classification": "UNCLASSIFIED" },
+        },
+        spec: compliantPodSpec(),
+      } as KubeObject;
+      try {
+        await admin.create(pod);
+        await admin.mergePatch(
+          resources.pod,
+          name,
+          { status: { phase: "Running", startTime: new Date().toISOString() } },
+          { namespace: ns, subresource: "status" },
+        );
+        counts.podsStarted++;
+        await sleep(1_000 + (i % 5) * 1_000);
+        await admin.delete(resources.pod, name, ns);
+      } catch {
+        counts.podErrors++;
+      }
+    });
+
+    const reads = atRate(readsPerSecond, until, async () => {
+      const start = performance.now();
+      try {
+        const response = await fetch(collection, { headers: headers() });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(String(response.status));
+        counts.reads++;
+        readLatencies.push({ at: Date.now() - t0, ms: performance.now() - start });
+      } catch {
+        counts.readErrors++;
+      }
+    });
+
+    const writes = atRate(writesPerSecond, until, async (i) => {
+      try {
+        const created = await fetch(collection, {
+          method: "POST",
+          headers: headers(),
+          body: JSON.stringify({
+            name: `w${i}`,
+            spec: { image: "registry.gov.example/soak/web:1.0.0", replicas: 1 },
+          }),
+        });
+        await created.arrayBuffer();
+        if (created.status !== 201) throw new Error(`create: ${created.status}`);
+        const deleted = await fetch(`${collection}/w${i}`, { method: "DELETE", headers: headers() });
+        await deleted.arrayBuffer();
+        if (!deleted.ok) throw new Error(`delete: ${deleted.status}`);
+        counts.writes++;
+      } catch {
+        counts.writeErrors++;
+      }
+    });
+
+    const rescans = atRate(scanned.length / (scanEveryMs / 1000), until, async (i) => {
+      try {
+        await admin.mergePatch(
+          resources.eservice,
+          scanned[i % scanned.length] as string,
+          { metadata: { annotations: { "govhost.io/rescan-requested": `soak-${i}` } } },
+          { namespace: ns },
+        );
+        counts.rescans++;
+      } catch {
+        counts.rescanErrors++;
+      }
+    });
+
+    await Promise.all([sampler, tokenRefresh, pods, reads, writes, rescans]);
+    const scans = await Promise.all(
+      scanned.map((name) =>
+        admin.get<KubeObject & { status?: { accessibility?: { scannedAt?: string } } }>(
+          resources.eservice,
+          name,
+          ns,
+        ),
+      ),
+    );
+
+    // --- figures
+    const windowMs = durationMs / 6;
+    const windows = Array.from({ length: 6 }, (_, w) =>
+      samples.filter((s) => Math.floor(s.at / windowMs) === w),
+    );
+    const rows: Record<string, string> = {};
+    windows.forEach((ws, w) => {
+      if (ws.length === 0) return;
+      const from = Math.round((w * windowMs) / 60_000);
+      const to = Math.round(((w + 1) * windowMs) / 60_000);
+      const lat = readLatencies.filter((r) => Math.floor(r.at / windowMs) === w).map((r) => r.ms);
+      const s = summarize(lat);
+      rows[`${from}–${to} min`] =
+        `controller RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
+        `API RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
+        `read p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`;
+    });
+    report(
+      `soak: ${values.minutes} min; ${podsPerSecond} pods/s, ${readsPerSecond} reads/s, ${writesPerSecond} writes/s, a rescan every ${scanEveryMs / 1000 / scanned.length} s; samples every ${sampleMs / 1000} s`,
+      rows,
+    );
+
+    const last = samples[samples.length - 1];
+    const first = samples[0];
+    const wall = ((last?.at ?? 0) - (first?.at ?? 0)) / 1000;
+    report("load done", {
+      "pods started and deleted": `${counts.podsStarted} (errors ${counts.podErrors})`,
+      "API reads": `${counts.reads} (errors ${counts.readErrors})`,
+      "API writes (create + delete)": `${counts.writes} (errors ${counts.writeErrors})`,
+      "rescans requested": `${counts.rescans} (errors ${counts.rescanErrors}); last scans at ${scans.map((e) => e.status?.accessibility?.scannedAt ?? "never").join(", ")}`,
+      "controller CPU": `${((last?.controller.cpu ?? 0) - (first?.controller.cpu ?? 0)).toFixed(0)} s over ${wall.toFixed(0)} s`,
+      "portal API CPU": `${((last?.api.cpu ?? 0) - (first?.api.cpu ?? 0)).toFixed(0)} s over ${wall.toFixed(0)} s`,
+    });
+
+    const afterWarmUp = samples.filter((s) => s.at >= windowMs);
+    const firstWindow = windows[1] ?? [];
+    const lastWindow = windows[5] ?? [];
+    const verdicts: [string, string][] = [];
+    const trend: Record<string, string> = {};
+    let failed = false;
+    for (const who of ["controller", "api"] as const) {
+      const before = median(firstWindow.map((s) => s[who].rss));
+      const after = median(lastWindow.map((s) => s[who].rss));
+      const rssBound = Math.max(before * 0.1, 16);
+      const filesBefore = Math.max(...firstWindow.map((s) => s[who].files));
+      const filesAfter = Math.max(...lastWindow.map((s) => s[who].files));
+      const perHour = slope(afterWarmUp.map((s) => [s.at / 3_600_000, s[who].rss]));
+      trend[who] =
+        `${perHour >= 0 ? "+" : ""}${perHour.toFixed(1)} MiB/hour (least squares over ${afterWarmUp.length} samples after warm-up)`;
+      const rssOk = after - before <= rssBound;
+      const filesOk = filesAfter - filesBefore <= 10;
+      failed ||= !rssOk || !filesOk;
+      verdicts.push([
+        who,
+        `RSS median ${before.toFixed(0)} → ${after.toFixed(0)} MiB (${after - before >= 0 ? "+" : ""}${(after - before).toFixed(0)}, bound +${rssBound.toFixed(0)}) ${rssOk ? "ok" : "GROWS"}; open files ${filesBefore} → ${filesAfter} (bound +10) ${filesOk ? "ok" : "GROWS"}`,
+      ]);
+    }
+    report("RSS trend", trend);
+    report("verdict (first window after warm-up vs last window)", {
+      ...Object.fromEntries(verdicts),
+      result: failed ? "FAIL: growth beyond the bound" : "PASS: no growth beyond the bound",
+    });
+    if (failed) process.exitCode = 1;
+  } finally {
+    await api.stop();
+    await identity.close();
+    await controller.stop();
+    await site.close();
+  }
+});
