@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { Gauge, type Registry } from "prom-client";
@@ -42,10 +43,14 @@ interface Placement {
   selector: LabelSelector | undefined;
 }
 
-/** A report's findings without their timestamps, in a form equal for equal findings however stored. */
-function findingsOf(report: KubeObject): string {
+/** On each PolicyReport: a digest of its findings as written (findingsDigest). */
+const findingsDigestAnnotation = "govhost.io/findings-digest";
+
+/** A digest of a report's findings without their timestamps: equal findings, equal digests. */
+function findingsDigest(report: KubeObject): string {
   const results = (report.results ?? []) as Record<string, unknown>[];
-  return stableJson(results.map(({ timestamp: _, ...result }) => result));
+  const content = stableJson(results.map(({ timestamp: _, ...result }) => result));
+  return `sha256:${createHash("sha256").update(content).digest("base64url")}`;
 }
 
 /** The uid of the object's controller (owner reference with controller: true), if it names one. */
@@ -176,24 +181,29 @@ export class ComplianceScanner {
     }
 
     // Unchanged findings are not rewritten (the timestamps alone would make every scan a write), also by a
-    // controller that just started: the reports already there are read once, in one list.
+    // controller that just started: the digests on the reports already there are read once, in one list
+    // (the stored reports themselves are pruned by their CRD's schema, so they are not compared).
     this.lastReports ??= new Map(
       (
         await this.client.list<KubeObject>(resources.policyReport, {
           labelSelector: `${platformOwned.managedBy}=govhost`,
         })
-      ).items.map((report) => [report.metadata?.namespace ?? "", findingsOf(report)]),
+      ).items.map((report) => [
+        report.metadata?.namespace ?? "",
+        report.metadata?.annotations?.[findingsDigestAnnotation] ?? "",
+      ]),
     );
     const lastReports = this.lastReports;
     const byDepartment = new Map<string, Finding[]>();
     for (const [name, list] of findings) {
       const department = byName.get(name)?.metadata?.labels?.[platformOwned.department] as string;
       const report = policyReport(name, department, list, now);
-      const fingerprint = findingsOf(report);
+      const fingerprint = findingsDigest(report);
       if (lastReports.get(name) !== fingerprint) {
         // One namespace's refusal must not keep every namespace after it from its report.
         try {
-          await this.client.apply(report, { fieldManager });
+          const metadata = { ...report.metadata, annotations: { [findingsDigestAnnotation]: fingerprint } };
+          await this.client.apply({ ...report, metadata }, { fieldManager });
           lastReports.set(name, fingerprint);
         } catch (error) {
           this.log.warn({ err: error, namespace: name }, "writing a PolicyReport failed; retrying next scan");

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
+import { auditedWrites, replicaOf } from "../../tools/cluster/api-audit.ts";
 import { installPlatform, localStackBaseline } from "../../tools/install-platform.ts";
 import { corpusDepartment, corpusIn, corpusRegistries } from "../policy-corpus/corpus.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
@@ -115,5 +116,29 @@ describe("background compliance", () => {
       return condition(current, "PolicyCompliant")?.status === "True" ? current : undefined;
     });
     expect(d.status?.compliance?.fail).toBe(0);
+  });
+
+  it("is not rewritten by a restarted controller while its findings stay the same", async () => {
+    const ns = `${dept}-dev`;
+    const before = await admin.get<Report>(resources.policyReport, "govhost-baseline", ns);
+    expect(before.metadata?.annotations?.["govhost.io/findings-digest"]).toMatch(/^sha256:/);
+    await controller.stop();
+    const mark = Date.now();
+    controller = await startController({ env: { GOVHOST_COMPLIANCE_INTERVAL_MS: "1000" } });
+    // A department made after the restart gets its first report from a scan of the new controller, which
+    // went through every namespace (scans run one after another, the first one right at the start).
+    const later = uniqueName("cmp");
+    await admin.create(departmentManifest(later, { environments: ["dev"] }));
+    await eventually("the new department's report", () =>
+      admin.find<Report>(resources.policyReport, "govhost-baseline", `${later}-dev`),
+    );
+    const rewrites = auditedWrites(inject("apiAuditLog"), mark).filter(
+      (e) =>
+        replicaOf(e) !== undefined &&
+        e.objectRef?.resource === "policyreports" &&
+        e.objectRef.namespace === ns,
+    );
+    expect(rewrites.map((e) => `${e.verb} ${e.requestReceivedTimestamp}`)).toEqual([]);
+    await admin.delete(resources.department, later);
   });
 });
