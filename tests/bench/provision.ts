@@ -13,7 +13,7 @@ import { departmentTotals, formatAmounts, planQuota } from "../../controller/ten
 import { defaultTenancySettings } from "../../controller/tenancy/settings.ts";
 import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { auditedRequests, replicaOf } from "../../tools/cluster/api-audit.ts";
+import { auditedRequests, fieldManagerOf, replicaOf } from "../../tools/cluster/api-audit.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
@@ -120,6 +120,12 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig, auditL
   const coldCalls = auditedRequests(auditLog, coldSince).filter((e) => replicaOf(e) === "bench-cold");
   const coldByVerb = new Map<string, number>();
   for (const e of coldCalls) coldByVerb.set(e.verb, (coldByVerb.get(e.verb) ?? 0) + 1);
+  const coldWrites = new Map<string, number>();
+  for (const e of coldCalls.filter((c) => !["get", "list", "watch"].includes(c.verb))) {
+    const manager = fieldManagerOf(e);
+    const what = `${e.verb} ${e.objectRef?.resource ?? "?"}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}${manager ? ` (${manager})` : ""}`;
+    coldWrites.set(what, (coldWrites.get(what) ?? 0) + 1);
+  }
   await cold.stop();
 
   // --- baseline: the same objects, applied directly (no controller, no watches, no status), with the
@@ -172,6 +178,10 @@ await withBenchCluster("provision", async ({ admin, controllerKubeconfig, auditL
       .sort((a, b) => b[1] - a[1])
       .map(([verb, n]) => `${verb} ${n}`)
       .join(", ")}`,
+    "… of which writes": [...coldWrites]
+      .sort((a, b) => b[1] - a[1])
+      .map(([what, n]) => `${what} ${n}`)
+      .join(", "),
   });
   report("baseline: the same objects applied directly with server-side apply", {
     "per-department p50": formatMs(baseline.p50),

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 export interface AuditEvent {
   verb: string;
   userAgent?: string;
-  objectRef?: { resource?: string; namespace?: string; name?: string };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  requestURI?: string;
   responseStatus?: { code?: number };
   requestReceivedTimestamp: string;
   stageTimestamp: string;
@@ -15,6 +16,10 @@ export interface AuditEvent {
 /** The controller replica that made a request, from its User-Agent (`govhost-controller/<identity>`). */
 export const replicaOf = (event: AuditEvent): string | undefined =>
   /^govhost-controller\/(.+)$/.exec(event.userAgent ?? "")?.[1];
+
+/** The field manager a write named (server-side apply and patches take it as a query parameter). */
+export const fieldManagerOf = (event: AuditEvent): string | undefined =>
+  new URL(event.requestURI ?? "/", "https://api").searchParams.get("fieldManager") ?? undefined;
 
 /** Every request in the log received at or after `since` (reads only where the log keeps them). */
 export function auditedRequests(path: string, since = 0): AuditEvent[] {
