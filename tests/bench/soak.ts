@@ -113,6 +113,11 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
     rescans: 0,
     rescanErrors: 0,
   };
+  /** The first error of each kind of load, to say why it failed. */
+  const firstErrors = new Map<string, string>();
+  const noteError = (kind: "pod" | "read" | "write" | "rescan", error: unknown) => {
+    if (!firstErrors.has(kind)) firstErrors.set(kind, error instanceof Error ? error.message : String(error));
+  };
   const readLatencies: { at: number; ms: number }[] = [];
   const samples: Sample[] = [];
   try {
@@ -131,12 +136,14 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       }),
     );
     await waitForEServiceQuota(admin, ns);
+    // Publishing is the department admins' (GH-PUB-001), accepting a preview page the approvers' (GH-A11Y-002).
+    const departmentAdmin = admin.impersonating({ user: "soak-admin", groups: [`${dept}-admins`] });
     const approver = admin.impersonating({
       user: "soak-approver",
       groups: ["govhost:accessibility-approvers"],
     });
     for (const name of scanned) {
-      await admin.create({
+      await departmentAdmin.create({
         apiVersion: "govhost.io/v1alpha1",
         kind: "EService",
         metadata: { name, namespace: ns },
@@ -215,8 +222,9 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
         counts.podsStarted++;
         await sleep(1_000 + (i % 5) * 1_000);
         await admin.delete(resources.pod, name, ns);
-      } catch {
+      } catch (error) {
         counts.podErrors++;
+        noteError("pod", error);
       }
     });
 
@@ -228,8 +236,9 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
         if (!response.ok) throw new Error(String(response.status));
         counts.reads++;
         readLatencies.push({ at: Date.now() - t0, ms: performance.now() - start });
-      } catch {
+      } catch (error) {
         counts.readErrors++;
+        noteError("read", error);
       }
     });
 
@@ -243,28 +252,33 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
             spec: { image: "registry.gov.example/soak/web:1.0.0", replicas: 1 },
           }),
         });
+        if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`);
         await created.arrayBuffer();
-        if (created.status !== 201) throw new Error(`create: ${created.status}`);
-        const deleted = await fetch(`${collection}/w${i}`, { method: "DELETE", headers: headers() });
+        const deleted = await fetch(`${collection}/w${i}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (!deleted.ok) throw new Error(`delete: ${deleted.status} ${await deleted.text()}`);
         await deleted.arrayBuffer();
-        if (!deleted.ok) throw new Error(`delete: ${deleted.status}`);
         counts.writes++;
-      } catch {
+      } catch (error) {
         counts.writeErrors++;
+        noteError("write", error);
       }
     });
 
     const rescans = atRate(scanned.length / (scanEveryMs / 1000), until, async (i) => {
       try {
-        await admin.mergePatch(
+        await departmentAdmin.mergePatch(
           resources.eservice,
           scanned[i % scanned.length] as string,
           { metadata: { annotations: { "govhost.io/rescan-requested": `soak-${i}` } } },
           { namespace: ns },
         );
         counts.rescans++;
-      } catch {
+      } catch (error) {
         counts.rescanErrors++;
+        noteError("rescan", error);
       }
     });
 
@@ -287,8 +301,9 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
     const rows: Record<string, string> = {};
     windows.forEach((ws, w) => {
       if (ws.length === 0) return;
-      const from = Math.round((w * windowMs) / 60_000);
-      const to = Math.round(((w + 1) * windowMs) / 60_000);
+      const minutes = (ms: number) => Number((ms / 60_000).toFixed(1));
+      const from = minutes(w * windowMs);
+      const to = minutes((w + 1) * windowMs);
       const lat = readLatencies.filter((r) => Math.floor(r.at / windowMs) === w).map((r) => r.ms);
       const s = summarize(lat);
       rows[`${from}–${to} min`] =
@@ -297,7 +312,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
         `read p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`;
     });
     report(
-      `soak: ${values.minutes} min; ${podsPerSecond} pods/s, ${readsPerSecond} reads/s, ${writesPerSecond} writes/s, a rescan every ${scanEveryMs / 1000 / scanned.length} s; samples every ${sampleMs / 1000} s`,
+      `soak: ${values.minutes} min; ${podsPerSecond} pods/s, ${readsPerSecond} reads/s, ${writesPerSecond} writes/s, a rescan every ${(scanEveryMs / 1000 / scanned.length).toFixed(1)} s; samples every ${sampleMs / 1000} s`,
       rows,
     );
 
@@ -310,6 +325,9 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       "API writes (create + delete)": `${counts.writes} (errors ${counts.writeErrors})`,
       "rescans requested": `${counts.rescans} (errors ${counts.rescanErrors}); last scans at ${scans.map((e) => e.status?.accessibility?.scannedAt ?? "never").join(", ")}`,
       "controller CPU": `${((last?.controller.cpu ?? 0) - (first?.controller.cpu ?? 0)).toFixed(0)} s over ${wall.toFixed(0)} s`,
+      ...Object.fromEntries(
+        [...firstErrors].map(([kind, message]) => [`first ${kind} error`, message.slice(0, 300)]),
+      ),
       "portal API CPU": `${((last?.api.cpu ?? 0) - (first?.api.cpu ?? 0)).toFixed(0)} s over ${wall.toFixed(0)} s`,
     });
 
