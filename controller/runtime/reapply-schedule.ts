@@ -1,3 +1,5 @@
+import { fnv1a } from "../../lib/fnv1a.ts";
+
 /**
  * When a reconcile must apply every child even if its caches say they are as applied (applied-digest.ts): at
  * least once per `everyMs` for each key, as a backstop for changes the cache cannot show. The first due
@@ -19,7 +21,7 @@ export class ReapplySchedule {
     const now = this.now();
     let last = this.lastFull.get(key);
     if (last === undefined) {
-      last = now - (spread(key) % this.everyMs);
+      last = now - (fnv1a(key) % this.everyMs);
       this.lastFull.set(key, last);
     }
     return now - last >= this.everyMs;
@@ -33,14 +35,4 @@ export class ReapplySchedule {
   forget(key: string): void {
     this.lastFull.delete(key);
   }
-}
-
-/** FNV-1a: a stable, evenly spread number for a key. */
-function spread(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
 }

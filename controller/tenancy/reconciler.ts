@@ -50,7 +50,7 @@ type DepartmentObject = Department & KubeObject;
 
 /**
  * The cached copy of a child the reconciler owns (namespaces, limit ranges, network policies, role
- * bindings), from caches that keep field owners; undefined when the cache does not hold it.
+ * bindings; metadata is enough); undefined when the cache does not hold it.
  */
 export type CachedChild = (type: ResourceType, name: string, namespace?: string) => KubeObject | undefined;
 

@@ -1,3 +1,4 @@
+import { fnv1a } from "../fnv1a.ts";
 import { type AboveRequestUsage, aboveRequestChanges, parseUsage, serializeUsage } from "./above-request.ts";
 import { billable } from "./allocations.ts";
 import { bucketChanges, type IntegralBucket, mergeBuckets } from "./buckets.ts";
@@ -65,16 +66,6 @@ export const maxShards = 256;
  * existed is): the head object holds the ledger itself.
  */
 const single: Generation = { generation: 0, shards: 1 };
-
-/** FNV-1a over the UTF-16 code units: stable across processes and versions, unlike a seeded hash. */
-function fnv1a(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
 export function shardOf(key: string, shards: number): number {
   return shards === 1 ? 0 : fnv1a(key) % shards;

@@ -7,10 +7,17 @@ import {
   templateMetadata,
   workloads,
 } from "./shared.ts";
-import type { BaselineRule } from "./types.ts";
+import type { BaselineRule, ResourceRule } from "./types.ts";
 
 // Platform integrity: platform-owned metadata, role bindings within the department, the platform's own
 // bindings, finalized statements.
+
+const roleBindings = (operations: ResourceRule["operations"]): ResourceRule => ({
+  apiGroups: ["rbac.authorization.k8s.io"],
+  apiVersions: ["v1"],
+  resources: ["rolebindings"],
+  operations,
+});
 
 export const platformRules: BaselineRule[] = [
   {
@@ -109,14 +116,7 @@ export const platformRules: BaselineRule[] = [
     category: "access",
     severity: "high",
     scope: "tenant-namespaces",
-    match: [
-      {
-        apiGroups: ["rbac.authorization.k8s.io"],
-        apiVersions: ["v1"],
-        resources: ["rolebindings"],
-        operations: rw,
-      },
-    ],
+    match: [roleBindings(rw)],
     exemptUsers: ["system:serviceaccount:govhost-system:govhost-controller"],
     variables: [
       {
@@ -156,14 +156,7 @@ export const platformRules: BaselineRule[] = [
     category: "access",
     severity: "high",
     scope: "tenant-namespaces",
-    match: [
-      {
-        apiGroups: ["rbac.authorization.k8s.io"],
-        apiVersions: ["v1"],
-        resources: ["rolebindings"],
-        operations: ["UPDATE", "DELETE"],
-      },
-    ],
+    match: [roleBindings(["UPDATE", "DELETE"])],
     // The controller renders them; the namespace controller and the garbage collector delete them with
     // their department.
     exemptUsers: departmentRemovers,

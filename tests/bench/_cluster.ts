@@ -7,7 +7,10 @@ import { resources } from "../../lib/kube/resources.ts";
 import { apiAuditLogOf, startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { preparePlatform } from "../../tools/install-platform.ts";
+import { startLocalProvider } from "../../tools/oidc/provider.ts";
+import { type PortalApiProcess, spawnPortalApi } from "../../tools/portal-api-process.ts";
 import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
+import { compliantPodSpec } from "../policy-corpus/corpus.ts";
 
 export interface BenchCluster {
   /** Admin (system:masters) client. */
@@ -79,4 +82,48 @@ export function waitForEServiceQuota(admin: KubeClient, namespace: string): Prom
     );
     return quota.status?.used?.["count/eservices.govhost.io"];
   });
+}
+
+/** Creates a compliant pod and marks it Running with a start time, as a kubelet would (no node here). */
+export async function startPodAsKubelet(
+  admin: KubeClient,
+  namespace: string,
+  name: string,
+  app: string,
+): Promise<void> {
+  await admin.create({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels: { app, "govhost.io/data-classification": "UNCLASSIFIED" } },
+    spec: compliantPodSpec(),
+  });
+  await admin.mergePatch(
+    resources.pod,
+    name,
+    { status: { phase: "Running", startTime: new Date().toISOString() } },
+    { namespace, subresource: "status" },
+  );
+}
+
+/**
+ * The portal API as its own process (its service account, an audit log in `root`, no rate limit to speak
+ * of), trusting a local OpenID provider that knows `users`.
+ */
+export async function startPortalApiWithProvider(options: {
+  portalApiKubeconfig: string;
+  root: string;
+  audience: string;
+  users: Parameters<typeof startLocalProvider>[0]["users"];
+  inheritStderr?: boolean;
+}): Promise<{ identity: Awaited<ReturnType<typeof startLocalProvider>>; api: PortalApiProcess }> {
+  const identity = await startLocalProvider({ audience: options.audience, users: options.users });
+  const api = await spawnPortalApi({
+    kubeconfig: options.portalApiKubeconfig,
+    issuer: identity.issuer,
+    audience: options.audience,
+    auditLog: join(options.root, "audit.log"),
+    rateLimitPerMinute: 10_000_000,
+    ...(options.inheritStderr ? { inheritStderr: true } : {}),
+  });
+  return { identity, api };
 }

@@ -3,16 +3,13 @@
 // EService and of its workload as the caller, create, audit record). The API runs as its own process with
 // its service account against a fresh local control plane; tokens come from the local OpenID provider.
 //   npm run bench -- api [--seconds 10] [--seed 20] [--reads 100,200,400,800,1000,1200] [--writes 10,20,40,80]
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
-import { startLocalProvider } from "../../tools/oidc/provider.ts";
-import { spawnPortalApi } from "../../tools/portal-api-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
+import { startPortalApiWithProvider, waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -75,16 +72,11 @@ await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKub
   );
   await waitForEServiceQuota(admin, `${dept}-prod`);
 
-  const identity = await startLocalProvider({
+  const { identity, api } = await startPortalApiWithProvider({
+    portalApiKubeconfig,
+    root,
     audience,
     users: { "bench-admin": { name: "Bench", groups: [`${dept}-admins`] } },
-  });
-  const api = await spawnPortalApi({
-    kubeconfig: portalApiKubeconfig,
-    issuer: identity.issuer,
-    audience,
-    auditLog: join(root, "audit.log"),
-    rateLimitPerMinute: 10_000_000,
     inheritStderr: true,
   });
   const url = api.url;

@@ -6,12 +6,10 @@
 //   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20]
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { compliantPodSpec } from "../policy-corpus/corpus.ts";
-import { withBenchCluster } from "./_cluster.ts";
+import { startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
 import { cpuSeconds } from "./_process.ts";
 import { report } from "./_stats.ts";
 
@@ -57,24 +55,8 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
 
   const lifecycle = async (i: number) => {
     const name = `p${i}`;
-    const pod = {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: {
-        name,
-        namespace: "load-prod",
-        labels: { app: "load", "govhost.io/data-classification": "UNCLASSIFIED" },
-      },
-      spec: compliantPodSpec(),
-    } as KubeObject;
     try {
-      await admin.create(pod);
-      await admin.mergePatch(
-        resources.pod,
-        name,
-        { status: { phase: "Running", startTime: new Date().toISOString() } },
-        { namespace: "load-prod", subresource: "status" },
-      );
+      await startPodAsKubelet(admin, "load-prod", name, "load");
       await sleep(1_000);
       await admin.delete(resources.pod, name, "load-prod");
     } catch {

@@ -14,7 +14,6 @@
 // a bound is broken).
 //   npm run bench -- soak [--minutes 30] [--pods-per-second 5] [--reads-per-second 20] [--writes-per-second 1]
 //                         [--scan-every 20] [--sample 10]
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { KubeObject } from "../../lib/kube/client.ts";
@@ -22,11 +21,14 @@ import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { startFixtureSite } from "../../tools/demo-site.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
-import { startLocalProvider } from "../../tools/oidc/provider.ts";
-import { spawnPortalApi } from "../../tools/portal-api-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { compliantPodSpec } from "../policy-corpus/corpus.ts";
-import { waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
+import {
+  startPodAsKubelet,
+  startPortalApiWithProvider,
+  waitFor,
+  waitForEServiceQuota,
+  withBenchCluster,
+} from "./_cluster.ts";
 import { cpuSeconds, openFiles, rssMiB } from "./_process.ts";
 import { report, summarize } from "./_stats.ts";
 
@@ -92,16 +94,11 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
     identity: "soak",
     env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host },
   });
-  const identity = await startLocalProvider({
+  const { identity, api } = await startPortalApiWithProvider({
+    portalApiKubeconfig,
+    root,
     audience,
     users: { "soak-admin": { name: "Soak", groups: [`${dept}-admins`] } },
-  });
-  const api = await spawnPortalApi({
-    kubeconfig: portalApiKubeconfig,
-    issuer: identity.issuer,
-    audience,
-    auditLog: join(root, "audit.log"),
-    rateLimitPerMinute: 10_000_000,
   });
   const counts = {
     podsStarted: 0,
@@ -201,24 +198,8 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
 
     const pods = atRate(podsPerSecond, until, async (i) => {
       const name = `p${i}`;
-      const pod = {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: {
-          name,
-          namespace: ns,
-          labels: { app: "soak", "govhost.io/data-classification": "UNCLASSIFIED" },
-        },
-        spec: compliantPodSpec(),
-      } as KubeObject;
       try {
-        await admin.create(pod);
-        await admin.mergePatch(
-          resources.pod,
-          name,
-          { status: { phase: "Running", startTime: new Date().toISOString() } },
-          { namespace: ns, subresource: "status" },
-        );
+        await startPodAsKubelet(admin, ns, name, "soak");
         counts.podsStarted++;
         await sleep(1_000 + (i % 5) * 1_000);
         await admin.delete(resources.pod, name, ns);
