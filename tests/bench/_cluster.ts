@@ -84,6 +84,16 @@ export function waitForEServiceQuota(admin: KubeClient, namespace: string): Prom
   });
 }
 
+/** A department quota no benchmark load reaches. */
+export const roomyQuota = {
+  cpu: "1000",
+  memory: "4000Gi",
+  storage: "1Ti",
+  pods: 100000,
+  eServices: 10000,
+  publicEndpoints: 10,
+};
+
 /** Creates a compliant pod and marks it Running with a start time, as a kubelet would (no node here). */
 export async function startPodAsKubelet(
   admin: KubeClient,

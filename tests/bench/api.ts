@@ -9,7 +9,13 @@ import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { startPortalApiWithProvider, waitFor, waitForEServiceQuota, withBenchCluster } from "./_cluster.ts";
+import {
+  roomyQuota,
+  startPortalApiWithProvider,
+  waitFor,
+  waitForEServiceQuota,
+  withBenchCluster,
+} from "./_cluster.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -60,14 +66,7 @@ await withBenchCluster("api", async ({ admin, controllerKubeconfig, portalApiKub
   await admin.create(
     departmentManifest(dept, {
       environments: ["prod"],
-      quota: {
-        cpu: "1000",
-        memory: "4000Gi",
-        storage: "1Ti",
-        pods: 100000,
-        eServices: 10000,
-        publicEndpoints: 10,
-      },
+      quota: roomyQuota,
     }),
   );
   await waitForEServiceQuota(admin, `${dept}-prod`);

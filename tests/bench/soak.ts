@@ -23,6 +23,7 @@ import { startFixtureSite } from "../../tools/demo-site.ts";
 import { loginAs } from "../../tools/oidc/login.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import {
+  roomyQuota,
   startPodAsKubelet,
   startPortalApiWithProvider,
   waitFor,
@@ -122,14 +123,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       departmentManifest(dept, {
         environments: ["prod"],
         domains: ["soak.gov.example"],
-        quota: {
-          cpu: "1000",
-          memory: "4000Gi",
-          storage: "1Ti",
-          pods: 100000,
-          eServices: 10000,
-          publicEndpoints: 10,
-        },
+        quota: roomyQuota,
       }),
     );
     await waitForEServiceQuota(admin, ns);
