@@ -121,11 +121,19 @@ describe("department admin", () => {
     expect(removed.code).toBe(403);
     expect(removed.message).toContain("GH-RBAC-002: RoleBinding govhost-controller belongs to the platform");
     // The controller skips applying a child its cache shows as it applied it: a rewrite under its name
-    // would otherwise stay until the next full apply.
+    // would otherwise stay until the next full apply. The forgery keeps the binding's own labels and annotations, so
+    // only its subjects change and GH-META-001 (platform-owned labels) has nothing to refuse.
+    const live = await env.admin.get<KubeObject>(resources.roleBinding, "govhost-admins", ns);
+    const template = roleBinding(ns, "govhost-admins", "govhost-tenant-admin");
     const forged = await rejection(
       aAdmin.apply(
         {
-          ...roleBinding(ns, "govhost-admins", "govhost-tenant-admin"),
+          ...template,
+          metadata: {
+            ...template.metadata,
+            labels: live.metadata?.labels,
+            annotations: live.metadata?.annotations,
+          },
           subjects: [
             { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `${deptA}-admins` },
             { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `${deptA}-viewers` },
