@@ -16,6 +16,7 @@ import {
   openAllocations,
   parseFolded,
   record,
+  rememberParsed,
   serialize,
   serializeFolded,
 } from "../../lib/chargeback/ledger.ts";
@@ -54,17 +55,23 @@ export function recordInShard(
   const recorded = record(ledger, changes);
   // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
   const text = recorded.added === 0 ? (data[ledgerKeys.changes] ?? "") : serialize(recorded.ledger);
-  if (text.length <= o.compactAboveBytes) {
+  if (recorded.added > 0) rememberParsed(text, recorded.ledger);
+  const cutoff = oldestOpenMonthStart(o.timeZone);
+  const before = Date.now() - foldGraceMs;
+  const large = text.length > o.compactAboveBytes;
+  const folded = large ? parseFolded(data[ledgerKeys.folded]) : [];
+  const shrinkable =
+    large && (folded.some((b) => b.at < cutoff) || compactable(recorded.ledger, cutoff, before, o.present));
+  if (!shrinkable) {
     if (recorded.added === 0) return undefined;
     return { ...data, [ledgerKeys.changes]: text };
   }
   // Too big: drop the finalized months, and fold what ended and is gone into integrals.
-  const cutoff = oldestOpenMonthStart(o.timeZone);
   const compacted = compact(recorded.ledger, cutoff);
   const folding = foldEnded(
     compacted,
-    parseFolded(data[ledgerKeys.folded]).filter((b) => b.at >= cutoff),
-    { before: Date.now() - foldGraceMs, present: o.present, timeZone: o.timeZone, cuts: o.priceCuts },
+    folded.filter((b) => b.at >= cutoff),
+    { before, present: o.present, timeZone: o.timeZone, cuts: o.priceCuts },
   );
   const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
   if (!shrunk && recorded.added === 0) return undefined;
@@ -78,11 +85,31 @@ export function recordInShard(
       },
       "compacted the metering ledger",
     );
+  const compactedText = serialize(folding.ledger);
+  rememberParsed(compactedText, folding.ledger);
   return {
     ...data,
-    [ledgerKeys.changes]: serialize(folding.ledger),
+    [ledgerKeys.changes]: compactedText,
     [ledgerKeys.folded]: serializeFolded(folding.folded),
   };
+}
+
+/**
+ * Whether compacting could shrink the changes: one before `cutoff` (a finalized month), or an end
+ * before `before` of an object that is gone (the last change of a foldable series is such an end). A
+ * large ledger of recent churn has neither, and would otherwise be compacted in vain on every batch.
+ */
+function compactable(
+  ledger: Ledger,
+  cutoff: number,
+  before: number,
+  present: (subject: string) => boolean,
+): boolean {
+  return ledger.changes.some(
+    (c) =>
+      c.at < cutoff ||
+      (c.amount === 0n && c.at < before && !c.subject.startsWith("department/") && !present(c.subject)),
+  );
 }
 
 /**

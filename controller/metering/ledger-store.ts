@@ -58,8 +58,17 @@ export interface LedgerStoreOptions {
   shardAboveBytes: number;
 }
 
+/** Shards whose checked content the store keeps, most recently used last (a busy department's few). */
+const knownShardsLimit = 4096;
+
 export class LedgerStore {
   private readonly options: LedgerStoreOptions;
+  /**
+   * Each shard's content as this store last read or wrote it, with the resourceVersion it had: a read
+   * that finds the same version skips decompressing and checking it again (a busy department's shard is
+   * read on every batch, and is most often as this store wrote it the batch before).
+   */
+  private readonly known = new Map<string, { version: string; content: Record<string, string> }>();
   private readonly largest: Gauge;
   private readonly shards: Gauge;
   private readonly unreadable: Gauge;
@@ -176,8 +185,21 @@ export class LedgerStore {
       head.generation === 0 ? undefined : parseMarker(object?.data?.[shardKeys.shard], { ...head, index });
     if (marker?.sealed) return { stale: true };
     const markerKey = head.generation === 0 ? shardKeys.head : shardKeys.shard;
-    const content = shardContent(department, object, { index, shards: head.shards }, markerKey);
+    const version = object?.metadata?.resourceVersion;
+    const known = this.known.get(name);
+    const content =
+      known && known.version === version
+        ? known.content
+        : shardContent(department, object, { index, shards: head.shards }, markerKey);
+    this.remember(name, version, content);
     return { name, content, ...(object ? { object } : {}), ...(marker ? { marker } : {}) };
+  }
+
+  private remember(name: string, version: string | undefined, content: Record<string, string>): void {
+    this.known.delete(name);
+    if (version === undefined) return;
+    this.known.set(name, { version, content });
+    if (this.known.size > knownShardsLimit) this.known.delete(this.known.keys().next().value as string);
   }
 
   private async updateShard<T>(
@@ -197,8 +219,10 @@ export class LedgerStore {
       const extra: Record<string, string> = marker ? { [shardKeys.shard]: serializeMarker(marker) } : {};
       const body = ledgerMap(department, name, data, extra, object?.metadata?.resourceVersion);
       try {
-        if (object) await this.options.client.replace(body);
-        else await this.options.client.create(body);
+        const written = object
+          ? await this.options.client.replace(body)
+          : await this.options.client.create(body);
+        this.remember(name, written.metadata?.resourceVersion, data);
         return { result, data, bytes: storedSize(body), weight: compressedSize(body) };
       } catch (error) {
         if (isTooLarge(error)) {

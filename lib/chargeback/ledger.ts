@@ -95,8 +95,48 @@ export function serialize(ledger: Ledger): string {
   return JSON.stringify(rows);
 }
 
+/**
+ * Ledgers parsed or recorded lately, by their text: a busy department's shard is parsed to be checked,
+ * recorded into and priced on every batch, and its text is most often the one written the batch before.
+ * Only long texts (parsing a short one costs less than keeping it), the most recently used first, and at
+ * most `recentLimit` of them or `recentCharsLimit` characters of text (a few large shards).
+ */
+const recent = new Map<string, Ledger>();
+const recentLimit = 64;
+const recentCharsLimit = 4 * 1024 * 1024;
+const rememberAboveChars = 4096;
+let recentChars = 0;
+
+/**
+ * Remembers that `text` parses to `ledger` (`text` is its serialization), so parsing it again costs a
+ * lookup. The ledger's changes are frozen: it may now be handed to several readers.
+ */
+export function rememberParsed(text: string, ledger: Ledger): void {
+  if (text.length <= rememberAboveChars || text.length > recentCharsLimit) return;
+  Object.freeze(ledger.changes);
+  if (!recent.delete(text)) recentChars += text.length;
+  recent.set(text, ledger);
+  for (const [oldest] of recent) {
+    if (recent.size <= recentLimit && recentChars <= recentCharsLimit) break;
+    recent.delete(oldest);
+    recentChars -= oldest.length;
+  }
+}
+
+/** The ledger in `text`. A ledger is never changed in place: every function here returns a new one. */
 export function parse(department: string, text: string | undefined): Ledger {
   if (!text) return { department, changes: [] };
+  const known = recent.get(text);
+  if (known?.department === department) {
+    rememberParsed(text, known);
+    return known;
+  }
+  const ledger = parseRows(department, text);
+  rememberParsed(text, ledger);
+  return ledger;
+}
+
+function parseRows(department: string, text: string): Ledger {
   const rows = JSON.parse(text) as Row[];
   return {
     department,

@@ -261,6 +261,29 @@ describe("the sharded ledger store", () => {
     ).toEqual(expectedStatement(pods(0, 300)));
   });
 
+  it("reads a shard again once another writer changed it, and takes its own last write from memory", async () => {
+    const fake = new FakeKube();
+    const one = store(fake.asClient(), 1_000_000).store;
+    const two = store(fake.asClient(), 1_000_000).store;
+    await recordInto(one, pods(0, 100));
+    await recordInto(two, pods(100, 200));
+    await recordInto(one, pods(200, 300));
+    expect(
+      statement(billedShardChanges(department, await readLedger(fake.asClient(), department), "consumed")),
+    ).toEqual(expectedStatement(pods(0, 300)));
+    // The stored copy is damaged behind the API server's back (its resourceVersion unchanged): the store
+    // that wrote it does not decompress it again, a store that did not refuses it.
+    const key = `${namespace}/${ledgerName(department)}`;
+    const stored = fake.objects.get(key) as LedgerMap;
+    expect(Object.keys(stored.binaryData ?? {})).toContain(`${ledgerKeys.changes}.gz`);
+    fake.objects.set(key, { ...stored, binaryData: { [`${ledgerKeys.changes}.gz`]: "bm90IGd6aXA=" } });
+    await expect(recordInto(two, pods(300, 310))).rejects.toThrow(LedgerCorruptError);
+    await recordInto(one, pods(300, 310));
+    expect(
+      statement(billedShardChanges(department, await readLedger(fake.asClient(), department), "consumed")),
+    ).toEqual(expectedStatement(pods(0, 310)));
+  });
+
   it("re-shards when the API server refuses a shard for its size, and then records the changes", async () => {
     const fake = new FakeKube();
     const limit = 3000;
