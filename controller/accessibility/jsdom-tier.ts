@@ -74,34 +74,61 @@ export interface WorkerLimits {
 }
 
 export type WorkerRequest = { id: number; page: JsdomPage; options: JsdomOptions };
-export type WorkerReply =
-  | { id: number; ok: true; result: JsdomResult }
-  | { id: number; ok: false; message: string };
+/** What a worker is started with (jsdom-worker.ts). */
+export interface JsdomWorkerData {
+  /** A full collection runs after a page once the heap in use passes this. */
+  collectAboveBytes: number;
+}
+
+/** The heap a worker uses and holds (V8's used and total heap size) after a page. */
+export interface WorkerHeap {
+  usedBytes: number;
+  totalBytes: number;
+}
+
+/** A page's outcome, and the worker's heap after it (see retireAboveMb). */
+export type WorkerReply = { id: number; heap: WorkerHeap } & (
+  | { ok: true; result: JsdomResult }
+  | { ok: false; message: string }
+);
 
 /**
  * Runs scanWithJsdom in worker threads, bounded in time and memory: axe over a hostile DOM is CPU work on
  * the thread that runs it, which a timer on the controller's own thread could not interrupt. A worker that
  * times out, is aborted or fails is terminated and never reused; one that answered goes back to the idle
- * set (starting a worker costs more than a page). Workers run no tenant code (jsdom runs none of the
- * page's scripts) and each page gets a fresh jsdom window, so reuse carries nothing from one page to the
- * next.
+ * set (starting a worker costs more than a page), unless it still holds more than `retireAboveMb` of heap
+ * (after a very large page, say). Workers run no tenant code (jsdom runs none of the page's scripts) and
+ * each page gets a fresh jsdom window, so reuse carries nothing from one page to the next. A worker
+ * collects its garbage once its heap in use passes `collectAboveMb` (jsdom-worker.ts says why).
  */
 export class JsdomWorkers {
   private readonly idle: Worker[] = [];
   private readonly busy = new Set<Worker>();
   private readonly maxIdle: number;
   private readonly maxHeapMb: number;
+  private readonly retireAboveBytes: number;
+  private readonly workerData: JsdomWorkerData;
   private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
+  /** Workers started so far (each costs loading jsdom and axe). */
+  started = 0;
+  /** The heap of the last worker to answer, after its page. */
+  lastHeap: WorkerHeap = { usedBytes: 0, totalBytes: 0 };
 
-  constructor(options: { maxIdle?: number; maxHeapMb?: number } = {}) {
+  constructor(
+    options: { maxIdle?: number; maxHeapMb?: number; retireAboveMb?: number; collectAboveMb?: number } = {},
+  ) {
     this.maxIdle = options.maxIdle ?? 2;
     this.maxHeapMb = options.maxHeapMb ?? 768;
+    this.retireAboveBytes = (options.retireAboveMb ?? 256) * 1024 * 1024;
+    this.workerData = { collectAboveBytes: (options.collectAboveMb ?? 128) * 1024 * 1024 };
   }
 
   private spawn(): Worker {
+    this.started++;
     const worker = new Worker(new URL("./jsdom-worker.ts", import.meta.url), {
       execArgv: [],
+      workerData: this.workerData,
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
     });
     worker.unref();
@@ -138,7 +165,10 @@ export class JsdomWorkers {
       const onAbort = () => finish(false, () => reject(abortReason(limits.signal as AbortSignal)));
       const onMessage = (reply: WorkerReply) => {
         if (reply.id !== id) return;
-        finish(true, () => (reply.ok ? resolve(reply.result) : reject(new Error(reply.message))));
+        this.lastHeap = reply.heap;
+        finish(reply.heap.totalBytes <= this.retireAboveBytes, () =>
+          reply.ok ? resolve(reply.result) : reject(new Error(reply.message)),
+        );
       };
       const onError = (error: Error) =>
         finish(false, () =>

@@ -32,6 +32,39 @@ describe("jsdom tier in worker threads", () => {
     expect(result.findings.map((f) => f.id)).toEqual(["image-alt"]);
   });
 
+  it("reuses a worker, and retires one whose heap has grown past the bound", async () => {
+    const reusing = new JsdomWorkers({ maxIdle: 1 });
+    const retiring = new JsdomWorkers({ maxIdle: 1, retireAboveMb: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        await reusing.scan(page('<img src="a.png">'), options, { timeoutMs: 30_000 });
+        const result = await retiring.scan(page('<img src="a.png">'), options, { timeoutMs: 30_000 });
+        expect(result.findings.map((f) => f.id)).toEqual(["image-alt"]);
+      }
+      expect(reusing.started).toBe(1);
+      expect(retiring.started).toBe(3);
+    } finally {
+      await Promise.all([reusing.close(), retiring.close()]);
+    }
+  });
+
+  it("collects the closed windows of earlier pages: the heap does not grow page after page", async () => {
+    const collecting = new JsdomWorkers({ maxIdle: 1, collectAboveMb: 0 });
+    try {
+      const heapAfter: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        await collecting.scan(page(`<p>page ${i}</p>`), options, { timeoutMs: 30_000 });
+        heapAfter.push(collecting.lastHeap.usedBytes);
+      }
+      expect(collecting.started).toBe(1);
+      // Without collecting, each page's window (about 3.5 MiB) stays: 15 more pages hold about 50 MiB more.
+      const grown = ((heapAfter[19] as number) - (heapAfter[4] as number)) / 1024 / 1024;
+      expect(grown).toBeLessThan(16);
+    } finally {
+      await collecting.close();
+    }
+  }, 120_000);
+
   it("stops when the scan is aborted", async () => {
     const controller = new AbortController();
     const scanning = workers.scan(page("<p>x</p>"), options, {
