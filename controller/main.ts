@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { pino } from "pino";
+import { collectDefaultMetrics } from "prom-client";
 import { ConfigError } from "../lib/config.ts";
 import { KubeClient } from "../lib/kube/client.ts";
 import { platformDefaults } from "./api/defaults.ts";
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
   });
+  // The process's own figures (resident memory, heap, event loop lag, GC), as the portal API has them.
+  collectDefaultMetrics({ register: manager.metrics.registry, prefix: "govhost_controller_" });
   setupControllers(manager, config);
   const running = await manager.start();
   running.done.catch((error: unknown) => {

@@ -56,7 +56,8 @@ const scanned = ["scan-a", "scan-b", "scan-c"];
 
 interface Sample {
   at: number;
-  controller: { rss: number; files: number; cpu: number };
+  /** heap: the main thread's V8 heap in use (its /metrics); the rest of RSS is workers, code and buffers. */
+  controller: { rss: number; files: number; cpu: number; heap: number };
   api: { rss: number; files: number; cpu: number };
 }
 
@@ -77,6 +78,16 @@ async function atRate(perSecond: number, until: number, step: (i: number) => Pro
 }
 
 const median = (xs: number[]) => summarize(xs).p50;
+
+/** The controller's main-thread heap in use, from its /metrics (NaN when it does not answer). */
+async function heapUsedMiB(port: number): Promise<number> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+    (r) => r.text(),
+    () => "",
+  );
+  const line = text.split("\n").find((l) => l.startsWith("govhost_controller_nodejs_heap_size_used_bytes "));
+  return line ? Number(line.split(" ")[1]) / 1024 / 1024 : Number.NaN;
+}
 
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
@@ -177,7 +188,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
         });
         samples.push({
           at: Date.now() - t0,
-          controller: measure(controller.process.pid),
+          controller: { ...measure(controller.process.pid), heap: await heapUsedMiB(controller.port) },
           api: measure(api.process.pid),
         });
       }
@@ -282,7 +293,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       const lat = readLatencies.filter((r) => Math.floor(r.at / windowMs) === w).map((r) => r.ms);
       const s = summarize(lat);
       rows[`${from}–${to} min`] =
-        `controller RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
+        `controller RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}; main heap in use median ${median(ws.map((x) => x.controller.heap)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
         `API RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
         `read p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`;
     });
