@@ -22,6 +22,7 @@ export const resources = {
   configMap: core("ConfigMap", "configmaps"),
   secret: core("Secret", "secrets"),
   pod: core("Pod", "pods"),
+  node: core("Node", "nodes", false),
   persistentVolumeClaim: core("PersistentVolumeClaim", "persistentvolumeclaims"),
   persistentVolume: core("PersistentVolume", "persistentvolumes", false),
   storageClass: {

@@ -46,7 +46,7 @@ describe("jsdom tier in worker threads", () => {
     } finally {
       await Promise.all([reusing.close(), retiring.close()]);
     }
-  });
+  }, 120_000);
 
   it("collects the closed windows of earlier pages: the heap does not grow page after page", async () => {
     const collecting = new JsdomWorkers({ maxIdle: 1, collectAboveMb: 0 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { govhostCacheDir, pinnedVersions } from "./versions.ts";
 
@@ -236,4 +236,23 @@ export function resolvePulumiBinaries(options: { build: boolean }): PulumiBinari
     return path;
   });
   return { pulumi: paths[0] as string, kubernetesProvider: paths[1] as string };
+}
+
+export interface KwokBinaries {
+  kwok: string;
+  /** kwok's stage definitions (node and pod lifecycles), one YAML file each. */
+  stages: string[];
+}
+
+/**
+ * kwok and its stages, for the scale bench only: from the build cache, built there first when missing (it is
+ * not in `all`, and nothing else needs it).
+ */
+export function resolveKwok(): KwokBinaries {
+  const dir = join(govhostCacheDir(), "bin", `kwok-${pinnedVersions().kwok}`);
+  if (!isExecutable(join(dir, "kwok"))) buildGroup("kwok");
+  const stages = readdirSync(join(dir, "stages"))
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => join(dir, "stages", f));
+  return { kwok: join(dir, "kwok"), stages };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the upstream binaries govhost needs from their Go modules, pinned in versions.env.
-#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|prometheus|all]
+#   tools/upstream/build.sh [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|prometheus|kwok|all]
 #   (default: all)
 # Output: $GOVHOST_CACHE/bin/<group>-<version>/ (default ~/.cache/govhost), reused when present. Binaries on
 # PATH or in $KUBEBUILDER_ASSETS are preferred over building: tools/upstream/binaries.ts decides that and
@@ -394,6 +394,29 @@ build_prometheus() {
   install_build "prometheus $ver" "$out" "$started"
 }
 
+# kwok (the scale bench's simulated nodes and pods; not part of `all`, which is what the cloud and the tests
+# need) and the stages it runs, copied from its module: a node becomes Ready and keeps its lease, a pod on
+# one becomes Running, and a deleted one goes.
+build_kwok() {
+  local ver=$KWOK_VERSION out="$cache/bin/kwok-$KWOK_VERSION"
+  if [[ -x $out/kwok ]]; then log "kwok $ver: cached in $out"; return; fi
+  lock_build "kwok-$ver"
+  [[ -x $out/kwok ]] && { log "kwok $ver: built by another run"; return; }
+  local mod=sigs.k8s.io/kwok started=$SECONDS
+  log "kwok $ver: downloading modules and compiling"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp/stages"
+  (cd /tmp && GOBIN="$out.tmp" with_heartbeat "kwok build" go install -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$ver" "$mod/cmd/kwok@$ver")
+  local src
+  src=$(cd /tmp && go mod download -json "$mod@$ver" | jq -r .Dir)
+  cp "$src/kustomize/stage/node/fast/node-initialize.yaml" \
+    "$src/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$src/kustomize/stage/pod/fast/pod-ready.yaml" "$src/kustomize/stage/pod/fast/pod-complete.yaml" \
+    "$src/kustomize/stage/pod/fast/pod-delete.yaml" "$out.tmp/stages/"
+  chmod u+w "$out.tmp/stages/"*
+  install_build "kwok $ver" "$out" "$started"
+}
+
 case ${1:-all} in
   kubernetes) build_kubernetes ;;
   kubernetes-node) build_kubernetes_node ;;
@@ -406,10 +429,11 @@ case ${1:-all} in
   pulumi) build_pulumi ;;
   pulumi-kubernetes) build_pulumi_kubernetes ;;
   prometheus) build_prometheus ;;
+  kwok) build_kwok ;;
   # Each group in its own subshell: a group's build lock (lock_build) is held until its shell exits, and
   # kubernetes and kubernetes-node take the same lock.
   all) for group in etcd kubernetes kubernetes_node containerd coredns traefik metrics_server kube_router \
       pulumi pulumi_kubernetes prometheus; do ("build_$group"); done ;;
-  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|prometheus|all]" >&2
+  *) echo "usage: $0 [kubernetes|kubernetes-node|containerd|coredns|traefik|metrics-server|kube-router|etcd|pulumi|pulumi-kubernetes|prometheus|kwok|all]" >&2
     exit 2 ;;
 esac

@@ -16,6 +16,7 @@ export interface UpstreamVersions {
   pulumi: string;
   pulumiKubernetes: string;
   prometheus: string;
+  kwok: string;
 }
 
 /** The pinned versions, read from versions.env (the file build.sh also sources). */
@@ -41,6 +42,7 @@ export function pinnedVersions(): UpstreamVersions {
     pulumi: get("PULUMI_VERSION"),
     pulumiKubernetes: get("PULUMI_KUBERNETES_VERSION"),
     prometheus: get("PROMETHEUS_VERSION"),
+    kwok: get("KWOK_VERSION"),
   };
 }
 

@@ -1,0 +1,270 @@
+// Benchmark: a government's estate on one control plane, with kwok (built from its Go module, pinned in
+// tools/upstream/versions.env) playing the nodes and the pods' lifecycles. kwok registers the nodes' leases
+// and takes each pod bound to one of its nodes to Running, and a deleted one away, as a kubelet would.
+// 1. `--nodes` simulated nodes, Ready;
+// 2. `--departments` departments of three environments each, created while the controller runs, to all
+//    Ready (time, the controller's peak memory);
+// 3. `--pods` pods spread over every environment and node, to all Running and metered;
+// 4. churn for `--churn-seconds`: `--churn-per-second` pods deleted and as many created each second
+//    (controller CPU and memory, pod events per second, CPU per 1,000 events/s);
+// 5. a cold start of a new controller with all of it there (time to ready, peak memory, CPU).
+//   npm run bench -- estate [--nodes 1000] [--departments 1000] [--pods 20000] [--churn-seconds 120]
+//                           [--churn-per-second 50] [--concurrency 16]
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import type { Department } from "../../controller/api/department.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { freePort } from "../../tools/cluster/ports.ts";
+import { startDaemon, stopProcess } from "../../tools/cluster/processes.ts";
+import { spawnController } from "../../tools/controller-process.ts";
+import { resolveKwok } from "../../tools/upstream/binaries.ts";
+import { departmentManifest } from "../fixtures/departments.ts";
+import { compliantPodSpec } from "../policy-corpus/corpus.ts";
+import { roomyQuota, waitFor, withBenchCluster } from "./_cluster.ts";
+import { cpuSeconds, rssMiB } from "./_process.ts";
+import { formatMs, report } from "./_stats.ts";
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: "string", default: "1000" },
+    departments: { type: "string", default: "1000" },
+    pods: { type: "string", default: "20000" },
+    "churn-seconds": { type: "string", default: "120" },
+    "churn-per-second": { type: "string", default: "50" },
+    concurrency: { type: "string", default: "16" },
+  },
+});
+const nodeCount = Number(values.nodes);
+const departmentCount = Number(values.departments);
+const podCount = Number(values.pods);
+const churnSeconds = Number(values["churn-seconds"]);
+const churnPerSecond = Number(values["churn-per-second"]);
+const concurrency = Number(values.concurrency);
+const environments = ["dev", "staging", "prod"];
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+/** A node kwok manages (its annotation), roomy enough for its share of the pods. */
+const kwokNode = (name: string): KubeObject => ({
+  apiVersion: "v1",
+  kind: "Node",
+  metadata: {
+    name,
+    annotations: { "kwok.x-k8s.io/node": "fake" },
+    labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", type: "kwok" },
+  },
+  spec: {},
+  status: {
+    allocatable: { cpu: "64", memory: "512Gi", pods: "250" },
+    capacity: { cpu: "64", memory: "512Gi", pods: "250" },
+  },
+});
+
+type PodRef = { namespace: string; name: string };
+
+/** Counts every pod event the API server sends from now on (what the controller's pod watch receives). */
+async function countPodEvents(admin: KubeClient, signal: AbortSignal) {
+  const counter = { events: 0, running: 0 };
+  const list = await admin.list(resources.pod);
+  void admin
+    .watch<KubeObject & { status?: { phase?: string } }>(
+      resources.pod,
+      list.metadata.resourceVersion,
+      (event) => {
+        counter.events++;
+        if (event.type === "MODIFIED" && event.object.status?.phase === "Running") counter.running++;
+      },
+      { signal, timeoutSeconds: 3600 },
+    )
+    .catch(() => {});
+  return counter;
+}
+
+await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) => {
+  const kwokBinaries = resolveKwok();
+  const stages = join(root, "kwok-stages.yaml");
+  writeFileSync(stages, kwokBinaries.stages.map((f) => readFileSync(f, "utf8")).join("\n---\n"));
+  const kwok = startDaemon(
+    "kwok",
+    kwokBinaries.kwok,
+    [
+      `--kubeconfig=${join(root, "admin.kubeconfig")}`,
+      `--config=${stages}`,
+      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+      `--server-address=127.0.0.1:${await freePort()}`,
+      "--node-lease-duration-seconds=40",
+      "--cidr=10.64.0.0/12",
+      "--node-ip=10.63.0.1",
+    ],
+    join(root, "kwok.log"),
+  );
+  const watching = new AbortController();
+  let controller: Awaited<ReturnType<typeof spawnController>> | undefined;
+  try {
+    // --- 1. nodes
+    const nodesT0 = performance.now();
+    const nodeNames = Array.from({ length: nodeCount }, (_, i) => `kwok-node-${i}`);
+    await inParallel(nodeNames, concurrency, async (name) => {
+      await admin.create(kwokNode(name));
+    });
+    await waitFor(
+      `${nodeCount} nodes Ready`,
+      async () => {
+        const nodes = await admin.list<
+          KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+        >(resources.node);
+        const ready = nodes.items.filter((n) =>
+          n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        ).length;
+        return ready >= nodeCount ? ready : undefined;
+      },
+      600_000,
+    );
+    report(`nodes: ${nodeCount} simulated by kwok`, {
+      "created to all Ready": formatMs(performance.now() - nodesT0),
+      "kwok CPU": `${cpuSeconds(kwok.pid).toFixed(1)} s`,
+      "kwok RSS": `${rssMiB(kwok.pid, "VmRSS").toFixed(0)} MiB`,
+    });
+
+    // --- 2. departments
+    controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "estate" });
+    const deptT0 = performance.now();
+    const deptCpu0 = cpuSeconds(controller.process.pid);
+    const departments = Array.from({ length: departmentCount }, (_, i) => `d${i}`);
+    await inParallel(departments, concurrency, async (name) => {
+      await admin.create(departmentManifest(name, { environments, quota: roomyQuota }));
+    });
+    await waitFor(
+      `${departmentCount} departments Ready`,
+      async () => {
+        const list = await admin.list<Department & KubeObject>(resources.department);
+        const ready = list.items.filter((d) =>
+          d.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        ).length;
+        return ready >= departmentCount ? ready : undefined;
+      },
+      1_800_000,
+    );
+    report(`departments: ${departmentCount} × ${environments.length} environments`, {
+      "created to all Ready": formatMs(performance.now() - deptT0),
+      "controller CPU": `${(cpuSeconds(controller.process.pid) - deptCpu0).toFixed(1)} s`,
+      "controller peak RSS": `${rssMiB(controller.process.pid).toFixed(0)} MiB`,
+    });
+
+    // --- 3. pods
+    const namespaces = departments.flatMap((d) => environments.map((e) => `${d}-${e}`));
+    const counter = await countPodEvents(admin, watching.signal);
+    let serial = 0;
+    const createPod = async (): Promise<PodRef> => {
+      const i = serial++;
+      const ref = { namespace: namespaces[i % namespaces.length] as string, name: `p${i}` };
+      await admin.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          ...ref,
+          labels: { app: "estate", "govhost.io/data-classification": "UNCLASSIFIED" },
+        },
+        spec: { ...(compliantPodSpec() as object), nodeName: nodeNames[i % nodeNames.length] },
+      });
+      return ref;
+    };
+    const live: PodRef[] = [];
+    const podsT0 = performance.now();
+    const podsCpu0 = cpuSeconds(controller.process.pid);
+    await inParallel(
+      Array.from({ length: podCount }, (_, i) => i),
+      concurrency,
+      async () => {
+        live.push(await createPod());
+      },
+    );
+    const createdMs = performance.now() - podsT0;
+    await waitFor(
+      `${podCount} pods Running`,
+      async () => {
+        const pods = await admin.list<KubeObject & { status?: { phase?: string } }>(resources.pod, {
+          fieldSelector: "status.phase=Running",
+        });
+        return pods.items.length >= podCount ? pods.items.length : undefined;
+      },
+      1_800_000,
+    );
+    report(`pods: ${podCount} over ${namespaces.length} namespaces and ${nodeCount} nodes`, {
+      created: `${formatMs(createdMs)} (${((podCount / createdMs) * 1000).toFixed(0)}/s)`,
+      "created to all Running": formatMs(performance.now() - podsT0),
+      "controller CPU": `${(cpuSeconds(controller.process.pid) - podsCpu0).toFixed(1)} s`,
+      "controller RSS": `${rssMiB(controller.process.pid, "VmRSS").toFixed(0)} MiB (peak ${rssMiB(controller.process.pid).toFixed(0)})`,
+      "kwok CPU so far": `${cpuSeconds(kwok.pid).toFixed(1)} s`,
+    });
+
+    // --- 4. churn
+    await sleep(5_000);
+    const events0 = counter.events;
+    const churnCpu0 = cpuSeconds(controller.process.pid);
+    const churnKwok0 = cpuSeconds(kwok.pid);
+    const churnT0 = performance.now();
+    let errors = 0;
+    let firstError = "";
+    const churned: Promise<void>[] = [];
+    for (let second = 0; second < churnSeconds; second++) {
+      const due = churnT0 + second * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      for (let k = 0; k < churnPerSecond; k++) {
+        const victim = live.splice(Math.floor(Math.random() * live.length), 1)[0] as PodRef;
+        churned.push(
+          (async () => {
+            try {
+              await admin.delete(resources.pod, victim.name, victim.namespace);
+              live.push(await createPod());
+            } catch (error) {
+              errors++;
+              firstError ||= error instanceof Error ? error.message : String(error);
+            }
+          })(),
+        );
+      }
+    }
+    await Promise.all(churned);
+    const churnWall = (performance.now() - churnT0) / 1000;
+    const churnCpu = cpuSeconds(controller.process.pid) - churnCpu0;
+    const eventsPerSecond = (counter.events - events0) / churnWall;
+    report(`churn: ${churnPerSecond} pods deleted and created per second for ${churnSeconds} s`, {
+      "pod events/s (the API server's watch)": eventsPerSecond.toFixed(0),
+      "controller CPU": `${churnCpu.toFixed(1)} s over ${churnWall.toFixed(0)} s (${((churnCpu / churnWall) * 100).toFixed(0)}% of one core)`,
+      "controller CPU per 1,000 pod events/s": `${((churnCpu / churnWall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
+      "controller RSS": `${rssMiB(controller.process.pid, "VmRSS").toFixed(0)} MiB (peak ${rssMiB(controller.process.pid).toFixed(0)})`,
+      "kwok CPU": `${(cpuSeconds(kwok.pid) - churnKwok0).toFixed(1)} s`,
+      errors: errors === 0 ? "0" : `${errors} (first: ${firstError.slice(0, 200)})`,
+    });
+
+    // --- 5. cold start
+    await controller.stop();
+    const coldT0 = performance.now();
+    controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "estate-cold" });
+    const readyMs = performance.now() - coldT0;
+    const coldCpuAtReady = cpuSeconds(controller.process.pid);
+    await sleep(30_000);
+    report(`cold start: a new controller with ${departmentCount} departments and ${live.length} pods`, {
+      "to ready (leading, caches synced)": formatMs(readyMs),
+      "CPU to ready": `${coldCpuAtReady.toFixed(1)} s`,
+      "CPU in its first 30 s after ready": `${(cpuSeconds(controller.process.pid) - coldCpuAtReady).toFixed(1)} s`,
+      "peak RSS": `${rssMiB(controller.process.pid).toFixed(0)} MiB`,
+    });
+  } finally {
+    watching.abort();
+    await controller?.stop();
+    await stopProcess(kwok);
+  }
+});
