@@ -30,7 +30,14 @@ const first = uniqueName("npa");
 const second = uniqueName("npb");
 /** A third department, for the API exchange: neither provider nor consumer. */
 const third = uniqueName("npc");
+/**
+ * Every pod of this file is labelled app=web, so the NetworkPolicies that select app=web (GH-NET-003's)
+ * apply to the probes as clients too. Only the servers carry role=server, and the Service selects that: a
+ * probe selected by the Service would be one of its endpoints, and kube-proxy would send some of the
+ * probe's own connections back to itself, where nothing listens (refused).
+ */
 const labels = { app: "web", "govhost.io/data-classification": "UNCLASSIFIED" };
+const serverLabels = { ...labels, role: "server" };
 
 /** Where a probe pod finds its token for the API gateway (a projected service-account token). */
 const gatewayTokenDir = "/var/run/secrets/govhost";
@@ -41,7 +48,7 @@ function pod(
   name: string,
   command: string[],
   restartPolicy: "Always" | "Never",
-  options: { gatewayToken?: boolean } = {},
+  options: { gatewayToken?: boolean; server?: boolean } = {},
 ) {
   const spec = compliantPodSpec() as { containers: Record<string, unknown>[] } & Record<string, unknown>;
   const token = options.gatewayToken
@@ -70,7 +77,7 @@ function pod(
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace, labels },
+    metadata: { name, namespace, labels: options.server ? serverLabels : labels },
     spec: {
       ...spec,
       restartPolicy,
@@ -91,13 +98,15 @@ function pod(
 /** A web server in `namespace` (busybox httpd), behind a Service `web`; resolves to its pod IP. */
 async function startWebServer(namespace: string): Promise<string> {
   await admin.create(
-    pod(namespace, "web", ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/bin"], "Always"),
+    pod(namespace, "web", ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/bin"], "Always", {
+      server: true,
+    }),
   );
   await admin.create({
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: "web", namespace },
-    spec: { selector: { app: "web" }, ports: [{ port: 8080, targetPort: 8080 }] },
+    spec: { selector: serverLabels, ports: [{ port: 8080, targetPort: 8080 }] },
   });
   const running = (await waitForPod(admin, namespace, "web", ["Running"])) as KubeObject & {
     status?: { podIP?: string };
