@@ -1,4 +1,5 @@
-import { Worker } from "node:worker_threads";
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { JSDOM as Jsdom } from "jsdom";
 import { type AxeRunOptions, axeSource } from "./axe-source.ts";
 import { abortReason, ScanTimeoutError, seconds } from "./deadline.ts";
@@ -74,69 +75,101 @@ export interface WorkerLimits {
 }
 
 export type WorkerRequest = { id: number; page: JsdomPage; options: JsdomOptions };
-/** What a worker is started with (jsdom-worker.ts). */
-export interface JsdomWorkerData {
+
+/** How a worker process is started: its argument (jsdom-worker.ts reads it). */
+export interface JsdomWorkerArgs {
   /** A full collection runs after a page once the heap in use passes this. */
   collectAboveBytes: number;
 }
 
-/** The heap a worker uses and holds (V8's used and total heap size) after a page. */
+/** What a worker process holds after a page: V8's heap in use and reserved, and its resident memory. */
 export interface WorkerHeap {
   usedBytes: number;
   totalBytes: number;
+  rssBytes: number;
 }
 
-/** A page's outcome, and the worker's heap after it (see retireAboveMb). */
+/** A page's outcome, and the worker's memory after it (see retireAboveMb). */
 export type WorkerReply = { id: number; heap: WorkerHeap } & (
   | { ok: true; result: JsdomResult }
   | { ok: false; message: string }
 );
 
+/** A worker process that V8 stopped at its heap limit (SIGABRT, or exit code 134 from a shell). */
+const outOfHeap = (code: number | null, signal: NodeJS.Signals | null) =>
+  signal === "SIGABRT" || code === 134;
+
 /**
- * Runs scanWithJsdom in worker threads, bounded in time and memory: axe over a hostile DOM is CPU work on
- * the thread that runs it, which a timer on the controller's own thread could not interrupt. A worker that
- * times out, is aborted or fails is terminated and never reused; one that answered goes back to the idle
- * set (starting a worker costs more than a page), unless it still holds more than `retireAboveMb` of heap
- * (after a very large page, say). Workers run no tenant code (jsdom runs none of the page's scripts) and
- * each page gets a fresh jsdom window, so reuse carries nothing from one page to the next. A worker
- * collects its garbage once its heap in use passes `collectAboveMb` (jsdom-worker.ts says why).
+ * Runs scanWithJsdom in worker processes, bounded in time and memory: axe over a hostile DOM is CPU work on
+ * the thread that runs it, which a timer on the controller's own thread could not interrupt. Processes,
+ * not worker threads: a thread's memory stays the controller's after the thread ends (measured: a worker
+ * thread that scanned 1,000 pages left the controller at 380 to 454 MiB resident once terminated, and
+ * retiring threads often only added to it), while an ended process gives all of its memory back. A worker
+ * that times out, is aborted or fails is killed and never reused; one that answered goes back to the idle
+ * set (starting one costs more than a page), unless it is resident past `retireAboveMb` after the page.
+ * Workers run no tenant code (jsdom runs none of the page's scripts) and each page gets a fresh jsdom
+ * window, so reuse carries nothing from one page to the next. A worker starts with an empty environment
+ * (it needs none of the controller's) and collects its garbage once its heap in use passes
+ * `collectAboveMb` (jsdom-worker.ts says why); one that loses the controller exits.
  */
 export class JsdomWorkers {
-  private readonly idle: Worker[] = [];
-  private readonly busy = new Set<Worker>();
+  private readonly idle: ChildProcess[] = [];
+  private readonly busy = new Set<ChildProcess>();
   private readonly maxIdle: number;
   private readonly maxHeapMb: number;
   private readonly retireAboveBytes: number;
-  private readonly workerData: JsdomWorkerData;
+  private readonly args: JsdomWorkerArgs;
   private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   /** Workers started so far (each costs loading jsdom and axe). */
   started = 0;
-  /** The heap of the last worker to answer, after its page. */
-  lastHeap: WorkerHeap = { usedBytes: 0, totalBytes: 0 };
+  /** The memory of the last worker to answer, after its page. */
+  lastHeap: WorkerHeap = { usedBytes: 0, totalBytes: 0, rssBytes: 0 };
+
+  /** The process ids of the workers alive now, idle or busy. */
+  get pids(): number[] {
+    return [...this.idle, ...this.busy].flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
+  }
 
   constructor(
     options: { maxIdle?: number; maxHeapMb?: number; retireAboveMb?: number; collectAboveMb?: number } = {},
   ) {
     this.maxIdle = options.maxIdle ?? 2;
     this.maxHeapMb = options.maxHeapMb ?? 768;
-    this.retireAboveBytes = (options.retireAboveMb ?? 256) * 1024 * 1024;
-    this.workerData = { collectAboveBytes: (options.collectAboveMb ?? 128) * 1024 * 1024 };
+    this.retireAboveBytes = (options.retireAboveMb ?? 320) * 1024 * 1024;
+    this.args = { collectAboveBytes: (options.collectAboveMb ?? 128) * 1024 * 1024 };
   }
 
-  private spawn(): Worker {
+  private spawn(): ChildProcess {
     this.started++;
-    const worker = new Worker(new URL("./jsdom-worker.ts", import.meta.url), {
-      execArgv: [],
-      workerData: this.workerData,
-      resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb },
-    });
-    worker.unref();
+    const worker = fork(
+      fileURLToPath(new URL("./jsdom-worker.ts", import.meta.url)),
+      [JSON.stringify(this.args)],
+      {
+        execArgv: [`--max-old-space-size=${this.maxHeapMb}`, "--expose-gc"],
+        env: {},
+        serialization: "advanced",
+        // What it could print is V8's own report when a page exhausts its heap, which the exit code says.
+        stdio: ["ignore", "ignore", "ignore", "ipc"],
+      },
+    );
     worker.once("exit", () => {
       const at = this.idle.indexOf(worker);
       if (at >= 0) this.idle.splice(at, 1);
     });
+    // An idle worker keeps neither the controller nor a test process alive.
+    this.release(worker);
     return worker;
+  }
+
+  private hold(worker: ChildProcess): void {
+    worker.ref();
+    worker.channel?.ref();
+  }
+
+  private release(worker: ChildProcess): void {
+    worker.unref();
+    worker.channel?.unref();
   }
 
   scan(page: JsdomPage, options: JsdomOptions, limits: WorkerLimits): Promise<JsdomResult> {
@@ -144,6 +177,7 @@ export class JsdomWorkers {
     clearTimeout(this.idleTimer);
     const worker = this.idle.pop() ?? this.spawn();
     this.busy.add(worker);
+    this.hold(worker);
     const id = this.nextId++;
     return new Promise<JsdomResult>((resolve, reject) => {
       let settled = false;
@@ -156,32 +190,33 @@ export class JsdomWorkers {
         worker.off("error", onError);
         worker.off("exit", onExit);
         this.busy.delete(worker);
+        this.release(worker);
         if (reusable && this.idle.length < this.maxIdle) {
           this.idle.push(worker);
           this.scheduleIdleClose();
-        } else void worker.terminate();
+        } else worker.kill("SIGKILL");
         settle();
       };
       const onAbort = () => finish(false, () => reject(abortReason(limits.signal as AbortSignal)));
       const onMessage = (reply: WorkerReply) => {
         if (reply.id !== id) return;
         this.lastHeap = reply.heap;
-        finish(reply.heap.totalBytes <= this.retireAboveBytes, () =>
+        finish(reply.heap.rssBytes <= this.retireAboveBytes, () =>
           reply.ok ? resolve(reply.result) : reject(new Error(reply.message)),
         );
       };
       const onError = (error: Error) =>
+        finish(false, () => reject(new Error(`the DOM rules failed: ${error.message}`)));
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
         finish(false, () =>
           reject(
             new Error(
-              /heap|memory/i.test(error.message)
+              outOfHeap(code, signal)
                 ? "the page's DOM is too large to check"
-                : `the DOM rules failed: ${error.message}`,
+                : `the DOM rules stopped (worker exit ${signal ?? code})`,
             ),
           ),
         );
-      const onExit = (code: number) =>
-        finish(false, () => reject(new Error(`the DOM rules stopped (worker exit ${code})`)));
       const timer = setTimeout(
         () =>
           finish(false, () =>
@@ -198,28 +233,36 @@ export class JsdomWorkers {
       worker.once("error", onError);
       worker.once("exit", onExit);
       const request: WorkerRequest = { id, page, options };
-      worker.postMessage(request);
+      worker.send(request);
     });
   }
 
   private scheduleIdleClose(): void {
     clearTimeout(this.idleTimer);
     // Idle workers hold jsdom and axe (~100 MiB each); they go after a quiet minute.
-    this.idleTimer = setTimeout(() => void this.closeIdle(), 60_000);
+    this.idleTimer = setTimeout(() => this.closeIdle(), 60_000);
     this.idleTimer.unref();
   }
 
-  private async closeIdle(): Promise<void> {
-    const idle = this.idle.splice(0);
-    await Promise.all(idle.map((w) => w.terminate()));
+  private closeIdle(): Promise<void>[] {
+    return this.idle.splice(0).map(stopWorker);
   }
 
-  /** Terminates every worker, busy ones included (their scans fail). */
+  /** Stops every worker, busy ones included (their scans fail). */
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);
-    const busy = [...this.busy];
-    await Promise.all([this.closeIdle(), ...busy.map((w) => w.terminate())]);
+    await Promise.all([...this.closeIdle(), ...[...this.busy].map(stopWorker)]);
   }
+}
+
+/** Kills a worker process and resolves once it has exited. */
+function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  // Held until it has exited, so that a caller awaiting close() is not left behind by an empty event loop.
+  worker.ref();
+  worker.kill("SIGKILL");
+  return exited;
 }
 
 /** Look-and-feel checks of HTML rendered elsewhere (the browser tier, for client-rendered pages). */

@@ -31,7 +31,7 @@ export interface ScannerOptions {
   /** Fetching one page's HTML for the jsdom tier (default 15 s). */
   fetchTimeoutMs?: number;
   maxPageBytes?: number;
-  /** The DOM rules on one page, in a worker thread (default 30 s). */
+  /** The DOM rules on one page, in a worker process (default 30 s). */
   domRulesTimeoutMs?: number;
   log?: Logger;
 }
@@ -44,7 +44,7 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
 
 /**
  * Scans an e-service's pages in two tiers: jsdom for the rules that need only the DOM (fast, the page's
- * scripts never run, in a worker thread), then headless Chromium for the rules that need layout. Client-
+ * scripts never run, in a worker process), then headless Chromium for the rules that need layout. Client-
  * rendered sites run every rule in Chromium, since their served HTML is not what people see. One browser,
  * confined to the site's origin, serves all the paths of one scan and ends with it; a page whose browser
  * step timed out gets the next path a new browser. `signal` aborts the scan (the caller's deadline).

@@ -18,3 +18,39 @@ export function rssMiB(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHW
 export function openFiles(pid: number | undefined): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
+
+/** A process's children, grandchildren and so on (from each thread's `children` list). */
+export function descendants(pid: number | undefined): number[] {
+  const found: number[] = [];
+  const visit = (parent: number | undefined) => {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${parent}/task`);
+    } catch {
+      return; // it has ended
+    }
+    for (const task of tasks) {
+      let children = "";
+      try {
+        children = readFileSync(`/proc/${parent}/task/${task}/children`, "utf8");
+      } catch {
+        continue;
+      }
+      for (const child of children.split(" ").filter(Boolean).map(Number)) {
+        found.push(child);
+        visit(child);
+      }
+    }
+  };
+  visit(pid);
+  return found;
+}
+
+/** A process's command line, its arguments joined by spaces ("" once it has ended). */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}

@@ -87,7 +87,7 @@ await measure("jsdom tier: fetch + DOM rules (in-process)", async () => {
 });
 
 const workers = new JsdomWorkers();
-await measure("jsdom tier: fetch + DOM rules in a worker thread (what the scanner runs)", async () => {
+await measure("jsdom tier: fetch + DOM rules in a worker process (what the scanner runs)", async () => {
   const page = await fetchPage(url, { timeoutMs: 10_000, maxBytes: 5 << 20 });
   const result = await workers.scan(
     { url: page.url, html: page.html, path: "/" },

@@ -7,7 +7,8 @@
 //   with a real token from the local OpenID provider;
 // - accessibility scans: e-services whose pages the fixture site serves are asked to rescan in turn (the
 //   scanner's jsdom workers and Chromium are where the controller's memory went before).
-// Every --sample seconds: resident memory, open file descriptors and CPU of both processes. After a warm-up
+// Every --sample seconds: resident memory, open file descriptors and CPU of both processes, and the resident
+// memory of the controller's jsdom worker processes (reported beside it, not in it). After a warm-up
 // (a sixth of the run), the first and the last window (a sixth each) are compared:
 //   bound: median resident memory grows by at most max(10%, 16 MiB), open files by at most 10.
 // Prints the samples per window, the least-squares trend after warm-up, and the verdict (exit code 1 when
@@ -30,7 +31,7 @@ import {
   waitForEServiceQuota,
   withBenchCluster,
 } from "./_cluster.ts";
-import { cpuSeconds, openFiles, rssMiB } from "./_process.ts";
+import { commandLine, cpuSeconds, descendants, openFiles, rssMiB } from "./_process.ts";
 import { report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -58,6 +59,8 @@ interface Sample {
   at: number;
   /** heap: the main thread's V8 heap in use (its /metrics); the rest of RSS is workers, code and buffers. */
   controller: { rss: number; files: number; cpu: number; heap: number };
+  /** The controller's jsdom worker processes (their own memory: they give it back when they end). */
+  workers: { count: number; rss: number; largest: number };
   api: { rss: number; files: number; cpu: number };
 }
 
@@ -186,9 +189,23 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
           files: openFiles(pid),
           cpu: cpuSeconds(pid),
         });
+        const workerRss = descendants(controller.process.pid)
+          .filter((pid) => commandLine(pid).includes("jsdom-worker"))
+          .map((pid) => {
+            try {
+              return rssMiB(pid, "VmRSS");
+            } catch {
+              return 0; // retired meanwhile
+            }
+          });
         samples.push({
           at: Date.now() - t0,
           controller: { ...measure(controller.process.pid), heap: await heapUsedMiB(controller.port) },
+          workers: {
+            count: workerRss.length,
+            rss: workerRss.reduce((a, b) => a + b, 0),
+            largest: Math.max(0, ...workerRss),
+          },
           api: measure(api.process.pid),
         });
       }
@@ -294,6 +311,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       const s = summarize(lat);
       rows[`${from}–${to} min`] =
         `controller RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}; main heap in use median ${median(ws.map((x) => x.controller.heap)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
+        `jsdom workers up to ${Math.max(...ws.map((x) => x.workers.count))}, together max ${Math.max(...ws.map((x) => x.workers.rss)).toFixed(0)} MiB, largest ${Math.max(...ws.map((x) => x.workers.largest)).toFixed(0)}; ` +
         `API RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
         `read p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`;
     });
@@ -340,6 +358,12 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
         `RSS median ${before.toFixed(0)} → ${after.toFixed(0)} MiB (${after - before >= 0 ? "+" : ""}${(after - before).toFixed(0)}, bound +${rssBound.toFixed(0)}) ${rssOk ? "ok" : "GROWS"}; open files ${filesBefore} → ${filesAfter} (bound +10) ${filesOk ? "ok" : "GROWS"}`,
       ]);
     }
+    const workersPeak = Math.max(0, ...samples.map((s) => s.workers.largest));
+    const workersAtOnce = Math.max(0, ...samples.map((s) => s.workers.count));
+    verdicts.push([
+      "jsdom workers",
+      `processes of their own, each retired once resident past 320 MiB after a page: largest seen ${workersPeak.toFixed(0)} MiB, at most ${workersAtOnce} at once (not in the controller's RSS above)`,
+    ]);
     report("RSS trend", trend);
     report("verdict (first window after warm-up vs last window)", {
       ...Object.fromEntries(verdicts),

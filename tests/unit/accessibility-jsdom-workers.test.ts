@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { ScanTimeoutError } from "../../controller/accessibility/deadline.ts";
 import { JsdomWorkers } from "../../controller/accessibility/jsdom-tier.ts";
@@ -9,7 +10,7 @@ const page = (body: string) => ({
 });
 const options = { tags: ["wcag2a", "wcag2aa"], languages: ["en"] };
 
-describe("jsdom tier in worker threads", () => {
+describe("jsdom tier in worker processes", () => {
   const workers = new JsdomWorkers({ maxIdle: 1 });
   afterAll(() => workers.close());
 
@@ -62,6 +63,44 @@ describe("jsdom tier in worker threads", () => {
       expect(grown).toBeLessThan(16);
     } finally {
       await collecting.close();
+    }
+  }, 120_000);
+
+  it("runs each page in a process of its own, with none of the controller's environment, which ends on close", async () => {
+    const isolated = new JsdomWorkers({ maxIdle: 1 });
+    let pid = 0;
+    try {
+      await isolated.scan(page('<img src="a.png">'), options, { timeoutMs: 30_000 });
+      expect(isolated.pids).toHaveLength(1);
+      pid = isolated.pids[0] as number;
+      expect(pid).not.toBe(process.pid);
+      // Only what Node sets for the channel to the controller.
+      const environment = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
+      expect(environment.map((v) => v.split("=")[0]).sort()).toEqual([
+        "NODE_CHANNEL_FD",
+        "NODE_CHANNEL_SERIALIZATION_MODE",
+      ]);
+      // Its memory is its own: the worker's resident memory is reported, and is not this process's.
+      expect(isolated.lastHeap.rssBytes).toBeGreaterThan(0);
+    } finally {
+      await isolated.close();
+    }
+    expect(isolated.pids).toEqual([]);
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+  }, 120_000);
+
+  it("names a page too large for a worker's heap, and the next page gets a working worker", async () => {
+    const small = new JsdomWorkers({ maxIdle: 1, maxHeapMb: 64 });
+    try {
+      const huge = page("<p><a href='#'>link</a></p>".repeat(50_000));
+      await expect(small.scan(huge, options, { timeoutMs: 60_000 })).rejects.toThrow(
+        "the page's DOM is too large to check",
+      );
+      const result = await small.scan(page('<img src="a.png">'), options, { timeoutMs: 30_000 });
+      expect(result.findings.map((f) => f.id)).toEqual(["image-alt"]);
+      expect(small.started).toBe(2);
+    } finally {
+      await small.close();
     }
   }, 120_000);
 
