@@ -57,12 +57,14 @@ const scanned = ["scan-a", "scan-b", "scan-c"];
 
 interface Sample {
   at: number;
-  /** heap: the main thread's V8 heap in use (its /metrics); the rest of RSS is workers, code and buffers. */
-  controller: { rss: number; files: number; cpu: number; heap: number };
+  /** heap: the main thread's V8 heap (its /metrics); the rest of RSS is code, buffers and native memory. */
+  controller: { rss: number; files: number; cpu: number; heap: Heap };
   /** The controller's jsdom worker processes (their own memory: they give it back when they end). */
   workers: { count: number; rss: number; largest: number };
-  api: { rss: number; files: number; cpu: number };
+  api: { rss: number; files: number; cpu: number; heap: Heap };
 }
+
+type Heap = Awaited<ReturnType<typeof heapMiB>>;
 
 /** Runs `step(i)` at `perSecond` until `until`, without waiting for one step before starting the next. */
 async function atRate(perSecond: number, until: number, step: (i: number) => Promise<void>): Promise<void> {
@@ -81,15 +83,30 @@ async function atRate(perSecond: number, until: number, step: (i: number) => Pro
 }
 
 const median = (xs: number[]) => summarize(xs).p50;
+const heapText = (hs: Heap[]) =>
+  `main heap median ${median(hs.map((h) => h.used)).toFixed(0)} in use of ${median(hs.map((h) => h.total)).toFixed(0)} reserved, external ${median(hs.map((h) => h.external)).toFixed(0)}`;
 
-/** The controller's main-thread heap in use, from its /metrics (NaN when it does not answer). */
-async function heapUsedMiB(port: number): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+/**
+ * A process's main-thread V8 heap (in use and reserved) and external memory (buffers outside the heap), in
+ * MiB, from its /metrics (NaN when it does not answer).
+ */
+async function heapMiB(
+  metricsUrl: string,
+  prefix: string,
+): Promise<{ used: number; total: number; external: number }> {
+  const text = await fetch(metricsUrl).then(
     (r) => r.text(),
     () => "",
   );
-  const line = text.split("\n").find((l) => l.startsWith("govhost_controller_nodejs_heap_size_used_bytes "));
-  return line ? Number(line.split(" ")[1]) / 1024 / 1024 : Number.NaN;
+  const value = (name: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${prefix}${name} `));
+    return line ? Number(line.split(" ")[1]) / 1024 / 1024 : Number.NaN;
+  };
+  return {
+    used: value("nodejs_heap_size_used_bytes"),
+    total: value("nodejs_heap_size_total_bytes"),
+    external: value("nodejs_external_memory_bytes"),
+  };
 }
 
 /** Least-squares slope of y over x. */
@@ -200,13 +217,16 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
           });
         samples.push({
           at: Date.now() - t0,
-          controller: { ...measure(controller.process.pid), heap: await heapUsedMiB(controller.port) },
+          controller: {
+            ...measure(controller.process.pid),
+            heap: await heapMiB(`http://127.0.0.1:${controller.port}/metrics`, "govhost_controller_"),
+          },
           workers: {
             count: workerRss.length,
             rss: workerRss.reduce((a, b) => a + b, 0),
             largest: Math.max(0, ...workerRss),
           },
-          api: measure(api.process.pid),
+          api: { ...measure(api.process.pid), heap: await heapMiB(`${api.url}/metrics`, "govhost_api_") },
         });
       }
     })();
@@ -310,9 +330,9 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       const lat = readLatencies.filter((r) => Math.floor(r.at / windowMs) === w).map((r) => r.ms);
       const s = summarize(lat);
       rows[`${from}–${to} min`] =
-        `controller RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}; main heap in use median ${median(ws.map((x) => x.controller.heap)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
+        `controller RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.controller.heap))}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
         `jsdom workers up to ${Math.max(...ws.map((x) => x.workers.count))}, together max ${Math.max(...ws.map((x) => x.workers.rss)).toFixed(0)} MiB, largest ${Math.max(...ws.map((x) => x.workers.largest)).toFixed(0)}; ` +
-        `API RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
+        `API RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.api.heap))}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
         `read p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`;
     });
     report(
