@@ -10,12 +10,15 @@ import {
 import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import type { AllocationChange } from "../../lib/chargeback/engine.ts";
 import {
+  appendedLimit,
+  appendRows,
   compact,
   type Ledger,
   ledgerKeys,
   openAllocations,
   parseFolded,
   record,
+  rememberContent,
   rememberParsed,
   serialize,
   serializeFolded,
@@ -45,7 +48,11 @@ export interface ShardRecording {
   log: Logger;
 }
 
-/** One shard's new content with `changes` recorded (compacted when too big), or none when unchanged. */
+/**
+ * One shard's new content with `changes` recorded (compacted when too big), or none when unchanged. New
+ * changes are appended after the base (ledger.ts, appendedLimit); the base is written again only when the
+ * appended rows grow past their limit, or when the shard is compacted.
+ */
 export function recordInShard(
   data: Record<string, string>,
   ledger: Ledger,
@@ -53,19 +60,25 @@ export function recordInShard(
   o: ShardRecording,
 ): Record<string, string> | undefined {
   const recorded = record(ledger, changes);
-  // Unchanged changes are as long as what is stored; only a grown ledger is serialized again.
-  const text = recorded.added === 0 ? (data[ledgerKeys.changes] ?? "") : serialize(recorded.ledger);
-  if (recorded.added > 0) rememberParsed(text, recorded.ledger);
+  const base = data[ledgerKeys.changes] ?? "";
+  let next: Record<string, string> | undefined;
+  if (recorded.added > 0) {
+    const appended = appendRows(data[ledgerKeys.appended], recorded.addedChanges);
+    next =
+      appended.length <= appendedLimit(base.length)
+        ? { ...data, [ledgerKeys.appended]: appended }
+        : withBase(data, recorded.ledger);
+    rememberContent(next, recorded.ledger);
+  }
+  const current = next ?? data;
+  const size = (current[ledgerKeys.changes]?.length ?? 0) + (current[ledgerKeys.appended]?.length ?? 0);
   const cutoff = oldestOpenMonthStart(o.timeZone);
   const before = Date.now() - foldGraceMs;
-  const large = text.length > o.compactAboveBytes;
+  const large = size > o.compactAboveBytes;
   const folded = large ? parseFolded(data[ledgerKeys.folded]) : [];
   const shrinkable =
     large && (folded.some((b) => b.at < cutoff) || compactable(recorded.ledger, cutoff, before, o.present));
-  if (!shrinkable) {
-    if (recorded.added === 0) return undefined;
-    return { ...data, [ledgerKeys.changes]: text };
-  }
+  if (!shrinkable) return next;
   // Too big: drop the finalized months, and fold what ended and is gone into integrals.
   const compacted = compact(recorded.ledger, cutoff);
   const folding = foldEnded(
@@ -74,24 +87,30 @@ export function recordInShard(
     { before, present: o.present, timeZone: o.timeZone, cuts: o.priceCuts },
   );
   const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
-  if (!shrunk && recorded.added === 0) return undefined;
-  if (shrunk)
-    o.log.info(
-      {
-        department: o.department,
-        before: recorded.ledger.changes.length,
-        after: folding.ledger.changes.length,
-        folded: folding.series,
-      },
-      "compacted the metering ledger",
-    );
-  const compactedText = serialize(folding.ledger);
-  rememberParsed(compactedText, folding.ledger);
-  return {
-    ...data,
-    [ledgerKeys.changes]: compactedText,
+  if (!shrunk) return next;
+  o.log.info(
+    {
+      department: o.department,
+      before: recorded.ledger.changes.length,
+      after: folding.ledger.changes.length,
+      folded: folding.series,
+    },
+    "compacted the metering ledger",
+  );
+  const compactedData = {
+    ...withBase(data, folding.ledger),
     [ledgerKeys.folded]: serializeFolded(folding.folded),
   };
+  rememberContent(compactedData, folding.ledger);
+  return compactedData;
+}
+
+/** The shard's data with `ledger` written as its whole base, and no appended rows. */
+function withBase(data: Record<string, string>, ledger: Ledger): Record<string, string> {
+  const { [ledgerKeys.appended]: _, ...rest } = data;
+  const text = serialize(ledger);
+  rememberParsed(text, ledger);
+  return { ...rest, [ledgerKeys.changes]: text };
 }
 
 /**

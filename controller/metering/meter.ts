@@ -15,7 +15,7 @@ import {
   resizeChanges,
 } from "../../lib/chargeback/allocations.ts";
 import type { AllocationChange } from "../../lib/chargeback/engine.ts";
-import { type Ledger, latestAmounts, ledgerKeys, parse } from "../../lib/chargeback/ledger.ts";
+import { type Ledger, latestAmounts, ledgerOf } from "../../lib/chargeback/ledger.ts";
 import { billedShardChanges, lineShardKey } from "../../lib/chargeback/ledger-shards.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
@@ -296,7 +296,7 @@ export class Meter {
     derive: (ledger: Ledger) => AllocationChange[],
   ): Promise<Record<string, string>[]> {
     const shards = await this.ledgers.update(department, (data, owns) => {
-      const ledger = parse(department, data[ledgerKeys.changes]);
+      const ledger = ledgerOf(department, data);
       const mine = [...changes, ...derive(ledger)].filter((c) => owns(c.subject));
       const recording = {
         department,

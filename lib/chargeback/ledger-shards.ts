@@ -8,7 +8,7 @@ import {
   ledgerDataOf,
   ledgerKeys,
   ledgerName,
-  parse,
+  ledgerOf,
   parseFolded,
   type StoredLedger,
   serialize,
@@ -192,7 +192,7 @@ interface Content {
 
 function parseContent(department: string, data: Record<string, string | undefined>, what: string): Content {
   try {
-    const ledger = parse(department, data[ledgerKeys.changes]);
+    const ledger = ledgerOf(department, data);
     const folded = parseFolded(data[ledgerKeys.folded]);
     const usage = parseUsage(data[ledgerKeys.aboveRequest]);
     const badChange = ledger.changes.some(

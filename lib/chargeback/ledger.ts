@@ -17,34 +17,97 @@ export interface Ledger {
 const keyOf = (c: AllocationChange) => `${c.subject}|${c.resource}|${c.at}`;
 
 /**
- * Adds changes not yet recorded; returns the new ledger and how many were added. The first record of a
- * (subject, resource, instant) stands: a later observation of the same instant with another amount (e.g. a
- * resized volume re-derived from its creation time) must not re-price the past.
+ * What `record` looks a change up in: every change by key, the latest instant each series held a non-zero
+ * amount, and the latest instant of all. Built once per ledger and handed on to the ledger `record`
+ * returns (a busy department's shard is recorded into every batch: rebuilding it cost a pass over the whole
+ * shard each time).
  */
-export function record(ledger: Ledger, changes: AllocationChange[]): { ledger: Ledger; added: number } {
-  const known = new Map(ledger.changes.map((c) => [keyOf(c), c]));
-  // The latest instant of each series with a non-zero amount, kept as changes are added (see endAfter).
-  const lastHeld = new Map<string, number>();
-  const hold = (c: AllocationChange) => {
-    if (c.amount === 0n) return;
-    const series = `${c.subject}|${c.resource}`;
-    if (c.at > (lastHeld.get(series) ?? Number.NEGATIVE_INFINITY)) lastHeld.set(series, c.at);
-  };
-  for (const c of ledger.changes) hold(c);
-  let added = 0;
+interface RecordIndex {
+  known: Map<string, AllocationChange>;
+  lastHeld: Map<string, number>;
+  latestAt: number;
+}
+
+/**
+ * The indexes of the ledgers recorded into last, the most recent last: a busy department's shard is
+ * recorded into every batch, a quiet one's rarely (building its index then costs little), so only a few
+ * are kept (an index holds a key per change).
+ */
+const indexes = new Map<Ledger, RecordIndex>();
+const indexesLimit = 32;
+
+function keepIndex(ledger: Ledger, index: RecordIndex): void {
+  indexes.set(ledger, index);
+  if (indexes.size > indexesLimit) indexes.delete(indexes.keys().next().value as Ledger);
+}
+
+/**
+ * The ledger's index, taken from it: the caller extends it into the index of the ledger it derives. A
+ * ledger whose index was taken builds a new one if it is recorded into again (a retry after a conflict).
+ */
+function takeIndex(ledger: Ledger): RecordIndex {
+  const kept = indexes.get(ledger);
+  if (kept) {
+    indexes.delete(ledger);
+    return kept;
+  }
+  const index: RecordIndex = { known: new Map(), lastHeld: new Map(), latestAt: Number.NEGATIVE_INFINITY };
+  let inOrder = true;
+  for (const c of ledger.changes) {
+    if (c.at < index.latestAt) inOrder = false;
+    index.known.set(keyOf(c), c);
+    hold(index, c);
+  }
+  // A ledger out of time order (edited by hand) is sorted whole by the next record.
+  if (!inOrder) index.latestAt = Number.POSITIVE_INFINITY;
+  return index;
+}
+
+function hold(index: RecordIndex, c: AllocationChange): void {
+  if (c.at > index.latestAt) index.latestAt = c.at;
+  if (c.amount === 0n) return;
+  const series = `${c.subject}|${c.resource}`;
+  if (c.at > (index.lastHeld.get(series) ?? Number.NEGATIVE_INFINITY)) index.lastHeld.set(series, c.at);
+}
+
+/**
+ * Adds changes not yet recorded; returns the new ledger, how many were added and which. The first record
+ * of a (subject, resource, instant) stands: a later observation of the same instant with another amount
+ * (e.g. a resized volume re-derived from its creation time) must not re-price the past.
+ */
+export function record(
+  ledger: Ledger,
+  changes: readonly AllocationChange[],
+): { ledger: Ledger; added: number; addedChanges: AllocationChange[] } {
+  const index = takeIndex(ledger);
+  const latestBefore = index.latestAt;
+  const addedChanges: AllocationChange[] = [];
   for (const incoming of changes) {
     const change =
       incoming.amount === 0n
-        ? endAfter(incoming, lastHeld.get(`${incoming.subject}|${incoming.resource}`))
+        ? endAfter(incoming, index.lastHeld.get(`${incoming.subject}|${incoming.resource}`))
         : incoming;
     const key = keyOf(change);
-    if (known.has(key)) continue;
-    known.set(key, change);
-    hold(change);
-    added++;
+    if (index.known.has(key)) continue;
+    index.known.set(key, change);
+    hold(index, change);
+    addedChanges.push(change);
   }
-  if (added === 0) return { ledger, added };
-  return { ledger: { ...ledger, changes: [...known.values()].sort((a, b) => a.at - b.at) }, added };
+  if (addedChanges.length === 0) {
+    keepIndex(ledger, index);
+    return { ledger, added: 0, addedChanges };
+  }
+  const byTime = (a: AllocationChange, b: AllocationChange) => a.at - b.at;
+  addedChanges.sort(byTime);
+  // Changes mostly arrive in time order: then they go after the others, without sorting the whole ledger.
+  const inOrder = (addedChanges[0]?.at ?? 0) >= latestBefore;
+  const merged = inOrder
+    ? ledger.changes.concat(addedChanges)
+    : [...ledger.changes, ...addedChanges].sort(byTime);
+  const next = { ...ledger, changes: merged };
+  if (!inOrder) index.latestAt = merged.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
+  keepIndex(next, index);
+  return { ledger: next, added: addedChanges.length, addedChanges };
 }
 
 /**
@@ -154,6 +217,42 @@ function parseRows(department: string, text: string): Ledger {
   };
 }
 
+/**
+ * A shard's ledger is its base (`changes`, compressed once large) and the changes appended since the base
+ * was last written (`appended`, plain): a batch appends its few rows instead of serializing and
+ * compressing the whole shard again. The appended rows are merged into the base once they pass a quarter
+ * of its size (so the cost of rewriting the base is spread over as many changes as it holds, whatever its
+ * size), between 16 KiB and 128 KiB.
+ */
+export function appendedLimit(baseChars: number): number {
+  return Math.min(128 * 1024, Math.max(16 * 1024, Math.floor(baseChars / 4)));
+}
+
+/** A shard's data as last read or written, with the ledger it holds (base and appended rows as one). */
+const contents = new WeakMap<object, Ledger>();
+
+/** The ledger a shard's data holds: its base with the appended changes recorded into it. */
+export function ledgerOf(department: string, data: Readonly<Record<string, string | undefined>>): Ledger {
+  const known = contents.get(data);
+  if (known?.department === department) return known;
+  const base = parse(department, data[ledgerKeys.changes]);
+  const appended = data[ledgerKeys.appended];
+  const ledger = appended ? record(base, parseRows(department, appended).changes).ledger : base;
+  contents.set(data, ledger);
+  return ledger;
+}
+
+/** Remembers that `data` (about to be written) holds `ledger`, so reading it back costs a lookup. */
+export function rememberContent(data: Readonly<Record<string, string | undefined>>, ledger: Ledger): void {
+  contents.set(data, ledger);
+}
+
+/** The appended rows with `changes` added after them (ledgerOf sorts them into the ledger). */
+export function appendRows(appended: string | undefined, changes: AllocationChange[]): string {
+  const rows = serialize({ department: "", changes });
+  return appended && appended.length > 2 ? `${appended.slice(0, -1)},${rows.slice(1)}` : rows;
+}
+
 /** The most recent change per subject and resource, keyed `subject|resource`. */
 function latestChanges(ledger: Ledger): Map<string, AllocationChange> {
   const latest = new Map<string, AllocationChange>();
@@ -182,10 +281,16 @@ export function openAllocations(ledger: Ledger): AllocationChange[] {
 }
 
 /**
- * The keys of a ledger ConfigMap: the allocation changes, the integrals of allocations folded away
- * (fold.ts), and usage above requests (above-request.ts).
+ * The keys of a ledger ConfigMap: the allocation changes (a base and the rows appended since, see
+ * appendedLimit), the integrals of allocations folded away (fold.ts), and usage above requests
+ * (above-request.ts).
  */
-export const ledgerKeys = { changes: "changes", folded: "folded", aboveRequest: "aboveRequest" } as const;
+export const ledgerKeys = {
+  changes: "changes",
+  appended: "appended",
+  folded: "folded",
+  aboveRequest: "aboveRequest",
+} as const;
 
 /** A ledger ConfigMap as stored: small values in `data`, large ones gzip-compressed in `binaryData`. */
 export interface StoredLedger {
@@ -211,15 +316,39 @@ export function ledgerDataOf(map: StoredLedger | undefined): Record<string, stri
   return data;
 }
 
-/** How `data` is stored: large values compressed into binaryData (see ledgerDataOf). */
+/**
+ * How `data` is stored: large values compressed into binaryData (see ledgerDataOf), except the appended
+ * rows, which are bounded (appendedLimit) and change with every batch.
+ */
 export function storedLedger(data: Record<string, string>): Required<StoredLedger> {
   const stored: Required<StoredLedger> = { data: {}, binaryData: {} };
   for (const [key, value] of Object.entries(data)) {
-    if (value.length > compressAboveChars)
-      stored.binaryData[`${key}${compressedSuffix}`] = gzipSync(value).toString("base64");
+    if (value.length > compressAboveChars && key !== ledgerKeys.appended)
+      stored.binaryData[`${key}${compressedSuffix}`] = compressed(value);
     else stored.data[key] = value;
   }
   return stored;
+}
+
+/**
+ * Values compressed lately, by their text: a base that did not change since the last write is written
+ * again as it was, not compressed again. A few large ones (a busy shard's base, folded integrals).
+ */
+const compressedTexts = new Map<string, string>();
+const compressedTextsLimit = 16;
+
+function compressed(value: string): string {
+  const known = compressedTexts.get(value);
+  if (known !== undefined) {
+    compressedTexts.delete(value);
+    compressedTexts.set(value, known);
+    return known;
+  }
+  const encoded = gzipSync(value).toString("base64");
+  compressedTexts.set(value, encoded);
+  if (compressedTexts.size > compressedTextsLimit)
+    compressedTexts.delete(compressedTexts.keys().next().value as string);
+  return encoded;
 }
 
 export function parseFolded(text: string | undefined): IntegralBucket[] {
@@ -240,7 +369,7 @@ export function billedChanges(
   data: Record<string, string | undefined> | undefined,
   mode: "reserved" | "consumed",
 ): AllocationChange[] {
-  const ledger = parse(department, data?.[ledgerKeys.changes]);
+  const ledger = data ? ledgerOf(department, data) : { department, changes: [] };
   const folded = bucketChanges(department, "folded", parseFolded(data?.[ledgerKeys.folded]));
   const aboveRequest = aboveRequestChanges(department, parseUsage(data?.[ledgerKeys.aboveRequest]));
   return billable([...ledger.changes, ...folded, ...aboveRequest], mode);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import { compressedSize, storedSize } from "../../controller/metering/ledger-objects.ts";
 import { periodOf } from "../../lib/chargeback/calendar.ts";
-import { ledgerKeys, ledgerName, parse } from "../../lib/chargeback/ledger.ts";
+import { ledgerName, ledgerOf } from "../../lib/chargeback/ledger.ts";
 import { findLedgerMap, headOf, type LedgerMap, readLedger } from "../../lib/chargeback/ledger-read.ts";
 import { shardName } from "../../lib/chargeback/ledger-shards.ts";
 import { rational, toDecimalString } from "../../lib/chargeback/rational.ts";
@@ -131,7 +131,7 @@ async function settledShards() {
 }
 
 async function ledgerChanges() {
-  return (await readLedger(admin, dept)).flatMap((d) => parse(dept, d[ledgerKeys.changes]).changes);
+  return (await readLedger(admin, dept)).flatMap((d) => ledgerOf(dept, d).changes);
 }
 
 async function metric(name: string): Promise<number | undefined> {

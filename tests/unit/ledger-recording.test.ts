@@ -2,7 +2,15 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { recordInShard, type ShardRecording } from "../../controller/metering/ledger-recording.ts";
 import type { AllocationChange } from "../../lib/chargeback/engine.ts";
-import { ledgerKeys, parse, record, serialize } from "../../lib/chargeback/ledger.ts";
+import {
+  appendedLimit,
+  ledgerKeys,
+  ledgerOf,
+  parse,
+  record,
+  serialize,
+  storedLedger,
+} from "../../lib/chargeback/ledger.ts";
 
 // What a shard becomes when changes are recorded in it: a large shard is compacted only when something in
 // it can go (a finalized month, or an object that ended over 10 minutes ago and is gone), and a ledger
@@ -39,21 +47,62 @@ describe("recording changes in a ledger shard", () => {
     const logged: string[] = [];
     const recent = podChanges(100, 60_000);
     const data = recordInShard({}, parse(department, undefined), recent, recording(logged));
-    expect(data?.[ledgerKeys.changes]?.length).toBeGreaterThan(4096);
+    // 200 rows fit the appended part of an empty shard (16 KiB): no base is written yet.
+    expect(data?.[ledgerKeys.appended]?.length).toBeGreaterThan(4096);
     expect(data).toEqual({
-      [ledgerKeys.changes]: serialize(record({ department, changes: [] }, recent).ledger),
+      [ledgerKeys.appended]: serialize(record({ department, changes: [] }, recent).ledger),
     });
     expect(logged).not.toContain("compacted the metering ledger");
 
     const old = podChanges(100, 20 * 60_000).map((c) => ({ ...c, subject: `${c.subject}-old` }));
     const compacted = recordInShard({}, parse(department, undefined), [...recent, ...old], recording(logged));
     expect(logged).toContain("compacted the metering ledger");
+    expect(compacted?.[ledgerKeys.appended]).toBeUndefined();
     expect(parse(department, compacted?.[ledgerKeys.changes]).changes).toHaveLength(recent.length);
     expect(compacted?.[ledgerKeys.folded]).toBeDefined();
   });
 
+  it("appends a batch's rows after the base, and writes the base again once they pass a quarter of it", () => {
+    const all = podChanges(2_000, 0);
+    const whole = record({ department, changes: [] }, all).ledger;
+    const settings = { ...recording([]), compactAboveBytes: 10 * 1024 * 1024 };
+    let data: Record<string, string> = {};
+    let bases = 0;
+    let appends = 0;
+    // Batches of 100 changes, each shuffled the way events arrive (the ends before some starts).
+    for (let from = 0; from < all.length; from += 100) {
+      const batch = all.slice(from, from + 100).reverse();
+      const next = recordInShard(data, ledgerOf(department, data), batch, settings);
+      if (!next) throw new Error("a batch of new changes wrote nothing");
+      if (next[ledgerKeys.changes] === data[ledgerKeys.changes]) appends++;
+      else bases++;
+      data = next;
+      const appended = data[ledgerKeys.appended] ?? "";
+      expect(appended.length).toBeLessThanOrEqual(appendedLimit(data[ledgerKeys.changes]?.length ?? 0));
+    }
+    // 4,000 changes in 40 batches: most appended, the base written a few times only.
+    expect(appends).toBeGreaterThan(30);
+    expect(bases).toBeGreaterThan(0);
+    expect(bases).toBeLessThan(10);
+    // Read back as a fresh reader would (from the stored form, nothing remembered): the same ledger, sorted.
+    const stored = storedLedger({ ...data });
+    expect(stored.data[ledgerKeys.appended]).toBe(data[ledgerKeys.appended]);
+    const fresh = { ...data };
+    expect(ledgerOf(department, fresh).changes).toEqual(whole.changes);
+    // Recording the same batch again adds nothing: the shard is left as it is.
+    expect(recordInShard(data, ledgerOf(department, data), all.slice(0, 100), settings)).toBeUndefined();
+  });
+
+  it("compresses an unchanged base once, however often the shard is written", () => {
+    const base = serialize(record({ department, changes: [] }, podChanges(500, 0)).ledger);
+    const first = storedLedger({ [ledgerKeys.changes]: base, [ledgerKeys.appended]: "[]" });
+    const second = storedLedger({ [ledgerKeys.changes]: `${base}`, [ledgerKeys.appended]: "[[1]]" });
+    expect(second.binaryData[`${ledgerKeys.changes}.gz`]).toBe(first.binaryData[`${ledgerKeys.changes}.gz`]);
+    expect(second.data).toEqual({ [ledgerKeys.appended]: "[[1]]" });
+  });
+
   it("parses a ledger it wrote, or parsed before, once: the same frozen changes", () => {
-    const data = recordInShard({}, parse(department, undefined), podChanges(100, 0), recording([]));
+    const data = recordInShard({}, parse(department, undefined), podChanges(1_000, 0), recording([]));
     const text = data?.[ledgerKeys.changes] as string;
     const first = parse(department, text);
     expect(parse(department, `${text}`)).toBe(first);
@@ -62,5 +111,7 @@ describe("recording changes in a ledger shard", () => {
     // Another department's ledger is never taken for it.
     expect(parse("other", text)).not.toBe(first);
     expect(parse("other", text).changes).toEqual(first.changes.map((c) => ({ ...c, department: "other" })));
+    // The shard's data as written reads as the ledger recorded into it, without parsing.
+    expect(ledgerOf(department, data as Record<string, string>)).toBe(first);
   });
 });

@@ -148,7 +148,7 @@ describe("ledger", () => {
   it("never re-prices the past: a second amount for a recorded instant is ignored", () => {
     const { ledger } = record(empty, changes);
     const resized = changes.map((c) => ({ ...c, amount: c.amount * 2n }));
-    expect(record(ledger, resized)).toEqual({ ledger, added: 0 });
+    expect(record(ledger, resized)).toEqual({ ledger, added: 0, addedChanges: [] });
   });
 
   it("never lets an end recorded before a later change leave that change open", () => {
