@@ -85,7 +85,19 @@ interface CallOptions {
   signal?: AbortSignal;
   /** Receives the API server's warnings (e.g. from admission policies in Warn mode). */
   warnings?: string[];
+  /** The Accept header (JSON by default). */
+  accept?: string;
 }
+
+/**
+ * Accept headers that ask the API server for objects' metadata only (PartialObjectMetadata), with JSON as
+ * the fallback for a server that cannot: a cache that keeps only metadata then neither receives nor
+ * decodes the rest (a ResourceQuota's status changes with every pod that starts or ends).
+ */
+const metadataOnlyAccept = {
+  list: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+  watch: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+} as const;
 
 /** Who the client acts as when the kubeconfig identity impersonates (tests use it to check RBAC). */
 export interface Impersonation {
@@ -223,7 +235,7 @@ export class KubeClient {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string | string[]> = {
       ...(base.headers as Record<string, string | string[]>),
-      accept: "application/json",
+      accept: options.accept ?? "application/json",
     };
     if (payload !== undefined) {
       headers["content-type"] = options.contentType ?? "application/json";
@@ -292,10 +304,16 @@ export class KubeClient {
 
   list<T extends KubeObject>(
     type: ResourceType,
-    options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+    options: {
+      namespace?: string;
+      labelSelector?: string;
+      fieldSelector?: string;
+      metadataOnly?: boolean;
+    } = {},
   ): Promise<KubeList<T>> {
     return this.call<KubeList<T>>("GET", resourcePath(type, { namespace: options.namespace }), {
       query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+      ...(options.metadataOnly ? { accept: metadataOnlyAccept.list } : {}),
     });
   }
 
@@ -387,9 +405,14 @@ export class KubeClient {
       fieldSelector?: string;
       signal?: AbortSignal;
       timeoutSeconds?: number;
+      /** Objects' metadata only (PartialObjectMetadata), see metadataOnlyAccept. */
+      metadataOnly?: boolean;
     } = {},
   ): Promise<void> {
     const base = await this.requestOptions();
+    const headers = options.metadataOnly
+      ? { ...(base.headers as Record<string, string | string[]>), accept: metadataOnlyAccept.watch }
+      : base.headers;
     const url = this.url(resourcePath(type), {
       watch: 1,
       resourceVersion,
@@ -399,7 +422,7 @@ export class KubeClient {
       timeoutSeconds: options.timeoutSeconds ?? 300,
     });
     return new Promise<void>((resolve, reject) => {
-      const req = request(url, { ...base, method: "GET", signal: options.signal }, (res) => {
+      const req = request(url, { ...base, headers, method: "GET", signal: options.signal }, (res) => {
         if ((res.statusCode ?? 0) !== 200) {
           res.resume();
           reject(

@@ -116,6 +116,7 @@ export class Informer<T extends KubeObject> {
           labelSelector: this.options.labelSelector,
           fieldSelector: this.options.fieldSelector,
           signal,
+          ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
         });
       } catch (error) {
         if (signal.aborted) return;
@@ -132,6 +133,7 @@ export class Informer<T extends KubeObject> {
     const list = await this.client.list<T>(this.type, {
       labelSelector: this.options.labelSelector,
       fieldSelector: this.options.fieldSelector,
+      ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
     });
     const seen = new Set<string>();
     for (const item of list.items) {
@@ -160,7 +162,8 @@ export class Informer<T extends KubeObject> {
   private kept(object: T): T {
     const trimmed = withoutManagedFields(object);
     if (!this.options.metadataOnly) return trimmed;
-    return { apiVersion: trimmed.apiVersion, kind: trimmed.kind, metadata: trimmed.metadata } as T;
+    // Received as PartialObjectMetadata: kept under the resource's own kind.
+    return { apiVersion: this.apiVersion(), kind: this.type.kind, metadata: trimmed.metadata } as T;
   }
 
   private apiVersion(): string {

@@ -1,6 +1,10 @@
 import { type V1Pod, VersionApi } from "@kubernetes/client-node";
 import { describe, expect, inject, it } from "vitest";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { Informer } from "../../lib/kube/informer.ts";
+import { resources } from "../../lib/kube/resources.ts";
 import { pinnedVersions } from "../../tools/upstream/versions.ts";
+import { client } from "./support/govhost.ts";
 import { admin, adminConfig, apiFailure, asUser, eventually, uniqueName } from "./support/kube.ts";
 
 const restrictedLabels = {
@@ -119,5 +123,58 @@ describe("local control plane", () => {
       return result?.items.some((cm) => cm.metadata?.name === "kube-root-ca.crt") ? result : undefined;
     });
     expect(list.items.map((cm) => cm.metadata?.name)).toContain("kube-root-ca.crt");
+  });
+
+  it("sends a metadata-only cache the objects' metadata only, in its list and its watch", async () => {
+    const kube = await client();
+    const namespace = uniqueName("meta-only");
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    const quota = (name: string, pods: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "ResourceQuota",
+      metadata: { name, namespace, labels: { "meta-only": namespace } },
+      spec: { hard: { pods } },
+    });
+    await kube.create(quota("listed", "5"));
+    const selector = { labelSelector: `meta-only=${namespace}`, metadataOnly: true };
+    // What the API server sends the list and the watch a metadata-only cache makes.
+    const listed = await kube.list<KubeObject>(resources.resourceQuota, selector);
+    const watchedObjects: KubeObject[] = [];
+    const abort = new AbortController();
+    const watching = kube
+      .watch<KubeObject>(
+        resources.resourceQuota,
+        listed.metadata.resourceVersion,
+        (event) => {
+          watchedObjects.push(event.object);
+        },
+        { ...selector, signal: abort.signal },
+      )
+      .catch(() => {});
+    const cache = new Informer<KubeObject>(kube, resources.resourceQuota, undefined, selector);
+    try {
+      void cache.run(abort.signal);
+      await cache.synced;
+      await kube.create(quota("watched", "7"));
+      await eventually("the watched quota in the cache", async () => cache.get(`${namespace}/watched`));
+      await eventually("the watch's event", async () => (watchedObjects.length > 0 ? true : undefined));
+      expect(listed.items.map((o) => o.metadata?.name)).toEqual(["listed"]);
+      expect(watchedObjects.map((o) => o.metadata?.name)).toContain("watched");
+      for (const object of [...listed.items, ...watchedObjects]) {
+        expect(object.kind).toBe("PartialObjectMetadata");
+        expect(object).not.toHaveProperty("spec");
+        expect(object).not.toHaveProperty("status");
+      }
+      // Kept under the resource's own kind, with the labels and version a reconciler compares.
+      expect(cache.get(`${namespace}/watched`)).toMatchObject({
+        apiVersion: "v1",
+        kind: "ResourceQuota",
+        metadata: { name: "watched", labels: { "meta-only": namespace } },
+      });
+      expect(cache.get(`${namespace}/listed`)?.metadata?.resourceVersion).toMatch(/^[0-9]+$/);
+    } finally {
+      abort.abort();
+      await watching;
+    }
   });
 });
