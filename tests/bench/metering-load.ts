@@ -3,7 +3,12 @@
 // controller meters them (and rebalances quota, as it does in production). Prints events/s observed and the
 // controller's CPU per 1,000 events/s (from /proc, user + system time), both in all and above what the
 // controller uses idle (leases, periodic work) over the same time.
-//   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20]
+// With --profile, the controller runs under V8's CPU profiler (which costs some CPU itself), and where its
+// main thread spent the time is printed too.
+//   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20] [--profile]
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { resources } from "../../lib/kube/resources.ts";
@@ -11,19 +16,26 @@ import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
 import { cpuSeconds } from "./_process.ts";
+import { profileFlags, profileRows, summarizeProfileDir } from "./_profile.ts";
 import { report } from "./_stats.ts";
 
 const { values } = parseArgs({
   options: {
     "pods-per-second": { type: "string", default: "25" },
     seconds: { type: "string", default: "20" },
+    profile: { type: "boolean", default: false },
   },
 });
 const rate = Number(values["pods-per-second"]);
 const seconds = Number(values.seconds);
 
 await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
-  const controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "bench" });
+  const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "govhost-profile-")) : undefined;
+  const controller = await spawnController({
+    kubeconfig: controllerKubeconfig,
+    identity: "bench",
+    ...(profileDir ? { env: { NODE_OPTIONS: profileFlags(profileDir) } } : {}),
+  });
   const quota = {
     cpu: "64",
     memory: "256Gi",
@@ -88,5 +100,13 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
     "controller CPU idle": `${(idleCoreShare * 100).toFixed(1)}% of one core`,
     "CPU per 1,000 events/s": `${((cpu / wall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
     "CPU per 1,000 events/s above idle": `${((cpu / wall - idleCoreShare) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
+    ...(profileDir ? { profiled: "yes (the profiler's own cost is included)" } : {}),
   });
+  if (profileDir) {
+    report(
+      "controller main thread, whole run (idle, load, drain), by self time",
+      profileRows(summarizeProfileDir(profileDir)),
+    );
+    rmSync(profileDir, { recursive: true, force: true });
+  }
 });
