@@ -302,7 +302,7 @@ export class KubeClient {
     }
   }
 
-  list<T extends KubeObject>(
+  async list<T extends KubeObject>(
     type: ResourceType,
     options: {
       namespace?: string;
@@ -311,10 +311,12 @@ export class KubeClient {
       metadataOnly?: boolean;
     } = {},
   ): Promise<KubeList<T>> {
-    return this.call<KubeList<T>>("GET", resourcePath(type, { namespace: options.namespace }), {
+    const list = await this.call<KubeList<T>>("GET", resourcePath(type, { namespace: options.namespace }), {
       query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
       ...(options.metadataOnly ? { accept: metadataOnlyAccept.list } : {}),
     });
+    // An empty PartialObjectMetadataList comes with `"items": null`.
+    return list.items ? list : { ...list, items: [] };
   }
 
   create<T extends KubeObject>(
