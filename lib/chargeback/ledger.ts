@@ -17,13 +17,15 @@ export interface Ledger {
 const keyOf = (c: AllocationChange) => `${c.subject}|${c.resource}|${c.at}`;
 
 /**
- * What `record` looks a change up in: every change by key, the latest instant each series held a non-zero
- * amount, and the latest instant of all. Built once per ledger and handed on to the ledger `record`
- * returns (a busy department's shard is recorded into every batch: rebuilding it cost a pass over the whole
- * shard each time).
+ * What `record` looks a change up in: every change by key, the latest change of each series and the latest
+ * instant it held a non-zero amount, and the latest instant of all. Built once per ledger and handed on to
+ * the ledger `record` returns (a busy department's shard is recorded into every batch: rebuilding it cost a
+ * pass over the whole shard each time). A series has one change per instant (the key), so "latest" has no
+ * ties.
  */
 interface RecordIndex {
   known: Map<string, AllocationChange>;
+  latest: Map<string, AllocationChange>;
   lastHeld: Map<string, number>;
   latestAt: number;
 }
@@ -51,7 +53,16 @@ function takeIndex(ledger: Ledger): RecordIndex {
     indexes.delete(ledger);
     return kept;
   }
-  const index: RecordIndex = { known: new Map(), lastHeld: new Map(), latestAt: Number.NEGATIVE_INFINITY };
+  return buildIndex(ledger);
+}
+
+function buildIndex(ledger: Ledger): RecordIndex {
+  const index: RecordIndex = {
+    known: new Map(),
+    latest: new Map(),
+    lastHeld: new Map(),
+    latestAt: Number.NEGATIVE_INFINITY,
+  };
   let inOrder = true;
   for (const c of ledger.changes) {
     if (c.at < index.latestAt) inOrder = false;
@@ -65,8 +76,10 @@ function takeIndex(ledger: Ledger): RecordIndex {
 
 function hold(index: RecordIndex, c: AllocationChange): void {
   if (c.at > index.latestAt) index.latestAt = c.at;
-  if (c.amount === 0n) return;
   const series = `${c.subject}|${c.resource}`;
+  const latest = index.latest.get(series);
+  if (!latest || c.at > latest.at) index.latest.set(series, c);
+  if (c.amount === 0n) return;
   if (c.at > (index.lastHeld.get(series) ?? Number.NEGATIVE_INFINITY)) index.lastHeld.set(series, c.at);
 }
 
@@ -253,20 +266,20 @@ export function appendRows(appended: string | undefined, changes: AllocationChan
   return appended && appended.length > 2 ? `${appended.slice(0, -1)},${rows.slice(1)}` : rows;
 }
 
-/** The most recent change per subject and resource, keyed `subject|resource`. */
-function latestChanges(ledger: Ledger): Map<string, AllocationChange> {
-  const latest = new Map<string, AllocationChange>();
-  for (const c of ledger.changes) {
-    const key = `${c.subject}|${c.resource}`;
-    const previous = latest.get(key);
-    if (!previous || c.at >= previous.at) latest.set(key, c);
-  }
-  return latest;
+/** The most recent change per subject and resource, keyed `subject|resource` (from the ledger's index). */
+function latestChanges(ledger: Ledger): ReadonlyMap<string, AllocationChange> {
+  const kept = indexes.get(ledger);
+  if (kept) return kept.latest;
+  // Kept for the record that usually follows (meter.ts asks this of the ledger it records into).
+  const index = buildIndex(ledger);
+  keepIndex(ledger, index);
+  return index.latest;
 }
 
 /**
- * The most recent amount recorded per subject and resource: a lookup built once per ledger (resizes and
- * the reserved quota ask it for every live allocation).
+ * The most recent amount recorded per subject and resource (resizes and the reserved quota ask it for
+ * every live allocation). Ask it before recording into the ledger: the lookup reads the ledger's index,
+ * which the record takes over and extends.
  */
 export function latestAmounts(
   ledger: Ledger,

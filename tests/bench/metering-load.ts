@@ -105,7 +105,7 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   if (profileDir) {
     report(
       "controller main thread, whole run (idle, load, drain), by self time",
-      profileRows(summarizeProfileDir(profileDir)),
+      profileRows(summarizeProfileDir(profileDir), 30),
     );
     rmSync(profileDir, { recursive: true, force: true });
   }

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   billable,
@@ -17,7 +18,15 @@ import {
   type PriceVersion,
   statementLines,
 } from "../../lib/chargeback/engine.ts";
-import { compact, type Ledger, parse, record, serialize } from "../../lib/chargeback/ledger.ts";
+import {
+  compact,
+  type Ledger,
+  latestAmounts,
+  openAllocations,
+  parse,
+  record,
+  serialize,
+} from "../../lib/chargeback/ledger.ts";
 import { flatPriceVersion } from "../fixtures/prices.ts";
 
 const owner = { department: "immd", environment: "prod" };
@@ -359,5 +368,59 @@ describe("ends recorded after a resize", () => {
     expect(next.changes.find((c) => c.subject === "pod/u-8" && c.amount === 0n)?.at).toBe(9_001);
     // Recording the same end again adds nothing (a restart derives it again).
     expect(record(next, [held(3_000, 0n)]).added).toBe(0);
+  });
+});
+
+describe("a ledger recorded into batch after batch", () => {
+  it("keeps its changes, latest amounts and open allocations as a ledger recorded at once would", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.array(
+            fc.record({
+              subject: fc.constantFrom("pod/a", "pod/b", "pod/c", "pvc/d"),
+              resource: fc.constantFrom("cpu" as const, "memory" as const),
+              at: fc.integer({ min: 0, max: 40 }),
+              amount: fc.constantFrom(0n, 100n, 250n),
+            }),
+            { maxLength: 8 },
+          ),
+          { maxLength: 12 },
+        ),
+        (batches) => {
+          const at = <T extends { at: number }>(c: T): T => ({ ...c, at: 1_000_000 + c.at * 1000 });
+          let ledger: Ledger = { department: "immd", changes: [] };
+          for (const batch of batches) {
+            const changes = batch.map((c) => ({ ...at(c), department: "immd", environment: "prod" }));
+            // Asked before each record, as the meter does.
+            const latest = latestAmounts(ledger);
+            const open = openAllocations(ledger);
+            const brute = new Map<string, AllocationChange>();
+            for (const c of ledger.changes) {
+              const previous = brute.get(`${c.subject}|${c.resource}`);
+              if (!previous || c.at >= previous.at) brute.set(`${c.subject}|${c.resource}`, c);
+            }
+            for (const [series, c] of brute) {
+              const [subject, resource] = series.split("|") as [string, "cpu" | "memory"];
+              expect(latest(subject, resource)).toBe(c.amount);
+            }
+            expect(latest("pod/none", "cpu")).toBeUndefined();
+            expect(new Set(open)).toEqual(new Set([...brute.values()].filter((c) => c.amount > 0n)));
+            ledger = record(ledger, changes).ledger;
+          }
+          // The same as recording everything at once into a fresh ledger, then reading it back from text.
+          const all = batches.flat().map((c) => ({ ...at(c), department: "immd", environment: "prod" }));
+          const atOnce = record({ department: "immd", changes: [] }, all).ledger;
+          expect(new Set(ledger.changes.map((c) => `${c.subject}|${c.resource}|${c.at}`))).toEqual(
+            new Set(atOnce.changes.map((c) => `${c.subject}|${c.resource}|${c.at}`)),
+          );
+          expect(ledger.changes.map((c) => c.at)).toEqual(
+            [...ledger.changes.map((c) => c.at)].sort((a, b) => a - b),
+          );
+          expect(parse("immd", serialize(ledger)).changes).toEqual(ledger.changes);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
