@@ -159,7 +159,10 @@ describe("local control plane", () => {
       await cache.synced;
       await kube.create(quota("watched", "7"));
       await eventually("the watched quota in the cache", async () => cache.get(`${namespace}/watched`));
-      await eventually("the watch's event", async () => (watchedObjects.length > 0 ? true : undefined));
+      // The quota controller's status update of "listed" may come first: wait for "watched" itself.
+      await eventually("the watch's event for the second quota", async () =>
+        watchedObjects.some((o) => o.metadata?.name === "watched") ? true : undefined,
+      );
       expect(listed.items.map((o) => o.metadata?.name)).toEqual(["listed"]);
       expect(watchedObjects.map((o) => o.metadata?.name)).toContain("watched");
       for (const object of [...listed.items, ...watchedObjects]) {
