@@ -18,6 +18,7 @@ import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { withBenchCluster } from "./_cluster.ts";
+import { scrape } from "./_metrics.ts";
 import { cpuSeconds, rssMiB } from "./_process.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
@@ -40,9 +41,7 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
 
 /** One sample of the controller's own /metrics, 0 when it has none yet (e.g. before the first reconcile). */
 async function metric(port: number, series: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return Number(line?.split(" ").at(-1) ?? 0);
+  return (await scrape(`http://127.0.0.1:${port}/metrics`))(series) ?? 0;
 }
 
 /** Reconciles the controller has run for one kind (the duration histogram's count). */

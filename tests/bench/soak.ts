@@ -31,6 +31,7 @@ import {
   waitForEServiceQuota,
   withBenchCluster,
 } from "./_cluster.ts";
+import { scrape } from "./_metrics.ts";
 import { commandLine, cpuSeconds, descendants, openFiles, rssMiB } from "./_process.ts";
 import { report, summarize } from "./_stats.ts";
 
@@ -94,14 +95,8 @@ async function heapMiB(
   metricsUrl: string,
   prefix: string,
 ): Promise<{ used: number; total: number; external: number }> {
-  const text = await fetch(metricsUrl).then(
-    (r) => r.text(),
-    () => "",
-  );
-  const value = (name: string) => {
-    const line = text.split("\n").find((l) => l.startsWith(`${prefix}${name} `));
-    return line ? Number(line.split(" ")[1]) / 1024 / 1024 : Number.NaN;
-  };
+  const series = await scrape(metricsUrl).catch(() => () => undefined);
+  const value = (name: string) => (series(`${prefix}${name}`) ?? Number.NaN) / 1024 / 1024;
   return {
     used: value("nodejs_heap_size_used_bytes"),
     total: value("nodejs_heap_size_total_bytes"),
