@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterCredentials, credentialsOf, defaultCredentials } from "./credentials.ts";
+import { withoutManagedFieldsText } from "./managed-fields.ts";
 import { type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
 
 /** The parts of a Kubernetes object every caller relies on. */
@@ -409,6 +410,8 @@ export class KubeClient {
       timeoutSeconds?: number;
       /** Objects' metadata only (PartialObjectMetadata), see metadataOnlyAccept. */
       metadataOnly?: boolean;
+      /** Cut each object's metadata.managedFields out of the event's text before parsing it. */
+      withoutManagedFields?: boolean;
     } = {},
   ): Promise<void> {
     const base = await this.requestOptions();
@@ -446,7 +449,8 @@ export class KubeClient {
             buffer = buffer.slice(newline + 1);
             if (line) {
               try {
-                onEvent(JSON.parse(line) as WatchEvent<T>);
+                const text = options.withoutManagedFields ? withoutManagedFieldsText(line) : line;
+                onEvent(JSON.parse(text) as WatchEvent<T>);
               } catch (error) {
                 req.destroy(error as Error);
                 return;

@@ -116,6 +116,7 @@ export class Informer<T extends KubeObject> {
           labelSelector: this.options.labelSelector,
           fieldSelector: this.options.fieldSelector,
           signal,
+          withoutManagedFields: true,
           ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
         });
       } catch (error) {
@@ -202,7 +203,8 @@ export class Informer<T extends KubeObject> {
 /**
  * Server-side apply's field ownership records are often the larger part of an object and nothing reads
  * them from a cache (writes are applies, which the server merges): like client-go's
- * TransformStripManagedFields, caches keep objects without them.
+ * TransformStripManagedFields, caches keep objects without them. Watch events arrive without them already
+ * (cut from the text before parsing, lib/kube/managed-fields.ts); a list's items still carry them.
  */
 function withoutManagedFields<T extends KubeObject>(object: T): T {
   if (!object.metadata?.managedFields) return object;

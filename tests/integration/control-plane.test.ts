@@ -182,4 +182,56 @@ describe("local control plane", () => {
       await watching;
     }
   });
+
+  it("cuts managedFields out of watch events before parsing: the rest of each object is as the API server sent it", async () => {
+    const kube = await client();
+    const namespace = uniqueName("owned");
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    const start = await kube.list<KubeObject>(resources.configMap, { namespace });
+    const whole: KubeObject[] = [];
+    const cut: KubeObject[] = [];
+    const abort = new AbortController();
+    const watch = (into: KubeObject[], withoutManagedFields: boolean) =>
+      kube
+        .watch<KubeObject>(
+          resources.configMap,
+          start.metadata.resourceVersion,
+          (event) => {
+            if (event.object.metadata?.namespace === namespace) into.push(event.object);
+          },
+          { signal: abort.signal, withoutManagedFields },
+        )
+        .catch(() => {});
+    const watching = [watch(whole, false), watch(cut, true)];
+    try {
+      // Owned by two managers (a create, then an apply), with text in it that looks like the key.
+      await kube.create({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "owned", namespace, labels: { a: "b" } },
+        data: { tricky: '"managedFields":[{"]": "[{"}]' },
+      });
+      await kube.apply(
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "owned", namespace },
+          data: { applied: "yes" },
+        },
+        { fieldManager: "second-owner" },
+      );
+      await eventually("both events in both watches", async () =>
+        whole.length >= 2 && cut.length >= 2 ? true : undefined,
+      );
+      expect(whole[1]?.metadata?.managedFields).toHaveLength(2);
+      expect(cut.length).toBe(whole.length);
+      for (const [i, object] of cut.entries()) {
+        const { managedFields: _, ...metadata } = whole[i]?.metadata ?? {};
+        expect(object).toEqual({ ...whole[i], metadata });
+      }
+    } finally {
+      abort.abort();
+      await Promise.all(watching);
+    }
+  });
 });
