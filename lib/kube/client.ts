@@ -310,10 +310,18 @@ export class KubeClient {
       labelSelector?: string;
       fieldSelector?: string;
       metadataOnly?: boolean;
+      /** At most this many items; the rest follow with `continue` (the list's metadata.continue). */
+      limit?: number;
+      continue?: string;
     } = {},
   ): Promise<KubeList<T>> {
     const list = await this.call<KubeList<T>>("GET", resourcePath(type, { namespace: options.namespace }), {
-      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+      query: {
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+        limit: options.limit,
+        continue: options.continue,
+      },
       ...(options.metadataOnly ? { accept: metadataOnlyAccept.list } : {}),
     });
     // An empty PartialObjectMetadataList comes with `"items": null`.

@@ -4,6 +4,9 @@ import type { ResourceType } from "./resources.ts";
 
 export type InformerEvent = "add" | "update" | "delete";
 
+/** Items per page of a relist (client-go's reflector asks for 500). */
+const listPageSize = 500;
+
 /** A change callback; `previous` is the cached object an update replaces. */
 export type InformerHandler<T> = (event: InformerEvent, object: T, previous?: T) => void;
 
@@ -18,6 +21,8 @@ export interface InformerOptions {
   fieldSelector?: string;
   /** Keep only apiVersion, kind and metadata (for caches that only say which object changed). */
   metadataOnly?: boolean;
+  /** Items per page of a list (default 500, as client-go's reflector asks). */
+  pageSize?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -130,32 +135,47 @@ export class Informer<T extends KubeObject> {
     }
   }
 
+  /**
+   * Lists in pages (like client-go's reflector): each page's items are trimmed to what the cache keeps
+   * before the next is read, so a relist of 20,000 pods never holds them all as the API server sent them.
+   * The cache and the handlers see the list once every page is in. A continue token that expired (410)
+   * fails the relist, and `run` lists again from the start.
+   */
   private async relist(): Promise<void> {
-    const list = await this.client.list<T>(this.type, {
-      labelSelector: this.options.labelSelector,
-      fieldSelector: this.options.fieldSelector,
-      ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
-    });
-    const seen = new Set<string>();
-    for (const item of list.items) {
-      const object = this.kept({
-        ...item,
-        apiVersion: item.apiVersion ?? this.apiVersion(),
-        kind: item.kind ?? this.type.kind,
+    const listed = new Map<string, T>();
+    let resourceVersion = "";
+    let token: string | undefined;
+    do {
+      const page = await this.client.list<T>(this.type, {
+        labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
+        limit: this.options.pageSize ?? listPageSize,
+        ...(token ? { continue: token } : {}),
+        ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
       });
-      const key = objectKey(object);
-      seen.add(key);
+      for (const item of page.items) {
+        const object = this.kept({
+          ...item,
+          apiVersion: item.apiVersion ?? this.apiVersion(),
+          kind: item.kind ?? this.type.kind,
+        });
+        listed.set(objectKey(object), object);
+      }
+      resourceVersion = page.metadata.resourceVersion;
+      token = page.metadata.continue || undefined;
+    } while (token);
+    for (const [key, object] of listed) {
       const previous = this.cache.get(key);
       this.cache.set(key, object);
       this.onChange(previous ? "update" : "add", object, previous);
     }
     for (const [key, object] of this.cache) {
-      if (!seen.has(key)) {
+      if (!listed.has(key)) {
         this.cache.delete(key);
         this.onChange("delete", object);
       }
     }
-    this.resourceVersion = list.metadata.resourceVersion;
+    this.resourceVersion = resourceVersion;
     this.changed();
   }
 

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { Department } from "../../controller/api/department.ts";
-import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 import { startDaemon, stopProcess } from "../../tools/cluster/processes.ts";
@@ -77,21 +77,49 @@ type PodRef = { namespace: string; name: string };
  * keeps which pods are Running (a list of 20,000 pods to find out would cost more than the load).
  */
 async function watchPods(admin: KubeClient, signal: AbortSignal) {
-  const counter = { events: 0, running: new Set<string>() };
-  const list = await admin.list(resources.pod);
-  void admin
-    .watch<KubeObject & { status?: { phase?: string } }>(
-      resources.pod,
-      list.metadata.resourceVersion,
-      (event) => {
-        counter.events++;
-        const key = `${event.object.metadata?.namespace}/${event.object.metadata?.name}`;
-        if (event.type === "DELETED" || event.object.metadata?.deletionTimestamp) counter.running.delete(key);
-        else if (event.object.status?.phase === "Running") counter.running.add(key);
-      },
-      { signal, timeoutSeconds: 3600 },
-    )
-    .catch(() => {});
+  const counter = { events: 0, restarts: 0, relists: 0, running: new Set<string>() };
+  type PodObject = KubeObject & { status?: { phase?: string } };
+  const relist = async () => {
+    const list = await admin.list<PodObject>(resources.pod);
+    counter.running = new Set(
+      list.items
+        .filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp)
+        .map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`),
+    );
+    return list.metadata.resourceVersion;
+  };
+  let resourceVersion = await relist();
+  // The API server ends a watch that falls behind (or at its timeout): it is resumed from the last version
+  // seen, and listed again when that version is too old, so no stretch of the run goes uncounted.
+  void (async () => {
+    while (!signal.aborted) {
+      try {
+        await admin.watch<PodObject>(
+          resources.pod,
+          resourceVersion,
+          (event) => {
+            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+            if (event.type === "BOOKMARK") return;
+            counter.events++;
+            const key = `${event.object.metadata?.namespace}/${event.object.metadata?.name}`;
+            if (event.type === "DELETED" || event.object.metadata?.deletionTimestamp)
+              counter.running.delete(key);
+            else if (event.object.status?.phase === "Running") counter.running.add(key);
+          },
+          { signal, timeoutSeconds: 3600 },
+        );
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof KubeApiError && error.code === 410) {
+          counter.relists++;
+          resourceVersion = await relist().catch(() => resourceVersion);
+          continue;
+        }
+        await sleep(200);
+      }
+      if (!signal.aborted) counter.restarts++;
+    }
+  })();
   return counter;
 }
 
@@ -248,6 +276,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) =
       "kwok CPU": `${(cpuSeconds(kwok.pid) - churnKwok0).toFixed(1)} s`,
       "pods Running at the end": `${counter.running.size} of ${live.length}`,
       errors: errors === 0 ? "0" : `${errors} (first: ${firstError.slice(0, 200)})`,
+      "the bench's pod watch": `resumed ${counter.restarts} times, listed again ${counter.relists} times`,
     });
 
     // --- 5. cold start

@@ -1,6 +1,6 @@
 import { type V1Pod, VersionApi } from "@kubernetes/client-node";
 import { describe, expect, inject, it } from "vitest";
-import type { KubeObject } from "../../lib/kube/client.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { Informer } from "../../lib/kube/informer.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { pinnedVersions } from "../../tools/upstream/versions.ts";
@@ -183,6 +183,56 @@ describe("local control plane", () => {
     }
   });
 
+  it("lists a cache in pages, following the API server's continue tokens to the last item", async () => {
+    const kube = await client();
+    const namespace = uniqueName("paged");
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    const names = ["a", "b", "c", "d", "e"];
+    for (const name of names)
+      await kube.create({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, namespace, labels: { paged: namespace } },
+        data: { name },
+      });
+    // (The controller manager adds kube-root-ca.crt to every namespace: the label leaves it out.)
+    const selector = `paged=${namespace}`;
+    const firstPage = await kube.list<KubeObject>(resources.configMap, {
+      namespace,
+      labelSelector: selector,
+      limit: 2,
+    });
+    expect(firstPage.items).toHaveLength(2);
+    expect(firstPage.metadata.continue).toBeTruthy();
+    const abort = new AbortController();
+    // The informer's client, with every list it asks for noted.
+    const asked: { limit?: number; continue?: string }[] = [];
+    const noting = Object.create(kube) as KubeClient;
+    noting.list = (type, options = {}) => {
+      asked.push({ limit: options.limit, continue: options.continue });
+      return kube.list(type, options);
+    };
+    const cache = new Informer<KubeObject>(noting, resources.configMap, undefined, {
+      labelSelector: selector,
+      pageSize: 2,
+    });
+    try {
+      void cache.run(abort.signal);
+      await cache.synced;
+      expect(
+        cache
+          .list()
+          .map((o) => (o.data as Record<string, string> | undefined)?.name)
+          .sort(),
+      ).toEqual(names);
+      expect(asked).toHaveLength(3);
+      expect(asked.every((a) => a.limit === 2)).toBe(true);
+      expect(asked.map((a) => Boolean(a.continue))).toEqual([false, true, true]);
+    } finally {
+      abort.abort();
+    }
+  });
+
   it("cuts managedFields out of watch events before parsing: the rest of each object is as the API server sent it", async () => {
     const kube = await client();
     const namespace = uniqueName("owned");
@@ -197,7 +247,8 @@ describe("local control plane", () => {
           resources.configMap,
           start.metadata.resourceVersion,
           (event) => {
-            if (event.object.metadata?.namespace === namespace) into.push(event.object);
+            const { namespace: of, name } = event.object.metadata ?? {};
+            if (of === namespace && name === "owned") into.push(event.object);
           },
           { signal: abort.signal, withoutManagedFields },
         )

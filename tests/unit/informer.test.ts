@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { KubeObject } from "../../lib/kube/client.ts";
+import { KubeApiError, type KubeObject } from "../../lib/kube/client.ts";
 import { Informer, type InformerEvent } from "../../lib/kube/informer.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { FakeKube } from "./support/fake-kube.ts";
@@ -140,6 +140,33 @@ describe("Informer", () => {
       expect(informer.get(key)?.metadata?.managedFields).toBeUndefined();
       expect(informer.get(key)?.metadata?.name).toBe(key.slice(3));
     }
+  });
+
+  it("relists in pages of 500, and lists again from the start when a page's continue token has expired", async () => {
+    const kube = new FakeKube();
+    for (let i = 0; i < 1_201; i++) kube.put(cm(`c${i}`));
+    const seen: string[] = [];
+    const informer = new Informer<KubeObject>(kube.asClient(), resources.configMap, (event, object) => {
+      seen.push(`${event} ${object.metadata?.name}`);
+    });
+    // The second page's token is too old: the page read before it is dropped, not half-applied.
+    const list = kube.list.bind(kube);
+    let calls = 0;
+    kube.list = ((...args: Parameters<typeof list>) => {
+      calls++;
+      if (calls === 2)
+        return Promise.reject(new KubeApiError(410, "Expired", "the provided continue parameter is too old"));
+      return list(...args);
+    }) as typeof kube.list;
+    void informer.run(abort.signal);
+    await informer.synced;
+    expect(informer.list()).toHaveLength(1_201);
+    // Each object added once: nothing of the failed attempt reached the cache or the handlers.
+    expect(seen).toHaveLength(1_201);
+    expect(seen.every((e) => e.startsWith("add "))).toBe(true);
+    expect(new Set(seen).size).toBe(1_201);
+    // A failed page, then a whole list of 3 pages.
+    expect(calls).toBe(5);
   });
 
   it("keeps only metadata when asked: a cache that only says which object changed", async () => {

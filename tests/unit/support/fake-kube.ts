@@ -59,10 +59,20 @@ export class FakeKube {
     for (const w of [...this.watchers]) w.fail(new KubeApiError(410, "Expired", "too old resource version"));
   }
 
-  async list<T extends KubeObject>() {
+  /** Pages like the API server when asked (`limit`; `continue` is the offset of the next page here). */
+  async list<T extends KubeObject>(_type?: unknown, options: { limit?: number; continue?: string } = {}) {
     this.listCalls++;
     this.failing("list");
-    return { items: [...this.objects.values()] as T[], metadata: { resourceVersion: String(this.version) } };
+    const all = [...this.objects.values()] as T[];
+    const from = Number(options.continue ?? 0);
+    const to = options.limit ? from + options.limit : all.length;
+    return {
+      items: all.slice(from, to),
+      metadata: {
+        resourceVersion: String(this.version),
+        ...(to < all.length ? { continue: String(to) } : {}),
+      },
+    };
   }
 
   watch<T extends KubeObject>(
