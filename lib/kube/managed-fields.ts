@@ -3,7 +3,7 @@
  *
  * Server-side apply's field ownership records are often the larger part of an object, and the larger part
  * of its JSON in objects (every owned field is a nested key), yet no cache reads them. Parsing them only to
- * drop them was most of what a busy pod watch cost (docs/reliability.md). The API server writes
+ * drop them was about a third of the text a busy pod watch parsed (docs/reliability.md). The API server writes
  * `metadata` before `spec` and `status`, so the first `"managedFields":[` key in an event is its object's;
  * the array is skipped by bracket depth, outside string literals. Text that does not match what is
  * expected is returned as it is (the caller parses it whole).

@@ -112,8 +112,12 @@ async function watchPods(admin: KubeClient, signal: AbortSignal) {
         if (signal.aborted) return;
         if (error instanceof KubeApiError && error.code === 410) {
           counter.relists++;
-          resourceVersion = await relist().catch(() => resourceVersion);
-          continue;
+          try {
+            resourceVersion = await relist();
+            continue;
+          } catch {
+            // listed again after the pause below (a failed list must not spin on a version still too old)
+          }
         }
         await sleep(200);
       }

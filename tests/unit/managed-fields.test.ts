@@ -37,17 +37,16 @@ describe("withoutManagedFieldsText", () => {
         fc.nat(3),
         fc.constantFrom("ADDED", "MODIFIED", "DELETED"),
         (labels, spec, owned, position, type) => {
-          const before = [
+          const others = [
             ["name", "p"],
             ["labels", labels],
             ["resourceVersion", "42"],
-          ].slice(0, position);
-          const after = [
-            ["name", "p"],
-            ["labels", labels],
-            ["resourceVersion", "42"],
-          ].slice(position);
-          const metadata = Object.fromEntries([...before, ["managedFields", owned], ...after]);
+          ];
+          const metadata = Object.fromEntries([
+            ...others.slice(0, position),
+            ["managedFields", owned],
+            ...others.slice(position),
+          ]);
           const text = JSON.stringify({ type, object: { kind: "Pod", metadata, spec } });
           const cut = withoutManagedFieldsText(text);
           expect(JSON.parse(cut)).toEqual(parsedThenDropped(text));
