@@ -127,6 +127,9 @@ const runAxeExpression = (options: AxeRunOptions) => `(async () => {
   })));
 })()`;
 
+/** The length of the page's serialisation, without sending the page back over CDP. */
+const sizeExpression = `(() => "<!doctype html>\\n".length + Object.getOwnPropertyDescriptor(Element.prototype, "outerHTML").get.call(${isolatedRoot}).length)()`;
+
 const serialiseExpression = (maxBytes: number) => `(() => {
   const html = "<!doctype html>\\n" + Object.getOwnPropertyDescriptor(Element.prototype, "outerHTML").get.call(${isolatedRoot});
   return html.length > ${maxBytes} ? null : html;
@@ -383,6 +386,16 @@ export class BrowserSession {
         runOnly: run.rules ? { type: "rule", values: run.rules } : { type: "tag", values: run.tags },
         resultTypes: ["violations"],
       };
+      // A page past the cap is refused before axe runs over it: axe over 50 MB of DOM can outlast its own
+      // timeout on a busy machine, and the finding would then depend on how busy it was.
+      const maxHtmlBytes = this.options.maxHtmlBytes ?? 5 * 1024 * 1024;
+      const size = await step(
+        isolated(sizeExpression, false),
+        axeTimeoutMs,
+        `the rendered page could not be read within ${seconds(axeTimeoutMs)}`,
+      );
+      if (typeof size !== "number" || size > maxHtmlBytes)
+        throw new Error(`the rendered page is larger than ${maxHtmlBytes} bytes`);
       let violations: AxeViolation[];
       try {
         violations = parseViolations(
@@ -401,7 +414,6 @@ export class BrowserSession {
             : `axe failed on the page: ${firstLine(error)}`,
         );
       }
-      const maxHtmlBytes = this.options.maxHtmlBytes ?? 5 * 1024 * 1024;
       const html = await step(
         isolated(serialiseExpression(maxHtmlBytes), false),
         axeTimeoutMs,
