@@ -1,6 +1,7 @@
 import type { ClientRequest } from "node:http";
 import { Agent, type RequestOptions, request } from "node:https";
 import type { Socket } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { TLSSocket } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterCredentials, credentialsOf, defaultCredentials } from "./credentials.ts";
@@ -43,12 +44,27 @@ export interface WatchEvent<T> {
 export class KubeApiError extends Error {
   readonly code: number;
   readonly reason: string;
-  constructor(code: number, reason: string, message: string) {
+  /** The server's Retry-After, when it sent one (429 from API Priority and Fairness does). */
+  readonly retryAfterMs: number | undefined;
+  constructor(code: number, reason: string, message: string, retryAfterMs?: number) {
     super(message);
     this.name = "KubeApiError";
     this.code = code;
     this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/**
+ * How often a request the API server throttled (429) is sent again, as client-go does: API Priority and
+ * Fairness refuses it before it is executed (writes included), and says when to come back (Retry-After).
+ */
+export const throttledRequestAttempts = 5;
+const maxRetryAfterMs = 10_000;
+
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, maxRetryAfterMs) : undefined;
 }
 
 /** The name of the object's controlling owner of `kind` (its ownerReference with controller: true), if any. */
@@ -228,8 +244,24 @@ export class KubeClient {
     return url;
   }
 
-  /** One request; resolves to the parsed JSON body, rejects with KubeApiError on a non-2xx status. */
+  /**
+   * One request; resolves to the parsed JSON body, rejects with KubeApiError on a non-2xx status. A
+   * throttled request (429) is sent again after the server's Retry-After (1 s without one), at most
+   * `throttledRequestAttempts` times in all.
+   */
   async call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce<T>(method, path, options);
+      } catch (error) {
+        const throttled = error instanceof KubeApiError && error.code === 429;
+        if (!throttled || attempt >= throttledRequestAttempts || options.signal?.aborted) throw error;
+        await delay(error.retryAfterMs ?? 1_000, undefined, options.signal ? { signal: options.signal } : {});
+      }
+    }
+  }
+
+  private async callOnce<T>(method: string, path: string, options: CallOptions): Promise<T> {
     if (this.shape.beforeWrite && !readMethods.has(method)) this.shape.beforeWrite(method, path);
     const base = await this.requestOptions();
     const url = this.url(path, options.query);
@@ -269,6 +301,7 @@ export class KubeClient {
                 status,
                 s.reason ?? "Unknown",
                 s.message ?? `${method} ${path}: HTTP ${status}`,
+                retryAfterMs(res.headers["retry-after"]),
               ),
             );
           }
