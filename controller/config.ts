@@ -69,6 +69,32 @@ export const controllerSettings = {
     form: "an IngressClass name (DNS label)",
     description: "IngressClass of the Ingresses rendered for exposed e-services.",
   },
+  ingressMetricsPort: {
+    env: "GOVHOST_INGRESS_METRICS_PORT",
+    schema: Port,
+    default: platformDefaults.ingressMetrics.port,
+    form: "a TCP port, or 0 for none",
+    description:
+      "Port of the ingress controller pods' Prometheus metrics (Traefik's), read to count each e-service's requests and completed transactions; 0 turns traffic counting off.",
+  },
+  ingressSelector: {
+    env: "GOVHOST_INGRESS_SELECTOR",
+    schema: Type.String({
+      pattern: "^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*$",
+    }),
+    default: platformDefaults.ingressMetrics.selector,
+    form: "a label selector of key=value pairs, comma-separated",
+    description:
+      "Which pods in the ingress controller's namespace are the ingress controller (their metrics are read).",
+  },
+  trafficIntervalMs: {
+    env: "GOVHOST_TRAFFIC_INTERVAL_MS",
+    schema: Milliseconds(1_000),
+    default: 30_000,
+    form: "whole milliseconds, at least 1000",
+    description:
+      "How often the ingress controller's counters are read into each department's traffic counts (requests in the last interval before an ingress controller restart are lost).",
+  },
   tlsClusterIssuer: {
     env: "GOVHOST_TLS_CLUSTER_ISSUER",
     schema: dnsLabel,

@@ -10,6 +10,7 @@ import { setupCompliance } from "./compliance/setup.ts";
 import { type ControllerConfig, loadControllerConfig } from "./config.ts";
 import { setupEServices } from "./eservice/setup.ts";
 import { setupMetering } from "./metering/setup.ts";
+import { setupPerformance } from "./performance/setup.ts";
 import { LeaseLostError, Manager } from "./runtime/manager.ts";
 import { setupSharedServices } from "./shared-service/setup.ts";
 import { defaultTenancySettings } from "./tenancy/settings.ts";
@@ -80,6 +81,13 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
     usagePollMs: config.usagePollMs,
   });
   setupCompliance(manager, config.complianceIntervalMs);
+  setupPerformance(manager, {
+    ingressNamespace: config.ingressNamespace,
+    ingressSelector: config.ingressSelector,
+    metricsPort: config.ingressMetricsPort,
+    intervalMs: config.trafficIntervalMs,
+    timeZone: config.timeZone,
+  });
 }
 
 async function main(): Promise<void> {

@@ -83,6 +83,15 @@ export const problems = {
       detail: `The metering ledger of ${department} cannot be read as stored; no figure is given rather than a wrong one`,
       fix: "Retry later; platform operators: see the controller's log and govhost_metering_ledger_unreadable (docs/metering.md, Ledger shards)",
     }),
+  /** A department's traffic counts are stored in a form the API cannot read. */
+  trafficUnavailable: (department: string, why: string) =>
+    new ProblemError({
+      type: "traffic-unavailable",
+      title: "Traffic counts unavailable",
+      status: 503,
+      detail: `The traffic counts of ${department} cannot be read as stored (${why}); no figure is given rather than a wrong one`,
+      fix: "Retry later; platform operators: see the controller's log (component traffic) and docs/performance.md",
+    }),
   /** The request does not match the schema (the OpenAPI document's). */
   invalid: (detail: string, field: string, fix: string) =>
     new ProblemError({ type: "invalid-request", title: "Invalid request", status: 400, detail, field, fix }),

@@ -32,6 +32,7 @@ import { budgetRoutes } from "./routes/budget.ts";
 import { catalogueRoutes } from "./routes/catalogue.ts";
 import { departmentRoutes } from "./routes/departments.ts";
 import { eserviceRoutes } from "./routes/eservices.ts";
+import { performanceRoutes } from "./routes/performance.ts";
 import { policyReportRoutes } from "./routes/policy-reports.ts";
 import { rateCardRoutes } from "./routes/rate-card.ts";
 import { serviceClusterRoutes } from "./routes/service-clusters.ts";
@@ -392,6 +393,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(departmentRoutes(deps));
       await api.register(eserviceRoutes(deps));
       await api.register(statementRoutes(deps));
+      await api.register(performanceRoutes(deps));
       await api.register(budgetRoutes(deps));
       await api.register(policyReportRoutes(deps));
       await api.register(usageRoutes(deps));

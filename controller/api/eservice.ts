@@ -108,6 +108,82 @@ export const AccessibilitySpec = Type.Object(
   },
 );
 
+export const transactionMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+export const completionStatusClasses = ["2xx", "3xx"] as const;
+
+/**
+ * What counts as one completed transaction of the e-service (a form submitted, an application made): a
+ * request with one of these methods, to this path, answered with one of these status classes. Requests to
+ * the path with the methods are the transactions started (docs/performance.md).
+ */
+export const CompletedTransaction = Type.Object(
+  {
+    path: Type.String({
+      // Whole path elements of unreserved characters, none of them . or .. (which the Ingress API refuses).
+      pattern: "^(/|(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+)$",
+      maxLength: 256,
+      description: "URL path of the step that completes a transaction (e.g. /apply/submit)",
+    }),
+    match: StringEnum(["Exact", "Prefix"] as const, {
+      default: "Exact",
+      description: "Exact: this path only; Prefix: this path and everything under it (whole path elements)",
+    }),
+    methods: Type.Array(StringEnum(transactionMethods), {
+      minItems: 1,
+      maxItems: 5,
+      default: ["POST"],
+      "x-kubernetes-list-type": "set",
+      description: "HTTP methods that complete a transaction at that path",
+    }),
+    statusClasses: Type.Array(StringEnum(completionStatusClasses), {
+      minItems: 1,
+      maxItems: 2,
+      default: ["2xx"],
+      "x-kubernetes-list-type": "set",
+      description:
+        "Response status classes that mean the transaction completed (3xx for post-redirect-get forms)",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The e-service's service-performance targets, reported against each month (docs/performance.md). */
+export const ServiceTargets = Type.Object(
+  {
+    monthlyCompletedTransactions: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: "Completed transactions per month" }),
+    ),
+    completionRatePercent: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100, description: "Completed transactions per 100 started" }),
+    ),
+    digitalTakeUpPercent: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 100,
+        description: "Share of all the service's transactions (digital and other channels) made online",
+      }),
+    ),
+    satisfactionPercent: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100, description: "Users satisfied or very satisfied" }),
+    ),
+    availabilityPercent: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 100,
+        description: "Share of the month the e-service answered (e.g. 99.9)",
+      }),
+    ),
+    p95ResponseMilliseconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 600_000,
+        description: "95th percentile of response time at the ingress",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const EServiceSpec = Type.Object(
   {
     displayName: Type.Optional(
@@ -174,9 +250,12 @@ export const EServiceSpec = Type.Object(
       Type.Integer({
         minimum: 10,
         maximum: 100,
-        description: "Target CPU utilisation in percent for autoscaling (recorded; see docs/eservices.md)",
+        description:
+          "Autoscaling only: the pods' target CPU utilisation in percent (recorded; see docs/eservices.md). Not take-up: service targets are spec.targets",
       }),
     ),
+    completedTransaction: Type.Optional(CompletedTransaction),
+    targets: Type.Optional(ServiceTargets),
   },
   {
     additionalProperties: false,
@@ -253,3 +332,5 @@ export type AccessibilitySpec = Static<typeof AccessibilitySpec>;
 export type AccessibilitySummary = Static<typeof AccessibilitySummary>;
 export type AccessibilityWaiver = Static<typeof AccessibilityWaiver>;
 export type EService = Static<typeof EService>;
+export type CompletedTransaction = Static<typeof CompletedTransaction>;
+export type ServiceTargets = Static<typeof ServiceTargets>;

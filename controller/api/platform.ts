@@ -20,6 +20,7 @@ import {
   portalApiClusterRole,
   portalApiIdentity,
   portalApiImpersonationRole,
+  portalApiReportsRole,
   recordsManagerRole,
   recordsManagersGroup,
   tenantClusterRoles,
@@ -206,6 +207,24 @@ export function platformManifests(options: {
         apiGroup: "rbac.authorization.k8s.io",
         kind: "ClusterRole",
         name: portalApiClusterRole.metadata.name,
+      },
+      subjects: [
+        {
+          kind: "ServiceAccount",
+          name: portalApiIdentity.serviceAccount,
+          namespace: portalApiIdentity.namespace,
+        },
+      ],
+    },
+    portalApiReportsRole,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: portalApiReportsRole.metadata.name, namespace: systemNs, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: portalApiReportsRole.metadata.name,
       },
       subjects: [
         {

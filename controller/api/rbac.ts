@@ -246,6 +246,19 @@ export const portalApiClusterRole = clusterRole(
   "The govhost portal API",
 );
 
+/**
+ * The portal API reads each department's traffic counts (`govhost-traffic-<dept>`, kept by the controller
+ * in the platform namespace) for service-performance reports. `get` only: it cannot list the namespace's
+ * ConfigMaps, and the names are per department, so a resourceNames list would have to follow every
+ * Department (docs/performance.md).
+ */
+export const portalApiReportsRole = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "Role",
+  metadata: { name: "govhost-portal-api-reports", namespace: portalApiIdentity.namespace },
+  rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+};
+
 /** The shared services catalogue is public inside the platform: every signed-in user may browse it. */
 export const catalogueReaderRole = clusterRole(
   "govhost-catalogue-reader",

@@ -1,7 +1,6 @@
 import type { KubeObject } from "../../lib/kube/client.ts";
 import type { EService } from "../api/eservice.ts";
 import { childMetadata, eserviceWorkload, selectorLabels, type Tenant } from "../api/eservice-workload.ts";
-import { prefixRule } from "../api/ingress-rule.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import type { EServiceSettings } from "./settings.ts";
 
@@ -21,6 +20,27 @@ export interface EServiceChildren {
 }
 
 export const servicePort = 80;
+/**
+ * The Service port the completed-transaction route goes through: the same pods, but the ingress controller
+ * counts it as a service of its own (`<namespace>-<name>-81`), so its requests are told apart without an
+ * access log (docs/performance.md).
+ */
+export const completedTransactionPort = 81;
+
+/** The Ingress paths of an e-service: its completed-transaction route (when declared), then everything else. */
+export function ingressPaths(es: EService, service: string) {
+  const backend = (port: number) => ({ service: { name: service, port: { number: port } } });
+  const completion = es.spec.completedTransaction;
+  const everything = { path: "/", pathType: "Prefix", backend: backend(servicePort) };
+  if (!completion) return [everything];
+  const completed = {
+    path: completion.path,
+    pathType: completion.match,
+    backend: backend(completedTransactionPort),
+  };
+  // A prefix of "/" is every request: there is no other route left.
+  return completion.path === "/" && completion.match === "Prefix" ? [completed] : [completed, everything];
+}
 
 export function hostOf(es: EService, tenant: Tenant): string | undefined {
   if (es.spec.hostname) return es.spec.hostname;
@@ -42,7 +62,12 @@ export function renderEService(es: EService, tenant: Tenant, settings: EServiceS
       spec: {
         type: "ClusterIP",
         selector: selectorLabels(es),
-        ports: [{ name: "http", port: servicePort, targetPort: "http", protocol: "TCP" }],
+        ports: [
+          { name: "http", port: servicePort, targetPort: "http", protocol: "TCP" },
+          ...(es.spec.completedTransaction
+            ? [{ name: "completed", port: completedTransactionPort, targetPort: "http", protocol: "TCP" }]
+            : []),
+        ],
       },
     },
     networkPolicy: {
@@ -99,7 +124,7 @@ export function renderEService(es: EService, tenant: Tenant, settings: EServiceS
         // With a cluster issuer, cert-manager writes the certificate into <name>-tls; without one, the
         // ingress controller serves its default certificate (no secret to name that nothing would create).
         tls: [{ hosts: [host], ...(settings.tlsClusterIssuer ? { secretName: `${name}-tls` } : {}) }],
-        rules: [prefixRule({ host, service: name, port: servicePort })],
+        rules: [{ host, http: { paths: ingressPaths(es, name) } }],
       },
     };
   }

@@ -20,6 +20,8 @@ export const eserviceAdminFields = [
   "serviceCluster",
   "dataClassification",
   "utilisationTarget",
+  "completedTransaction",
+  "targets",
   ...[
     "standard",
     "paths",

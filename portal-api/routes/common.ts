@@ -62,12 +62,25 @@ export async function environmentNamespace(
  * name alone never proves ownership (an older Department could have made `ab-cd-prod` for `ab`/`cd-prod`).
  */
 async function requireNamespaceOf(deps: ApiDependencies, namespace: string, dept: string, env: string) {
-  const ns = await deps.reads.departmentNamespace(namespace);
-  const nsLabels = ns?.metadata?.labels ?? {};
-  if (!ns || !Object.entries(childLabels(dept, env)).every(([key, value]) => nsLabels[key] === value))
+  if (!(await isNamespaceOf(deps, namespace, dept, env)))
     throw problems.notFound(
       `Environment ${env} of department ${dept} has no namespace yet; wait until the department is Ready`,
     );
+}
+
+/** Whether the platform provisioned `namespace` for exactly this department and environment. */
+export async function isNamespaceOf(
+  deps: ApiDependencies,
+  namespace: string,
+  dept: string,
+  env: string,
+): Promise<boolean> {
+  const ns = await deps.reads.departmentNamespace(namespace);
+  const nsLabels = ns?.metadata?.labels ?? {};
+  return (
+    ns !== undefined &&
+    Object.entries(childLabels(dept, env)).every(([key, value]) => nsLabels[key] === value)
+  );
 }
 
 /** Runs a Kubernetes call and turns its refusal into problem+json (problems already made pass through). */

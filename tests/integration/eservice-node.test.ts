@@ -50,6 +50,28 @@ async function callApi(method: string, path: string, body?: unknown) {
   return { status: response.status, body: text };
 }
 
+interface PerformanceBody {
+  period: string;
+  figures: { requests: number; started: number; completed: number; completionRatePercent: number | null };
+  cost: { amountMinor: number; perCompletedTransactionMinor: number | null } | null;
+  targets: { target: string; goal: number; actual: number | null; status: string }[];
+}
+interface StatementLineBody {
+  eservice?: string;
+  environment: string;
+  amountMinor: number;
+}
+
+/** The visa-status e-service's performance this month, through the portal API. */
+async function performance(): Promise<PerformanceBody> {
+  const response = await callApi(
+    "GET",
+    `/departments/${dept}/environments/prod/eservices/visa-status/performance`,
+  );
+  expect(response.status, response.body).toBe(200);
+  return JSON.parse(response.body) as PerformanceBody;
+}
+
 const conditionOf = (es: EServiceObject | undefined, type: string) =>
   es?.status?.conditions?.find((c) => c.type === type);
 
@@ -74,7 +96,7 @@ beforeAll(async () => {
   platform = await startNodePlatform({
     prefix: "eservice-node",
     identity: "eservice-node",
-    env: { GOVHOST_A11Y_RETRY_MS: "3000" },
+    env: { GOVHOST_A11Y_RETRY_MS: "3000", GOVHOST_TRAFFIC_INTERVAL_MS: "1000" },
   });
   const { node, dir } = platform;
   admin = platform.admin;
@@ -123,6 +145,9 @@ describe("an e-service on the real node", () => {
         exposure: "public",
         serviceCluster: "travel-and-immigration",
         accessibility: { paths: ["/", "/contact"], languages: ["en", "zh-HK"] },
+        // Reaching the contact page counts as a completed transaction (a stand-in for a form's last step).
+        completedTransaction: { path: "/contact", match: "Prefix", methods: ["GET"] },
+        targets: { monthlyCompletedTransactions: 5, completionRatePercent: 90, satisfactionPercent: 80 },
       },
     });
     expect(created.status, created.body).toBe(201);
@@ -207,6 +232,108 @@ describe("an e-service on the real node", () => {
     expect(conditionOf(es, "Deployed")).toMatchObject({ status: "True" });
     expect(es.status?.url).toBe(`https://visa-status.${domain}/`);
     expect(await admin.find(resources.ingress, "visa-status", ns)).toBeDefined();
+  });
+
+  it("counts requests and completed transactions through the ingress exactly once, across a controller crash", {
+    timeout: 240_000,
+  }, async () => {
+    const ca = readFileSync(platform.cloud.pki.caCert);
+    const host = `visa-status.${domain}`;
+    // Both of the Ingress's paths (the completed-transaction route and the rest) reach Traefik together.
+    await eventually("the page through the ingress", async () =>
+      (await getThroughIngress(host, "/", ca)).status === 200 ? true : undefined,
+    );
+    const initial = await performance();
+    expect(initial.figures).toMatchObject({ started: 0, completed: 0 });
+    const send = async (paths: string[], method = "GET") => {
+      const statuses: number[] = [];
+      for (const path of paths) statuses.push((await getThroughIngress(host, path, ca, { method })).status);
+      return statuses;
+    };
+    // A POST to the route does not start a transaction (only GET is declared); sent first, so the round that
+    // counts the last GET has counted it too.
+    await send(["/contact/"], "POST");
+    // 6 started: 4 reach the page (completed), 2 do not (404).
+    expect(
+      await send([
+        "/contact/",
+        "/contact/",
+        "/contact/no-such-page",
+        "/contact/",
+        "/contact/gone",
+        "/contact/",
+      ]),
+    ).toEqual([200, 200, 404, 200, 404, 200]);
+    const counted = await eventually("6 started, 4 completed", async () => {
+      const report = await performance();
+      return report.figures.started === 6 && report.figures.completed === 4 ? report : undefined;
+    });
+    expect(counted.figures.completionRatePercent).toBeCloseTo((100 * 4) / 6, 10);
+    expect(counted.figures.requests).toBeGreaterThanOrEqual(initial.figures.requests + 7);
+
+    // The controller crashes; requests keep coming while it is down; the new process counts them once.
+    let whileDown: number[] = [];
+    await platform.crashController(async () => {
+      whileDown = await send(["/contact/", "/contact/missing", "/contact/"]);
+    });
+    expect(whileDown).toEqual([200, 404, 200]);
+    const after = await eventually("9 started, 6 completed", async () => {
+      const report = await performance();
+      return report.figures.started === 9 && report.figures.completed === 6 ? report : undefined;
+    });
+    expect(after.figures.requests).toBe(counted.figures.requests + 3);
+    // Rounds go on (the restarted controller's own counter) and count nothing twice.
+    const rounds = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${platform.controller.port}/metrics`)).text();
+      return Number(/govhost_traffic_rounds_total\{outcome="stored"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const roundsNow = await rounds();
+    await eventually("three more rounds", async () => ((await rounds()) >= roundsNow + 3 ? true : undefined));
+    const settled = await performance();
+    expect(settled.figures).toEqual(after.figures);
+
+    // Each target's status, and the cost per completed transaction from the month's statement.
+    expect(settled.targets).toEqual([
+      { target: "monthlyCompletedTransactions", goal: 5, actual: 6, status: "met", difference: 1 },
+      expect.objectContaining({ target: "completionRatePercent", goal: 90, status: "missed" }),
+      expect.objectContaining({ target: "satisfactionPercent", status: "not-measured", actual: null }),
+    ]);
+    expect(settled.targets[1]?.actual).toBeCloseTo((100 * 6) / 9, 10);
+    const { report, statementAmount, lines } = await eventually(
+      "a report and statement of one moment",
+      async () => {
+        const statement = await callApi("GET", `/departments/${dept}/statements/${settled.period}`);
+        const report = await performance();
+        if (statement.status !== 200 || report.cost === null) return undefined;
+        const lines = (JSON.parse(statement.body) as { lines: StatementLineBody[] }).lines.filter(
+          (line) => line.eservice === "visa-status" && line.environment === "prod",
+        );
+        const statementAmount = lines.reduce((sum, line) => sum + line.amountMinor, 0);
+        return statementAmount === report.cost.amountMinor ? { report, statementAmount, lines } : undefined;
+      },
+    );
+    // The e-service is metered (its pods and itself); minutes of it may still round to 0 in a month's draft.
+    expect(lines.length).toBeGreaterThan(0);
+    expect(report.cost?.perCompletedTransactionMinor).toBe(statementAmount / 6);
+
+    // The department's scorecard names the target missed and by how much.
+    const card = await callApi("GET", `/departments/${dept}/scorecard?period=${settled.period}`);
+    expect(card.status, card.body).toBe(200);
+    const { rows, summary } = JSON.parse(card.body) as {
+      rows: { eservice: string; verdict: string; figures: unknown; missed: unknown[] }[];
+      summary: { missingTargets: number };
+    };
+    expect(summary.missingTargets).toBe(1);
+    const row = rows.find((r) => r.eservice === "visa-status");
+    expect(row).toMatchObject({ verdict: "misses-targets", figures: settled.figures });
+    expect(row?.missed).toEqual([
+      {
+        target: "completionRatePercent",
+        goal: 90,
+        actual: settled.targets[1]?.actual,
+        difference: (settled.targets[1]?.actual ?? 0) - 90,
+      },
+    ]);
   });
 
   it("serves the exposed page through the ingress controller over TLS, and 404 once withdrawn", {

@@ -163,6 +163,12 @@ const cases: Case[] = [
     success: 200,
   },
   {
+    name: "read the department's service-performance scorecard",
+    allowed: ["operator", "auditor", "admin", "developer", "viewer"],
+    request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/scorecard` }),
+    success: 200,
+  },
+  {
     name: "read the budget",
     allowed: ["operator", "finance", "auditor", "admin"],
     request: (dept) => ({ method: "GET", path: `/api/v1/departments/${dept}/budget` }),
@@ -282,6 +288,82 @@ describe("authorization matrix: every role x every route x own and other departm
       expect(bad.body).toMatchObject({ field: "query.period" });
     } finally {
       for (const name of names) await env.admin.delete(resources.chargebackStatement, name);
+    }
+  });
+
+  it("shows an e-service's cost in the scorecard only to those who may read statements", async () => {
+    const period = "2001-03";
+    const eservice = uniqueName("card");
+    const created = await call("admin", "POST", `/api/v1/departments/${own}/environments/dev/eservices`, {
+      ...eserviceBody(eservice),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const line = (amountMinor: number, environment: string) => ({
+      environment,
+      eservice,
+      resource: "eservice",
+      unit: "eservice-month",
+      quantity: "1",
+      unitPriceMinor: String(amountMinor),
+      amountMinor,
+      priceVersion: "v1",
+    });
+    await env.admin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ChargebackStatement",
+      metadata: {
+        name: `${own}-${period}`,
+        labels: { "govhost.io/department": own, "govhost.io/period": period },
+      },
+      spec: {
+        department: own,
+        period,
+        timeZone: "Asia/Hong_Kong",
+        currency: "HKD",
+        // Another environment's line of the same name is not this e-service's.
+        lines: [line(1234, "dev"), line(99, "prod")],
+        totalMinor: 1333,
+        finalized: false,
+      },
+    });
+    try {
+      const row = async (role: Role) => {
+        const response = await call(role, "GET", `/api/v1/departments/${own}/scorecard?period=${period}`);
+        expect(response.status, JSON.stringify(response.body)).toBe(200);
+        return (response.body as { rows: { eservice: string; cost: unknown; verdict: string }[] }).rows.find(
+          (r) => r.eservice === eservice,
+        );
+      };
+      expect(await row("admin")).toMatchObject({
+        verdict: "no-targets",
+        cost: {
+          currency: "HKD",
+          amountMinor: 1234,
+          perCompletedTransactionMinor: null,
+          statementFinalized: false,
+        },
+      });
+      expect(await row("auditor")).toMatchObject({ cost: { amountMinor: 1234 } });
+      for (const role of ["developer", "viewer"] as const)
+        expect(await row(role)).toMatchObject({ cost: null });
+      const one = await call(
+        "viewer",
+        "GET",
+        `/api/v1/departments/${own}/environments/dev/eservices/${eservice}/performance?period=${period}`,
+      );
+      expect(one.status).toBe(200);
+      expect(one.body).toMatchObject({
+        eservice,
+        cost: null,
+        figures: { requests: 0, completed: 0 },
+        targets: [],
+      });
+      const bad = await call("admin", "GET", `/api/v1/departments/${own}/scorecard?period=2001-3`);
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ field: "query.period" });
+    } finally {
+      await env.admin.delete(resources.chargebackStatement, `${own}-${period}`);
+      await call("admin", "DELETE", `/api/v1/departments/${own}/environments/dev/eservices/${eservice}`);
     }
   });
 

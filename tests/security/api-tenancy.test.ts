@@ -124,6 +124,8 @@ describe("another department", () => {
       ["GET", "/api/v1/departments/D/environments"],
       ["GET", "/api/v1/departments/D/environments/dev/eservices"],
       ["GET", "/api/v1/departments/D/statements"],
+      ["GET", "/api/v1/departments/D/scorecard"],
+      ["GET", "/api/v1/departments/D/environments/dev/eservices/portal/performance"],
       ["DELETE", "/api/v1/departments/D"],
     ];
     for (const [method, path, body] of requests) {
@@ -138,7 +140,7 @@ describe("another department", () => {
     expect(await env.admin.find(resources.department, other)).toBeDefined();
   });
 
-  it("cannot be read: departments list, e-services, statements", async () => {
+  it("cannot be read: departments list, e-services, statements, service performance", async () => {
     const listed = (await call("admin", "GET", "/api/v1/departments")).body as { items: { name: string }[] };
     expect(listed.items.map((d) => d.name)).toEqual([own]);
     for (const path of [
@@ -146,6 +148,8 @@ describe("another department", () => {
       `/api/v1/departments/${other}/environments/dev/eservices`,
       `/api/v1/departments/${other}/statements`,
       `/api/v1/departments/${other}/budget`,
+      `/api/v1/departments/${other}/scorecard`,
+      `/api/v1/departments/${other}/environments/dev/eservices/portal/performance`,
     ])
       expect((await call("admin", "GET", path)).status, path).toBe(403);
     const usage = await call("admin", "GET", `/api/v1/usage?department=${other}&window=7d`);

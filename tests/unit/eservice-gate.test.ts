@@ -316,6 +316,49 @@ describe("rendered children", () => {
       renderEService(eservice(), { ...tenant, domains: [] }, defaultEServiceSettings).ingress,
     ).toBeUndefined();
   });
+
+  it("routes the completed-transaction path through the Service's second port, the rest through the first", () => {
+    const completedTransaction = {
+      path: "/apply/submit",
+      match: "Exact" as const,
+      methods: ["POST" as const],
+      statusClasses: ["2xx" as const],
+    };
+    const children = renderEService(eservice({ completedTransaction }), tenant, defaultEServiceSettings);
+    expect((children.service.spec as { ports: unknown[] }).ports).toEqual([
+      { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+      { name: "completed", port: 81, targetPort: "http", protocol: "TCP" },
+    ]);
+    const backend = (port: number) => ({ service: { name: "portal", port: { number: port } } });
+    expect(children.ingress?.spec).toMatchObject({
+      rules: [
+        {
+          host: "portal.immd.gov.example",
+          http: {
+            paths: [
+              { path: "/apply/submit", pathType: "Exact", backend: backend(81) },
+              { path: "/", pathType: "Prefix", backend: backend(80) },
+            ],
+          },
+        },
+      ],
+    });
+    // Without a declared transaction: one port, one path, as before.
+    const plain = renderEService(eservice(), tenant, defaultEServiceSettings);
+    expect((plain.service.spec as { ports: unknown[] }).ports).toHaveLength(1);
+    expect(plain.ingress?.spec).toMatchObject({
+      rules: [{ http: { paths: [{ path: "/", pathType: "Prefix", backend: backend(80) }] } }],
+    });
+    // A prefix of "/" takes every request: no second path to the same place.
+    const all = renderEService(
+      eservice({ completedTransaction: { ...completedTransaction, path: "/", match: "Prefix" } }),
+      tenant,
+      defaultEServiceSettings,
+    );
+    expect(all.ingress?.spec).toMatchObject({
+      rules: [{ http: { paths: [{ path: "/", pathType: "Prefix", backend: backend(81) }] } }],
+    });
+  });
 });
 
 describe("scan queue", () => {

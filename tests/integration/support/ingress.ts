@@ -39,6 +39,8 @@ export function getThroughIngress(
         lookup: resolveToIngress,
         method: options.method ?? "GET",
         headers: options.headers ?? {},
+        // A connection of its own: a reused one, or a resumed TLS session, has no peer certificate to show.
+        agent: false,
       },
       (res) => {
         const certificate = (res.socket as TLSSocket).getPeerCertificate();

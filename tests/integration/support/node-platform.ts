@@ -24,6 +24,8 @@ export interface NodePlatform {
   controller: ControllerProcess;
   controllerKubeconfig: string;
   portalApiKubeconfig: string;
+  /** SIGKILLs the controller (a crash), runs `whileDown`, and starts it again with the same identity. */
+  crashController(whileDown?: () => Promise<void>): Promise<void>;
   /** Stops the controller and the cloud; resolves to what the node's stop could not undo. */
   stop(): Promise<string[]>;
 }
@@ -54,25 +56,32 @@ export async function startNodePlatform(options: {
       baseline: localStackBaseline,
     });
     const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cloud.kubeconfig));
-    const controller = await spawnController({
-      kubeconfig: controllerKubeconfig,
-      identity: options.identity,
-      env: { ...nodeDnsControllerEnv, ...nodeApiGatewayControllerEnv, ...options.env },
-    });
-    return {
+    const spawn = () =>
+      spawnController({
+        kubeconfig: controllerKubeconfig,
+        identity: options.identity,
+        env: { ...nodeDnsControllerEnv, ...nodeApiGatewayControllerEnv, ...options.env },
+      });
+    const platform: NodePlatform = {
       dir,
       cloud,
       node,
       admin,
-      controller,
+      controller: await spawn(),
       controllerKubeconfig,
       portalApiKubeconfig,
+      crashController: async (whileDown) => {
+        await platform.controller.kill();
+        await whileDown?.();
+        platform.controller = await spawn();
+      },
       stop: async () => {
-        await controller.stop();
+        await platform.controller.stop();
         admin.close();
         return stopCloud();
       },
     };
+    return platform;
   } catch (error) {
     await stopCloud();
     throw error;

@@ -37,6 +37,8 @@ export const localIngress = {
 } as const;
 
 const name = "traefik";
+/** Upper bounds of Traefik's response-time histogram, in seconds. */
+export const latencyBucketsSeconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 const fieldManager = "govhost-local-cloud";
 const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "govhost" };
 /**
@@ -56,7 +58,8 @@ export const nodeApiGatewayControllerEnv = {
 const containerPorts = {
   websecure: 8443,
   web: 8000,
-  traefik: 9000,
+  // Ping and Prometheus metrics (the controller counts each e-service's traffic from them).
+  traefik: platformDefaults.ingressMetrics.port,
   [apiGateway.entryPoint]: apiGateway.containerPort,
 } as const;
 const certificateDir = "/etc/traefik/certificate";
@@ -116,6 +119,8 @@ function traefikArgs(): string[] {
     `--entryPoints.traefik.address=:${containerPorts.traefik}`,
     "--ping=true",
     "--metrics.prometheus=true",
+    // Response-time buckets fine enough for a p95 target in tens of milliseconds (docs/performance.md).
+    `--metrics.prometheus.buckets=${latencyBucketsSeconds.join(",")}`,
     "--providers.kubernetesingress=true",
     `--providers.kubernetesingress.ingressclass=${localIngress.className}`,
     `--providers.kubernetesingress.ingressendpoint.ip=${localIngress.address}`,

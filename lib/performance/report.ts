@@ -1,0 +1,221 @@
+import { latencyQuantile } from "./latency.ts";
+import type { TrafficCounts } from "./traffic-store.ts";
+
+// One e-service's service-performance report for a month: what the ingress counted, what it cost, and how
+// that stands against each target on the EService (docs/performance.md). A pure function of its inputs.
+
+export interface Targets {
+  monthlyCompletedTransactions?: number;
+  completionRatePercent?: number;
+  digitalTakeUpPercent?: number;
+  satisfactionPercent?: number;
+  availabilityPercent?: number;
+  p95ResponseMilliseconds?: number;
+}
+
+export const targetNames = [
+  "monthlyCompletedTransactions",
+  "completionRatePercent",
+  "digitalTakeUpPercent",
+  "satisfactionPercent",
+  "availabilityPercent",
+  "p95ResponseMilliseconds",
+] as const satisfies readonly (keyof Targets)[];
+export type TargetName = (typeof targetNames)[number];
+
+export interface TargetStatus {
+  target: TargetName;
+  goal: number;
+  /** null: not measured (the reason says why). */
+  actual: number | null;
+  status: "met" | "missed" | "not-measured";
+  /** actual minus goal, in the target's unit (negative: short of a "at least" goal). */
+  difference: number | null;
+  reason?: string;
+}
+
+export interface PerformanceFigures {
+  requests: number;
+  serverErrors: number;
+  serverErrorRatePercent: number | null;
+  started: number;
+  completed: number;
+  completionRatePercent: number | null;
+  p95Milliseconds: number | null;
+  /** The histogram bucket the p95 fell in: the estimate is exact only to within it. */
+  p95BucketMilliseconds: { lower: number; upper: number | null } | null;
+}
+
+export interface CostFigures {
+  currency: string;
+  amountMinor: number;
+  /** The statement's amount for the e-service divided by its completed transactions (null with none). */
+  perCompletedTransactionMinor: number | null;
+  statementFinalized: boolean;
+}
+
+const notMeasured: Partial<Record<TargetName, string>> = {
+  digitalTakeUpPercent:
+    "needs the transactions made through other channels, which govhost does not receive yet",
+  satisfactionPercent: "the feedback endpoint is not built yet",
+  availabilityPercent: "the synthetic probe is not built yet",
+};
+
+/** Whether more is better (at least `goal`) or less (at most `goal`). */
+const atMost: ReadonlySet<TargetName> = new Set(["p95ResponseMilliseconds"]);
+
+export function performanceFigures(counts: TrafficCounts | undefined): PerformanceFigures {
+  const c = counts ?? { requests: 0, serverErrors: 0, started: 0, completed: 0, latency: {} };
+  const p95 = latencyQuantile(c.latency, 0.95);
+  return {
+    requests: c.requests,
+    serverErrors: c.serverErrors,
+    serverErrorRatePercent: c.requests > 0 ? (100 * c.serverErrors) / c.requests : null,
+    started: c.started,
+    completed: c.completed,
+    completionRatePercent: c.started > 0 ? (100 * c.completed) / c.started : null,
+    p95Milliseconds: p95?.milliseconds ?? null,
+    p95BucketMilliseconds: p95?.bucket ?? null,
+  };
+}
+
+export function costFigures(
+  amountMinor: number,
+  currency: string,
+  finalized: boolean,
+  completed: number,
+): CostFigures {
+  return {
+    currency,
+    amountMinor,
+    perCompletedTransactionMinor: completed > 0 ? amountMinor / completed : null,
+    statementFinalized: finalized,
+  };
+}
+
+function actualOf(target: TargetName, figures: PerformanceFigures): number | null {
+  switch (target) {
+    case "monthlyCompletedTransactions":
+      return figures.completed;
+    case "completionRatePercent":
+      return figures.completionRatePercent;
+    case "p95ResponseMilliseconds":
+      return figures.p95Milliseconds;
+    default:
+      return null;
+  }
+}
+
+export function targetStatuses(targets: Targets | undefined, figures: PerformanceFigures): TargetStatus[] {
+  const statuses: TargetStatus[] = [];
+  for (const target of targetNames) {
+    const goal = targets?.[target];
+    if (goal === undefined) continue;
+    const actual = actualOf(target, figures);
+    if (actual === null) {
+      statuses.push({
+        target,
+        goal,
+        actual: null,
+        status: "not-measured",
+        difference: null,
+        reason: notMeasured[target] ?? "no requests were counted in the period",
+      });
+      continue;
+    }
+    const met = atMost.has(target) ? actual <= goal : actual >= goal;
+    statuses.push({ target, goal, actual, status: met ? "met" : "missed", difference: actual - goal });
+  }
+  return statuses;
+}
+
+/** What a statement says an e-service cost in a month. */
+export interface StatementCost {
+  currency: string;
+  finalized: boolean;
+  lines: readonly { environment?: string; eservice?: string; amountMinor: number }[];
+}
+
+export interface EServiceReport {
+  environment: string;
+  eservice: string;
+  figures: PerformanceFigures;
+  cost: CostFigures | null;
+  targets: TargetStatus[];
+}
+
+/** One e-service's month: its counts, its lines of the statement (when given) and its targets. */
+export function eserviceReport(input: {
+  environment: string;
+  eservice: string;
+  targets?: Targets;
+  counts?: TrafficCounts;
+  statement?: StatementCost;
+}): EServiceReport {
+  const figures = performanceFigures(input.counts);
+  const { statement } = input;
+  const amountMinor = statement?.lines
+    .filter((line) => line.eservice === input.eservice && line.environment === input.environment)
+    .reduce((sum, line) => sum + line.amountMinor, 0);
+  return {
+    environment: input.environment,
+    eservice: input.eservice,
+    figures,
+    cost:
+      statement && amountMinor !== undefined
+        ? costFigures(amountMinor, statement.currency, statement.finalized, figures.completed)
+        : null,
+    targets: targetStatuses(input.targets, figures),
+  };
+}
+
+export interface ScorecardRow extends EServiceReport {
+  /** The targets missed, by how much each (see `targets` for all). */
+  missed: { target: TargetName; goal: number; actual: number; difference: number }[];
+  verdict: "meets-every-measured-target" | "misses-targets" | "no-targets";
+}
+
+export interface Scorecard {
+  rows: ScorecardRow[];
+  summary: {
+    eservices: number;
+    missingTargets: number;
+    meetingEveryMeasuredTarget: number;
+    withoutTargets: number;
+  };
+}
+
+/** A department's month: every e-service's report, those missing targets first, then by name. */
+export function scorecard(reports: readonly EServiceReport[]): Scorecard {
+  const rows = reports.map((report): ScorecardRow => {
+    const missed = report.targets.flatMap((t) =>
+      t.status === "missed" && t.actual !== null && t.difference !== null
+        ? [{ target: t.target, goal: t.goal, actual: t.actual, difference: t.difference }]
+        : [],
+    );
+    const verdict =
+      report.targets.length === 0
+        ? "no-targets"
+        : missed.length > 0
+          ? "misses-targets"
+          : "meets-every-measured-target";
+    return { ...report, missed, verdict };
+  });
+  const order = { "misses-targets": 0, "meets-every-measured-target": 1, "no-targets": 2 } as const;
+  rows.sort(
+    (a, b) =>
+      order[a.verdict] - order[b.verdict] ||
+      a.environment.localeCompare(b.environment) ||
+      a.eservice.localeCompare(b.eservice),
+  );
+  const count = (verdict: ScorecardRow["verdict"]) => rows.filter((r) => r.verdict === verdict).length;
+  return {
+    rows,
+    summary: {
+      eservices: rows.length,
+      missingTargets: count("misses-targets"),
+      meetingEveryMeasuredTarget: count("meets-every-measured-target"),
+      withoutTargets: count("no-targets"),
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
+import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
+import { namespaceName } from "../../controller/api/group.ts";
+import { controllerIdentity } from "../../controller/api/rbac.ts";
+import { StringEnum } from "../../controller/api/schema-helpers.ts";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+import { eserviceReport, type StatementCost, scorecard, targetNames } from "../../lib/performance/report.ts";
+import {
+  type DepartmentTraffic,
+  readTrafficStore,
+  trafficStoreName,
+} from "../../lib/performance/traffic-store.ts";
+import { allowed } from "../auth/authorize.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { ApiDependencies } from "../dependencies.ts";
+import { problems } from "../problem.ts";
+import {
+  environmentNamespace,
+  findDepartment,
+  isNamespaceOf,
+  principalOf,
+  requireAllowed,
+} from "./common.ts";
+import { DeptParams, json, Nullable, ResourceParams, responses } from "./schemas.ts";
+
+// Service performance (docs/performance.md): one e-service's month, and a department's scorecard of every
+// e-service against its targets, from the traffic counts the controller keeps and the month's statement.
+
+type StatementObject = ChargebackStatement & KubeObject;
+
+const Figures = Type.Object({
+  requests: Type.Integer({ description: "Requests the ingress controller passed to the e-service" }),
+  serverErrors: Type.Integer({ description: "Of those, answered 5xx" }),
+  serverErrorRatePercent: Nullable(Type.Number()),
+  started: Type.Integer({
+    description: "Requests to the completed-transaction route with one of its methods",
+  }),
+  completed: Type.Integer({ description: "Of those, answered with one of its status classes" }),
+  completionRatePercent: Nullable(Type.Number({ description: "completed / started × 100" })),
+  p95Milliseconds: Nullable(
+    Type.Number({ description: "95th percentile of response time at the ingress (histogram estimate)" }),
+  ),
+  p95BucketMilliseconds: Nullable(
+    Type.Object(
+      { lower: Type.Number(), upper: Nullable(Type.Number()) },
+      { description: "Where the p95 fell" },
+    ),
+  ),
+});
+
+const Cost = Type.Object({
+  currency: Type.String(),
+  amountMinor: Type.Integer({ description: "The statement's lines for this e-service, in minor units" }),
+  perCompletedTransactionMinor: Nullable(Type.Number({ description: "amountMinor / completed" })),
+  statementFinalized: Type.Boolean(),
+});
+
+const Target = StringEnum(targetNames);
+
+const TargetStatus = Type.Object({
+  target: Target,
+  goal: Type.Number(),
+  actual: Nullable(Type.Number()),
+  status: StringEnum(["met", "missed", "not-measured"] as const),
+  difference: Nullable(Type.Number({ description: "actual − goal" })),
+  reason: Type.Optional(Type.String()),
+});
+
+const reportFields = {
+  environment: Type.String(),
+  eservice: Type.String(),
+  figures: Figures,
+  cost: Type.Union([Cost, Type.Null()], {
+    description: "null when the caller may not read statements, or the month has no statement yet",
+  }),
+  targets: Type.Array(TargetStatus),
+};
+
+const PerformanceView = Type.Object({
+  department: Type.String(),
+  period: Type.String({ description: "Calendar month, YYYY-MM" }),
+  ...reportFields,
+});
+
+const ScorecardView = Type.Object({
+  department: Type.String(),
+  period: Type.String({ description: "Calendar month, YYYY-MM" }),
+  rows: Type.Array(
+    Type.Object({
+      ...reportFields,
+      missed: Type.Array(
+        Type.Object({
+          target: Target,
+          goal: Type.Number(),
+          actual: Type.Number(),
+          difference: Type.Number(),
+        }),
+      ),
+      verdict: StringEnum(["meets-every-measured-target", "misses-targets", "no-targets"] as const),
+    }),
+    { description: "E-services missing targets first" },
+  ),
+  summary: Type.Object({
+    eservices: Type.Integer(),
+    missingTargets: Type.Integer(),
+    meetingEveryMeasuredTarget: Type.Integer(),
+    withoutTargets: Type.Integer(),
+  }),
+});
+
+const PeriodQuery = Type.Object(
+  {
+    period: Type.Optional(
+      Type.String({
+        pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$",
+        description: "Calendar month, YYYY-MM (default: the current one)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      "/departments/:dept/environments/:env/eservices/:name/performance",
+      {
+        schema: {
+          tags: ["eservices"],
+          summary:
+            "An e-service's service performance for a month: requests, completed transactions, completion rate, p95, cost per completed transaction, and each target's status",
+          params: ResourceParams,
+          querystring: PeriodQuery,
+          response: responses(
+            { 200: json("The month's performance", PerformanceView) },
+            [400, 401, 403, 404, 429, 500, 503],
+          ),
+        },
+      },
+      async (request) => {
+        const { dept, env, namespace } = await environmentNamespace(deps, request, "eservice:read");
+        const { name } = request.params;
+        const es = await deps.reads.eservice(namespace, name);
+        if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
+        const period = request.query.period ?? periodOf(Date.now(), deps.timeZone);
+        const traffic = await trafficOf(deps, dept);
+        const statement = await statementFor(deps, principalOf(request), dept, period);
+        return {
+          department: dept,
+          period,
+          ...eserviceReport({
+            environment: env,
+            eservice: name,
+            ...(es.spec.targets ? { targets: es.spec.targets } : {}),
+            ...countsOf(traffic, period, namespace, name),
+            ...(statement ? { statement } : {}),
+          }),
+        };
+      },
+    );
+
+    app.get(
+      "/departments/:dept/scorecard",
+      {
+        schema: {
+          tags: ["eservices"],
+          summary:
+            "A department's scorecard for a month: every e-service's performance against its targets, those missing targets first, with by how much",
+          params: DeptParams,
+          querystring: PeriodQuery,
+          response: responses(
+            { 200: json("The month's scorecard", ScorecardView) },
+            [400, 401, 403, 404, 429, 500, 503],
+          ),
+        },
+      },
+      async (request) => {
+        const { dept } = request.params;
+        const principal = principalOf(request);
+        requireAllowed(principal, "eservice:read", dept);
+        const department = await findDepartment(deps, dept);
+        const period = request.query.period ?? periodOf(Date.now(), deps.timeZone);
+        const traffic = await trafficOf(deps, dept);
+        const statement = await statementFor(deps, principal, dept, period);
+        const reports = [];
+        for (const env of department.spec.environments) {
+          const namespace = namespaceName(dept, env);
+          // Only namespaces the platform made for this department (a name alone proves nothing).
+          if (!(await isNamespaceOf(deps, namespace, dept, env))) continue;
+          for (const es of await deps.reads.eservices(namespace)) {
+            const name = es.metadata.name as string;
+            reports.push(
+              eserviceReport({
+                environment: env,
+                eservice: name,
+                ...(es.spec.targets ? { targets: es.spec.targets } : {}),
+                ...countsOf(traffic, period, namespace, name),
+                ...(statement ? { statement } : {}),
+              }),
+            );
+          }
+        }
+        return { department: dept, period, ...scorecard(reports) };
+      },
+    );
+  };
+}
+
+async function trafficOf(deps: ApiDependencies, dept: string): Promise<DepartmentTraffic> {
+  const store = await deps.kube.find<KubeObject & { data?: Record<string, string> }>(
+    resources.configMap,
+    trafficStoreName(dept),
+    controllerIdentity.namespace,
+  );
+  const traffic = readTrafficStore(store?.data);
+  if (traffic instanceof Error) throw problems.trafficUnavailable(dept, traffic.message);
+  return traffic;
+}
+
+function countsOf(traffic: DepartmentTraffic, period: string, namespace: string, name: string) {
+  const counts = traffic.months[period]?.[`${namespace}/${name}`];
+  return counts ? { counts } : {};
+}
+
+/** The month's statement, for callers who may read statements. */
+async function statementFor(
+  deps: ApiDependencies,
+  principal: Principal,
+  dept: string,
+  period: string,
+): Promise<StatementCost | undefined> {
+  if (!allowed(principal, "statement:read", dept)) return undefined;
+  const statement = await deps.kube.find<StatementObject>(resources.chargebackStatement, `${dept}-${period}`);
+  return statement?.spec;
+}
