@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
+import type { EService } from "../../controller/api/eservice.ts";
 import { namespaceName } from "../../controller/api/group.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { StringEnum } from "../../controller/api/schema-helpers.ts";
@@ -148,17 +149,7 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
         const period = request.query.period ?? periodOf(Date.now(), deps.timeZone);
         const traffic = await trafficOf(deps, dept);
         const statement = await statementFor(deps, principalOf(request), dept, period);
-        return {
-          department: dept,
-          period,
-          ...eserviceReport({
-            environment: env,
-            eservice: name,
-            ...(es.spec.targets ? { targets: es.spec.targets } : {}),
-            ...countsOf(traffic, period, namespace, name),
-            ...(statement ? { statement } : {}),
-          }),
-        };
+        return { department: dept, period, ...reportOf(es, env, { traffic, period, statement }) };
       },
     );
 
@@ -190,18 +181,8 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
           const namespace = namespaceName(dept, env);
           // Only namespaces the platform made for this department (a name alone proves nothing).
           if (!(await isNamespaceOf(deps, namespace, dept, env))) continue;
-          for (const es of await deps.reads.eservices(namespace)) {
-            const name = es.metadata.name as string;
-            reports.push(
-              eserviceReport({
-                environment: env,
-                eservice: name,
-                ...(es.spec.targets ? { targets: es.spec.targets } : {}),
-                ...countsOf(traffic, period, namespace, name),
-                ...(statement ? { statement } : {}),
-              }),
-            );
-          }
+          for (const es of await deps.reads.eservices(namespace))
+            reports.push(reportOf(es, env, { traffic, period, statement }));
         }
         return { department: dept, period, ...scorecard(reports) };
       },
@@ -220,9 +201,20 @@ async function trafficOf(deps: ApiDependencies, dept: string): Promise<Departmen
   return traffic;
 }
 
-function countsOf(traffic: DepartmentTraffic, period: string, namespace: string, name: string) {
-  const counts = traffic.months[period]?.[`${namespace}/${name}`];
-  return counts ? { counts } : {};
+/** One e-service's month from its department's traffic counts and statement. */
+function reportOf(
+  es: EService & KubeObject,
+  environment: string,
+  month: { traffic: DepartmentTraffic; period: string; statement: StatementCost | undefined },
+) {
+  const counts = month.traffic.months[month.period]?.[`${es.metadata.namespace}/${es.metadata.name}`];
+  return eserviceReport({
+    environment,
+    eservice: es.metadata.name as string,
+    ...(es.spec.targets ? { targets: es.spec.targets } : {}),
+    ...(counts ? { counts } : {}),
+    ...(month.statement ? { statement: month.statement } : {}),
+  });
 }
 
 /** The month's statement, for callers who may read statements. */

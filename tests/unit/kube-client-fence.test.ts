@@ -1,22 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeClient } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
-import { writeKubeconfig } from "../../tools/cluster/kubeconfig.ts";
-import { createPki } from "../../tools/cluster/pki.ts";
+import { startLocalApiServer } from "./support/local-api-server.ts";
 
 // The leader's fence (beforeWrite) is asked again when a write gets its connection, not only when it is
 // queued: a replica that was stopped while its writes waited for a socket must not send them when it
 // resumes without the lease (tests/integration/leader-fencing.test.ts found one such write).
 
-const dir = mkdtempSync(join(tmpdir(), "govhost-fence-"));
-let server: Server;
-let url = "";
+let server: Awaited<ReturnType<typeof startLocalApiServer>>;
 const received: string[] = [];
 let release: () => void = () => {};
 let held = new Promise<void>((resolve) => {
@@ -24,40 +16,22 @@ let held = new Promise<void>((resolve) => {
 });
 
 beforeAll(async () => {
-  const pki = createPki(dir);
-  server = createServer(
-    { cert: readFileSync(pki.servingCert), key: readFileSync(pki.servingKey) },
-    (req, res) => {
-      received.push(`${req.method} ${req.url}`);
-      req.resume();
-      void held.then(() => {
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "x" } }));
-      });
-    },
-  );
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  writeKubeconfig(join(dir, "kubeconfig"), {
-    server: url,
-    caCert: pki.caCert,
-    clientCert: pki.adminCert,
-    clientKey: pki.adminKey,
-    user: "admin",
+  server = await startLocalApiServer("fence", (req, res) => {
+    received.push(`${req.method} ${req.url}`);
+    req.resume();
+    void held.then(() => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "x" } }));
+    });
   });
 });
 
-afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 describe("KubeClient's beforeWrite", () => {
   it("is asked again when a queued write gets its socket, and a refusal there sends nothing", async () => {
     let leading = true;
-    const base = await KubeClient.fromKubeConfig(kubeConfigFrom(join(dir, "kubeconfig")));
+    const base = await KubeClient.fromKubeConfig(kubeConfigFrom(server.kubeconfig));
     const fenced = base.derived({
       beforeWrite: () => {
         if (!leading) throw new Error("not leading");

@@ -1,61 +1,38 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeApiError, KubeClient, throttledRequestAttempts } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
-import { writeKubeconfig } from "../../tools/cluster/kubeconfig.ts";
-import { createPki } from "../../tools/cluster/pki.ts";
+import { startLocalApiServer } from "./support/local-api-server.ts";
 
 // A request the API server throttles (429, API Priority and Fairness) is sent again after its Retry-After,
 // as client-go does: the schemathesis run of the portal API found one surfacing as a 503 to the caller.
 
-const dir = mkdtempSync(join(tmpdir(), "govhost-throttle-"));
-let server: Server;
+let server: Awaited<ReturnType<typeof startLocalApiServer>>;
 let throttleNext = 0;
 const received: string[] = [];
 
 beforeAll(async () => {
-  const pki = createPki(dir);
-  server = createServer(
-    { cert: readFileSync(pki.servingCert), key: readFileSync(pki.servingKey) },
-    (req, res) => {
-      received.push(`${req.method} ${req.url}`);
-      req.resume();
-      res.setHeader("content-type", "application/json");
-      if (throttleNext > 0) {
-        throttleNext--;
-        res.statusCode = 429;
-        res.setHeader("retry-after", "0");
-        return res.end(
-          JSON.stringify({ kind: "Status", reason: "TooManyRequests", message: "too many requests" }),
-        );
-      }
-      res.end(JSON.stringify({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "x" } }));
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  writeKubeconfig(join(dir, "kubeconfig"), {
-    server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    caCert: pki.caCert,
-    clientCert: pki.adminCert,
-    clientKey: pki.adminKey,
-    user: "admin",
+  server = await startLocalApiServer("throttle", (req, res) => {
+    received.push(`${req.method} ${req.url}`);
+    req.resume();
+    res.setHeader("content-type", "application/json");
+    if (throttleNext > 0) {
+      throttleNext--;
+      res.statusCode = 429;
+      res.setHeader("retry-after", "0");
+      return res.end(
+        JSON.stringify({ kind: "Status", reason: "TooManyRequests", message: "too many requests" }),
+      );
+    }
+    res.end(JSON.stringify({ kind: "ConfigMap", apiVersion: "v1", metadata: { name: "x" } }));
   });
 });
 
-afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 describe("KubeClient under API Priority and Fairness", () => {
   it("sends a throttled request again, reads and writes alike, and gives up after a bounded number of tries", async () => {
-    const client = await KubeClient.fromKubeConfig(kubeConfigFrom(join(dir, "kubeconfig")));
+    const client = await KubeClient.fromKubeConfig(kubeConfigFrom(server.kubeconfig));
     try {
       received.length = 0;
       throttleNext = 2;
