@@ -392,7 +392,7 @@ export class BrowserSession {
       const size = await step(
         isolated(sizeExpression, false),
         axeTimeoutMs,
-        `the rendered page could not be read within ${seconds(axeTimeoutMs)}`,
+        `the page did not answer within ${seconds(axeTimeoutMs)} (the page kept the browser busy)`,
       );
       if (typeof size !== "number" || size > maxHtmlBytes)
         throw new Error(`the rendered page is larger than ${maxHtmlBytes} bytes`);
