@@ -54,7 +54,7 @@ const maxMetricsBytes = 64 * 1024 * 1024;
 
 export class TrafficCounter {
   /** Each department's store as last written (a successful write's resourceVersion): no read before a write. */
-  private readonly stores = new Map<string, KubeObject>();
+  private readonly stores = new Map<string, { object: KubeObject; traffic: DepartmentTraffic }>();
   private readonly rounds: Counter;
   private readonly failedReads: Counter;
   private readonly ambiguous: Gauge;
@@ -77,6 +77,7 @@ export class TrafficCounter {
       help: "Ingress controller pods whose metrics could not be read in a round",
       registers,
     });
+    registerTrafficMetrics(deps.registry, () => this.stores);
     this.ambiguous = new Gauge({
       name: "govhost_traffic_ambiguous_routes",
       help: "Ingress controller service labels shared by two e-services, counted for neither",
@@ -159,16 +160,18 @@ export class TrafficCounter {
     const { client } = this.deps;
     const name = trafficStoreName(department);
     const namespace = controllerIdentity.namespace;
-    const current =
-      this.stores.get(department) ?? (await client.find<KubeObject>(resources.configMap, name, namespace));
-    const stored = readTrafficStore((current as { data?: Record<string, string> } | undefined)?.data);
+    const cached = this.stores.get(department);
+    const current = cached?.object ?? (await client.find<KubeObject>(resources.configMap, name, namespace));
+    const stored =
+      cached?.traffic ?? readTrafficStore((current as { data?: Record<string, string> } | undefined)?.data);
     if (stored instanceof Error) throw new Error(`${name}: ${stored.message}; left as it is`);
     const { traffic, changed } = countRound(stored, readings, livePods, month);
     if (!changed && current) {
-      this.stores.set(department, current);
+      this.stores.set(department, { object: current, traffic: stored });
       return;
     }
-    this.stores.set(department, await this.write(current, name, namespace, department, traffic));
+    const written = await this.write(current, name, namespace, department, traffic);
+    this.stores.set(department, { object: written, traffic });
   }
 
   private write(
@@ -196,5 +199,43 @@ export class TrafficCounter {
       } as KubeObject);
     // The resourceVersion makes the write conditional: a store changed meanwhile is a 409, not overwritten.
     return this.deps.client.replace<KubeObject>({ ...current, data } as KubeObject);
+  }
+}
+
+const totalled = ["requests", "serverErrors", "started", "completed"] as const;
+
+/**
+ * Each e-service's counts as Prometheus counters (labels: department, environment, e-service; as many
+ * series as e-services), summed over the months kept, from the stores as last written or read: they continue
+ * across controller restarts, and a department appears once a round has touched it.
+ */
+function registerTrafficMetrics(
+  registry: Registry,
+  stores: () => Map<string, { traffic: DepartmentTraffic }>,
+): void {
+  const metrics: Record<(typeof totalled)[number], [string, string]> = {
+    requests: ["govhost_eservice_requests_total", "Requests the ingress controller passed to the e-service"],
+    serverErrors: ["govhost_eservice_server_errors_total", "Of those, answered 5xx"],
+    started: ["govhost_eservice_transactions_started_total", "Requests to its completed-transaction route"],
+    completed: ["govhost_eservice_transactions_completed_total", "Completed transactions"],
+  };
+  for (const field of totalled) {
+    const [name, help] = metrics[field];
+    new Counter({
+      name,
+      help,
+      labelNames: ["department", "environment", "eservice"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [department, { traffic }] of stores())
+          for (const month of Object.values(traffic.months))
+            for (const [key, counts] of Object.entries(month)) {
+              const [namespace = "", eservice = ""] = key.split("/");
+              const environment = namespace.slice(department.length + 1);
+              if (counts[field] > 0) this.inc({ department, environment, eservice }, counts[field]);
+            }
+      },
+    });
   }
 }

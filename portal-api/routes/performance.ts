@@ -8,7 +8,13 @@ import { StringEnum } from "../../controller/api/schema-helpers.ts";
 import { periodOf } from "../../lib/chargeback/calendar.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
-import { eserviceReport, type StatementCost, scorecard, targetNames } from "../../lib/performance/report.ts";
+import {
+  eserviceReport,
+  type Scorecard,
+  type StatementCost,
+  scorecard,
+  targetNames,
+} from "../../lib/performance/report.ts";
 import {
   type DepartmentTraffic,
   readTrafficStore,
@@ -26,6 +32,7 @@ import {
   requireAllowed,
 } from "./common.ts";
 import { DeptParams, json, Nullable, ResourceParams, responses } from "./schemas.ts";
+import { csvDocument } from "./statements.ts";
 
 // Service performance (docs/performance.md): one e-service's month, and a department's scorecard of every
 // e-service against its targets, from the traffic counts the controller keeps and the month's statement.
@@ -124,6 +131,49 @@ const PeriodQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const scorecardColumns = [
+  "department",
+  "period",
+  "environment",
+  "eservice",
+  "verdict",
+  "requests",
+  "serverErrors",
+  "started",
+  "completed",
+  "completionRatePercent",
+  "p95Milliseconds",
+  "currency",
+  "costMinor",
+  "costPerCompletedTransactionMinor",
+  ...targetNames.flatMap((target) => [`${target}.goal`, `${target}.actual`, `${target}.status`]),
+] as const;
+
+/** One row per e-service; each target's goal, actual and status in columns of its own (empty when not set). */
+export function scorecardCsv(card: { department: string; period: string } & Scorecard): string {
+  return csvDocument(
+    scorecardColumns,
+    card.rows.map((row) => ({
+      department: card.department,
+      period: card.period,
+      environment: row.environment,
+      eservice: row.eservice,
+      verdict: row.verdict,
+      ...row.figures,
+      currency: row.cost?.currency,
+      costMinor: row.cost?.amountMinor,
+      costPerCompletedTransactionMinor: row.cost?.perCompletedTransactionMinor,
+      ...Object.fromEntries(
+        row.targets.flatMap((t) => [
+          [`${t.target}.goal`, t.goal],
+          [`${t.target}.actual`, t.actual],
+          [`${t.target}.status`, t.status],
+        ]),
+      ),
+    })),
+  );
+}
+
 export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -163,12 +213,24 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
           params: DeptParams,
           querystring: PeriodQuery,
           response: responses(
-            { 200: json("The month's scorecard", ScorecardView) },
+            {
+              200: {
+                description: "The month's scorecard",
+                content: {
+                  "application/json": { schema: ScorecardView },
+                  "text/csv": {
+                    schema: Type.String({
+                      description: `RFC 4180, CRLF, a header row (${scorecardColumns.join(",")}), one row per e-service`,
+                    }),
+                  },
+                },
+              },
+            },
             [400, 401, 403, 404, 429, 500, 503],
           ),
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { dept } = request.params;
         const principal = principalOf(request);
         requireAllowed(principal, "eservice:read", dept);
@@ -184,7 +246,13 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
           for (const es of await deps.reads.eservices(namespace))
             reports.push(reportOf(es, env, { traffic, period, statement }));
         }
-        return { department: dept, period, ...scorecard(reports) };
+        const card = { department: dept, period, ...scorecard(reports) };
+        if ((request.headers.accept ?? "").includes("text/csv"))
+          return reply
+            .type("text/csv; charset=utf-8")
+            .header("content-disposition", `attachment; filename="${dept}-scorecard-${period}.csv"`)
+            .send(scorecardCsv(card));
+        return card;
       },
     );
   };

@@ -49,6 +49,17 @@ function neutralised(value: unknown): string {
 export const csvCell = (value: unknown): string =>
   stringify([[neutralised(value)]], { ...csvOptions, eof: false });
 
+/** A CSV document: a header row of `columns`, then each row's cells in that order, each neutralised. */
+export function csvDocument<C extends string>(
+  columns: readonly C[],
+  rows: readonly Partial<Record<C, unknown>>[],
+): string {
+  return stringify(
+    rows.map((row) => columns.map((column) => neutralised(row[column]))),
+    { ...csvOptions, header: true, columns: [...columns] },
+  );
+}
+
 export function statementCsv(statement: StatementObject): string {
   const { department, period, currency, lines, totalMinor } = statement.spec;
   const common = { department, period, currency };
@@ -57,10 +68,7 @@ export function statementCsv(statement: StatementObject): string {
     ...row,
     ...common,
   }));
-  return stringify(
-    rows.map((row) => csvColumns.map((column) => neutralised(row[column]))),
-    { ...csvOptions, header: true, columns: [...csvColumns] },
-  );
+  return csvDocument(csvColumns, rows);
 }
 
 const periodPattern = "^[0-9]{4}-(0[1-9]|1[0-2])$";

@@ -291,6 +291,12 @@ describe("an e-service on the real node", () => {
     await eventually("three more rounds", async () => ((await rounds()) >= roundsNow + 3 ? true : undefined));
     const settled = await performance();
     expect(settled.figures).toEqual(after.figures);
+    // The same counts as Prometheus counters, one series per e-service.
+    const metrics = await (await fetch(`http://127.0.0.1:${platform.controller.port}/metrics`)).text();
+    const series = `{department="${dept}",environment="prod",eservice="visa-status"}`;
+    expect(metrics).toContain(`govhost_eservice_transactions_completed_total${series} 6\n`);
+    expect(metrics).toContain(`govhost_eservice_transactions_started_total${series} 9\n`);
+    expect(metrics).toContain(`govhost_eservice_requests_total${series} ${settled.figures.requests}\n`);
 
     // Each target's status, and the cost per completed transaction from the month's statement.
     expect(settled.targets).toEqual([

@@ -346,6 +346,14 @@ describe("authorization matrix: every role x every route x own and other departm
       expect(await row("auditor")).toMatchObject({ cost: { amountMinor: 1234 } });
       for (const role of ["developer", "viewer"] as const)
         expect(await row(role)).toMatchObject({ cost: null });
+      const csv = await fetch(`${api.url}/api/v1/departments/${own}/scorecard?period=${period}`, {
+        headers: { authorization: `Bearer ${tokens.admin}`, accept: "text/csv" },
+      });
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get("content-type")).toContain("text/csv");
+      const text = await csv.text();
+      expect(text.split("\r\n")[0]).toMatch(/^department,period,environment,eservice,verdict,/);
+      expect(text).toContain(`${own},${period},dev,${eservice},no-targets,0,0,0,0,,,HKD,1234,,`);
       const one = await call(
         "viewer",
         "GET",

@@ -1,6 +1,8 @@
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
+import { eserviceReport, scorecard } from "../../lib/performance/report.ts";
+import { scorecardCsv } from "../../portal-api/routes/performance.ts";
 import { csvCell, statementCsv } from "../../portal-api/routes/statements.ts";
 
 describe("statement CSV cells (OWASP CSV injection)", () => {
@@ -88,5 +90,55 @@ describe("statement CSV export (csv-stringify)", () => {
   it("quotes a cell holding only a lone carriage return or line feed", () => {
     expect(csvCell("a\rb")).toBe('"a\rb"');
     expect(csvCell("a\nb")).toBe('"a\nb"');
+  });
+});
+
+describe("scorecard CSV", () => {
+  it("has one row per e-service with each target's goal, actual and status in its own columns", () => {
+    const counts = { requests: 1000, serverErrors: 0, started: 500, completed: 300, latency: {} };
+    const statement = {
+      currency: "HKD",
+      finalized: false,
+      lines: [{ environment: "prod", eservice: "permits", amountMinor: 9_000 }],
+    };
+    const card = scorecard([
+      eserviceReport({
+        environment: "prod",
+        eservice: "permits",
+        targets: { monthlyCompletedTransactions: 400, satisfactionPercent: 70 },
+        counts,
+        statement,
+      }),
+      eserviceReport({ environment: "prod", eservice: "library" }),
+    ]);
+    const rows = parse(scorecardCsv({ department: "immd", period: "2026-12", ...card }), {
+      columns: true,
+    }) as Record<string, string>[];
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({
+      department: "immd",
+      period: "2026-12",
+      eservice: "permits",
+      verdict: "misses-targets",
+      started: "500",
+      completed: "300",
+      completionRatePercent: "60",
+      currency: "HKD",
+      costMinor: "9000",
+      costPerCompletedTransactionMinor: "30",
+      "monthlyCompletedTransactions.goal": "400",
+      "monthlyCompletedTransactions.actual": "300",
+      "monthlyCompletedTransactions.status": "missed",
+      "satisfactionPercent.goal": "70",
+      "satisfactionPercent.actual": "",
+      "satisfactionPercent.status": "not-measured",
+      "p95ResponseMilliseconds.goal": "",
+    });
+    expect(rows[1]).toMatchObject({
+      eservice: "library",
+      verdict: "no-targets",
+      costMinor: "",
+      requests: "0",
+    });
   });
 });
