@@ -165,7 +165,10 @@ export function countRound(
     if (livePods.has(pod) && !readPods.has(pod)) baselines[instance] = values;
     else changed = true;
   }
-  const months = structuredClone(stored.months);
+  // Only this month can change: earlier ones are shared with the stored object, not copied every round.
+  const months = { ...stored.months };
+  const current = stored.months[month];
+  if (current) months[month] = structuredClone(current);
   let counted = false;
   for (const reading of readings) {
     const before = stored.baselines[reading.instance] ?? {};

@@ -1,5 +1,5 @@
 import { latencyQuantile } from "./latency.ts";
-import type { TrafficCounts } from "./traffic-store.ts";
+import { emptyCounts, type TrafficCounts } from "./traffic-store.ts";
 
 // One e-service's service-performance report for a month: what the ingress counted, what it cost, and how
 // that stands against each target on the EService (docs/performance.md). A pure function of its inputs.
@@ -65,7 +65,7 @@ const notMeasured: Partial<Record<TargetName, string>> = {
 const atMost: ReadonlySet<TargetName> = new Set(["p95ResponseMilliseconds"]);
 
 export function performanceFigures(counts: TrafficCounts | undefined): PerformanceFigures {
-  const c = counts ?? { requests: 0, serverErrors: 0, started: 0, completed: 0, latency: {} };
+  const c = counts ?? emptyCounts();
   const p95 = latencyQuantile(c.latency, 0.95);
   return {
     requests: c.requests,
@@ -154,17 +154,17 @@ export function eserviceReport(input: {
 }): EServiceReport {
   const figures = performanceFigures(input.counts);
   const { statement } = input;
-  const amountMinor = statement?.lines
-    .filter((line) => line.eservice === input.eservice && line.environment === input.environment)
-    .reduce((sum, line) => sum + line.amountMinor, 0);
+  const amountOf = (s: StatementCost) =>
+    s.lines
+      .filter((line) => line.eservice === input.eservice && line.environment === input.environment)
+      .reduce((sum, line) => sum + line.amountMinor, 0);
   return {
     environment: input.environment,
     eservice: input.eservice,
     figures,
-    cost:
-      statement && amountMinor !== undefined
-        ? costFigures(amountMinor, statement.currency, statement.finalized, figures.completed)
-        : null,
+    cost: statement
+      ? costFigures(amountOf(statement), statement.currency, statement.finalized, figures.completed)
+      : null,
     targets: targetStatuses(input.targets, figures),
   };
 }
