@@ -22,6 +22,7 @@ import { signInAtProvider } from "./support/browser-sign-in.ts";
 import { requireChromium } from "./support/chromium.ts";
 import { getThroughIngress } from "./support/ingress.ts";
 import { eventually } from "./support/kube.ts";
+import { retryingNetworkChange } from "./support/network-change.ts";
 import { adminOf, govhostLinks } from "./support/node.ts";
 
 // `npm start -- --in-cluster` as a person runs it (the real command, its state in a directory of its own):
@@ -135,14 +136,18 @@ describe("npm start -- --in-cluster", () => {
         // The ingress's name resolves to the node's address for this browser only.
         args: [`--host-resolver-rules=MAP ${inClusterApiHost} ${localIngress.address}`],
       });
+      const pages = `https://${inClusterApiHost}`;
       try {
-        // The cluster CA signed the ingress's certificate; this browser has no way to trust a CA file.
-        const context = await browser.newContext({ ignoreHTTPSErrors: true });
-        const page = await context.newPage();
-        const pages = `https://${inClusterApiHost}`;
-        await page.goto(`${pages}/departments/immd`);
-        expect(page.url().startsWith(issuer), page.url()).toBe(true);
-        await signInAtProvider(page, "immd-admin", pages);
+        // The demo's pods may still be starting on this host's node: their interfaces reset the browser.
+        const page = await retryingNetworkChange("signing in through the ingress", async () => {
+          // The cluster CA signed the ingress's certificate; this browser has no way to trust a CA file.
+          const context = await browser.newContext({ ignoreHTTPSErrors: true });
+          const page = await context.newPage();
+          await page.goto(`${pages}/departments/immd`);
+          expect(page.url().startsWith(issuer), page.url()).toBe(true);
+          await signInAtProvider(page, "immd-admin", pages);
+          return page;
+        });
         expect(new URL(page.url()).pathname).toBe("/departments/immd");
         expect(await page.locator("header").textContent()).toContain("Signed in as immd-admin");
         expect(await page.getByRole("row", { name: /Visa application status/ }).count()).toBe(1);
