@@ -95,6 +95,37 @@ export const controllerSettings = {
     description:
       "How often the ingress controller's counters are read into each department's traffic counts (requests in the last interval before an ingress controller restart are lost).",
   },
+  probeIntervalMs: {
+    env: "GOVHOST_PROBE_INTERVAL_MS",
+    schema: Milliseconds(0),
+    default: 60_000,
+    form: "whole milliseconds, or 0 for none",
+    description:
+      "How often every public e-service's home page is requested through the ingress controller (its availability); 0 turns the probe off.",
+  },
+  probePortName: {
+    env: "GOVHOST_PROBE_PORT_NAME",
+    schema: dnsLabel,
+    default: platformDefaults.ingressMetrics.httpsPortName,
+    form: "a container port name (DNS label)",
+    description:
+      "Name of the ingress controller pods' HTTPS port the probe connects to (pods chosen by GOVHOST_INGRESS_SELECTOR).",
+  },
+  probeTimeoutMs: {
+    env: "GOVHOST_PROBE_TIMEOUT_MS",
+    schema: Milliseconds(100, 60_000),
+    default: 5_000,
+    form: "whole milliseconds, 100–60000",
+    description: "How long a probe waits for the answer before counting the e-service down.",
+  },
+  probeGraceMs: {
+    env: "GOVHOST_PROBE_GRACE_MS",
+    schema: Milliseconds(0),
+    default: 60_000,
+    form: "whole milliseconds",
+    description:
+      "How long after an e-service becomes public its probing starts (the ingress controller picking the route up is not an outage).",
+  },
   tlsClusterIssuer: {
     env: "GOVHOST_TLS_CLUSTER_ISSUER",
     schema: dnsLabel,

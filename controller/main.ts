@@ -87,6 +87,12 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
     metricsPort: config.ingressMetricsPort,
     intervalMs: config.trafficIntervalMs,
     timeZone: config.timeZone,
+    probe: {
+      intervalMs: config.probeIntervalMs,
+      portName: config.probePortName,
+      timeoutMs: config.probeTimeoutMs,
+      graceMs: config.probeGraceMs,
+    },
   });
 }
 

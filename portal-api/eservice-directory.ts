@@ -1,10 +1,18 @@
 import type { Department } from "../controller/api/department.ts";
 import type { EService } from "../controller/api/eservice.ts";
+import { controllerIdentity } from "../controller/api/rbac.ts";
 import type { KubeClient, KubeObject } from "../lib/kube/client.ts";
 import { resources } from "../lib/kube/resources.ts";
+import {
+  type PublicFigure,
+  type PublicFigures,
+  publicFiguresName,
+  readPublicFigures,
+} from "../lib/performance/public-figures.ts";
 
 // The citizen-facing directory of e-services: public e-services that are exposed now, with what a citizen
-// is told about each (department, service cluster, address, accessibility standard and last scan). The
+// is told about each (department, service cluster, address, accessibility standard and last scan, this
+// month's availability). The
 // public JSON catalogue (/api/v1/service-clusters) and the public pages (pages/) both read it.
 
 export interface LocalisedName {
@@ -24,6 +32,8 @@ export interface DirectoryEntry {
   standard: string;
   /** When the accessibility scan that let it be exposed ran. */
   scannedAt?: string;
+  /** Its availability in a month, from the platform's probe (absent until it has been probed). */
+  availability?: PublicFigure;
 }
 
 export interface Directory {
@@ -37,7 +47,11 @@ type DepartmentObject = Department & KubeObject;
 /** Environment names have no hyphen, so the department is the namespace up to its last hyphen. */
 const departmentOf = (namespace: string) => namespace.replace(/-[^-]+$/, "");
 
-export function buildDirectory(eservices: EServiceObject[], departments: DepartmentObject[]): Directory {
+export function buildDirectory(
+  eservices: EServiceObject[],
+  departments: DepartmentObject[],
+  figures: PublicFigures = {},
+): Directory {
   const names = new Map(departments.map((d) => [d.metadata.name ?? "", d.spec.displayName]));
   const clusters = new Map<string, DirectoryEntry[]>();
   for (const es of eservices) {
@@ -59,6 +73,7 @@ export function buildDirectory(eservices: EServiceObject[], departments: Departm
         url: es.status.url,
         standard: es.spec.accessibility?.standard ?? es.status.accessibility?.standard ?? "",
         ...(es.status.accessibility?.scannedAt ? { scannedAt: es.status.accessibility.scannedAt } : {}),
+        ...(figures[`${namespace}/${name}`] ? { availability: figures[`${namespace}/${name}`] } : {}),
       },
     ]);
   }
@@ -104,10 +119,26 @@ export class EServiceDirectory {
   }
 
   private async load(): Promise<Directory> {
-    const [eservices, departments] = await Promise.all([
+    const [eservices, departments, figures] = await Promise.all([
       this.kube.list<EServiceObject>(resources.eservice),
       this.kube.list<DepartmentObject>(resources.department),
+      this.publicFigures(),
     ]);
-    return buildDirectory(eservices.items, departments.items);
+    return buildDirectory(eservices.items, departments.items, figures);
+  }
+
+  /** The controller's public figures; none (the catalogue without them) when they cannot be read. */
+  private async publicFigures(): Promise<PublicFigures> {
+    try {
+      const stored = await this.kube.find<KubeObject & { data?: Record<string, string> }>(
+        resources.configMap,
+        publicFiguresName,
+        controllerIdentity.namespace,
+      );
+      const figures = readPublicFigures(stored?.data);
+      return figures instanceof Error ? {} : figures;
+    } catch {
+      return {};
+    }
   }
 }

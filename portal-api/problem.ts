@@ -89,8 +89,8 @@ export const problems = {
       type: "traffic-unavailable",
       title: "Traffic counts unavailable",
       status: 503,
-      detail: `The traffic counts of ${department} cannot be read as stored (${why}); no figure is given rather than a wrong one`,
-      fix: "Retry later; platform operators: see the controller's log (component traffic) and docs/performance.md",
+      detail: `The measurements of ${department}'s e-services cannot be read as stored (${why}); no figure is given rather than a wrong one`,
+      fix: "Retry later; platform operators: see the controller's log (components traffic and availability) and docs/performance.md",
     }),
   /** The request does not match the schema (the OpenAPI document's). */
   invalid: (detail: string, field: string, fix: string) =>

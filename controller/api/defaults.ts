@@ -10,8 +10,9 @@ export const platformDefaults = {
   /** Namespace of the platform ingress controller, the only source allowed to reach e-service pods. */
   ingressControllerNamespace: "govhost-ingress",
   ingressClassName: "govhost",
-  /** Where the ingress controller's pods serve their Prometheus metrics (the local cloud's Traefik). */
-  ingressMetrics: { port: 9000, selector: "app.kubernetes.io/name=traefik" },
+  /** The ingress controller's pods (the local cloud's Traefik): how to find them, their metrics port, and
+   * the name of their HTTPS port (the availability probe's way in). */
+  ingressMetrics: { port: 9000, selector: "app.kubernetes.io/name=traefik", httpsPortName: "websecure" },
   /** The RateCard whose prices statements use. */
   rateCard: defaultRateCard.metadata.name as string,
   /** The `aud` the portal API accepts in access tokens. */

@@ -2,6 +2,8 @@ import { labels } from "../api/group.ts";
 import { eservicesInformer } from "../eservice/setup.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { tenantNamespaces } from "../tenancy/setup.ts";
+import { AvailabilityProber } from "./availability-prober.ts";
+import type { ProbedEService } from "./availability-probing.ts";
 import { TrafficCounter } from "./traffic-counter.ts";
 import type { MeasuredEService } from "./traffic-counting.ts";
 
@@ -12,17 +14,66 @@ export interface PerformanceSettings {
   metricsPort: number;
   intervalMs: number;
   timeZone: string;
+  probe: {
+    /** 0: public e-services are not probed. */
+    intervalMs: number;
+    portName: string;
+    timeoutMs: number;
+    graceMs: number;
+  };
 }
 
 /**
  * Service performance: every interval, the leader reads the ingress controller's request counters and
  * keeps each department's e-services' requests and completed transactions per month, exactly once
- * (traffic-counter.ts, docs/performance.md).
+ * (traffic-counter.ts); and on its own interval it probes every public e-service through the ingress
+ * (availability-prober.ts). docs/performance.md.
  */
 export function setupPerformance(manager: Manager, settings: PerformanceSettings): void {
-  if (settings.metricsPort === 0) return;
+  if (settings.metricsPort === 0 && settings.probe.intervalMs === 0) return;
   const eservices = eservicesInformer(manager);
   const namespaces = tenantNamespaces(manager);
+  const departmentOf = (namespace: string) =>
+    namespaces.get(namespace)?.metadata?.labels?.[labels.department];
+  if (settings.probe.intervalMs > 0) {
+    const prober = new AvailabilityProber(
+      {
+        ingressNamespace: settings.ingressNamespace,
+        ingressSelector: settings.ingressSelector,
+        portName: settings.probe.portName,
+        timeoutMs: settings.probe.timeoutMs,
+        graceMs: settings.probe.graceMs,
+        timeZone: settings.timeZone,
+        concurrency: 16,
+      },
+      {
+        client: manager.client,
+        log: manager.log.child({ component: "availability" }),
+        registry: manager.metrics.registry,
+        eservices: () =>
+          eservices.list().flatMap((es): ProbedEService[] => {
+            const namespace = es.metadata.namespace as string;
+            const department = departmentOf(namespace);
+            const host = publicHost(es.status?.url);
+            if (!department || !host) return [];
+            const exposed = es.status?.conditions?.find((c) => c.type === "Exposed");
+            const since =
+              exposed?.status === "True" ? Date.parse(exposed.lastTransitionTime ?? "") : Number.NaN;
+            return [
+              {
+                department,
+                namespace,
+                name: es.metadata.name as string,
+                host,
+                publicSince: Number.isFinite(since) ? since : undefined,
+              },
+            ];
+          }),
+      },
+    );
+    manager.every(settings.probe.intervalMs, () => prober.probeOnce());
+  }
+  if (settings.metricsPort === 0) return;
   const counter = new TrafficCounter(
     {
       ingressNamespace: settings.ingressNamespace,
@@ -38,7 +89,7 @@ export function setupPerformance(manager: Manager, settings: PerformanceSettings
       eservices: () =>
         eservices.list().flatMap((es): MeasuredEService[] => {
           const namespace = es.metadata.namespace as string;
-          const department = namespaces.get(namespace)?.metadata?.labels?.[labels.department];
+          const department = departmentOf(namespace);
           if (!department) return [];
           const completion = es.spec.completedTransaction;
           return [
@@ -53,4 +104,14 @@ export function setupPerformance(manager: Manager, settings: PerformanceSettings
     },
   );
   manager.every(settings.intervalMs, () => counter.countOnce());
+}
+
+/** The host of an e-service's public URL (status.url, set only while it is public). */
+function publicHost(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
 }

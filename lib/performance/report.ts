@@ -1,3 +1,4 @@
+import type { LastProbe, ProbeCounts } from "./availability-store.ts";
 import { latencyQuantile } from "./latency.ts";
 import { emptyCounts, type TrafficCounts } from "./traffic-store.ts";
 
@@ -44,6 +45,11 @@ export interface PerformanceFigures {
   p95Milliseconds: number | null;
   /** The histogram bucket the p95 fell in: the estimate is exact only to within it. */
   p95BucketMilliseconds: { lower: number; upper: number | null } | null;
+  /** The platform's probes of the e-service's home page through the ingress while it was public. */
+  probes: number;
+  probesDown: number;
+  /** Probes answered (2xx/3xx) / probes × 100; null when it was not probed. */
+  availabilityPercent: number | null;
 }
 
 export interface CostFigures {
@@ -58,14 +64,18 @@ const notMeasured: Partial<Record<TargetName, string>> = {
   digitalTakeUpPercent:
     "needs the transactions made through other channels, which govhost does not receive yet",
   satisfactionPercent: "the feedback endpoint is not built yet",
-  availabilityPercent: "the synthetic probe is not built yet",
+  availabilityPercent: "the e-service was not probed in the period (it was not public, or probing is off)",
 };
 
 /** Whether more is better (at least `goal`) or less (at most `goal`). */
 const atMost: ReadonlySet<TargetName> = new Set(["p95ResponseMilliseconds"]);
 
-export function performanceFigures(counts: TrafficCounts | undefined): PerformanceFigures {
+export function performanceFigures(
+  counts: TrafficCounts | undefined,
+  probes?: Pick<ProbeCounts, "up" | "down">,
+): PerformanceFigures {
   const c = counts ?? emptyCounts();
+  const probed = (probes?.up ?? 0) + (probes?.down ?? 0);
   const p95 = latencyQuantile(c.latency, 0.95);
   return {
     requests: c.requests,
@@ -76,6 +86,9 @@ export function performanceFigures(counts: TrafficCounts | undefined): Performan
     completionRatePercent: c.started > 0 ? (100 * c.completed) / c.started : null,
     p95Milliseconds: p95?.milliseconds ?? null,
     p95BucketMilliseconds: p95?.bucket ?? null,
+    probes: probed,
+    probesDown: probes?.down ?? 0,
+    availabilityPercent: probed > 0 ? (100 * (probes?.up ?? 0)) / probed : null,
   };
 }
 
@@ -101,6 +114,8 @@ function actualOf(target: TargetName, figures: PerformanceFigures): number | nul
       return figures.completionRatePercent;
     case "p95ResponseMilliseconds":
       return figures.p95Milliseconds;
+    case "availabilityPercent":
+      return figures.availabilityPercent;
     default:
       return null;
   }
@@ -140,6 +155,8 @@ export interface EServiceReport {
   environment: string;
   eservice: string;
   figures: PerformanceFigures;
+  /** The latest probe in the period: whether the e-service answered it, and what it got. */
+  lastProbe: LastProbe | null;
   cost: CostFigures | null;
   targets: TargetStatus[];
 }
@@ -150,9 +167,10 @@ export function eserviceReport(input: {
   eservice: string;
   targets?: Targets;
   counts?: TrafficCounts;
+  probes?: ProbeCounts;
   statement?: StatementCost;
 }): EServiceReport {
-  const figures = performanceFigures(input.counts);
+  const figures = performanceFigures(input.counts, input.probes);
   const { statement } = input;
   const amountOf = (s: StatementCost) =>
     s.lines
@@ -162,6 +180,7 @@ export function eserviceReport(input: {
     environment: input.environment,
     eservice: input.eservice,
     figures,
+    lastProbe: input.probes?.last ?? null,
     cost: statement
       ? costFigures(amountOf(statement), statement.currency, statement.finalized, figures.completed)
       : null,

@@ -1,4 +1,4 @@
-import Type, { type Static } from "typebox";
+import Type, { type Static, type TSchema } from "typebox";
 import Value from "typebox/value";
 
 // The traffic counts of one department's e-services, kept by the controller in one ConfigMap in the
@@ -53,9 +53,17 @@ export const emptyCounts = (): TrafficCounts => ({
  * (its counts would be lost), it is reported.
  */
 export function readTrafficStore(data: Record<string, string> | undefined): DepartmentTraffic | Error {
-  const months = parseField(data?.[trafficStoreKeys.months], TrafficMonths, "months");
+  const months = parseStoreField(
+    data?.[trafficStoreKeys.months],
+    TrafficMonths,
+    "traffic store field months",
+  );
   if (months instanceof Error) return months;
-  const baselines = parseField(data?.[trafficStoreKeys.baselines], TrafficBaselines, "baselines");
+  const baselines = parseStoreField(
+    data?.[trafficStoreKeys.baselines],
+    TrafficBaselines,
+    "traffic store field baselines",
+  );
   if (baselines instanceof Error) return baselines;
   return { months, baselines };
 }
@@ -67,18 +75,19 @@ export function trafficStoreData(traffic: DepartmentTraffic): Record<string, str
   };
 }
 
-function parseField<T extends typeof TrafficMonths | typeof TrafficBaselines>(
+/** One stored JSON field, checked against its schema (absent: empty). */
+export function parseStoreField<T extends TSchema>(
   text: string | undefined,
   schema: T,
-  field: string,
+  what: string,
 ): Static<T> | Error {
   if (text === undefined) return {} as Static<T>;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return new Error(`traffic store field ${field} is not JSON`);
+    return new Error(`${what} is not JSON`);
   }
-  if (!Value.Check(schema, value)) return new Error(`traffic store field ${field} does not match its schema`);
+  if (!Value.Check(schema, value)) return new Error(`${what} does not match its schema`);
   return value as Static<T>;
 }

@@ -65,6 +65,10 @@ const messages = {
     standard: "Accessibility standard",
     lastScan: "Last accessibility check",
     notScanned: "Not recorded",
+    availability: "Availability",
+    availabilityIn: (percent: string, month: string) =>
+      `${percent} of the platform's checks answered in ${month}`,
+    notMeasured: "Not measured yet",
     useService: "Use this e-service",
     backToCatalogue: "All e-services",
     notFoundTitle: "Page not found",
@@ -337,6 +341,9 @@ const messages = {
     standard: "無障礙標準",
     lastScan: "最近一次無障礙檢查",
     notScanned: "未有記錄",
+    availability: "可用率",
+    availabilityIn: (percent: string, month: string) => `${month}平台檢查的回應率為 ${percent}`,
+    notMeasured: "尚未量度",
     useService: "使用此電子服務",
     backToCatalogue: "所有電子服務",
     notFoundTitle: "找不到網頁",
@@ -592,6 +599,23 @@ export function formatDateTime(iso: string, locale: Locale, timeZone: string): s
     timeStyle: "short",
     timeZone,
   }).format(new Date(iso));
+}
+
+/** A month (YYYY-MM) as people write it: "December 2026", "2026年12月". */
+export function formatMonth(period: string, locale: Locale): string {
+  return new Intl.DateTimeFormat(locale === "en" ? "en-HK" : "zh-Hant-HK", {
+    year: "numeric",
+    month: "long",
+    timeZone: "UTC",
+  }).format(new Date(`${period}-01T00:00:00Z`));
+}
+
+/** A percentage with at most one decimal, in the locale's form. */
+export function formatPercent(percent: number, locale: Locale): string {
+  return new Intl.NumberFormat(locale === "en" ? "en-HK" : "zh-Hant-HK", {
+    style: "percent",
+    maximumFractionDigits: 1,
+  }).format(percent / 100);
 }
 
 /** The standard's name as people know it (WCAG22-AA → WCAG 2.2 AA). */

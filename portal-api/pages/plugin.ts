@@ -8,6 +8,8 @@ import type { Directory, DirectoryEntry, EServiceDirectory } from "../eservice-d
 import {
   clusterName,
   formatDateTime,
+  formatMonth,
+  formatPercent,
   type Locale,
   localePath,
   locales,
@@ -135,6 +137,12 @@ export function pageRoutes(directory: EServiceDirectory, settings: PageSettings)
               scannedAtIso: entry.scannedAt,
               scannedAt: entry.scannedAt
                 ? formatDateTime(entry.scannedAt, locale, settings.timeZone)
+                : undefined,
+              availability: entry.availability
+                ? messagesFor(locale).availabilityIn(
+                    formatPercent(entry.availability.availabilityPercent, locale),
+                    formatMonth(entry.availability.period, locale),
+                  )
                 : undefined,
             },
           });

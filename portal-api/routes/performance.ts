@@ -9,6 +9,11 @@ import { periodOf } from "../../lib/chargeback/calendar.ts";
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import {
+  type AvailabilityMonths,
+  availabilityStoreName,
+  readAvailabilityStore,
+} from "../../lib/performance/availability-store.ts";
+import {
   eserviceReport,
   type Scorecard,
   type StatementCost,
@@ -57,7 +62,21 @@ const Figures = Type.Object({
       { description: "Where the p95 fell" },
     ),
   ),
+  probes: Type.Integer({
+    description: "The platform's probes of the home page through the ingress while the e-service was public",
+  }),
+  probesDown: Type.Integer({ description: "Of those, not answered 2xx or 3xx in time" }),
+  availabilityPercent: Nullable(Type.Number({ description: "(probes − probesDown) / probes × 100" })),
 });
+
+const LastProbe = Type.Object(
+  {
+    at: Type.String({ format: "date-time" }),
+    up: Type.Boolean(),
+    result: Type.String({ description: "What it got (HTTP status) or why nothing came back" }),
+  },
+  { description: "The latest probe in the period" },
+);
 
 const Cost = Type.Object({
   currency: Type.String(),
@@ -81,6 +100,7 @@ const reportFields = {
   environment: Type.String(),
   eservice: Type.String(),
   figures: Figures,
+  lastProbe: Nullable(LastProbe),
   cost: Type.Union([Cost, Type.Null()], {
     description: "null when the caller may not read statements, or the month has no statement yet",
   }),
@@ -143,6 +163,9 @@ const scorecardColumns = [
   "completed",
   "completionRatePercent",
   "p95Milliseconds",
+  "probes",
+  "probesDown",
+  "availabilityPercent",
   "currency",
   "costMinor",
   "costPerCompletedTransactionMinor",
@@ -197,9 +220,9 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
         const es = await deps.reads.eservice(namespace, name);
         if (!es) throw problems.notFound(`EService ${name} does not exist in ${namespace}`);
         const period = request.query.period ?? periodOf(Date.now(), deps.timeZone);
-        const traffic = await trafficOf(deps, dept);
+        const measured = await measuredOf(deps, dept);
         const statement = await statementFor(deps, principalOf(request), dept, period);
-        return { department: dept, period, ...reportOf(es, env, { traffic, period, statement }) };
+        return { department: dept, period, ...reportOf(es, env, { ...measured, period, statement }) };
       },
     );
 
@@ -236,7 +259,7 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
         requireAllowed(principal, "eservice:read", dept);
         const department = await findDepartment(deps, dept);
         const period = request.query.period ?? periodOf(Date.now(), deps.timeZone);
-        const traffic = await trafficOf(deps, dept);
+        const measured = await measuredOf(deps, dept);
         const statement = await statementFor(deps, principal, dept, period);
         const reports = [];
         for (const env of department.spec.environments) {
@@ -244,7 +267,7 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
           // Only namespaces the platform made for this department (a name alone proves nothing).
           if (!(await isNamespaceOf(deps, namespace, dept, env))) continue;
           for (const es of await deps.reads.eservices(namespace))
-            reports.push(reportOf(es, env, { traffic, period, statement }));
+            reports.push(reportOf(es, env, { ...measured, period, statement }));
         }
         const card = { department: dept, period, ...scorecard(reports) };
         if ((request.headers.accept ?? "").includes("text/csv"))
@@ -258,29 +281,47 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
   };
 }
 
-async function trafficOf(deps: ApiDependencies, dept: string): Promise<DepartmentTraffic> {
-  const store = await deps.kube.find<KubeObject & { data?: Record<string, string> }>(
-    resources.configMap,
-    trafficStoreName(dept),
-    controllerIdentity.namespace,
+/** What the controller measured for the department: the ingress's counts and the probes. */
+async function measuredOf(
+  deps: ApiDependencies,
+  dept: string,
+): Promise<{ traffic: DepartmentTraffic; availability: AvailabilityMonths }> {
+  const [trafficStore, availabilityStore] = await Promise.all(
+    [trafficStoreName(dept), availabilityStoreName(dept)].map((name) =>
+      deps.kube.find<KubeObject & { data?: Record<string, string> }>(
+        resources.configMap,
+        name,
+        controllerIdentity.namespace,
+      ),
+    ),
   );
-  const traffic = readTrafficStore(store?.data);
+  const traffic = readTrafficStore(trafficStore?.data);
   if (traffic instanceof Error) throw problems.trafficUnavailable(dept, traffic.message);
-  return traffic;
+  const availability = readAvailabilityStore(availabilityStore?.data);
+  if (availability instanceof Error) throw problems.trafficUnavailable(dept, availability.message);
+  return { traffic, availability };
 }
 
-/** One e-service's month from its department's traffic counts and statement. */
+/** One e-service's month from its department's traffic counts, probes and statement. */
 function reportOf(
   es: EService & KubeObject,
   environment: string,
-  month: { traffic: DepartmentTraffic; period: string; statement: StatementCost | undefined },
+  month: {
+    traffic: DepartmentTraffic;
+    availability: AvailabilityMonths;
+    period: string;
+    statement: StatementCost | undefined;
+  },
 ) {
-  const counts = month.traffic.months[month.period]?.[`${es.metadata.namespace}/${es.metadata.name}`];
+  const key = `${es.metadata.namespace}/${es.metadata.name}`;
+  const counts = month.traffic.months[month.period]?.[key];
+  const probes = month.availability[month.period]?.[key];
   return eserviceReport({
     environment,
     eservice: es.metadata.name as string,
     ...(es.spec.targets ? { targets: es.spec.targets } : {}),
     ...(counts ? { counts } : {}),
+    ...(probes ? { probes } : {}),
     ...(month.statement ? { statement: month.statement } : {}),
   });
 }

@@ -15,6 +15,17 @@ const ServiceClusters = Type.Object({
           department: Type.String(),
           displayName: DisplayName,
           url: Type.String({ description: "Where citizens reach the e-service" }),
+          availability: Type.Optional(
+            Type.Object(
+              {
+                period: Type.String({ description: "Calendar month, YYYY-MM" }),
+                percent: Type.Number({
+                  description: "The platform's probes answered ÷ probes × 100, one decimal, rounded down",
+                }),
+              },
+              { description: "Its availability in the latest month it was probed (absent until it has been)" },
+            ),
+          ),
         }),
       ),
     }),
@@ -48,11 +59,14 @@ export function serviceClusterRoutes(directory: EServiceDirectory): FastifyPlugi
         return {
           items: clusters.map(({ cluster, services }) => ({
             cluster,
-            services: services.map(({ name, department, displayName, url }) => ({
+            services: services.map(({ name, department, displayName, url, availability }) => ({
               name,
               department,
               displayName,
               url,
+              ...(availability
+                ? { availability: { period: availability.period, percent: availability.availabilityPercent } }
+                : {}),
             })),
           })),
         };

@@ -52,7 +52,16 @@ async function callApi(method: string, path: string, body?: unknown) {
 
 interface PerformanceBody {
   period: string;
-  figures: { requests: number; started: number; completed: number; completionRatePercent: number | null };
+  figures: {
+    requests: number;
+    started: number;
+    completed: number;
+    completionRatePercent: number | null;
+    probes: number;
+    probesDown: number;
+    availabilityPercent: number | null;
+  };
+  lastProbe: { at: string; up: boolean; result: string } | null;
   cost: { amountMinor: number; perCompletedTransactionMinor: number | null } | null;
   targets: { target: string; goal: number; actual: number | null; status: string }[];
 }
@@ -71,6 +80,10 @@ async function performance(): Promise<PerformanceBody> {
   expect(response.status, response.body).toBe(200);
   return JSON.parse(response.body) as PerformanceBody;
 }
+
+/** What the ingress counted (the probes go on meanwhile). */
+const trafficOf = ({ probes, probesDown, availabilityPercent, ...traffic }: PerformanceBody["figures"]) =>
+  traffic;
 
 const conditionOf = (es: EServiceObject | undefined, type: string) =>
   es?.status?.conditions?.find((c) => c.type === type);
@@ -96,7 +109,12 @@ beforeAll(async () => {
   platform = await startNodePlatform({
     prefix: "eservice-node",
     identity: "eservice-node",
-    env: { GOVHOST_A11Y_RETRY_MS: "3000", GOVHOST_TRAFFIC_INTERVAL_MS: "1000" },
+    env: {
+      GOVHOST_A11Y_RETRY_MS: "3000",
+      GOVHOST_TRAFFIC_INTERVAL_MS: "1000",
+      GOVHOST_PROBE_INTERVAL_MS: "1000",
+      GOVHOST_PROBE_GRACE_MS: "5000",
+    },
   });
   const { node, dir } = platform;
   admin = platform.admin;
@@ -290,7 +308,7 @@ describe("an e-service on the real node", () => {
     const roundsNow = await rounds();
     await eventually("three more rounds", async () => ((await rounds()) >= roundsNow + 3 ? true : undefined));
     const settled = await performance();
-    expect(settled.figures).toEqual(after.figures);
+    expect(trafficOf(settled.figures)).toEqual(trafficOf(after.figures));
     // The same counts as Prometheus counters, one series per e-service.
     const metrics = await (await fetch(`http://127.0.0.1:${platform.controller.port}/metrics`)).text();
     const series = `{department="${dept}",environment="prod",eservice="visa-status"}`;
@@ -331,7 +349,7 @@ describe("an e-service on the real node", () => {
     };
     expect(summary.missingTargets).toBe(1);
     const row = rows.find((r) => r.eservice === "visa-status");
-    expect(row).toMatchObject({ verdict: "misses-targets", figures: settled.figures });
+    expect(row).toMatchObject({ verdict: "misses-targets", figures: trafficOf(settled.figures) });
     expect(row?.missed).toEqual([
       {
         target: "completionRatePercent",
@@ -340,6 +358,82 @@ describe("an e-service on the real node", () => {
         difference: (settled.targets[1]?.actual ?? 0) - 90,
       },
     ]);
+  });
+
+  it("probes the public e-service through the ingress: stopping its pods drops availability, and the report says so", {
+    timeout: 240_000,
+  }, async () => {
+    const ca = readFileSync(platform.cloud.pki.caCert);
+    const host = `visa-status.${domain}`;
+    const base = `/departments/${dept}/environments/prod/eservices/visa-status`;
+    const targeted = await callApi("PATCH", base, { spec: { targets: { availabilityPercent: 99.9 } } });
+    expect(targeted.status, targeted.body).toBe(200);
+    // Serving: the probes answered so far are all up (the route was served before the grace period ended).
+    const serving = await eventually("two probes answered", async () => {
+      const report = await performance();
+      return report.figures.probes >= 2 ? report : undefined;
+    });
+    expect(serving.figures.probesDown).toBe(0);
+    expect(serving.lastProbe).toMatchObject({ up: true, result: "HTTP 200" });
+
+    // The department stops its pods; the e-service stays public (its Ingress and URL), with nothing behind it.
+    const stopped = await callApi("PATCH", base, { spec: { replicas: 0 } });
+    expect(stopped.status, stopped.body).toBe(200);
+    const down = await eventually("three probes not answered", async () => {
+      const report = await performance();
+      return report.figures.probesDown >= 3 && report.lastProbe?.up === false ? report : undefined;
+    });
+    expect((await admin.get<EServiceObject>(resources.eservice, "visa-status", ns)).status?.url).toBe(
+      `https://${host}/`,
+    );
+    const { probes, probesDown, availabilityPercent } = down.figures;
+    expect(availabilityPercent).toBe((100 * (probes - probesDown)) / probes);
+    expect(availabilityPercent).toBeLessThan(100);
+    expect(down.lastProbe?.result).toMatch(/^HTTP (404|502|503)$/);
+    expect(down.targets).toContainEqual({
+      target: "availabilityPercent",
+      goal: 99.9,
+      actual: availabilityPercent,
+      status: "missed",
+      difference: (availabilityPercent ?? 0) - 99.9,
+    });
+    const card = JSON.parse(
+      (await callApi("GET", `/departments/${dept}/scorecard?period=${down.period}`)).body,
+    ) as {
+      rows: { eservice: string; missed: { target: string }[] }[];
+    };
+    expect(card.rows.find((r) => r.eservice === "visa-status")?.missed.map((m) => m.target)).toContain(
+      "availabilityPercent",
+    );
+    // The public catalogue shows the month's availability too (one decimal, rounded down).
+    const shown = await eventually("the catalogue's availability below 100 %", async () => {
+      const catalogue = JSON.parse((await callApi("GET", "/service-clusters")).body) as {
+        items: { services: { name: string; availability?: { period: string; percent: number } }[] }[];
+      };
+      const availability = catalogue.items
+        .flatMap((c) => c.services)
+        .find((e) => e.name === "visa-status")?.availability;
+      return availability && availability.percent < 100 ? availability : undefined;
+    });
+    expect(shown.period).toBe(down.period);
+    const metrics = await (await fetch(`http://127.0.0.1:${platform.controller.port}/metrics`)).text();
+    const downSeries = new RegExp(
+      `govhost_eservice_probes_total\\{department="${dept}",environment="prod",eservice="visa-status",outcome="down"\\} (\\d+)`,
+    ).exec(metrics);
+    expect(Number(downSeries?.[1])).toBeGreaterThanOrEqual(3);
+
+    // Started again, it answers, and the probes say so.
+    const restarted = await callApi("PATCH", base, { spec: { replicas: 2 } });
+    expect(restarted.status, restarted.body).toBe(200);
+    await eventually("the page through the ingress again", async () =>
+      (await getThroughIngress(host, "/", ca)).status === 200 ? true : undefined,
+    );
+    const back = await eventually("a probe answered again", async () => {
+      const report = await performance();
+      return report.lastProbe?.up === true && report.figures.probes > probes ? report : undefined;
+    });
+    expect(back.figures.probesDown).toBeGreaterThanOrEqual(probesDown);
+    expect(back.lastProbe?.result).toBe("HTTP 200");
   });
 
   it("serves the exposed page through the ingress controller over TLS, and 404 once withdrawn", {

@@ -105,8 +105,9 @@ describe("scorecard CSV", () => {
       eserviceReport({
         environment: "prod",
         eservice: "permits",
-        targets: { monthlyCompletedTransactions: 400, satisfactionPercent: 70 },
+        targets: { monthlyCompletedTransactions: 400, satisfactionPercent: 70, availabilityPercent: 99.5 },
         counts,
+        probes: { up: 990, down: 10, last: { at: "2026-12-03T10:00:00.000Z", up: true, result: "HTTP 200" } },
         statement,
       }),
       eserviceReport({ environment: "prod", eservice: "library" }),
@@ -133,12 +134,20 @@ describe("scorecard CSV", () => {
       "satisfactionPercent.actual": "",
       "satisfactionPercent.status": "not-measured",
       "p95ResponseMilliseconds.goal": "",
+      probes: "1000",
+      probesDown: "10",
+      availabilityPercent: "99",
+      "availabilityPercent.goal": "99.5",
+      "availabilityPercent.actual": "99",
+      "availabilityPercent.status": "missed",
     });
     expect(rows[1]).toMatchObject({
       eservice: "library",
       verdict: "no-targets",
       costMinor: "",
       requests: "0",
+      probes: "0",
+      availabilityPercent: "",
     });
   });
 });

@@ -5,6 +5,11 @@ import type { Department } from "../../controller/api/department.ts";
 import type { EService } from "../../controller/api/eservice.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import type { ResourceType } from "../../lib/kube/resources.ts";
+import {
+  type PublicFigures,
+  publicFiguresData,
+  publicFiguresName,
+} from "../../lib/performance/public-figures.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
@@ -79,6 +84,8 @@ const lcsd = departmentManifest("lcsd") as Department & KubeObject;
 lcsd.spec.displayName = { en: "Leisure <b>and</b> Cultural Services", zhHant: "康樂及文化事務署" };
 
 let eservices: (EService & KubeObject)[] = [];
+/** The controller's public figures ConfigMap, as the directory reads it (undefined: none yet). */
+let publicFigures: PublicFigures | undefined;
 let app: FastifyInstance | undefined;
 
 async function start(): Promise<FastifyInstance> {
@@ -86,6 +93,13 @@ async function start(): Promise<FastifyInstance> {
     list: async (type: ResourceType) => ({
       items: type.plural === "eservices" ? eservices : type.plural === "departments" ? [immd, lcsd] : [],
     }),
+    find: async (type: ResourceType, name: string, namespace: string) =>
+      type.plural === "configmaps" &&
+      name === publicFiguresName &&
+      namespace === "govhost-system" &&
+      publicFigures
+        ? { metadata: { name, namespace }, data: publicFiguresData(publicFigures) }
+        : undefined,
   } as unknown as KubeClient;
   app = await buildServer(
     {
@@ -108,6 +122,7 @@ async function start(): Promise<FastifyInstance> {
 afterEach(async () => {
   await app?.close();
   app = undefined;
+  publicFigures = undefined;
 });
 
 const get = async (url: string, accept = "text/html") => {
@@ -226,6 +241,21 @@ describe("an e-service's page", () => {
     expect(zh.body).toContain('hreflang="en" href="/eservices/immd-prod/visa-status"');
   });
 
+  it("shows this month's availability from the platform's probe, or that it is not measured yet", async () => {
+    eservices = [eservice("immd-prod", "visa-status"), eservice("immd-prod", "permits")];
+    publicFigures = { "immd-prod/visa-status": { period: "2026-12", availabilityPercent: 99.8 } };
+    const en = await get("/eservices/immd-prod/visa-status");
+    expect(en.body).toMatch(
+      /<dt class="text-bold">Availability<\/dt>\s*<dd[^>]*>99\.8% of the platform&#39;s checks answered in December 2026<\/dd>/,
+    );
+    const zh = await get("/zh-Hant/eservices/immd-prod/visa-status");
+    expect(zh.body).toContain("2026年12月平台檢查的回應率為 99.8%");
+    const unprobed = await get("/eservices/immd-prod/permits");
+    expect(unprobed.body).toMatch(
+      /<dt class="text-bold">Availability<\/dt>\s*<dd[^>]*>Not measured yet<\/dd>/,
+    );
+  });
+
   it("is the same 404 page for an unknown, unexposed or internal e-service, in the path's language", async () => {
     eservices = [
       eservice("immd-prod", "draft-form", { exposed: false }),
@@ -306,6 +336,11 @@ describe("around the pages", () => {
         },
       ],
     });
+    publicFigures = { "immd-prod/visa-status": { period: "2026-12", availabilityPercent: 97.5 } };
+    const probed = JSON.parse((await get("/api/v1/service-clusters", "application/json")).body) as {
+      items: { services: { availability?: unknown }[] }[];
+    };
+    expect(probed.items[0]?.services[0]?.availability).toEqual({ period: "2026-12", percent: 97.5 });
   });
 });
 

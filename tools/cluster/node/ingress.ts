@@ -229,7 +229,7 @@ export function ingressObjects(image: string, certificate: { cert: string; key: 
                 args: traefikArgs(),
                 ports: [
                   {
-                    name: "websecure",
+                    name: platformDefaults.ingressMetrics.httpsPortName,
                     containerPort: containerPorts.websecure,
                     hostPort: localIngress.httpsPort,
                     hostIP: localIngress.address,
