@@ -14,6 +14,12 @@ import {
   readAvailabilityStore,
 } from "../../lib/performance/availability-store.ts";
 import {
+  type DepartmentMonth,
+  rankDepartments,
+  serviceClusterFigures,
+} from "../../lib/performance/ranking.ts";
+import {
+  type EServiceReport,
   eserviceReport,
   type Scorecard,
   type StatementCost,
@@ -25,10 +31,11 @@ import {
   readTrafficStore,
   trafficStoreName,
 } from "../../lib/performance/traffic-store.ts";
-import { allowed } from "../auth/authorize.ts";
+import { allowed, visibleDepartments } from "../auth/authorize.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
-import { problems } from "../problem.ts";
+import { ProblemError, problemBase, problems } from "../problem.ts";
+import type { DepartmentObject } from "../reads.ts";
 import {
   environmentNamespace,
   findDepartment,
@@ -137,6 +144,42 @@ const ScorecardView = Type.Object({
     meetingEveryMeasuredTarget: Type.Integer(),
     withoutTargets: Type.Integer(),
   }),
+});
+
+const RankingView = Type.Object({
+  period: Type.String({ description: "Calendar month, YYYY-MM" }),
+  departments: Type.Array(
+    Type.Object({
+      rank: Nullable(Type.Integer({ description: "1 is best; equal standings share a rank" })),
+      department: Type.String(),
+      eservices: Type.Integer(),
+      targetsMeasured: Type.Integer({ description: "Targets judged this month across its e-services" }),
+      targetsMet: Type.Integer(),
+      scorePercent: Nullable(
+        Type.Number({ description: "targetsMet ÷ targetsMeasured × 100; null: not ranked" }),
+      ),
+      missingTargets: Type.Integer({ description: "E-services missing at least one target" }),
+      withoutTargets: Type.Integer({ description: "E-services with no targets set" }),
+      unavailable: Type.Optional(Type.String({ description: "Why its measurements could not be read" })),
+    }),
+    { description: "Ranked first, then those with nothing measured or unreadable" },
+  ),
+  serviceClusters: Type.Array(
+    Type.Object({
+      cluster: Type.String(),
+      eservices: Type.Integer(),
+      departments: Type.Integer(),
+      requests: Type.Integer(),
+      started: Type.Integer(),
+      completed: Type.Integer(),
+      completionRatePercent: Nullable(Type.Number()),
+      probes: Type.Integer(),
+      probesDown: Type.Integer(),
+      availabilityPercent: Nullable(Type.Number()),
+      missingTargets: Type.Integer(),
+    }),
+    { description: "Each service cluster's e-services in the departments listed, summed" },
+  ),
 });
 
 const PeriodQuery = Type.Object(
@@ -259,17 +302,8 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
         requireAllowed(principal, "eservice:read", dept);
         const department = await findDepartment(deps, dept);
         const period = request.query.period ?? periodOf(Date.now(), deps.timeZone);
-        const measured = await measuredOf(deps, dept);
-        const statement = await statementFor(deps, principal, dept, period);
-        const reports = [];
-        for (const env of department.spec.environments) {
-          const namespace = namespaceName(dept, env);
-          // Only namespaces the platform made for this department (a name alone proves nothing).
-          if (!(await isNamespaceOf(deps, namespace, dept, env))) continue;
-          for (const es of await deps.reads.eservices(namespace))
-            reports.push(reportOf(es, env, { ...measured, period, statement }));
-        }
-        const card = { department: dept, period, ...scorecard(reports) };
+        const reports = await departmentReports(deps, principal, department, period);
+        const card = { department: dept, period, ...scorecard(reports.map((r) => r.report)) };
         if ((request.headers.accept ?? "").includes("text/csv"))
           return reply
             .type("text/csv; charset=utf-8")
@@ -278,7 +312,92 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
         return card;
       },
     );
+
+    app.get(
+      "/scorecards",
+      {
+        schema: {
+          tags: ["eservices"],
+          summary:
+            "The central office's month: every department the caller may read ranked by the share of its e-services' measured targets met, and each service cluster's figures across departments",
+          querystring: PeriodQuery,
+          response: responses(
+            { 200: json("The month's ranking", RankingView) },
+            [400, 401, 403, 429, 500, 503],
+          ),
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const visible = visibleDepartments(principal, "eservice:read");
+        if (visible?.length === 0) requireAllowed(principal, "eservice:read");
+        const period = request.query.period ?? periodOf(Date.now(), deps.timeZone);
+        const departments = (await deps.reads.departments())
+          .filter((d) => visible === undefined || visible.includes(d.metadata.name as string))
+          .sort((a, b) => (a.metadata.name as string).localeCompare(b.metadata.name as string));
+        const months: DepartmentMonth[] = [];
+        const clustered: Parameters<typeof serviceClusterFigures>[0][number][] = [];
+        for (const department of departments) {
+          const name = department.metadata.name as string;
+          let reports: Awaited<ReturnType<typeof departmentReports>>;
+          try {
+            reports = await departmentReports(deps, principal, department, period);
+          } catch (error) {
+            // One department's unreadable store is its row's note, not the whole ranking's failure.
+            if (
+              !(error instanceof ProblemError) ||
+              error.problem.type !== `${problemBase}traffic-unavailable`
+            )
+              throw error;
+            months.push({ department: name, unavailable: error.problem.detail ?? error.message });
+            continue;
+          }
+          const card = scorecard(reports.map((r) => r.report));
+          months.push({ department: name, card });
+          const clusterOf = new Map(
+            reports.map((r) => [`${r.report.environment}/${r.report.eservice}`, r.cluster]),
+          );
+          for (const row of card.rows) {
+            clustered.push({
+              cluster: clusterOf.get(`${row.environment}/${row.eservice}`) ?? "other",
+              department: name,
+              report: row,
+              missesTargets: row.verdict === "misses-targets",
+            });
+          }
+        }
+        return {
+          period,
+          departments: rankDepartments(months),
+          serviceClusters: serviceClusterFigures(clustered),
+        };
+      },
+    );
   };
+}
+
+/** Every e-service's report for the month, in each environment the platform made for the department. */
+async function departmentReports(
+  deps: ApiDependencies,
+  principal: Principal,
+  department: DepartmentObject,
+  period: string,
+): Promise<{ cluster: string; report: EServiceReport }[]> {
+  const dept = department.metadata.name as string;
+  const measured = await measuredOf(deps, dept);
+  const statement = await statementFor(deps, principal, dept, period);
+  const reports = [];
+  for (const env of department.spec.environments) {
+    const namespace = namespaceName(dept, env);
+    // Only namespaces the platform made for this department (a name alone proves nothing).
+    if (!(await isNamespaceOf(deps, namespace, dept, env))) continue;
+    for (const es of await deps.reads.eservices(namespace))
+      reports.push({
+        cluster: es.spec.serviceCluster ?? "other",
+        report: reportOf(es, env, { ...measured, period, statement }),
+      });
+  }
+  return reports;
 }
 
 /** What the controller measured for the department: the ingress's counts and the probes. */

@@ -23,7 +23,9 @@ const ServiceClusters = Type.Object({
                   description: "The platform's probes answered ÷ probes × 100, one decimal, rounded down",
                 }),
               },
-              { description: "Its availability in the latest month it was probed (absent until it has been)" },
+              {
+                description: "Its availability in the latest month it was probed (absent until it has been)",
+              },
             ),
           ),
         }),

@@ -353,7 +353,8 @@ describe("authorization matrix: every role x every route x own and other departm
       expect(csv.headers.get("content-type")).toContain("text/csv");
       const text = await csv.text();
       expect(text.split("\r\n")[0]).toMatch(/^department,period,environment,eservice,verdict,/);
-      expect(text).toContain(`${own},${period},dev,${eservice},no-targets,0,0,0,0,,,HKD,1234,,`);
+      // requests, serverErrors, started, completed, completion rate, p95, probes, probes down, availability.
+      expect(text).toContain(`${own},${period},dev,${eservice},no-targets,0,0,0,0,,,0,0,,HKD,1234,,`);
       const one = await call(
         "viewer",
         "GET",
@@ -372,6 +373,125 @@ describe("authorization matrix: every role x every route x own and other departm
     } finally {
       await env.admin.delete(resources.chargebackStatement, `${own}-${period}`);
       await call("admin", "DELETE", `/api/v1/departments/${own}/environments/dev/eservices/${eservice}`);
+    }
+  });
+
+  it("ranks the departments a role may read for the central office, with each service cluster's figures", async () => {
+    const period = "2001-05";
+    const cluster = uniqueName("cl");
+    const names: Record<string, string> = { [own]: uniqueName("rk"), [other]: uniqueName("rk") };
+    const completed: Record<string, number> = { [own]: 6, [other]: 3 };
+    const spec = (image: string) => ({
+      image,
+      exposure: "internal",
+      replicas: 1,
+      serviceCluster: cluster,
+      targets: { monthlyCompletedTransactions: 5 },
+    });
+    const created = await call("admin", "POST", `/api/v1/departments/${own}/environments/dev/eservices`, {
+      name: names[own],
+      spec: spec("registry.gov.example/pa/web:1.0.0"),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // The other department's e-service, made by the platform (the caller has no role there).
+    await env.admin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: names[other], namespace: `${other}-dev` },
+      spec: spec("registry.gov.example/pb/web:1.0.0"),
+    });
+    // Each department's counts for a month long past, as the controller stores them.
+    const store = (dept: string, months: string) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: `govhost-traffic-${dept}`, namespace: "govhost-system" },
+      data: { months, baselines: "{}" },
+    });
+    const counts = (dept: string) =>
+      JSON.stringify({
+        [period]: {
+          [`${dept}-dev/${names[dept]}`]: {
+            requests: 20,
+            serverErrors: 0,
+            started: 8,
+            completed: completed[dept],
+            latency: {},
+          },
+        },
+      });
+    for (const dept of [own, other]) await env.admin.create(store(dept, counts(dept)));
+    try {
+      const ranking = async (role: Role) => {
+        const response = await call(role, "GET", `/api/v1/scorecards?period=${period}`);
+        expect(response.status, JSON.stringify(response.body)).toBe(200);
+        return response.body as {
+          departments: { department: string; rank: number | null; unavailable?: string }[];
+          serviceClusters: { cluster: string }[];
+        };
+      };
+      const central = await ranking("operator");
+      const standings = central.departments.filter((d) => d.department === own || d.department === other);
+      // own met its one measured target, other missed it: own ranks above other.
+      expect(standings).toEqual([
+        expect.objectContaining({
+          department: own,
+          targetsMeasured: 1,
+          targetsMet: 1,
+          scorePercent: 100,
+          missingTargets: 0,
+        }),
+        expect.objectContaining({
+          department: other,
+          targetsMeasured: 1,
+          targetsMet: 0,
+          scorePercent: 0,
+          missingTargets: 1,
+        }),
+      ]);
+      expect(standings[0]?.rank).toBeLessThan(standings[1]?.rank as number);
+      expect(central.serviceClusters.find((c) => c.cluster === cluster)).toEqual({
+        cluster,
+        eservices: 2,
+        departments: 2,
+        requests: 40,
+        started: 16,
+        completed: 9,
+        completionRatePercent: (100 * 9) / 16,
+        probes: 0,
+        probesDown: 0,
+        availabilityPercent: null,
+        missingTargets: 1,
+      });
+      expect((await ranking("auditor")).departments.map((d) => d.department)).toEqual(
+        expect.arrayContaining([own, other]),
+      );
+      // A department's own people see a ranking of their department only; finance reads no e-services.
+      const mine = await ranking("admin");
+      expect(mine.departments.map((d) => d.department)).toEqual([own]);
+      expect(mine.serviceClusters.find((c) => c.cluster === cluster)).toMatchObject({
+        eservices: 1,
+        completed: 6,
+      });
+      for (const role of ["finance", "outsider"] as const) {
+        const refused = await call(role, "GET", `/api/v1/scorecards?period=${period}`);
+        expect(refused.status).toBe(403);
+        expect(refused.type).toContain("application/problem+json");
+      }
+      // A store that cannot be read is that department's note, not the whole ranking's failure.
+      const stored = await env.admin.get<KubeObject>(
+        resources.configMap,
+        `govhost-traffic-${other}`,
+        "govhost-system",
+      );
+      await env.admin.replace({ ...stored, data: { months: "{" } } as KubeObject);
+      const broken = (await ranking("operator")).departments.find((d) => d.department === other);
+      expect(broken?.rank).toBeNull();
+      expect(broken?.unavailable).toContain("not JSON");
+    } finally {
+      for (const dept of [own, other])
+        await env.admin.delete(resources.configMap, `govhost-traffic-${dept}`, "govhost-system");
+      await env.admin.delete(resources.eservice, names[own] as string, `${own}-dev`);
+      await env.admin.delete(resources.eservice, names[other] as string, `${other}-dev`);
     }
   });
 
