@@ -12,7 +12,7 @@ import {
 
 // The citizen-facing directory of e-services: public e-services that are exposed now, with what a citizen
 // is told about each (department, service cluster, address, accessibility standard and last scan, this
-// month's availability). The
+// month's availability and satisfaction). The
 // public JSON catalogue (/api/v1/service-clusters) and the public pages (pages/) both read it.
 
 export interface LocalisedName {
@@ -32,8 +32,8 @@ export interface DirectoryEntry {
   standard: string;
   /** When the accessibility scan that let it be exposed ran. */
   scannedAt?: string;
-  /** Its availability in a month, from the platform's probe (absent until it has been probed). */
-  availability?: PublicFigure;
+  /** Its availability (the platform's probe) and satisfaction (citizens' ratings) in a month; absent before either. */
+  figures?: PublicFigure;
 }
 
 export interface Directory {
@@ -73,7 +73,7 @@ export function buildDirectory(
         url: es.status.url,
         standard: es.spec.accessibility?.standard ?? es.status.accessibility?.standard ?? "",
         ...(es.status.accessibility?.scannedAt ? { scannedAt: es.status.accessibility.scannedAt } : {}),
-        ...(figures[`${namespace}/${name}`] ? { availability: figures[`${namespace}/${name}`] } : {}),
+        ...(figures[`${namespace}/${name}`] ? { figures: figures[`${namespace}/${name}`] } : {}),
       },
     ]);
   }

@@ -92,6 +92,15 @@ export const problems = {
       detail: `The measurements of ${department}'s e-services cannot be read as stored (${why}); no figure is given rather than a wrong one`,
       fix: "Retry later; platform operators: see the controller's log (components traffic and availability) and docs/performance.md",
     }),
+  /** A department's feedback store is in a form the API cannot read (it is left as it is). */
+  feedbackUnavailable: (why: string) =>
+    new ProblemError({
+      type: "feedback-unavailable",
+      title: "Feedback cannot be recorded now",
+      status: 503,
+      detail: `Feedback for this e-service cannot be recorded or read now (${why}); nothing was changed`,
+      fix: "Try again later; platform operators: see docs/performance.md (Satisfaction)",
+    }),
   /** The request does not match the schema (the OpenAPI document's). */
   invalid: (detail: string, field: string, fix: string) =>
     new ProblemError({ type: "invalid-request", title: "Invalid request", status: 400, detail, field, fix }),

@@ -32,6 +32,7 @@ import { budgetRoutes } from "./routes/budget.ts";
 import { catalogueRoutes } from "./routes/catalogue.ts";
 import { departmentRoutes } from "./routes/departments.ts";
 import { eserviceRoutes } from "./routes/eservices.ts";
+import { feedbackRoutes } from "./routes/feedback.ts";
 import { performanceRoutes } from "./routes/performance.ts";
 import { policyReportRoutes } from "./routes/policy-reports.ts";
 import { rateCardRoutes } from "./routes/rate-card.ts";
@@ -403,6 +404,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(rateCardRoutes(deps));
       await api.register(sharedServiceRoutes(deps));
       await api.register(serviceClusterRoutes(directory));
+      await api.register(feedbackRoutes(deps, directory));
       await api.register(auditRoutes(deps));
     },
     { prefix: "/api/v1" },

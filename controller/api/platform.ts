@@ -1,3 +1,4 @@
+import { feedbackNamespace } from "../../lib/performance/feedback-store.ts";
 import {
   type BaselineSettings,
   baselineManifests,
@@ -12,12 +13,14 @@ import {
   accessibilityApproversGroup,
   catalogueReaderRole,
   controllerClusterRole,
+  controllerFeedbackRole,
   controllerIdentity,
   controllerLeaseRole,
   controllerTenantRole,
   platformGroups,
   platformRoleClusterRoles,
   portalApiClusterRole,
+  portalApiFeedbackRole,
   portalApiIdentity,
   portalApiImpersonationRole,
   portalApiReportsRole,
@@ -233,6 +236,37 @@ export function platformManifests(options: {
           namespace: portalApiIdentity.namespace,
         },
       ],
+    },
+    namespace(feedbackNamespace, { "pod-security.kubernetes.io/enforce": "restricted" }),
+    portalApiFeedbackRole,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: portalApiFeedbackRole.metadata.name, namespace: feedbackNamespace, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: portalApiFeedbackRole.metadata.name,
+      },
+      subjects: [
+        {
+          kind: "ServiceAccount",
+          name: portalApiIdentity.serviceAccount,
+          namespace: portalApiIdentity.namespace,
+        },
+      ],
+    },
+    controllerFeedbackRole,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: controllerFeedbackRole.metadata.name, namespace: feedbackNamespace, labels: partOf },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: controllerFeedbackRole.metadata.name,
+      },
+      subjects: [subject],
     },
     controllerLeaseRole,
     {

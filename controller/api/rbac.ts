@@ -2,6 +2,7 @@
 // their own namespaces (through RoleBindings, never ClusterRoleBindings), and the controller's own
 // least-privilege role. Installed by the platform (infra/ or the local installer).
 
+import { feedbackNamespace } from "../../lib/performance/feedback-store.ts";
 import { apiGateway } from "./api-gateway.ts";
 
 const read = ["get", "list", "watch"];
@@ -257,6 +258,26 @@ export const portalApiReportsRole = {
   kind: "Role",
   metadata: { name: "govhost-portal-api-reports", namespace: portalApiIdentity.namespace },
   rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+};
+
+/**
+ * The portal API keeps citizens' ratings and comments (`govhost-feedback-<dept>`) in a namespace where
+ * nothing else lives, so writing them gives it no way to change the controller's stores
+ * (docs/performance.md, "Satisfaction").
+ */
+export const portalApiFeedbackRole = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "Role",
+  metadata: { name: "govhost-portal-api-feedback", namespace: feedbackNamespace },
+  rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] }],
+};
+
+/** The controller lists the departments' ratings stores (small; not the comments) for the public figures. */
+export const controllerFeedbackRole = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "Role",
+  metadata: { name: "govhost-controller-ratings", namespace: feedbackNamespace },
+  rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
 };
 
 /** The shared services catalogue is public inside the platform: every signed-in user may browse it. */

@@ -11,12 +11,6 @@ import {
   type LastProbe,
   readAvailabilityStore,
 } from "../../lib/performance/availability-store.ts";
-import {
-  type PublicFigures,
-  publicAvailability,
-  publicFiguresData,
-  publicFiguresName,
-} from "../../lib/performance/public-figures.ts";
 import { labels } from "../api/group.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import {
@@ -27,6 +21,7 @@ import {
   probeEntrances,
   recordProbes,
 } from "./availability-probing.ts";
+import { PublicFiguresWriter, publicFiguresOf, readAllRatings } from "./public-figures.ts";
 
 // The platform's synthetic probe: every interval, the leader asks each public e-service for its home page
 // as a citizen would, over HTTPS through an ingress controller pod (its host name as SNI and Host), and
@@ -58,10 +53,7 @@ export class AvailabilityProber {
   private readonly stores = new Map<string, { object: KubeObject; months: AvailabilityMonths }>();
   private readonly rounds: Counter;
   private round = 0;
-  /** The public figures as last written (JSON), so an unchanged round writes nothing. */
-  private published: string | undefined;
-  private publicFigures: PublicFigures = {};
-  private publishedObject: KubeObject | undefined;
+  private readonly publicFigures: PublicFiguresWriter;
   private readonly settings: AvailabilityProberSettings;
   private readonly deps: AvailabilityProberDeps;
 
@@ -75,6 +67,7 @@ export class AvailabilityProber {
       registers: [deps.registry],
     });
     registerProbeMetrics(deps.registry, () => this.stores);
+    this.publicFigures = new PublicFiguresWriter(deps.client);
   }
 
   async probeOnce(): Promise<void> {
@@ -126,51 +119,13 @@ export class AvailabilityProber {
     this.rounds.inc({ outcome: failed === 0 ? "stored" : "partly-stored" });
   }
 
-  /**
-   * This month's availability of every public e-service, for the public catalogue: from the stores as
-   * written; a department whose store could not be written this round keeps the figures published before.
-   */
+  /** The public catalogue's figures of every public e-service, from the stores as written this round. */
   private async publish(public_: ProbedEService[], month: string): Promise<void> {
-    const figures: PublicFigures = {};
-    for (const eservice of public_) {
-      const key = `${eservice.namespace}/${eservice.name}`;
-      const stored = this.stores.get(eservice.department);
-      const counts = stored?.months[month]?.[key];
-      const previous = this.publicFigures[key];
-      if (stored && counts && counts.up + counts.down > 0)
-        figures[key] = {
-          period: month,
-          availabilityPercent: publicAvailability(counts.up, counts.up + counts.down),
-        };
-      else if (!stored && previous) figures[key] = previous;
-    }
-    const data = publicFiguresData(figures);
-    const text = JSON.stringify(data);
-    if (text === this.published) return;
-    const { client } = this.deps;
-    const namespace = controllerIdentity.namespace;
-    try {
-      const current =
-        this.publishedObject ??
-        (await client.find<KubeObject>(resources.configMap, publicFiguresName, namespace));
-      this.publishedObject = current
-        ? await client.replace<KubeObject>({ ...current, data } as KubeObject)
-        : await client.create<KubeObject>({
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: {
-              name: publicFiguresName,
-              namespace,
-              labels: { [labels.managedBy]: "govhost", "govhost.io/component": "performance" },
-            },
-            data,
-          } as KubeObject);
-    } catch (error) {
-      this.publishedObject = undefined;
-      throw error;
-    }
-    this.published = text;
-    this.publicFigures = figures;
+    const ratings = await readAllRatings(this.deps.client, this.deps.log);
+    const months = (department: string) => this.stores.get(department)?.months;
+    await this.publicFigures.write(
+      publicFiguresOf(public_, month, months, ratings, this.publicFigures.current),
+    );
   }
 
   private async store(department: string, outcomes: ProbeOutcome[], month: string): Promise<void> {

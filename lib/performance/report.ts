@@ -1,4 +1,5 @@
 import type { LastProbe, ProbeCounts } from "./availability-store.ts";
+import { type RatingCounts, satisfactionOf } from "./feedback-store.ts";
 import { latencyQuantile } from "./latency.ts";
 import { emptyCounts, type TrafficCounts } from "./traffic-store.ts";
 
@@ -50,6 +51,10 @@ export interface PerformanceFigures {
   probesDown: number;
   /** Probes answered (2xx/3xx) / probes × 100; null when it was not probed. */
   availabilityPercent: number | null;
+  /** Citizens' ratings sent through the feedback endpoint. */
+  ratings: number;
+  /** Ratings of 4 or 5 ÷ ratings × 100; null with none. */
+  satisfactionPercent: number | null;
 }
 
 export interface CostFigures {
@@ -63,7 +68,7 @@ export interface CostFigures {
 const notMeasured: Partial<Record<TargetName, string>> = {
   digitalTakeUpPercent:
     "needs the transactions made through other channels, which govhost does not receive yet",
-  satisfactionPercent: "the feedback endpoint is not built yet",
+  satisfactionPercent: "no citizen rated the e-service in the period",
   availabilityPercent: "the e-service was not probed in the period (it was not public, or probing is off)",
 };
 
@@ -73,7 +78,9 @@ const atMost: ReadonlySet<TargetName> = new Set(["p95ResponseMilliseconds"]);
 export function performanceFigures(
   counts: TrafficCounts | undefined,
   probes?: Pick<ProbeCounts, "up" | "down">,
+  ratings?: RatingCounts,
 ): PerformanceFigures {
+  const satisfaction = satisfactionOf(ratings);
   const c = counts ?? emptyCounts();
   const probed = (probes?.up ?? 0) + (probes?.down ?? 0);
   const p95 = latencyQuantile(c.latency, 0.95);
@@ -89,6 +96,8 @@ export function performanceFigures(
     probes: probed,
     probesDown: probes?.down ?? 0,
     availabilityPercent: probed > 0 ? (100 * (probes?.up ?? 0)) / probed : null,
+    ratings: satisfaction.ratings,
+    satisfactionPercent: satisfaction.satisfiedPercent,
   };
 }
 
@@ -116,6 +125,8 @@ function actualOf(target: TargetName, figures: PerformanceFigures): number | nul
       return figures.p95Milliseconds;
     case "availabilityPercent":
       return figures.availabilityPercent;
+    case "satisfactionPercent":
+      return figures.satisfactionPercent;
     default:
       return null;
   }
@@ -168,9 +179,10 @@ export function eserviceReport(input: {
   targets?: Targets;
   counts?: TrafficCounts;
   probes?: ProbeCounts;
+  ratings?: RatingCounts;
   statement?: StatementCost;
 }): EServiceReport {
-  const figures = performanceFigures(input.counts, input.probes);
+  const figures = performanceFigures(input.counts, input.probes, input.ratings);
   const { statement } = input;
   const amountOf = (s: StatementCost) =>
     s.lines

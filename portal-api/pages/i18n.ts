@@ -68,6 +68,9 @@ const messages = {
     availability: "Availability",
     availabilityIn: (percent: string, month: string) =>
       `${percent} of the platform's checks answered in ${month}`,
+    satisfaction: "Satisfaction",
+    satisfactionIn: (percent: string, ratings: number, month: string) =>
+      `${percent} of ${ratings === 1 ? "1 rating" : `${ratings} ratings`} satisfied or very satisfied in ${month}`,
     notMeasured: "Not measured yet",
     useService: "Use this e-service",
     backToCatalogue: "All e-services",
@@ -343,6 +346,9 @@ const messages = {
     notScanned: "未有記錄",
     availability: "可用率",
     availabilityIn: (percent: string, month: string) => `${month}平台檢查的回應率為 ${percent}`,
+    satisfaction: "滿意度",
+    satisfactionIn: (percent: string, ratings: number, month: string) =>
+      `${month}共 ${ratings} 個評分，其中 ${percent} 表示滿意或非常滿意`,
     notMeasured: "尚未量度",
     useService: "使用此電子服務",
     backToCatalogue: "所有電子服務",

@@ -138,12 +138,21 @@ export function pageRoutes(directory: EServiceDirectory, settings: PageSettings)
               scannedAt: entry.scannedAt
                 ? formatDateTime(entry.scannedAt, locale, settings.timeZone)
                 : undefined,
-              availability: entry.availability
-                ? messagesFor(locale).availabilityIn(
-                    formatPercent(entry.availability.availabilityPercent, locale),
-                    formatMonth(entry.availability.period, locale),
-                  )
-                : undefined,
+              availability:
+                entry.figures?.availabilityPercent !== undefined
+                  ? messagesFor(locale).availabilityIn(
+                      formatPercent(entry.figures.availabilityPercent, locale),
+                      formatMonth(entry.figures.period, locale),
+                    )
+                  : undefined,
+              satisfaction:
+                entry.figures?.satisfactionPercent !== undefined
+                  ? messagesFor(locale).satisfactionIn(
+                      formatPercent(entry.figures.satisfactionPercent, locale),
+                      entry.figures.ratings ?? 0,
+                      formatMonth(entry.figures.period, locale),
+                    )
+                  : undefined,
             },
           });
         },

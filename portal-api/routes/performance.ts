@@ -14,6 +14,12 @@ import {
   readAvailabilityStore,
 } from "../../lib/performance/availability-store.ts";
 import {
+  feedbackNamespace,
+  type RatingMonths,
+  ratingsStoreName,
+  readRatingsStore,
+} from "../../lib/performance/feedback-store.ts";
+import {
   type DepartmentMonth,
   rankDepartments,
   serviceClusterFigures,
@@ -74,6 +80,8 @@ const Figures = Type.Object({
   }),
   probesDown: Type.Integer({ description: "Of those, not answered 2xx or 3xx in time" }),
   availabilityPercent: Nullable(Type.Number({ description: "(probes − probesDown) / probes × 100" })),
+  ratings: Type.Integer({ description: "Citizens' ratings through the e-service's feedback endpoint" }),
+  satisfactionPercent: Nullable(Type.Number({ description: "Ratings of 4 or 5 ÷ ratings × 100" })),
 });
 
 const LastProbe = Type.Object(
@@ -209,6 +217,8 @@ const scorecardColumns = [
   "probes",
   "probesDown",
   "availabilityPercent",
+  "ratings",
+  "satisfactionPercent",
   "currency",
   "costMinor",
   "costPerCompletedTransactionMinor",
@@ -400,25 +410,25 @@ async function departmentReports(
   return reports;
 }
 
-/** What the controller measured for the department: the ingress's counts and the probes. */
+/** What was measured for the department: the ingress's counts, the probes (the controller's) and ratings. */
 async function measuredOf(
   deps: ApiDependencies,
   dept: string,
-): Promise<{ traffic: DepartmentTraffic; availability: AvailabilityMonths }> {
-  const [trafficStore, availabilityStore] = await Promise.all(
-    [trafficStoreName(dept), availabilityStoreName(dept)].map((name) =>
-      deps.kube.find<KubeObject & { data?: Record<string, string> }>(
-        resources.configMap,
-        name,
-        controllerIdentity.namespace,
-      ),
-    ),
-  );
+): Promise<{ traffic: DepartmentTraffic; availability: AvailabilityMonths; ratings: RatingMonths }> {
+  const find = (name: string, namespace: string) =>
+    deps.kube.find<KubeObject & { data?: Record<string, string> }>(resources.configMap, name, namespace);
+  const [trafficStore, availabilityStore, feedbackStore] = await Promise.all([
+    find(trafficStoreName(dept), controllerIdentity.namespace),
+    find(availabilityStoreName(dept), controllerIdentity.namespace),
+    find(ratingsStoreName(dept), feedbackNamespace),
+  ]);
   const traffic = readTrafficStore(trafficStore?.data);
   if (traffic instanceof Error) throw problems.trafficUnavailable(dept, traffic.message);
   const availability = readAvailabilityStore(availabilityStore?.data);
   if (availability instanceof Error) throw problems.trafficUnavailable(dept, availability.message);
-  return { traffic, availability };
+  const ratings = readRatingsStore(feedbackStore?.data);
+  if (ratings instanceof Error) throw problems.trafficUnavailable(dept, ratings.message);
+  return { traffic, availability, ratings };
 }
 
 /** One e-service's month from its department's traffic counts, probes and statement. */
@@ -428,6 +438,7 @@ function reportOf(
   month: {
     traffic: DepartmentTraffic;
     availability: AvailabilityMonths;
+    ratings: RatingMonths;
     period: string;
     statement: StatementCost | undefined;
   },
@@ -435,12 +446,14 @@ function reportOf(
   const key = `${es.metadata.namespace}/${es.metadata.name}`;
   const counts = month.traffic.months[month.period]?.[key];
   const probes = month.availability[month.period]?.[key];
+  const ratings = month.ratings[month.period]?.[key];
   return eserviceReport({
     environment,
     eservice: es.metadata.name as string,
     ...(es.spec.targets ? { targets: es.spec.targets } : {}),
     ...(counts ? { counts } : {}),
     ...(probes ? { probes } : {}),
+    ...(ratings ? { ratings } : {}),
     ...(month.statement ? { statement: month.statement } : {}),
   });
 }

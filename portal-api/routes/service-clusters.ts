@@ -15,17 +15,23 @@ const ServiceClusters = Type.Object({
           department: Type.String(),
           displayName: DisplayName,
           url: Type.String({ description: "Where citizens reach the e-service" }),
-          availability: Type.Optional(
+          figures: Type.Optional(
             Type.Object(
               {
                 period: Type.String({ description: "Calendar month, YYYY-MM" }),
-                percent: Type.Number({
-                  description: "The platform's probes answered ÷ probes × 100, one decimal, rounded down",
-                }),
+                availabilityPercent: Type.Optional(
+                  Type.Number({
+                    description: "The platform's probes answered ÷ probes × 100, one decimal, rounded down",
+                  }),
+                ),
+                satisfactionPercent: Type.Optional(
+                  Type.Number({
+                    description: "Citizens' ratings of 4 or 5 ÷ ratings × 100, one decimal, rounded down",
+                  }),
+                ),
+                ratings: Type.Optional(Type.Integer({ description: "How many ratings" })),
               },
-              {
-                description: "Its availability in the latest month it was probed (absent until it has been)",
-              },
+              { description: "The month's figures (absent until the e-service has been probed or rated)" },
             ),
           ),
         }),
@@ -61,14 +67,12 @@ export function serviceClusterRoutes(directory: EServiceDirectory): FastifyPlugi
         return {
           items: clusters.map(({ cluster, services }) => ({
             cluster,
-            services: services.map(({ name, department, displayName, url, availability }) => ({
+            services: services.map(({ name, department, displayName, url, figures }) => ({
               name,
               department,
               displayName,
               url,
-              ...(availability
-                ? { availability: { period: availability.period, percent: availability.availabilityPercent } }
-                : {}),
+              ...(figures ? { figures } : {}),
             })),
           })),
         };

@@ -60,6 +60,8 @@ interface PerformanceBody {
     probes: number;
     probesDown: number;
     availabilityPercent: number | null;
+    ratings: number;
+    satisfactionPercent: number | null;
   };
   lastProbe: { at: string; up: boolean; result: string } | null;
   cost: { amountMinor: number; perCompletedTransactionMinor: number | null } | null;
@@ -82,8 +84,32 @@ async function performance(): Promise<PerformanceBody> {
 }
 
 /** What the ingress counted (the probes go on meanwhile). */
-const trafficOf = ({ probes, probesDown, availabilityPercent, ...traffic }: PerformanceBody["figures"]) =>
-  traffic;
+const trafficOf = ({
+  probes,
+  probesDown,
+  availabilityPercent,
+  ratings,
+  satisfactionPercent,
+  ...traffic
+}: PerformanceBody["figures"]) => traffic;
+
+/** visa-status in the public catalogue (the portal API's JSON). */
+async function catalogueEntry() {
+  const catalogue = JSON.parse((await callApi("GET", "/service-clusters")).body) as {
+    items: {
+      services: {
+        name: string;
+        figures?: {
+          period: string;
+          availabilityPercent?: number;
+          satisfactionPercent?: number;
+          ratings?: number;
+        };
+      }[];
+    }[];
+  };
+  return catalogue.items.flatMap((c) => c.services).find((e) => e.name === "visa-status");
+}
 
 const conditionOf = (es: EServiceObject | undefined, type: string) =>
   es?.status?.conditions?.find((c) => c.type === type);
@@ -407,13 +433,10 @@ describe("an e-service on the real node", () => {
     );
     // The public catalogue shows the month's availability too (one decimal, rounded down).
     const shown = await eventually("the catalogue's availability below 100 %", async () => {
-      const catalogue = JSON.parse((await callApi("GET", "/service-clusters")).body) as {
-        items: { services: { name: string; availability?: { period: string; percent: number } }[] }[];
-      };
-      const availability = catalogue.items
-        .flatMap((c) => c.services)
-        .find((e) => e.name === "visa-status")?.availability;
-      return availability && availability.percent < 100 ? availability : undefined;
+      const figures = (await catalogueEntry())?.figures;
+      return figures?.availabilityPercent !== undefined && figures.availabilityPercent < 100
+        ? figures
+        : undefined;
     });
     expect(shown.period).toBe(down.period);
     const metrics = await (await fetch(`http://127.0.0.1:${platform.controller.port}/metrics`)).text();
@@ -434,6 +457,73 @@ describe("an e-service on the real node", () => {
     });
     expect(back.figures.probesDown).toBeGreaterThanOrEqual(probesDown);
     expect(back.lastProbe?.result).toBe("HTTP 200");
+  });
+
+  it("takes citizens' ratings of the public e-service, anonymously and rate-limited, and reports satisfaction", {
+    timeout: 120_000,
+  }, async () => {
+    const base = `/departments/${dept}/environments/prod/eservices/visa-status`;
+    const rate = async (body: unknown) => {
+      const response = await fetch(`${api?.url}/api/v1${base}/feedback`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const outOfRange = await rate({ rating: 6 });
+    expect(outOfRange.status).toBe(400);
+    expect(outOfRange.body).toMatchObject({ field: "body.rating" });
+    expect(await rate({ rating: 5, comment: "Quick and clear" })).toEqual({
+      status: 201,
+      body: { recorded: true, commentKept: true },
+    });
+    expect(await rate({ rating: 4 })).toEqual({ status: 201, body: { recorded: true, commentKept: false } });
+    expect((await rate({ rating: 2, comment: "  The upload failed twice  " })).status).toBe(201);
+    const spam = await rate({ rating: 1, comment: "http://a.example http://b.example http://c.example" });
+    expect(spam.status).toBe(400);
+    expect(spam.body).toMatchObject({ field: "body.comment" });
+    // Five tries an hour from one address for one e-service: the sixth is refused, valid or not.
+    const limited = await rate({ rating: 5 });
+    expect(limited.status).toBe(429);
+
+    const feedback = await callApi("GET", `${base}/feedback`);
+    expect(feedback.status, feedback.body).toBe(200);
+    const read = JSON.parse(feedback.body) as { satisfiedPercent: number };
+    expect(read).toMatchObject({
+      ratings: 3,
+      distribution: [0, 1, 0, 1, 1],
+      comments: [
+        { rating: 2, text: "The upload failed twice" },
+        { rating: 5, text: "Quick and clear" },
+      ],
+    });
+    expect(read.satisfiedPercent).toBeCloseTo((100 * 2) / 3, 10);
+    // Nothing about who sent them is kept.
+    for (const store of [`govhost-ratings-${dept}`, `govhost-comments-${dept}`]) {
+      const stored = await admin.get<KubeObject & { data: Record<string, string> }>(
+        resources.configMap,
+        store,
+        "govhost-feedback",
+      );
+      expect(JSON.stringify(stored.data)).not.toMatch(/127\.0\.0\.1|::1|undici|node/);
+    }
+
+    // The public catalogue shows it after the next probe round: 2 of 3, one decimal rounded down.
+    const shown = await eventually("the catalogue's satisfaction", async () => {
+      const figures = (await catalogueEntry())?.figures;
+      return figures?.ratings === 3 ? figures : undefined;
+    });
+    expect(shown.satisfactionPercent).toBe(66.6);
+    const report = await performance();
+    expect(report.figures).toMatchObject({ ratings: 3 });
+    expect(report.targets).toContainEqual({
+      target: "satisfactionPercent",
+      goal: 80,
+      actual: (100 * 2) / 3,
+      status: "missed",
+      difference: (100 * 2) / 3 - 80,
+    });
   });
 
   it("serves the exposed page through the ingress controller over TLS, and 404 once withdrawn", {

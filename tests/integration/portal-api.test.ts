@@ -353,8 +353,9 @@ describe("authorization matrix: every role x every route x own and other departm
       expect(csv.headers.get("content-type")).toContain("text/csv");
       const text = await csv.text();
       expect(text.split("\r\n")[0]).toMatch(/^department,period,environment,eservice,verdict,/);
-      // requests, serverErrors, started, completed, completion rate, p95, probes, probes down, availability.
-      expect(text).toContain(`${own},${period},dev,${eservice},no-targets,0,0,0,0,,,0,0,,HKD,1234,,`);
+      // requests, serverErrors, started, completed, completion rate, p95, probes, probes down, availability,
+      // ratings, satisfaction.
+      expect(text).toContain(`${own},${period},dev,${eservice},no-targets,0,0,0,0,,,0,0,,0,,HKD,1234,,`);
       const one = await call(
         "viewer",
         "GET",
@@ -492,6 +493,51 @@ describe("authorization matrix: every role x every route x own and other departm
         await env.admin.delete(resources.configMap, `govhost-traffic-${dept}`, "govhost-system");
       await env.admin.delete(resources.eservice, names[own] as string, `${own}-dev`);
       await env.admin.delete(resources.eservice, names[other] as string, `${other}-dev`);
+    }
+  });
+
+  it("shows an e-service's feedback to the department's own people only, and takes none for an unpublished one", async () => {
+    const eservice = uniqueName("fb");
+    const created = await call("admin", "POST", `/api/v1/departments/${own}/environments/dev/eservices`, {
+      ...eserviceBody(eservice),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const path = (dept: string) =>
+      `/api/v1/departments/${dept}/environments/dev/eservices/${eservice}/feedback`;
+    try {
+      for (const role of ["admin", "developer", "viewer"] as const) {
+        const read = await call(role, "GET", path(own));
+        expect(read.status, JSON.stringify(read.body)).toBe(200);
+        expect(read.body).toMatchObject({
+          eservice,
+          ratings: 0,
+          satisfiedPercent: null,
+          distribution: [0, 0, 0, 0, 0],
+          retentionDays: 90,
+          comments: [],
+        });
+      }
+      // Platform-wide roles read satisfaction in the reports, not citizens' comments.
+      for (const role of ["operator", "auditor", "finance", "outsider"] as const) {
+        const refused = await call(role, "GET", path(own));
+        expect(refused.status, role).toBe(403);
+        expect(refused.type).toContain("application/problem+json");
+      }
+      expect((await call("admin", "GET", path(other))).status).toBe(403);
+      // Anyone may rate a public e-service; this one is internal, so there is nothing to rate.
+      for (const dept of [own, uniqueName("nx")]) {
+        const posted = await fetch(`${api.url}${path(dept)}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ rating: 5 }),
+        });
+        expect(posted.status).toBe(404);
+        expect(posted.headers.get("content-type")).toContain("application/problem+json");
+      }
+      for (const store of [`govhost-ratings-${own}`, `govhost-comments-${own}`])
+        expect(await env.admin.find(resources.configMap, store, "govhost-feedback")).toBeUndefined();
+    } finally {
+      await call("admin", "DELETE", `/api/v1/departments/${own}/environments/dev/eservices/${eservice}`);
     }
   });
 

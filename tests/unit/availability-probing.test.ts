@@ -13,12 +13,13 @@ import {
   probeEntrances,
   recordProbes,
 } from "../../controller/performance/availability-probing.ts";
+import { publicFiguresOf } from "../../controller/performance/public-figures.ts";
 import {
   type AvailabilityMonths,
   availabilityStoreData,
   readAvailabilityStore,
 } from "../../lib/performance/availability-store.ts";
-import { publicAvailability } from "../../lib/performance/public-figures.ts";
+import { publicPercent } from "../../lib/performance/public-figures.ts";
 import { eserviceReport, scorecard } from "../../lib/performance/report.ts";
 import { createPki } from "../../tools/cluster/pki.ts";
 
@@ -135,11 +136,35 @@ describe("what the availability probe decides", () => {
 
 describe("availability in the public catalogue", () => {
   it("is shown to one decimal, rounded down, so an e-service is never shown better than measured", () => {
-    expect(publicAvailability(1439, 1440)).toBe(99.9);
-    expect(publicAvailability(9999, 10_000)).toBe(99.9);
-    expect(publicAvailability(2, 3)).toBe(66.6);
-    expect(publicAvailability(5, 5)).toBe(100);
-    expect(publicAvailability(0, 5)).toBe(0);
+    expect(publicPercent(1439, 1440)).toBe(99.9);
+    expect(publicPercent(9999, 10_000)).toBe(99.9);
+    expect(publicPercent(2, 3)).toBe(66.6);
+    expect(publicPercent(5, 5)).toBe(100);
+    expect(publicPercent(0, 5)).toBe(0);
+  });
+});
+
+describe("the public figures", () => {
+  const months: AvailabilityMonths = {
+    "2026-12": {
+      "immd-prod/visa": { up: 1439, down: 1, last: { at, up: true, result: "HTTP 200" } },
+    },
+  };
+  it("give each public e-service's availability and satisfaction this month, rounded down", () => {
+    const ratings = new Map([["immd", { "2026-12": { "immd-prod/permits": [1, 0, 0, 1, 1] } }]]);
+    expect(publicFiguresOf([visa, permits], "2026-12", () => months, ratings, {})).toEqual({
+      "immd-prod/visa": { period: "2026-12", availabilityPercent: 99.9 },
+      "immd-prod/permits": { period: "2026-12", satisfactionPercent: 66.6, ratings: 3 },
+    });
+  });
+
+  it("keep a department's availability published this month when its probes could not be stored", () => {
+    const previous = { "immd-prod/visa": { period: "2026-12", availabilityPercent: 97 } };
+    expect(publicFiguresOf([visa], "2026-12", () => undefined, new Map(), previous)).toEqual(previous);
+    // Not last month's: a new month starts without figures.
+    expect(publicFiguresOf([visa], "2027-01", () => undefined, new Map(), previous)).toEqual({});
+    // And an e-service no longer public is no longer shown.
+    expect(publicFiguresOf([], "2026-12", () => months, new Map(), previous)).toEqual({});
   });
 });
 

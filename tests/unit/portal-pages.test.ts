@@ -241,15 +241,26 @@ describe("an e-service's page", () => {
     expect(zh.body).toContain('hreflang="en" href="/eservices/immd-prod/visa-status"');
   });
 
-  it("shows this month's availability from the platform's probe, or that it is not measured yet", async () => {
+  it("shows this month's availability and satisfaction, or that they are not measured yet", async () => {
     eservices = [eservice("immd-prod", "visa-status"), eservice("immd-prod", "permits")];
-    publicFigures = { "immd-prod/visa-status": { period: "2026-12", availabilityPercent: 99.8 } };
+    publicFigures = {
+      "immd-prod/visa-status": {
+        period: "2026-12",
+        availabilityPercent: 99.8,
+        satisfactionPercent: 66.6,
+        ratings: 3,
+      },
+    };
     const en = await get("/eservices/immd-prod/visa-status");
     expect(en.body).toMatch(
       /<dt class="text-bold">Availability<\/dt>\s*<dd[^>]*>99\.8% of the platform&#39;s checks answered in December 2026<\/dd>/,
     );
+    expect(en.body).toMatch(
+      /<dt class="text-bold">Satisfaction<\/dt>\s*<dd[^>]*>66\.6% of 3 ratings satisfied or very satisfied in December 2026<\/dd>/,
+    );
     const zh = await get("/zh-Hant/eservices/immd-prod/visa-status");
     expect(zh.body).toContain("2026年12月平台檢查的回應率為 99.8%");
+    expect(zh.body).toContain("2026年12月共 3 個評分，其中 66.6% 表示滿意或非常滿意");
     const unprobed = await get("/eservices/immd-prod/permits");
     expect(unprobed.body).toMatch(
       /<dt class="text-bold">Availability<\/dt>\s*<dd[^>]*>Not measured yet<\/dd>/,
@@ -338,9 +349,9 @@ describe("around the pages", () => {
     });
     publicFigures = { "immd-prod/visa-status": { period: "2026-12", availabilityPercent: 97.5 } };
     const probed = JSON.parse((await get("/api/v1/service-clusters", "application/json")).body) as {
-      items: { services: { availability?: unknown }[] }[];
+      items: { services: { figures?: unknown }[] }[];
     };
-    expect(probed.items[0]?.services[0]?.availability).toEqual({ period: "2026-12", percent: 97.5 });
+    expect(probed.items[0]?.services[0]?.figures).toEqual({ period: "2026-12", availabilityPercent: 97.5 });
   });
 });
 
