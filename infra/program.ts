@@ -49,6 +49,7 @@ export function platformProgram(overrides: Record<string, string> = {}) {
       egressAllowlist: config.getObject<string[]>("egressAllowlist") ?? [],
     },
     ingressControllerNamespace: config.get("ingressNamespace") ?? platformDefaults.ingressControllerNamespace,
+    trustedProxies: config.getObject<string[]>("trustedProxies") ?? [],
     images: {
       controller: config.get("controllerImage") ?? image,
       portalApi: config.get("portalApiImage") ?? image,

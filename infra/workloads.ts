@@ -34,6 +34,11 @@ export interface WorkloadSettings {
   serviceMonitor: boolean;
   /** Where cluster DNS answers when it is not kube-dns pods (the local cloud's CoreDNS on the node address). */
   clusterDnsCidrs?: pulumi.Input<string[]>;
+  /**
+   * The ingress controller pods' addresses (CIDRs): the portal API reads the client's address from their
+   * X-Forwarded-For, so its per-address limits are per citizen (GOVHOST_API_TRUSTED_PROXIES).
+   */
+  trustedProxies?: string[];
 }
 
 const namespace = controllerIdentity.namespace;
@@ -294,6 +299,9 @@ export function workloadManifests(settings: WorkloadSettings): Manifest[] {
         { name: "GOVHOST_OIDC_CLIENT_ID", value: settings.oidc.clientId },
         { name: "GOVHOST_AUDIT_LOG", value: "/var/lib/govhost/audit.log" },
         ...(settings.oidc.allowHttpIssuer ? [{ name: "GOVHOST_OIDC_ALLOW_HTTP", value: "true" }] : []),
+        ...(settings.trustedProxies?.length
+          ? [{ name: "GOVHOST_API_TRUSTED_PROXIES", value: settings.trustedProxies.join(",") }]
+          : []),
         ...(web?.env ?? []),
       ],
       replicas: 1, // the audit log has a single writer, also during a rollout

@@ -123,6 +123,18 @@ export const portalApiSettings = {
       "Requests per minute per client: its verified identity, else its address (an unverified `Authorization` header counts as no token)",
     form: "a whole number from 1 to 10000000",
   },
+  trustedProxies: {
+    env: "GOVHOST_API_TRUSTED_PROXIES",
+    schema: Type.Array(
+      Type.String({
+        pattern: "^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)(/(3[0-2]|[12]?\\d))?$",
+      }),
+    ),
+    default: [],
+    description:
+      "The proxies in front of the API (the ingress controller's pods): from them the client's address is read from X-Forwarded-For, so per-address rate limits (anonymous callers, feedback) are per client; empty: the connecting address",
+    form: "a comma-separated list of IPv4 addresses or CIDRs",
+  },
   timeZone: timeZoneSetting(platformDefaults.timeZone),
   webUrl: {
     env: "GOVHOST_WEB_URL",
@@ -205,6 +217,7 @@ export function startSettings(config: PortalApiConfig): PortalApiSettings {
     host: config.host,
     port: config.port,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    trustedProxies: config.trustedProxies,
     timeZone: config.timeZone,
     ...(webSignInConfigured(config)
       ? {

@@ -53,6 +53,11 @@ export interface ApiOptions {
   logger?: boolean | Record<string, unknown>;
   /** Requests per minute per client: its verified identity, else its address. */
   rateLimitPerMinute?: number;
+  /**
+   * Addresses or CIDRs of the proxies in front of the API (the ingress controller's pods): from them the
+   * client's address is read from X-Forwarded-For, so per-address limits are per citizen, not per proxy.
+   */
+  trustedProxies?: string[];
   bodyLimitBytes?: number;
   /** How often anonymous traffic is summarised into the audit log (default one minute). */
   anonymousSummaryIntervalMs?: number;

@@ -108,6 +108,8 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
   const app = Fastify({
     logger: options.logger ?? { redact: ["req.headers.authorization", "req.headers.cookie"] },
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    // Only the named proxies' X-Forwarded-For is believed; anyone else's address is the connection's.
+    trustProxy: options.trustedProxies?.length ? options.trustedProxies : false,
     // Request ids are ours alone: a client-sent x-request-id is never used as one (see clientRequestId).
     requestIdHeader: false,
     genReqId: () => randomUUID(),

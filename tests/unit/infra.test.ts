@@ -1,12 +1,15 @@
+import { readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
 import { scannerBrowser } from "../../controller/api/scanner-browser.ts";
 import { type Cluster, defineCluster } from "../../infra/cluster.ts";
 import { GovhostPlatform } from "../../infra/platform.ts";
 import { defaultBaselineSettings } from "../../policies/admission.ts";
 import { baselineRules } from "../../policies/baseline.ts";
+import { nodeNetwork } from "../../tools/cluster/node/network.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 
 // The Pulumi program against Pulumi's own mocks: the resource graph it would create, checked for what the
@@ -63,6 +66,7 @@ async function build(mode: "local" | "existing"): Promise<Created[]> {
     },
     ...(mode === "local"
       ? {
+          trustedProxies: ["10.244.0.0/24"],
           api: { host: "api.gov.example", ingressClassName: "govhost" },
           web: {
             url: "https://api.gov.example",
@@ -201,6 +205,7 @@ describe("the Pulumi program's resource graph", () => {
       api.env.map((e: { name: string }) => [e.name, e]),
     );
     expect(env.get("GOVHOST_WEB_URL")?.value).toBe("https://api.gov.example");
+    expect(env.get("GOVHOST_API_TRUSTED_PROXIES")?.value).toBe("10.244.0.0/24");
     for (const [name, key] of [
       ["GOVHOST_WEB_CLIENT_SECRET", "client-secret"],
       ["GOVHOST_SESSION_KEY", "session-key"],
@@ -370,5 +375,12 @@ describe("the local stack's own cloud (no govhost:kubeconfig)", () => {
     expect(nodeless.resources.find((r) => r.type === "govhost:local:Cloud")?.inputs.node).toBe(false);
     expect(nodeless.resources.filter((r) => r.type === "govhost:local:Image")).toEqual([]);
     expect(nodeless.cluster.skipAwait).toBe(true);
+  });
+});
+
+describe("the local stack's settings", () => {
+  it("trusts as proxies exactly the local node's pod network, where the ingress controller's pods are", () => {
+    const stack = parse(readFileSync("Pulumi.local.yaml", "utf8")) as { config: Record<string, unknown> };
+    expect(stack.config["govhost:trustedProxies"]).toEqual([nodeNetwork.podCidr]);
   });
 });

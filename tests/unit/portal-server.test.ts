@@ -68,7 +68,7 @@ const records = () =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as AuditRecord);
 
-async function start(options: { rateLimitPerMinute?: number } = {}) {
+async function start(options: { rateLimitPerMinute?: number; trustedProxies?: string[] } = {}) {
   const kube = fakeKube(calls);
   app = await buildServer(
     {
@@ -83,7 +83,11 @@ async function start(options: { rateLimitPerMinute?: number } = {}) {
       timeZone: "Asia/Hong_Kong",
       rateCard: "govhost-default",
     },
-    { logger: false, rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000 },
+    {
+      logger: false,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
+      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+    },
   );
 }
 
@@ -235,6 +239,25 @@ describe("rate limits", () => {
           .statusCode,
       );
     expect(statuses.filter((s) => s === 429).length).toBe(10);
+  });
+
+  it("limit each client behind a trusted proxy by its forwarded address, and believe no one else's", async () => {
+    const burst = async (forwarded: (i: number) => string) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++)
+        statuses.push(
+          (await app.inject({ url: "/api/v1/departments", headers: { "x-forwarded-for": forwarded(i) } }))
+            .statusCode,
+        );
+      return statuses.filter((s) => s === 429).length;
+    };
+    // inject connects from 127.0.0.1: trusted, so two citizens behind it have 20 each.
+    await start({ rateLimitPerMinute: 20, trustedProxies: ["127.0.0.1/32"] });
+    expect(await burst((i) => `203.0.113.${i % 2}`)).toBe(0);
+    await app.close();
+    // Not trusted: whatever it forwards, it is one address.
+    await start({ rateLimitPerMinute: 20, trustedProxies: ["10.244.0.0/24"] });
+    expect(await burst((i) => `203.0.113.${i % 2}`)).toBe(10);
   });
 
   it("limit one user across all of their tokens", async () => {
