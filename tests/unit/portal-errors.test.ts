@@ -346,7 +346,10 @@ describe("the OpenAPI document", () => {
     const document = (await app.inject({ url: "/openapi.json" })).json() as {
       paths: Record<
         string,
-        Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+        Record<
+          string,
+          { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[] }
+        >
       >;
       components: { schemas: Record<string, unknown> };
     };
@@ -355,6 +358,14 @@ describe("the OpenAPI document", () => {
       Object.entries(item).map(([method, operation]) => ({ label: `${method} ${path}`, operation })),
     );
     expect(operations.length).toBeGreaterThanOrEqual(28);
+    // Exactly these are public: the catalogue and the feedback endpoint of public e-services.
+    const publicOperations = operations
+      .filter(({ operation }) => Array.isArray(operation.security) && operation.security.length === 0)
+      .map(({ label }) => label);
+    expect(publicOperations).toEqual([
+      "get /api/v1/service-clusters",
+      "post /api/v1/departments/{dept}/environments/{env}/eservices/{name}/feedback",
+    ]);
     for (const { label, operation } of operations) {
       const statuses = Object.keys(operation.responses);
       expect(
@@ -362,7 +373,8 @@ describe("the OpenAPI document", () => {
         label,
       ).toBe(true);
       expect(statuses, label).toEqual(expect.arrayContaining(["429", "500"]));
-      if (label !== "get /api/v1/service-clusters") expect(statuses, label).toContain("401");
+      // A public operation (security: []) answers no 401; every other one does.
+      if (!publicOperations.includes(label)) expect(statuses, label).toContain("401");
       for (const status of statuses.filter((s) => Number(s) >= 400))
         expect(Object.keys(operation.responses[status]?.content ?? {}), `${label} ${status}`).toEqual([
           "application/problem+json",
