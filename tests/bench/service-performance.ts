@@ -66,6 +66,8 @@ try {
       ...nodeApiGatewayControllerEnv,
       GOVHOST_A11Y_RETRY_MS: "3000",
       GOVHOST_TRAFFIC_INTERVAL_MS: String(intervalMs),
+      // The probe's own requests would be counted too; the comparison is of the load's requests only.
+      GOVHOST_PROBE_INTERVAL_MS: "0",
     },
   });
   const pid = controller.process.pid;

@@ -138,7 +138,9 @@ beforeAll(async () => {
     env: {
       GOVHOST_A11Y_RETRY_MS: "3000",
       GOVHOST_TRAFFIC_INTERVAL_MS: "1000",
-      GOVHOST_PROBE_INTERVAL_MS: "1000",
+      // The platform's own probes are requests too: off until the availability test, so the counting test
+      // sees only the requests it sends.
+      GOVHOST_PROBE_INTERVAL_MS: "0",
       GOVHOST_PROBE_GRACE_MS: "5000",
     },
   });
@@ -392,6 +394,8 @@ describe("an e-service on the real node", () => {
     const ca = readFileSync(platform.cloud.pki.caCert);
     const host = `visa-status.${domain}`;
     const base = `/departments/${dept}/environments/prod/eservices/visa-status`;
+    // The controller, restarted with the probe on (every second).
+    await platform.crashController(undefined, { GOVHOST_PROBE_INTERVAL_MS: "1000" });
     const targeted = await callApi("PATCH", base, { spec: { targets: { availabilityPercent: 99.9 } } });
     expect(targeted.status, targeted.body).toBe(200);
     // Serving: the probes answered so far are all up (the route was served before the grace period ended).

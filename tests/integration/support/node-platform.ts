@@ -24,8 +24,11 @@ export interface NodePlatform {
   controller: ControllerProcess;
   controllerKubeconfig: string;
   portalApiKubeconfig: string;
-  /** SIGKILLs the controller (a crash), runs `whileDown`, and starts it again with the same identity. */
-  crashController(whileDown?: () => Promise<void>): Promise<void>;
+  /**
+   * SIGKILLs the controller (a crash), runs `whileDown`, and starts it again with the same identity (and
+   * `env` over its settings from then on, when given).
+   */
+  crashController(whileDown?: () => Promise<void>, env?: Record<string, string>): Promise<void>;
   /** Stops the controller and the cloud; resolves to what the node's stop could not undo. */
   stop(): Promise<string[]>;
 }
@@ -56,12 +59,9 @@ export async function startNodePlatform(options: {
       baseline: localStackBaseline,
     });
     const admin = await KubeClient.fromKubeConfig(kubeConfigFrom(cloud.kubeconfig));
+    let env = { ...nodeDnsControllerEnv, ...nodeApiGatewayControllerEnv, ...options.env };
     const spawn = () =>
-      spawnController({
-        kubeconfig: controllerKubeconfig,
-        identity: options.identity,
-        env: { ...nodeDnsControllerEnv, ...nodeApiGatewayControllerEnv, ...options.env },
-      });
+      spawnController({ kubeconfig: controllerKubeconfig, identity: options.identity, env });
     const platform: NodePlatform = {
       dir,
       cloud,
@@ -70,9 +70,10 @@ export async function startNodePlatform(options: {
       controller: await spawn(),
       controllerKubeconfig,
       portalApiKubeconfig,
-      crashController: async (whileDown) => {
+      crashController: async (whileDown, changed) => {
         await platform.controller.kill();
         await whileDown?.();
+        env = { ...env, ...changed };
         platform.controller = await spawn();
       },
       stop: async () => {
