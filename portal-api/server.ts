@@ -55,7 +55,7 @@ const clientErrorTypes: Record<number, [string, string]> = {
   429: ["rate-limited", "Too many requests"],
 };
 
-/** Reads that are audited even when allowed: the audit trail itself and the finance data. */
+/** Reads that are audited even when allowed: the audit trail itself, the finance data, citizens' comments. */
 const sensitiveReads = new Set([
   "/api/v1/audit",
   "/api/v1/audit/verify",
@@ -63,6 +63,8 @@ const sensitiveReads = new Set([
   "/api/v1/departments/:dept/statements",
   "/api/v1/departments/:dept/statements/:period",
   "/api/v1/departments/:dept/budget",
+  // Citizens' comments: who read them is on record.
+  "/api/v1/departments/:dept/environments/:env/eservices/:name/feedback",
 ]);
 
 /** A client's x-request-id is kept only when it is a short plain token (it is never our request id). */

@@ -517,6 +517,19 @@ describe("authorization matrix: every role x every route x own and other departm
           comments: [],
         });
       }
+      // Who read the comments is on record (a sensitive read), with nothing of what they read.
+      const records = readFileSync(join(auditDir, "audit.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map(
+          (line) =>
+            JSON.parse(line) as { action: string; target: { name: string }; actor: { displayName: string } },
+        )
+        .filter(
+          (r) => r.action === "GET /api/v1/departments/:dept/environments/:env/eservices/:name/feedback",
+        );
+      expect(records.map((r) => r.actor.displayName)).toEqual(expect.arrayContaining(["Adm", "Dev", "View"]));
+      expect(records.every((r) => r.target.name === path(own))).toBe(true);
       // Platform-wide roles read satisfaction in the reports, not citizens' comments.
       for (const role of ["operator", "auditor", "finance", "outsider"] as const) {
         const refused = await call(role, "GET", path(own));
