@@ -528,7 +528,9 @@ describe("authorization matrix: every role x every route x own and other departm
         .filter(
           (r) => r.action === "GET /api/v1/departments/:dept/environments/:env/eservices/:name/feedback",
         );
-      expect(records.map((r) => r.actor.displayName)).toEqual(expect.arrayContaining(["Adm", "Dev", "View"]));
+      expect(records.map((r) => r.actor.displayName)).toEqual(
+        expect.arrayContaining(["admin", "developer", "viewer"]),
+      );
       expect(records.every((r) => r.target.name === path(own))).toBe(true);
       // Platform-wide roles read satisfaction in the reports, not citizens' comments.
       for (const role of ["operator", "auditor", "finance", "outsider"] as const) {
