@@ -11,7 +11,6 @@ import {
   type LastProbe,
   readAvailabilityStore,
 } from "../../lib/performance/availability-store.ts";
-import { labels } from "../api/group.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import {
   dueForProbe,
@@ -22,6 +21,7 @@ import {
   recordProbes,
 } from "./availability-probing.ts";
 import { PublicFiguresWriter, publicFiguresOf, readAllRatings } from "./public-figures.ts";
+import { writeStore } from "./store-object.ts";
 
 // The platform's synthetic probe: every interval, the leader asks each public e-service for its home page
 // as a citizen would, over HTTPS through an ingress controller pod (its host name as SNI and Host), and
@@ -139,24 +139,7 @@ export class AvailabilityProber {
       readAvailabilityStore((current as { data?: Record<string, string> } | undefined)?.data);
     if (stored instanceof Error) throw new Error(`${name}: ${stored.message}; left as it is`);
     const months = recordProbes(stored, outcomes, month);
-    const data = availabilityStoreData(months);
-    // The resourceVersion makes the write conditional: a store changed meanwhile is a 409, not overwritten.
-    const written = current
-      ? await client.replace<KubeObject>({ ...current, data } as KubeObject)
-      : await client.create<KubeObject>({
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: {
-            name,
-            namespace,
-            labels: {
-              [labels.managedBy]: "govhost",
-              [labels.department]: department,
-              "govhost.io/component": "performance",
-            },
-          },
-          data,
-        } as KubeObject);
+    const written = await writeStore(client, current, name, availabilityStoreData(months), department);
     this.stores.set(department, { object: written, months });
   }
 }

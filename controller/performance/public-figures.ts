@@ -18,6 +18,7 @@ import {
 import { labels } from "../api/group.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import type { ProbedEService } from "./availability-probing.ts";
+import { writeStore } from "./store-object.ts";
 import { eserviceKey } from "./traffic-counting.ts";
 
 // The figures the public catalogue shows beside each public e-service (this month's availability and
@@ -100,18 +101,7 @@ export class PublicFiguresWriter {
       this.written?.object ??
       (await this.client.find<KubeObject>(resources.configMap, publicFiguresName, namespace));
     try {
-      const object = current
-        ? await this.client.replace<KubeObject>({ ...current, data } as KubeObject)
-        : await this.client.create<KubeObject>({
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: {
-              name: publicFiguresName,
-              namespace,
-              labels: { [labels.managedBy]: "govhost", "govhost.io/component": "performance" },
-            },
-            data,
-          } as KubeObject);
+      const object = await writeStore(this.client, current, publicFiguresName, data);
       this.written = { text, object, figures };
     } catch (error) {
       // Read again next time (another leader may have written it meanwhile).

@@ -9,10 +9,10 @@ import {
   trafficStoreData,
   trafficStoreName,
 } from "../../lib/performance/traffic-store.ts";
-import { labels } from "../api/group.ts";
 import { controllerIdentity } from "../api/rbac.ts";
 import { readBounded } from "../runtime/bounded-body.ts";
 import { parsePrometheusText } from "./prometheus-text.ts";
+import { writeStore } from "./store-object.ts";
 import {
   type AttributedSeries,
   attribute,
@@ -170,35 +170,8 @@ export class TrafficCounter {
       this.stores.set(department, { object: current, traffic: stored });
       return;
     }
-    const written = await this.write(current, name, namespace, department, traffic);
+    const written = await writeStore(client, current, name, trafficStoreData(traffic), department);
     this.stores.set(department, { object: written, traffic });
-  }
-
-  private write(
-    current: KubeObject | undefined,
-    name: string,
-    namespace: string,
-    department: string,
-    traffic: DepartmentTraffic,
-  ): Promise<KubeObject> {
-    const data = trafficStoreData(traffic);
-    if (!current)
-      return this.deps.client.create<KubeObject>({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: {
-          name,
-          namespace,
-          labels: {
-            [labels.managedBy]: "govhost",
-            [labels.department]: department,
-            "govhost.io/component": "performance",
-          },
-        },
-        data,
-      } as KubeObject);
-    // The resourceVersion makes the write conditional: a store changed meanwhile is a 409, not overwritten.
-    return this.deps.client.replace<KubeObject>({ ...current, data } as KubeObject);
   }
 }
 

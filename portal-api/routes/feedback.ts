@@ -14,7 +14,7 @@ import type { EServiceDirectory } from "../eservice-directory.ts";
 import { FeedbackStoreUnreadable, readComments, readRatings, storeFeedback } from "../feedback-recorder.ts";
 import { problems } from "../problem.ts";
 import { environmentNamespace, principalOf } from "./common.ts";
-import { json, ResourceParams, responses } from "./schemas.ts";
+import { json, OptionalPeriodQuery, ResourceParams, responses } from "./schemas.ts";
 
 // The feedback endpoint every public e-service has (docs/performance.md, "Satisfaction"): a citizen rates it
 // 1–5, anonymously, with an optional comment; the department reads its ratings and the comments kept.
@@ -63,18 +63,6 @@ const FeedbackView = Type.Object({
     description: "The comments kept, newest first (whatever their month)",
   }),
 });
-
-const PeriodQuery = Type.Object(
-  {
-    period: Type.Optional(
-      Type.String({
-        pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$",
-        description: "Calendar month of the ratings, YYYY-MM (default: the current one)",
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 /** YYYY-MM-DD in the platform's time zone. */
 const dayOf = (instant: number, timeZone: string) =>
@@ -170,7 +158,7 @@ export function feedbackRoutes(
           summary:
             "An e-service's ratings for a month and the comments kept (the department's own people only)",
           params: ResourceParams,
-          querystring: PeriodQuery,
+          querystring: OptionalPeriodQuery,
           response: responses(
             { 200: json("Ratings and comments", FeedbackView) },
             [400, 401, 403, 404, 429, 500, 503],

@@ -49,7 +49,7 @@ import {
   principalOf,
   requireAllowed,
 } from "./common.ts";
-import { DeptParams, json, Nullable, ResourceParams, responses } from "./schemas.ts";
+import { DeptParams, json, Nullable, OptionalPeriodQuery, ResourceParams, responses } from "./schemas.ts";
 import { csvDocument } from "./statements.ts";
 
 // Service performance (docs/performance.md): one e-service's month, and a department's scorecard of every
@@ -190,18 +190,6 @@ const RankingView = Type.Object({
   ),
 });
 
-const PeriodQuery = Type.Object(
-  {
-    period: Type.Optional(
-      Type.String({
-        pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$",
-        description: "Calendar month, YYYY-MM (default: the current one)",
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
 const scorecardColumns = [
   "department",
   "period",
@@ -260,7 +248,7 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
           summary:
             "An e-service's service performance for a month: requests, completed transactions, completion rate, p95, cost per completed transaction, and each target's status",
           params: ResourceParams,
-          querystring: PeriodQuery,
+          querystring: OptionalPeriodQuery,
           response: responses(
             { 200: json("The month's performance", PerformanceView) },
             [400, 401, 403, 404, 429, 500, 503],
@@ -287,7 +275,7 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
           summary:
             "A department's scorecard for a month: every e-service's performance against its targets, those missing targets first, with by how much",
           params: DeptParams,
-          querystring: PeriodQuery,
+          querystring: OptionalPeriodQuery,
           response: responses(
             {
               200: {
@@ -330,7 +318,7 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
           tags: ["eservices"],
           summary:
             "The central office's month: every department the caller may read ranked by the share of its e-services' measured targets met, and each service cluster's figures across departments",
-          querystring: PeriodQuery,
+          querystring: OptionalPeriodQuery,
           response: responses(
             { 200: json("The month's ranking", RankingView) },
             [400, 401, 403, 429, 500, 503],

@@ -88,3 +88,16 @@ export function responses<S extends Record<number, unknown>, const P extends rea
 export function json<T extends TSchema>(description: string, schema: T) {
   return { description, content: { "application/json": { schema } } };
 }
+
+/** `?period=YYYY-MM`, a calendar month; the current one when absent. */
+export const OptionalPeriodQuery = Type.Object(
+  {
+    period: Type.Optional(
+      Type.String({
+        pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$",
+        description: "Calendar month, YYYY-MM (default: the current one)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
