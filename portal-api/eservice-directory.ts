@@ -47,6 +47,18 @@ type DepartmentObject = Department & KubeObject;
 /** Environment names have no hyphen, so the department is the namespace up to its last hyphen. */
 const departmentOf = (namespace: string) => namespace.replace(/-[^-]+$/, "");
 
+/** The published e-service `name` in `namespace`, if there is one. */
+export function publishedEntry(
+  directory: Directory,
+  namespace: string,
+  name: string,
+): DirectoryEntry | undefined {
+  for (const cluster of directory.clusters)
+    for (const entry of cluster.services)
+      if (entry.namespace === namespace && entry.name === name) return entry;
+  return undefined;
+}
+
 export function buildDirectory(
   eservices: EServiceObject[],
   departments: DepartmentObject[],

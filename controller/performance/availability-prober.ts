@@ -22,6 +22,7 @@ import {
 } from "./availability-probing.ts";
 import { PublicFiguresWriter, publicFiguresOf, readAllRatings } from "./public-figures.ts";
 import { writeStore } from "./store-object.ts";
+import { eserviceLabels } from "./traffic-counting.ts";
 
 // The platform's synthetic probe: every interval, the leader asks each public e-service for its home page
 // as a citizen would, over HTTPS through an ingress controller pod (its host name as SNI and Host), and
@@ -98,11 +99,11 @@ export class AvailabilityProber {
         : { at, up: false, result: "no ingress controller pod is ready" },
     }));
     const byDepartment = new Map<string, ProbeOutcome[]>();
-    for (const outcome of outcomes)
-      byDepartment.set(outcome.eservice.department, [
-        ...(byDepartment.get(outcome.eservice.department) ?? []),
-        outcome,
-      ]);
+    for (const outcome of outcomes) {
+      const results = byDepartment.get(outcome.eservice.department) ?? [];
+      results.push(outcome);
+      byDepartment.set(outcome.eservice.department, results);
+    }
     let failed = 0;
     for (const [department, results] of byDepartment) {
       try {
@@ -208,11 +209,9 @@ function registerProbeMetrics(
       for (const [department, { months }] of stores())
         for (const month of Object.values(months))
           for (const [key, counts] of Object.entries(month)) {
-            const [namespace = "", eservice = ""] = key.split("/");
-            const environment = namespace.slice(department.length + 1);
             for (const outcome of ["up", "down"] as const)
               if (counts[outcome] > 0)
-                this.inc({ department, environment, eservice, outcome }, counts[outcome]);
+                this.inc({ ...eserviceLabels(department, key), outcome }, counts[outcome]);
           }
     },
   });

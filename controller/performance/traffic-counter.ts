@@ -17,6 +17,7 @@ import {
   type AttributedSeries,
   attribute,
   countRound,
+  eserviceLabels,
   type InstanceReading,
   instanceId,
   type MeasuredEService,
@@ -204,9 +205,7 @@ function registerTrafficMetrics(
         for (const [department, { traffic }] of stores())
           for (const month of Object.values(traffic.months))
             for (const [key, counts] of Object.entries(month)) {
-              const [namespace = "", eservice = ""] = key.split("/");
-              const environment = namespace.slice(department.length + 1);
-              if (counts[field] > 0) this.inc({ department, environment, eservice }, counts[field]);
+              if (counts[field] > 0) this.inc(eserviceLabels(department, key), counts[field]);
             }
       },
     });

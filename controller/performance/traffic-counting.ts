@@ -34,6 +34,15 @@ interface Route {
 
 export const eserviceKey = (e: { namespace: string; name: string }): string => `${e.namespace}/${e.name}`;
 
+/** The Prometheus labels of a stored e-service key (`<department>-<environment>/<name>`). */
+export function eserviceLabels(
+  department: string,
+  key: string,
+): { department: string; environment: string; eservice: string } {
+  const [namespace = "", eservice = ""] = key.split("/");
+  return { department, environment: namespace.slice(department.length + 1), eservice };
+}
+
 /**
  * The ingress controller's service label of each e-service port. Traefik joins namespace, Service and port
  * with dashes, so two e-services can share a label (`a-b` + `c` and `a` + `b-c`); such a label is counted

@@ -4,7 +4,12 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
-import type { Directory, DirectoryEntry, EServiceDirectory } from "../eservice-directory.ts";
+import {
+  type Directory,
+  type DirectoryEntry,
+  type EServiceDirectory,
+  publishedEntry,
+} from "../eservice-directory.ts";
 import {
   clusterName,
   formatDateTime,
@@ -119,9 +124,7 @@ export function pageRoutes(directory: EServiceDirectory, settings: PageSettings)
         },
         async (request, reply) => {
           const { namespace, name } = request.params;
-          const entry = (await directory.current()).clusters
-            .flatMap((cluster) => cluster.services)
-            .find((service) => service.namespace === namespace && service.name === name);
+          const entry = publishedEntry(await directory.current(), namespace, name);
           // Anything not published (unknown, internal, not yet exposed, withdrawn) is the same 404.
           if (!entry) return sendNotFoundPage(reply, request.url.split("?")[0] ?? "/");
           const serviceName = localised(entry.displayName, locale);

@@ -10,7 +10,7 @@ import {
 } from "../../lib/performance/feedback-store.ts";
 import { roleIn } from "../auth/authorize.ts";
 import type { ApiDependencies } from "../dependencies.ts";
-import type { EServiceDirectory } from "../eservice-directory.ts";
+import { type EServiceDirectory, publishedEntry } from "../eservice-directory.ts";
 import { FeedbackStoreUnreadable, readComments, readRatings, storeFeedback } from "../feedback-recorder.ts";
 import { problems } from "../problem.ts";
 import { environmentNamespace, principalOf } from "./common.ts";
@@ -113,10 +113,9 @@ export function feedbackRoutes(
       async (request, reply) => {
         const { dept, env, name } = request.params;
         const namespace = namespaceName(dept, env);
-        const published = (await directory.current()).clusters
-          .flatMap((cluster) => cluster.services)
-          // The department too: `ab`/`cd-prod` names the namespace of `ab-cd`/`prod`, not one of ab's.
-          .some((entry) => entry.namespace === namespace && entry.name === name && entry.department === dept);
+        const entry = publishedEntry(await directory.current(), namespace, name);
+        // The department too: `ab`/`cd-prod` names the namespace of `ab-cd`/`prod`, not one of ab's.
+        const published = entry?.department === dept;
         // Unknown, internal, not yet or no longer public: the same answer.
         if (!published) throw problems.notFound(`No public e-service ${name} takes feedback in ${namespace}`);
         const comment = request.body.comment?.trim();

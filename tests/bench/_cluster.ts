@@ -6,11 +6,13 @@ import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { apiAuditLogOf, startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
+import { type LocalPaths, stopLocalControlPlane } from "../../tools/cluster/local.ts";
 import { preparePlatform } from "../../tools/install-platform.ts";
 import { startLocalProvider } from "../../tools/oidc/provider.ts";
 import { type PortalApiProcess, spawnPortalApi } from "../../tools/portal-api-process.ts";
 import { resolveControlPlaneBinaries } from "../../tools/upstream/binaries.ts";
 import { compliantPodSpec } from "../policy-corpus/corpus.ts";
+import { report } from "./_stats.ts";
 
 export interface BenchCluster {
   /** Admin (system:masters) client. */
@@ -136,4 +138,13 @@ export async function startPortalApiWithProvider(options: {
     ...(options.inheritStderr ? { inheritStderr: true } : {}),
   });
   return { identity, api };
+}
+
+/** Stops a bench's local cloud with its node, removes its folder, and prints what could not be undone. */
+export async function stopBenchNodeCloud(paths: LocalPaths, dir: string): Promise<void> {
+  const stopped = await stopLocalControlPlane(() => {}, paths);
+  rmSync(dir, { recursive: true, force: true });
+  report("teardown", {
+    "could not undo": stopped?.problems.length ? stopped.problems.join("; ") : "nothing",
+  });
 }

@@ -3,7 +3,7 @@
 // create-to-Exposed percentiles (image already on the node; scan in the cluster, both tiers).
 //   npm run bench -- node [--pods 100] [--eservices 10]
 // Needs root and no other govhost node on the machine (like `npm run cluster:up`).
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -11,17 +11,14 @@ import type { EService } from "../../controller/api/eservice.ts";
 import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
-import {
-  ensureLocalControlPlane,
-  type LocalPaths,
-  stopLocalControlPlane,
-} from "../../tools/cluster/local.ts";
+import { ensureLocalControlPlane, type LocalPaths } from "../../tools/cluster/local.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
 import { buildOciLayout } from "../../tools/image/oci-image.ts";
 import { pushToLocalRegistry } from "../../tools/image/push.ts";
 import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
+import { stopBenchNodeCloud } from "./_cluster.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -215,9 +212,5 @@ try {
   admin.close();
 } finally {
   await controller?.stop();
-  const stopped = await stopLocalControlPlane(() => {}, paths);
-  rmSync(dir, { recursive: true, force: true });
-  report("teardown", {
-    "could not undo": stopped?.problems.length ? stopped.problems.join("; ") : "nothing",
-  });
+  await stopBenchNodeCloud(paths, dir);
 }

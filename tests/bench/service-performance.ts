@@ -7,7 +7,7 @@
 // autocannon had answered.
 //   npm run bench -- service-performance [--seconds 20] [--rate 200] [--interval-ms 5000]
 // Needs root and no other govhost node on the machine (like `npm run cluster:up`).
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -17,18 +17,14 @@ import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { readTrafficStore, trafficStoreName } from "../../lib/performance/traffic-store.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
-import {
-  ensureLocalControlPlane,
-  type LocalPaths,
-  stopLocalControlPlane,
-} from "../../tools/cluster/local.ts";
+import { ensureLocalControlPlane, type LocalPaths } from "../../tools/cluster/local.ts";
 import { nodeDnsControllerEnv } from "../../tools/cluster/node/dns.ts";
 import { localIngress, nodeApiGatewayControllerEnv } from "../../tools/cluster/node/ingress.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { pushDemoSiteImages } from "../../tools/demo-site-image.ts";
 import { localStackBaseline, preparePlatform } from "../../tools/install-platform.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
-import { waitFor, waitForEServiceQuota } from "./_cluster.ts";
+import { stopBenchNodeCloud, waitFor, waitForEServiceQuota } from "./_cluster.ts";
 import { cpuSeconds } from "./_process.ts";
 import { formatMs, report } from "./_stats.ts";
 
@@ -176,9 +172,5 @@ try {
   if (!countedRight) process.exitCode = 1;
 } finally {
   await controller?.stop();
-  const stopped = await stopLocalControlPlane(() => {}, paths);
-  rmSync(dir, { recursive: true, force: true });
-  report("teardown", {
-    "could not undo": stopped?.problems.length ? stopped.problems.join("; ") : "nothing",
-  });
+  await stopBenchNodeCloud(paths, dir);
 }
