@@ -377,6 +377,98 @@ describe("authorization matrix: every role x every route x own and other departm
     }
   });
 
+  it("scores a month of three e-services, naming exactly the one missing its targets and by how much", async () => {
+    const period = "2001-06";
+    const names = [uniqueName("sa"), uniqueName("sb"), uniqueName("sc")] as const;
+    const goals = [
+      { monthlyCompletedTransactions: 5, completionRatePercent: 50 },
+      { monthlyCompletedTransactions: 5, completionRatePercent: 50 },
+      { monthlyCompletedTransactions: 10, completionRatePercent: 80 },
+    ];
+    const counted = [
+      [10, 8],
+      [6, 6],
+      [10, 7],
+    ] as const;
+    for (const [index, name] of names.entries()) {
+      const created = await call("admin", "POST", `/api/v1/departments/${own}/environments/dev/eservices`, {
+        name,
+        spec: {
+          image: "registry.gov.example/pa/web:1.0.0",
+          exposure: "internal",
+          replicas: 1,
+          targets: goals[index],
+        },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+    }
+    // The month's counts as the controller stores them.
+    await env.admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: `govhost-traffic-${own}`, namespace: "govhost-system" },
+      data: {
+        baselines: "{}",
+        months: JSON.stringify({
+          [period]: Object.fromEntries(
+            names.map((name, index) => [
+              `${own}-dev/${name}`,
+              {
+                requests: 50,
+                serverErrors: 0,
+                started: counted[index]?.[0],
+                completed: counted[index]?.[1],
+                latency: {},
+              },
+            ]),
+          ),
+        }),
+      },
+    });
+    try {
+      const card = await call("admin", "GET", `/api/v1/departments/${own}/scorecard?period=${period}`);
+      expect(card.status, JSON.stringify(card.body)).toBe(200);
+      const rows = (
+        card.body as { rows: { eservice: string; verdict: string; missed: unknown[] }[] }
+      ).rows.filter((r) => (names as readonly string[]).includes(r.eservice));
+      // The one missing its targets first, with exactly which and by how much; the others meet theirs.
+      expect(rows.map((r) => [r.eservice, r.verdict])).toEqual([
+        [names[2], "misses-targets"],
+        [names[0], "meets-every-measured-target"],
+        [names[1], "meets-every-measured-target"],
+      ]);
+      expect(rows[0]?.missed).toEqual([
+        { target: "monthlyCompletedTransactions", goal: 10, actual: 7, difference: -3 },
+        { target: "completionRatePercent", goal: 80, actual: 70, difference: -10 },
+      ]);
+      expect(rows[1]?.missed).toEqual([]);
+      // The same in the CSV: the row's goal, actual and status per target.
+      const csv = await fetch(`${api.url}/api/v1/departments/${own}/scorecard?period=${period}`, {
+        headers: { authorization: `Bearer ${tokens.admin}`, accept: "text/csv" },
+      });
+      const text = await csv.text();
+      const [header, ...lines] = text.trim().split("\r\n");
+      const columns = (header as string).split(",");
+      const missing = lines
+        .map((l) => l.split(","))
+        .find((cells) => cells[columns.indexOf("eservice")] === names[2]);
+      const cell = (column: string) => missing?.[columns.indexOf(column)];
+      expect([
+        cell("verdict"),
+        cell("monthlyCompletedTransactions.actual"),
+        cell("monthlyCompletedTransactions.status"),
+      ]).toEqual(["misses-targets", "7", "missed"]);
+      expect([cell("completionRatePercent.goal"), cell("completionRatePercent.actual")]).toEqual([
+        "80",
+        "70",
+      ]);
+    } finally {
+      await env.admin.delete(resources.configMap, `govhost-traffic-${own}`, "govhost-system");
+      for (const name of names)
+        await call("admin", "DELETE", `/api/v1/departments/${own}/environments/dev/eservices/${name}`);
+    }
+  });
+
   it("ranks the departments a role may read for the central office, with each service cluster's figures", async () => {
     const period = "2001-05";
     const cluster = uniqueName("cl");
