@@ -1,6 +1,5 @@
 import { labels } from "../controller/api/group.ts";
-import { KubeApiError, type KubeClient, type KubeObject } from "../lib/kube/client.ts";
-import { resources } from "../lib/kube/resources.ts";
+import type { KubeClient } from "../lib/kube/client.ts";
 import {
   addComment,
   addRating,
@@ -8,7 +7,6 @@ import {
   commentsStoreName,
   type Feedback,
   type FeedbackLimits,
-  feedbackNamespace,
   type RatingMonths,
   ratingsComponent,
   ratingsStoreData,
@@ -18,67 +16,17 @@ import {
   retained,
   type StoredComment,
 } from "../lib/performance/feedback-store.ts";
+import { readStore, updateStore } from "./api-store.ts";
 
-// Adds one citizen's rating (then its comment) to its department's stores: read, add, write conditionally
-// (resourceVersion); two API replicas writing at once make one of them read again and retry, so no rating
-// is lost or counted twice.
-
-type StoreObject = KubeObject & { data?: Record<string, string> };
-
-const attempts = 5;
-
-export class FeedbackStoreUnreadable extends Error {}
-
-async function find(kube: KubeClient, name: string): Promise<StoreObject | undefined> {
-  return kube.find<StoreObject>(resources.configMap, name, feedbackNamespace);
-}
+// Adds one citizen's rating (then its comment) to its department's stores (portal-api/api-store.ts: written
+// conditionally, so no rating is lost or counted twice).
 
 export async function readRatings(kube: KubeClient, department: string): Promise<RatingMonths> {
-  const ratings = readRatingsStore((await find(kube, ratingsStoreName(department)))?.data);
-  if (ratings instanceof Error) throw new FeedbackStoreUnreadable(ratings.message);
-  return ratings;
+  return readStore(kube, ratingsStoreName(department), readRatingsStore);
 }
 
 export async function readComments(kube: KubeClient, department: string): Promise<StoredComment[]> {
-  const comments = readCommentsStore((await find(kube, commentsStoreName(department)))?.data);
-  if (comments instanceof Error) throw new FeedbackStoreUnreadable(comments.message);
-  return comments;
-}
-
-/** Read, change, write conditionally; again from the read when another writer came first. */
-async function update<T>(
-  kube: KubeClient,
-  name: string,
-  extraLabels: Record<string, string>,
-  read: (data: Record<string, string> | undefined) => T | Error,
-  change: (value: T) => { data: Record<string, string> } | undefined,
-): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await find(kube, name);
-    const value = read(current?.data);
-    // A store that does not parse is left for an operator: overwriting it would lose what it holds.
-    if (value instanceof Error) throw new FeedbackStoreUnreadable(value.message);
-    const changed = change(value);
-    if (!changed) return false;
-    try {
-      if (current) await kube.replace<StoreObject>({ ...current, data: changed.data });
-      else
-        await kube.create<StoreObject>({
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: {
-            name,
-            namespace: feedbackNamespace,
-            labels: { [labels.managedBy]: "govhost", ...extraLabels },
-          },
-          data: changed.data,
-        });
-      return true;
-    } catch (error) {
-      // Written meanwhile (409 on replace, or on create when another replica created it): read again.
-      if (attempt >= attempts || !(error instanceof KubeApiError && error.code === 409)) throw error;
-    }
-  }
+  return readStore(kube, commentsStoreName(department), readCommentsStore);
 }
 
 /**
@@ -95,7 +43,7 @@ export async function storeFeedback(
   limits: FeedbackLimits,
 ): Promise<{ commentKept: boolean }> {
   const departmentLabel = { [labels.department]: department };
-  await update(
+  await updateStore(
     kube,
     ratingsStoreName(department),
     { ...departmentLabel, ...ratingsComponent },
@@ -105,7 +53,7 @@ export async function storeFeedback(
   const { comment } = feedback;
   let commentKept = false;
   try {
-    await update(kube, commentsStoreName(department), departmentLabel, readCommentsStore, (comments) => {
+    await updateStore(kube, commentsStoreName(department), departmentLabel, readCommentsStore, (comments) => {
       if (comment) {
         const added = addComment(comments, { ...feedback, comment }, limits);
         commentKept = added.kept;

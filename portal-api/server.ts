@@ -30,6 +30,7 @@ import { apiGrantRoutes } from "./routes/api-grants.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { budgetRoutes } from "./routes/budget.ts";
 import { catalogueRoutes } from "./routes/catalogue.ts";
+import { channelRoutes } from "./routes/channels.ts";
 import { departmentRoutes } from "./routes/departments.ts";
 import { eserviceRoutes } from "./routes/eservices.ts";
 import { feedbackRoutes } from "./routes/feedback.ts";
@@ -399,6 +400,7 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       await api.register(eserviceRoutes(deps));
       await api.register(statementRoutes(deps));
       await api.register(performanceRoutes(deps));
+      await api.register(channelRoutes(deps));
       await api.register(budgetRoutes(deps));
       await api.register(policyReportRoutes(deps));
       await api.register(usageRoutes(deps));

@@ -261,9 +261,9 @@ export const portalApiReportsRole = {
 };
 
 /**
- * The portal API keeps citizens' ratings and comments (`govhost-feedback-<dept>`) in a namespace where
- * nothing else lives, so writing them gives it no way to change the controller's stores
- * (docs/performance.md, "Satisfaction").
+ * The portal API keeps citizens' ratings and comments (`govhost-ratings-<dept>`, `govhost-comments-<dept>`)
+ * and departments' other-channel counts (`govhost-channels-<dept>`) in a namespace where nothing else lives,
+ * so writing them gives it no way to change the controller's stores (docs/performance.md).
  */
 export const portalApiFeedbackRole = {
   apiVersion: "rbac.authorization.k8s.io/v1",

@@ -2,10 +2,10 @@ import Type, { type Static } from "typebox";
 import { parseStoreField } from "./traffic-store.ts";
 
 // Citizens' ratings of e-services (1–5) and the comments that came with them, as the portal API keeps them,
-// per department in a namespace of their own (`govhost-feedback`), where the API may write and nothing else
-// lives (docs/performance.md): the ratings in one small ConfigMap (what reports and the public catalogue
-// read), the comments in another (read by the department only). Nothing about the person is kept: no
-// address, no identifier, and a comment's day, not its time.
+// per department in its own namespace (`govhost-feedback`, which holds nothing else but the departments'
+// other-channel counts; docs/performance.md): the ratings in one small ConfigMap (what reports and the
+// public catalogue read), the comments in another (read by the department only). Nothing about the person
+// is kept: no address, no identifier, and a comment's day, not its time.
 
 export const feedbackNamespace = "govhost-feedback";
 

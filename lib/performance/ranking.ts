@@ -84,6 +84,10 @@ export interface ServiceClusterFigures {
   probes: number;
   probesDown: number;
   availabilityPercent: number | null;
+  /** Transactions reported through other channels, by the e-services whose departments reported them. */
+  otherChannelTransactions: number;
+  /** Completed ÷ (completed + other channels) × 100 over those e-services; null when none reported. */
+  digitalTakeUpPercent: number | null;
   /** E-services of the cluster missing at least one of their targets. */
   missingTargets: number;
 }
@@ -92,7 +96,10 @@ export interface ServiceClusterFigures {
 export function serviceClusterFigures(
   reports: readonly { cluster: string; department: string; report: EServiceReport; missesTargets: boolean }[],
 ): ServiceClusterFigures[] {
-  const clusters = new Map<string, ServiceClusterFigures & { departmentNames: Set<string> }>();
+  const clusters = new Map<
+    string,
+    ServiceClusterFigures & { departmentNames: Set<string>; completedWhereReported: number }
+  >();
   for (const { cluster, department, report, missesTargets } of reports) {
     const sum = clusters.get(cluster) ?? {
       cluster,
@@ -106,7 +113,10 @@ export function serviceClusterFigures(
       probes: 0,
       probesDown: 0,
       availabilityPercent: null,
+      otherChannelTransactions: 0,
+      digitalTakeUpPercent: null,
       missingTargets: 0,
+      completedWhereReported: 0,
     };
     const f = report.figures;
     sum.eservices++;
@@ -116,15 +126,23 @@ export function serviceClusterFigures(
     sum.completed += f.completed;
     sum.probes += f.probes;
     sum.probesDown += f.probesDown;
+    if (f.otherChannelTransactions !== null) {
+      sum.otherChannelTransactions += f.otherChannelTransactions;
+      sum.completedWhereReported += f.completed;
+    }
     if (missesTargets) sum.missingTargets++;
     clusters.set(cluster, sum);
   }
   return [...clusters.values()]
     .sort((a, b) => a.cluster.localeCompare(b.cluster))
-    .map(({ departmentNames, ...sum }) => ({
+    .map(({ departmentNames, completedWhereReported, ...sum }) => ({
       ...sum,
       departments: departmentNames.size,
       completionRatePercent: sum.started > 0 ? (100 * sum.completed) / sum.started : null,
       availabilityPercent: sum.probes > 0 ? (100 * (sum.probes - sum.probesDown)) / sum.probes : null,
+      digitalTakeUpPercent:
+        completedWhereReported + sum.otherChannelTransactions > 0
+          ? (100 * completedWhereReported) / (completedWhereReported + sum.otherChannelTransactions)
+          : null,
     }));
 }

@@ -55,6 +55,10 @@ export interface PerformanceFigures {
   ratings: number;
   /** Ratings of 4 or 5 ÷ ratings × 100; null with none. */
   satisfactionPercent: number | null;
+  /** Transactions the department reported through its other channels; null: not reported for the month. */
+  otherChannelTransactions: number | null;
+  /** completed ÷ (completed + otherChannelTransactions) × 100; null when not reported or both are 0. */
+  digitalTakeUpPercent: number | null;
 }
 
 export interface CostFigures {
@@ -66,11 +70,17 @@ export interface CostFigures {
 }
 
 const notMeasured: Partial<Record<TargetName, string>> = {
-  digitalTakeUpPercent:
-    "needs the transactions made through other channels, which govhost does not receive yet",
   satisfactionPercent: "no citizen rated the e-service in the period",
   availabilityPercent: "the e-service was not probed in the period (it was not public, or probing is off)",
 };
+
+function notMeasuredReason(target: TargetName, figures: PerformanceFigures): string {
+  if (target === "digitalTakeUpPercent")
+    return figures.otherChannelTransactions === null
+      ? "the department has not reported the month's transactions through its other channels (PUT .../other-channels/{period})"
+      : "no transaction was completed through any channel in the period";
+  return notMeasured[target] ?? "no requests were counted in the period";
+}
 
 /** Whether more is better (at least `goal`) or less (at most `goal`). */
 const atMost: ReadonlySet<TargetName> = new Set(["p95ResponseMilliseconds"]);
@@ -79,6 +89,7 @@ export function performanceFigures(
   counts: TrafficCounts | undefined,
   probes?: Pick<ProbeCounts, "up" | "down">,
   ratings?: RatingCounts,
+  otherChannelTransactions?: number,
 ): PerformanceFigures {
   const satisfaction = satisfactionOf(ratings);
   const c = counts ?? emptyCounts();
@@ -98,6 +109,11 @@ export function performanceFigures(
     availabilityPercent: probed > 0 ? (100 * (probes?.up ?? 0)) / probed : null,
     ratings: satisfaction.ratings,
     satisfactionPercent: satisfaction.satisfiedPercent,
+    otherChannelTransactions: otherChannelTransactions ?? null,
+    digitalTakeUpPercent:
+      otherChannelTransactions !== undefined && c.completed + otherChannelTransactions > 0
+        ? (100 * c.completed) / (c.completed + otherChannelTransactions)
+        : null,
   };
 }
 
@@ -127,8 +143,8 @@ function actualOf(target: TargetName, figures: PerformanceFigures): number | nul
       return figures.availabilityPercent;
     case "satisfactionPercent":
       return figures.satisfactionPercent;
-    default:
-      return null;
+    case "digitalTakeUpPercent":
+      return figures.digitalTakeUpPercent;
   }
 }
 
@@ -145,7 +161,7 @@ export function targetStatuses(targets: Targets | undefined, figures: Performanc
         actual: null,
         status: "not-measured",
         difference: null,
-        reason: notMeasured[target] ?? "no requests were counted in the period",
+        reason: notMeasuredReason(target, figures),
       });
       continue;
     }
@@ -180,9 +196,16 @@ export function eserviceReport(input: {
   counts?: TrafficCounts;
   probes?: ProbeCounts;
   ratings?: RatingCounts;
+  /** The month's transactions through the department's other channels, when it reported them. */
+  otherChannelTransactions?: number;
   statement?: StatementCost;
 }): EServiceReport {
-  const figures = performanceFigures(input.counts, input.probes, input.ratings);
+  const figures = performanceFigures(
+    input.counts,
+    input.probes,
+    input.ratings,
+    input.otherChannelTransactions,
+  );
   const { statement } = input;
   const amountOf = (s: StatementCost) =>
     s.lines

@@ -8,10 +8,11 @@ import {
   retained,
   satisfactionOf,
 } from "../../lib/performance/feedback-store.ts";
+import { StoreUnreadable } from "../api-store.ts";
 import { roleIn } from "../auth/authorize.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { type EServiceDirectory, publishedEntry } from "../eservice-directory.ts";
-import { FeedbackStoreUnreadable, readComments, readRatings, storeFeedback } from "../feedback-recorder.ts";
+import { readComments, readRatings, storeFeedback } from "../feedback-recorder.ts";
 import { problems } from "../problem.ts";
 import { environmentNamespace, principalOf } from "./common.ts";
 import { json, OptionalPeriodQuery, ResourceParams, responses } from "./schemas.ts";
@@ -143,7 +144,7 @@ export function feedbackRoutes(
           );
           return reply.code(201).send({ recorded: true as const, commentKept });
         } catch (error) {
-          if (error instanceof FeedbackStoreUnreadable) throw problems.feedbackUnavailable(error.message);
+          if (error instanceof StoreUnreadable) throw problems.feedbackUnavailable(error.message);
           throw error;
         }
       },
@@ -186,7 +187,7 @@ export function feedbackRoutes(
             readComments(deps.kube, dept),
           ]);
         } catch (error) {
-          if (error instanceof FeedbackStoreUnreadable) throw problems.feedbackUnavailable(error.message);
+          if (error instanceof StoreUnreadable) throw problems.feedbackUnavailable(error.message);
           throw error;
         }
         const key = `${namespace}/${name}`;

@@ -14,6 +14,12 @@ import {
   readAvailabilityStore,
 } from "../../lib/performance/availability-store.ts";
 import {
+  type ChannelMonths,
+  channelsStoreName,
+  otherChannelTotal,
+  readChannelsStore,
+} from "../../lib/performance/channel-store.ts";
+import {
   feedbackNamespace,
   type RatingMonths,
   ratingsStoreName,
@@ -82,6 +88,15 @@ const Figures = Type.Object({
   availabilityPercent: Nullable(Type.Number({ description: "(probes − probesDown) / probes × 100" })),
   ratings: Type.Integer({ description: "Citizens' ratings through the e-service's feedback endpoint" }),
   satisfactionPercent: Nullable(Type.Number({ description: "Ratings of 4 or 5 ÷ ratings × 100" })),
+  otherChannelTransactions: Nullable(
+    Type.Integer({
+      description:
+        "Transactions the department reported through its other channels for the month (PUT .../other-channels/{period}); null: not reported",
+    }),
+  ),
+  digitalTakeUpPercent: Nullable(
+    Type.Number({ description: "completed ÷ (completed + otherChannelTransactions) × 100" }),
+  ),
 });
 
 const LastProbe = Type.Object(
@@ -184,6 +199,12 @@ const RankingView = Type.Object({
       probes: Type.Integer(),
       probesDown: Type.Integer(),
       availabilityPercent: Nullable(Type.Number()),
+      otherChannelTransactions: Type.Integer({
+        description: "Reported through other channels, by the e-services whose departments reported them",
+      }),
+      digitalTakeUpPercent: Nullable(
+        Type.Number({ description: "Completed ÷ (completed + other channels) over those e-services" }),
+      ),
       missingTargets: Type.Integer(),
     }),
     { description: "Each service cluster's e-services in the departments listed, summed" },
@@ -207,6 +228,8 @@ const scorecardColumns = [
   "availabilityPercent",
   "ratings",
   "satisfactionPercent",
+  "otherChannelTransactions",
+  "digitalTakeUpPercent",
   "currency",
   "costMinor",
   "costPerCompletedTransactionMinor",
@@ -398,17 +421,26 @@ async function departmentReports(
   return reports;
 }
 
-/** What was measured for the department: the ingress's counts, the probes (the controller's) and ratings. */
+/**
+ * What was measured for the department: the ingress's counts, the probes (the controller's), the ratings and
+ * the transactions it reported through its other channels.
+ */
 async function measuredOf(
   deps: ApiDependencies,
   dept: string,
-): Promise<{ traffic: DepartmentTraffic; availability: AvailabilityMonths; ratings: RatingMonths }> {
+): Promise<{
+  traffic: DepartmentTraffic;
+  availability: AvailabilityMonths;
+  ratings: RatingMonths;
+  channels: ChannelMonths;
+}> {
   const find = (name: string, namespace: string) =>
     deps.kube.find<KubeObject & { data?: Record<string, string> }>(resources.configMap, name, namespace);
-  const [trafficStore, availabilityStore, feedbackStore] = await Promise.all([
+  const [trafficStore, availabilityStore, feedbackStore, channelsStore] = await Promise.all([
     find(trafficStoreName(dept), controllerIdentity.namespace),
     find(availabilityStoreName(dept), controllerIdentity.namespace),
     find(ratingsStoreName(dept), feedbackNamespace),
+    find(channelsStoreName(dept), feedbackNamespace),
   ]);
   const traffic = readTrafficStore(trafficStore?.data);
   if (traffic instanceof Error) throw problems.trafficUnavailable(dept, traffic.message);
@@ -416,7 +448,9 @@ async function measuredOf(
   if (availability instanceof Error) throw problems.trafficUnavailable(dept, availability.message);
   const ratings = readRatingsStore(feedbackStore?.data);
   if (ratings instanceof Error) throw problems.trafficUnavailable(dept, ratings.message);
-  return { traffic, availability, ratings };
+  const channels = readChannelsStore(channelsStore?.data);
+  if (channels instanceof Error) throw problems.trafficUnavailable(dept, channels.message);
+  return { traffic, availability, ratings, channels };
 }
 
 /** One e-service's month from its department's traffic counts, probes and statement. */
@@ -427,6 +461,7 @@ function reportOf(
     traffic: DepartmentTraffic;
     availability: AvailabilityMonths;
     ratings: RatingMonths;
+    channels: ChannelMonths;
     period: string;
     statement: StatementCost | undefined;
   },
@@ -435,6 +470,7 @@ function reportOf(
   const counts = month.traffic.months[month.period]?.[key];
   const probes = month.availability[month.period]?.[key];
   const ratings = month.ratings[month.period]?.[key];
+  const otherChannels = month.channels[month.period]?.[key];
   return eserviceReport({
     environment,
     eservice: es.metadata.name as string,
@@ -442,6 +478,7 @@ function reportOf(
     ...(counts ? { counts } : {}),
     ...(probes ? { probes } : {}),
     ...(ratings ? { ratings } : {}),
+    ...(otherChannels ? { otherChannelTransactions: otherChannelTotal(otherChannels.channels) } : {}),
     ...(month.statement ? { statement: month.statement } : {}),
   });
 }

@@ -89,15 +89,28 @@ export function json<T extends TSchema>(description: string, schema: T) {
   return { description, content: { "application/json": { schema } } };
 }
 
+const periodPattern = "^[0-9]{4}-(0[1-9]|1[0-2])$";
+
 /** `?period=YYYY-MM`, a calendar month; the current one when absent. */
 export const OptionalPeriodQuery = Type.Object(
   {
     period: Type.Optional(
       Type.String({
-        pattern: "^[0-9]{4}-(0[1-9]|1[0-2])$",
+        pattern: periodPattern,
         description: "Calendar month, YYYY-MM (default: the current one)",
       }),
     ),
+  },
+  { additionalProperties: false },
+);
+
+/** An e-service's path parameters and a calendar month. */
+export const ResourcePeriodParams = Type.Object(
+  {
+    dept: Name,
+    env: Name,
+    name: Name,
+    period: Type.String({ pattern: periodPattern, description: "Calendar month, YYYY-MM" }),
   },
   { additionalProperties: false },
 );

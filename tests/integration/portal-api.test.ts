@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { platformDefaults } from "../../controller/api/defaults.ts";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
 import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { type RunningPortalApi, startPortalApi } from "../../portal-api/app.ts";
@@ -355,7 +357,7 @@ describe("authorization matrix: every role x every route x own and other departm
       expect(text.split("\r\n")[0]).toMatch(/^department,period,environment,eservice,verdict,/);
       // requests, serverErrors, started, completed, completion rate, p95, probes, probes down, availability,
       // ratings, satisfaction.
-      expect(text).toContain(`${own},${period},dev,${eservice},no-targets,0,0,0,0,,,0,0,,0,,HKD,1234,,`);
+      expect(text).toContain(`${own},${period},dev,${eservice},no-targets,0,0,0,0,,,0,0,,0,,,,HKD,1234,,`);
       const one = await call(
         "viewer",
         "GET",
@@ -553,6 +555,8 @@ describe("authorization matrix: every role x every route x own and other departm
         probes: 0,
         probesDown: 0,
         availabilityPercent: null,
+        otherChannelTransactions: 0,
+        digitalTakeUpPercent: null,
         missingTargets: 1,
       });
       expect((await ranking("auditor")).departments.map((d) => d.department)).toEqual(
@@ -585,6 +589,159 @@ describe("authorization matrix: every role x every route x own and other departm
         await env.admin.delete(resources.configMap, `govhost-traffic-${dept}`, "govhost-system");
       await env.admin.delete(resources.eservice, names[own] as string, `${own}-dev`);
       await env.admin.delete(resources.eservice, names[other] as string, `${other}-dev`);
+    }
+  });
+
+  it("takes a department's other-channel transactions and measures digital take-up against them, audited", async () => {
+    const period = periodOf(Date.now(), platformDefaults.timeZone);
+    const eservice = uniqueName("tu");
+    const created = await call("admin", "POST", `/api/v1/departments/${own}/environments/dev/eservices`, {
+      name: eservice,
+      spec: { ...eserviceBody(eservice).spec, targets: { digitalTakeUpPercent: 80 } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const path = (dept: string, month = period, name = eservice) =>
+      `/api/v1/departments/${dept}/environments/dev/eservices/${name}/other-channels/${month}`;
+    const takeUp = async () => {
+      const card = await call("viewer", "GET", `/api/v1/departments/${own}/scorecard?period=${period}`);
+      expect(card.status, JSON.stringify(card.body)).toBe(200);
+      return (
+        card.body as {
+          rows: { eservice: string; figures: Record<string, unknown>; targets: Record<string, unknown>[] }[];
+        }
+      ).rows.find((row) => row.eservice === eservice);
+    };
+    // 300 completed online this month, as the controller stores the ingress's counts.
+    await env.admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: `govhost-traffic-${own}`, namespace: "govhost-system" },
+      data: {
+        baselines: "{}",
+        months: JSON.stringify({
+          [period]: {
+            [`${own}-dev/${eservice}`]: {
+              requests: 400,
+              serverErrors: 0,
+              started: 320,
+              completed: 300,
+              latency: {},
+            },
+          },
+        }),
+      },
+    });
+    try {
+      // Nothing reported yet: zero channels, and the target is not measured, saying what is missing.
+      const empty = await call("viewer", "GET", path(own));
+      expect(empty.body).toEqual({
+        department: own,
+        environment: "dev",
+        eservice,
+        period,
+        channels: {},
+        totalTransactions: 0,
+        reportedAt: null,
+      });
+      expect((await takeUp())?.targets).toEqual([
+        expect.objectContaining({
+          target: "digitalTakeUpPercent",
+          status: "not-measured",
+          reason: expect.stringContaining("other-channels"),
+        }),
+      ]);
+      // Only the department's developers and admins (and operators) report; nobody for another department.
+      for (const role of ["viewer", "finance", "auditor", "outsider"] as const) {
+        const refused = await call(role, "PUT", path(own), { channels: { counter: 1 } });
+        expect(refused.status, role).toBe(403);
+        expect(refused.type).toContain("application/problem+json");
+      }
+      expect((await call("admin", "PUT", path(other), { channels: { counter: 1 } })).status).toBe(403);
+      // Bad input names the field and changes nothing.
+      const invalid: [unknown, string][] = [
+        [{ channels: { counter: -1 } }, "body.channels.counter"],
+        [{ channels: { counter: 1.5 } }, "body.channels.counter"],
+        [{ channels: { fax: 3 } }, "body.channels.fax"],
+        [{ channels: {} }, "body.channels"],
+        [{ channels: { counter: 1 }, note: "x" }, "body.note"],
+      ];
+      for (const [body, field] of invalid) {
+        const bad = await call("developer", "PUT", path(own), body);
+        expect(bad.status, JSON.stringify(body)).toBe(400);
+        const fields = [
+          (bad.body as { field?: string }).field,
+          ...((bad.body as { errors?: { field: string }[] }).errors ?? []).map((e) => e.field),
+        ];
+        expect(fields, JSON.stringify(bad.body)).toContain(field);
+      }
+      for (const month of ["2999-01", "2001-01"]) {
+        const bad = await call("developer", "PUT", path(own, month), { channels: { counter: 1 } });
+        expect(bad.status, month).toBe(422);
+        expect(bad.body).toMatchObject({ field: "period", fix: expect.stringContaining(period) });
+      }
+      expect(
+        (await call("developer", "PUT", path(own, period, uniqueName("nx")), { channels: { counter: 1 } }))
+          .status,
+      ).toBe(404);
+      expect(
+        await env.admin.find(resources.configMap, `govhost-channels-${own}`, "govhost-feedback"),
+      ).toBeUndefined();
+
+      // 100 by counter, phone and post: 300 ÷ 400 = 75 %, five points short of the goal.
+      const reported = await call("developer", "PUT", path(own), {
+        channels: { counter: 60, phone: 30, post: 10 },
+      });
+      expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+      expect(reported.body).toMatchObject({
+        channels: { counter: 60, phone: 30, post: 10 },
+        totalTransactions: 100,
+      });
+      expect((await call("viewer", "GET", path(own))).body).toEqual(reported.body);
+      const row = await takeUp();
+      expect(row?.figures).toMatchObject({
+        completed: 300,
+        otherChannelTransactions: 100,
+        digitalTakeUpPercent: 75,
+      });
+      expect(row?.targets).toEqual([
+        { target: "digitalTakeUpPercent", goal: 80, actual: 75, status: "missed", difference: -5 },
+      ]);
+      const csv = await fetch(`${api.url}/api/v1/departments/${own}/scorecard?period=${period}`, {
+        headers: { authorization: `Bearer ${tokens.admin}`, accept: "text/csv" },
+      });
+      const [header, ...lines] = (await csv.text()).trim().split("\r\n");
+      const columns = (header as string).split(",");
+      const cells = lines.map((l) => l.split(",")).find((c) => c[columns.indexOf("eservice")] === eservice);
+      expect(
+        ["otherChannelTransactions", "digitalTakeUpPercent", "digitalTakeUpPercent.status"].map(
+          (column) => cells?.[columns.indexOf(column)],
+        ),
+      ).toEqual(["100", "75", "missed"]);
+
+      // A correction replaces the month's report: all online now, the goal met.
+      const corrected = await call("admin", "PUT", path(own), { channels: { counter: 0 } });
+      expect(corrected.body).toMatchObject({ channels: { counter: 0 }, totalTransactions: 0 });
+      expect((await takeUp())?.targets).toEqual([
+        { target: "digitalTakeUpPercent", goal: 80, actual: 100, status: "met", difference: 20 },
+      ]);
+      // Each report is on record: who, and what it replaced.
+      const records = readFileSync(join(auditDir, "audit.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, unknown> & { action: string; stage: string })
+        .filter((r) => r.action === "eservice.report-other-channels" && r.stage === "response");
+      expect(
+        records
+          .filter((r) => (r.target as { name: string }).name === eservice)
+          .map((r) => [(r.actor as { displayName: string }).displayName, r.before, r.after]),
+      ).toEqual([
+        ["developer", null, { counter: 60, phone: 30, post: 10 }],
+        ["admin", { counter: 60, phone: 30, post: 10 }, { counter: 0 }],
+      ]);
+    } finally {
+      await env.admin.delete(resources.configMap, `govhost-traffic-${own}`, "govhost-system");
+      await env.admin.delete(resources.configMap, `govhost-channels-${own}`, "govhost-feedback");
+      await call("admin", "DELETE", `/api/v1/departments/${own}/environments/dev/eservices/${eservice}`);
     }
   });
 

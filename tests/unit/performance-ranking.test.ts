@@ -73,18 +73,26 @@ describe("the central office's ranking", () => {
   });
 
   it("sums each service cluster over its e-services in every department", () => {
-    const report = (eservice: string, started: number, completed: number, up: number, down: number) =>
+    const report = (
+      eservice: string,
+      started: number,
+      completed: number,
+      up: number,
+      down: number,
+      otherChannelTransactions?: number,
+    ) =>
       eserviceReport({
         environment: "prod",
         eservice,
         counts: counts(started, completed),
         probes: { up, down, last },
+        ...(otherChannelTransactions === undefined ? {} : { otherChannelTransactions }),
       });
     const clusters = serviceClusterFigures([
       {
         cluster: "transport",
         department: "td",
-        report: report("licences", 40, 30, 99, 1),
+        report: report("licences", 40, 30, 99, 1, 70),
         missesTargets: true,
       },
       {
@@ -96,7 +104,7 @@ describe("the central office's ranking", () => {
       {
         cluster: "transport",
         department: "hyd",
-        report: report("roads", 50, 20, 0, 0),
+        report: report("roads", 50, 20, 0, 0, 80),
         missesTargets: false,
       },
       { cluster: "health", department: "dh", report: report("clinics", 0, 0, 0, 0), missesTargets: false },
@@ -113,6 +121,8 @@ describe("the central office's ranking", () => {
         probes: 0,
         probesDown: 0,
         availabilityPercent: null,
+        otherChannelTransactions: 0,
+        digitalTakeUpPercent: null,
         missingTargets: 0,
       },
       {
@@ -126,6 +136,9 @@ describe("the central office's ranking", () => {
         probes: 200,
         probesDown: 1,
         availabilityPercent: 99.5,
+        // Over the two e-services whose departments reported their other channels: 50 ÷ (50 + 150).
+        otherChannelTransactions: 150,
+        digitalTakeUpPercent: 25,
         missingTargets: 1,
       },
     ]);

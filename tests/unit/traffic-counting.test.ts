@@ -304,6 +304,49 @@ describe("reports", () => {
     expect(costFigures(12_345, "HKD", false, 0).perCompletedTransactionMinor).toBeNull();
   });
 
+  it("measures digital take-up against the transactions the department reported through its other channels", () => {
+    const counts = { requests: 500, serverErrors: 0, started: 320, completed: 300, latency: {} };
+    const targets = { digitalTakeUpPercent: 80 };
+    // 300 online of 300 + 100 by counter, phone and post: 75 %, 5 points short of the goal.
+    const reported = eserviceReport({
+      environment: "prod",
+      eservice: "visa",
+      targets,
+      counts,
+      otherChannelTransactions: 100,
+    });
+    expect(reported.figures).toMatchObject({ otherChannelTransactions: 100, digitalTakeUpPercent: 75 });
+    expect(reported.targets).toEqual([
+      { target: "digitalTakeUpPercent", goal: 80, actual: 75, status: "missed", difference: -5 },
+    ]);
+    // Not reported: not measured, and the reason says what is missing and where to send it.
+    const unreported = eserviceReport({ environment: "prod", eservice: "visa", targets, counts });
+    expect(unreported.figures).toMatchObject({ otherChannelTransactions: null, digitalTakeUpPercent: null });
+    expect(unreported.targets[0]).toMatchObject({ status: "not-measured", actual: null });
+    expect(unreported.targets[0]?.reason).toContain("PUT .../other-channels/{period}");
+    // Reported as none, and nothing online either: no share to give.
+    const none = eserviceReport({
+      environment: "prod",
+      eservice: "visa",
+      targets,
+      counts: { ...counts, started: 0, completed: 0 },
+      otherChannelTransactions: 0,
+    });
+    expect(none.targets[0]).toMatchObject({
+      status: "not-measured",
+      reason: "no transaction was completed through any channel in the period",
+    });
+    // Everything online: 100 %, the goal met.
+    const allOnline = eserviceReport({
+      environment: "prod",
+      eservice: "visa",
+      targets,
+      counts,
+      otherChannelTransactions: 0,
+    });
+    expect(allOnline.targets[0]).toMatchObject({ status: "met", actual: 100, difference: 20 });
+  });
+
   it("scores a department's month: the e-service missing its targets first, with exactly which and by how much", () => {
     const counts = (started: number, completed: number, fastWithin: number) => ({
       requests: 1000,
