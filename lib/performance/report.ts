@@ -34,6 +34,7 @@ export interface TargetStatus {
   /** actual minus goal, in the target's unit (negative: short of a "at least" goal). */
   difference: number | null;
   reason?: string;
+  reasonCode?: NotMeasuredCode;
 }
 
 export interface PerformanceFigures {
@@ -69,17 +70,29 @@ export interface CostFigures {
   statementFinalized: boolean;
 }
 
-const notMeasured: Partial<Record<TargetName, string>> = {
-  satisfactionPercent: "no citizen rated the e-service in the period",
-  availabilityPercent: "the e-service was not probed in the period (it was not public, or probing is off)",
-};
+/** Why a target was not measured: a stable code (pages translate it) and the reason in English. */
+export const notMeasuredReasons = {
+  "no-requests": "no requests were counted in the period",
+  "not-rated": "no citizen rated the e-service in the period",
+  "not-probed": "the e-service was not probed in the period (it was not public, or probing is off)",
+  "channels-not-reported":
+    "the department has not reported the month's transactions through its other channels (PUT .../other-channels/{period})",
+  "no-transactions": "no transaction was completed through any channel in the period",
+} as const;
+export type NotMeasuredCode = keyof typeof notMeasuredReasons;
+export const notMeasuredCodes = Object.keys(notMeasuredReasons) as NotMeasuredCode[];
 
-function notMeasuredReason(target: TargetName, figures: PerformanceFigures): string {
-  if (target === "digitalTakeUpPercent")
-    return figures.otherChannelTransactions === null
-      ? "the department has not reported the month's transactions through its other channels (PUT .../other-channels/{period})"
-      : "no transaction was completed through any channel in the period";
-  return notMeasured[target] ?? "no requests were counted in the period";
+function notMeasuredCode(target: TargetName, figures: PerformanceFigures): NotMeasuredCode {
+  switch (target) {
+    case "digitalTakeUpPercent":
+      return figures.otherChannelTransactions === null ? "channels-not-reported" : "no-transactions";
+    case "satisfactionPercent":
+      return "not-rated";
+    case "availabilityPercent":
+      return "not-probed";
+    default:
+      return "no-requests";
+  }
 }
 
 /** Whether more is better (at least `goal`) or less (at most `goal`). */
@@ -161,7 +174,8 @@ export function targetStatuses(targets: Targets | undefined, figures: Performanc
         actual: null,
         status: "not-measured",
         difference: null,
-        reason: notMeasuredReason(target, figures),
+        reason: notMeasuredReasons[notMeasuredCode(target, figures)],
+        reasonCode: notMeasuredCode(target, figures),
       });
       continue;
     }

@@ -118,6 +118,8 @@ export function departmentPage(
     /** Absent when the person may not read the budget. */
     budget: Answer | undefined;
   },
+  /** The current month (YYYY-MM): the department's service performance links to it. */
+  period: string,
 ): FastifyReply {
   // An environment whose namespace the platform has not made yet (a department just created) answers 404:
   // it is shown as being prepared, not as a missing page.
@@ -168,5 +170,6 @@ export function departmentPage(
       answers.budget?.status === 200 ? budgetView(answers.budget.body as BudgetAnswer, context) : undefined,
     policyReportsHref: localePath(context.locale, `/departments/${department.name}/policy-reports`),
     apiRequestsHref: localePath(context.locale, `/departments/${department.name}/api-requests`),
+    performanceHref: localePath(context.locale, `/performance/${department.name}/${period}`),
   });
 }

@@ -51,12 +51,15 @@ const StatementParams = Type.Object({
   period: Type.String({ pattern: periodPattern }),
 });
 
-/** Bars of a horizontal chart, in the SVG's own units (the viewBox scales it to the page). */
-export function barChart(rows: { label: string; value: number; text: string }[]) {
+/**
+ * Bars of a horizontal chart, in the SVG's own units (the viewBox scales it to the page), scaled to the
+ * largest value, or to `scale` when that is larger (a percentage's 100).
+ */
+export function barChart(rows: { label: string; value: number; text: string }[], scale = 1) {
   const labelWidth = 260;
   const barArea = 460;
   const rowHeight = 36;
-  const max = Math.max(1, ...rows.map((row) => row.value));
+  const max = Math.max(1, scale, ...rows.map((row) => row.value));
   return {
     width: labelWidth + barArea + 160,
     height: rows.length * rowHeight + 8,

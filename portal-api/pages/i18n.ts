@@ -1,3 +1,4 @@
+import type { NotMeasuredCode } from "../../lib/performance/report.ts";
 import type { LocalisedName } from "../eservice-directory.ts";
 
 // The pages' two languages: English at the site's root, Traditional Chinese under /zh-Hant. Every message a
@@ -175,6 +176,106 @@ const messages = {
     subtotal: (what: string) => `Subtotal ${what}`,
     departmentWide: "Department-wide",
     costsLink: "Costs",
+    performanceLink: "Performance",
+    performanceTitle: "Service performance",
+    performanceIntro:
+      "How each department's e-services stand against the targets the department set, month by month, as the platform measured them: completed transactions, completion rate, digital take-up, availability, satisfaction and response time.",
+    departmentsRanked: (month: string) => `Departments ranked by targets met, ${month}`,
+    scoreChartDescription:
+      "A bar for each ranked department's score, on a scale to 100%; the table below gives the same figures.",
+    noRanking: "There are no departments' e-services to show for the month.",
+    rank: "Rank",
+    score: "Score",
+    targetsMet: "Targets met",
+    targetsMetOf: (met: string, measured: string) => `${met} of ${measured}`,
+    eservicesColumn: "E-services",
+    eservicesMissingTargets: "E-services missing targets",
+    eservicesWithoutTargets: "E-services without targets",
+    notRanked: "Not ranked",
+    nothingMeasured: "No target measured in the month",
+    measurementsUnavailable: "Its measurements could not be read: ",
+    clusterFigures: (month: string) => `Service clusters, ${month}`,
+    departmentsColumn: "Departments",
+    requests: "Requests",
+    serverErrors: "Server errors",
+    transactionsStarted: "Transactions started",
+    transactionsCompleted: "Transactions completed",
+    completionRate: "Completion rate",
+    responseTime: "Response time (95th percentile)",
+    otherChannelTransactions: "Transactions through other channels",
+    digitalTakeUp: "Digital take-up",
+    costInMonth: "Cost in the month",
+    costPerTransaction: "Cost per completed transaction",
+    checksAnswered: (percent: string, up: string, probes: string) =>
+      `${percent} (${up} of ${probes} checks answered)`,
+    ratingsSatisfied: (percent: string, ratings: number, ratingsText: string) =>
+      `${percent} of ${ratings === 1 ? "1 rating" : `${ratingsText} ratings`} satisfied or very satisfied`,
+    withServerErrorRate: (count: string, percent: string) => `${count} (${percent} of requests)`,
+    notMeasuredFigure: "Not measured",
+    milliseconds: (ms: string) => `${ms} ms`,
+    costWithState: (amount: string, finalized: boolean) =>
+      finalized ? `${amount} (finalized statement)` : `${amount} (draft statement: it may still change)`,
+    notReported: "Not reported by the department",
+    scorecardTitle: (department: string, month: string) => `${department}: service performance in ${month}`,
+    scorecardSummary: "Summary",
+    summaryEservices: "E-services",
+    summaryMissing: "Missing at least one target",
+    summaryMeeting: "Meeting every measured target",
+    summaryWithout: "Without targets",
+    noScorecardRows: "The department has no e-services.",
+    eserviceInEnvironment: (eservice: string, environment: string) => `${eservice} in ${environment}`,
+    verdict: (verdict: string, missed: number): string =>
+      verdict === "misses-targets"
+        ? `Misses ${missed === 1 ? "1 target" : `${missed} targets`}`
+        : verdict === "no-targets"
+          ? "No targets set"
+          : "Meets every measured target",
+    targetsOf: (eservice: string) => `Targets of ${eservice}`,
+    monthFigures: "Figures for the month",
+    targetColumn: "Target",
+    goal: "Goal",
+    actual: "Actual",
+    targetNames: {
+      monthlyCompletedTransactions: "Completed transactions in the month",
+      completionRatePercent: "Completion rate",
+      digitalTakeUpPercent: "Digital take-up",
+      satisfactionPercent: "Satisfaction",
+      availabilityPercent: "Availability",
+      p95ResponseMilliseconds: "Response time (95th percentile)",
+    } as Record<string, string>,
+    atLeast: (value: string) => `at least ${value}`,
+    atMost: (value: string) => `at most ${value}`,
+    met: "Met",
+    missedBy: (unit: "transactions" | "points" | "milliseconds", amount: string, one: boolean): string =>
+      unit === "transactions"
+        ? `Missed by ${amount} ${one ? "transaction" : "transactions"}`
+        : unit === "points"
+          ? `Missed by ${amount} percentage ${one ? "point" : "points"}`
+          : `Missed by ${amount} ms`,
+    notMeasuredBecause: "Not measured: ",
+    /** The API's reasons, by their code, in the page's language (English pages show the API's own words). */
+    notMeasuredReasons: {} as Partial<Record<NotMeasuredCode, string>>,
+    scorecardLink: "Service performance this month",
+    reportOtherChannels: (eservice: string) => `Report ${eservice}'s transactions through other channels`,
+    otherChannelsTitle: (eservice: string, month: string) =>
+      `${eservice}: transactions through other channels in ${month}`,
+    otherChannelsIntro:
+      "Digital take-up is the share of the month's completed transactions made online. Give the transactions completed through each other channel in the month; a channel left empty counts as none. Saving replaces the month's earlier report, and it is recorded in the audit log.",
+    otherChannelsLegend: "Completed transactions by channel",
+    channelNames: {
+      counter: "At a counter",
+      phone: "By phone",
+      post: "By post",
+      email: "By email",
+      other: "Other channels",
+    } as Record<string, string>,
+    wholeNumberHint: "A whole number, 0 or more",
+    lastReported: (at: string) => `Last reported ${at}.`,
+    notReportedYet: "Not reported for this month yet.",
+    otherChannelsSaved: "Saved. The scorecard measures digital take-up against it.",
+    backToScorecard: "Back to the scorecard",
+    saveReport: "Save the report",
+    mayNotReport: "Only the department's developers and admins report these figures.",
     auditTitle: "Audit log",
     auditIntro:
       "Every change made through the portal, newest first, in a hash chain that shows any tampering.",
@@ -453,6 +554,110 @@ const messages = {
     subtotal: (what: string) => `小計：${what}`,
     departmentWide: "全部門",
     costsLink: "費用",
+    performanceLink: "服務表現",
+    performanceTitle: "服務表現",
+    performanceIntro:
+      "按月顯示各部門的電子服務相對部門所訂目標的表現，數字由平台量度：完成交易、完成率、數碼使用率、可用率、滿意度及回應時間。",
+    departmentsRanked: (month: string) => `${month}各部門按達標情況排名`,
+    scoreChartDescription: "每個已排名的部門一條橫棒，顯示其得分（以 100% 為滿分）；下表列出相同數字。",
+    noRanking: "該月沒有可顯示的部門電子服務。",
+    rank: "排名",
+    score: "得分",
+    targetsMet: "已達目標",
+    targetsMetOf: (met: string, measured: string) => `${measured} 項中 ${met} 項`,
+    eservicesColumn: "電子服務",
+    eservicesMissingTargets: "未達目標的電子服務",
+    eservicesWithoutTargets: "未設目標的電子服務",
+    notRanked: "未有排名",
+    nothingMeasured: "該月沒有已量度的目標",
+    measurementsUnavailable: "未能讀取其量度數據：",
+    clusterFigures: (month: string) => `${month}各服務類別`,
+    departmentsColumn: "部門",
+    requests: "請求",
+    serverErrors: "伺服器錯誤",
+    transactionsStarted: "已開始的交易",
+    transactionsCompleted: "已完成的交易",
+    completionRate: "完成率",
+    responseTime: "回應時間（第 95 百分位）",
+    otherChannelTransactions: "經其他渠道辦理的交易",
+    digitalTakeUp: "數碼使用率",
+    costInMonth: "該月費用",
+    costPerTransaction: "每宗完成交易的費用",
+    checksAnswered: (percent: string, up: string, probes: string) =>
+      `${percent}（${probes} 次檢查中 ${up} 次有回應）`,
+    ratingsSatisfied: (percent: string, _ratings: number, ratingsText: string) =>
+      `${ratingsText} 個評分中 ${percent} 表示滿意或非常滿意`,
+    withServerErrorRate: (count: string, percent: string) => `${count}（佔請求的 ${percent}）`,
+    notMeasuredFigure: "未能量度",
+    milliseconds: (ms: string) => `${ms} 毫秒`,
+    costWithState: (amount: string, finalized: boolean) =>
+      finalized ? `${amount}（結算表已定案）` : `${amount}（結算表仍為草稿，或會變動）`,
+    notReported: "部門未有報告",
+    scorecardTitle: (department: string, month: string) => `${department}：${month}服務表現`,
+    scorecardSummary: "摘要",
+    summaryEservices: "電子服務",
+    summaryMissing: "最少一項目標未達",
+    summaryMeeting: "所有已量度的目標均達到",
+    summaryWithout: "未設目標",
+    noScorecardRows: "此部門沒有電子服務。",
+    eserviceInEnvironment: (eservice: string, environment: string) => `${environment} 環境的 ${eservice}`,
+    verdict: (verdict: string, missed: number): string =>
+      verdict === "misses-targets"
+        ? `${missed} 項目標未達`
+        : verdict === "no-targets"
+          ? "未設目標"
+          : "所有已量度的目標均達到",
+    targetsOf: (eservice: string) => `${eservice} 的目標`,
+    monthFigures: "該月數字",
+    targetColumn: "目標項目",
+    goal: "目標",
+    actual: "實際",
+    targetNames: {
+      monthlyCompletedTransactions: "該月完成的交易",
+      completionRatePercent: "完成率",
+      digitalTakeUpPercent: "數碼使用率",
+      satisfactionPercent: "滿意度",
+      availabilityPercent: "可用率",
+      p95ResponseMilliseconds: "回應時間（第 95 百分位）",
+    } as Record<string, string>,
+    atLeast: (value: string) => `最少 ${value}`,
+    atMost: (value: string) => `最多 ${value}`,
+    met: "已達標",
+    missedBy: (unit: "transactions" | "points" | "milliseconds", amount: string, _one: boolean): string =>
+      unit === "transactions"
+        ? `未達標：差 ${amount} 宗交易`
+        : unit === "points"
+          ? `未達標：差 ${amount} 個百分點`
+          : `未達標：慢了 ${amount} 毫秒`,
+    notMeasuredBecause: "未能量度：",
+    /** The API's reasons, by their code, in Traditional Chinese; a code not here is shown in the API's words. */
+    notMeasuredReasons: {
+      "no-requests": "期內沒有點算到任何請求",
+      "not-rated": "期內沒有市民為此電子服務評分",
+      "not-probed": "期內平台沒有檢查此電子服務（它並非公開，或檢查已關閉）",
+      "channels-not-reported": "部門未有報告該月經其他渠道辦理的交易數目",
+      "no-transactions": "期內沒有經任何渠道完成的交易",
+    } satisfies Record<NotMeasuredCode, string> as Partial<Record<NotMeasuredCode, string>>,
+    scorecardLink: "本月服務表現",
+    reportOtherChannels: (eservice: string) => `報告 ${eservice} 經其他渠道辦理的交易`,
+    otherChannelsTitle: (eservice: string, month: string) => `${eservice}：${month}經其他渠道辦理的交易`,
+    otherChannelsIntro:
+      "數碼使用率是該月完成的交易中經網上辦理的比例。請填寫該月經每個其他渠道完成的交易數目；留空的渠道當作沒有。儲存後會取代該月較早的報告，並記錄在審計記錄中。",
+    otherChannelsLegend: "按渠道劃分的完成交易",
+    channelNames: {
+      counter: "櫃位",
+      phone: "電話",
+      post: "郵遞",
+      email: "電郵",
+      other: "其他渠道",
+    } as Record<string, string>,
+    wholeNumberHint: "整數，0 或以上",
+    lastReported: (at: string) => `最後報告於 ${at}。`,
+    notReportedYet: "本月尚未報告。",
+    otherChannelsSaved: "已儲存。成績表會以此量度數碼使用率。",
+    backToScorecard: "返回成績表",
+    saveReport: "儲存報告",
+    mayNotReport: "只有部門的開發人員及管理員可報告這些數字。",
     auditTitle: "審計記錄",
     auditIntro: "經入口網站作出的每項更改，最新的在前，以雜湊鏈記錄，任何竄改都會顯示出來。",
     chainValid: (records: number) => `雜湊鏈完整：已核實 ${records} 項記錄。`,
@@ -616,12 +821,36 @@ export function formatMonth(period: string, locale: Locale): string {
   }).format(new Date(`${period}-01T00:00:00Z`));
 }
 
-/** A percentage with at most one decimal, in the locale's form. */
-export function formatPercent(percent: number, locale: Locale): string {
+/** How a figure is rounded to the digits shown (Intl's rounding modes; the default rounds half away from 0). */
+export interface Rounding {
+  /** Decimals at most (default 1 for percentages, 0 for numbers). */
+  digits?: number;
+  /** "floor": never shown above what was measured; "ceil": never below; "expand": never shown as 0. */
+  mode?: "floor" | "ceil" | "expand";
+}
+
+/**
+ * A directed rounding of a binary fraction could take 12.34 (stored as 12.3399…) down to 12.33: with a mode,
+ * the value is first taken to 10 decimals as a decimal string, which Intl formats exactly.
+ */
+const roundable = (value: number, rounding: Rounding): number =>
+  rounding.mode ? (value.toFixed(10) as unknown as number) : value;
+
+/** A percentage with at most one decimal (or `digits`), in the locale's form. */
+export function formatPercent(percent: number, locale: Locale, rounding: Rounding = {}): string {
   return new Intl.NumberFormat(locale === "en" ? "en-HK" : "zh-Hant-HK", {
     style: "percent",
-    maximumFractionDigits: 1,
-  }).format(percent / 100);
+    maximumFractionDigits: rounding.digits ?? 1,
+    ...(rounding.mode ? { roundingMode: rounding.mode } : {}),
+  }).format(roundable(percent / 100, rounding));
+}
+
+/** A number with the locale's grouping (1,234), to at most `digits` decimals (none by default). */
+export function formatNumber(value: number, locale: Locale, rounding: Rounding = {}): string {
+  return new Intl.NumberFormat(locale === "en" ? "en-HK" : "zh-Hant-HK", {
+    maximumFractionDigits: rounding.digits ?? 0,
+    ...(rounding.mode ? { roundingMode: rounding.mode } : {}),
+  }).format(roundable(value, rounding));
 }
 
 /** The standard's name as people know it (WCAG22-AA → WCAG 2.2 AA). */

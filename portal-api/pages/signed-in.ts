@@ -4,6 +4,7 @@ import fastifyFormbody from "@fastify/formbody";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
 import { type Action, allowed } from "../auth/authorize.ts";
 import { principalFrom } from "../auth/principal.ts";
 import type { ApiDependencies } from "../dependencies.ts";
@@ -16,6 +17,8 @@ import { type Answer, departmentPage, departmentsPage } from "./department-views
 import { eservicePages } from "./eservice-pages.ts";
 import { financePages } from "./finance-pages.ts";
 import { type Locale, localePath, locales, messagesFor } from "./i18n.ts";
+import { otherChannelsPage } from "./other-channels-page.ts";
+import { performancePages } from "./performance-pages.ts";
 import { rateCardPage } from "./rate-card-page.ts";
 import { type PageContext, sendPage } from "./render.ts";
 import { type Session, SessionSealer, type SignInState } from "./session.ts";
@@ -30,7 +33,7 @@ import { subscriptionPages } from "./subscription-pages.ts";
 export type CallApi = (
   session: Session,
   url: string,
-  write?: { method: "POST" | "PATCH"; body: unknown } | { method: "DELETE" },
+  write?: { method: "POST" | "PATCH" | "PUT"; body: unknown } | { method: "DELETE" },
 ) => Promise<Answer>;
 
 /** What the pages behind sign-in share (registered inside this plugin, so cookies and CSRF are theirs). */
@@ -47,8 +50,12 @@ export interface SignedInKit {
   permissions(session: Session): Promise<(action: Action, department?: string) => boolean>;
   /** One question of `permissions`. */
   may(session: Session, action: Action, department?: string): Promise<boolean>;
-  /** A GET of a text answer (a CSV) as the signed-in person. */
-  download(session: Session, url: string): Promise<Answer & { text: string; disposition?: string }>;
+  /** A GET of a text answer (a CSV) as the signed-in person; `accept` for a route that answers in several. */
+  download(
+    session: Session,
+    url: string,
+    accept?: string,
+  ): Promise<Answer & { text: string; disposition?: string }>;
 }
 
 export interface WebSettings {
@@ -188,11 +195,11 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
       }
       return { status: response.statusCode, body: answer };
     };
-    const download: SignedInKit["download"] = async (session, url) => {
+    const download: SignedInKit["download"] = async (session, url, accept) => {
       const response = await app.inject({
         method: "GET",
         url,
-        headers: { authorization: `Bearer ${session.accessToken}` },
+        headers: { authorization: `Bearer ${session.accessToken}`, ...(accept ? { accept } : {}) },
       });
       const disposition = response.headers["content-disposition"];
       return {
@@ -225,6 +232,8 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
     await app.register(apiCataloguePage(kit));
     await app.register(apiRequestsPage(kit, { timeZone: deps.timeZone }));
     await app.register(financePages(kit, { timeZone: deps.timeZone }));
+    await app.register(performancePages(kit, { timeZone: deps.timeZone }));
+    await app.register(otherChannelsPage(kit, { timeZone: deps.timeZone }));
     await app.register(auditPages(kit, { timeZone: deps.timeZone }));
 
     for (const locale of locales) {
@@ -272,12 +281,12 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
                   })),
                 )
               : [];
-          return departmentPage(reply, context(session, reply, locale), {
-            department,
-            environments,
-            eservices,
-            budget,
-          });
+          return departmentPage(
+            reply,
+            context(session, reply, locale),
+            { department, environments, eservices, budget },
+            periodOf(Date.now(), deps.timeZone),
+          );
         },
       );
     }

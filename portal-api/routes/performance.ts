@@ -33,6 +33,7 @@ import {
 import {
   type EServiceReport,
   eserviceReport,
+  notMeasuredCodes,
   type Scorecard,
   type StatementCost,
   scorecard,
@@ -123,7 +124,10 @@ const TargetStatus = Type.Object({
   actual: Nullable(Type.Number()),
   status: StringEnum(["met", "missed", "not-measured"] as const),
   difference: Nullable(Type.Number({ description: "actual − goal" })),
-  reason: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String({ description: "Why it was not measured, in English" })),
+  reasonCode: Type.Optional(
+    StringEnum(notMeasuredCodes, { description: "The same reason as a stable code" }),
+  ),
 });
 
 const reportFields = {

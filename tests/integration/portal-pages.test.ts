@@ -11,6 +11,7 @@ import { tagsFor } from "../../controller/accessibility/standards.ts";
 import { platformDefaults } from "../../controller/api/defaults.ts";
 import type { EService } from "../../controller/api/eservice.ts";
 import { platformGroups } from "../../controller/api/rbac.ts";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { projectRoot } from "../../lib/local-state.ts";
@@ -1019,4 +1020,419 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
       await adminContext.close();
     }
   });
+});
+
+describe("service performance (issue #20)", () => {
+  /** A month long past: only this test writes it, so every figure is fixed while it is compared. */
+  const period = "2001-07";
+  const scored = "scored";
+  const scoredKey = `${dept}-dev/${scored}`;
+
+  /** The stores this test writes its month into: where, under which key, and what a new one starts with. */
+  const stores = {
+    traffic: {
+      name: `govhost-traffic-${dept}`,
+      namespace: "govhost-system",
+      key: "months",
+      start: { baselines: "{}" },
+    },
+    ratings: {
+      name: `govhost-ratings-${dept}`,
+      namespace: "govhost-feedback",
+      key: "ratings",
+      start: {},
+      labels: { "govhost.io/component": "ratings" },
+    },
+  };
+
+  /**
+   * Puts the month's entries into a store (made if need be), keeping whatever else it holds, or takes the
+   * month out again (`entries` undefined); the test's month unless another is given. The controller may write the same object: a conflict is retried.
+   */
+  async function storeMonth(
+    store: {
+      name: string;
+      namespace: string;
+      key: string;
+      start: Record<string, string>;
+      labels?: Record<string, string>;
+    },
+    entries: Record<string, unknown> | undefined,
+    month = period,
+  ): Promise<void> {
+    await eventually(`${store.name} to take ${month}`, async () => {
+      const found = await admin.find<KubeObject & { data?: Record<string, string> }>(
+        resources.configMap,
+        store.name,
+        store.namespace,
+      );
+      if (!found && !entries) return true;
+      const { [month]: _, ...months } = JSON.parse(found?.data?.[store.key] ?? "{}") as Record<
+        string,
+        unknown
+      >;
+      const data = {
+        ...store.start,
+        ...found?.data,
+        [store.key]: JSON.stringify(entries ? { ...months, [month]: entries } : months),
+      };
+      if (found) await admin.replace({ ...found, data });
+      else
+        await admin.create({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: store.name, namespace: store.namespace, labels: store.labels ?? {} },
+          data,
+        });
+      return true;
+    });
+  }
+
+  /** The API's own answer to `user`, for the page's figures to be compared with. */
+  async function apiAs<T>(user: string, path: string): Promise<T> {
+    const token = await loginAs(provider.issuer, user, testAudience);
+    const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status, path).toBe(200);
+    return (await response.json()) as T;
+  }
+
+  /** A table row's cells as the browser shows them. */
+  const cellsOf = async (row: ReturnType<Page["getByRole"]>) =>
+    (await row.locator("th, td").allTextContents()).map((text) => text.trim());
+
+  it("shows a department admin the ranking and the department's scorecard as the API gives them, and refuses the rest", async () => {
+    // An e-service with targets, and its month as the controller (counts) and the API (ratings) store them:
+    // 7 of 10 started transactions completed (the rate's goal is 80%), 2 of 3 ratings satisfied (75%), and
+    // not probed that month.
+    await admin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: scored, namespace: `${dept}-dev` },
+      spec: {
+        image: "registry.gov.example/immd/scored:1.0.0",
+        exposure: "internal",
+        replicas: 1,
+        serviceCluster: "travel-and-immigration",
+        targets: {
+          monthlyCompletedTransactions: 5,
+          completionRatePercent: 80,
+          satisfactionPercent: 75,
+          availabilityPercent: 99.5,
+        },
+      },
+    });
+    await storeMonth(stores.traffic, {
+      [scoredKey]: { requests: 250, serverErrors: 1, started: 10, completed: 7, latency: {} },
+      [`${ns}/visa-status`]: { requests: 1234, serverErrors: 0, started: 0, completed: 0, latency: {} },
+    });
+    // Ratings of 2, 4 and 5: two of three satisfied.
+    await storeMonth(stores.ratings, { [scoredKey]: [0, 1, 0, 1, 1] });
+    const { context, page } = await signedInPage("immd-admin", `/performance?period=${period}`);
+    try {
+      type Ranking = {
+        departments: {
+          rank: number | null;
+          department: string;
+          eservices: number;
+          targetsMeasured: number;
+          targetsMet: number;
+          withoutTargets: number;
+        }[];
+        serviceClusters: {
+          cluster: string;
+          eservices: number;
+          departments: number;
+          requests: number;
+          started: number;
+          completed: number;
+          availabilityPercent: number | null;
+          missingTargets: number;
+        }[];
+      };
+      const ranking = await apiAs<Ranking>("immd-admin", `/api/v1/scorecards?period=${period}`);
+      const standing = ranking.departments.find((d) => d.department === dept);
+      // Of the scored e-service's targets, three were measured and one met; the other e-services set none.
+      expect(standing).toMatchObject({ rank: 1, targetsMeasured: 3, targetsMet: 1, missingTargets: 1 });
+      expect(ranking.departments.map((d) => d.department)).not.toContain(other);
+      expect(new URL(page.url()).pathname).toBe("/performance");
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Service performance");
+      const row = page.getByRole("row", { name: /Pages <em>Test<\/em> Department/ });
+      expect(await cellsOf(row)).toEqual([
+        "1",
+        "Pages <em>Test</em> Department",
+        "33.33%",
+        "1 of 3",
+        String(standing?.eservices),
+        "1",
+        String(standing?.withoutTargets),
+      ]);
+      expect(await page.locator("svg[role=img]").count()).toBe(1);
+      await screenshot(page, "performance");
+      const travel = ranking.serviceClusters.find((c) => c.cluster === "travel-and-immigration");
+      expect(travel).toMatchObject({ requests: 1484, started: 10, completed: 7, availabilityPercent: null });
+      expect(await cellsOf(page.getByRole("row", { name: /Travel and immigration/ }))).toEqual([
+        "Travel and immigration",
+        String(travel?.eservices),
+        String(travel?.departments),
+        "1,484",
+        "10",
+        "7",
+        "70%",
+        "Not measured",
+        "Not measured",
+        String(travel?.missingTargets),
+      ]);
+      await axeBothLanguages(page);
+
+      // The department's scorecard: the e-service missing targets first, each target in words.
+      await row.getByRole("link").click();
+      expect(new URL(page.url()).pathname).toBe(`/performance/${dept}/${period}`);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe(
+        "Pages <em>Test</em> Department: service performance in July 2001",
+      );
+      type Card = {
+        rows: {
+          environment: string;
+          eservice: string;
+          cost: unknown;
+          targets: { target: string; status: string; difference: number | null; reason?: string }[];
+        }[];
+      };
+      const card = await apiAs<Card>("immd-admin", `/api/v1/departments/${dept}/scorecard?period=${period}`);
+      expect(
+        await page.locator("main section h2").allTextContents(),
+        "the sections in the API's order",
+      ).toEqual(card.rows.map((r) => `${r.eservice} in ${r.environment}`));
+      const scoredRow = card.rows[0];
+      expect(scoredRow?.eservice).toBe(scored);
+      expect(scoredRow?.cost).toBeNull(); // no statement for that month
+      expect(scoredRow?.targets.map((t) => [t.target, t.status, t.difference])).toEqual([
+        ["monthlyCompletedTransactions", "met", 2],
+        ["completionRatePercent", "missed", -10],
+        ["satisfactionPercent", "missed", (100 * 2) / 3 - 75],
+        ["availabilityPercent", "not-measured", null],
+      ]);
+      const section = page.getByRole("region", { name: "scored in dev" });
+      expect(await section.locator("p").first().textContent()).toBe("Status: Misses 2 targets");
+      const targetRow = (name: string) => cellsOf(section.getByRole("row", { name: new RegExp(`^${name}`) }));
+      expect(await targetRow("Completed transactions")).toEqual([
+        "Completed transactions in the month",
+        "at least 5",
+        "7",
+        "Met",
+      ]);
+      expect(await targetRow("Completion rate")).toEqual([
+        "Completion rate",
+        "at least 80%",
+        "70%",
+        "Missed by 10 percentage points",
+      ]);
+      expect(await targetRow("Satisfaction")).toEqual([
+        "Satisfaction",
+        "at least 75%",
+        "66.66%",
+        "Missed by 8.34 percentage points",
+      ]);
+      expect(await targetRow("Availability")).toEqual([
+        "Availability",
+        "at least 99.5%",
+        "Not measured",
+        `Not measured: ${scoredRow?.targets[3]?.reason}`,
+      ]);
+      const figures = await section.locator("dt, dd").allTextContents();
+      expect(figures.slice(0, 16)).toEqual([
+        "Requests",
+        "250",
+        "Server errors",
+        "1 (0.4% of requests)",
+        "Transactions started",
+        "10",
+        "Transactions completed",
+        "7",
+        "Completion rate",
+        "70%",
+        "Response time (95th percentile)",
+        "Not measured",
+        "Availability",
+        "Not measured",
+        "Satisfaction",
+        "66.66% of 3 ratings satisfied or very satisfied",
+      ]);
+      expect(figures).not.toContain("Cost in the month");
+      await screenshot(page, "scorecard");
+      await axeBothLanguages(page);
+
+      // The CSV: the API's scorecard, as the admin, with the same figures.
+      const csvHref =
+        (await page.getByRole("link", { name: "Download as CSV (spreadsheet)" }).getAttribute("href")) ?? "";
+      expect(csvHref).toBe(`/performance/${dept}/${period}/scorecard.csv`);
+      const csv = await page.request.get(`${api.url}${csvHref}`);
+      expect(csv.status()).toBe(200);
+      expect(csv.headers()["content-type"]).toContain("text/csv");
+      expect(csv.headers()["content-disposition"]).toBe(
+        `attachment; filename="${dept}-scorecard-${period}.csv"`,
+      );
+      const records = parse(await csv.text(), { columns: true }) as Record<string, string>[];
+      expect(records.map((r) => r.eservice)).toEqual(card.rows.map((r) => r.eservice));
+      expect(records[0]).toMatchObject({
+        verdict: "misses-targets",
+        completed: "7",
+        "monthlyCompletedTransactions.status": "met",
+        "completionRatePercent.actual": "70",
+        "availabilityPercent.status": "not-measured",
+      });
+
+      // In Traditional Chinese, the same figures and the reason in that language.
+      await page.goto(`${api.url}/zh-Hant/performance/${dept}/${period}`);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe(
+        "網頁測試部：2001年7月服務表現",
+      );
+      const zh = page.getByRole("region", { name: "dev 環境的 scored" });
+      expect(await cellsOf(zh.getByRole("row", { name: /^完成率/ }))).toEqual([
+        "完成率",
+        "最少 80%",
+        "70%",
+        "未達標：差 10 個百分點",
+      ]);
+      expect(await cellsOf(zh.getByRole("row", { name: /^可用率/ }))).toEqual([
+        "可用率",
+        "最少 99.5%",
+        "未能量度",
+        "未能量度：期內平台沒有檢查此電子服務（它並非公開，或檢查已關閉）",
+      ]);
+
+      // The department's page links to this month's scorecard.
+      await page.goto(`${api.url}/departments/${dept}`);
+      await page.getByRole("link", { name: "Service performance this month" }).click();
+      expect(new URL(page.url()).pathname).toMatch(new RegExp(`^/performance/${dept}/\\d{4}-\\d{2}$`));
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toMatch(
+        /^Pages <em>Test<\/em> Department: service performance in /,
+      );
+
+      // Another department's scorecard: the API refuses the admin, so the page is the 403 page.
+      const refused = await page.goto(`${api.url}/performance/${other}/${period}`);
+      expect(refused?.status()).toBe(403);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Not allowed");
+      expect(await page.locator("main").textContent()).not.toContain(other);
+      expect(await axeViolations(page)).toEqual([]);
+    } finally {
+      await context.close();
+      await admin.delete(resources.eservice, scored, `${dept}-dev`);
+      await storeMonth(stores.traffic, undefined);
+      await storeMonth(stores.ratings, undefined);
+    }
+    // Finance reads statements, not e-services: the ranking is refused.
+    const finance = await signedInPage("finance", "/my");
+    try {
+      const refused = await finance.page.goto(`${api.url}/performance?period=${period}`);
+      expect(refused?.status()).toBe(403);
+      expect(await finance.page.getByRole("heading", { level: 1 }).textContent()).toBe("Not allowed");
+      expect(await finance.page.locator("main table").count()).toBe(0);
+      expect(await axeViolations(finance.page)).toEqual([]);
+    } finally {
+      await finance.context.close();
+    }
+  }, 150_000);
+
+  it("lets a department admin report the other channels' transactions on a form, and measures take-up against them", async () => {
+    // This month: the API takes reports for the months it keeps, not 2001.
+    const month = periodOf(Date.now(), platformDefaults.timeZone);
+    const reported = "reported";
+    const key = `${dept}-dev/${reported}`;
+    await admin.create({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "EService",
+      metadata: { name: reported, namespace: `${dept}-dev` },
+      spec: {
+        image: "registry.gov.example/immd/reported:1.0.0",
+        exposure: "internal",
+        replicas: 1,
+        targets: { digitalTakeUpPercent: 50 },
+      },
+    });
+    // 30 completed online this month.
+    await storeMonth(
+      stores.traffic,
+      { [key]: { requests: 90, serverErrors: 0, started: 40, completed: 30, latency: {} } },
+      month,
+    );
+    const { context, page } = await signedInPage("immd-admin", `/performance/${dept}/${month}`);
+    try {
+      const section = page.getByRole("region", { name: `${reported} in dev` });
+      await section
+        .getByRole("link", { name: `Report ${reported}'s transactions through other channels` })
+        .click();
+      expect(new URL(page.url()).pathname).toBe(
+        `/performance/${dept}/${month}/dev/${reported}/other-channels`,
+      );
+      expect(await page.locator("main").textContent()).toContain("Not reported for this month yet.");
+      await axeBothLanguages(page);
+
+      // A value that is not a count: the API's refusal, on the field, and nothing stored.
+      await page.getByLabel("At a counter").fill("twenty");
+      await page.getByRole("button", { name: "Save the report" }).click();
+      const summary = page.getByRole("alert");
+      expect(await summary.getByRole("link").first().getAttribute("href")).toBe("#counter");
+      expect(await page.locator("#counter-error").textContent()).toContain("channels.counter");
+      expect(await page.getByLabel("At a counter").inputValue()).toBe("twenty");
+      expect(await axeViolations(page)).toEqual([]);
+      const path = `/api/v1/departments/${dept}/environments/dev/eservices/${reported}/other-channels/${month}`;
+      expect((await apiAs<{ reportedAt: string | null }>("immd-admin", path)).reportedAt).toBeNull();
+
+      // 20 at a counter and 10 by phone: 30 online of 60, exactly the 50 % goal.
+      await page.getByLabel("At a counter").fill("20");
+      await page.getByLabel("By phone").fill("10");
+      await page.getByRole("button", { name: "Save the report" }).click();
+      expect(await page.getByRole("status").textContent()).toContain(
+        "Saved. The scorecard measures digital take-up against it.",
+      );
+      expect(await page.getByLabel("At a counter").inputValue()).toBe("20");
+      expect(await page.getByLabel("By phone").inputValue()).toBe("10");
+      expect(await page.getByLabel("By post").inputValue()).toBe("");
+      expect(await axeViolations(page)).toEqual([]);
+      const stored = await apiAs<{ channels: unknown; totalTransactions: number }>("immd-admin", path);
+      expect(stored).toMatchObject({ channels: { counter: 20, phone: 10 }, totalTransactions: 30 });
+
+      await page.getByRole("link", { name: "Back to the scorecard" }).last().click();
+      const figures = await page
+        .getByRole("region", { name: `${reported} in dev` })
+        .locator("dt, dd")
+        .allTextContents();
+      const figureOf = (name: string) => figures[figures.indexOf(name) + 1];
+      expect([figureOf("Transactions through other channels"), figureOf("Digital take-up")]).toEqual([
+        "30",
+        "50%",
+      ]);
+      expect(
+        await cellsOf(
+          page
+            .getByRole("region", { name: `${reported} in dev` })
+            .getByRole("row", { name: /^Digital take-up/ }),
+        ),
+      ).toEqual(["Digital take-up", "at least 50%", "50%", "Met"]);
+    } finally {
+      await context.close();
+    }
+    // An auditor reads the report but is offered no form.
+    const auditor = await signedInPage(
+      "auditor",
+      `/performance/${dept}/${month}/dev/${reported}/other-channels`,
+    );
+    try {
+      expect(await auditor.page.locator("main form").count()).toBe(0);
+      expect(await cellsOf(auditor.page.getByRole("row", { name: /^At a counter/ }))).toEqual([
+        "At a counter",
+        "20",
+      ]);
+      expect(await auditor.page.locator("main").textContent()).toContain(
+        "Only the department's developers and admins report these figures.",
+      );
+      expect(await axeViolations(auditor.page)).toEqual([]);
+    } finally {
+      await auditor.context.close();
+      await admin.delete(resources.eservice, reported, `${dept}-dev`);
+      await storeMonth(stores.traffic, undefined, month);
+      await admin.delete(resources.configMap, `govhost-channels-${dept}`, "govhost-feedback");
+    }
+  }, 150_000);
 });
