@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import { periodOf } from "../../lib/chargeback/calendar.ts";
-import type { NotMeasuredCode } from "../../lib/performance/report.ts";
+import type { DepartmentStanding, ServiceClusterFigures } from "../../lib/performance/ranking.ts";
+import type { ScorecardRow, Scorecard as ScorecardRows, TargetStatus } from "../../lib/performance/report.ts";
 import type { LocalisedName } from "../eservice-directory.ts";
 import { barChart } from "./finance-pages.ts";
 import { segment } from "./forms.ts";
@@ -25,92 +26,13 @@ import type { SignedInKit } from "./signed-in.ts";
 // scorecard, every e-service against its targets, those missing targets first, with the CSV. Every figure is
 // the API's, read as the signed-in person; the API decides who sees which department.
 
-interface Figures {
-  requests: number;
-  serverErrors: number;
-  serverErrorRatePercent: number | null;
-  started: number;
-  completed: number;
-  completionRatePercent: number | null;
-  p95Milliseconds: number | null;
-  probes: number;
-  probesDown: number;
-  availabilityPercent: number | null;
-  ratings: number;
-  satisfactionPercent: number | null;
-  /** null: the department has not reported its other channels for the month. */
-  otherChannelTransactions: number | null;
-  digitalTakeUpPercent: number | null;
-}
-
-interface TargetStatus {
-  target: string;
-  goal: number;
-  actual: number | null;
-  status: "met" | "missed" | "not-measured";
-  difference: number | null;
-  reason?: string;
-  reasonCode?: NotMeasuredCode;
-}
-
-interface ScorecardRow {
-  environment: string;
-  eservice: string;
-  figures: Figures;
-  cost: {
-    currency: string;
-    amountMinor: number;
-    perCompletedTransactionMinor: number | null;
-    statementFinalized: boolean;
-  } | null;
-  targets: TargetStatus[];
-  missed: unknown[];
-  verdict: string;
-}
-
-interface Scorecard {
-  department: string;
-  period: string;
-  rows: ScorecardRow[];
-  summary: {
-    eservices: number;
-    missingTargets: number;
-    meetingEveryMeasuredTarget: number;
-    withoutTargets: number;
-  };
-}
-
-interface Standing {
-  rank: number | null;
-  department: string;
-  eservices: number;
-  targetsMeasured: number;
-  targetsMet: number;
-  scorePercent: number | null;
-  missingTargets: number;
-  withoutTargets: number;
-  unavailable?: string;
-}
-
-interface ClusterFigures {
-  cluster: string;
-  eservices: number;
-  departments: number;
-  requests: number;
-  started: number;
-  completed: number;
-  completionRatePercent: number | null;
-  probes: number;
-  probesDown: number;
-  availabilityPercent: number | null;
-  digitalTakeUpPercent: number | null;
-  missingTargets: number;
-}
+/** The API's scorecard: the shape lib/performance gives it, with the department and month. */
+type Scorecard = ScorecardRows & { department: string; period: string };
 
 interface Ranking {
   period: string;
-  departments: Standing[];
-  serviceClusters: ClusterFigures[];
+  departments: DepartmentStanding[];
+  serviceClusters: ServiceClusterFigures[];
 }
 
 const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
