@@ -118,6 +118,14 @@ export const controllerSettings = {
     form: "whole milliseconds, 100–60000",
     description: "How long a probe waits for the answer before counting the e-service down.",
   },
+  commentPruneIntervalMs: {
+    env: "GOVHOST_COMMENT_PRUNE_INTERVAL_MS",
+    schema: Milliseconds(0),
+    default: 3_600_000,
+    form: "whole milliseconds, or 0 for none",
+    description:
+      "How often citizens' feedback comments older than their retention (90 days) are deleted from every department's store; 0 leaves it to each department's next feedback.",
+  },
   probeGraceMs: {
     env: "GOVHOST_PROBE_GRACE_MS",
     schema: Milliseconds(0),

@@ -93,6 +93,7 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
       timeoutMs: config.probeTimeoutMs,
       graceMs: config.probeGraceMs,
     },
+    commentPruneIntervalMs: config.commentPruneIntervalMs,
   });
 }
 

@@ -47,7 +47,13 @@ export async function updateStore<T>(
     const changed = change(value);
     if (!changed) return value;
     try {
-      if (current) await kube.replace<StoreObject>({ ...current, data: changed.data });
+      // The labels too: a store made before a label was added gets it at its next write.
+      if (current)
+        await kube.replace<StoreObject>({
+          ...current,
+          metadata: { ...current.metadata, labels: { ...current.metadata?.labels, ...extraLabels } },
+          data: changed.data,
+        });
       else
         await kube.create<StoreObject>({
           apiVersion: "v1",

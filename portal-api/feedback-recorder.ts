@@ -3,6 +3,7 @@ import type { KubeClient } from "../lib/kube/client.ts";
 import {
   addComment,
   addRating,
+  commentsComponent,
   commentsStoreData,
   commentsStoreName,
   type Feedback,
@@ -53,15 +54,21 @@ export async function storeFeedback(
   const { comment } = feedback;
   let commentKept = false;
   try {
-    await updateStore(kube, commentsStoreName(department), departmentLabel, readCommentsStore, (comments) => {
-      if (comment) {
-        const added = addComment(comments, { ...feedback, comment }, limits);
-        commentKept = added.kept;
-        if (added.kept) return { data: commentsStoreData(added.comments) };
-      }
-      const kept = retained(comments, feedback.day, limits.retentionDays);
-      return kept.length < comments.length ? { data: commentsStoreData(kept) } : undefined;
-    });
+    await updateStore(
+      kube,
+      commentsStoreName(department),
+      { ...departmentLabel, ...commentsComponent },
+      readCommentsStore,
+      (comments) => {
+        if (comment) {
+          const added = addComment(comments, { ...feedback, comment }, limits);
+          commentKept = added.kept;
+          if (added.kept) return { data: commentsStoreData(added.comments) };
+        }
+        const kept = retained(comments, feedback.day, limits.retentionDays);
+        return kept.length < comments.length ? { data: commentsStoreData(kept) } : undefined;
+      },
+    );
   } catch (error) {
     commentKept = false;
     log.warn({ err: error, department }, "the comments could not be updated; the rating was stored");

@@ -272,12 +272,15 @@ export const portalApiFeedbackRole = {
   rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update"] }],
 };
 
-/** The controller lists the departments' ratings stores (small; not the comments) for the public figures. */
+/**
+ * The controller lists the departments' ratings stores for the public figures, drops comments past their
+ * retention, and deletes a deleted department's stores.
+ */
 export const controllerFeedbackRole = {
   apiVersion: "rbac.authorization.k8s.io/v1",
   kind: "Role",
   metadata: { name: "govhost-controller-ratings", namespace: feedbackNamespace },
-  rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list"] }],
+  rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["list", "update", "delete"] }],
 };
 
 /** The shared services catalogue is public inside the platform: every signed-in user may browse it. */

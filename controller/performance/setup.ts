@@ -1,9 +1,11 @@
+import { defaultFeedbackLimits } from "../../lib/performance/feedback-store.ts";
 import { labels } from "../api/group.ts";
 import { eservicesInformer } from "../eservice/setup.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { tenantNamespaces } from "../tenancy/setup.ts";
 import { AvailabilityProber } from "./availability-prober.ts";
 import type { ProbedEService } from "./availability-probing.ts";
+import { CommentRetention } from "./comment-retention.ts";
 import { TrafficCounter } from "./traffic-counter.ts";
 import type { MeasuredEService } from "./traffic-counting.ts";
 
@@ -21,15 +23,29 @@ export interface PerformanceSettings {
     timeoutMs: number;
     graceMs: number;
   };
+  /** 0: expired comments are dropped only at a department's next feedback (by the portal API). */
+  commentPruneIntervalMs: number;
 }
 
 /**
  * Service performance: every interval, the leader reads the ingress controller's request counters and
  * keeps each department's e-services' requests and completed transactions per month, exactly once
  * (traffic-counter.ts); and on its own interval it probes every public e-service through the ingress
- * (availability-prober.ts). docs/performance.md.
+ * (availability-prober.ts); and it deletes citizens' comments past their retention (comment-retention.ts).
+ * docs/performance.md.
  */
 export function setupPerformance(manager: Manager, settings: PerformanceSettings): void {
+  if (settings.commentPruneIntervalMs > 0) {
+    const retention = new CommentRetention(
+      { retentionDays: defaultFeedbackLimits.retentionDays, timeZone: settings.timeZone },
+      {
+        client: manager.client,
+        log: manager.log.child({ component: "feedback-retention" }),
+        registry: manager.metrics.registry,
+      },
+    );
+    manager.every(settings.commentPruneIntervalMs, () => retention.pruneOnce());
+  }
   if (settings.metricsPort === 0 && settings.probe.intervalMs === 0) return;
   const eservices = eservicesInformer(manager);
   const namespaces = tenantNamespaces(manager);

@@ -5,6 +5,7 @@ import { type ResourceType, resources } from "../../lib/kube/resources.ts";
 import { type DepartmentCondition, statusOwners } from "../api/conditions.ts";
 import type { Department, DepartmentStatus } from "../api/department.ts";
 import { fieldManager, labels } from "../api/group.ts";
+import { deleteDepartmentStores } from "../performance/department-stores.ts";
 import { type AppliedChild, appliedDigest } from "../runtime/applied-digest.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { ReapplySchedule } from "../runtime/reapply-schedule.ts";
@@ -421,7 +422,10 @@ export class DepartmentReconciler {
     return { condition, converged, status: { used: formatAmounts(used), allocated } };
   }
 
-  /** Deletes the department's namespaces, then releases the finalizer once they are gone. */
+  /**
+   * Deletes the department's namespaces, then, once they are gone, its service-performance stores, and
+   * releases the finalizer.
+   */
   private async finalize(dept: DepartmentObject): Promise<ReconcileResult | undefined> {
     const name = dept.metadata.name as string;
     if (!dept.metadata.finalizers?.includes(departmentFinalizer)) return undefined;
@@ -446,6 +450,7 @@ export class DepartmentReconciler {
       });
       return { requeueAfterMs: 2_000 };
     }
+    await deleteDepartmentStores(this.client, name);
     try {
       await this.client.mergePatch(resources.department, name, {
         metadata: {

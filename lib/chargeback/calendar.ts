@@ -58,6 +58,11 @@ export function periodOf(instant: number, timeZone: string): string {
   return `${local.getUTCFullYear()}-${String(local.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
+/** The `YYYY-MM-DD` day containing `instant` in `timeZone`. */
+export function dayOf(instant: number, timeZone: string): string {
+  return `${periodOf(instant, timeZone)}-${String(new Date(instant + offsetMs(instant, timeZone)).getUTCDate()).padStart(2, "0")}`;
+}
+
 const quarterHour = 900_000;
 const dayStarts = new Map<string, Map<number, number>>();
 

@@ -14,6 +14,8 @@ export const commentsStoreName = (department: string): string => `govhost-commen
 
 /** The label that tells the ratings stores apart (the controller lists them for the public figures). */
 export const ratingsComponent = { "govhost.io/component": "ratings" } as const;
+/** The label of the comments stores (the controller lists them to drop expired comments). */
+export const commentsComponent = { "govhost.io/component": "comments" } as const;
 
 const ratingsKey = "ratings";
 const commentsKey = "comments";

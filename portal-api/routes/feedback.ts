@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import { namespaceName } from "../../controller/api/group.ts";
-import { periodOf } from "../../lib/chargeback/calendar.ts";
+import { dayOf, periodOf } from "../../lib/chargeback/calendar.ts";
 import {
   defaultFeedbackLimits,
   maxCommentLength,
@@ -64,12 +64,6 @@ const FeedbackView = Type.Object({
     description: "The comments kept, newest first (whatever their month)",
   }),
 });
-
-/** YYYY-MM-DD in the platform's time zone. */
-const dayOf = (instant: number, timeZone: string) =>
-  new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
-    instant,
-  );
 
 /** What a comment may not be: control characters (but line breaks and tabs), or more than a few links. */
 export function commentProblem(comment: string): string | undefined {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dayOf } from "../../lib/chargeback/calendar.ts";
 import {
   addComment,
   addRating,
@@ -88,6 +89,16 @@ describe("the feedback stores", () => {
     expect(String(readCommentsStore({ comments: '[{"eservice":"x"}]' }))).toContain("does not match");
     expect(readRatingsStore(undefined)).toEqual({});
     expect(readCommentsStore(undefined)).toEqual([]);
+  });
+});
+
+describe("a comment's day", () => {
+  it("is the calendar day in the platform's time zone, on both sides of its midnight", () => {
+    // 15:59:59 UTC is 23:59:59 in Hong Kong (UTC+8); a second later it is the next day there.
+    expect(dayOf(Date.parse("2026-12-31T15:59:59Z"), "Asia/Hong_Kong")).toBe("2026-12-31");
+    expect(dayOf(Date.parse("2026-12-31T16:00:00Z"), "Asia/Hong_Kong")).toBe("2027-01-01");
+    expect(dayOf(Date.parse("2026-03-01T04:00:00Z"), "America/New_York")).toBe("2026-02-28");
+    expect(dayOf(Date.parse("2026-03-09T05:00:00Z"), "UTC")).toBe("2026-03-09");
   });
 });
 
