@@ -22,6 +22,7 @@ import { type Principal, principalFrom } from "./auth/principal.ts";
 import { InvalidTokenError } from "./auth/tokens.ts";
 import type { ApiDependencies, ApiOptions } from "./dependencies.ts";
 import { EServiceDirectory } from "./eservice-directory.ts";
+import { requestDefaultsOptional } from "./openapi-defaults.ts";
 import { assetsPrefix, pageRoutes, sendNotFoundPage } from "./pages/plugin.ts";
 import { signedInRoutes } from "./pages/signed-in.ts";
 import { Problem, ProblemError, problemBase, problems } from "./problem.ts";
@@ -356,6 +357,8 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
       },
       security: [{ bearer: [] }],
     },
+    transformObject: (document) =>
+      "openapiObject" in document ? requestDefaultsOptional(document.openapiObject) : document.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: false } });
 

@@ -94,7 +94,13 @@ export async function pruneExpiredComments(
       try {
         // Conditional (the listed resourceVersion): a comment added meanwhile is never overwritten; the
         // next pass, or that feedback's own write, drops the expired ones then.
-        await client.replace<StoreObject>({ ...store, data: commentsStoreData(kept) });
+        // A list's items carry no apiVersion and kind: the replace needs them.
+        await client.replace<StoreObject>({
+          ...store,
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          data: commentsStoreData(kept),
+        });
         pruned += comments.length - kept.length;
       } catch (error) {
         if (!(error instanceof KubeApiError && error.code === 409)) throw error;

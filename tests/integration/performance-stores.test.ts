@@ -81,6 +81,16 @@ describe("the service-performance stores", () => {
       );
       expect(after.data).toEqual({ comments: "{not json" });
       expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    } catch (error) {
+      // What the controller said about its passes, to tell a failed pass from none.
+      const said = env.controller.output().split("\n");
+      process.stderr.write(
+        `${said
+          .filter((l) => /retention|periodic/.test(l))
+          .slice(-20)
+          .join("\n")}\n`,
+      );
+      throw error;
     } finally {
       for (const name of [quiet, odd])
         await env.admin

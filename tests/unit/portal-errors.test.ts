@@ -381,4 +381,24 @@ describe("the OpenAPI document", () => {
         ]);
     }
   });
+
+  it("requires of a client no field the API fills with its default (found by schemathesis: contacts)", async () => {
+    await start();
+    type Schema = { required?: string[]; properties?: Record<string, Schema & { default?: unknown }> };
+    const document = (await app.inject({ url: "/openapi.json" })).json() as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>
+      >;
+    };
+    const spec =
+      document.paths["/api/v1/departments"]?.post?.requestBody?.content["application/json"]?.schema.properties
+        ?.spec;
+    for (const field of ["contacts", "groups", "environments", "maxDataClassification", "suspended"]) {
+      expect(spec?.properties?.[field]?.default, field).toBeDefined();
+      expect(spec?.required ?? [], field).not.toContain(field);
+    }
+    // What has no default stays required.
+    expect(spec?.required).toEqual(expect.arrayContaining(["displayName", "costCentre"]));
+  });
 });
