@@ -94,13 +94,7 @@ export async function pruneExpiredComments(
       try {
         // Conditional (the listed resourceVersion): a comment added meanwhile is never overwritten; the
         // next pass, or that feedback's own write, drops the expired ones then.
-        // A list's items carry no apiVersion and kind: the replace needs them.
-        await client.replace<StoreObject>({
-          ...store,
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          data: commentsStoreData(kept),
-        });
+        await client.replace<StoreObject>({ ...store, data: commentsStoreData(kept) });
         pruned += comments.length - kept.length;
       } catch (error) {
         if (!(error instanceof KubeApiError && error.code === 409)) throw error;

@@ -6,7 +6,7 @@ import { TLSSocket } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterCredentials, credentialsOf, defaultCredentials } from "./credentials.ts";
 import { withoutManagedFieldsText } from "./managed-fields.ts";
-import { type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
+import { apiVersionOf, type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
 
 /** The parts of a Kubernetes object every caller relies on. */
 export interface KubeObject {
@@ -358,7 +358,16 @@ export class KubeClient {
       ...(options.metadataOnly ? { accept: metadataOnlyAccept.list } : {}),
     });
     // An empty PartialObjectMetadataList comes with `"items": null`.
-    return list.items ? list : { ...list, items: [] };
+    if (!list.items) return { ...list, items: [] };
+    // A list's items carry no apiVersion and kind; set them, so an item can be written back as it is.
+    if (!options.metadataOnly) {
+      const apiVersion = apiVersionOf(type);
+      for (const item of list.items) {
+        item.apiVersion ??= apiVersion;
+        item.kind ??= type.kind;
+      }
+    }
+    return list;
   }
 
   create<T extends KubeObject>(

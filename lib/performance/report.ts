@@ -168,14 +168,15 @@ export function targetStatuses(targets: Targets | undefined, figures: Performanc
     if (goal === undefined) continue;
     const actual = actualOf(target, figures);
     if (actual === null) {
+      const code = notMeasuredCode(target, figures);
       statuses.push({
         target,
         goal,
         actual: null,
         status: "not-measured",
         difference: null,
-        reason: notMeasuredReasons[notMeasuredCode(target, figures)],
-        reasonCode: notMeasuredCode(target, figures),
+        reason: notMeasuredReasons[code],
+        reasonCode: code,
       });
       continue;
     }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
-import { segment } from "./forms.ts";
+import { DeptPeriodParams, periodPattern, segment } from "./forms.ts";
 import { formatMoney, type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
@@ -44,12 +44,6 @@ interface Statement {
   totalMinor: number;
   finalized: boolean;
 }
-
-const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
-const StatementParams = Type.Object({
-  dept: Type.String({ maxLength: 63 }),
-  period: Type.String({ pattern: periodPattern }),
-});
 
 /**
  * Bars of a horizontal chart, in the SVG's own units (the viewBox scales it to the page), scaled to the
@@ -181,7 +175,7 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
         localePath(locale, "/costs/:dept/:period"),
         {
           config: { public: true },
-          schema: { hide: true, params: StatementParams },
+          schema: { hide: true, params: DeptPeriodParams },
         },
         async (request, reply) => {
           const session = await kit.signedIn(request, reply);
@@ -212,7 +206,7 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
       "/costs/:dept/:period/statement.csv",
       {
         config: { public: true },
-        schema: { hide: true, params: StatementParams },
+        schema: { hide: true, params: DeptPeriodParams },
       },
       async (request, reply) => {
         const session = await kit.signedIn(request, reply);

@@ -1,3 +1,4 @@
+import Type from "typebox";
 import type { Locale } from "./i18n.ts";
 
 // What every form page shares: the API's problem+json as the error summary shows it, and the page's language
@@ -29,6 +30,15 @@ export function problemLines(problem: Problem): ProblemLine[] {
   const text = [problem.detail, problem.fix].filter(Boolean).join(" ");
   return [{ ...(problem.field ? { field: problem.field } : {}), text }];
 }
+
+/** A calendar month in a page's path or query (YYYY-MM). */
+export const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
+
+/** A department and a month: the path of a statement or a scorecard page. */
+export const DeptPeriodParams = Type.Object({
+  dept: Type.String({ maxLength: 63 }),
+  period: Type.String({ pattern: periodPattern }),
+});
 
 /** A value as one segment of a page or API path. */
 export const segment = (value: string) => encodeURIComponent(value);

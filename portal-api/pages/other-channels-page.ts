@@ -2,7 +2,15 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import { type ChannelName, channelNames } from "../../lib/performance/channel-store.ts";
-import { errorAt, linkedToControls, localeOf, type Problem, problemLines, segment } from "./forms.ts";
+import {
+  DeptPeriodParams,
+  errorAt,
+  linkedToControls,
+  localeOf,
+  type Problem,
+  problemLines,
+  segment,
+} from "./forms.ts";
 import { formatDateTime, formatMonth, localePath, locales, messagesFor } from "./i18n.ts";
 import { type PageContext, sendPage, sendRefusal } from "./render.ts";
 import type { SignedInKit } from "./signed-in.ts";
@@ -11,10 +19,8 @@ import type { SignedInKit } from "./signed-in.ts";
 // (what digital take-up is measured against): the API's PUT .../other-channels/{period}, as the signed-in
 // person, so the API decides who may and judges every value.
 
-const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
 const Params = Type.Object({
-  dept: Type.String({ maxLength: 63 }),
-  period: Type.String({ pattern: periodPattern }),
+  ...DeptPeriodParams.properties,
   env: Type.String({ maxLength: 63 }),
   name: Type.String({ maxLength: 63 }),
 });

@@ -5,7 +5,7 @@ import type { DepartmentStanding, ServiceClusterFigures } from "../../lib/perfor
 import type { ScorecardRow, Scorecard as ScorecardRows, TargetStatus } from "../../lib/performance/report.ts";
 import type { LocalisedName } from "../eservice-directory.ts";
 import { barChart } from "./finance-pages.ts";
-import { segment } from "./forms.ts";
+import { DeptPeriodParams, periodPattern, segment } from "./forms.ts";
 import {
   clusterName,
   formatMoney,
@@ -34,12 +34,6 @@ interface Ranking {
   departments: DepartmentStanding[];
   serviceClusters: ServiceClusterFigures[];
 }
-
-const periodPattern = "^\\d{4}-(0[1-9]|1[0-2])$";
-const ScorecardParams = Type.Object({
-  dept: Type.String({ maxLength: 63 }),
-  period: Type.String({ pattern: periodPattern }),
-});
 
 /** Text in a language other than the page's (an API's English reason on the Chinese page) says so. */
 interface Text {
@@ -324,7 +318,7 @@ export function performancePages(
         localePath(locale, "/performance/:dept/:period"),
         {
           config: { public: true },
-          schema: { hide: true, params: ScorecardParams },
+          schema: { hide: true, params: DeptPeriodParams },
         },
         async (request, reply) => {
           const session = await kit.signedIn(request, reply);
@@ -365,7 +359,7 @@ export function performancePages(
       "/performance/:dept/:period/scorecard.csv",
       {
         config: { public: true },
-        schema: { hide: true, params: ScorecardParams },
+        schema: { hide: true, params: DeptPeriodParams },
       },
       async (request, reply) => {
         const session = await kit.signedIn(request, reply);
