@@ -7,6 +7,7 @@ import { portalApiImpersonationRoleName } from "../controller/api/rbac.ts";
 import { KubeClient, type KubeObject } from "../lib/kube/client.ts";
 import { Informer } from "../lib/kube/informer.ts";
 import { resources } from "../lib/kube/resources.ts";
+import { resolvePendingWrites } from "./audit/pending.ts";
 import { AuditLog } from "./audit/store.ts";
 import {
   type DepartmentGroups,
@@ -82,6 +83,12 @@ export async function startPortalApi(settings: PortalApiSettings): Promise<Runni
     collectDefaultMetrics({ register: registry, prefix: "govhost_api_" });
     const verifier = await TokenVerifier.discover(settings.tokens);
     const audit = await AuditLog.open(settings.auditPath);
+    // Writes a crash left between their request and response records: said made or not before serving.
+    const pending = await resolvePendingWrites(kube, audit);
+    if (pending.failed > 0)
+      process.emitWarning(
+        `audit: ${pending.failed} unanswered write(s) could not be looked up; they stay pending until the next start`,
+      );
     const web = settings.web
       ? {
           sessionKey: settings.web.sessionKey,

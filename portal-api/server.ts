@@ -99,11 +99,14 @@ function targetOf(request: FastifyRequest): AuditRecordInput["target"] {
   const params = (request.params ?? {}) as Record<string, unknown>;
   const dept = typeof params.dept === "string" ? params.dept : undefined;
   const env = typeof params.env === "string" ? params.env : undefined;
+  const body = request.method === "POST" ? (request.body as { name?: unknown } | undefined) : undefined;
+  const object = typeof body?.name === "string" ? body.name : undefined;
   return {
     kind: "route",
     name: (request.url.split("?")[0] ?? "").slice(0, 256),
     ...(dept ? { department: dept } : {}),
     ...(dept && env ? { namespace: namespaceName(dept, env) } : {}),
+    ...(object ? { object } : {}),
   };
 }
 

@@ -42,7 +42,14 @@ export interface AuditRecordInput {
   actor: AuditActor;
   /** e.g. eservice.create, department.update, eservice.expose */
   action: string;
-  target: { kind: string; name: string; department?: string; namespace?: string };
+  target: {
+    kind: string;
+    name: string;
+    department?: string;
+    namespace?: string;
+    /** The name a create's body gives the object it makes (so a write a crash left unanswered can be looked up). */
+    object?: string;
+  };
   before?: unknown;
   after?: unknown;
   result: { status?: number; outcome: "pending" | "success" | "denied" | "failed"; detail?: string };

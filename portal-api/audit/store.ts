@@ -203,6 +203,7 @@ export function boundRecord(input: AuditRecordInput): AuditRecordInput {
       name: truncate(input.target.name, 256),
       ...(input.target.department !== undefined ? { department: truncate(input.target.department, 63) } : {}),
       ...(input.target.namespace !== undefined ? { namespace: truncate(input.target.namespace, 63) } : {}),
+      ...(input.target.object !== undefined ? { object: truncate(input.target.object, 253) } : {}),
     },
     result: {
       ...input.result,
@@ -436,6 +437,16 @@ export class AuditLog {
       this.recentBytes -= this.recentSize.shift() ?? 0;
       this.recentIsAll = false;
     }
+  }
+
+  /**
+   * Writes recorded as requested and never answered (a crash came between), oldest first: a request record
+   * with no later record of the same request id. Only the records kept in memory are searched; a crash
+   * leaves its unanswered writes at the end of the log.
+   */
+  unanswered(): AuditRecord[] {
+    const answered = new Set(this.recent.filter((r) => r.stage !== "request").map((r) => r.requestId));
+    return this.recent.filter((r) => r.stage === "request" && !answered.has(r.requestId));
   }
 
   /** Matching records, newest first: from memory when the recent records answer it, else from the file. */

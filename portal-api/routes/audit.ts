@@ -26,6 +26,7 @@ const AuditRecord = Type.Object({
     name: Type.String(),
     department: Type.Optional(Type.String()),
     namespace: Type.Optional(Type.String()),
+    object: Type.Optional(Type.String({ description: "The name a create's body gives its object" })),
   }),
   before: Type.Optional(Type.Unknown()),
   after: Type.Optional(Type.Unknown()),

@@ -21,7 +21,8 @@ import { testAudience } from "../integration/support/portal-api.ts";
 // flight. Afterwards, on the same audit log, the chain must verify, and every write must be either done and
 // audited or not done: each e-service that exists has its "request" record (written before the write is
 // made), and each write whose 201 reached the client has its response record too. The client's
-// x-request-id (the e-service's name) ties records to writes.
+// x-request-id (the e-service's name) ties records to writes. A write the kill left unanswered is looked up
+// by the restarted API and given a verdict (made or not-made) that must match what exists.
 
 const env = useAdminAndController();
 const dept = uniqueName("crash");
@@ -63,7 +64,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type AuditLine = { stage: string; clientRequestId?: string; result: { outcome: string; status?: number } };
+type AuditLine = {
+  stage: string;
+  action: string;
+  clientRequestId?: string;
+  after?: { verdict?: string };
+  result: { outcome: string; status?: number };
+};
 
 describe("the portal API is killed in the middle of writes", () => {
   it("leaves every write either done and audited or not done, and the chain verifies", async () => {
@@ -127,8 +134,21 @@ describe("the portal API is killed in the middle of writes", () => {
       expect(existing, `${name} was answered 201`).toContain(name);
       expect(succeeded.has(name), `${name} was answered 201, so its success is recorded`).toBe(true);
     }
+    // The restarted API looked up every write the kill left unanswered before it took requests.
+    const responded = new Set(lines.filter((l) => l.stage === "response").map((l) => l.clientRequestId));
+    const verdicts = new Map(
+      lines
+        .filter((l) => l.action === "audit.pending-resolved")
+        .map((l) => [l.clientRequestId, l.after?.verdict]),
+    );
+    const unanswered = [...requested].filter((name) => !responded.has(name));
+    for (const name of unanswered)
+      expect(verdicts.get(name), `${name} was left unanswered: its verdict says whether it exists`).toBe(
+        existing.includes(name ?? "") ? "made" : "not-made",
+      );
+    expect([...verdicts.keys()].sort()).toEqual(unanswered.sort());
     process.stderr.write(
-      `api-crash: killed after ${answered.length} answered writes; ${existing.length} of ${names.length} e-services exist, ${requested.size} writes were recorded as requested; the chain verifies\n`,
+      `api-crash: killed after ${answered.length} answered writes; ${existing.length} of ${names.length} e-services exist, ${requested.size} writes were recorded as requested, ${unanswered.length} unanswered and resolved (${[...verdicts.values()].filter((v) => v === "made").length} made); the chain verifies\n`,
     );
   });
 });

@@ -8,6 +8,7 @@ import { defaultRateCard } from "../../controller/api/default-ratecard.ts";
 import { ledgerName } from "../../lib/chargeback/ledger.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import type { AuditRecord } from "../../portal-api/audit/chain.ts";
+import { resolvableWrites, unresolvableWrites } from "../../portal-api/audit/pending.ts";
 import { AuditLog } from "../../portal-api/audit/store.ts";
 import { defaultRoleSettings } from "../../portal-api/auth/principal.ts";
 import { TokenVerifier } from "../../portal-api/auth/tokens.ts";
@@ -226,6 +227,37 @@ describe("audit", () => {
     const text = readFileSync(auditPath(), "utf8");
     expect(text).not.toContain("STOLEN-1");
     expect(text).not.toContain(String(immd.spec.costCentre));
+  });
+
+  it("keeps the name a create's body gives in its request record, so a crash's unanswered write can be looked up", async () => {
+    await start();
+    await app.inject({
+      method: "POST",
+      url: "/api/v1/departments",
+      headers: { authorization: `Bearer ${await operator()}`, "x-request-id": "mk-abe" },
+      payload: createBody("abe"),
+    });
+    const request = records().find((r) => r.stage === "request" && r.clientRequestId === "mk-abe");
+    expect(request?.target).toMatchObject({ kind: "route", name: "/api/v1/departments", object: "abe" });
+    expect(resolvableWrites[request?.action ?? ""]?.effect).toBe("create");
+  });
+
+  it("has a way to resolve, or a reason not to, for every signed-in write the OpenAPI document offers", async () => {
+    await start();
+    const document = (await app.inject({ url: "/openapi.json" })).json() as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
+    const writes = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(
+          ([method, op]) => ["post", "put", "patch", "delete"].includes(method) && op.security?.length !== 0,
+        )
+        .map(([method]) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ":$1")}`),
+    );
+    expect(writes.length).toBeGreaterThan(10);
+    const covered = new Set([...Object.keys(resolvableWrites), ...Object.keys(unresolvableWrites)]);
+    expect(writes.filter((w) => !covered.has(w))).toEqual([]);
+    expect([...covered].filter((w) => !writes.includes(w))).toEqual([]);
   });
 });
 
