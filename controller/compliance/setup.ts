@@ -1,6 +1,7 @@
 import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import type { Manager } from "../runtime/manager.ts";
+import { podsInformer } from "../runtime/pods-cache.ts";
 import { departmentsInformer, tenantNamespaces } from "../tenancy/setup.ts";
 import { ComplianceScanner } from "./scanner.ts";
 
@@ -11,7 +12,7 @@ import { ComplianceScanner } from "./scanner.ts";
 export function setupCompliance(manager: Manager, intervalMs: number): void {
   const departments = departmentsInformer(manager);
   const namespaces = tenantNamespaces(manager);
-  const pods = manager.informer<KubeObject>(resources.pod, { phase: 1 });
+  const pods = podsInformer(manager);
   const ingresses = manager.informer<KubeObject>(resources.ingress, { phase: 1 });
   const scanner = new ComplianceScanner(
     manager.client,

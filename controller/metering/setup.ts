@@ -6,6 +6,7 @@ import { labels } from "../api/group.ts";
 import type { RateCard } from "../api/ratecard.ts";
 import { eservicesInformer } from "../eservice/setup.ts";
 import { type Manager, specOrMetadataChanged } from "../runtime/manager.ts";
+import { podsInformer } from "../runtime/pods-cache.ts";
 import { instancesInformer } from "../shared-service/setup.ts";
 import { departmentsInformer, tenantNamespaces } from "../tenancy/setup.ts";
 import { Meter } from "./meter.ts";
@@ -33,7 +34,7 @@ export function setupMetering(manager: Manager, settings: MeteringSettings): voi
   const { client, log } = manager;
   const departments = departmentsInformer(manager);
   const namespaces = tenantNamespaces(manager);
-  const pods = manager.informer<KubeObject>(resources.pod, { phase: 1 });
+  const pods = podsInformer(manager);
   const claims = manager.informer<KubeObject>(resources.persistentVolumeClaim, { phase: 1 });
   const ingresses = manager.informer<KubeObject>(resources.ingress, { phase: 1 });
   const rateCards = manager.informer<RateCard & KubeObject>(resources.rateCard);

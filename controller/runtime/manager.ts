@@ -39,6 +39,11 @@ export interface InformerOptions {
    * from a full one of the same resource).
    */
   metadataOnly?: boolean;
+  /**
+   * What the cache keeps of each object (lib/kube/informer.ts); every reader of a shared cache must ask
+   * for the same one.
+   */
+  transform?: (object: KubeObject) => KubeObject;
 }
 
 /** Decides whether a change is worth a handler's time (controller-runtime's predicates). */
@@ -91,7 +96,14 @@ export class Manager {
   readonly metrics: ControllerMetrics;
   readonly status: StatusWriter;
   private readonly options: ManagerOptions;
-  private readonly informers = new Map<string, { informer: Informer<KubeObject>; phase: number }>();
+  private readonly informers = new Map<
+    string,
+    {
+      informer: Informer<KubeObject>;
+      phase: number;
+      transform: ((object: KubeObject) => KubeObject) | undefined;
+    }
+  >();
   private readonly queues: { definition: ControllerDefinition; queue: WorkQueue }[] = [];
   private readonly syncedHooks: ((context: { previousLeaderLastRenewal?: number }) => void)[] = [];
   private readonly runnables: Runnable[] = [];
@@ -120,11 +132,16 @@ export class Manager {
       const informer = new Informer<KubeObject>(this.client, type, undefined, {
         ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
         ...(options.metadataOnly ? { metadataOnly: true } : {}),
+        ...(options.transform ? { transform: options.transform } : {}),
         onError: (error) => this.log.warn({ err: error, resource: type.plural }, "watch failed; retrying"),
       });
-      entry = { informer, phase: options.phase ?? 0 };
+      entry = { informer, phase: options.phase ?? 0, transform: options.transform };
       this.informers.set(key, entry);
-    }
+    } else if (entry.transform !== options.transform)
+      // A reader would silently get objects trimmed for another (or untrimmed ones it did not expect).
+      throw new Error(
+        `the shared cache of ${type.plural} is kept with another transform than this reader asks`,
+      );
     entry.phase = Math.max(entry.phase, options.phase ?? 0);
     return entry.informer as unknown as Informer<T>;
   }

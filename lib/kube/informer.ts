@@ -23,6 +23,11 @@ export interface InformerOptions {
   metadataOnly?: boolean;
   /** Items per page of a list (default 500, as client-go's reflector asks). */
   pageSize?: number;
+  /**
+   * What the cache keeps of each object, applied as it arrives (like client-go's SetTransform): a cache
+   * whose readers need a few fields need not hold the rest. Not combined with metadataOnly.
+   */
+  transform?: (object: KubeObject) => KubeObject;
   onError?: (error: unknown) => void;
 }
 
@@ -182,6 +187,7 @@ export class Informer<T extends KubeObject> {
   /** What the cache keeps of an object. */
   private kept(object: T): T {
     const trimmed = withoutManagedFields(object);
+    if (this.options.transform) return this.options.transform(trimmed) as T;
     if (!this.options.metadataOnly) return trimmed;
     // Received as PartialObjectMetadata: kept under the resource's own kind.
     return { apiVersion: this.apiVersion(), kind: this.type.kind, metadata: trimmed.metadata } as T;

@@ -184,4 +184,25 @@ describe("Informer", () => {
     expect(Object.keys(kept ?? {}).sort()).toEqual(["apiVersion", "kind", "metadata"]);
     expect(kept?.metadata).toMatchObject({ name: "big", namespace: "ns", labels: { a: "b" } });
   });
+
+  it("keeps what its transform makes of each object, from the list and from the watch, and hands that to handlers", async () => {
+    const kube = new FakeKube();
+    kube.put(cm("listed", { keep: "1", drop: "x".repeat(1000) }));
+    const handled: unknown[] = [];
+    const informer = new Informer<KubeObject>(
+      kube.asClient(),
+      resources.configMap,
+      (_e, o) => handled.push(o.data),
+      {
+        transform: (o) => ({ ...o, data: { keep: (o.data as Record<string, string>).keep } }),
+      },
+    );
+    void informer.run(abort.signal);
+    await informer.synced;
+    kube.put(cm("watched", { keep: "2", drop: "y" }));
+    await until(() => informer.get("ns/watched") !== undefined);
+    expect(informer.get("ns/listed")?.data).toEqual({ keep: "1" });
+    expect(informer.get("ns/watched")?.data).toEqual({ keep: "2" });
+    expect(handled).toEqual([{ keep: "1" }, { keep: "2" }]);
+  });
 });
