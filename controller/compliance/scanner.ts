@@ -14,7 +14,7 @@ import { fieldManagers, statusOwners } from "../api/conditions.ts";
 import type { Department } from "../api/department.ts";
 import type { Condition } from "../api/schema-helpers.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
-import { type Finding, policyReport, resultOf } from "./report.ts";
+import { type Finding, policyReport, type ReportResult, resultOf } from "./report.ts";
 import { type LabelSelector, matchesSelector } from "./selector.ts";
 
 // Background compliance: judges objects that already exist (created before a rule, or while it only
@@ -66,6 +66,65 @@ export interface ScannerCaches {
   namespaces: () => KubeObject[];
   /** By kind, e.g. Pod; kinds not cached here are listed from the API server. */
   objects: Partial<Record<string, () => KubeObject[]>>;
+}
+
+/** What a department's summary needs of its namespaces' findings: counts, and failures per rule. */
+interface Tally {
+  counts: Record<ReportResult, number>;
+  failing: Map<string, number>;
+}
+
+const newTally = (): Tally => ({ counts: { pass: 0, fail: 0, warn: 0 }, failing: new Map() });
+
+function count(tally: Tally, findings: Finding[]): void {
+  for (const finding of findings) {
+    const result = resultOf(finding);
+    tally.counts[result]++;
+    if (result === "fail") tally.failing.set(finding.rule.id, (tally.failing.get(finding.rule.id) ?? 0) + 1);
+  }
+}
+
+/**
+ * The findings a namespace's report lists. Pods, ReplicaSets and Jobs made by a controller are judged
+ * through the object that owns them, so a failure is reported once. An owner reference is only a claim
+ * (tenants can write any), so an owned object still reports every failure its scanned owner does not
+ * share: a forged reference hides nothing.
+ */
+function judge(
+  namespace: KubeObject,
+  objects: KubeObject[],
+  placements: Placement[],
+  params: Record<string, string>,
+): Finding[] {
+  const labels = namespace.metadata?.labels ?? {};
+  const judged = objects.map((object) => {
+    const findings: Finding[] = [];
+    for (const rule of baselineRules) {
+      if (!rule.background || !ruleApplies(rule, object)) continue;
+      const placement = placements.find((p) => p.ruleId === rule.id && matchesSelector(p.selector, labels));
+      if (!placement) continue;
+      const outcome = evaluateRule(rule, {
+        object: object as Record<string, unknown>,
+        namespaceObject: namespace as Record<string, unknown>,
+        params: { data: params },
+      });
+      findings.push({
+        rule,
+        mode: placement.mode,
+        object,
+        passed: outcome.passed,
+        messages: outcome.messages,
+      });
+    }
+    return { uid: object.metadata?.uid ?? "", owner: controllerUid(object), findings };
+  });
+  const byUid = new Map(judged.map((j) => [j.uid, j.findings]));
+  return judged.flatMap(({ owner, findings }) => {
+    const ownerFindings = owner ? byUid.get(owner) : undefined;
+    if (!ownerFindings) return findings;
+    const ownerFails = new Set(ownerFindings.filter((f) => !f.passed).map((f) => f.rule.id));
+    return findings.filter((f) => !f.passed && !ownerFails.has(f.rule.id));
+  });
 }
 
 export class ComplianceScanner {
@@ -131,53 +190,17 @@ export class ComplianceScanner {
       .namespaces()
       .filter((ns) => ns.metadata?.labels?.[platformOwned.department] && !ns.metadata?.deletionTimestamp);
     const byName = new Map(tenantNamespaces.map((ns) => [ns.metadata?.name as string, ns]));
-    const findings = new Map<string, Finding[]>([...byName.keys()].map((name) => [name, []]));
 
-    // Pods, ReplicaSets and Jobs made by a controller are judged through the object that owns them, so a
-    // failure is reported once. An owner reference is only a claim (tenants can write any), so an owned
-    // object still reports every failure its scanned owner does not share: a forged reference hides nothing.
-    const judged: { namespace: string; uid: string; owner?: string; findings: Finding[] }[] = [];
+    // Each namespace is judged, reported and let go in turn: only its objects' findings are held at once,
+    // and of each department only its counts (at 1,000 departments, every finding of every object held to
+    // the end of the scan was most of the controller's peak).
+    const inNamespace = new Map<string, KubeObject[]>([...byName.keys()].map((name) => [name, []]));
     for (const type of scannedKinds) {
       const items = this.caches.objects[type.kind]?.() ?? (await this.client.list<KubeObject>(type)).items;
-      for (const item of items) {
-        const namespace = byName.get(item.metadata?.namespace ?? "");
-        if (!namespace) continue;
-        const object = { ...item, apiVersion: apiVersionOf(type), kind: type.kind };
-        const labels = namespace.metadata?.labels ?? {};
-        const list: Finding[] = [];
-        for (const rule of baselineRules) {
-          if (!rule.background || !ruleApplies(rule, object)) continue;
-          const placement = placements.find(
-            (p) => p.ruleId === rule.id && matchesSelector(p.selector, labels),
-          );
-          if (!placement) continue;
-          const outcome = evaluateRule(rule, {
-            object: object as Record<string, unknown>,
-            namespaceObject: namespace as Record<string, unknown>,
-            params: { data: params.data ?? {} },
-          });
-          list.push({
-            rule,
-            mode: placement.mode,
-            object,
-            passed: outcome.passed,
-            messages: outcome.messages,
-          });
-        }
-        judged.push({
-          namespace: namespace.metadata?.name as string,
-          uid: item.metadata?.uid ?? "",
-          owner: controllerUid(item),
-          findings: list,
-        });
-      }
-    }
-    const byUid = new Map(judged.map((j) => [`${j.namespace}/${j.uid}`, j.findings]));
-    for (const { namespace, owner, findings: list } of judged) {
-      const ownerFindings = owner ? byUid.get(`${namespace}/${owner}`) : undefined;
-      const ownerFails = new Set(ownerFindings?.filter((f) => !f.passed).map((f) => f.rule.id));
-      const reported = ownerFindings ? list.filter((f) => !f.passed && !ownerFails.has(f.rule.id)) : list;
-      findings.get(namespace)?.push(...reported);
+      for (const item of items)
+        inNamespace
+          .get(item.metadata?.namespace ?? "")
+          ?.push({ ...item, apiVersion: apiVersionOf(type), kind: type.kind });
     }
 
     // Unchanged findings are not rewritten (the timestamps alone would make every scan a write), also by a
@@ -194,9 +217,12 @@ export class ComplianceScanner {
       ]),
     );
     const lastReports = this.lastReports;
-    const byDepartment = new Map<string, Finding[]>();
-    for (const [name, list] of findings) {
-      const department = byName.get(name)?.metadata?.labels?.[platformOwned.department] as string;
+    const byDepartment = new Map<string, Tally>();
+    for (const [name, namespace] of byName) {
+      const objects = inNamespace.get(name) ?? [];
+      inNamespace.delete(name);
+      const list = judge(namespace, objects, placements, params.data ?? {});
+      const department = namespace.metadata?.labels?.[platformOwned.department] as string;
       const report = policyReport(name, department, list, now);
       const fingerprint = findingsDigest(report);
       if (lastReports.get(name) !== fingerprint) {
@@ -209,25 +235,22 @@ export class ComplianceScanner {
           this.log.warn({ err: error, namespace: name }, "writing a PolicyReport failed; retrying next scan");
         }
       }
-      byDepartment.set(department, [...(byDepartment.get(department) ?? []), ...list]);
+      const tally = byDepartment.get(department) ?? newTally();
+      byDepartment.set(department, tally);
+      count(tally, list);
     }
     this.violations.reset();
     for (const dept of this.caches.departments()) {
       const name = dept.metadata.name as string;
-      if (!byDepartment.has(name) || dept.metadata.deletionTimestamp) continue;
-      await this.writeSummary(dept, byDepartment.get(name) ?? [], now);
+      const tally = byDepartment.get(name);
+      if (!tally || dept.metadata.deletionTimestamp) continue;
+      await this.writeSummary(dept, tally, now);
     }
   }
 
-  private async writeSummary(dept: Department & KubeObject, findings: Finding[], now: Date): Promise<void> {
+  private async writeSummary(dept: Department & KubeObject, tally: Tally, now: Date): Promise<void> {
     const name = dept.metadata.name as string;
-    const counts = { pass: 0, fail: 0, warn: 0 };
-    const failing = new Map<string, number>();
-    for (const finding of findings) {
-      const result = resultOf(finding);
-      counts[result]++;
-      if (result === "fail") failing.set(finding.rule.id, (failing.get(finding.rule.id) ?? 0) + 1);
-    }
+    const { counts, failing } = tally;
     for (const [rule, count] of failing) this.violations.set({ department: name, rule }, count);
     const failingRules = [...failing.keys()].sort();
     const condition =
