@@ -108,37 +108,49 @@ function budgetView(answer: BudgetAnswer, context: PageContext) {
   };
 }
 
+/** Which of the department's pages the person may read or use (links to the rest are left out). */
+export interface DepartmentLinks {
+  policyReports: boolean;
+  /** The e-services, their scorecards and the API requests. */
+  eservicePages: boolean;
+  newEService: boolean;
+  sharedServices: boolean;
+}
+
 export function departmentPage(
   reply: FastifyReply,
   context: PageContext,
   answers: {
     department: Answer;
     environments: Answer;
-    eservices: { environment: string; answer: Answer }[];
+    /** An environment's answer is absent when the person may not read e-services. */
+    eservices: { environment: string; answer: Answer | undefined }[];
     /** Absent when the person may not read the budget. */
     budget: Answer | undefined;
+    links: DepartmentLinks;
   },
   /** The current month (YYYY-MM): the department's service performance links to it. */
   period: string,
 ): FastifyReply {
   // An environment whose namespace the platform has not made yet (a department just created) answers 404:
   // it is shown as being prepared, not as a missing page.
-  const preparing = (answer: Answer) => answer.status === 404 && answers.department.status === 200;
+  const preparing = (answer: Answer | undefined) =>
+    answer?.status === 404 && answers.department.status === 200;
+  const { links } = answers;
   for (const answer of [answers.department, answers.environments, ...answers.eservices.map((e) => e.answer)])
-    if (answer.status !== 200 && !preparing(answer)) return sendRefusal(reply, context, answer.status);
+    if (answer && answer.status !== 200 && !preparing(answer))
+      return sendRefusal(reply, context, answer.status);
   const department = answers.department.body as DepartmentView;
+  const href = (path: string) => localePath(context.locale, `/departments/${department.name}${path}`);
   const environments = answers.eservices.map(({ environment, answer }) => ({
     name: environment,
-    newHref: localePath(
-      context.locale,
-      `/departments/${department.name}/environments/${environment}/new-eservice`,
-    ),
-    sharedServicesHref: localePath(
-      context.locale,
-      `/departments/${department.name}/environments/${environment}/shared-services`,
-    ),
+    newHref: links.newEService ? href(`/environments/${environment}/new-eservice`) : undefined,
+    sharedServicesHref: links.sharedServices
+      ? href(`/environments/${environment}/shared-services`)
+      : undefined,
     preparing: preparing(answer),
-    eservices: (preparing(answer)
+    unreadable: answer === undefined,
+    eservices: (answer === undefined || preparing(answer)
       ? []
       : (answer.body as { items: { name: string; spec: EService["spec"]; status: EService["status"] }[] })
           .items
@@ -168,8 +180,10 @@ export function departmentPage(
     environments,
     budget:
       answers.budget?.status === 200 ? budgetView(answers.budget.body as BudgetAnswer, context) : undefined,
-    policyReportsHref: localePath(context.locale, `/departments/${department.name}/policy-reports`),
-    apiRequestsHref: localePath(context.locale, `/departments/${department.name}/api-requests`),
-    performanceHref: localePath(context.locale, `/performance/${department.name}/${period}`),
+    policyReportsHref: links.policyReports ? href("/policy-reports") : undefined,
+    apiRequestsHref: links.eservicePages ? href("/api-requests") : undefined,
+    performanceHref: links.eservicePages
+      ? localePath(context.locale, `/performance/${department.name}/${period}`)
+      : undefined,
   });
 }

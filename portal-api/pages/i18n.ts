@@ -100,6 +100,7 @@ const messages = {
     share: "Share used",
     eservicesIn: (environment: string) => `E-services in ${environment}`,
     noEServices: "No e-services.",
+    eservicesNotReadable: "Your roles do not include reading this department's e-services.",
     environmentPreparing: "The platform is preparing this environment. Reload the page in a moment.",
     name: "Name",
     quotaNames: {
@@ -478,6 +479,7 @@ const messages = {
     share: "已用比例",
     eservicesIn: (environment: string) => `${environment} 環境的電子服務`,
     noEServices: "沒有電子服務。",
+    eservicesNotReadable: "你的角色不包括閱讀此部門的電子服務。",
     environmentPreparing: "平台正在準備此環境，請稍後重新載入本頁。",
     name: "名稱",
     quotaNames: {

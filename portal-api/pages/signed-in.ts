@@ -13,7 +13,7 @@ import { apiRequestsPage } from "./api-requests-page.ts";
 import { auditPages } from "./audit-pages.ts";
 import { compliancePages } from "./compliance-pages.ts";
 import { newDepartmentPage } from "./department-new-page.ts";
-import { type Answer, departmentPage, departmentsPage } from "./department-views.ts";
+import { type Answer, type DepartmentLinks, departmentPage, departmentsPage } from "./department-views.ts";
 import { eservicePages } from "./eservice-pages.ts";
 import { financePages } from "./finance-pages.ts";
 import { type Locale, localePath, locales, messagesFor } from "./i18n.ts";
@@ -261,7 +261,18 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
           const session = await signedIn(request, reply);
           if (!session) return reply;
           const dept = encodeURIComponent(request.params.dept);
-          const mayReadBudget = await may(session, "budget:read", request.params.dept);
+          // Each role sees the sections and links of what it may read (finance: quota and budget, no
+          // e-services): the page never asks the API for what it would refuse, which would make the whole
+          // page a refusal, count against the person's rate limit and fill the audit trail with denials.
+          const allowedTo = await permissions(session);
+          const allowedHere = (action: Action) => allowedTo(action, request.params.dept);
+          const mayReadBudget = allowedHere("budget:read");
+          const links: DepartmentLinks = {
+            policyReports: allowedHere("policy-report:read"),
+            eservicePages: allowedHere("eservice:read"),
+            newEService: allowedHere("eservice:write"),
+            sharedServices: allowedHere("shared-service:read"),
+          };
           const [department, environments, budget] = await Promise.all([
             call(session, `/api/v1/departments/${dept}`),
             call(session, `/api/v1/departments/${dept}/environments`),
@@ -274,17 +285,19 @@ export function signedInRoutes(deps: ApiDependencies, web: WebSettings): Fastify
               ? await Promise.all(
                   (environments.body as { items: { name: string }[] }).items.map(async (environment) => ({
                     environment: environment.name,
-                    answer: await call(
-                      session,
-                      `/api/v1/departments/${dept}/environments/${encodeURIComponent(environment.name)}/eservices`,
-                    ),
+                    answer: links.eservicePages
+                      ? await call(
+                          session,
+                          `/api/v1/departments/${dept}/environments/${encodeURIComponent(environment.name)}/eservices`,
+                        )
+                      : undefined,
                   })),
                 )
               : [];
           return departmentPage(
             reply,
             context(session, reply, locale),
-            { department, environments, eservices, budget },
+            { department, environments, eservices, budget, links },
             periodOf(Date.now(), deps.timeZone),
           );
         },

@@ -806,6 +806,31 @@ describe("shared-service subscriptions, records holds, policy reports, the rate 
     }
   });
 
+  it("shows finance a department's quota and budget, without its e-services or links to pages finance may not read", async () => {
+    const { context, page } = await signedInPage("finance", `/departments/${dept}`);
+    try {
+      expect(new URL(page.url()).pathname).toBe(`/departments/${dept}`);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toContain("Pages");
+      expect(await page.getByRole("table").first().textContent()).toMatch(/CPU/);
+      expect(await page.locator("main").innerText()).toContain(
+        "Your roles do not include reading this department's e-services.",
+      );
+      const hrefs = await page
+        .locator("main a")
+        .evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
+      expect(
+        hrefs.filter((href) =>
+          /\/performance\/|\/policy-reports|\/api-requests|\/new-eservice|\/shared-services|\/eservices\//.test(
+            href,
+          ),
+        ),
+      ).toEqual([]);
+      await axeBothLanguages(page);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("shows finance the rate card in force, exactly", async () => {
     const { context, page } = await signedInPage("finance", "/rate-card");
     try {
