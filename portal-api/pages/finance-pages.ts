@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { Department } from "../../controller/api/department.ts";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
 import { DeptPeriodParams, periodPattern, segment } from "./forms.ts";
 import { formatMoney, type Locale, localePath, locales, localised, messagesFor } from "./i18n.ts";
 import { sendPage, sendRefusal } from "./render.ts";
@@ -72,16 +73,6 @@ export function barChart(rows: { label: string; value: number; text: string }[],
   };
 }
 
-/** The current calendar month in the platform's time zone (YYYY-MM). */
-function currentPeriod(timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-  }).formatToParts();
-  return `${parts.find((p) => p.type === "year")?.value}-${parts.find((p) => p.type === "month")?.value}`;
-}
-
 /** Statement lines grouped as finance drills down: environment, then e-service (or item), then resource. */
 function groupedLines(statement: Statement, locale: Locale) {
   const t = messagesFor(locale);
@@ -124,7 +115,7 @@ export function financePages(kit: SignedInKit, settings: { timeZone: string }): 
           if (!session) return reply;
           const context = kit.context(session, reply, locale);
           const t = messagesFor(locale);
-          const period = request.query.period ?? currentPeriod(settings.timeZone);
+          const period = request.query.period ?? periodOf(Date.now(), settings.timeZone);
           // Two API calls whatever the number of departments: the departments, and the month's totals.
           const [departments, totals, may] = await Promise.all([
             kit.call(session, "/api/v1/departments"),

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import pMap from "p-map";
 import Type from "typebox";
 import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import type { EService } from "../../controller/api/eservice.ts";
@@ -360,21 +361,31 @@ export function performanceRoutes(deps: ApiDependencies): FastifyPluginAsyncType
         const departments = (await deps.reads.departments())
           .filter((d) => visible === undefined || visible.includes(d.metadata.name as string))
           .sort((a, b) => (a.metadata.name as string).localeCompare(b.metadata.name as string));
+        // Departments' stores are read a few at a time (one after another, a thousand departments' reads
+        // add up; all at once, they would crowd out every other request's).
+        const read = await pMap(
+          departments,
+          async (department) => {
+            try {
+              return { department, reports: await departmentReports(deps, principal, department, period) };
+            } catch (error) {
+              // One department's unreadable store is its row's note, not the whole ranking's failure.
+              if (
+                !(error instanceof ProblemError) ||
+                error.problem.type !== `${problemBase}traffic-unavailable`
+              )
+                throw error;
+              return { department, unavailable: error.problem.detail ?? error.message };
+            }
+          },
+          { concurrency: 8 },
+        );
         const months: DepartmentMonth[] = [];
         const clustered: Parameters<typeof serviceClusterFigures>[0][number][] = [];
-        for (const department of departments) {
+        for (const { department, reports, unavailable } of read) {
           const name = department.metadata.name as string;
-          let reports: Awaited<ReturnType<typeof departmentReports>>;
-          try {
-            reports = await departmentReports(deps, principal, department, period);
-          } catch (error) {
-            // One department's unreadable store is its row's note, not the whole ranking's failure.
-            if (
-              !(error instanceof ProblemError) ||
-              error.problem.type !== `${problemBase}traffic-unavailable`
-            )
-              throw error;
-            months.push({ department: name, unavailable: error.problem.detail ?? error.message });
+          if (!reports) {
+            months.push({ department: name, unavailable: unavailable ?? "" });
             continue;
           }
           const card = scorecard(reports.map((r) => r.report));
