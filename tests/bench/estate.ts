@@ -6,24 +6,30 @@
 //    Ready (time, the controller's peak memory);
 // 3. `--pods` pods spread over every environment and node, to all Running and metered;
 // 4. churn for `--churn-seconds`: `--churn-per-second` pods deleted and as many created each second
-//    (controller CPU and memory, pod events per second, CPU per 1,000 events/s);
+//    (controller CPU and memory, pod events per second, CPU per 1,000 events/s), while the portal API
+//    answers `--api-rate` requests/s from a department's admin (half listing their departments, half
+//    reading this month's statement; latency percentiles, errors);
 // 5. a cold start of a new controller with all of it there (time to ready, peak memory, CPU).
 //   npm run bench -- estate [--nodes 1000] [--departments 1000] [--pods 20000] [--churn-seconds 120]
-//                           [--churn-per-second 50] [--concurrency 16]
+//                           [--churn-per-second 50] [--api-rate 200] [--concurrency 16]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { platformDefaults } from "../../controller/api/defaults.ts";
 import type { Department } from "../../controller/api/department.ts";
+import { periodOf } from "../../lib/chargeback/calendar.ts";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 import { startDaemon, stopProcess } from "../../tools/cluster/processes.ts";
 import { spawnController } from "../../tools/controller-process.ts";
+import { loginAs } from "../../tools/oidc/login.ts";
 import { resolveKwok } from "../../tools/upstream/binaries.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { compliantPodSpec } from "../policy-corpus/corpus.ts";
-import { roomyQuota, waitFor, withBenchCluster } from "./_cluster.ts";
+import { roomyQuota, startPortalApiWithProvider, waitFor, withBenchCluster } from "./_cluster.ts";
 import { cpuSeconds, rssMiB } from "./_process.ts";
 import { formatMs, report } from "./_stats.ts";
 
@@ -34,6 +40,7 @@ const { values } = parseArgs({
     pods: { type: "string", default: "20000" },
     "churn-seconds": { type: "string", default: "120" },
     "churn-per-second": { type: "string", default: "50" },
+    "api-rate": { type: "string", default: "200" },
     concurrency: { type: "string", default: "16" },
   },
 });
@@ -42,6 +49,8 @@ const departmentCount = Number(values.departments);
 const podCount = Number(values.pods);
 const churnSeconds = Number(values["churn-seconds"]);
 const churnPerSecond = Number(values["churn-per-second"]);
+const apiRate = Number(values["api-rate"]);
+const audience = "https://api.govhost.bench";
 const concurrency = Number(values.concurrency);
 const environments = ["dev", "staging", "prod"];
 
@@ -127,7 +136,19 @@ async function watchPods(admin: KubeClient, signal: AbortSignal) {
   return counter;
 }
 
-await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) => {
+/** The portal API under a fixed rate of one request while the churn runs: its latency and errors. */
+async function load(url: string, token: string, rate: number, seconds: number) {
+  const result = await autocannon({
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    overallRate: rate,
+    duration: seconds,
+    connections: 16,
+  });
+  return `achieved ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms, errors/non-2xx ${result.errors + result.timeouts + result.non2xx}`;
+}
+
+await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApiKubeconfig, root }) => {
   const kwokBinaries = resolveKwok();
   const stages = join(root, "kwok-stages.yaml");
   writeFileSync(stages, kwokBinaries.stages.map((f) => readFileSync(f, "utf8")).join("\n---\n"));
@@ -147,6 +168,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) =
   );
   const watching = new AbortController();
   let controller: Awaited<ReturnType<typeof spawnController>> | undefined;
+  let portal: Awaited<ReturnType<typeof startPortalApiWithProvider>> | undefined;
   try {
     // --- 1. nodes
     const nodesT0 = performance.now();
@@ -240,7 +262,23 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) =
       "kwok CPU so far": `${cpuSeconds(kwok.pid).toFixed(1)} s`,
     });
 
-    // --- 4. churn
+    // --- 4. churn, with the portal API under load
+    portal = await startPortalApiWithProvider({
+      portalApiKubeconfig,
+      root,
+      audience,
+      users: {
+        "d0-admin": { name: "D0 admin", groups: ["d0-admins"] },
+      },
+    });
+    const period = periodOf(Date.now(), platformDefaults.timeZone);
+    const listing = `${portal.api.url}/api/v1/departments`;
+    const statement = `${portal.api.url}/api/v1/departments/d0/statements/${period}`;
+    const adminToken = await loginAs(portal.identity.issuer, "d0-admin", audience);
+    await waitFor(`d0's statement of ${period} from the portal API`, async () => {
+      const own = await fetch(statement, { headers: { authorization: `Bearer ${adminToken}` } });
+      return own.status === 200 ? true : undefined;
+    });
     await sleep(5_000);
     const events0 = counter.events;
     const churnCpu0 = cpuSeconds(controller.process.pid);
@@ -249,6 +287,10 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) =
     let errors = 0;
     let firstError = "";
     const churned: Promise<void>[] = [];
+    const apiLoad = Promise.all([
+      load(listing, adminToken, apiRate / 2, churnSeconds),
+      load(statement, adminToken, apiRate / 2, churnSeconds),
+    ]);
     for (let second = 0; second < churnSeconds; second++) {
       const due = churnT0 + second * 1000;
       const wait = due - performance.now();
@@ -269,6 +311,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) =
       }
     }
     await Promise.all(churned);
+    const [listingFigures, statementFigures] = await apiLoad;
     const churnWall = (performance.now() - churnT0) / 1000;
     const churnCpu = cpuSeconds(controller.process.pid) - churnCpu0;
     const eventsPerSecond = (counter.events - events0) / churnWall;
@@ -282,6 +325,18 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) =
       errors: errors === 0 ? "0" : `${errors} (first: ${firstError.slice(0, 200)})`,
       "the bench's pod watch": `resumed ${counter.restarts} times, listed again ${counter.relists} times`,
     });
+    report(
+      `the portal API meanwhile: ${apiRate} req/s for the first ${churnSeconds} s of the churn, 16 connections each`,
+      {
+        [`GET /api/v1/departments as d0's admin (their one, of ${departmentCount}), ${apiRate / 2}/s`]:
+          listingFigures,
+        [`GET /api/v1/departments/d0/statements/${period} as d0's admin, ${apiRate / 2}/s`]: statementFigures,
+        "portal API RSS": `${rssMiB(portal.api.process.pid, "VmRSS").toFixed(0)} MiB (peak ${rssMiB(portal.api.process.pid).toFixed(0)})`,
+      },
+    );
+    await portal.api.kill();
+    await portal.identity.close();
+    portal = undefined;
 
     // --- 5. cold start
     await controller.stop();
@@ -298,6 +353,8 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, root }) =
     });
   } finally {
     watching.abort();
+    await portal?.api.kill();
+    await portal?.identity.close();
     await controller?.stop();
     await stopProcess(kwok);
   }
