@@ -14,7 +14,7 @@ import {
   reservedChanges,
   resizeChanges,
 } from "../../lib/chargeback/allocations.ts";
-import type { AllocationChange } from "../../lib/chargeback/engine.ts";
+import { type AllocationChange, seriesOf } from "../../lib/chargeback/engine.ts";
 import { type Ledger, latestAmounts, ledgerOf } from "../../lib/chargeback/ledger.ts";
 import { billedShardChanges, lineShardKey } from "../../lib/chargeback/ledger-shards.ts";
 import { allocationModeOf, priceVersions } from "../../lib/chargeback/ratecard.ts";
@@ -254,7 +254,8 @@ export class Meter {
       const mode = allocationModeOf(card, department);
       const billed = { department, changes: billedShardChanges(department, shards, mode) };
       // Each month is integrated once per flush, for its statement and the metrics alike.
-      const statementOf = monthStatement(billed.changes, versions, this.options.timeZone, now);
+      const series = seriesOf(billed.changes);
+      const statementOf = monthStatement(series, versions, this.options.timeZone, now);
       await writeStatements(
         this.options.client,
         this.options,
@@ -264,7 +265,7 @@ export class Meter {
         now,
         this.statements,
       );
-      const snapshot = meteringSnapshot(billed.changes, versions, this.options.timeZone, now, statementOf);
+      const snapshot = meteringSnapshot(series, versions, this.options.timeZone, now, statementOf);
       const budget = this.options.department(department)?.spec.monthlyBudget;
       this.snapshots.set(department, {
         snapshot,

@@ -1,10 +1,9 @@
 import { periodBounds, periodOf } from "../../lib/chargeback/calendar.ts";
 import {
   type AllocationChange,
-  integrate,
+  integrateSeries,
   type MeteredResource,
   type PriceVersion,
-  seriesOf,
   statementLines,
 } from "../../lib/chargeback/engine.ts";
 
@@ -26,7 +25,7 @@ export interface MeteringSnapshot {
 export type MonthStatement = (period: string) => ReturnType<typeof statementLines>;
 
 export function monthStatement(
-  changes: AllocationChange[],
+  series: AllocationChange[][],
   versions: PriceVersion[],
   timeZone: string,
   now: number,
@@ -37,7 +36,7 @@ export function monthStatement(
     if (!statement) {
       const bounds = periodBounds(period, timeZone);
       statement = statementLines(
-        integrate(changes, versions, { ...bounds, asOf: Math.min(now, bounds.end) }),
+        integrateSeries(series, versions, { ...bounds, asOf: Math.min(now, bounds.end) }),
         versions,
       );
       computed.set(period, statement);
@@ -46,23 +45,26 @@ export function monthStatement(
   };
 }
 
+/** `series`: the department's changes grouped with `seriesOf` (once, for the statements as well). */
 export function meteringSnapshot(
-  changes: AllocationChange[],
+  series: AllocationChange[][],
   versions: PriceVersion[],
   timeZone: string,
   now: number,
-  statementOf: MonthStatement = monthStatement(changes, versions, timeZone, now),
+  statementOf: MonthStatement = monthStatement(series, versions, timeZone, now),
 ): MeteringSnapshot {
   const usageAmountMs = new Map<string, bigint>();
   const allocated = new Map<string, bigint>();
-  for (const series of seriesOf(changes)) {
-    for (let i = 0; i < series.length; i++) {
-      const c = series[i] as AllocationChange;
+  let first = now;
+  for (const changes of series) {
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i] as AllocationChange;
+      first = Math.min(first, c.at);
       if (c.at > now) break;
       const key = `${c.environment}|${c.resource}`;
-      const until = Math.min(series[i + 1]?.at ?? now, now);
+      const until = Math.min(changes[i + 1]?.at ?? now, now);
       usageAmountMs.set(key, (usageAmountMs.get(key) ?? 0n) + c.amount * BigInt(until - c.at));
-      if (i === series.length - 1 || (series[i + 1] as AllocationChange).at > now) {
+      if (i === changes.length - 1 || (changes[i + 1] as AllocationChange).at > now) {
         allocated.set(key, (allocated.get(key) ?? 0n) + c.amount);
       }
     }
@@ -72,7 +74,6 @@ export function meteringSnapshot(
   const current = periodOf(now, timeZone);
   const { start: monthStart, end: monthEnd } = periodBounds(current, timeZone);
   let monthTotalMinor = 0;
-  const first = changes.reduce((min, c) => Math.min(min, c.at), now);
   for (let period = periodOf(first, timeZone); ; ) {
     const bounds = periodBounds(period, timeZone);
     const { lines, totalMinor } = statementOf(period);

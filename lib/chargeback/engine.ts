@@ -82,7 +82,16 @@ export function seriesOf(changes: AllocationChange[]): AllocationChange[][] {
     if (series) series.push(change);
     else bySeries.set(key, [change]);
   }
-  return [...bySeries.values()].map((series) => series.sort((a, b) => a.at - b.at));
+  // A ledger records in time order, so most series are already sorted; sorting copies each one.
+  return [...bySeries.values()].map((series) =>
+    inTimeOrder(series) ? series : series.sort((a, b) => a.at - b.at),
+  );
+}
+
+function inTimeOrder(series: AllocationChange[]): boolean {
+  for (let i = 1; i < series.length; i++)
+    if ((series[i] as AllocationChange).at < (series[i - 1] as AllocationChange).at) return false;
+  return true;
 }
 
 /** The version in force at `instant` (latest validFrom at or before it), or undefined before the first. */
@@ -103,56 +112,64 @@ export function integrate(
   versions: PriceVersion[],
   period: { start: number; end: number; asOf?: number; monthMs?: number },
 ): Line[] {
+  return integrateSeries(seriesOf(changes), versions, period);
+}
+
+/** `integrate`, for changes already grouped with `seriesOf` (several periods priced from one grouping). */
+export function integrateSeries(
+  allSeries: AllocationChange[][],
+  versions: PriceVersion[],
+  period: { start: number; end: number; asOf?: number; monthMs?: number },
+): Line[] {
   // Monthly units divide by the length of the month; a slice of a month (usage queries) passes it.
   const monthMs = BigInt(period.monthMs ?? period.end - period.start);
   const stop = Math.min(period.end, period.asOf ?? period.end);
   const boundaries = [...new Set(versions.map((v) => v.validFrom))].sort((a, b) => a - b);
   // Sum exact amount x milliseconds per line in integers; divide and price once per line at the end.
   const sums = new Map<string, { line: Omit<Line, "quantity" | "cost">; amountMs: bigint }>();
-  for (const series of seriesOf(changes)) {
+  const addSegment = (change: AllocationChange, segmentStart: number, segmentEnd: number) => {
+    const version = versionAt(versions, segmentStart);
+    if (!version) return; // no price yet: not billable
+    const price =
+      change.priceMinor !== undefined
+        ? parseDecimal(change.priceMinor)
+        : change.resource === "shared-service"
+          ? undefined
+          : version.prices[change.resource];
+    if (!price) return; // a plan fee must carry its price
+    const amountMs = change.amount * BigInt(segmentEnd - segmentStart);
+    const key = `${change.environment}\u0000${change.eservice ?? ""}\u0000${change.resource}\u0000${change.item ?? ""}\u0000${change.priceMinor ?? ""}\u0000${version.id}`;
+    const sum = sums.get(key);
+    if (sum) sum.amountMs += amountMs;
+    else {
+      sums.set(key, {
+        line: {
+          environment: change.environment,
+          ...(change.eservice ? { eservice: change.eservice } : {}),
+          ...(change.item ? { item: change.item } : {}),
+          resource: change.resource,
+          priceVersion: version.id,
+          price,
+        },
+        amountMs,
+      });
+    }
+  };
+  for (const series of allSeries) {
     for (let i = 0; i < series.length; i++) {
       const change = series[i] as AllocationChange;
       const from = Math.max(change.at, period.start);
       const to = Math.min(series[i + 1]?.at ?? Number.POSITIVE_INFINITY, stop);
       if (change.amount === 0n || to <= from) continue;
-      // Split at price changes so each piece is priced by the version in force.
-      const cuts = [from, ...boundaries.filter((b) => b > from && b < to), to];
-      for (let c = 0; c + 1 < cuts.length; c++) {
-        const segmentStart = cuts[c] as number;
-        const version = versionAt(versions, segmentStart);
-        if (!version) continue; // no price yet: not billable
-        const price =
-          change.priceMinor !== undefined
-            ? parseDecimal(change.priceMinor)
-            : change.resource === "shared-service"
-              ? undefined
-              : version.prices[change.resource];
-        if (!price) continue; // a plan fee must carry its price
-        const amountMs = change.amount * BigInt((cuts[c + 1] as number) - segmentStart);
-        const key = [
-          change.environment,
-          change.eservice ?? "",
-          change.resource,
-          change.item ?? "",
-          change.priceMinor ?? "",
-          version.id,
-        ].join("\u0000");
-        const sum = sums.get(key);
-        if (sum) sum.amountMs += amountMs;
-        else {
-          sums.set(key, {
-            line: {
-              environment: change.environment,
-              ...(change.eservice ? { eservice: change.eservice } : {}),
-              ...(change.item ? { item: change.item } : {}),
-              resource: change.resource,
-              priceVersion: version.id,
-              price,
-            },
-            amountMs,
-          });
-        }
+      // Split at price changes (boundaries ascend) so each piece is priced by the version in force.
+      let segmentStart = from;
+      for (const boundary of boundaries) {
+        if (boundary <= from) continue;
+        if (boundary >= to) break;
+        addSegment(change, segmentStart, boundary);
+        segmentStart = boundary;
       }
+      addSegment(change, segmentStart, to);
     }
   }
   const lines: Line[] = [...sums.values()].map(({ line, amountMs }) => {

@@ -5,7 +5,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { TLSSocket } from "node:tls";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type ClusterCredentials, credentialsOf, defaultCredentials } from "./credentials.ts";
-import { withoutManagedFieldsText } from "./managed-fields.ts";
+import { withoutManagedFieldsJson } from "./managed-fields.ts";
 import { apiVersionOf, type ResourceType, resourcePath, resourceTypeOf } from "./resources.ts";
 
 /** The parts of a Kubernetes object every caller relies on. */
@@ -489,24 +489,31 @@ export class KubeClient {
           );
           return;
         }
-        let buffer = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffer += chunk;
-          let newline = buffer.indexOf("\n");
-          while (newline >= 0) {
-            const line = buffer.slice(0, newline).trim();
-            buffer = buffer.slice(newline + 1);
-            if (line) {
-              try {
-                const text = options.withoutManagedFields ? withoutManagedFieldsText(line) : line;
-                onEvent(JSON.parse(text) as WatchEvent<T>);
-              } catch (error) {
-                req.destroy(error as Error);
-                return;
-              }
+        // Lines are cut from the bytes (a newline byte is never part of a multi-byte UTF-8 character), and
+        // each is decoded once, whole, without its managedFields.
+        let partial: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => {
+          let start = 0;
+          for (;;) {
+            const newline = chunk.indexOf(0x0a, start);
+            if (newline < 0) {
+              if (start < chunk.length) partial.push(chunk.subarray(start));
+              return;
             }
-            newline = buffer.indexOf("\n");
+            const tail = chunk.subarray(start, newline);
+            const bytes = partial.length ? Buffer.concat([...partial, tail]) : tail;
+            partial = [];
+            start = newline + 1;
+            if (isBlank(bytes)) continue;
+            try {
+              const text = options.withoutManagedFields
+                ? withoutManagedFieldsJson(bytes)
+                : bytes.toString("utf8");
+              onEvent(JSON.parse(text) as WatchEvent<T>);
+            } catch (error) {
+              req.destroy(error as Error);
+              return;
+            }
           }
         });
         res.on("end", () => resolve());
@@ -516,6 +523,13 @@ export class KubeClient {
       req.end();
     });
   }
+}
+
+/** A line of nothing but JSON whitespace. */
+function isBlank(bytes: Buffer): boolean {
+  for (const byte of bytes)
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) return false;
+  return true;
 }
 
 /** A `Warning` header is `299 - "text"`; keep the text. */

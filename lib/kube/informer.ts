@@ -220,6 +220,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private changed(): void {
+    if (this.changeWaiters.size === 0) return;
     const waiters = [...this.changeWaiters];
     this.changeWaiters.clear();
     for (const waiter of waiters) waiter();

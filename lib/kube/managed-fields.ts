@@ -1,5 +1,6 @@
 /**
- * A watch event's text without its object's `metadata.managedFields`, cut out before the text is parsed.
+ * A watch event's text without its object's `metadata.managedFields`, cut out before the text is decoded
+ * and parsed.
  *
  * Server-side apply's field ownership records are often the larger part of an object, and the larger part
  * of its JSON in objects (every owned field is a nested key), yet no cache reads them. Parsing them only to
@@ -8,28 +9,38 @@
  * the array is skipped by bracket depth, outside string literals. Text that does not match what is
  * expected is returned as it is (the caller parses it whole).
  */
-const key = '"managedFields":[';
+const key = Buffer.from('"managedFields":[');
 
-export function withoutManagedFieldsText(json: string): string {
-  const start = json.indexOf(key);
-  if (start < 0) return json;
-  const end = endOfArray(json, start + key.length - 1);
-  if (end < 0) return json;
+/** `bytes` (UTF-8 JSON) decoded, without the first managedFields array: its bytes are never decoded. */
+export function withoutManagedFieldsJson(bytes: Buffer): string {
+  const start = bytes.indexOf(key);
+  if (start < 0) return bytes.toString("utf8");
+  const end = endOfArray(bytes, start + key.length - 1);
+  if (end < 0) return bytes.toString("utf8");
   // The key and its array, and the comma on one side of them (metadata has other keys, e.g. name).
-  if (json[end + 1] === ",") return json.slice(0, start) + json.slice(end + 2);
-  if (json[start - 1] === ",") return json.slice(0, start - 1) + json.slice(end + 1);
-  return json.slice(0, start) + json.slice(end + 1);
+  const [before, after] =
+    bytes[end + 1] === comma
+      ? [start, end + 2]
+      : bytes[start - 1] === comma
+        ? [start - 1, end + 1]
+        : [start, end + 1];
+  return bytes.toString("utf8", 0, before) + bytes.toString("utf8", after);
 }
 
-/** Index of the `]` closing the array that opens at `open`, or -1 when the text ends first. */
-function endOfArray(json: string, open: number): number {
+const comma = 0x2c;
+
+/**
+ * Index of the `]` closing the array that opens at `open`, or -1 when the text ends first. Every byte the
+ * scan acts on is ASCII; the bytes of a multi-byte UTF-8 character are all above 0x7f, so never mistaken.
+ */
+function endOfArray(json: Buffer, open: number): number {
   let depth = 0;
   for (let i = open; i < json.length; i++) {
-    const c = json.charCodeAt(i);
+    const c = json[i];
     if (c === 0x22) {
       // A string: skip to its closing quote (a backslash escapes the next character).
       for (i++; i < json.length; i++) {
-        const s = json.charCodeAt(i);
+        const s = json[i];
         if (s === 0x5c) i++;
         else if (s === 0x22) break;
       }

@@ -24,8 +24,22 @@ const fractionSuffix: Record<string, bigint> = { n: 10n ** 9n, u: 10n ** 6n, m: 
 
 const pattern = /^\+?([0-9]+)(?:\.([0-9]+))?(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
+// Every pod event parses its containers' requests again, and an estate's pods repeat a few dozen distinct
+// quantities: the parsed values (immutable bigints) are kept, up to a bound.
+const parsed = new Map<string, bigint>();
+const parsedKept = 4096;
+
 /** Parses a quantity into thousandths of its unit (so `500m` = 500, `2` = 2000, `1Ki` = 1024000). */
 export function parseMilli(quantity: string): bigint {
+  const known = parsed.get(quantity);
+  if (known !== undefined) return known;
+  const milli = parseMilliUncached(quantity);
+  if (parsed.size >= parsedKept) parsed.clear();
+  parsed.set(quantity, milli);
+  return milli;
+}
+
+function parseMilliUncached(quantity: string): bigint {
   const match = pattern.exec(quantity.trim());
   if (!match) throw new Error(`"${quantity}" is not a Kubernetes quantity (examples: 500m, 2, 16Gi)`);
   const [, whole = "0", fraction = "", suffix = ""] = match;

@@ -153,6 +153,18 @@ describe("cost engine against a per-second brute force", () => {
     });
   }
 
+  it("matches whatever order the changes arrive in, across two price changes in one allocation", () => {
+    const v3: PriceVersion = { id: "gov-default@2026-11-25", validFrom: t(25), prices: v1.prices };
+    const changes = cases.flatMap(([, c]) => c);
+    const shuffled = [...changes].reverse();
+    const expected = bruteForce(changes, [v1, v2, v3], november);
+    expect(engineAmounts(shuffled, [v1, v2, v3])).toEqual(expected);
+    expect(engineAmounts(changes, [v3, v1, v2])).toEqual(expected);
+    expect([...expected.keys()].filter((k) => k.endsWith("gov-default@2026-11-25")).length).toBeGreaterThan(
+      0,
+    );
+  });
+
   it("prices each side of a mid-month price change with its own version", () => {
     const lines = integrate([change(november.start, "pod-e", "cpu", 1000n)], [v1, v2], november);
     expect(lines.map((l) => [l.priceVersion, l.quantity])).toEqual([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { forecastMinor, meteringSnapshot } from "../../controller/metering/snapshot.ts";
 import { periodBounds } from "../../lib/chargeback/calendar.ts";
-import type { AllocationChange, PriceVersion } from "../../lib/chargeback/engine.ts";
+import { type AllocationChange, type PriceVersion, seriesOf } from "../../lib/chargeback/engine.ts";
 import { parseDecimal } from "../../lib/chargeback/rational.ts";
 
 const tz = "Asia/Hong_Kong";
@@ -39,7 +39,7 @@ describe("metering snapshot", () => {
     change(at(november.start, 4), 2000n, "pod/b"), // still running
   ];
   const now = at(november.start, 10);
-  const snapshot = meteringSnapshot(changes, versions, tz, now);
+  const snapshot = meteringSnapshot(seriesOf(changes), versions, tz, now);
 
   it("accumulates usage across months up to now and knows what is allocated now", () => {
     // a: 5 core-hours; b: 2 cores x 6 h = 12 core-hours -> 17 core-hours = 61,200 core-seconds.

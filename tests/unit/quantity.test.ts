@@ -35,4 +35,14 @@ describe("Kubernetes quantities", () => {
     expect(formatMilli(milli)).toBe(text);
     expect(parseMilli(formatMilli(milli))).toBe(milli);
   });
+
+  it("answers a quantity parsed before, and past the bound of kept ones, the same as the first time", () => {
+    expect(parseMilli("250m")).toBe(250n);
+    expect(parseMilli("250m")).toBe(250n);
+    for (let i = 0; i < 10_000; i++) expect(parseMilli(`${i}Mi`)).toBe(BigInt(i) * 2n ** 20n * 1000n);
+    expect(parseMilli("250m")).toBe(250n);
+    expect(parseMilli("9999Mi")).toBe(9999n * 2n ** 20n * 1000n);
+    expect(() => parseMilli("1x")).toThrow(/not a Kubernetes quantity/);
+    expect(() => parseMilli("1x")).toThrow(/not a Kubernetes quantity/);
+  });
 });
