@@ -57,9 +57,9 @@ export function meteringSnapshot(
   const allocated = new Map<string, bigint>();
   let first = now;
   for (const changes of series) {
+    first = Math.min(first, (changes[0] as AllocationChange).at); // a series is in time order
     for (let i = 0; i < changes.length; i++) {
       const c = changes[i] as AllocationChange;
-      first = Math.min(first, c.at);
       if (c.at > now) break;
       const key = `${c.environment}|${c.resource}`;
       const until = Math.min(changes[i + 1]?.at ?? now, now);

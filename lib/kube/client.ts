@@ -525,10 +525,9 @@ export class KubeClient {
   }
 }
 
-/** A line of nothing but JSON whitespace. */
+/** A line (newline already cut) of nothing but JSON whitespace. */
 function isBlank(bytes: Buffer): boolean {
-  for (const byte of bytes)
-    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) return false;
+  for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
   return true;
 }
 

@@ -7,9 +7,10 @@
  * drop them was about a third of the text a busy pod watch parsed (docs/reliability.md). The API server writes
  * `metadata` before `spec` and `status`, so the first `"managedFields":[` key in an event is its object's;
  * the array is skipped by bracket depth, outside string literals. Text that does not match what is
- * expected is returned as it is (the caller parses it whole).
+ * expected is decoded whole (the caller parses it as it is).
  */
 const key = Buffer.from('"managedFields":[');
+const comma = 0x2c;
 
 /** `bytes` (UTF-8 JSON) decoded, without the first managedFields array: its bytes are never decoded. */
 export function withoutManagedFieldsJson(bytes: Buffer): string {
@@ -26,8 +27,6 @@ export function withoutManagedFieldsJson(bytes: Buffer): string {
         : [start, end + 1];
   return bytes.toString("utf8", 0, before) + bytes.toString("utf8", after);
 }
-
-const comma = 0x2c;
 
 /**
  * Index of the `]` closing the array that opens at `open`, or -1 when the text ends first. Every byte the
