@@ -4,14 +4,19 @@
 // 1. `--nodes` simulated nodes, Ready;
 // 2. `--departments` departments of three environments each, created while the controller runs, to all
 //    Ready (time, the controller's peak memory);
-// 3. `--pods` pods spread over every environment and node, to all Running and metered;
+// 3. `--eservices` e-services and `--instances` shared-service instances spread over the departments, to
+//    all reconciled (status written for their generation; time, the controller's CPU and peak memory). The
+//    bench has no scheduler, so their Deployments' pods stay Pending and are neither scanned nor billed as
+//    running: what is measured is the controller's cost of rendering, watching and metering them;
+//    `--pods` pods spread over every environment and node, to all Running and metered;
 // 4. churn for `--churn-seconds`: `--churn-per-second` pods deleted and as many created each second
 //    (controller CPU and memory, pod events per second, CPU per 1,000 events/s), while the portal API
 //    answers `--api-rate` requests/s from a department's admin (half listing their departments, half
 //    reading this month's statement; latency percentiles, errors);
 // 5. a cold start of a new controller with all of it there (time to ready, peak memory, CPU).
-//   npm run bench -- estate [--nodes 1000] [--departments 1000] [--pods 20000] [--churn-seconds 120]
-//                           [--churn-per-second 50] [--api-rate 200] [--concurrency 16]
+//   npm run bench -- estate [--nodes 1000] [--departments 1000] [--eservices 5000] [--instances 1000]
+//                           [--pods 20000] [--churn-seconds 120] [--churn-per-second 50] [--api-rate 200]
+//                           [--concurrency 16]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -37,6 +42,8 @@ const { values } = parseArgs({
   options: {
     nodes: { type: "string", default: "1000" },
     departments: { type: "string", default: "1000" },
+    eservices: { type: "string", default: "5000" },
+    instances: { type: "string", default: "1000" },
     pods: { type: "string", default: "20000" },
     "churn-seconds": { type: "string", default: "120" },
     "churn-per-second": { type: "string", default: "50" },
@@ -46,6 +53,8 @@ const { values } = parseArgs({
 });
 const nodeCount = Number(values.nodes);
 const departmentCount = Number(values.departments);
+const eserviceCount = Number(values.eservices);
+const instanceCount = Number(values.instances);
 const podCount = Number(values.pods);
 const churnSeconds = Number(values["churn-seconds"]);
 const churnPerSecond = Number(values["churn-per-second"]);
@@ -80,6 +89,56 @@ const kwokNode = (name: string): KubeObject => ({
 });
 
 type PodRef = { namespace: string; name: string };
+
+type Reconcilable = KubeObject & {
+  status?: { observedGeneration?: number; phase?: string; conditions?: { type: string; reason?: string }[] };
+};
+
+/**
+ * Waits until every object of a type (there are `count`) has status for its current generation; returns
+ * how many carry each value of `describe` (e.g. a condition's reason), for the report.
+ */
+async function allReconciled(
+  admin: KubeClient,
+  type: (typeof resources)[keyof typeof resources],
+  count: number,
+  describe: (object: Reconcilable) => string,
+): Promise<string> {
+  const deadline = Date.now() + 1_800_000;
+  for (;;) {
+    // Every 5 s: a list of thousands of these is itself load on the API server the controller shares.
+    await sleep(5_000);
+    const list = await admin.list<Reconcilable>(type, { limit: 500 }).catch(() => undefined);
+    const all = list ? await restOf(admin, type, list) : [];
+    const done = all.filter(
+      (o) =>
+        o.status?.observedGeneration !== undefined && o.status.observedGeneration === o.metadata?.generation,
+    );
+    if (done.length >= count) {
+      const tally = new Map<string, number>();
+      for (const object of done) tally.set(describe(object), (tally.get(describe(object)) ?? 0) + 1);
+      return [...tally].map(([what, n]) => `${n} ${what}`).join(", ");
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${count} ${type.plural} reconciled (${done.length} are)`);
+  }
+}
+
+/** The items of a paged list, from its first page on. */
+async function restOf<T extends KubeObject>(
+  admin: KubeClient,
+  type: (typeof resources)[keyof typeof resources],
+  first: { items: T[]; metadata: { continue?: string } },
+): Promise<T[]> {
+  const items = [...first.items];
+  let token = first.metadata.continue;
+  while (token) {
+    const page = await admin.list<T>(type, { limit: 500, continue: token });
+    items.push(...page.items);
+    token = page.metadata.continue;
+  }
+  return items;
+}
 
 /**
  * Counts every pod event the API server sends from now on (what the controller's pod watch receives), and
@@ -220,7 +279,67 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
       "controller peak RSS": `${rssMiB(controller.process.pid).toFixed(0)} MiB`,
     });
 
-    // --- 3. pods
+    // --- 3. e-services and shared-service instances
+    const prodOf = (i: number) => `${departments[i % departments.length]}-prod`;
+    const servicesT0 = performance.now();
+    const servicesCpu0 = cpuSeconds(controller.process.pid);
+    await inParallel(
+      Array.from({ length: eserviceCount }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        await admin.create({
+          apiVersion: "govhost.io/v1alpha1",
+          kind: "EService",
+          metadata: { name: `es${i}`, namespace: prodOf(i) },
+          spec: {
+            image: "registry.gov.example/estate/web:1.0.0",
+            replicas: 1,
+            exposure: "internal",
+            serviceCluster: "permits-and-licences",
+            accessibility: { paths: ["/"], languages: ["en", "zh-HK"] },
+          },
+        });
+      },
+    );
+    await inParallel(
+      Array.from({ length: instanceCount }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        await admin.create({
+          apiVersion: "govhost.io/v1alpha1",
+          kind: "SharedServiceInstance",
+          metadata: { name: `ss${i}`, namespace: prodOf(i) },
+          spec:
+            i % 2
+              ? { service: "records-management", plan: "standard", parameters: {} }
+              : {
+                  service: "collaboration-workspace",
+                  plan: "team",
+                  parameters: { seats: 30 },
+                },
+        });
+      },
+    );
+    const createdServicesMs = performance.now() - servicesT0;
+    const reason = (type: string) => (o: Reconcilable) =>
+      `${type} ${o.status?.conditions?.find((c) => c.type === type)?.reason ?? "(none)"}`;
+    const eserviceStates = await allReconciled(admin, resources.eservice, eserviceCount, reason("Deployed"));
+    const instanceStates = await allReconciled(
+      admin,
+      resources.sharedServiceInstance,
+      instanceCount,
+      (o) => `phase ${o.status?.phase ?? "(none)"}`,
+    );
+    report(`services: ${eserviceCount} e-services and ${instanceCount} shared-service instances`, {
+      created: formatMs(createdServicesMs),
+      "created to all reconciled": formatMs(performance.now() - servicesT0),
+      "controller CPU": `${(cpuSeconds(controller.process.pid) - servicesCpu0).toFixed(1)} s`,
+      "controller RSS": `${rssMiB(controller.process.pid, "VmRSS").toFixed(0)} MiB (peak ${rssMiB(controller.process.pid).toFixed(0)})`,
+      "e-services": eserviceStates,
+      instances: instanceStates,
+    });
+
+    // --- 4. pods
     const namespaces = departments.flatMap((d) => environments.map((e) => `${d}-${e}`));
     const counter = await watchPods(admin, watching.signal);
     let serial = 0;
@@ -262,7 +381,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
       "kwok CPU so far": `${cpuSeconds(kwok.pid).toFixed(1)} s`,
     });
 
-    // --- 4. churn, with the portal API under load
+    // --- 5. churn, with the portal API under load
     portal = await startPortalApiWithProvider({
       portalApiKubeconfig,
       root,
@@ -338,19 +457,22 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
     await portal.identity.close();
     portal = undefined;
 
-    // --- 5. cold start
+    // --- 6. cold start
     await controller.stop();
     const coldT0 = performance.now();
     controller = await spawnController({ kubeconfig: controllerKubeconfig, identity: "estate-cold" });
     const readyMs = performance.now() - coldT0;
     const coldCpuAtReady = cpuSeconds(controller.process.pid);
     await sleep(30_000);
-    report(`cold start: a new controller with ${departmentCount} departments and ${live.length} pods`, {
-      "to ready (leading, caches synced)": formatMs(readyMs),
-      "CPU to ready": `${coldCpuAtReady.toFixed(1)} s`,
-      "CPU in its first 30 s after ready": `${(cpuSeconds(controller.process.pid) - coldCpuAtReady).toFixed(1)} s`,
-      "peak RSS": `${rssMiB(controller.process.pid).toFixed(0)} MiB`,
-    });
+    report(
+      `cold start: a new controller with ${departmentCount} departments, ${eserviceCount} e-services, ${instanceCount} instances and ${live.length} pods`,
+      {
+        "to ready (leading, caches synced)": formatMs(readyMs),
+        "CPU to ready": `${coldCpuAtReady.toFixed(1)} s`,
+        "CPU in its first 30 s after ready": `${(cpuSeconds(controller.process.pid) - coldCpuAtReady).toFixed(1)} s`,
+        "peak RSS": `${rssMiB(controller.process.pid).toFixed(0)} MiB`,
+      },
+    );
   } finally {
     watching.abort();
     await portal?.api.kill();
