@@ -1,3 +1,4 @@
+import { type ChargebackStatement, statementLabels } from "../controller/api/chargeback.ts";
 import type { Department } from "../controller/api/department.ts";
 import type { EService } from "../controller/api/eservice.ts";
 import { labels } from "../controller/api/group.ts";
@@ -5,13 +6,15 @@ import type { KubeClient, KubeObject } from "../lib/kube/client.ts";
 import { Informer } from "../lib/kube/informer.ts";
 import { resources } from "../lib/kube/resources.ts";
 
-// The objects the busiest read routes need (departments, their environments' namespaces, e-services), read
+// The objects the busiest read routes need (departments, their environments' namespaces, e-services, the
+// statements that still change), read
 // either from watch caches (a running API: no API-server round trip per read) or straight from the API
 // server (the unit tests' stand-in client). Authorization is the routes' own either way: the API's service
 // account reads these cluster-wide, and a route shows a caller only what their roles allow.
 
 export type DepartmentObject = Department & KubeObject;
 export type EServiceObject = EService & KubeObject;
+export type StatementObject = ChargebackStatement & KubeObject;
 
 export interface Reads {
   departments(): Promise<DepartmentObject[]>;
@@ -20,6 +23,8 @@ export interface Reads {
   departmentNamespace(name: string): Promise<KubeObject | undefined>;
   eservices(namespace: string): Promise<EServiceObject[]>;
   eservice(namespace: string, name: string): Promise<EServiceObject | undefined>;
+  /** A ChargebackStatement by name (`<department>-<yyyy-mm>`). */
+  statement(name: string): Promise<StatementObject | undefined>;
   /**
    * After a write through this API: resolves once reads show the written object (or anything newer), so a
    * caller who wrote and then reads sees their write. Bounded: a lagging watch never fails the write.
@@ -41,6 +46,7 @@ export function directReads(kube: KubeClient): Reads {
     eservices: async (namespace) =>
       (await kube.list<EServiceObject>(resources.eservice, { namespace })).items,
     eservice: (namespace, name) => kube.find<EServiceObject>(resources.eservice, name, namespace),
+    statement: (name) => kube.find<StatementObject>(resources.chargebackStatement, name),
     written: async () => {},
     deleted: async () => {},
   };
@@ -84,8 +90,16 @@ export function cachedReads(
     },
     { onError },
   );
+  // Statements not yet finalized: the current and last month's, rewritten as pods come and go and read by
+  // departments checking their spend. A finalized statement never changes and is read far less; it is
+  // read from the API server, so the cache does not grow by every department's every month.
+  const openStatements = new Informer<StatementObject>(kube, resources.chargebackStatement, undefined, {
+    labelSelector: `${statementLabels.finalized}!=true`,
+    onError,
+  });
   void namespaces.run(signal);
   void eservices.run(signal);
+  void openStatements.run(signal);
   const informerOf = (object: Pick<KubeObject, "kind">): WrittenTo | undefined =>
     object.kind === "EService" ? eservices : object.kind === "Department" ? departments : undefined;
   return {
@@ -95,6 +109,8 @@ export function cachedReads(
     departmentNamespace: async (name) => namespaces.get(name),
     eservices: async (namespace) => [...(byNamespace.get(namespace)?.values() ?? [])],
     eservice: async (namespace, name) => byNamespace.get(namespace)?.get(name),
+    statement: async (name) =>
+      openStatements.get(name) ?? kube.find<StatementObject>(resources.chargebackStatement, name),
     written: async (object) => {
       const version = object?.metadata?.resourceVersion;
       const informer = object ? informerOf(object) : undefined;

@@ -5,6 +5,12 @@ import { ObjectMeta } from "./schema-helpers.ts";
 // ChargebackStatement: one per department per calendar month. The metering issue fills in how lines are
 // computed; the shape and the immutability once finalized (baseline rule GH-FIN-001) are fixed here.
 
+/**
+ * Labels the metering controller sets on every statement: which month, and whether it is finalized (so a
+ * reader can keep the statements that still change apart from the immutable ones).
+ */
+export const statementLabels = { period: "govhost.io/period", finalized: "govhost.io/finalized" } as const;
+
 export const StatementLine = Type.Object(
   {
     environment: Type.Optional(Type.String()),

@@ -3,7 +3,7 @@ import type { Ledger } from "../../lib/chargeback/ledger.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { stableJson } from "../../lib/stable-json.ts";
-import type { ChargebackStatement } from "../api/chargeback.ts";
+import { type ChargebackStatement, statementLabels } from "../api/chargeback.ts";
 import { fieldManagers } from "../api/conditions.ts";
 import { labels } from "../api/group.ts";
 import type { RateCard } from "../api/ratecard.ts";
@@ -54,10 +54,18 @@ export async function writeStatements(
     if (stored.finalized) continue;
     const { lines, totalMinor } = statementOf(period);
     if (stored.spec === "" && lines.length === 0) continue;
+    const finalized = now >= bounds.end + options.finalizeAfterMs;
     const statement: ChargebackStatement & KubeObject = {
       apiVersion: "govhost.io/v1alpha1",
       kind: "ChargebackStatement",
-      metadata: { name, labels: { [labels.department]: ledger.department, "govhost.io/period": period } },
+      metadata: {
+        name,
+        labels: {
+          [labels.department]: ledger.department,
+          [statementLabels.period]: period,
+          [statementLabels.finalized]: String(finalized),
+        },
+      },
       spec: {
         department: ledger.department,
         period,
@@ -65,7 +73,7 @@ export async function writeStatements(
         currency: card.spec.currency,
         lines,
         totalMinor,
-        finalized: now >= bounds.end + options.finalizeAfterMs,
+        finalized,
       },
     };
     const spec = stableJson(statement.spec);

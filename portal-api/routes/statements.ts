@@ -1,20 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { stringify } from "csv-stringify/sync";
 import Type from "typebox";
-import { type ChargebackStatement, StatementLine } from "../../controller/api/chargeback.ts";
+import { StatementLine, statementLabels } from "../../controller/api/chargeback.ts";
 import { labels } from "../../controller/api/group.ts";
-import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { visibleDepartments } from "../auth/authorize.ts";
 import type { ApiDependencies } from "../dependencies.ts";
 import { problems } from "../problem.ts";
+import type { StatementObject } from "../reads.ts";
 import { nameOf, principalOf, requireAllowed } from "./common.ts";
 import { DeptParams, json, Name, responses } from "./schemas.ts";
 
 // /departments/{dept}/statements and /departments/{dept}/statements/{yyyy-mm}: monthly chargeback
 // statements, as JSON or CSV.
-
-type StatementObject = ChargebackStatement & KubeObject;
 
 const csvColumns = [
   "department",
@@ -134,7 +132,7 @@ export function statementRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebo
         if (visible?.length === 0) requireAllowed(principal, "statement:read");
         // One list for the month (the label the metering controller sets), whatever the number of departments.
         const list = await deps.kube.list<StatementObject>(resources.chargebackStatement, {
-          labelSelector: `govhost.io/period=${request.query.period}`,
+          labelSelector: `${statementLabels.period}=${request.query.period}`,
         });
         return {
           items: list.items
@@ -219,10 +217,7 @@ export function statementRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebo
         const { dept, period: raw } = request.params;
         requireAllowed(principalOf(request), "statement:read", dept);
         const period = raw.replace(/\.csv$/, "");
-        const statement = await deps.kube.find<StatementObject>(
-          resources.chargebackStatement,
-          `${dept}-${period}`,
-        );
+        const statement = await deps.reads.statement(`${dept}-${period}`);
         if (!statement) throw problems.notFound(`Department ${dept} has no statement for ${period}`);
         const wantsCsv = raw.endsWith(".csv") || (request.headers.accept ?? "").includes("text/csv");
         if (wantsCsv)

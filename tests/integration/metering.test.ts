@@ -115,6 +115,8 @@ describe("metering", () => {
     });
     expect(line("dev", "cpu")).toMatchObject({ quantity: "0.004167", amountMinor: 0 });
     expect(statement.spec.finalized).toBe(false);
+    // The label readers select statements that still change by (the portal API's cache).
+    expect(statement.metadata?.labels?.["govhost.io/finalized"]).toBe("false");
     expect(statement.spec.currency).toBe("HKD");
   });
 

@@ -293,6 +293,68 @@ describe("authorization matrix: every role x every route x own and other departm
     }
   });
 
+  it("serves a statement that still changes from its cache as it changes, and a finalized one too", async () => {
+    // The API keeps statements not labelled finalized in a watch cache; a finalized one is read from the
+    // API server. Both must answer what is stored, to the same callers.
+    const statementOf = (period: string, totalMinor: number, finalizedLabel?: string) => ({
+      apiVersion: "govhost.io/v1alpha1",
+      kind: "ChargebackStatement",
+      metadata: {
+        name: `${own}-${period}`,
+        labels: {
+          "govhost.io/department": own,
+          "govhost.io/period": period,
+          ...(finalizedLabel ? { "govhost.io/finalized": finalizedLabel } : {}),
+        },
+      },
+      spec: {
+        department: own,
+        period,
+        timeZone: "Asia/Hong_Kong",
+        currency: "HKD",
+        lines: [],
+        totalMinor,
+        finalized: false, // deletable after the test (GH-FIN-001 keeps finalized ones)
+      },
+    });
+    const [open, closed] = ["2001-05", "2001-06"];
+    await env.admin.create(statementOf(open, 500, "false"));
+    await env.admin.create(statementOf(closed, 600, "true"));
+    try {
+      const total = async (role: Role, period: string) => {
+        const response = await call(role, "GET", `/api/v1/departments/${own}/statements/${period}`);
+        return response.status === 200
+          ? (response.body as { totalMinor: number }).totalMinor
+          : response.status;
+      };
+      await eventually("the open statement served", async () =>
+        (await total("admin", open)) === 500 ? true : undefined,
+      );
+      expect(await total("admin", closed)).toBe(600);
+      expect(await total("developer", open)).toBe(403);
+      expect(await total("outsider", closed)).toBe(403);
+      // A change reaches readers through the cache; so does leaving it (finalized) and a deletion.
+      await env.admin.mergePatch(resources.chargebackStatement, `${own}-${open}`, {
+        spec: { totalMinor: 501 },
+      });
+      await eventually("the change served", async () =>
+        (await total("admin", open)) === 501 ? true : undefined,
+      );
+      await env.admin.mergePatch(resources.chargebackStatement, `${own}-${open}`, {
+        metadata: { labels: { "govhost.io/finalized": "true" } },
+        spec: { totalMinor: 502 },
+      });
+      await eventually("the finalized statement served", async () =>
+        (await total("admin", open)) === 502 ? true : undefined,
+      );
+      await env.admin.delete(resources.chargebackStatement, `${own}-${closed}`);
+      expect(await total("admin", closed)).toBe(404);
+    } finally {
+      for (const period of [open, closed])
+        await env.admin.delete(resources.chargebackStatement, `${own}-${period}`).catch(() => {});
+    }
+  });
+
   it("shows an e-service's cost in the scorecard only to those who may read statements", async () => {
     const period = "2001-03";
     const eservice = uniqueName("card");
