@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import pMap from "p-map";
 import Type from "typebox";
-import type { ChargebackStatement } from "../../controller/api/chargeback.ts";
 import type { EService } from "../../controller/api/eservice.ts";
 import { namespaceName } from "../../controller/api/group.ts";
 import { controllerIdentity } from "../../controller/api/rbac.ts";
@@ -62,8 +61,6 @@ import { csvDocument } from "./statements.ts";
 
 // Service performance (docs/performance.md): one e-service's month, and a department's scorecard of every
 // e-service against its targets, from the traffic counts the controller keeps and the month's statement.
-
-type StatementObject = ChargebackStatement & KubeObject;
 
 const Figures = Type.Object({
   requests: Type.Integer({ description: "Requests the ingress controller passed to the e-service" }),
@@ -506,6 +503,6 @@ async function statementFor(
   period: string,
 ): Promise<StatementCost | undefined> {
   if (!allowed(principal, "statement:read", dept)) return undefined;
-  const statement = await deps.kube.find<StatementObject>(resources.chargebackStatement, `${dept}-${period}`);
+  const statement = await deps.reads.statement(`${dept}-${period}`);
   return statement?.spec;
 }
