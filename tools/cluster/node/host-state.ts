@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { nodeNetwork } from "./network.ts";
 import { filterTableRules, ipsets } from "./network-policy.ts";
 
 /**
@@ -64,7 +65,7 @@ export interface HostState {
 }
 
 /** Addresses of the node's traffic, whose connection-tracking entries go with it. */
-const nodeTrafficCidrs = ["10.244.0.0/24", "10.0.0.0/24", "10.250.0.1/32"];
+const nodeTrafficCidrs = [nodeNetwork.podCidr, nodeNetwork.serviceCidr, `${nodeNetwork.nodeIp}/32`];
 
 const sysctlPath = (name: string) => join("/proc/sys", ...name.split("."));
 

@@ -13,8 +13,11 @@ export const nodeNetwork = {
   /** Created by the CNI bridge plugin on the first pod, deleted on stop. */
   bridge: "govhost-br0",
   podCidr: "10.244.0.0/24",
-  /** The API server's Service range (also without a node). */
-  serviceCidr: "10.0.0.0/24",
+  /**
+   * The API server's Service range (also without a node). A /16: every e-service and shared-service instance
+   * has a Service, and a /24 ran out at about 250 in the estate bench.
+   */
+  serviceCidr: "10.0.0.0/16",
   clusterDnsIp: "10.0.0.10",
 } as const;
 
