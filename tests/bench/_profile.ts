@@ -69,7 +69,7 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
 }
 
 /** A project file relative to the root, a dependency as its package, Node's own as `node:…`. */
-function fileOf(url: string): string {
+export function fileOf(url: string): string {
   if (!url) return "";
   const path = url.startsWith("file://") ? new URL(url).pathname : url;
   const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);

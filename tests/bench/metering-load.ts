@@ -4,8 +4,10 @@
 // controller's CPU per 1,000 events/s (from /proc, user + system time), both in all and above what the
 // controller uses idle (leases, periodic work) over the same time.
 // With --profile, the controller runs under V8's CPU profiler (which costs some CPU itself), and where its
-// main thread spent the time is printed too.
-//   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20] [--profile]
+// main thread spent the time is printed too. With --allocations, V8's sampling heap profiler records where
+// it allocated (freed objects included; it costs some CPU too), printed per file and function with the
+// bytes per pod event.
+//   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20] [--profile] [--allocations]
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +16,7 @@ import { parseArgs } from "node:util";
 import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
+import { allocationProfileEnv, allocationRows } from "./_allocations.ts";
 import { startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
 import { cpuSeconds } from "./_process.ts";
 import { profileFlags, profileRows, summarizeProfileDir } from "./_profile.ts";
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     "pods-per-second": { type: "string", default: "25" },
     seconds: { type: "string", default: "20" },
     profile: { type: "boolean", default: false },
+    allocations: { type: "boolean", default: false },
   },
 });
 const rate = Number(values["pods-per-second"]);
@@ -31,10 +35,16 @@ const seconds = Number(values.seconds);
 
 await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "govhost-profile-")) : undefined;
+  const allocationsDir = values.allocations ? mkdtempSync(join(tmpdir(), "govhost-allocations-")) : undefined;
+  const allocationEnv = allocationsDir ? allocationProfileEnv(allocationsDir) : {};
+  const nodeOptions = [profileDir && profileFlags(profileDir), allocationEnv.NODE_OPTIONS].filter(Boolean);
   const controller = await spawnController({
     kubeconfig: controllerKubeconfig,
     identity: "bench",
-    ...(profileDir ? { env: { NODE_OPTIONS: profileFlags(profileDir) } } : {}),
+    env: {
+      ...allocationEnv,
+      ...(nodeOptions.length ? { NODE_OPTIONS: nodeOptions.join(" ") } : {}),
+    },
   });
   const quota = {
     cpu: "64",
@@ -100,8 +110,15 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
     "controller CPU idle": `${(idleCoreShare * 100).toFixed(1)}% of one core`,
     "CPU per 1,000 events/s": `${((cpu / wall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
     "CPU per 1,000 events/s above idle": `${((cpu / wall - idleCoreShare) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
-    ...(profileDir ? { profiled: "yes (the profiler's own cost is included)" } : {}),
+    ...(profileDir || allocationsDir ? { profiled: "yes (the profilers' own cost is included)" } : {}),
   });
+  if (allocationsDir) {
+    report(
+      "controller allocations, whole run (idle, load, drain), sampled, per event of the load",
+      allocationRows(allocationsDir, 25, events),
+    );
+    console.log(`the allocation profile: ${allocationsDir}`);
+  }
   if (profileDir) {
     report(
       "controller main thread, whole run (idle, load, drain), by self time",
