@@ -8,8 +8,9 @@ import { resources } from "../lib/kube/resources.ts";
 
 // The objects the busiest read routes need (departments, their environments' namespaces, e-services, the
 // statements that still change), read either from watch caches (a running API: no API-server round trip
-// per read) or straight from the API server (the unit tests' stand-in client). Authorization is the routes' own either way: the API's service
-// account reads these cluster-wide, and a route shows a caller only what their roles allow.
+// per read) or straight from the API server (the unit tests' stand-in client). Authorization is the
+// routes' own either way: the API's service account reads these cluster-wide, and a route shows a caller
+// only what their roles allow.
 
 export type DepartmentObject = Department & KubeObject;
 export type EServiceObject = EService & KubeObject;

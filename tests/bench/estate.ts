@@ -138,14 +138,17 @@ async function allReconciled(
         o.status?.observedGeneration !== undefined && o.status.observedGeneration === o.metadata?.generation,
     );
     const failed = reconciled.filter((o) => describe(o).includes("Error"));
+    const settled = reconciled.length - failed.length;
     const timedOut = Date.now() > deadline;
-    if (reconciled.length - failed.length >= count || timedOut) {
+    if (settled >= count || timedOut) {
       const tally = new Map<string, number>();
-      for (const object of reconciled) tally.set(describe(object), (tally.get(describe(object)) ?? 0) + 1);
+      for (const object of reconciled) {
+        const what = describe(object);
+        tally.set(what, (tally.get(what) ?? 0) + 1);
+      }
       const figures = [...tally].map(([what, n]) => `${n} ${what}`).join(", ");
       // A failure's message names its object, so one stands for all.
       const example = failed[0]?.status?.conditions?.find((c) => c.reason?.endsWith("Error"))?.message;
-      const settled = reconciled.length - failed.length;
       return timedOut
         ? `NOT SETTLED after 10 min: ${settled} of ${count}; ${figures}${example ? ` (e.g. ${example.slice(0, 200)})` : ""}`
         : figures;
