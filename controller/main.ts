@@ -8,6 +8,7 @@ import { controllerLeaseName } from "./api/rbac.ts";
 import { setupApiExchange } from "./api-exchange/setup.ts";
 import { setupCompliance } from "./compliance/setup.ts";
 import { type ControllerConfig, loadControllerConfig } from "./config.ts";
+import { defaultEServiceSettings } from "./eservice/settings.ts";
 import { setupEServices } from "./eservice/setup.ts";
 import { setupMetering } from "./metering/setup.ts";
 import { setupPerformance } from "./performance/setup.ts";
@@ -40,6 +41,7 @@ function setupControllers(manager: Manager, config: ControllerConfig): void {
   setupEServices(
     manager,
     {
+      ...defaultEServiceSettings,
       ingressControllerNamespace: config.ingressNamespace,
       ingressClassName: config.ingressClass,
       tlsClusterIssuer: config.tlsClusterIssuer,

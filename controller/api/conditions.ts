@@ -60,7 +60,7 @@ export const statusOwners = {
   eservice: {
     kind: "EService",
     fieldManager: fieldManagers.controller,
-    fields: ["url", "internalUrl", "accessibility"],
+    fields: ["url", "internalUrl", "accessibility", "appliedChildren"],
     observesGeneration: true,
     conditions: {
       Deployed: [

@@ -316,6 +316,12 @@ export const EServiceStatus = Type.Object({
   url: Type.Optional(Type.String()),
   internalUrl: Type.Optional(Type.String()),
   accessibility: Type.Optional(AccessibilitySummary),
+  appliedChildren: Type.Optional(
+    Type.String({
+      description:
+        "Digest of the children last applied (desired state and stored versions): while the children still match it, nothing is applied again",
+    }),
+  ),
 });
 
 export const EService = Type.Object({

@@ -414,6 +414,8 @@ export const controllerClusterRole = clusterRole(
     },
     { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: read },
     { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: read },
+    // Whether an e-service's budget is still as applied (its cache of them, metadata only).
+    { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: read },
     { apiGroups: ["wgpolicyk8s.io"], resources: ["policyreports"], verbs: manage },
     // Metering: read the rate card and pods' usage (metrics-server), write the month's draft statements.
     { apiGroups: ["govhost.io"], resources: ["ratecards"], verbs: read },

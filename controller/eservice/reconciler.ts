@@ -5,14 +5,21 @@ import {
   type KubeClient,
   type KubeObject,
 } from "../../lib/kube/client.ts";
-import { resources } from "../../lib/kube/resources.ts";
+import { type ResourceType, resources } from "../../lib/kube/resources.ts";
 import { judge, summarise } from "../accessibility/findings.ts";
 import type { ConnectTo } from "../accessibility/origin-guard.ts";
 import { type EServiceCondition, statusOwners } from "../api/conditions.ts";
 import type { AccessibilitySummary, EService, EServiceStatus } from "../api/eservice.ts";
 import { selectorLabels, type Tenant } from "../api/eservice-workload.ts";
 import { fieldManager } from "../api/group.ts";
+import {
+  type AppliedChild,
+  appliedDigest,
+  appliedVersion,
+  type CachedChild,
+} from "../runtime/applied-digest.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import { ReapplySchedule } from "../runtime/reapply-schedule.ts";
 import { type DeploymentStatus, rolloutAvailability, rolloutComplete } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
@@ -29,10 +36,31 @@ interface Workload {
   admitted: boolean;
   message: string;
   deployment?: KubeObject & { status?: DeploymentStatus };
+  /** Its children at the versions the store holds, and those that must not exist (applied-digest.ts). */
+  applied: AppliedChild[];
+  absent: string[];
 }
 
+/** What a recorded digest says of the children: all as applied, with or without the Ingress. */
+interface AsApplied {
+  ingress: boolean;
+}
+
+/** How a child that must not exist is named in a digest. */
+const absentKey = (kind: string, namespace: string | undefined, name: string) =>
+  `${kind}/${namespace ?? ""}/${name}`;
+
 const maxRequeueMs = 24 * 3_600_000;
+
 const rolloutPollMs = 15_000;
+
+/** The workload's kinds, to find a desired child in the caches. */
+const workloadTypes: Record<string, ResourceType> = {
+  Deployment: resources.deployment,
+  Service: resources.service,
+  NetworkPolicy: resources.networkPolicy,
+  PodDisruptionBudget: resources.podDisruptionBudget,
+};
 
 function underDomains(host: string, domains: string[]): boolean {
   return domains.some((d) => host === d || host.endsWith(`.${d}`));
@@ -60,6 +88,8 @@ export class EServiceReconciler {
   private readonly tenantOf: (namespace: string) => Tenant | undefined;
   private readonly status: StatusWriter;
   private readonly log: Logger;
+  private readonly cached: CachedChild;
+  private readonly reapply: ReapplySchedule;
 
   constructor(options: {
     client: KubeClient;
@@ -69,9 +99,13 @@ export class EServiceReconciler {
     tenantOf: (namespace: string) => Tenant | undefined;
     status: StatusWriter;
     log: Logger;
+    /** The children's caches; without them every child is applied on every reconcile. */
+    cached?: CachedChild;
   }) {
     this.status = options.status;
     this.log = options.log;
+    this.cached = options.cached ?? (() => undefined);
+    this.reapply = new ReapplySchedule(options.settings.reapplyEveryMs);
     this.client = options.client;
     this.settings = options.settings;
     this.events = options.events;
@@ -85,6 +119,7 @@ export class EServiceReconciler {
     if (!es || es.metadata.deletionTimestamp) {
       // Children and the report are owned by the EService and garbage-collected with it.
       this.scans.forget(key);
+      this.reapply.forget(key);
       return undefined;
     }
     const tenant = this.tenantOf(namespace);
@@ -119,7 +154,11 @@ export class EServiceReconciler {
   ): Promise<ReconcileResult | undefined> {
     const now = new Date();
     const children = renderEService(es, tenant, this.settings);
-    const workload = await this.applyWorkload(children);
+    // Children still as the last pass applied them are not applied again (applied-digest.ts), except in the
+    // periodic full apply: each change of the Deployment's status during a rollout reconciles the e-service.
+    const everything = this.reapply.due(key);
+    const asApplied = everything ? undefined : this.asApplied(es, children);
+    const workload = (asApplied && this.cachedWorkload(children)) || (await this.applyWorkload(children));
     const scan = await this.scanState(key, es, tenant, children, workload, now);
     const wasExposed =
       es.status?.conditions?.some((c) => c.type === "Exposed" && c.status === "True") ?? false;
@@ -148,9 +187,15 @@ export class EServiceReconciler {
     });
 
     let exposedCondition = decision.exposed;
+    let ingress: { applied?: AppliedChild; absent?: string } | undefined;
+    const ingressName = es.metadata.name as string;
     if (decision.expose && children.ingress) {
+      const desired = children.ingress;
       try {
-        await this.client.apply(children.ingress, { fieldManager });
+        const stored = asApplied?.ingress
+          ? this.cached(resources.ingress, ingressName, es.metadata.namespace)
+          : await this.client.apply(desired, { fieldManager });
+        ingress = { applied: { desired, version: appliedVersion(desired, stored) } };
       } catch (error) {
         if (isQuotaRefusal(error))
           exposedCondition = {
@@ -169,9 +214,19 @@ export class EServiceReconciler {
         else throw error;
       }
     } else {
-      await this.client.delete(resources.ingress, es.metadata.name as string, es.metadata.namespace);
+      if (asApplied?.ingress !== false)
+        await this.client.delete(resources.ingress, ingressName, es.metadata.namespace);
+      ingress = { absent: absentKey("Ingress", es.metadata.namespace, ingressName) };
     }
     const exposedNow = exposedCondition.status === "True";
+    // A refused Ingress leaves its state unknown: no digest, so the next pass applies everything.
+    const appliedChildren =
+      workload.admitted && ingress
+        ? appliedDigest(
+            [...workload.applied, ...(ingress.applied ? [ingress.applied] : [])],
+            [...workload.absent, ...(ingress.absent ? [ingress.absent] : [])],
+          )
+        : undefined;
 
     const securityCondition: EServiceCondition = workload.admitted
       ? {
@@ -194,7 +249,9 @@ export class EServiceReconciler {
       url: exposedNow ? `https://${children.host}/` : undefined,
       internalUrl: children.internalUrl,
       accessibility: scan.summary,
+      appliedChildren,
     });
+    if (!asApplied && appliedChildren) this.reapply.applied(key);
     if (scan.recorded) this.scans.forget(key, scan.summary?.scanKey);
     if (written)
       await this.recordTransitions(es, wasExposed, exposedCondition, workload, decision.accessibility);
@@ -207,26 +264,109 @@ export class EServiceReconciler {
 
   private async applyWorkload(children: EServiceChildren): Promise<Workload> {
     let deployment: Workload["deployment"];
+    const applied: AppliedChild[] = [];
+    const apply = async (desired: KubeObject) => {
+      const stored = await this.client.apply(desired, { fieldManager });
+      applied.push({ desired, version: appliedVersion(desired, stored) });
+      return stored;
+    };
+    const { name, namespace } = this.workloadName(children);
     try {
-      deployment = await this.client.apply(children.deployment, { fieldManager });
-      await this.client.apply(children.service, { fieldManager });
-      await this.client.apply(children.networkPolicy, { fieldManager });
-      const name = children.deployment.metadata?.name as string;
-      const namespace = children.deployment.metadata?.namespace;
-      if (children.podDisruptionBudget)
-        await this.client.apply(children.podDisruptionBudget, { fieldManager });
+      deployment = await apply(children.deployment);
+      await apply(children.service);
+      await apply(children.networkPolicy);
+      if (children.podDisruptionBudget) await apply(children.podDisruptionBudget);
       else await this.client.delete(resources.podDisruptionBudget, name, namespace);
     } catch (error) {
       if (!isAdmissionRefusal(error)) throw error;
-      return { admitted: false, message: error.message };
+      return { admitted: false, message: error.message, applied: [], absent: [] };
     }
+    return this.admitted(deployment, applied, this.absentWorkload(children));
+  }
+
+  /** The workload as the caches hold it, when they hold its Deployment. */
+  private cachedWorkload(children: EServiceChildren): Workload | undefined {
+    const { name, namespace } = this.workloadName(children);
+    const deployment: Workload["deployment"] = this.cached(resources.deployment, name, namespace);
+    if (!deployment) return undefined;
+    const applied = this.workloadChildren(children).map((desired) => ({
+      desired,
+      version: appliedVersion(desired, this.cachedChild(desired)),
+    }));
+    return this.admitted(deployment, applied, this.absentWorkload(children));
+  }
+
+  private admitted(
+    deployment: NonNullable<Workload["deployment"]>,
+    applied: AppliedChild[],
+    absent: string[],
+  ): Workload {
     const status = deployment.status ?? {};
     const replicas = (deployment.spec as { replicas?: number } | undefined)?.replicas ?? 0;
     return {
       admitted: true,
       deployment,
       message: `Deployment, Service and NetworkPolicy applied; ${status.availableReplicas ?? 0}/${replicas} replicas available`,
+      applied,
+      absent,
     };
+  }
+
+  /**
+   * Whether the e-service's children are as the last pass applied them: the digest it recorded equals the
+   * one of the same desired children at the versions the caches hold now, with the Ingress or without it.
+   */
+  private asApplied(es: EServiceObject, children: EServiceChildren): AsApplied | undefined {
+    const recorded = es.status?.appliedChildren;
+    if (!recorded) return undefined;
+    const { name, namespace } = this.workloadName(children);
+    if (!children.podDisruptionBudget && this.cached(resources.podDisruptionBudget, name, namespace))
+      return undefined;
+    const current = this.workloadChildren(children).map((desired) => ({
+      desired,
+      version: appliedVersion(desired, this.cachedChild(desired)),
+    }));
+    const absent = this.absentWorkload(children);
+    const ingressName = es.metadata.name as string;
+    const ingress = this.cached(resources.ingress, ingressName, namespace);
+    if (!ingress)
+      return appliedDigest(current, [...absent, absentKey("Ingress", namespace, ingressName)]) === recorded
+        ? { ingress: false }
+        : undefined;
+    const withIngress = children.ingress && {
+      desired: children.ingress,
+      version: appliedVersion(children.ingress, ingress),
+    };
+    return withIngress && appliedDigest([...current, withIngress], absent) === recorded
+      ? { ingress: true }
+      : undefined;
+  }
+
+  private workloadName(children: EServiceChildren) {
+    return {
+      name: children.deployment.metadata?.name as string,
+      namespace: children.deployment.metadata?.namespace,
+    };
+  }
+
+  private workloadChildren(children: EServiceChildren): KubeObject[] {
+    return [
+      children.deployment,
+      children.service,
+      children.networkPolicy,
+      ...(children.podDisruptionBudget ? [children.podDisruptionBudget] : []),
+    ];
+  }
+
+  private absentWorkload(children: EServiceChildren): string[] {
+    const { name, namespace } = this.workloadName(children);
+    return children.podDisruptionBudget ? [] : [absentKey("PodDisruptionBudget", namespace, name)];
+  }
+
+  private cachedChild(desired: KubeObject): KubeObject | undefined {
+    const type = workloadTypes[desired.kind as string];
+    const { name, namespace } = desired.metadata ?? {};
+    return type && this.cached(type, name as string, namespace);
   }
 
   /** The accessibility result that counts now, starting a scan when one is due. */
@@ -385,7 +525,7 @@ export class EServiceReconciler {
     es: EServiceObject,
     update: { conditions: EServiceCondition[] } & Pick<
       EServiceStatus,
-      "url" | "internalUrl" | "accessibility"
+      "url" | "internalUrl" | "accessibility" | "appliedChildren"
     >,
   ): Promise<boolean> {
     const { conditions, ...fields } = update;

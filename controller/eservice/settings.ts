@@ -21,6 +21,11 @@ export interface EServiceSettings {
    * whose endpoints the node has not programmed yet).
    */
   incompleteScanRetryMs: number;
+  /**
+   * How often each e-service's children are all applied even when its caches say they are as applied (the
+   * backstop: see controller/runtime/applied-digest.ts).
+   */
+  reapplyEveryMs: number;
 }
 
 export const defaultEServiceSettings: EServiceSettings = {
@@ -28,6 +33,7 @@ export const defaultEServiceSettings: EServiceSettings = {
   ingressClassName: platformDefaults.ingressClassName,
   previewHosts: [],
   incompleteScanRetryMs: 60_000,
+  reapplyEveryMs: 60 * 60_000,
 };
 
 /**

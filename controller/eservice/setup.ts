@@ -1,10 +1,11 @@
 import { Histogram } from "prom-client";
 import { controllerOwnerName, type KubeObject } from "../../lib/kube/client.ts";
-import { objectKey } from "../../lib/kube/informer.ts";
-import { resources } from "../../lib/kube/resources.ts";
+import { type Informer, objectKey } from "../../lib/kube/informer.ts";
+import { type ResourceType, resources } from "../../lib/kube/resources.ts";
 import { platformOwned } from "../../policies/keys.ts";
 import { AccessibilityScanner } from "../accessibility/scanner.ts";
 import type { EService } from "../api/eservice.ts";
+import { labels } from "../api/group.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import { type Manager, specOrMetadataChanged } from "../runtime/manager.ts";
 import { tenantLookup, tenantNamespaces } from "../tenancy/setup.ts";
@@ -13,6 +14,15 @@ import { ScanQueue } from "./scan-queue.ts";
 import { type EServiceSettings, type ScanSettings, scannerOptionsFrom } from "./settings.ts";
 
 export type EServiceObject = EService & KubeObject;
+
+/** A metadata-only cache of one kind of e-service child. */
+function eserviceChildren(manager: Manager, type: ResourceType): Informer<KubeObject> {
+  return manager.informer<KubeObject>(type, {
+    labelSelector: platformOwned.eservice,
+    metadataOnly: true,
+    phase: 1,
+  });
+}
 
 /** The EServices cache, shared with metering (which bills public endpoints). */
 export function eservicesInformer(manager: Manager) {
@@ -57,6 +67,25 @@ export function setupEServices(
       log: log.child({ component: "scan-queue" }),
     },
   );
+  // Deployed follows the rollout (available replicas), so the EService that owns a Deployment is
+  // reconciled again when its status changes.
+  const deployments = manager.informer<KubeObject>(resources.deployment, {
+    labelSelector: platformOwned.eservice,
+    phase: 1,
+  });
+  // The other children's caches tell whether they are still as applied (controller/runtime/applied-digest.ts):
+  // metadata only, except the Ingresses' (kept whole for compliance and metering). The NetworkPolicies' is
+  // tenancy's: every e-service child carries its department's label.
+  const childCaches = new Map<ResourceType, Informer<KubeObject>>([
+    [resources.deployment, deployments],
+    [resources.service, eserviceChildren(manager, resources.service)],
+    [resources.podDisruptionBudget, eserviceChildren(manager, resources.podDisruptionBudget)],
+    [
+      resources.networkPolicy,
+      manager.informer(resources.networkPolicy, { labelSelector: labels.department, metadataOnly: true }),
+    ],
+    [resources.ingress, manager.informer<KubeObject>(resources.ingress, { phase: 1 })],
+  ]);
   const reconciler = new EServiceReconciler({
     client,
     settings,
@@ -65,6 +94,7 @@ export function setupEServices(
     tenantOf,
     status: manager.status,
     log: log.child({ controller: "eservice" }),
+    cached: (type, name, namespace) => childCaches.get(type)?.get(`${namespace}/${name}`),
   });
   const eservices = eservicesInformer(manager);
   const queue = manager.controller({
@@ -74,13 +104,6 @@ export function setupEServices(
     resyncKeys: () => eservices.list().map(objectKey),
   });
   manager.watch(eservices, (_event, es) => queue.add(objectKey(es)), specOrMetadataChanged);
-
-  // Deployed follows the rollout (available replicas), so the EService that owns a Deployment is
-  // reconciled again when its status changes.
-  const deployments = manager.informer<KubeObject>(resources.deployment, {
-    labelSelector: platformOwned.eservice,
-    phase: 1,
-  });
   manager.watch(deployments, (_event, deployment) => {
     const owner = controllerOwnerName(deployment, "EService");
     if (owner) queue.add(`${deployment.metadata?.namespace}/${owner}`);

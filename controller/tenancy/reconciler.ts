@@ -6,7 +6,12 @@ import { type DepartmentCondition, statusOwners } from "../api/conditions.ts";
 import type { Department, DepartmentStatus } from "../api/department.ts";
 import { fieldManager, labels } from "../api/group.ts";
 import { deleteDepartmentStores } from "../performance/department-stores.ts";
-import { type AppliedChild, appliedDigest } from "../runtime/applied-digest.ts";
+import {
+  type AppliedChild,
+  appliedDigest,
+  appliedVersion,
+  type CachedChild,
+} from "../runtime/applied-digest.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import { ReapplySchedule } from "../runtime/reapply-schedule.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
@@ -53,8 +58,6 @@ type DepartmentObject = Department & KubeObject;
  * The cached copy of a child the reconciler owns (namespaces, limit ranges, network policies, role
  * bindings; metadata is enough); undefined when the cache does not hold it.
  */
-export type CachedChild = (type: ResourceType, name: string, namespace?: string) => KubeObject | undefined;
-
 const childTypes: Record<string, ResourceType> = {
   Namespace: resources.namespace,
   LimitRange: resources.limitRange,
@@ -177,7 +180,7 @@ export class DepartmentReconciler {
     const applied: AppliedChild[] = [];
     const apply = async (object: KubeObject) => {
       const stored = await this.client.apply(object, { fieldManager });
-      applied.push({ desired: object, resourceVersion: stored.metadata?.resourceVersion });
+      applied.push({ desired: object, version: appliedVersion(object, stored) });
     };
     const conflicts: string[] = [];
     const terminating: string[] = [];
@@ -241,7 +244,7 @@ export class DepartmentReconciler {
       .map((desired) => {
         const { name, namespace } = desired.metadata ?? {};
         const cached = this.cached(typeOf(desired), name as string, namespace);
-        return { desired, resourceVersion: cached?.metadata?.resourceVersion };
+        return { desired, version: appliedVersion(desired, cached) };
       });
     return appliedDigest(current, absent) === recorded;
   }

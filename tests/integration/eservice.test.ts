@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { EService } from "../../controller/api/eservice.ts";
 import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { tenantDeclared } from "../../policies/keys.ts";
+import { auditedWrites, replicaOf } from "../../tools/cluster/api-audit.ts";
 import { type FixtureSite, startFixtureSite } from "../../tools/demo-site.ts";
 import { type ControllerProcess, startController } from "./support/controller-process.ts";
 import {
@@ -391,5 +393,91 @@ describe("EService with the accessibility gate", () => {
       owner.close();
       await env.admin.delete(resources.department, quotaDept);
     }
+  });
+
+  it("applies nothing while its children are as applied: a rollout's status writes none, an edited child is put back", async () => {
+    const name = "steady";
+    await tenant.create(eservice(name, { image: "registry.gov.example/permits/steady:1.0.0", replicas: 2 }));
+    await approver.mergePatch(
+      resources.eservice,
+      name,
+      { spec: { accessibility: { previewUrl: `${site.url.replace(/\/site$/, "")}/fixed` } } },
+      { namespace: ns },
+    );
+    const published = await waitForEService(
+      name,
+      (e) => conditionOf(e, "Exposed")?.status === "True" && Boolean(e.status?.appliedChildren),
+      "published, its children applied",
+    );
+    expect(await env.admin.find(resources.podDisruptionBudget, name, ns)).toBeDefined();
+
+    // A department's rescan request reconciles the e-service and ends with a new scan in its status: every
+    // child write of that pass is in the audit log by then.
+    let requests = 0;
+    const reconcileThroughRescan = async () => {
+      const before = await env.admin.get<EServiceObject>(resources.eservice, name, ns);
+      requests += 1;
+      await tenant.mergePatch(
+        resources.eservice,
+        name,
+        { metadata: { annotations: { [tenantDeclared.rescanRequest]: `request-${requests}` } } },
+        { namespace: ns },
+      );
+      return waitForEService(
+        name,
+        (e) => e.status?.accessibility?.scanKey !== before.status?.accessibility?.scanKey,
+        "rescanned",
+      );
+    };
+    const kinds = ["deployments", "services", "networkpolicies", "poddisruptionbudgets", "ingresses"];
+    const childWrites = (since: number) =>
+      auditedWrites(inject("apiAuditLog"), since)
+        .filter(
+          (e) =>
+            replicaOf(e) !== undefined &&
+            e.objectRef?.namespace === ns &&
+            kinds.includes(e.objectRef?.resource ?? "") &&
+            e.objectRef?.name?.startsWith(name),
+        )
+        .map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`);
+
+    // A rollout's status, written over the Deployment controller's own: each write reconciles the e-service.
+    const mark = Date.now();
+    const deployment = await env.admin.get(resources.deployment, name, ns);
+    await env.admin.mergePatch(
+      resources.deployment,
+      name,
+      {
+        status: {
+          observedGeneration: deployment.metadata?.generation,
+          replicas: 2,
+          updatedReplicas: 2,
+          readyReplicas: 2,
+          availableReplicas: 2,
+        },
+      },
+      { namespace: ns, subresource: "status" },
+    );
+    const rescanned = await reconcileThroughRescan();
+    expect(conditionOf(rescanned, "Exposed")?.status).toBe("True");
+    expect(rescanned.status?.appliedChildren).toBe(published.status?.appliedChildren);
+    expect(childWrites(mark)).toEqual([]);
+
+    // A developer of the department changes the e-service's Service; the next reconcile puts it back.
+    const edit = Date.now();
+    await tenant.mergePatch(
+      resources.service,
+      name,
+      { spec: { ports: [{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }] } },
+      { namespace: ns },
+    );
+    await reconcileThroughRescan();
+    const service = await env.admin.get<KubeObject & { spec: { ports: { port: number }[] } }>(
+      resources.service,
+      name,
+      ns,
+    );
+    expect(service.spec.ports.map((p) => p.port)).toContain(80);
+    expect(childWrites(edit)).toContain(`patch services/${name}`);
   });
 });
