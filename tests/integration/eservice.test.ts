@@ -463,21 +463,20 @@ describe("EService with the accessibility gate", () => {
     expect(rescanned.status?.appliedChildren).toBe(published.status?.appliedChildren);
     expect(childWrites(mark)).toEqual([]);
 
-    // A developer of the department changes the e-service's Service; the next reconcile puts it back.
+    // A developer of the department points the e-service's Service elsewhere; the next reconcile puts it back.
     const edit = Date.now();
     await tenant.mergePatch(
       resources.service,
       name,
-      { spec: { ports: [{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }] } },
+      { spec: { ports: [{ name: "http", port: 80, targetPort: 9999, protocol: "TCP" }] } },
       { namespace: ns },
     );
-    await reconcileThroughRescan();
-    const service = await env.admin.get<KubeObject & { spec: { ports: { port: number }[] } }>(
-      resources.service,
-      name,
-      ns,
-    );
-    expect(service.spec.ports.map((p) => p.port)).toContain(80);
+    const repaired = await reconcileThroughRescan();
+    const service = await env.admin.get<
+      KubeObject & { spec: { ports: { port: number; targetPort: number | string }[] } }
+    >(resources.service, name, ns);
+    expect(service.spec.ports).toEqual([expect.objectContaining({ port: 80, targetPort: "http" })]);
     expect(childWrites(edit)).toContain(`patch services/${name}`);
+    expect(conditionOf(repaired, "Exposed")?.status).toBe("True");
   });
 });
