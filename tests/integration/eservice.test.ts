@@ -478,5 +478,13 @@ describe("EService with the accessibility gate", () => {
     expect(service.spec.ports).toEqual([expect.objectContaining({ port: 80, targetPort: "http" })]);
     expect(childWrites(edit)).toContain(`patch services/${name}`);
     expect(conditionOf(repaired, "Exposed")?.status).toBe("True");
+
+    // A restarted controller finds the children as applied from its fresh caches: it writes none of them.
+    await env.controller.stop();
+    env.controller = await startController({ env: { GOVHOST_A11Y_PREVIEW_HOSTS: new URL(site.url).host } });
+    const restart = Date.now();
+    const afterRestart = await reconcileThroughRescan();
+    expect(afterRestart.status?.appliedChildren).toBe(repaired.status?.appliedChildren);
+    expect(childWrites(restart)).toEqual([]);
   });
 });
