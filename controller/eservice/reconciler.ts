@@ -52,7 +52,15 @@ const absentKey = (kind: string, namespace: string | undefined, name: string) =>
 
 const maxRequeueMs = 24 * 3_600_000;
 
-const rolloutPollMs = 15_000;
+/** A used-up public-endpoint quota frees up without any change to the e-service: it is looked at again. */
+const quotaRetryMs = 15_000;
+/**
+ * What a pending scan waits for reconciles the e-service when it happens: a rollout's progress and a pod
+ * becoming ready change the Deployment's status (watched), a finished scan re-queues it (scan-queue.ts). A
+ * look after this long is only a backstop. (It was 15 s: with 2,000 e-services whose pods never start, that
+ * was 133 reconciles a second for nothing.)
+ */
+const pendingBackstopMs = 5 * 60_000;
 
 /** The workload's kinds, to find a desired child in the caches. */
 const workloadTypes: Record<string, ResourceType> = {
@@ -258,7 +266,7 @@ export class EServiceReconciler {
     const next = this.nextVisit(es, scan.state, scan.summary, now);
     // A used-up quota frees up without any change to the e-service: look again.
     if (exposedCondition.reason === "QuotaExceeded")
-      return { requeueAfterMs: Math.min(next?.requeueAfterMs ?? rolloutPollMs, rolloutPollMs) };
+      return { requeueAfterMs: Math.min(next?.requeueAfterMs ?? quotaRetryMs, quotaRetryMs) };
     return next;
   }
 
@@ -377,7 +385,7 @@ export class EServiceReconciler {
     children: EServiceChildren,
     workload: Workload,
     now: Date,
-  ): Promise<{ state: ScanState; summary?: AccessibilitySummary; recorded?: boolean; pollMs?: number }> {
+  ): Promise<{ state: ScanState; summary?: AccessibilitySummary; recorded?: boolean }> {
     const currentKey = scanKey(es);
     const previous = es.status?.accessibility;
     const rejudged = previous && { ...previous, ...judge(previous, this.judgement(es, now)) };
@@ -407,11 +415,7 @@ export class EServiceReconciler {
         (status.availableReplicas ?? 0) > 0 &&
         (status.updatedReplicas ?? 0) >= es.spec.replicas &&
         status.observedGeneration === workload.deployment?.metadata?.generation;
-      if (!rolledOut)
-        return {
-          ...fallback("Waiting for the new version to roll out before scanning it"),
-          pollMs: rolloutPollMs,
-        };
+      if (!rolledOut) return fallback("Waiting for the new version to roll out before scanning it");
       const pods = await this.client.list<KubeObject>(resources.pod, {
         namespace: es.metadata.namespace,
         labelSelector: Object.entries(selectorLabels(es))
@@ -419,11 +423,7 @@ export class EServiceReconciler {
           .join(","),
       });
       connectTo = podToScan(es, pods.items);
-      if (!connectTo)
-        return {
-          ...fallback(`Waiting for a ready pod running ${es.spec.image} to scan`),
-          pollMs: rolloutPollMs,
-        };
+      if (!connectTo) return fallback(`Waiting for a ready pod running ${es.spec.image} to scan`);
     }
     const planned = scanTarget(
       es,
@@ -497,7 +497,7 @@ export class EServiceReconciler {
     const waiver = es.spec.accessibility.waiver;
     if (waiver && Date.parse(waiver.expires) > now.getTime())
       times.push(Date.parse(waiver.expires) - now.getTime());
-    if (state.state === "pending") times.push(rolloutPollMs);
+    if (state.state === "pending") times.push(pendingBackstopMs);
     if (times.length === 0) return undefined;
     return { requeueAfterMs: Math.min(maxRequeueMs, Math.max(1_000, Math.min(...times))) };
   }
