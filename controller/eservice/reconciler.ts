@@ -41,9 +41,13 @@ interface Workload {
   absent: string[];
 }
 
-/** What a recorded digest says of the children: all as applied, with or without the Ingress. */
+/**
+ * What a recorded digest says of the children: all as applied, with or without the Ingress, and the
+ * workload's children at the versions the caches hold.
+ */
 interface AsApplied {
   ingress: boolean;
+  workload: AppliedChild[];
 }
 
 /** How a child that must not exist is named in a digest. */
@@ -166,7 +170,9 @@ export class EServiceReconciler {
     // periodic full apply: each change of the Deployment's status during a rollout reconciles the e-service.
     const everything = this.reapply.due(key);
     const asApplied = everything ? undefined : this.asApplied(es, children);
-    const workload = (asApplied && this.cachedWorkload(children)) || (await this.applyWorkload(children));
+    const workload =
+      (asApplied && this.cachedWorkload(children, asApplied.workload)) ||
+      (await this.applyWorkload(children));
     const scan = await this.scanState(key, es, tenant, children, workload, now);
     const wasExposed =
       es.status?.conditions?.some((c) => c.type === "Exposed" && c.status === "True") ?? false;
@@ -292,15 +298,11 @@ export class EServiceReconciler {
     return this.admitted(deployment, applied, this.absentWorkload(children));
   }
 
-  /** The workload as the caches hold it, when they hold its Deployment. */
-  private cachedWorkload(children: EServiceChildren): Workload | undefined {
+  /** The workload as the caches hold it (`applied`: its children's versions there), when they hold its Deployment. */
+  private cachedWorkload(children: EServiceChildren, applied: AppliedChild[]): Workload | undefined {
     const { name, namespace } = this.workloadName(children);
     const deployment: Workload["deployment"] = this.cached(resources.deployment, name, namespace);
     if (!deployment) return undefined;
-    const applied = this.workloadChildren(children).map((desired) => ({
-      desired,
-      version: appliedVersion(desired, this.cachedChild(desired)),
-    }));
     return this.admitted(deployment, applied, this.absentWorkload(children));
   }
 
@@ -339,14 +341,14 @@ export class EServiceReconciler {
     const ingress = this.cached(resources.ingress, ingressName, namespace);
     if (!ingress)
       return appliedDigest(current, [...absent, absentKey("Ingress", namespace, ingressName)]) === recorded
-        ? { ingress: false }
+        ? { ingress: false, workload: current }
         : undefined;
     const withIngress = children.ingress && {
       desired: children.ingress,
       version: appliedVersion(children.ingress, ingress),
     };
     return withIngress && appliedDigest([...current, withIngress], absent) === recorded
-      ? { ingress: true }
+      ? { ingress: true, workload: current }
       : undefined;
   }
 

@@ -54,10 +54,7 @@ interface ResourceQuota extends KubeObject {
 
 type DepartmentObject = Department & KubeObject;
 
-/**
- * The cached copy of a child the reconciler owns (namespaces, limit ranges, network policies, role
- * bindings; metadata is enough); undefined when the cache does not hold it.
- */
+/** The kinds of child the reconciler owns, to find one in its caches (metadata is enough). */
 const childTypes: Record<string, ResourceType> = {
   Namespace: resources.namespace,
   LimitRange: resources.limitRange,
