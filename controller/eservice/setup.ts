@@ -1,6 +1,6 @@
 import { Histogram } from "prom-client";
 import { controllerOwnerName, type KubeObject } from "../../lib/kube/client.ts";
-import { type Informer, objectKey } from "../../lib/kube/informer.ts";
+import { type Informer, type InformerEvent, objectKey } from "../../lib/kube/informer.ts";
 import { type ResourceType, resources } from "../../lib/kube/resources.ts";
 import { platformOwned } from "../../policies/keys.ts";
 import { AccessibilityScanner } from "../accessibility/scanner.ts";
@@ -104,12 +104,24 @@ export function setupEServices(
     resyncKeys: () => eservices.list().map(objectKey),
   });
   manager.watch(eservices, (_event, es) => queue.add(objectKey(es)), specOrMetadataChanged);
-  manager.watch(deployments, (_event, deployment) => {
-    const owner = controllerOwnerName(deployment, "EService");
-    if (owner) queue.add(`${deployment.metadata?.namespace}/${owner}`);
-  });
+  const reconcileOwner = (_event: InformerEvent, child: KubeObject) => {
+    const owner = controllerOwnerName(child, "EService");
+    if (owner) queue.add(`${child.metadata?.namespace}/${owner}`);
+  };
+  manager.watch(deployments, reconcileOwner);
+  // A child someone else changed or deleted (a developer's kubectl edit of the Service, say) is put back at
+  // once, not at the next reconcile or hourly reapply. Creations are the controller's own (or the start-up
+  // list's) and a relist repeats unchanged objects: neither is drift.
+  for (const [type, cache] of childCaches)
+    if (type !== resources.deployment) manager.watch(cache, reconcileOwner, changedByWrite);
   manager.onStop(async () => {
     scans.stop();
     await scanner.close();
   });
+}
+
+/** A child's update that is a new write of it (not a relist's repeat), or its deletion. */
+function changedByWrite(event: InformerEvent, child: KubeObject, previous?: KubeObject): boolean {
+  if (event === "delete") return true;
+  return event === "update" && previous?.metadata?.resourceVersion !== child.metadata?.resourceVersion;
 }
