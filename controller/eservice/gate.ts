@@ -20,7 +20,8 @@ export interface GateInput {
   host: string | undefined;
   /** Why the host may not be published (outside the department's domains). */
   hostProblem?: string;
-  workload: { admitted: boolean; message: string };
+  /** `refusal`: a policy refused a child, or the API server found one invalid (see the reconciler). */
+  workload: { admitted: boolean; refusal?: "policy" | "invalid"; message: string };
   /** The Deployment's rollout: a first exposure waits until no pod of an earlier version can answer. */
   rollout?: { complete: boolean; message: string };
   scan: ScanState;
@@ -107,7 +108,11 @@ export function decideExposure(input: GateInput): GateDecision {
     );
   if (input.hostProblem) return exposed("False", "HostnameNotAllowed", input.hostProblem);
   if (!input.workload.admitted)
-    return exposed("False", "SecurityBaseline", `Not published: ${input.workload.message}`);
+    return exposed(
+      "False",
+      input.workload.refusal === "invalid" ? "ChildInvalid" : "SecurityBaseline",
+      `Not published: ${input.workload.message}`,
+    );
   const url = `https://${input.host}/`;
   // The scan judged the current version's pods; until the rollout is over the Service also routes to pods
   // of the earlier version, which were never judged (or failed): publishing now would serve them.

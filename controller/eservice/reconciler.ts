@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import {
   isAdmissionRefusal,
+  isPolicyRefusal,
   isQuotaRefusal,
+  type KubeApiError,
   type KubeClient,
   type KubeObject,
 } from "../../lib/kube/client.ts";
@@ -33,7 +35,9 @@ import type { EServiceSettings } from "./settings.ts";
 type EServiceObject = EService & KubeObject;
 
 interface Workload {
+  /** Every child applied. When not, `refusal` says who refused one: a policy, or the object's own validation. */
   admitted: boolean;
+  refusal?: "policy" | "invalid";
   message: string;
   deployment?: KubeObject & { status?: DeploymentStatus };
   /** Its children at the versions the store holds, and those that must not exist (applied-digest.ts). */
@@ -242,22 +246,7 @@ export class EServiceReconciler {
           )
         : undefined;
 
-    const securityCondition: EServiceCondition = workload.admitted
-      ? {
-          type: "SecurityBaseline",
-          status: "True",
-          reason: "Admitted",
-          message: "The workload passed admission (Pod Security restricted and the govhost baseline)",
-        }
-      : { type: "SecurityBaseline", status: "False", reason: "Refused", message: workload.message };
-    const deployedCondition: EServiceCondition = workload.admitted
-      ? deployedFromRollout(es.spec.replicas, workload.deployment?.status)
-      : {
-          type: "Deployed",
-          status: "False",
-          reason: "RefusedByAdmission",
-          message: "The workload was not deployed; see SecurityBaseline",
-        };
+    const { securityCondition, deployedCondition } = workloadConditions(es.spec.replicas, workload);
     const written = await this.writeStatus(es, {
       conditions: [deployedCondition, securityCondition, decision.accessibility, exposedCondition],
       url: exposedNow ? `https://${children.host}/` : undefined,
@@ -285,15 +274,28 @@ export class EServiceReconciler {
       return stored;
     };
     const { name, namespace } = this.workloadName(children);
+    let applying = children.deployment;
     try {
       deployment = await apply(children.deployment);
+      applying = children.service;
       await apply(children.service);
+      applying = children.networkPolicy;
       await apply(children.networkPolicy);
-      if (children.podDisruptionBudget) await apply(children.podDisruptionBudget);
-      else await this.client.delete(resources.podDisruptionBudget, name, namespace);
+      if (children.podDisruptionBudget) {
+        applying = children.podDisruptionBudget;
+        await apply(children.podDisruptionBudget);
+      } else await this.client.delete(resources.podDisruptionBudget, name, namespace);
     } catch (error) {
       if (!isAdmissionRefusal(error)) throw error;
-      return { admitted: false, message: error.message, applied: [], absent: [] };
+      if (isPolicyRefusal(error))
+        return { admitted: false, refusal: "policy", message: error.message, applied: [], absent: [] };
+      return {
+        admitted: false,
+        refusal: "invalid",
+        message: invalidChild(applying, error),
+        applied: [],
+        absent: [],
+      };
     }
     return this.admitted(deployment, applied, this.absentWorkload(children));
   }
@@ -400,7 +402,12 @@ export class EServiceReconciler {
         ? { state: { state: "current", summary: rejudged }, summary: rejudged }
         : { state: { state: "pending", message }, summary: previous };
 
-    if (!workload.admitted) return fallback("Not scanned: the workload was refused by admission");
+    if (!workload.admitted)
+      return fallback(
+        workload.refusal === "invalid"
+          ? "Not scanned: the workload's children could not all be applied"
+          : "Not scanned: the workload was refused by admission",
+      );
     let connectTo: ConnectTo | undefined;
     if (!es.spec.accessibility.previewUrl) {
       if (es.spec.replicas === 0)
@@ -516,7 +523,13 @@ export class EServiceReconciler {
     if (!isExposed && wasExposed) await this.events.record(es, "Warning", "Withdrawn", exposed.message);
     if (exposed.reason === "ExposedWithRegression")
       await this.events.record(es, "Warning", "AccessibilityRegression", accessibility.message);
-    if (!workload.admitted) await this.events.record(es, "Warning", "RefusedByAdmission", workload.message);
+    if (!workload.admitted)
+      await this.events.record(
+        es,
+        "Warning",
+        workload.refusal === "invalid" ? "ChildInvalid" : "RefusedByAdmission",
+        workload.message,
+      );
   }
 
   /**
@@ -533,4 +546,61 @@ export class EServiceReconciler {
     const { conditions, ...fields } = update;
     return this.status.write(statusOwners.eservice, es, { fields, conditions });
   }
+}
+
+/**
+ * Deployed and SecurityBaseline from how the workload's apply went. A child the API server found invalid
+ * (not a policy's refusal) leaves the baseline unjudged: the children after it were never sent.
+ */
+function workloadConditions(
+  replicas: number,
+  workload: Workload,
+): { securityCondition: EServiceCondition; deployedCondition: EServiceCondition } {
+  if (workload.admitted)
+    return {
+      securityCondition: {
+        type: "SecurityBaseline",
+        status: "True",
+        reason: "Admitted",
+        message: "The workload passed admission (Pod Security restricted and the govhost baseline)",
+      },
+      deployedCondition: deployedFromRollout(replicas, workload.deployment?.status),
+    };
+  if (workload.refusal === "invalid")
+    return {
+      securityCondition: {
+        type: "SecurityBaseline",
+        status: "Unknown",
+        reason: "NotJudged",
+        message: "Not judged: the workload's children could not all be applied; see Deployed",
+      },
+      deployedCondition: {
+        type: "Deployed",
+        status: "False",
+        reason: "ChildInvalid",
+        message: workload.message,
+      },
+    };
+  return {
+    securityCondition: {
+      type: "SecurityBaseline",
+      status: "False",
+      reason: "Refused",
+      message: workload.message,
+    },
+    deployedCondition: {
+      type: "Deployed",
+      status: "False",
+      reason: "RefusedByAdmission",
+      message: "The workload was not deployed; see SecurityBaseline",
+    },
+  };
+}
+
+/** What to tell the e-service's owner when the API server found one of its children invalid. */
+function invalidChild(child: KubeObject, error: KubeApiError): string {
+  return (
+    `The API server refused the e-service's ${child.kind} "${child.metadata?.name}": ${error.message}. ` +
+    `If it was edited by hand (kubectl edit), take out what was added or delete it so the platform creates it again; otherwise change the e-service's spec`
+  );
 }

@@ -80,15 +80,20 @@ export function controllerOwnerName(object: KubeObject, kind: string): string | 
 export const isNotFound = (error: unknown) => error instanceof KubeApiError && error.code === 404;
 export const isConflict = (error: unknown) => error instanceof KubeApiError && error.code === 409;
 
+const policyRefusal = /denied request|violates PodSecurity|ValidatingAdmissionPolicy|admission webhook/;
+
 /** Admission refused the object (a baseline rule, Pod Security, the schema): the object must change. */
 export function isAdmissionRefusal(error: unknown): error is KubeApiError {
   if (!(error instanceof KubeApiError)) return false;
   if (error.code === 422 || error.code === 400) return true;
-  return (
-    error.code === 403 &&
-    /denied request|violates PodSecurity|ValidatingAdmissionPolicy|admission webhook/.test(error.message)
-  );
+  return error.code === 403 && policyRefusal.test(error.message);
 }
+
+/**
+ * Of admission refusals, those a policy made (a baseline rule, Pod Security, a webhook); the others are the
+ * object's own validation, e.g. a Service whose ports, merged with ports someone added by hand, repeat a name.
+ */
+export const isPolicyRefusal = (error: KubeApiError) => policyRefusal.test(error.message);
 
 /** The API server refused a create because a ResourceQuota in the namespace is used up. */
 export function isQuotaRefusal(error: unknown): error is KubeApiError {

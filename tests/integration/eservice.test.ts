@@ -487,4 +487,82 @@ describe("EService with the accessibility gate", () => {
     expect(afterRestart.status?.appliedChildren).toBe(repaired.status?.appliedChildren);
     expect(childWrites(restart)).toEqual([]);
   });
+
+  it("puts an edited child back at once, and reports a hand edit that makes its child invalid apart from a policy's refusal", async () => {
+    const name = "clash";
+    await tenant.create(eservice(name, { image: "registry.gov.example/permits/clash:1.0.0" }));
+    await approver.mergePatch(
+      resources.eservice,
+      name,
+      { spec: { accessibility: { previewUrl: `${site.url.replace(/\/site$/, "")}/fixed` } } },
+      { namespace: ns },
+    );
+    await waitForEService(name, (e) => conditionOf(e, "Exposed")?.status === "True", "published");
+    type ServiceObject = KubeObject & {
+      spec: { ports: { name: string; port: number; targetPort: number | string }[] };
+    };
+
+    // A developer retargets the Service: put back by the edit's own watch event, with no other trigger.
+    await tenant.mergePatch(
+      resources.service,
+      name,
+      { spec: { ports: [{ name: "http", port: 80, targetPort: 9999, protocol: "TCP" }] } },
+      { namespace: ns },
+    );
+    await eventually("the Service put back", async () => {
+      const service = await env.admin.get<ServiceObject>(resources.service, name, ns);
+      return service.spec.ports.length === 1 && service.spec.ports[0]?.targetPort === "http"
+        ? true
+        : undefined;
+    });
+
+    // Then moves its port: valid alone, but merged with the platform's port 80 (also named http) the Service
+    // the platform applies repeats a port name, which the API server's validation refuses.
+    await tenant.mergePatch(
+      resources.service,
+      name,
+      { spec: { ports: [{ name: "http", port: 8080, targetPort: 8080, protocol: "TCP" }] } },
+      { namespace: ns },
+    );
+    const invalid = await waitForEService(
+      name,
+      (e) => conditionOf(e, "Deployed")?.reason === "ChildInvalid",
+      "reported ChildInvalid",
+    );
+    expect(conditionOf(invalid, "Deployed")?.status).toBe("False");
+    expect(conditionOf(invalid, "Deployed")?.message).toContain(`Service "${name}"`);
+    expect(conditionOf(invalid, "Deployed")?.message).toMatch(/Duplicate value/);
+    expect(conditionOf(invalid, "Deployed")?.message).toContain("delete it so the platform creates it again");
+    expect(conditionOf(invalid, "SecurityBaseline")).toMatchObject({
+      status: "Unknown",
+      reason: "NotJudged",
+    });
+    expect(conditionOf(invalid, "Exposed")).toMatchObject({ status: "False", reason: "ChildInvalid" });
+    await eventually("the Ingress withdrawn", async () =>
+      (await env.admin.find(resources.ingress, name, ns)) ? undefined : true,
+    );
+    const reasons = await eventually("a ChildInvalid event", async () => {
+      const events = await env.admin.list<KubeObject & { reason?: string }>(resources.event, {
+        namespace: ns,
+        fieldSelector: `involvedObject.name=${name}`,
+      });
+      const found = events.items.map((e) => e.reason);
+      return found.includes("ChildInvalid") ? found : undefined;
+    });
+    expect(reasons).not.toContain("RefusedByAdmission");
+
+    // The fix the message gives: delete the Service; the platform creates it again and publishes.
+    await tenant.delete(resources.service, name, ns);
+    const recovered = await waitForEService(
+      name,
+      (e) => conditionOf(e, "Exposed")?.status === "True",
+      "published again",
+    );
+    expect(conditionOf(recovered, "SecurityBaseline")?.status).toBe("True");
+    expect(conditionOf(recovered, "Deployed")?.reason).not.toBe("ChildInvalid");
+    const service = await env.admin.get<ServiceObject>(resources.service, name, ns);
+    expect(service.spec.ports).toEqual([
+      expect.objectContaining({ name: "http", port: 80, targetPort: "http" }),
+    ]);
+  });
 });

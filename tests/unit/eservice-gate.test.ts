@@ -115,6 +115,14 @@ describe("exposure gate", () => {
     expect(gate({ workload: { admitted: false, message: "GH-IMG-001: ..." } }).exposed.reason).toBe(
       "SecurityBaseline",
     );
+    // A child the API server found invalid (not a policy's refusal) is not published either, and says so.
+    const invalid = gate({
+      wasExposed: true,
+      workload: { admitted: false, refusal: "invalid", message: 'Service "x": Duplicate value' },
+    });
+    expect(invalid.expose).toBe(false);
+    expect(invalid.exposed).toMatchObject({ status: "False", reason: "ChildInvalid" });
+    expect(invalid.exposed.message).toContain("Duplicate value");
     expect(gate({ spec: eservice({ exposure: "internal" }).spec }).exposed.reason).toBe("Internal");
     expect(gate({ host: undefined }).exposed.reason).toBe("NoHostname");
     expect(gate({ hostProblem: "outside" }).exposed.reason).toBe("HostnameNotAllowed");
