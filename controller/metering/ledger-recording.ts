@@ -13,6 +13,7 @@ import {
   appendedLimit,
   appendRows,
   compact,
+  forgetIndex,
   type Ledger,
   ledgerKeys,
   openAllocations,
@@ -30,6 +31,14 @@ import { foldEnded } from "./fold.ts";
 
 /** Allocations are folded only once they ended this long ago: events about them have all arrived. */
 const foldGraceMs = 10 * 60_000;
+
+/**
+ * A large shard is compacted for folding once the ends that can be folded are at least this share of its
+ * changes. A pod's allocation is a start and an end per resource, so about a quarter of the shard goes.
+ * Under steady churn, allocations pass the grace every second: folding whatever had passed it compacted the
+ * shard on every batch, rewriting and re-indexing all of it each second.
+ */
+const foldableEndsShare = 1 / 8;
 
 /** The start of the previous month: months before it are finalized and no longer change. */
 export function oldestOpenMonthStart(timeZone: string, now = Date.now()): number {
@@ -88,6 +97,7 @@ export function recordInShard(
   );
   const shrunk = folding.series > 0 || compacted.changes.length < recorded.ledger.changes.length;
   if (!shrunk) return next;
+  forgetIndex(recorded.ledger);
   o.log.info(
     {
       department: o.department,
@@ -114,9 +124,10 @@ function withBase(data: Record<string, string>, ledger: Ledger): Record<string, 
 }
 
 /**
- * Whether compacting could shrink the changes: one before `cutoff` (a finalized month), or an end
- * before `before` of an object that is gone (the last change of a foldable series is such an end). A
- * large ledger of recent churn has neither, and would otherwise be compacted in vain on every batch.
+ * Whether compacting is worth it: a change before `cutoff` (a finalized month), or enough ends before
+ * `before` of objects that are gone (the last change of a foldable series is such an end;
+ * `foldableEndsShare`). A large ledger of recent churn has neither, and would otherwise be compacted in vain
+ * on every batch.
  */
 function compactable(
   ledger: Ledger,
@@ -124,11 +135,15 @@ function compactable(
   before: number,
   present: (subject: string) => boolean,
 ): boolean {
-  return ledger.changes.some(
-    (c) =>
-      c.at < cutoff ||
-      (c.amount === 0n && c.at < before && !c.subject.startsWith("department/") && !present(c.subject)),
-  );
+  const needed = Math.max(1, Math.ceil(ledger.changes.length * foldableEndsShare));
+  let ends = 0;
+  for (const c of ledger.changes) {
+    if (c.at < cutoff) return true;
+    const foldableEnd =
+      c.amount === 0n && c.at < before && !c.subject.startsWith("department/") && !present(c.subject);
+    if (foldableEnd && ++ends >= needed) return true;
+  }
+  return false;
 }
 
 /**

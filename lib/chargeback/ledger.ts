@@ -44,6 +44,15 @@ function keepIndex(ledger: Ledger, index: RecordIndex): void {
 }
 
 /**
+ * Drops the index kept for a ledger that will not be recorded into again (it was compacted into another):
+ * an index holds a key per change, and a busy shard compacted in turn would otherwise fill the kept ones
+ * with stale indexes of its earlier versions.
+ */
+export function forgetIndex(ledger: Ledger): void {
+  indexes.delete(ledger);
+}
+
+/**
  * The ledger's index, taken from it: the caller extends it into the index of the ledger it derives. A
  * ledger whose index was taken builds a new one if it is recorded into again (a retry after a conflict).
  */

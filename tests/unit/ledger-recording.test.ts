@@ -62,6 +62,26 @@ describe("recording changes in a ledger shard", () => {
     expect(compacted?.[ledgerKeys.folded]).toBeDefined();
   });
 
+  it("under steady churn, waits until an eighth of the changes are foldable ends before compacting", () => {
+    const logged: string[] = [];
+    const recent = podChanges(100, 60_000);
+    const old = (count: number) =>
+      podChanges(count, 20 * 60_000).map((c) => ({ ...c, subject: `${c.subject}-old` }));
+    // 200 recent changes and 10 ends that could go (of 220 changes): folding them would rewrite the whole
+    // shard to shed 5% of it, as it did on every batch while allocations passed the grace one by one.
+    recordInShard({}, parse(department, undefined), [...recent, ...old(10)], recording(logged));
+    expect(logged).not.toContain("compacted the metering ledger");
+    // 40 ends of 280 changes (needs 35): compacted, and only the recent changes stay.
+    const compacted = recordInShard(
+      {},
+      parse(department, undefined),
+      [...recent, ...old(40)],
+      recording(logged),
+    );
+    expect(logged).toContain("compacted the metering ledger");
+    expect(parse(department, compacted?.[ledgerKeys.changes]).changes).toHaveLength(recent.length);
+  });
+
   it("appends a batch's rows after the base, and writes the base again once they pass a quarter of it", () => {
     const all = podChanges(2_000, 0);
     const whole = record({ department, changes: [] }, all).ledger;
