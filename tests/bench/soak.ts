@@ -104,6 +104,14 @@ async function heapMiB(
   };
 }
 
+/** A process's CPU over a window's samples, in percent of one core. */
+function cpuShare(window: Sample[], who: "controller" | "api"): string {
+  const first = window[0];
+  const last = window[window.length - 1];
+  if (!first || !last || last.at === first.at) return "?";
+  return (((last[who].cpu - first[who].cpu) / ((last.at - first.at) / 1000)) * 100).toFixed(0);
+}
+
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
   const n = points.length;
@@ -325,9 +333,9 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       const lat = readLatencies.filter((r) => Math.floor(r.at / windowMs) === w).map((r) => r.ms);
       const s = summarize(lat);
       rows[`${from}–${to} min`] =
-        `controller RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.controller.heap))}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
+        `controller ${cpuShare(ws, "controller")}% of a core, RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.controller.heap))}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
         `jsdom workers up to ${Math.max(...ws.map((x) => x.workers.count))}, together max ${Math.max(...ws.map((x) => x.workers.rss)).toFixed(0)} MiB, largest ${Math.max(...ws.map((x) => x.workers.largest)).toFixed(0)}; ` +
-        `API RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.api.heap))}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
+        `API ${cpuShare(ws, "api")}% of a core, RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.api.heap))}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
         `read p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`;
     });
     report(
