@@ -20,6 +20,23 @@ export interface FoldOptions {
   cuts: readonly number[];
 }
 
+/**
+ * Whether a change is an end that may be folded: an allocation of an object that is gone and ended before
+ * `before` (a department's own allocations never are). The last change of a foldable series is such an end.
+ */
+export function isFoldableEnd(
+  change: AllocationChange,
+  before: number,
+  present: (subject: string) => boolean,
+): boolean {
+  return (
+    change.amount === 0n &&
+    change.at < before &&
+    !change.subject.startsWith("department/") &&
+    !present(change.subject)
+  );
+}
+
 export function foldEnded(
   ledger: Ledger,
   folded: IntegralBucket[],
@@ -30,12 +47,7 @@ export function foldEnded(
   let series = 0;
   for (const changes of seriesOf(ledger.changes)) {
     const last = changes[changes.length - 1] as AllocationChange;
-    const foldable =
-      last.amount === 0n &&
-      last.at < options.before &&
-      !last.subject.startsWith("department/") &&
-      !options.present(last.subject);
-    if (!foldable) {
+    if (!isFoldableEnd(last, options.before, options.present)) {
       kept.push(...changes);
       continue;
     }

@@ -24,7 +24,7 @@ import {
   serialize,
   serializeFolded,
 } from "../../lib/chargeback/ledger.ts";
-import { foldEnded } from "./fold.ts";
+import { foldEnded, isFoldableEnd } from "./fold.ts";
 
 // What one ledger shard's content becomes when changes or usage readings are recorded in it: pure functions
 // of the shard's data, used by the meter inside its compare-and-swapped shard updates (meter.ts).
@@ -139,9 +139,7 @@ function compactable(
   let ends = 0;
   for (const c of ledger.changes) {
     if (c.at < cutoff) return true;
-    const foldableEnd =
-      c.amount === 0n && c.at < before && !c.subject.startsWith("department/") && !present(c.subject);
-    if (foldableEnd && ++ends >= needed) return true;
+    if (isFoldableEnd(c, before, present) && ++ends >= needed) return true;
   }
   return false;
 }
