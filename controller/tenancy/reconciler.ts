@@ -384,16 +384,14 @@ export class DepartmentReconciler {
       if (dept.spec.suspended || !active.has(environment)) hard.pods = formatMilli(0n);
       allocated[environment] = hard;
       const desired = renderQuota(dept, environment, hard);
-      if (
-        !current ||
-        !sameAmounts(
-          parseAmounts(current.spec?.hard),
-          parseAmounts((desired.spec as { hard: Record<string, string> }).hard),
-        )
-      ) {
+      const desiredHard = parseAmounts((desired.spec as { hard: Record<string, string> }).hard);
+      if (!current || !sameAmounts(parseAmounts(current.spec?.hard), desiredHard)) {
         await this.client.apply(desired, { fieldManager });
       }
       if (active.has(environment) && !sameAmounts(safeTarget, plan[environment] ?? {})) converged = false;
+      // Quota admission enforces status.hard, which the quota controller copies from spec a moment after a
+      // write: until then a namespace may still refuse what its new limit allows.
+      if (!current || !sameAmounts(parseAmounts(current.status?.hard), desiredHard)) converged = false;
     }
 
     const used: Amounts = {};

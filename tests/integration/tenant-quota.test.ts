@@ -71,6 +71,66 @@ describe("tenant-wide quota", () => {
     expect(prodPod.metadata?.uid).toBeTruthy();
   });
 
+  it("says Rebalancing, not WithinQuota, until the quota controller puts a raised limit in force", async () => {
+    // Quota admission enforces status.hard, which kube-controller-manager copies from spec.hard a moment
+    // after the platform writes it, one quota at a time. A Department that said WithinQuota once the other
+    // namespaces' limits were in force, before its own raised one was, promised a pod the namespace still
+    // refused (seen in CI on a busy machine: the first test here got 3 pods of 4).
+    const name = uniqueName("q");
+    const quota = { cpu: "16", memory: "64Gi", storage: "10Gi", pods: 4, eServices: 1, publicEndpoints: 1 };
+    await env.admin.create(departmentManifest(name, { environments: ["dev", "prod"], quota }));
+    await waitForDepartment(env.admin, name, settled);
+    await env.admin.create(compliantPod(`${name}-dev`, "p0"));
+    await waitForDepartment(env.admin, name, (d) => settled(d) && d.status?.quota?.used.pods === "1");
+
+    type Quota = { spec: { hard: Record<string, string> }; status: { hard: Record<string, string> } };
+    const quotaOf = (environment: string) =>
+      env.admin.get<Quota>(resources.resourceQuota, "govhost-tenant-quota", `${name}-${environment}`);
+    const controllerManager = inject("controllerManagerPid");
+    process.kill(controllerManager, "SIGSTOP");
+    try {
+      // dev's second pod uses its limit up: the platform raises dev's pods to 3 and lowers prod's CPU and
+      // memory shares. The test copies prod's limits to its status as the quota controller would, and
+      // leaves dev's raised limit pending: the order in which the race went wrong.
+      await env.admin.create(compliantPod(`${name}-dev`, "p1"));
+      await waitForDepartment(
+        env.admin,
+        name,
+        (d) => d.status?.quota?.used.pods === "2" && d.status?.quota?.allocated?.dev?.pods === "3",
+      );
+      const prod = await quotaOf("prod");
+      await env.admin.mergePatch(
+        resources.resourceQuota,
+        "govhost-tenant-quota",
+        { status: { hard: prod.spec.hard } },
+        { namespace: `${name}-prod`, subresource: "status" },
+      );
+      const dev = await quotaOf("dev");
+      expect([dev.spec.hard.pods, dev.status.hard.pods]).toEqual(["3", "2"]);
+      const refused = await rejection(env.admin.create(compliantPod(`${name}-dev`, "not-yet")));
+      expect(refused.message).toContain("exceeded quota: govhost-tenant-quota");
+      // The controller rebalances within its 500 ms window of the quota's change (and every second while
+      // it has not converged); watch it for several rounds.
+      const reasons = new Set<string>();
+      for (let i = 0; i < 25; i++) {
+        const seen = await env.admin.get<DepartmentObject>(resources.department, name);
+        reasons.add(condition(seen, "QuotaHealthy")?.reason ?? "");
+        await sleep(200);
+      }
+      expect([...reasons]).toEqual(["Rebalancing"]);
+    } finally {
+      process.kill(controllerManager, "SIGCONT");
+    }
+    const inForce = await waitForDepartment(
+      env.admin,
+      name,
+      (d) => settled(d) && d.status?.quota?.used.pods === "2",
+    );
+    expect(condition(inForce, "QuotaHealthy")?.reason).toBe("WithinQuota");
+    const admitted = await env.admin.create(compliantPod(`${name}-dev`, "p2"));
+    expect(admitted.metadata?.uid).toBeTruthy();
+  });
+
   it("rewrites no quota whose amounts did not change, however the API server spells them", async () => {
     // The API server stores quantities in canonical form: 5000 pods come back as "5k", 1024Gi as "1Ti".
     // Comparing the strings took every usage change for a change of limits and wrote the quota again.

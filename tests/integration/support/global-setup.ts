@@ -16,6 +16,8 @@ declare module "vitest" {
     kubernetesVersion: string;
     /** The shared API server's audit log (writes, metadata only): support/api-audit.ts reads it. */
     apiAuditLog: string;
+    /** kube-controller-manager's process, for tests that pause it (files run one at a time). */
+    controllerManagerPid: number;
   }
 }
 
@@ -63,5 +65,8 @@ export default async function setup(project: TestProject) {
   project.provide("portalApiKubeconfig", portalApiKubeconfig);
   project.provide("kubernetesVersion", state.version);
   project.provide("apiAuditLog", apiAuditLogOf(state));
+  const controllerManager = state.processes.find((p) => p.name === "kube-controller-manager");
+  if (!controllerManager) throw new Error("the control plane has no kube-controller-manager");
+  project.provide("controllerManagerPid", controllerManager.pid);
   return teardown;
 }
