@@ -6,8 +6,11 @@
 // With --profile, the controller runs under V8's CPU profiler (which costs some CPU itself), and where its
 // main thread spent the time is printed too. With --allocations, V8's sampling heap profiler records where
 // it allocated (freed objects included; it costs some CPU too), printed per file and function with the
-// bytes per pod event.
-//   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20] [--profile] [--allocations]
+// bytes per pod event. --profile-from N summarizes only the profile's samples from N seconds into the load.
+// Every --window seconds (default 60) the controller's CPU, events and RSS are sampled and printed per
+// window: metering's cost grows with a department's ledger, so a short run's average is not its steady state.
+//   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20] [--window 60] [--profile]
+//     [--profile-from 600] [--allocations]
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +21,7 @@ import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { allocationProfileEnv, allocationRows } from "./_allocations.ts";
 import { startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
-import { cpuSeconds } from "./_process.ts";
+import { cpuSeconds, rssMiB } from "./_process.ts";
 import { profileFlags, profileRows, summarizeProfileDir } from "./_profile.ts";
 import { report } from "./_stats.ts";
 
@@ -28,16 +31,28 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "20" },
     profile: { type: "boolean", default: false },
     allocations: { type: "boolean", default: false },
+    window: { type: "string", default: "60" },
+    "profile-from": { type: "string", default: "0" },
   },
 });
 const rate = Number(values["pods-per-second"]);
 const seconds = Number(values.seconds);
+const windowSeconds = Number(values.window);
+const profileFromSeconds = Number(values["profile-from"]);
+
+interface Window {
+  endsAt: number;
+  events: number;
+  cpu: number;
+  rss: number;
+}
 
 await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "govhost-profile-")) : undefined;
   const allocationsDir = values.allocations ? mkdtempSync(join(tmpdir(), "govhost-allocations-")) : undefined;
   const allocationEnv = allocationsDir ? allocationProfileEnv(allocationsDir) : {};
   const nodeOptions = [profileDir && profileFlags(profileDir), allocationEnv.NODE_OPTIONS].filter(Boolean);
+  const spawnedAt = performance.now();
   const controller = await spawnController({
     kubeconfig: controllerKubeconfig,
     identity: "bench",
@@ -88,6 +103,23 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
 
   const cpuStart = cpuSeconds(controller.process.pid);
   const t0 = performance.now();
+  const windows: Window[] = [];
+  const sample = () => {
+    const last = windows.at(-1) ?? { endsAt: 0, events: 0, cpu: 0 };
+    const now = {
+      endsAt: (performance.now() - t0) / 1000,
+      events,
+      cpu: cpuSeconds(controller.process.pid) - cpuStart,
+      rss: rssMiB(controller.process.pid, "VmRSS"),
+    };
+    windows.push(now);
+    const wall = now.endsAt - last.endsAt;
+    const rateNow = (now.events - last.events) / wall;
+    process.stderr.write(
+      `metering-load: ${now.endsAt.toFixed(0)} s, ${rateNow.toFixed(0)} events/s, ${(((now.cpu - last.cpu) / wall) * 100).toFixed(0)}% of one core, RSS ${now.rss.toFixed(0)} MiB\n`,
+    );
+  };
+  const sampler = setInterval(sample, windowSeconds * 1000);
   const running: Promise<void>[] = [];
   for (let i = 0; i < rate * seconds; i++) {
     const due = t0 + (i * 1000) / rate;
@@ -97,8 +129,11 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   }
   await Promise.all(running);
   await sleep(2_000); // let the controller drain
+  clearInterval(sampler);
+  if (windowSeconds < seconds) sample();
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(controller.process.pid) - cpuStart;
+  const peakRss = rssMiB(controller.process.pid);
   watch.abort();
   const eventsPerSecond = events / wall;
   await controller.stop();
@@ -110,8 +145,10 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
     "controller CPU idle": `${(idleCoreShare * 100).toFixed(1)}% of one core`,
     "CPU per 1,000 events/s": `${((cpu / wall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
     "CPU per 1,000 events/s above idle": `${((cpu / wall - idleCoreShare) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
+    "controller peak RSS": `${peakRss.toFixed(0)} MiB`,
     ...(profileDir || allocationsDir ? { profiled: "yes (the profilers' own cost is included)" } : {}),
   });
+  if (windows.length > 1) report(`controller per window of ${windowSeconds} s`, windowRows(windows));
   if (allocationsDir) {
     report(
       "controller allocations, whole run (idle, load, drain), sampled, per event of the load",
@@ -120,11 +157,30 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
     console.log(`the allocation profile: ${allocationsDir}`);
   }
   if (profileDir) {
+    // The profile begins as the controller's process starts, about when it was spawned.
+    const loadStartMs = profileFromSeconds > 0 ? t0 - spawnedAt : 0;
     report(
-      "controller main thread, whole run (idle, load, drain), by self time",
-      profileRows(summarizeProfileDir(profileDir), 30),
+      profileFromSeconds > 0
+        ? `controller main thread, from ${profileFromSeconds} s into the load to its end, by self and total time`
+        : "controller main thread, whole run (idle, load, drain), by self and total time",
+      profileRows(summarizeProfileDir(profileDir, loadStartMs + profileFromSeconds * 1000), 30),
     );
     // Kept for a closer look (call trees: Chrome DevTools' Performance panel or speedscope open it).
     console.log(`the profile: ${profileDir}`);
   }
 });
+
+/** Per window: events/s, the controller's share of a core, cores per 1,000 events/s, RSS at its end. */
+function windowRows(windows: Window[]): Record<string, string> {
+  const rows: Record<string, string> = {};
+  let last = { endsAt: 0, events: 0, cpu: 0 };
+  for (const now of windows) {
+    const wall = now.endsAt - last.endsAt;
+    const eventsPerSecond = (now.events - last.events) / wall;
+    const coreShare = (now.cpu - last.cpu) / wall;
+    rows[`${last.endsAt.toFixed(0)}-${now.endsAt.toFixed(0)} s`] =
+      `${eventsPerSecond.toFixed(0)} events/s, ${(coreShare * 100).toFixed(0)}% of one core, ${eventsPerSecond > 0 ? ((coreShare * 1000) / eventsPerSecond).toFixed(2) : "-"} cores per 1,000 events/s, RSS ${now.rss.toFixed(0)} MiB`;
+    last = now;
+  }
+  return rows;
+}
