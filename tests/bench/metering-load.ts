@@ -113,11 +113,7 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
       rss: rssMiB(controller.process.pid, "VmRSS"),
     };
     windows.push(now);
-    const wall = now.endsAt - last.endsAt;
-    const rateNow = (now.events - last.events) / wall;
-    process.stderr.write(
-      `metering-load: ${now.endsAt.toFixed(0)} s, ${rateNow.toFixed(0)} events/s, ${(((now.cpu - last.cpu) / wall) * 100).toFixed(0)}% of one core, RSS ${now.rss.toFixed(0)} MiB\n`,
-    );
+    process.stderr.write(`metering-load: ${now.endsAt.toFixed(0)} s, ${windowSummary(last, now)}\n`);
   };
   const sampler = setInterval(sample, windowSeconds * 1000);
   const running: Promise<void>[] = [];
@@ -173,14 +169,19 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
 /** Per window: events/s, the controller's share of a core, cores per 1,000 events/s, RSS at its end. */
 function windowRows(windows: Window[]): Record<string, string> {
   const rows: Record<string, string> = {};
-  let last = { endsAt: 0, events: 0, cpu: 0 };
+  let last: Omit<Window, "rss"> = { endsAt: 0, events: 0, cpu: 0 };
   for (const now of windows) {
-    const wall = now.endsAt - last.endsAt;
-    const eventsPerSecond = (now.events - last.events) / wall;
-    const coreShare = (now.cpu - last.cpu) / wall;
-    rows[`${last.endsAt.toFixed(0)}-${now.endsAt.toFixed(0)} s`] =
-      `${eventsPerSecond.toFixed(0)} events/s, ${(coreShare * 100).toFixed(0)}% of one core, ${eventsPerSecond > 0 ? ((coreShare * 1000) / eventsPerSecond).toFixed(2) : "-"} cores per 1,000 events/s, RSS ${now.rss.toFixed(0)} MiB`;
+    rows[`${last.endsAt.toFixed(0)}-${now.endsAt.toFixed(0)} s`] = windowSummary(last, now);
     last = now;
   }
   return rows;
+}
+
+/** One window, from the sample before (`last`) to `now`. */
+function windowSummary(last: Omit<Window, "rss">, now: Window): string {
+  const wall = now.endsAt - last.endsAt;
+  const eventsPerSecond = (now.events - last.events) / wall;
+  const coreShare = (now.cpu - last.cpu) / wall;
+  const perThousand = eventsPerSecond > 0 ? ((coreShare * 1000) / eventsPerSecond).toFixed(2) : "-";
+  return `${eventsPerSecond.toFixed(0)} events/s, ${(coreShare * 100).toFixed(0)}% of one core, ${perThousand} cores per 1,000 events/s, RSS ${now.rss.toFixed(0)} MiB`;
 }
