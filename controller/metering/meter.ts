@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { PodReading } from "../../lib/chargeback/above-request.ts";
@@ -53,12 +54,16 @@ export interface MeterOptions {
   owner: (namespace: string) => { department: string; environment: string } | undefined;
   /** A pod as last seen, from the controller's cache (for its requests when reading its usage). */
   pod: (namespace: string, name: string) => PodLike | undefined;
-  /** How long changes wait to be written together (ms): one write per department per window at most. */
+  /**
+   * How long changes wait to be written together (ms, default 1 s): one write per department per window at
+   * most. A large ledger waits longer (scaledInterval).
+   */
   batchMs?: number;
   /**
    * How often a department's statements, metrics and budget are recomputed from its ledger while its
-   * changes keep coming (ms, default 5 s): the ledger records every batch at once; pricing the whole month
-   * again for each batch is what a busy department paid for per event.
+   * changes keep coming (ms, default 5 s; longer for a large ledger, scaledInterval): the ledger records
+   * every batch at once; pricing the whole month again for each batch is what a busy department paid for
+   * per event.
    */
   statementEveryMs?: number;
   /**
@@ -68,6 +73,23 @@ export interface MeterOptions {
   compactAboveBytes?: number;
   /** Re-shard a ledger once one of its shards is stored in more than this (default 512 KiB). */
   shardAboveBytes?: number;
+}
+
+/** Up to this many changes in a department's ledger, its batches and pricing keep their base interval. */
+const changesPerInterval = 20_000;
+/** The longest a batch or a pricing waits, in base intervals (10 s of changes; a draft 50 s old). */
+const maxIntervalScale = 10;
+
+/**
+ * A department's batch window or pricing interval for a ledger of `ledgerChanges` changes. Writing a shard
+ * and pricing the month cost in proportion to the whole ledger (every change is sent or integrated again),
+ * not to the changes since the last time; a ledger holds every allocation of the last ten minutes (the
+ * fold's grace), so under steady churn it grows with the churn. The interval grows with the ledger, so a
+ * busy department's metering costs about the same per second whatever its ledger holds, and what it defers
+ * is freshness (the draft, the metrics), never a change: each is recorded, at the instants on its object.
+ */
+export function scaledInterval(baseMs: number, ledgerChanges: number): number {
+  return Math.round(baseMs * Math.min(maxIntervalScale, Math.max(1, ledgerChanges / changesPerInterval)));
 }
 
 export class Meter {
@@ -87,6 +109,8 @@ export class Meter {
   private readonly statements: KnownStatements = new Map();
   /** When each department's statements were last computed (see statementEveryMs). */
   private readonly pricedAt = new Map<string, number>();
+  /** How many changes each department's ledger held when last recorded into (see scaledInterval). */
+  private readonly ledgerSizes = new Map<string, number>();
   private usageMetricsAvailable: boolean | undefined;
   /** Set once the caches are synced: open allocations of objects that vanished meanwhile end then. */
   private vanished: { lastWatchedAt: number; checked: Set<string> } | undefined;
@@ -212,10 +236,33 @@ export class Meter {
     if (pending) pending.push(...changes);
     else this.pending.set(department, [...changes]);
     // Events within the batch window share one ledger write and one statement computation.
-    this.queue.add(department, this.options.batchMs ?? 1000);
+    this.queue.add(
+      department,
+      scaledInterval(this.options.batchMs ?? 1000, this.ledgerSizes.get(department) ?? 0),
+    );
   }
 
-  private async flush(department: string): Promise<undefined> {
+  /**
+   * On a clean stop (still the leader): records the changes still waiting for their batch window, which
+   * would otherwise be lost with the process (a pod that came and went in the window would never be billed).
+   */
+  async drain(withinMs = 5_000): Promise<void> {
+    await this.queue.stop();
+    const recording = (async () => {
+      for (const department of [...this.pending.keys()]) {
+        try {
+          await this.flush(department, false);
+        } catch (error) {
+          this.options.log.warn({ department, err: error }, "could not record metering changes on stop");
+        }
+      }
+    })();
+    // An API server that does not answer must not hold the stop (the next leader ends what is left open).
+    const gaveUp = await Promise.race([recording.then(() => false), sleep(withinMs, true, { ref: false })]);
+    if (gaveUp) this.options.log.warn({ withinMs }, "stopped before every metering change was recorded");
+  }
+
+  private async flush(department: string, price = true): Promise<undefined> {
     const changes = this.pending.get(department) ?? [];
     this.pending.delete(department);
     try {
@@ -236,6 +283,9 @@ export class Meter {
       for (const c of changes) {
         if (this.deleting.delete(c.subject)) this.present.delete(c.subject);
       }
+      const ledgerSize = shards.reduce((n, data) => n + ledgerOf(department, data).changes.length, 0);
+      this.ledgerSizes.set(department, ledgerSize);
+      if (!price) return undefined;
       if (!card) {
         this.options.log.warn(
           { rateCard: this.options.rateCard },
@@ -244,7 +294,9 @@ export class Meter {
         return undefined;
       }
       const now = Date.now();
-      const due = (this.pricedAt.get(department) ?? 0) + (this.options.statementEveryMs ?? 5_000);
+      const due =
+        (this.pricedAt.get(department) ?? 0) +
+        scaledInterval(this.options.statementEveryMs ?? 5_000, ledgerSize);
       if (now < due) {
         // Recorded; priced once the interval is over (a flush then, with or without new changes).
         this.queue.add(department, due - now);

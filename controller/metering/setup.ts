@@ -76,7 +76,7 @@ export function setupMetering(manager: Manager, settings: MeteringSettings): voi
     meter.closeVanished(previousLeaderLastRenewal ?? Date.now());
     meter.queue.start();
   });
-  manager.onStop(() => meter.queue.stop());
+  manager.onStop(() => meter.drain());
   // Usage above requests (consumed mode), when a metrics API is installed; one poll at a time.
   manager.every(settings.usagePollMs, () => meter.pollUsage(settings.usagePollMs));
   // A new price version changes the drafts: every department's is recomputed.

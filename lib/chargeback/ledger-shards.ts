@@ -209,14 +209,19 @@ function parseContent(department: string, data: Record<string, string | undefine
   }
 }
 
-/** The union of a generation's shards: every change, the folded integrals summed, all usage lines. */
+/**
+ * The union of a generation's shards: every change, the folded integrals summed, all usage lines. The
+ * changes are each shard's in turn, not in time order across shards: a subject's changes are all in one
+ * shard, in time order, which is what grouping them into series needs (sorting the whole department's
+ * ledger each time it was priced cost 4% of the controller's time under steady churn).
+ */
 function union(department: string, shards: Record<string, string | undefined>[]): Content {
   const parts = shards.map((data, i) => parseContent(department, data, `ledger shard ${i}`));
   const throughs = parts.flatMap((p) => (p.usage.through === undefined ? [] : [p.usage.through]));
   return {
     ledger: {
       department,
-      changes: parts.flatMap((p) => p.ledger.changes).sort((a, b) => a.at - b.at),
+      changes: parts.flatMap((p) => p.ledger.changes),
     },
     folded: mergeBuckets(parts.map((p) => p.folded)),
     usage: {
@@ -258,7 +263,7 @@ export function partitionLedger(
   const owner = (key: string) => shardOf(key, count);
   return Array.from({ length: count }, (_, index) => {
     const data: Record<string, string> = {};
-    const changes = ledger.changes.filter((c) => owner(c.subject) === index);
+    const changes = ledger.changes.filter((c) => owner(c.subject) === index).sort((a, b) => a.at - b.at);
     if (changes.length > 0) data[ledgerKeys.changes] = serialize({ department, changes });
     const buckets = folded.filter((b) => owner(lineShardKey(b)) === index);
     if (buckets.length > 0) data[ledgerKeys.folded] = serializeFolded(buckets);
