@@ -354,14 +354,10 @@ export function storedLedger(data: Record<string, string>): Required<StoredLedge
 
 /**
  * Values compressed lately, by their text: a base that did not change since the last write is written
- * again as it was, not compressed again. A few large ones (a busy shard's base, folded integrals): at most
- * `compressedTextsLimit` of them and `compressedCharsLimit` characters of text, the most recently used kept
- * (a count alone let sixteen bases of several MiB each stay in memory).
+ * again as it was, not compressed again. A few large ones (a busy shard's base, folded integrals).
  */
 const compressedTexts = new Map<string, string>();
 const compressedTextsLimit = 16;
-const compressedCharsLimit = 8 * 1024 * 1024;
-let compressedChars = 0;
 
 function compressed(value: string): string {
   const known = compressedTexts.get(value);
@@ -371,14 +367,9 @@ function compressed(value: string): string {
     return known;
   }
   const encoded = gzipSync(value).toString("base64");
-  if (value.length > compressedCharsLimit) return encoded;
   compressedTexts.set(value, encoded);
-  compressedChars += value.length;
-  for (const [oldest] of compressedTexts) {
-    if (compressedTexts.size <= compressedTextsLimit && compressedChars <= compressedCharsLimit) break;
-    compressedTexts.delete(oldest);
-    compressedChars -= oldest.length;
-  }
+  if (compressedTexts.size > compressedTextsLimit)
+    compressedTexts.delete(compressedTexts.keys().next().value as string);
   return encoded;
 }
 
