@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +43,17 @@ export async function withBenchCluster<T>(
   const controllerKubeconfig = join(root, "controller.kubeconfig");
   const portalApiKubeconfig = join(root, "portal-api.kubeconfig");
   let admin: KubeClient | undefined;
+  // Interrupted (Ctrl-C, a timeout's SIGTERM), the bench still stops what it started: its controller or API
+  // processes (children of this one) and the control plane, which would otherwise run on, unowned.
+  const interrupted = (signal: NodeJS.Signals) => {
+    spawnSync("pkill", ["-TERM", "-P", String(process.pid)]);
+    void stopControlPlane(state).finally(() => {
+      rmSync(root, { recursive: true, force: true });
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     await preparePlatform(state.kubeconfig, controllerKubeconfig, portalApiKubeconfig);
     admin = await KubeClient.fromKubeConfig(kubeConfigFrom(state.kubeconfig));
@@ -53,6 +65,8 @@ export async function withBenchCluster<T>(
       auditLog: apiAuditLogOf(state),
     });
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     admin?.close();
     await stopControlPlane(state);
     rmSync(root, { recursive: true, force: true });

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { KubeApiError } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
@@ -82,13 +83,38 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
 
   let events = 0;
   const watch = new AbortController();
-  const list = await admin.list(resources.pod, { namespace: "load-prod" });
-  void admin
-    .watch(resources.pod, list.metadata.resourceVersion, () => events++, {
-      signal: watch.signal,
-      timeoutSeconds: 3600,
-    })
-    .catch(() => {});
+  const watchCounter = { restarts: 0, relists: 0 };
+  const listed = await admin.list(resources.pod, { namespace: "load-prod" });
+  let resourceVersion = listed.metadata.resourceVersion;
+  // The API server ends a watch that falls behind (or at its timeout; on 2026-12-05 one ended 150 s into a
+  // run and the rest of it counted no events): resumed from the last version seen, listed again when that
+  // version is too old (the events in between are not counted, and the summary says how often).
+  void (async () => {
+    while (!watch.signal.aborted) {
+      try {
+        await admin.watch(
+          resources.pod,
+          resourceVersion,
+          (event) => {
+            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+            if (event.type !== "BOOKMARK") events++;
+          },
+          { signal: watch.signal, timeoutSeconds: 3600 },
+        );
+      } catch (error) {
+        if (watch.signal.aborted) return;
+        if (error instanceof KubeApiError && error.code === 410) {
+          watchCounter.relists++;
+          resourceVersion = await admin
+            .list(resources.pod, { namespace: "load-prod", limit: 1 })
+            .then((l) => l.metadata.resourceVersion)
+            .catch(() => resourceVersion);
+        }
+        await sleep(200);
+      }
+      if (!watch.signal.aborted) watchCounter.restarts++;
+    }
+  })();
 
   const lifecycle = async (i: number) => {
     const name = `p${i}`;
@@ -142,6 +168,7 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
     "CPU per 1,000 events/s": `${((cpu / wall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
     "CPU per 1,000 events/s above idle": `${((cpu / wall - idleCoreShare) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
     "controller peak RSS": `${peakRss.toFixed(0)} MiB`,
+    "the bench's pod watch": `resumed ${watchCounter.restarts} times, listed again ${watchCounter.relists} times`,
     ...(profileDir || allocationsDir ? { profiled: "yes (the profilers' own cost is included)" } : {}),
   });
   if (windows.length > 1) report(`controller per window of ${windowSeconds} s`, windowRows(windows));
