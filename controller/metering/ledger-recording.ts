@@ -29,8 +29,17 @@ import { foldEnded, isFoldableEnd } from "./fold.ts";
 // What one ledger shard's content becomes when changes or usage readings are recorded in it: pure functions
 // of the shard's data, used by the meter inside its compare-and-swapped shard updates (meter.ts).
 
-/** Allocations are folded only once they ended this long ago: events about them have all arrived. */
-const foldGraceMs = 10 * 60_000;
+/**
+ * Allocations are folded only once they ended this long ago. What keeps a folded allocation from being
+ * recorded again is not this wait but who can still send it: a series is folded only when its object is
+ * gone, i.e. this leader recorded its deletion, after which the informer says nothing more about that uid
+ * (its watch resumes from the last resourceVersion, a relist reads from etcd, a uid is never reused), and a
+ * replica that lost the lease cannot write (every write checks the lease, shard writes compare and swap).
+ * The wait is a margin over that (eight lease durations). It was ten minutes; under steady churn the ledger
+ * holds every allocation of the grace, so ten minutes made a busy department's live ledger, its memory and
+ * its garbage collection five times what two minutes make (docs/metering.md, "Ledger size").
+ */
+const foldGraceMs = 2 * 60_000;
 
 /**
  * A large shard is compacted for folding once the ends that can be folded are at least this share of its

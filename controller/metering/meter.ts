@@ -83,7 +83,7 @@ const maxIntervalScale = 10;
 /**
  * A department's batch window or pricing interval for a ledger of `ledgerChanges` changes. Writing a shard
  * and pricing the month cost in proportion to the whole ledger (every change is sent or integrated again),
- * not to the changes since the last time; a ledger holds every allocation of the last ten minutes (the
+ * not to the changes since the last time; a ledger holds every allocation of the last two minutes (the
  * fold's grace), so under steady churn it grows with the churn. The interval grows with the ledger, so a
  * busy department's metering costs about the same per second whatever its ledger holds, and what it defers
  * is freshness (the draft, the metrics), never a change: each is recorded, at the instants on its object.

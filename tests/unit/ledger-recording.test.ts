@@ -13,7 +13,7 @@ import {
 } from "../../lib/chargeback/ledger.ts";
 
 // What a shard becomes when changes are recorded in it: a large shard is compacted only when something in
-// it can go (a finalized month, or an object that ended over 10 minutes ago and is gone), and a ledger
+// it can go (a finalized month, or an object that ended over 2 minutes ago and is gone), and a ledger
 // parsed or written once is not parsed again.
 
 const department = "immd";
@@ -60,6 +60,23 @@ describe("recording changes in a ledger shard", () => {
     expect(compacted?.[ledgerKeys.appended]).toBeUndefined();
     expect(parse(department, compacted?.[ledgerKeys.changes]).changes).toHaveLength(recent.length);
     expect(compacted?.[ledgerKeys.folded]).toBeDefined();
+  });
+
+  it("folds what is gone and ended over 2 minutes ago, and keeps what ended since", () => {
+    const logged: string[] = [];
+    // Ended 90 s ago (podChanges: started 120 s before `endedAgoMs`, ran 30 s) and 180 s ago.
+    const recent = podChanges(100, 60_000);
+    const passed = podChanges(100, 150_000).map((c) => ({ ...c, subject: `${c.subject}-passed` }));
+    const compacted = recordInShard(
+      {},
+      parse(department, undefined),
+      [...recent, ...passed],
+      recording(logged),
+    );
+    expect(logged).toContain("compacted the metering ledger");
+    expect(parse(department, compacted?.[ledgerKeys.changes]).changes).toEqual(
+      record({ department, changes: [] }, recent).ledger.changes,
+    );
   });
 
   it("under steady churn, waits until an eighth of the changes are foldable ends before compacting", () => {
