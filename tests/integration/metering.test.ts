@@ -449,8 +449,8 @@ describe("metering", () => {
     await admin.create(departmentManifest(busy, { environments: ["prod"] }));
     await waitForDepartment(admin, busy, isReady);
     const ns = `${busy}-prod`;
-    // Twelve pods of 250m and 256Mi ran 1 to 12 minutes each and ended over 10 minutes ago (folding waits
-    // that long for late events). Eleven are deleted; one is kept, as a Job keeps its finished pod.
+    // Twelve pods of 250m and 256Mi ran 1 to 12 minutes each and ended long before the fold's 2-minute
+    // grace. Eleven are deleted; one is kept, as a Job keeps its finished pod.
     const base = Date.now() - 45 * 60_000;
     let milliMs = 0n;
     for (let i = 0; i < 12; i++) {

@@ -17,7 +17,7 @@ import { calendarZoneAwayFromMonthEdges } from "../integration/support/test-time
 // the platform's defaults (no GOVHOST_LEDGER_SHARD_BYTES): a department developer runs many short pods that
 // finish and are left in place, as a Job leaves its pods. Finished pods no longer count against the pod
 // quota, and the ledger keeps the four allocation changes (start and end of cpu and memory) of every pod
-// that still exists or ended less than 10 minutes ago (only then are gone pods folded). Nothing a tenant
+// that still exists or ended less than 2 minutes ago (only then are gone pods folded). Nothing a tenant
 // names reaches the ledger (a row is instant, pod uid, environment, resource, amount: no pod name or label),
 // so all a tenant controls is how many pods, their requests (random, so they compress badly) and when they
 // run: about 63 bytes of compressed ledger per pod, so 17,000 pods pass the API server's 1 MiB limit for one

@@ -64,7 +64,7 @@ describe("recording changes in a ledger shard", () => {
 
   it("folds what is gone and ended over 2 minutes ago, and keeps what ended since", () => {
     const logged: string[] = [];
-    // Ended 90 s ago (podChanges: started 120 s before `endedAgoMs`, ran 30 s) and 180 s ago.
+    // Ended 90 s and 180 s ago (podChanges: each ran 30 s and ended `endedAgoMs` + 30 s ago).
     const recent = podChanges(100, 60_000);
     const passed = podChanges(100, 150_000).map((c) => ({ ...c, subject: `${c.subject}-passed` }));
     const compacted = recordInShard(
