@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
-import { resources } from "../../lib/kube/resources.ts";
+import { KubeApiError, KubeClient, type KubeObject, type WatchEvent } from "../../lib/kube/client.ts";
+import { type ResourceType, resources } from "../../lib/kube/resources.ts";
 import { apiAuditLogOf, startControlPlane, stopControlPlane } from "../../tools/cluster/controlplane.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { type LocalPaths, stopLocalControlPlane } from "../../tools/cluster/local.ts";
@@ -161,4 +161,50 @@ export async function stopBenchNodeCloud(paths: LocalPaths, dir: string): Promis
   report("teardown", {
     "could not undo": stopped?.problems.length ? stopped.problems.join("; ") : "nothing",
   });
+}
+
+/**
+ * Follows a watch until `signal` aborts. The API server ends a watch that falls behind (or at its timeout):
+ * it is resumed from the last version seen, and when that version is too old (410) `relist` gives the
+ * version to go on from, so no stretch of a run goes unwatched unnoticed. Counts both, for the bench to say.
+ */
+export function followWatch<T extends KubeObject>(
+  admin: KubeClient,
+  type: ResourceType,
+  from: string,
+  onEvent: (event: WatchEvent<T>) => void,
+  relist: () => Promise<string>,
+  signal: AbortSignal,
+): { restarts: number; relists: number } {
+  const counts = { restarts: 0, relists: 0 };
+  let resourceVersion = from;
+  void (async () => {
+    while (!signal.aborted) {
+      try {
+        await admin.watch<T>(
+          type,
+          resourceVersion,
+          (event) => {
+            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+            onEvent(event);
+          },
+          { signal, timeoutSeconds: 3600 },
+        );
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof KubeApiError && error.code === 410) {
+          counts.relists++;
+          try {
+            resourceVersion = await relist();
+            continue;
+          } catch {
+            // listed again after the pause below (a failed list must not spin on a version still too old)
+          }
+        }
+        await sleep(200);
+      }
+      if (!signal.aborted) counts.restarts++;
+    }
+  })();
+  return counts;
 }

@@ -34,7 +34,13 @@ import { loginAs } from "../../tools/oidc/login.ts";
 import { resolveKwok } from "../../tools/upstream/binaries.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { compliantPodSpec } from "../policy-corpus/corpus.ts";
-import { roomyQuota, startPortalApiWithProvider, waitFor, withBenchCluster } from "./_cluster.ts";
+import {
+  followWatch,
+  roomyQuota,
+  startPortalApiWithProvider,
+  waitFor,
+  withBenchCluster,
+} from "./_cluster.ts";
 import { cpuSeconds, rssMiB } from "./_process.ts";
 import { formatMs, report } from "./_stats.ts";
 
@@ -177,7 +183,7 @@ async function restOf<T extends KubeObject>(
  * keeps which pods are Running (a list of 20,000 pods to find out would cost more than the load).
  */
 async function watchPods(admin: KubeClient, signal: AbortSignal) {
-  const counter = { events: 0, restarts: 0, relists: 0, running: new Set<string>() };
+  const counter = { events: 0, running: new Set<string>(), watch: { restarts: 0, relists: 0 } };
   type PodObject = KubeObject & { status?: { phase?: string } };
   const relist = async () => {
     const list = await admin.list<PodObject>(resources.pod);
@@ -188,42 +194,20 @@ async function watchPods(admin: KubeClient, signal: AbortSignal) {
     );
     return list.metadata.resourceVersion;
   };
-  let resourceVersion = await relist();
-  // The API server ends a watch that falls behind (or at its timeout): it is resumed from the last version
-  // seen, and listed again when that version is too old, so no stretch of the run goes uncounted.
-  void (async () => {
-    while (!signal.aborted) {
-      try {
-        await admin.watch<PodObject>(
-          resources.pod,
-          resourceVersion,
-          (event) => {
-            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-            if (event.type === "BOOKMARK") return;
-            counter.events++;
-            const key = `${event.object.metadata?.namespace}/${event.object.metadata?.name}`;
-            if (event.type === "DELETED" || event.object.metadata?.deletionTimestamp)
-              counter.running.delete(key);
-            else if (event.object.status?.phase === "Running") counter.running.add(key);
-          },
-          { signal, timeoutSeconds: 3600 },
-        );
-      } catch (error) {
-        if (signal.aborted) return;
-        if (error instanceof KubeApiError && error.code === 410) {
-          counter.relists++;
-          try {
-            resourceVersion = await relist();
-            continue;
-          } catch {
-            // listed again after the pause below (a failed list must not spin on a version still too old)
-          }
-        }
-        await sleep(200);
-      }
-      if (!signal.aborted) counter.restarts++;
-    }
-  })();
+  counter.watch = followWatch<PodObject>(
+    admin,
+    resources.pod,
+    await relist(),
+    (event) => {
+      if (event.type === "BOOKMARK") return;
+      counter.events++;
+      const key = `${event.object.metadata?.namespace}/${event.object.metadata?.name}`;
+      if (event.type === "DELETED" || event.object.metadata?.deletionTimestamp) counter.running.delete(key);
+      else if (event.object.status?.phase === "Running") counter.running.add(key);
+    },
+    relist,
+    signal,
+  );
   return counter;
 }
 
@@ -474,7 +458,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
       "kwok CPU": `${(cpuSeconds(kwok.pid) - churnKwok0).toFixed(1)} s`,
       "pods Running at the end": `${counter.running.size} of ${live.length}`,
       errors: errors === 0 ? "0" : `${errors} (first: ${firstError.slice(0, 200)})`,
-      "the bench's pod watch": `resumed ${counter.restarts} times, listed again ${counter.relists} times`,
+      "the bench's pod watch": `resumed ${counter.watch.restarts} times, listed again ${counter.watch.relists} times`,
     });
     report(
       `the portal API meanwhile: ${apiRate} req/s for the first ${churnSeconds} s of the churn, 16 connections each`,

@@ -16,12 +16,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { KubeApiError } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { allocationProfileEnv, allocationRows } from "./_allocations.ts";
-import { startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
+import { followWatch, startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
 import { cpuSeconds, rssMiB } from "./_process.ts";
 import { profileFlags, profileRows, summarizeProfileDir } from "./_profile.ts";
 import { report } from "./_stats.ts";
@@ -83,38 +82,20 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
 
   let events = 0;
   const watch = new AbortController();
-  const watchCounter = { restarts: 0, relists: 0 };
   const listed = await admin.list(resources.pod, { namespace: "load-prod" });
-  let resourceVersion = listed.metadata.resourceVersion;
-  // The API server ends a watch that falls behind (or at its timeout; on 2026-12-05 one ended 150 s into a
-  // run and the rest of it counted no events): resumed from the last version seen, listed again when that
-  // version is too old (the events in between are not counted, and the summary says how often).
-  void (async () => {
-    while (!watch.signal.aborted) {
-      try {
-        await admin.watch(
-          resources.pod,
-          resourceVersion,
-          (event) => {
-            resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-            if (event.type !== "BOOKMARK") events++;
-          },
-          { signal: watch.signal, timeoutSeconds: 3600 },
-        );
-      } catch (error) {
-        if (watch.signal.aborted) return;
-        if (error instanceof KubeApiError && error.code === 410) {
-          watchCounter.relists++;
-          resourceVersion = await admin
-            .list(resources.pod, { namespace: "load-prod", limit: 1 })
-            .then((l) => l.metadata.resourceVersion)
-            .catch(() => resourceVersion);
-        }
-        await sleep(200);
-      }
-      if (!watch.signal.aborted) watchCounter.restarts++;
-    }
-  })();
+  // On 2026-12-05 the API server ended this watch 150 s into a run, and with nothing to resume it the rest
+  // of the run counted no events (events while it is listed again are not counted; the summary says).
+  const watchCounter = followWatch(
+    admin,
+    resources.pod,
+    listed.metadata.resourceVersion,
+    (event) => {
+      if (event.type !== "BOOKMARK") events++;
+    },
+    async () =>
+      (await admin.list(resources.pod, { namespace: "load-prod", limit: 1 })).metadata.resourceVersion,
+    watch.signal,
+  );
 
   const lifecycle = async (i: number) => {
     const name = `p${i}`;
