@@ -188,7 +188,9 @@ describe("the sharded ledger store", () => {
 
   for (const when of ["before", "after"] as const) {
     it(`loses nothing and counts nothing twice when killed ${when} any write of a re-shard`, async () => {
-      // Count the writes of one undisturbed run (gen 1 -> gen 2), then kill a run at each of them.
+      // Count the writes of one undisturbed run (gen 1 -> gen 2), then kill a run at each of them. The
+      // second batch is large enough to outgrow generation 1's shards at the 2 KiB threshold.
+      const last = 800;
       const setup = async () => {
         const fake = new FakeKube();
         await recordInto(store(fake.asClient(), 2048).store, pods(0, 300));
@@ -197,7 +199,7 @@ describe("the sharded ledger store", () => {
       };
       const probe = await setup();
       const counting = dyingClient(probe, Number.POSITIVE_INFINITY, when);
-      await recordInto(store(counting, 2048).store, pods(200, 600));
+      await recordInto(store(counting, 2048).store, pods(200, last));
       expect(head(probe).generation).toBeGreaterThan(1);
       const writes = writesOf.get(counting) ?? 0;
       expect(writes).toBeGreaterThan(5);
@@ -205,7 +207,7 @@ describe("the sharded ledger store", () => {
       for (let n = 1; n <= writes; n++) {
         const fake = await setup();
         await expect(
-          recordInto(store(dyingClient(fake, n, when), 2048).store, pods(200, 600)),
+          recordInto(store(dyingClient(fake, n, when), 2048).store, pods(200, last)),
         ).rejects.toThrow("SIGKILL");
         const h = head(fake);
         if (h.next || h.retired) killedMidReshard++;
@@ -214,9 +216,9 @@ describe("the sharded ledger store", () => {
         const seen = (await union(fake)).map(keyOf);
         expect(new Set(seen).size).toBe(seen.length);
         expect(seen).toEqual(expect.arrayContaining(recorded(pods(0, 300)).map(keyOf)));
-        expect(recorded(pods(0, 600)).map(keyOf)).toEqual(expect.arrayContaining(seen));
+        expect(recorded(pods(0, last)).map(keyOf)).toEqual(expect.arrayContaining(seen));
         // A new controller records the same events again (the killed one never acknowledged them).
-        await recordInto(store(fake.asClient(), 2048).store, pods(200, 600));
+        await recordInto(store(fake.asClient(), 2048).store, pods(200, last));
         const h2 = head(fake);
         expect(h2.next ?? h2.retired).toBeUndefined();
         expect(ledgerObjects(fake)).toEqual(expectedObjects(fake));
@@ -227,7 +229,7 @@ describe("the sharded ledger store", () => {
           statement(
             billedShardChanges(department, await readLedger(fake.asClient(), department), "consumed"),
           ),
-        ).toEqual(expectedStatement(pods(0, 600)));
+        ).toEqual(expectedStatement(pods(0, last)));
       }
       // The kills did land inside the re-shard, not only around it.
       expect(killedMidReshard).toBeGreaterThan(2);
