@@ -24,22 +24,32 @@ export async function spawnController(options: {
   waitReady?: boolean;
   inheritOutput?: boolean;
   env?: Record<string, string>;
+  /** Node and V8 flags after the controller's own (a bench trying another garbage collector setting). */
+  nodeFlags?: string[];
 }): Promise<ControllerProcess> {
   const port = options.env?.GOVHOST_CONTROLLER_PORT
     ? Number(options.env.GOVHOST_CONTROLLER_PORT)
     : await freePort();
   let output = "";
-  const child = spawn(process.execPath, [...controllerNodeFlags, "controller/main.ts"], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      ...options.env,
-      KUBECONFIG: options.kubeconfig,
-      GOVHOST_CONTROLLER_PORT: String(port),
-      GOVHOST_CONTROLLER_ID: options.identity ?? `controller-${process.pid}-${port}`,
+  const child = spawn(
+    process.execPath,
+    [...controllerNodeFlags, ...(options.nodeFlags ?? []), "controller/main.ts"],
+    {
+      cwd: projectRoot,
+      env: {
+        ...process.env,
+        ...options.env,
+        KUBECONFIG: options.kubeconfig,
+        GOVHOST_CONTROLLER_PORT: String(port),
+        GOVHOST_CONTROLLER_ID: options.identity ?? `controller-${process.pid}-${port}`,
+      },
+      stdio: [
+        "ignore",
+        options.inheritOutput ? "inherit" : "pipe",
+        options.inheritOutput ? "inherit" : "pipe",
+      ],
     },
-    stdio: ["ignore", options.inheritOutput ? "inherit" : "pipe", options.inheritOutput ? "inherit" : "pipe"],
-  });
+  );
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-200_000);
   };

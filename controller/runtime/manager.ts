@@ -5,7 +5,7 @@ import { Informer, type InformerEvent } from "../../lib/kube/informer.ts";
 import type { ResourceType } from "../../lib/kube/resources.ts";
 import { startHealthServer } from "./health-server.ts";
 import { LeaderElector } from "./leader.ts";
-import { type ControllerMetrics, createControllerMetrics } from "./metrics.ts";
+import { type ControllerMetrics, createControllerMetrics, registerWatchMetrics } from "./metrics.ts";
 import { StatusWriter } from "./status-writer.ts";
 import { type ReconcileResult, WorkQueue } from "./workqueue.ts";
 
@@ -100,6 +100,8 @@ export class Manager {
     string,
     {
       informer: Informer<KubeObject>;
+      /** The resource and what of it is cached, as metrics name it: `pods`, `departments.govhost.io …`. */
+      resource: string;
       phase: number;
       transform: ((object: KubeObject) => KubeObject) | undefined;
     }
@@ -121,6 +123,12 @@ export class Manager {
     });
     this.log = options.log;
     this.metrics = createControllerMetrics();
+    registerWatchMetrics(this.metrics.registry, () =>
+      [...this.informers.values()].map(({ informer, resource }) => ({
+        resource,
+        watchCounts: informer.watchCounts,
+      })),
+    );
     this.status = new StatusWriter(this.client, options.log.child({ component: "status" }));
   }
 
@@ -135,7 +143,14 @@ export class Manager {
         ...(options.transform ? { transform: options.transform } : {}),
         onError: (error) => this.log.warn({ err: error, resource: type.plural }, "watch failed; retrying"),
       });
-      entry = { informer, phase: options.phase ?? 0, transform: options.transform };
+      const resource = [
+        type.group ? `${type.plural}.${type.group}` : type.plural,
+        options.labelSelector,
+        options.metadataOnly ? "(metadata)" : undefined,
+      ]
+        .filter(Boolean)
+        .join(" ");
+      entry = { informer, resource, phase: options.phase ?? 0, transform: options.transform };
       this.informers.set(key, entry);
     } else if (entry.transform !== options.transform)
       // A reader would silently get objects trimmed for another (or untrimmed ones it did not expect).

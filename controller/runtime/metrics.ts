@@ -32,3 +32,37 @@ export function createControllerMetrics(registry = new Registry()) {
 }
 
 export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;
+
+/** What a shared cache tells of its watch: restarts and relists so far (lib/kube/informer.ts). */
+export interface WatchedCache {
+  resource: string;
+  watchCounts: { restarts: number; relists: number };
+}
+
+/**
+ * Per cache, how often its watch was resumed and how often it had to list everything again (410): a cache
+ * that keeps relisting is falling behind the API server, and each relist costs a full list.
+ */
+export function registerWatchMetrics(registry: Registry, caches: () => Iterable<WatchedCache>): void {
+  const counter = (name: string, help: string, count: (c: WatchedCache["watchCounts"]) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["resource"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const cache of caches()) this.inc({ resource: cache.resource }, count(cache.watchCounts));
+      },
+    });
+  counter(
+    "govhost_watch_restarts_total",
+    "Watches resumed from the last version seen (ended by the server or failed)",
+    (c) => c.restarts,
+  );
+  counter(
+    "govhost_watch_relists_total",
+    "Full lists after a watch's version was too old (410 Gone)",
+    (c) => c.relists,
+  );
+}

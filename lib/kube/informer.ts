@@ -39,6 +39,12 @@ export interface InformerOptions {
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly changeWaiters = new Set<() => void>();
+  /**
+   * How often the watch was started again from the last version seen (the server ended it, at its timeout
+   * or because it fell behind, or it failed), and how often the cache was listed again because that version
+   * was too old (410): a cache that keeps relisting is behind the API server (a metric; benches print it).
+   */
+  readonly watchCounts = { restarts: 0, relists: 0 };
   private resourceVersion = "";
   private markSynced: () => void = () => {};
   readonly synced: Promise<void> = new Promise((resolve) => {
@@ -115,13 +121,15 @@ export class Informer<T extends KubeObject> {
   /** Runs until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
     let needList = true;
+    let watched = false;
     while (!signal.aborted) {
       try {
         if (needList) {
           await this.relist();
           needList = false;
           this.markSynced();
-        }
+        } else if (watched) this.watchCounts.restarts++;
+        watched = true;
         await this.client.watch<T>(this.type, this.resourceVersion, (event) => this.apply(event), {
           labelSelector: this.options.labelSelector,
           fieldSelector: this.options.fieldSelector,
@@ -131,8 +139,11 @@ export class Informer<T extends KubeObject> {
         });
       } catch (error) {
         if (signal.aborted) return;
-        if (error instanceof KubeApiError && error.code === 410) needList = true;
-        else {
+        if (error instanceof KubeApiError && error.code === 410) {
+          needList = true;
+          watched = false;
+          this.watchCounts.relists++;
+        } else {
           this.options.onError?.(error);
           await sleep(1000, undefined, { signal }).catch(() => {});
         }

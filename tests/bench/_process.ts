@@ -8,8 +8,42 @@ export function cpuSeconds(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** VmHWM: the peak resident set so far; VmRSS: the resident set now. */
-export function rssMiB(pid: number | undefined, field: "VmHWM" | "VmRSS" = "VmHWM"): number {
+/**
+ * CPU seconds of each thread of a process by thread id, with its name (V8's GC and compiler helpers are
+ * `V8 DefaultWorke`, libuv's pool `libuv-worker`, the main thread the program's name), user and system apart.
+ */
+export function threadCpuSeconds(
+  pid: number | undefined,
+): Map<string, { name: string; user: number; system: number }> {
+  const threads = new Map<string, { name: string; user: number; system: number }>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const task of tasks) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+    } catch {
+      continue; // ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    threads.set(task, { name, user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 });
+  }
+  return threads;
+}
+
+/**
+ * VmHWM: the peak resident set so far; VmRSS: the resident set now, which is RssAnon (heaps: V8's and
+ * malloc's) plus RssFile (mapped files: the binary's code, shared libraries) plus RssShmem.
+ */
+export function rssMiB(
+  pid: number | undefined,
+  field: "VmHWM" | "VmRSS" | "RssAnon" | "RssFile" = "VmHWM",
+): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
 }

@@ -26,6 +26,7 @@ import { platformDefaults } from "../../controller/api/defaults.ts";
 import type { Department } from "../../controller/api/department.ts";
 import { periodOf } from "../../lib/chargeback/calendar.ts";
 import { KubeApiError, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { objectKey } from "../../lib/kube/informer.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { freePort } from "../../tools/cluster/ports.ts";
 import { startDaemon, stopProcess } from "../../tools/cluster/processes.ts";
@@ -35,7 +36,7 @@ import { resolveKwok } from "../../tools/upstream/binaries.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { compliantPodSpec } from "../policy-corpus/corpus.ts";
 import {
-  followWatch,
+  podEventCounter,
   roomyQuota,
   startPortalApiWithProvider,
   waitFor,
@@ -183,32 +184,27 @@ async function restOf<T extends KubeObject>(
  * keeps which pods are Running (a list of 20,000 pods to find out would cost more than the load).
  */
 async function watchPods(admin: KubeClient, signal: AbortSignal) {
-  const counter = { events: 0, running: new Set<string>(), watch: { restarts: 0, relists: 0 } };
   type PodObject = KubeObject & { status?: { phase?: string } };
-  const relist = async () => {
-    const list = await admin.list<PodObject>(resources.pod);
-    counter.running = new Set(
-      list.items
-        .filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp)
-        .map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`),
-    );
-    return list.metadata.resourceVersion;
-  };
-  counter.watch = followWatch<PodObject>(
-    admin,
-    resources.pod,
-    await relist(),
-    (event) => {
-      if (event.type === "BOOKMARK") return;
-      counter.events++;
-      const key = `${event.object.metadata?.namespace}/${event.object.metadata?.name}`;
-      if (event.type === "DELETED" || event.object.metadata?.deletionTimestamp) counter.running.delete(key);
-      else if (event.object.status?.phase === "Running") counter.running.add(key);
+  const running = new Set<string>();
+  const counter = await podEventCounter<PodObject>(admin, signal, {
+    // Of each pod, only what says whether it runs.
+    transform: (pod) => ({
+      metadata: {
+        name: pod.metadata?.name,
+        namespace: pod.metadata?.namespace,
+        resourceVersion: pod.metadata?.resourceVersion,
+        ...(pod.metadata?.deletionTimestamp ? { deletionTimestamp: pod.metadata.deletionTimestamp } : {}),
+      },
+      status: { phase: (pod as PodObject).status?.phase },
+    }),
+    onEvent: (event, pod) => {
+      const key = objectKey(pod);
+      if (event !== "delete" && pod.status?.phase === "Running" && !pod.metadata?.deletionTimestamp)
+        running.add(key);
+      else running.delete(key);
     },
-    relist,
-    signal,
-  );
-  return counter;
+  });
+  return { running, counter };
 }
 
 /** The portal API under a fixed rate of one request while the churn runs: its latency and errors. */
@@ -357,7 +353,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
 
     // --- 4. pods
     const namespaces = departments.flatMap((d) => environments.map((e) => `${d}-${e}`));
-    const counter = await watchPods(admin, watching.signal);
+    const pods = await watchPods(admin, watching.signal);
     let serial = 0;
     const createPod = async (): Promise<PodRef> => {
       const i = serial++;
@@ -386,7 +382,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
     const createdMs = performance.now() - podsT0;
     await waitFor(
       `${podCount} pods Running`,
-      async () => (counter.running.size >= podCount ? counter.running.size : undefined),
+      async () => (pods.running.size >= podCount ? pods.running.size : undefined),
       1_800_000,
     );
     report(`pods: ${podCount} over ${namespaces.length} namespaces and ${nodeCount} nodes`, {
@@ -415,7 +411,7 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
       return own.status === 200 ? true : undefined;
     });
     await sleep(5_000);
-    const events0 = counter.events;
+    const events0 = pods.counter.events();
     const churnCpu0 = cpuSeconds(controller.process.pid);
     const churnKwok0 = cpuSeconds(kwok.pid);
     const churnT0 = performance.now();
@@ -449,16 +445,16 @@ await withBenchCluster("estate", async ({ admin, controllerKubeconfig, portalApi
     const [listingFigures, statementFigures] = await apiLoad;
     const churnWall = (performance.now() - churnT0) / 1000;
     const churnCpu = cpuSeconds(controller.process.pid) - churnCpu0;
-    const eventsPerSecond = (counter.events - events0) / churnWall;
+    const eventsPerSecond = (pods.counter.events() - events0) / churnWall;
     report(`churn: ${churnPerSecond} pods deleted and created per second for ${churnSeconds} s`, {
       "pod events/s (the API server's watch)": eventsPerSecond.toFixed(0),
       "controller CPU": `${churnCpu.toFixed(1)} s over ${churnWall.toFixed(0)} s (${((churnCpu / churnWall) * 100).toFixed(0)}% of one core)`,
       "controller CPU per 1,000 pod events/s": `${((churnCpu / churnWall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
       "controller RSS": `${rssMiB(controller.process.pid, "VmRSS").toFixed(0)} MiB (peak ${rssMiB(controller.process.pid).toFixed(0)})`,
       "kwok CPU": `${(cpuSeconds(kwok.pid) - churnKwok0).toFixed(1)} s`,
-      "pods Running at the end": `${counter.running.size} of ${live.length}`,
+      "pods Running at the end": `${pods.running.size} of ${live.length}`,
       errors: errors === 0 ? "0" : `${errors} (first: ${firstError.slice(0, 200)})`,
-      "the bench's pod watch": `resumed ${counter.watch.restarts} times, listed again ${counter.watch.relists} times`,
+      "the bench's pod watch": `resumed ${pods.counter.informer.watchCounts.restarts} times, listed again ${pods.counter.informer.watchCounts.relists} times`,
     });
     report(
       `the portal API meanwhile: ${apiRate} req/s for the first ${churnSeconds} s of the churn, 16 connections each`,

@@ -9,8 +9,10 @@
 // bytes per pod event. --profile-from N summarizes only the profile's samples from N seconds into the load.
 // Every --window seconds (default 60) the controller's CPU, events and RSS are sampled and printed per
 // window: metering's cost grows with a department's ledger, so a short run's average is not its steady state.
+// The controller's CPU is also printed per thread (main, V8's helpers, libuv's pool; user and system).
+// --node-flag (repeatable) starts the controller with more Node/V8 flags, e.g. a garbage collector setting.
 //   npm run bench -- metering-load [--pods-per-second 25] [--seconds 20] [--window 60] [--profile]
-//     [--profile-from 600] [--allocations]
+//     [--profile-from 600] [--allocations] [--node-flag=--single-threaded-gc]
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,8 +22,8 @@ import { resources } from "../../lib/kube/resources.ts";
 import { spawnController } from "../../tools/controller-process.ts";
 import { departmentManifest } from "../fixtures/departments.ts";
 import { allocationProfileEnv, allocationRows } from "./_allocations.ts";
-import { followWatch, startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
-import { cpuSeconds, rssMiB } from "./_process.ts";
+import { podEventCounter, startPodAsKubelet, withBenchCluster } from "./_cluster.ts";
+import { cpuSeconds, rssMiB, threadCpuSeconds } from "./_process.ts";
 import { profileFlags, profileRows, summarizeProfileDir } from "./_profile.ts";
 import { report } from "./_stats.ts";
 
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "20" },
     profile: { type: "boolean", default: false },
     allocations: { type: "boolean", default: false },
+    "node-flag": { type: "string", multiple: true, default: [] },
     window: { type: "string", default: "60" },
     "profile-from": { type: "string", default: "0" },
   },
@@ -56,6 +59,7 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   const controller = await spawnController({
     kubeconfig: controllerKubeconfig,
     identity: "bench",
+    nodeFlags: values["node-flag"],
     env: {
       ...allocationEnv,
       ...(nodeOptions.length ? { NODE_OPTIONS: nodeOptions.join(" ") } : {}),
@@ -80,22 +84,11 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   const idleCoreShare =
     (cpuSeconds(controller.process.pid) - idleStart) / ((performance.now() - idleT0) / 1000);
 
-  let events = 0;
   const watch = new AbortController();
-  const listed = await admin.list(resources.pod, { namespace: "load-prod" });
-  // On 2026-12-05 the API server ended this watch 150 s into a run, and with nothing to resume it the rest
-  // of the run counted no events (events while it is listed again are not counted; the summary says).
-  const watchCounter = followWatch(
-    admin,
-    resources.pod,
-    listed.metadata.resourceVersion,
-    (event) => {
-      if (event.type !== "BOOKMARK") events++;
-    },
-    async () =>
-      (await admin.list(resources.pod, { namespace: "load-prod", limit: 1 })).metadata.resourceVersion,
-    watch.signal,
-  );
+  // Pods' metadata is enough to count their events (the bench's own watch costs the machine less).
+  const counter = await podEventCounter(admin, watch.signal);
+  const eventsBefore = counter.events();
+  const eventsSoFar = () => counter.events() - eventsBefore;
 
   const lifecycle = async (i: number) => {
     const name = `p${i}`;
@@ -109,13 +102,14 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   };
 
   const cpuStart = cpuSeconds(controller.process.pid);
+  const threadsStart = threadCpuSeconds(controller.process.pid);
   const t0 = performance.now();
   const windows: Window[] = [];
   const sample = () => {
     const last = windows.at(-1) ?? { endsAt: 0, events: 0, cpu: 0 };
     const now = {
       endsAt: (performance.now() - t0) / 1000,
-      events,
+      events: eventsSoFar(),
       cpu: cpuSeconds(controller.process.pid) - cpuStart,
       rss: rssMiB(controller.process.pid, "VmRSS"),
     };
@@ -136,8 +130,10 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
   if (windowSeconds < seconds) sample();
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(controller.process.pid) - cpuStart;
+  const threads = threadCpuSeconds(controller.process.pid);
   const peakRss = rssMiB(controller.process.pid);
   watch.abort();
+  const events = eventsSoFar();
   const eventsPerSecond = events / wall;
   await controller.stop();
 
@@ -149,9 +145,14 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
     "CPU per 1,000 events/s": `${((cpu / wall) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
     "CPU per 1,000 events/s above idle": `${((cpu / wall - idleCoreShare) * (1000 / eventsPerSecond)).toFixed(2)} cores`,
     "controller peak RSS": `${peakRss.toFixed(0)} MiB`,
-    "the bench's pod watch": `resumed ${watchCounter.restarts} times, listed again ${watchCounter.relists} times`,
+    "the bench's pod watch": `resumed ${counter.informer.watchCounts.restarts} times, listed again ${counter.informer.watchCounts.relists} times`,
     ...(profileDir || allocationsDir ? { profiled: "yes (the profilers' own cost is included)" } : {}),
+    ...(values["node-flag"].length ? { "controller's extra flags": values["node-flag"].join(" ") } : {}),
   });
+  report(
+    "controller CPU by thread over the load (user + system, share of the process's)",
+    threadRows(threadsStart, threads, cpu),
+  );
   if (windows.length > 1) report(`controller per window of ${windowSeconds} s`, windowRows(windows));
   if (allocationsDir) {
     report(
@@ -173,6 +174,30 @@ await withBenchCluster("metering", async ({ admin, controllerKubeconfig }) => {
     console.log(`the profile: ${profileDir}`);
   }
 });
+
+/**
+ * Each thread name's CPU between two readings, largest first: threads that started meanwhile count from
+ * zero, threads that ended meanwhile are not counted (their time is only in the process's total).
+ */
+function threadRows(
+  before: ReturnType<typeof threadCpuSeconds>,
+  after: ReturnType<typeof threadCpuSeconds>,
+  processCpu: number,
+): Record<string, string> {
+  const byName = new Map<string, { user: number; system: number }>();
+  for (const [tid, { name, user, system }] of after) {
+    const start = before.get(tid) ?? { user: 0, system: 0 };
+    const sum = byName.get(name) ?? { user: 0, system: 0 };
+    byName.set(name, { user: sum.user + user - start.user, system: sum.system + system - start.system });
+  }
+  const rows = [...byName].sort(([, a], [, b]) => b.user + b.system - (a.user + a.system));
+  return Object.fromEntries(
+    rows.map(([name, r]) => [
+      name,
+      `${r.user.toFixed(1)} + ${r.system.toFixed(1)} s (${(((r.user + r.system) / processCpu) * 100).toFixed(0)}%)`,
+    ]),
+  );
+}
 
 /** Per window: events/s, the controller's share of a core, cores per 1,000 events/s, RSS at its end. */
 function windowRows(windows: Window[]): Record<string, string> {

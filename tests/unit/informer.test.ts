@@ -83,6 +83,34 @@ describe("Informer", () => {
     expect(informer.get("ns/kept")?.data).toEqual({ v: "2" });
   });
 
+  it("resumes an ended watch from the last version it saw, and counts resumes and relists apart", async () => {
+    const kube = new FakeKube();
+    kube.put(cm("a", { v: "1" }));
+    const events: string[] = [];
+    const informer = new Informer<KubeObject>(kube.asClient(), resources.configMap, (event, object) =>
+      events.push(`${event} ${object.metadata?.name}`),
+    );
+    void informer.run(abort.signal);
+    await informer.synced;
+    expect(informer.watchCounts).toEqual({ restarts: 0, relists: 0 });
+
+    const seen = kube.put(cm("b")).metadata?.resourceVersion as string;
+    await until(() => events.length === 2);
+    kube.endWatches();
+    await until(() => kube.watchedFrom.length === 2);
+    // Resumed where it left off: nothing listed again, nothing replayed.
+    expect(kube.watchedFrom.at(-1)).toBe(seen);
+    expect(kube.listCalls).toBe(1);
+    kube.put(cm("c"));
+    await until(() => events.length === 3);
+    expect(informer.watchCounts).toEqual({ restarts: 1, relists: 0 });
+
+    kube.expireWatches();
+    await until(() => kube.listCalls === 2 && kube.watchedFrom.length === 3);
+    expect(informer.watchCounts).toEqual({ restarts: 1, relists: 1 });
+    expect(events).toEqual(["add a", "add b", "add c", "update a", "update b", "update c"]);
+  });
+
   it("reports a failing list and retries it until the cache syncs", async () => {
     const kube = new FakeKube();
     kube.put(cm("a"));

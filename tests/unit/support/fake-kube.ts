@@ -4,7 +4,11 @@ import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from 
 // election, status writer, the metering ledger store). Integration tests use the real API server; these pin the runtime's own logic:
 // optimistic concurrency (409 on a stale resourceVersion), watch streams and "too old" (410) relists.
 
-type Watcher = { onEvent: (event: WatchEvent<KubeObject>) => void; fail: (error: Error) => void };
+type Watcher = {
+  onEvent: (event: WatchEvent<KubeObject>) => void;
+  fail: (error: Error) => void;
+  end: () => void;
+};
 
 export class FakeKube {
   readonly objects = new Map<string, KubeObject>();
@@ -14,6 +18,8 @@ export class FakeKube {
   /** Makes the next calls of these methods fail with the given error. */
   readonly failNext = new Map<string, Error>();
   listCalls = 0;
+  /** The resourceVersion each watch was started from, in order. */
+  readonly watchedFrom: string[] = [];
 
   asClient(): KubeClient {
     return this as unknown as KubeClient;
@@ -59,6 +65,11 @@ export class FakeKube {
     for (const w of [...this.watchers]) w.fail(new KubeApiError(410, "Expired", "too old resource version"));
   }
 
+  /** Ends every open watch as the API server does at a watch's timeout: the stream closes, no error. */
+  endWatches(): void {
+    for (const w of [...this.watchers]) w.end();
+  }
+
   /** Pages like the API server when asked (`limit`; `continue` is the offset of the next page here). */
   async list<T extends KubeObject>(_type?: unknown, options: { limit?: number; continue?: string } = {}) {
     this.listCalls++;
@@ -77,16 +88,21 @@ export class FakeKube {
 
   watch<T extends KubeObject>(
     _type: unknown,
-    _resourceVersion: string,
+    resourceVersion: string,
     onEvent: (event: WatchEvent<T>) => void,
     options: { signal?: AbortSignal } = {},
   ): Promise<void> {
+    this.watchedFrom.push(resourceVersion);
     return new Promise((resolve, reject) => {
       const watcher: Watcher = {
         onEvent: onEvent as Watcher["onEvent"],
         fail: (error) => {
           this.watchers.delete(watcher);
           reject(error);
+        },
+        end: () => {
+          this.watchers.delete(watcher);
+          resolve();
         },
       };
       this.watchers.add(watcher);

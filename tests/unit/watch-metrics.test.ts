@@ -1,0 +1,42 @@
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { Manager } from "../../controller/runtime/manager.ts";
+import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { resources } from "../../lib/kube/resources.ts";
+
+// Each shared cache's watch restarts and relists are the controller's metrics, named by resource (and by
+// what of it the cache keeps), read from the informers when scraped.
+
+describe("watch metrics", () => {
+  it("counts every shared cache's watch restarts and relists under a readable resource name", async () => {
+    const client = { derived: () => client } as unknown as KubeClient;
+    const manager = new Manager({
+      client,
+      log: pino({ level: "silent" }),
+      identity: "unit",
+      leaseNamespace: "govhost-system",
+      leaseName: "govhost-controller",
+      host: "127.0.0.1",
+      port: 0,
+    });
+    const pods = manager.informer<KubeObject>(resources.pod);
+    const departments = manager.informer<KubeObject>(resources.department, { metadataOnly: true });
+    manager.informer<KubeObject>(resources.namespace, { labelSelector: "govhost.io/department" });
+    pods.watchCounts.restarts = 3;
+    pods.watchCounts.relists = 1;
+    departments.watchCounts.restarts = 2;
+
+    const text = await manager.metrics.registry.metrics();
+    const lines = text.split("\n").filter((line) => /^govhost_watch_(restarts|relists)_total\{/.test(line));
+    expect(lines.sort()).toEqual(
+      [
+        'govhost_watch_restarts_total{resource="pods"} 3',
+        'govhost_watch_relists_total{resource="pods"} 1',
+        'govhost_watch_restarts_total{resource="departments.govhost.io (metadata)"} 2',
+        'govhost_watch_relists_total{resource="departments.govhost.io (metadata)"} 0',
+        'govhost_watch_restarts_total{resource="namespaces govhost.io/department"} 0',
+        'govhost_watch_relists_total{resource="namespaces govhost.io/department"} 0',
+      ].sort(),
+    );
+  });
+});
