@@ -188,6 +188,8 @@ export class OriginProxy {
   }
 
   private track(socket: Socket): void {
+    // The keep-alive agent hands the same upstream socket to request after request: listen to it once.
+    if (this.sockets.has(socket)) return;
     this.sockets.add(socket);
     socket.on("error", () => {});
     socket.once("close", () => this.sockets.delete(socket));

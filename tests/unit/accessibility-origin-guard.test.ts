@@ -86,6 +86,21 @@ describe("origin proxy", () => {
     });
   });
 
+  it("adds its listeners to an upstream connection once, however many requests reuse it", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      // One after another: the proxy's keep-alive agent sends them all over one upstream connection.
+      for (let i = 0; i < 30; i++)
+        expect((await viaProxy(`http://127.0.0.1:${sitePort}/page/${i}`)).status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((w) => w.startsWith("MaxListenersExceededWarning"))).toEqual([]);
+  });
+
   it("refuses any other port, host or scheme, and counts the refusals", async () => {
     const before = proxy.refused;
     for (const url of [
