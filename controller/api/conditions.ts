@@ -117,6 +117,7 @@ export const statusOwners = {
         "UpdateFailed",
         "NotATenantNamespace",
         "RefusedByAdmission",
+        "ChildInvalid",
         "UnknownService",
         "UnknownPlan",
       ],

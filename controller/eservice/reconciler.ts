@@ -3,7 +3,6 @@ import {
   isAdmissionRefusal,
   isPolicyRefusal,
   isQuotaRefusal,
-  type KubeApiError,
   type KubeClient,
   type KubeObject,
 } from "../../lib/kube/client.ts";
@@ -21,6 +20,7 @@ import {
   type CachedChild,
 } from "../runtime/applied-digest.ts";
 import type { EventRecorder } from "../runtime/events.ts";
+import { invalidChildMessage } from "../runtime/invalid-child.ts";
 import { ReapplySchedule } from "../runtime/reapply-schedule.ts";
 import { type DeploymentStatus, rolloutAvailability, rolloutComplete } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
@@ -292,7 +292,7 @@ export class EServiceReconciler {
       return {
         admitted: false,
         refusal: "invalid",
-        message: invalidChild(applying, error),
+        message: invalidChildMessage("e-service", applying, error, "change the e-service's spec"),
         applied: [],
         absent: [],
       };
@@ -595,12 +595,4 @@ function workloadConditions(
       message: "The workload was not deployed; see SecurityBaseline",
     },
   };
-}
-
-/** What to tell the e-service's owner when the API server found one of its children invalid. */
-function invalidChild(child: KubeObject, error: KubeApiError): string {
-  return (
-    `The API server refused the e-service's ${child.kind} "${child.metadata?.name}": ${error.message}. ` +
-    `If it was edited by hand (kubectl edit), take out what was added or delete it so the platform creates it again; otherwise change the e-service's spec`
-  );
 }

@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { isAdmissionRefusal, isConflict, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import {
+  isAdmissionRefusal,
+  isConflict,
+  isPolicyRefusal,
+  type KubeClient,
+  type KubeObject,
+} from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { type InstanceCondition, statusOwners } from "../api/conditions.ts";
 import type { Tenant } from "../api/eservice-workload.ts";
@@ -9,6 +15,7 @@ import type {
   SharedServiceInstance,
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
+import { invalidChildMessage } from "../runtime/invalid-child.ts";
 import { type DeploymentStatus, rolloutAvailability } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
@@ -104,8 +111,10 @@ export class SharedServiceInstanceReconciler {
     const children = renderInstance(instance, service, plan, tenant);
     const conditions: InstanceCondition[] = [];
     let rollout: ReturnType<typeof rolloutAvailability> | undefined;
+    let applying: KubeObject = children.config;
     try {
       await this.client.apply(children.config, { fieldManager });
+      applying = children.volume;
       try {
         await this.client.apply(children.volume, { fieldManager });
         conditions.push({
@@ -124,6 +133,7 @@ export class SharedServiceInstanceReconciler {
           message: `The volume could not be resized to ${plan.limits.storage}: ${error.message}`,
         });
       }
+      applying = children.deployment;
       const deployment = await this.client.apply(children.deployment, { fieldManager });
       rollout = rolloutAvailability(
         (children.deployment.spec as { replicas: number }).replicas,
@@ -135,11 +145,26 @@ export class SharedServiceInstanceReconciler {
         reason: rollout.reason,
         message: rollout.message,
       });
+      applying = children.service;
       await this.client.apply(children.service, { fieldManager });
     } catch (error) {
       if (!isAdmissionRefusal(error)) throw error;
-      await notReady("RefusedByAdmission", error.message);
-      return undefined;
+      if (isPolicyRefusal(error)) {
+        await notReady("RefusedByAdmission", error.message);
+        return undefined;
+      }
+      // A child's own validation refused it: most often a hand edit that, merged with what the platform
+      // applies, is invalid. Deleting the child is the fix; a later reconcile then creates it again.
+      await notReady(
+        "ChildInvalid",
+        invalidChildMessage(
+          "shared-service instance",
+          applying,
+          error,
+          "tell the platform team (the catalogue entry renders it)",
+        ),
+      );
+      return { requeueAfterMs: availabilityPollMs };
     }
     await this.ensureBindingSecret(instance, children.bindingSecretName, {
       url: children.url,

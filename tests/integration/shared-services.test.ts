@@ -177,6 +177,44 @@ describe("shared services catalogue", () => {
     );
   });
 
+  it("tells a child made invalid by a hand edit from a policy's refusal, and recovers once it is deleted", async () => {
+    await tenant.create(instance("notes", "collaboration-workspace", "team", { seats: 10 }));
+    await waitForInstance("notes", (i) => ready(i)?.status === "True", "ready");
+    // Valid alone, but merged with the platform's port 80 (also named http) the Service the platform applies
+    // repeats a port name, which the API server's validation refuses.
+    await tenant.mergePatch(
+      resources.service,
+      "notes",
+      { spec: { ports: [{ name: "http", port: 8080, targetPort: 8080, protocol: "TCP" }] } },
+      { namespace: ns },
+    );
+    await tenant.mergePatch(
+      resources.sharedServiceInstance,
+      "notes",
+      { spec: { parameters: { seats: 11 } } },
+      {
+        namespace: ns,
+      },
+    );
+    const invalid = await waitForInstance("notes", (i) => ready(i)?.status === "False", "refused");
+    expect(invalid.status?.phase).toBe("Failed");
+    expect(ready(invalid)?.reason).toBe("ChildInvalid");
+    expect(ready(invalid)?.message).toContain('Service "notes"');
+    expect(ready(invalid)?.message).toMatch(/Duplicate value/);
+    expect(ready(invalid)?.message).toContain("delete it so the platform creates it again");
+
+    // The fix the message gives; nothing else is touched: the instance is looked at again and recovers.
+    await tenant.delete(resources.service, "notes", ns);
+    await waitForInstance("notes", (i) => ready(i)?.status === "True", "ready again", 60_000);
+    const service = await env.admin.get<KubeObject & { spec: { ports: { name: string; port: number }[] } }>(
+      resources.service,
+      "notes",
+      ns,
+    );
+    expect(service.spec.ports.map((p) => `${p.name}:${p.port}`)).toEqual(["http:80"]);
+    await tenant.delete(resources.sharedServiceInstance, "notes", ns);
+  });
+
   it("reports an unknown plan in status instead of failing", async () => {
     await tenant.create(instance("typo", "collaboration-workspace", "enterprise"));
     const failed = await waitForInstance("typo", (i) => ready(i)?.status === "False", "refused");
