@@ -48,6 +48,18 @@ export function rssMiB(
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
 }
 
+/**
+ * The resident part of a process's `[heap]` mapping: glibc malloc's main arena (the main thread's native
+ * allocations: zlib's state, Node's buffers, V8's own bookkeeping). V8's JavaScript heap is not in it (its
+ * pages are mappings of their own), nor other threads' arenas.
+ */
+export function mallocHeapMiB(pid: number | undefined): number {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  const start = smaps.indexOf(" [heap]\n");
+  if (start < 0) return 0;
+  return Number(/\nRss:\s+(\d+) kB/.exec(smaps.slice(start))?.[1] ?? 0) / 1024;
+}
+
 /** Open file descriptors (files, sockets, pipes) of a process. */
 export function openFiles(pid: number | undefined): number {
   return readdirSync(`/proc/${pid}/fd`).length;

@@ -32,7 +32,7 @@ import {
   withBenchCluster,
 } from "./_cluster.ts";
 import { scrape } from "./_metrics.ts";
-import { commandLine, cpuSeconds, descendants, openFiles, rssMiB } from "./_process.ts";
+import { commandLine, cpuSeconds, descendants, mallocHeapMiB, openFiles, rssMiB } from "./_process.ts";
 import { report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
@@ -58,8 +58,12 @@ const scanned = ["scan-a", "scan-b", "scan-c"];
 
 interface Sample {
   at: number;
-  /** heap: the main thread's V8 heap (its /metrics); the rest of RSS is code, buffers and native memory. */
-  controller: { rss: number; files: number; cpu: number; heap: Heap };
+  /**
+   * heap: the main thread's V8 heap (its /metrics); the rest of RSS is code, buffers and native memory.
+   * anon: the anonymous part of RSS (V8's heaps and malloc's arenas; the rest is mapped files, e.g. code);
+   * brk: of it, malloc's main arena (the `[heap]` mapping).
+   */
+  controller: { rss: number; anon: number; brk: number; files: number; cpu: number; heap: Heap };
   /** The controller's jsdom worker processes (their own memory: they give it back when they end). */
   workers: { count: number; rss: number; largest: number };
   api: { rss: number; files: number; cpu: number; heap: Heap };
@@ -198,7 +202,11 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
 
     const t0 = Date.now();
     const until = t0 + durationMs;
-    process.stdout.write(`soak: ${values.minutes} min from ${new Date(t0).toISOString()}\n`);
+    // glibc's malloc tuning, when set, is inherited by the controller and the API: say so beside the figures.
+    const mallocArenas = process.env.MALLOC_ARENA_MAX
+      ? `, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}`
+      : "";
+    process.stdout.write(`soak: ${values.minutes} min from ${new Date(t0).toISOString()}${mallocArenas}\n`);
 
     const sampler = (async () => {
       for (let at = t0; at < until; at += sampleMs) {
@@ -222,6 +230,8 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
           at: Date.now() - t0,
           controller: {
             ...measure(controller.process.pid),
+            anon: rssMiB(controller.process.pid, "RssAnon"),
+            brk: mallocHeapMiB(controller.process.pid),
             heap: await heapMiB(`http://127.0.0.1:${controller.port}/metrics`, "govhost_controller_"),
           },
           workers: {
@@ -333,7 +343,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       const lat = readLatencies.filter((r) => Math.floor(r.at / windowMs) === w).map((r) => r.ms);
       const s = summarize(lat);
       rows[`${from}–${to} min`] =
-        `controller ${cpuShare(ws, "controller")}% of a core, RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.controller.heap))}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
+        `controller ${cpuShare(ws, "controller")}% of a core, RSS median ${median(ws.map((x) => x.controller.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.controller.rss)).toFixed(0)}, anonymous ${median(ws.map((x) => x.controller.anon)).toFixed(0)}, malloc's main arena ${median(ws.map((x) => x.controller.brk)).toFixed(0)}; ${heapText(ws.map((x) => x.controller.heap))}), files ${Math.max(...ws.map((x) => x.controller.files))}; ` +
         `jsdom workers up to ${Math.max(...ws.map((x) => x.workers.count))}, together max ${Math.max(...ws.map((x) => x.workers.rss)).toFixed(0)} MiB, largest ${Math.max(...ws.map((x) => x.workers.largest)).toFixed(0)}; ` +
         `API ${cpuShare(ws, "api")}% of a core, RSS median ${median(ws.map((x) => x.api.rss)).toFixed(0)} MiB (max ${Math.max(...ws.map((x) => x.api.rss)).toFixed(0)}; ${heapText(ws.map((x) => x.api.heap))}), files ${Math.max(...ws.map((x) => x.api.files))}; ` +
         `read p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`;
@@ -387,6 +397,26 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       "jsdom workers",
       `processes of their own, each retired once resident past 320 MiB after a page: largest seen ${workersPeak.toFixed(0)} MiB, at most ${workersAtOnce} at once (not in the controller's RSS above)`,
     ]);
+    // A step (not a slope) is what the 60-minute runs showed: when it came, and what else moved with it.
+    const steps = samples.slice(1).map((s, i) => ({ from: samples[i] as Sample, to: s }));
+    const largest = steps.reduce<(typeof steps)[number] | undefined>(
+      (best, step) =>
+        !best ||
+        step.to.controller.rss - step.from.controller.rss > best.to.controller.rss - best.from.controller.rss
+          ? step
+          : best,
+      undefined,
+    );
+    if (largest) {
+      const at = (ms: number) =>
+        `${Math.floor(ms / 60_000)}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}`;
+      const delta = (f: (x: Sample) => number) => {
+        const d = f(largest.to) - f(largest.from);
+        return `${d >= 0 ? "+" : ""}${d.toFixed(0)}`;
+      };
+      trend["controller's largest step"] =
+        `${delta((x) => x.controller.rss)} MiB RSS between ${at(largest.from.at)} and ${at(largest.to.at)}: anonymous ${delta((x) => x.controller.anon)}, malloc's main arena ${delta((x) => x.controller.brk)}, main heap in use ${delta((x) => x.controller.heap.used)}, jsdom workers ${largest.from.workers.count} → ${largest.to.workers.count}`;
+    }
     report("RSS trend", trend);
     report("verdict (first window after warm-up vs last window)", {
       ...Object.fromEntries(verdicts),
