@@ -114,7 +114,7 @@ export class SharedServiceInstanceReconciler {
     let applying: KubeObject = children.config;
     try {
       await this.client.apply(children.config, { fieldManager });
-      applying = children.volume;
+      // The volume's refusals are reported as StorageSized below, not here.
       try {
         await this.client.apply(children.volume, { fieldManager });
         conditions.push({
