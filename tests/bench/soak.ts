@@ -397,8 +397,8 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
       "jsdom workers",
       `processes of their own, each retired once resident past 320 MiB after a page: largest seen ${workersPeak.toFixed(0)} MiB, at most ${workersAtOnce} at once (not in the controller's RSS above)`,
     ]);
-    // A step (not a slope) is what the 60-minute runs showed: when it came, and what else moved with it.
-    const steps = samples.slice(1).map((s, i) => ({ from: samples[i] as Sample, to: s }));
+    // A step (not a slope) is what the 60-minute runs showed: when it came after warm-up, and what moved with it.
+    const steps = afterWarmUp.slice(1).map((s, i) => ({ from: afterWarmUp[i] as Sample, to: s }));
     const largest = steps.reduce<(typeof steps)[number] | undefined>(
       (best, step) =>
         !best ||
@@ -414,7 +414,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
         const d = f(largest.to) - f(largest.from);
         return `${d >= 0 ? "+" : ""}${d.toFixed(0)}`;
       };
-      trend["controller's largest step"] =
+      trend["controller's largest step after warm-up"] =
         `${delta((x) => x.controller.rss)} MiB RSS between ${at(largest.from.at)} and ${at(largest.to.at)}: anonymous ${delta((x) => x.controller.anon)}, malloc's main arena ${delta((x) => x.controller.brk)}, main heap in use ${delta((x) => x.controller.heap.used)}, jsdom workers ${largest.from.workers.count} → ${largest.to.workers.count}`;
     }
     report("RSS trend", trend);
