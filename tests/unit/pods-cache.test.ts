@@ -1,15 +1,14 @@
-import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Manager } from "../../controller/runtime/manager.ts";
 import { cachedPod, podsInformer } from "../../controller/runtime/pods-cache.ts";
 import { podReading } from "../../lib/chargeback/above-request.ts";
 import { podAllocationChanges } from "../../lib/chargeback/allocations.ts";
-import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { baselineRules } from "../../policies/baseline.ts";
 import { evaluateRule, ruleApplies } from "../../policies/evaluate.ts";
 import { platformOwned } from "../../policies/keys.ts";
 import { corpus, corpusRegistries } from "../policy-corpus/corpus.ts";
+import { unstartedManager } from "./support/unstarted-manager.ts";
 
 // The controller's pods cache keeps metadata and spec whole and of status only what bills read. Whatever
 // reads the cache must get the same answers from a trimmed pod as from the whole one: every bill and every
@@ -169,16 +168,7 @@ describe("the pods cache", () => {
   });
 
   it("is one cache: metering and compliance share it, and a reader asking for pods kept another way is refused", () => {
-    const client = { derived: () => client } as unknown as KubeClient;
-    const manager = new Manager({
-      client,
-      log: pino({ level: "silent" }),
-      identity: "unit",
-      leaseNamespace: "govhost-system",
-      leaseName: "govhost-controller",
-      host: "127.0.0.1",
-      port: 0,
-    });
+    const manager = unstartedManager();
     const shared = podsInformer(manager);
     expect(podsInformer(manager)).toBe(shared);
     expect(() => manager.informer(resources.pod, { phase: 1 })).toThrow(/another transform/);

@@ -1,24 +1,14 @@
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { Manager } from "../../controller/runtime/manager.ts";
-import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import type { KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
+import { unstartedManager } from "./support/unstarted-manager.ts";
 
 // Each shared cache's watch restarts and relists are the controller's metrics, named by resource (and by
 // what of it the cache keeps), read from the informers when scraped.
 
 describe("watch metrics", () => {
   it("counts every shared cache's watch restarts and relists under a readable resource name", async () => {
-    const client = { derived: () => client } as unknown as KubeClient;
-    const manager = new Manager({
-      client,
-      log: pino({ level: "silent" }),
-      identity: "unit",
-      leaseNamespace: "govhost-system",
-      leaseName: "govhost-controller",
-      host: "127.0.0.1",
-      port: 0,
-    });
+    const manager = unstartedManager();
     const pods = manager.informer<KubeObject>(resources.pod);
     const departments = manager.informer<KubeObject>(resources.department, { metadataOnly: true });
     manager.informer<KubeObject>(resources.namespace, { labelSelector: "govhost.io/department" });
