@@ -96,12 +96,14 @@ export class Manager {
   readonly metrics: ControllerMetrics;
   readonly status: StatusWriter;
   private readonly options: ManagerOptions;
+  /**
+   * The shared caches by the resource and what of it is cached, as metrics name them: `pods`,
+   * `departments.govhost.io (metadata)`, `namespaces govhost.io/department`.
+   */
   private readonly informers = new Map<
     string,
     {
       informer: Informer<KubeObject>;
-      /** The resource and what of it is cached, as metrics name it: `pods`, `departments.govhost.io …`. */
-      resource: string;
       phase: number;
       transform: ((object: KubeObject) => KubeObject) | undefined;
     }
@@ -124,7 +126,7 @@ export class Manager {
     this.log = options.log;
     this.metrics = createControllerMetrics();
     registerWatchMetrics(this.metrics.registry, () =>
-      [...this.informers.values()].map(({ informer, resource }) => ({
+      [...this.informers].map(([resource, { informer }]) => ({
         resource,
         watchCounts: informer.watchCounts,
       })),
@@ -134,8 +136,14 @@ export class Manager {
 
   /** The shared cache of one resource (with one label selector); created on first use. */
   informer<T extends KubeObject>(type: ResourceType, options: InformerOptions = {}): Informer<T> {
-    const key = `${type.group}/${type.plural}?${options.labelSelector ?? ""}${options.metadataOnly ? "#metadata" : ""}`;
-    let entry = this.informers.get(key);
+    const resource = [
+      type.group ? `${type.plural}.${type.group}` : type.plural,
+      options.labelSelector,
+      options.metadataOnly ? "(metadata)" : undefined,
+    ]
+      .filter(Boolean)
+      .join(" ");
+    let entry = this.informers.get(resource);
     if (!entry) {
       const informer = new Informer<KubeObject>(this.client, type, undefined, {
         ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
@@ -143,15 +151,8 @@ export class Manager {
         ...(options.transform ? { transform: options.transform } : {}),
         onError: (error) => this.log.warn({ err: error, resource: type.plural }, "watch failed; retrying"),
       });
-      const resource = [
-        type.group ? `${type.plural}.${type.group}` : type.plural,
-        options.labelSelector,
-        options.metadataOnly ? "(metadata)" : undefined,
-      ]
-        .filter(Boolean)
-        .join(" ");
-      entry = { informer, resource, phase: options.phase ?? 0, transform: options.transform };
-      this.informers.set(key, entry);
+      entry = { informer, phase: options.phase ?? 0, transform: options.transform };
+      this.informers.set(resource, entry);
     } else if (entry.transform !== options.transform)
       // A reader would silently get objects trimmed for another (or untrimmed ones it did not expect).
       throw new Error(
