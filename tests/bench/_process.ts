@@ -2,10 +2,24 @@ import { readdirSync, readFileSync } from "node:fs";
 
 // What a benchmark reads of a process it started, from Linux's /proc.
 
-/** CPU seconds (user + system) a process has used: utime and stime, fields 14 and 15 of stat, in ticks of 1/100 s. */
+/**
+ * The name and CPU seconds of a process or thread from its `stat` line: utime and stime, fields 14 and 15,
+ * in ticks of 1/100 s. The name is cut at the last `") "`, since a name may itself hold one.
+ */
+function cpuOfStat(stat: string): { name: string; user: number; system: number } {
+  const nameEnd = stat.lastIndexOf(") ");
+  const fields = stat.slice(nameEnd + 2).split(" ");
+  return {
+    name: stat.slice(stat.indexOf("(") + 1, nameEnd),
+    user: Number(fields[11]) / 100,
+    system: Number(fields[12]) / 100,
+  };
+}
+
+/** CPU seconds (user + system) a process has used. */
 export function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const { user, system } = cpuOfStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  return user + system;
 }
 
 /**
@@ -29,9 +43,7 @@ export function threadCpuSeconds(
     } catch {
       continue; // ended meanwhile
     }
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
-    threads.set(task, { name, user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 });
+    threads.set(task, cpuOfStat(stat));
   }
   return threads;
 }
