@@ -75,17 +75,29 @@ export interface StatementLine {
 
 /** Each subject's changes of one resource, in time order (one piecewise-constant allocation each). */
 export function seriesOf(changes: AllocationChange[]): AllocationChange[][] {
-  const bySeries = new Map<string, AllocationChange[]>();
+  // By subject, then among that subject's few series (one per resource): a key joining subject and
+  // resource would be a new string per change, and pricing groups a whole ledger every time.
+  const bySubject = new Map<string, AllocationChange[][]>();
+  const all: AllocationChange[][] = [];
   for (const change of changes) {
-    const key = `${change.subject}\u0000${change.resource}`;
-    const series = bySeries.get(key);
+    let ofSubject = bySubject.get(change.subject);
+    if (!ofSubject) {
+      ofSubject = [];
+      bySubject.set(change.subject, ofSubject);
+    }
+    let series: AllocationChange[] | undefined;
+    for (const candidate of ofSubject)
+      if ((candidate[0] as AllocationChange).resource === change.resource) series = candidate;
     if (series) series.push(change);
-    else bySeries.set(key, [change]);
+    else {
+      const created = [change];
+      ofSubject.push(created);
+      all.push(created);
+    }
   }
-  // A ledger records in time order, so most series are already sorted; sorting copies each one.
-  return [...bySeries.values()].map((series) =>
-    inTimeOrder(series) ? series : series.sort((a, b) => a.at - b.at),
-  );
+  // A ledger records in time order, so most series are already sorted.
+  for (const series of all) if (!inTimeOrder(series)) series.sort((a, b) => a.at - b.at);
+  return all;
 }
 
 function inTimeOrder(series: AllocationChange[]): boolean {
