@@ -17,4 +17,4 @@ COPY portal-api portal-api
 ENV NODE_ENV=production GOVHOST_CHROMIUM=/usr/bin/chromium
 USER 1000:1000
 EXPOSE 8080 8081 8082
-CMD ["node", "--max-semi-space-size=2", "controller/main.ts"]
+CMD ["node", "--max-semi-space-size=8", "controller/main.ts"]
