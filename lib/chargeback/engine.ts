@@ -86,8 +86,11 @@ export function seriesOf(changes: AllocationChange[]): AllocationChange[][] {
       bySubject.set(change.subject, ofSubject);
     }
     let series: AllocationChange[] | undefined;
-    for (const candidate of ofSubject)
-      if ((candidate[0] as AllocationChange).resource === change.resource) series = candidate;
+    for (const candidate of ofSubject) {
+      if ((candidate[0] as AllocationChange).resource !== change.resource) continue;
+      series = candidate;
+      break;
+    }
     if (series) series.push(change);
     else {
       const created = [change];
