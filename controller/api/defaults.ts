@@ -25,8 +25,8 @@ export const platformDefaults = {
  * Node's flags for the controller process, wherever it is started (image, Deployment, host). The young
  * generation is capped at 8 MiB per semi-space (V8's default grows to 16 MiB), a trade of memory for CPU
  * measured both ways on one machine and hour (docs/reliability.md): provisioning 200 departments peaks at
- * 162 MiB (155 MiB at 2 MiB; 197 MiB at the default, another day), while metering's steady churn costs
- * 0.32 cores per 1,000 pod events/s instead of 0.36 at 2 MiB, where short-lived objects outlived the small
- * young generation and were collected as old ones (`npm run bench -- provision`, `-- metering-load`).
+ * 162 MiB against 155 MiB at 2 MiB (197 MiB at the default, another day), while metering's steady churn
+ * costs 0.30 cores per 1,000 pod events/s against 0.34 at 2 MiB, where short-lived objects outlived the
+ * small young generation and were collected as old ones (`npm run bench -- provision`, `-- metering-load`).
  */
 export const controllerNodeFlags = ["--max-semi-space-size=8"] as const;
