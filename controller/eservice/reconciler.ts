@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import {
   isAdmissionRefusal,
-  isPolicyRefusal,
   isQuotaRefusal,
   type KubeClient,
   type KubeObject,
@@ -20,7 +19,7 @@ import {
   type CachedChild,
 } from "../runtime/applied-digest.ts";
 import type { EventRecorder } from "../runtime/events.ts";
-import { invalidChildMessage } from "../runtime/invalid-child.ts";
+import { applyChild, invalidChildMessage, RefusedChild } from "../runtime/invalid-child.ts";
 import { ReapplySchedule } from "../runtime/reapply-schedule.ts";
 import { type DeploymentStatus, rolloutAvailability, rolloutComplete } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
@@ -274,25 +273,20 @@ export class EServiceReconciler {
       return stored;
     };
     const { name, namespace } = this.workloadName(children);
-    let applying = children.deployment;
     try {
-      deployment = await apply(children.deployment);
-      applying = children.service;
-      await apply(children.service);
-      applying = children.networkPolicy;
-      await apply(children.networkPolicy);
-      if (children.podDisruptionBudget) {
-        applying = children.podDisruptionBudget;
-        await apply(children.podDisruptionBudget);
-      } else await this.client.delete(resources.podDisruptionBudget, name, namespace);
+      deployment = await applyChild(children.deployment, apply);
+      await applyChild(children.service, apply);
+      await applyChild(children.networkPolicy, apply);
+      if (children.podDisruptionBudget) await applyChild(children.podDisruptionBudget, apply);
+      else await this.client.delete(resources.podDisruptionBudget, name, namespace);
     } catch (error) {
-      if (!isAdmissionRefusal(error)) throw error;
-      if (isPolicyRefusal(error))
+      if (!(error instanceof RefusedChild)) throw error;
+      if (error.byPolicy)
         return { admitted: false, refusal: "policy", message: error.message, applied: [], absent: [] };
       return {
         admitted: false,
         refusal: "invalid",
-        message: invalidChildMessage("e-service", applying, error, "change the e-service's spec"),
+        message: invalidChildMessage("e-service", error, "change the e-service's spec"),
         applied: [],
         absent: [],
       };

@@ -1,11 +1,5 @@
 import { randomBytes } from "node:crypto";
-import {
-  isAdmissionRefusal,
-  isConflict,
-  isPolicyRefusal,
-  type KubeClient,
-  type KubeObject,
-} from "../../lib/kube/client.ts";
+import { isAdmissionRefusal, isConflict, type KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { resources } from "../../lib/kube/resources.ts";
 import { type InstanceCondition, statusOwners } from "../api/conditions.ts";
 import type { Tenant } from "../api/eservice-workload.ts";
@@ -15,7 +9,7 @@ import type {
   SharedServiceInstance,
   SharedServiceInstanceStatus,
 } from "../api/shared-service.ts";
-import { invalidChildMessage } from "../runtime/invalid-child.ts";
+import { applyChild, invalidChildMessage, RefusedChild } from "../runtime/invalid-child.ts";
 import { type DeploymentStatus, rolloutAvailability } from "../runtime/rollout.ts";
 import type { StatusWriter } from "../runtime/status-writer.ts";
 import type { ReconcileResult } from "../runtime/workqueue.ts";
@@ -111,10 +105,10 @@ export class SharedServiceInstanceReconciler {
     const children = renderInstance(instance, service, plan, tenant);
     const conditions: InstanceCondition[] = [];
     let rollout: ReturnType<typeof rolloutAvailability> | undefined;
-    let applying: KubeObject = children.config;
+    const apply = (child: KubeObject) => this.client.apply(child, { fieldManager });
     try {
-      await this.client.apply(children.config, { fieldManager });
-      // The volume's refusals are reported as StorageSized below, not here.
+      await applyChild(children.config, apply);
+      // The volume's refusals are reported as StorageSized below, not as a refused child.
       try {
         await this.client.apply(children.volume, { fieldManager });
         conditions.push({
@@ -133,8 +127,7 @@ export class SharedServiceInstanceReconciler {
           message: `The volume could not be resized to ${plan.limits.storage}: ${error.message}`,
         });
       }
-      applying = children.deployment;
-      const deployment = await this.client.apply(children.deployment, { fieldManager });
+      const deployment = await applyChild(children.deployment, apply);
       rollout = rolloutAvailability(
         (children.deployment.spec as { replicas: number }).replicas,
         (deployment as { status?: DeploymentStatus }).status,
@@ -145,11 +138,10 @@ export class SharedServiceInstanceReconciler {
         reason: rollout.reason,
         message: rollout.message,
       });
-      applying = children.service;
-      await this.client.apply(children.service, { fieldManager });
+      await applyChild(children.service, apply);
     } catch (error) {
-      if (!isAdmissionRefusal(error)) throw error;
-      if (isPolicyRefusal(error)) {
+      if (!(error instanceof RefusedChild)) throw error;
+      if (error.byPolicy) {
         await notReady("RefusedByAdmission", error.message);
         return undefined;
       }
@@ -159,7 +151,6 @@ export class SharedServiceInstanceReconciler {
         "ChildInvalid",
         invalidChildMessage(
           "shared-service instance",
-          applying,
           error,
           "tell the platform team (the catalogue entry renders it)",
         ),
