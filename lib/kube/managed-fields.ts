@@ -12,7 +12,11 @@
 const key = Buffer.from('"managedFields":[');
 const comma = 0x2c;
 
-/** `bytes` (UTF-8 JSON) decoded, without the first managedFields array: its bytes are never decoded. */
+/**
+ * `bytes` (UTF-8 JSON) decoded, without the first managedFields array: its bytes are never decoded. The cut
+ * is made in `bytes` itself (what follows the array moves over it), so the text is decoded once, whole,
+ * into one string; `bytes` is left overwritten.
+ */
 export function withoutManagedFieldsJson(bytes: Buffer): string {
   const start = bytes.indexOf(key);
   if (start < 0) return bytes.toString("utf8");
@@ -25,7 +29,8 @@ export function withoutManagedFieldsJson(bytes: Buffer): string {
       : bytes[start - 1] === comma
         ? [start - 1, end + 1]
         : [start, end + 1];
-  return bytes.toString("utf8", 0, before) + bytes.toString("utf8", after);
+  bytes.copyWithin(before, after);
+  return bytes.toString("utf8", 0, bytes.length - (after - before));
 }
 
 /**
