@@ -219,9 +219,10 @@ export class LedgerStore {
       const extra: Record<string, string> = marker ? { [shardKeys.shard]: serializeMarker(marker) } : {};
       const body = ledgerMap(department, name, data, extra, object?.metadata?.resourceVersion);
       try {
+        // The answer's metadata is all that is read (its resourceVersion): not the shard sent back.
         const written = object
-          ? await this.options.client.replace(body)
-          : await this.options.client.create(body);
+          ? await this.options.client.replace(body, { metadataOnly: true })
+          : await this.options.client.create(body, { metadataOnly: true });
         this.remember(name, written.metadata?.resourceVersion, data);
         return { result, data, bytes: storedSize(body), weight: compressedSize(body) };
       } catch (error) {

@@ -114,12 +114,19 @@ interface CallOptions {
 /**
  * Accept headers that ask the API server for objects' metadata only (PartialObjectMetadata), with JSON as
  * the fallback for a server that cannot: a cache that keeps only metadata then neither receives nor
- * decodes the rest (a ResourceQuota's status changes with every pod that starts or ends).
+ * decodes the rest (a ResourceQuota's status changes with every pod that starts or ends). A write's answer
+ * can be its metadata only too (create and replace).
  */
 const metadataOnlyAccept = {
   list: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
   watch: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+  object: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
 } as const;
+
+interface CreateOptions {
+  dryRun?: boolean;
+  warnings?: string[];
+}
 
 /** Who the client acts as when the kubeconfig identity impersonates (tests use it to check RBAC). */
 export interface Impersonation {
@@ -375,15 +382,19 @@ export class KubeClient {
     return list;
   }
 
-  create<T extends KubeObject>(
-    object: T,
-    options: { dryRun?: boolean; warnings?: string[] } = {},
-  ): Promise<T> {
+  /**
+   * POST. With `metadataOnly`, the API server answers with the new object's metadata (PartialObjectMetadata)
+   * rather than the whole object, which a large object's writer (a metering ledger) would decode for nothing.
+   */
+  create<T extends KubeObject>(object: T, options?: CreateOptions & { metadataOnly?: false }): Promise<T>;
+  create(object: KubeObject, options: CreateOptions & { metadataOnly: true }): Promise<KubeObject>;
+  create(object: KubeObject, options: CreateOptions & { metadataOnly?: boolean } = {}): Promise<KubeObject> {
     const type = resourceTypeOf(object);
-    return this.call<T>("POST", resourcePath(type, { namespace: object.metadata?.namespace }), {
+    return this.call<KubeObject>("POST", resourcePath(type, { namespace: object.metadata?.namespace }), {
       body: object,
       query: { dryRun: options.dryRun ? "All" : undefined },
       warnings: options.warnings,
+      ...(options.metadataOnly ? { accept: metadataOnlyAccept.object } : {}),
     });
   }
 
@@ -426,10 +437,16 @@ export class KubeClient {
     });
   }
 
-  replace<T extends KubeObject>(object: T): Promise<T> {
+  /** PUT. With `metadataOnly`, the answer is the object's metadata only, as for create. */
+  replace<T extends KubeObject>(object: T, options?: { metadataOnly?: false }): Promise<T>;
+  replace(object: KubeObject, options: { metadataOnly: true }): Promise<KubeObject>;
+  replace(object: KubeObject, options: { metadataOnly?: boolean } = {}): Promise<KubeObject> {
     const type = resourceTypeOf(object);
     const path = resourcePath(type, { name: object.metadata?.name, namespace: object.metadata?.namespace });
-    return this.call<T>("PUT", path, { body: object });
+    return this.call<KubeObject>("PUT", path, {
+      body: object,
+      ...(options.metadataOnly ? { accept: metadataOnlyAccept.object } : {}),
+    });
   }
 
   /** DELETE; resolves false when the object was already gone. */

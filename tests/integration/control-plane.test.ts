@@ -183,6 +183,40 @@ describe("local control plane", () => {
     }
   });
 
+  it("answers a metadata-only create and replace with the written object's metadata, and refuses a stale replace", async () => {
+    const kube = await client();
+    const namespace = uniqueName("meta-write");
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    const configMap = (
+      data: Record<string, string>,
+      resourceVersion?: string,
+    ): KubeObject & { data: object } => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "ledger-like", namespace, ...(resourceVersion ? { resourceVersion } : {}) },
+      data,
+    });
+    const created = await kube.create(configMap({ rows: "x".repeat(64 * 1024) }), { metadataOnly: true });
+    expect(created).toMatchObject({ kind: "PartialObjectMetadata", metadata: { name: "ledger-like" } });
+    expect(created).not.toHaveProperty("data");
+    const createdVersion = created.metadata?.resourceVersion ?? "";
+    const replaced = await kube.replace(configMap({ rows: "y" }, createdVersion), { metadataOnly: true });
+    expect(replaced.kind).toBe("PartialObjectMetadata");
+    expect(replaced).not.toHaveProperty("data");
+    // The version the answer gives is the stored object's: a write that names it is accepted...
+    const stored = await kube.find<KubeObject & { data: object }>(
+      resources.configMap,
+      "ledger-like",
+      namespace,
+    );
+    expect(stored?.metadata?.resourceVersion).toBe(replaced.metadata?.resourceVersion);
+    expect(stored?.data).toEqual({ rows: "y" });
+    // ...and one that names the version before it is refused as a conflict, as without metadataOnly.
+    await expect(
+      kube.replace(configMap({ rows: "z" }, createdVersion), { metadataOnly: true }),
+    ).rejects.toMatchObject({ code: 409 });
+  });
+
   it("lists a cache in pages, following the API server's continue tokens to the last item", async () => {
     const kube = await client();
     const namespace = uniqueName("paged");

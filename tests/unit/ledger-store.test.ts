@@ -246,14 +246,14 @@ describe("the sharded ledger store", () => {
       find: fake.find.bind(fake),
       create: fake.create.bind(fake),
       delete: fake.delete.bind(fake),
-      replace: async (object) => {
+      replace: async (object: KubeObject, options?: { metadataOnly?: boolean }) => {
         if (!raced) {
           // Between this writer's read and its compare-and-swap, another replica re-shards the ledger.
           raced = true;
           await recordInto(other, pods(200, 260));
           expect(head(fake).generation).toBeGreaterThan(generation);
         }
-        return fake.replace(object);
+        return fake.replace(object, options);
       },
     } as LedgerClient;
     await recordInto(store(racing, 1_000_000).store, pods(260, 300));

@@ -119,19 +119,19 @@ export class FakeKube {
     return found ? (structuredClone(found) as T) : undefined;
   }
 
-  async create<T extends KubeObject>(object: T): Promise<T> {
+  async create<T extends KubeObject>(object: T, options: { metadataOnly?: boolean } = {}): Promise<T> {
     this.failing("create");
     if (this.objects.has(this.key(object))) throw new KubeApiError(409, "AlreadyExists", "already exists");
-    return this.put(object) as T;
+    return answer(this.put(object), options) as T;
   }
 
-  async replace<T extends KubeObject>(object: T): Promise<T> {
+  async replace<T extends KubeObject>(object: T, options: { metadataOnly?: boolean } = {}): Promise<T> {
     this.failing("replace");
     const current = this.objects.get(this.key(object));
     if (!current) throw new KubeApiError(404, "NotFound", "not found");
     if (current.metadata?.resourceVersion !== object.metadata?.resourceVersion)
       throw new KubeApiError(409, "Conflict", "the object has been modified");
-    return this.put(object) as T;
+    return answer(this.put(object), options) as T;
   }
 
   async delete(_type: unknown, name: string, namespace?: string): Promise<boolean> {
@@ -149,4 +149,10 @@ export class FakeKube {
   }
 
   close(): void {}
+}
+
+/** A write's answer as the API server gives it: the object, or its metadata only when asked. */
+function answer(object: KubeObject, options: { metadataOnly?: boolean }): KubeObject {
+  if (!options.metadataOnly) return object;
+  return { apiVersion: "meta.k8s.io/v1", kind: "PartialObjectMetadata", metadata: { ...object.metadata } };
 }
