@@ -119,7 +119,7 @@ interface CallOptions {
  */
 const metadataOnlyAccept = {
   list: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
-  watch: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+  /** A watch's events, and a write's answer. */
   object: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
 } as const;
 
@@ -488,7 +488,7 @@ export class KubeClient {
   ): Promise<void> {
     const base = await this.requestOptions();
     const headers = options.metadataOnly
-      ? { ...(base.headers as Record<string, string | string[]>), accept: metadataOnlyAccept.watch }
+      ? { ...(base.headers as Record<string, string | string[]>), accept: metadataOnlyAccept.object }
       : base.headers;
     const url = this.url(resourcePath(type), {
       watch: 1,
