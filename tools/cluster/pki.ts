@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { nodeNetwork } from "./node/network.ts";
+import { kubernetesServiceIp, nodeNetwork } from "./node/network.ts";
 
 /** File paths of the local control plane's certificates and keys (PEM). */
 export interface Pki {
@@ -87,7 +87,8 @@ export function createPki(dir: string): Pki {
   createCa(dir, "ca", "/CN=govhost-local-ca");
   const sans = [
     "IP:127.0.0.1",
-    "IP:10.0.0.1",
+    // The `kubernetes` Service's address, through which pods reach the API server.
+    `IP:${kubernetesServiceIp}`,
     // Where the API server listens when a node runs (pods reach it there through the `kubernetes` Service).
     `IP:${nodeNetwork.nodeIp}`,
     "DNS:localhost",
