@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { kubernetesServiceIp, nodeNetwork } from "./node/network.ts";
+import { nodeNetwork } from "./node/network.ts";
 
 /** File paths of the local control plane's certificates and keys (PEM). */
 export interface Pki {
@@ -88,7 +88,7 @@ export function createPki(dir: string): Pki {
   const sans = [
     "IP:127.0.0.1",
     // The `kubernetes` Service's address, through which pods reach the API server.
-    `IP:${kubernetesServiceIp}`,
+    `IP:${nodeNetwork.kubernetesServiceIp}`,
     // Where the API server listens when a node runs (pods reach it there through the `kubernetes` Service).
     `IP:${nodeNetwork.nodeIp}`,
     "DNS:localhost",

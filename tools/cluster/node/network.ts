@@ -18,27 +18,10 @@ export const nodeNetwork = {
    * has a Service, and a /24 ran out at about 250 in the estate bench.
    */
   serviceCidr: "10.0.0.0/16",
+  /** The range's first address: the API server gives it to the `kubernetes` Service (its certificate names it). */
+  kubernetesServiceIp: "10.0.0.1",
   clusterDnsIp: "10.0.0.10",
 } as const;
-
-/** The first address of the Service range: the API server gives it to the `kubernetes` Service. */
-export const kubernetesServiceIp = firstAddress(nodeNetwork.serviceCidr);
-
-/**
- * The address after an IPv4 range's network address (`10.0.0.0/16` → `10.0.0.1`). Ten lines of arithmetic
- * on one pinned range: a CIDR library (ipaddr.js is in the tree, not a dependency) would still leave the +1.
- */
-export function firstAddress(cidr: string): string {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const octets = match?.slice(1, 5).map(Number) ?? [];
-  const prefix = Number(match?.[5]);
-  if (!match || octets.some((o) => o > 255) || prefix > 32) throw new Error(`${cidr} is not an IPv4 range`);
-  if (prefix > 30) throw new Error(`${cidr} has no host addresses`);
-  const value = octets.reduce((n, o) => n * 256 + o, 0);
-  const network = value - (value % 2 ** (32 - prefix));
-  const first = network + 1;
-  return [24, 16, 8, 0].map((shift) => Math.floor(first / 2 ** shift) % 256).join(".");
-}
 
 /** Every link the node creates (the pods' veths go away with their network namespaces). */
 export const nodeLinks = [nodeNetwork.nodeLink, nodeNetwork.bridge] as const;
