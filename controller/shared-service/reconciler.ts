@@ -110,7 +110,7 @@ export class SharedServiceInstanceReconciler {
       await applyChild(children.config, apply);
       // The volume's refusals are reported as StorageSized below, not as a refused child.
       try {
-        await this.client.apply(children.volume, { fieldManager });
+        await apply(children.volume);
         conditions.push({
           type: "StorageSized",
           status: "True",
