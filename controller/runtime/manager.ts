@@ -44,6 +44,8 @@ export interface InformerOptions {
    * for the same one.
    */
   transform?: (object: KubeObject) => KubeObject;
+  /** Read the watch in batches this many ms apart (lib/kube/informer.ts): for busy resources. */
+  readEveryMs?: number;
 }
 
 /** Decides whether a change is worth a handler's time (controller-runtime's predicates). */
@@ -149,6 +151,7 @@ export class Manager {
         ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
         ...(options.metadataOnly ? { metadataOnly: true } : {}),
         ...(options.transform ? { transform: options.transform } : {}),
+        ...(options.readEveryMs ? { readEveryMs: options.readEveryMs } : {}),
         onError: (error) => this.log.warn({ err: error, resource: type.plural }, "watch failed; retrying"),
       });
       entry = { informer, phase: options.phase ?? 0, transform: options.transform };

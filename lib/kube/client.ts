@@ -1,4 +1,4 @@
-import type { ClientRequest } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import { Agent, type RequestOptions, request } from "node:https";
 import type { Socket } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
@@ -484,6 +484,11 @@ export class KubeClient {
       metadataOnly?: boolean;
       /** Cut each object's metadata.managedFields out of the event's text before parsing it. */
       withoutManagedFields?: boolean;
+      /**
+       * After events arrive, read the stream again only this many ms later: the events that came meanwhile
+       * are then read and handled together (see readInBatches). For busy watches whose readers can wait.
+       */
+      readEveryMs?: number;
     } = {},
   ): Promise<void> {
     const base = await this.requestOptions();
@@ -511,31 +516,20 @@ export class KubeClient {
           );
           return;
         }
-        // Lines are cut from the bytes (a newline byte is never part of a multi-byte UTF-8 character), and
-        // each is decoded once, whole, without its managedFields.
-        let partial: Buffer[] = [];
+        const readLater = options.readEveryMs ? readInBatches(res, options.readEveryMs) : undefined;
+        // Each line is decoded once, whole, without its managedFields.
+        const eachLine = splitLines((bytes) => {
+          const text = options.withoutManagedFields
+            ? withoutManagedFieldsJson(bytes)
+            : bytes.toString("utf8");
+          onEvent(JSON.parse(text) as WatchEvent<T>);
+        });
         res.on("data", (chunk: Buffer) => {
-          let start = 0;
-          for (;;) {
-            const newline = chunk.indexOf(0x0a, start);
-            if (newline < 0) {
-              if (start < chunk.length) partial.push(chunk.subarray(start));
-              return;
-            }
-            const tail = chunk.subarray(start, newline);
-            const bytes = partial.length ? Buffer.concat([...partial, tail]) : tail;
-            partial = [];
-            start = newline + 1;
-            if (isBlank(bytes)) continue;
-            try {
-              const text = options.withoutManagedFields
-                ? withoutManagedFieldsJson(bytes)
-                : bytes.toString("utf8");
-              onEvent(JSON.parse(text) as WatchEvent<T>);
-            } catch (error) {
-              req.destroy(error as Error);
-              return;
-            }
+          readLater?.();
+          try {
+            eachLine(chunk);
+          } catch (error) {
+            req.destroy(error as Error);
           }
         });
         res.on("end", () => resolve());
@@ -545,6 +539,62 @@ export class KubeClient {
       req.end();
     });
   }
+}
+
+/**
+ * Reads a response in batches: once data came, what else the socket holds is read in the same turn of the
+ * event loop, then the socket is not read for `everyMs`, and what arrived meanwhile is read in one go. A
+ * busy watch's events are then decrypted, parsed and handled together rather than each on its own wake-up
+ * of the process. The kernel holds what arrives in the pause (the API server's writes wait beyond its
+ * buffer). Returns what to call on each chunk.
+ */
+function readInBatches(res: IncomingMessage, everyMs: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let pausing = false;
+  const readAgain = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    res.socket?.resume();
+    res.resume();
+  };
+  // A kept-alive socket goes back to the client's pool when the response ends: never left paused.
+  res.on("close", () => timer && readAgain());
+  return () => {
+    if (timer || pausing) return;
+    pausing = true;
+    setImmediate(() => {
+      pausing = false;
+      // Complete: the socket may already be back in the pool.
+      if (res.complete || res.destroyed) return;
+      res.pause();
+      res.socket?.pause();
+      timer = setTimeout(readAgain, everyMs);
+    });
+  };
+}
+
+/**
+ * A handler of a stream's chunks that calls `onLine` with each complete line that is not blank. Lines are cut
+ * from the bytes (a newline byte is never part of a multi-byte UTF-8 character); a line split across chunks
+ * is joined first.
+ */
+function splitLines(onLine: (bytes: Buffer) => void): (chunk: Buffer) => void {
+  let partial: Buffer[] = [];
+  return (chunk) => {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(0x0a, start);
+      if (newline < 0) {
+        if (start < chunk.length) partial.push(chunk.subarray(start));
+        return;
+      }
+      const tail = chunk.subarray(start, newline);
+      const bytes = partial.length ? Buffer.concat([...partial, tail]) : tail;
+      partial = [];
+      start = newline + 1;
+      if (!isBlank(bytes)) onLine(bytes);
+    }
+  };
 }
 
 /** A line (newline already cut) of nothing but JSON whitespace. */

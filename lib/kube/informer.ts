@@ -28,6 +28,8 @@ export interface InformerOptions {
    * whose readers need a few fields need not hold the rest. Not combined with metadataOnly.
    */
   transform?: (object: KubeObject) => KubeObject;
+  /** Read the watch in batches, this many ms apart (KubeClient.watch's readEveryMs): for busy resources. */
+  readEveryMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -136,6 +138,7 @@ export class Informer<T extends KubeObject> {
           signal,
           withoutManagedFields: true,
           ...(this.options.metadataOnly ? { metadataOnly: true } : {}),
+          ...(this.options.readEveryMs ? { readEveryMs: this.options.readEveryMs } : {}),
         });
       } catch (error) {
         if (signal.aborted) return;

@@ -267,6 +267,45 @@ describe("local control plane", () => {
     }
   });
 
+  it("reads a watch in batches without losing or reordering events, and its connection is reused after it ends", async () => {
+    const kube = await client();
+    const namespace = uniqueName("batched");
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    const start = await kube.list<KubeObject>(resources.configMap, { namespace });
+    for (let i = 0; i < 40; i++)
+      await kube.create({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: `c${i}`, namespace },
+        data: { filler: "x".repeat(2_000) },
+      });
+    await kube.delete(resources.configMap, "c0", namespace);
+    // Both watches start where the namespace was empty, so the server sends all 41 events at once (more than
+    // one read of the socket) and ends each watch at its timeout, as it does in production.
+    const seen = { batched: [] as string[], direct: [] as string[] };
+    const watch = (into: string[], readEveryMs?: number) =>
+      kube.watch<KubeObject>(
+        resources.configMap,
+        start.metadata.resourceVersion,
+        (event) => {
+          const { namespace: of, name, resourceVersion } = event.object.metadata ?? {};
+          // The namespace's kube-root-ca.crt (published by the controller manager) is not one of them.
+          if (of === namespace && /^c\d+$/.test(name ?? ""))
+            into.push(`${event.type} ${name} ${resourceVersion}`);
+        },
+        { timeoutSeconds: 1, ...(readEveryMs ? { readEveryMs } : {}) },
+      );
+    await Promise.all([watch(seen.batched, 250), watch(seen.direct)]);
+    expect(seen.direct).toHaveLength(41);
+    expect(seen.batched).toEqual(seen.direct);
+    // Both kept-alive connections went back to the client's pool (requests at once take every free one):
+    // each is read again, so every request is answered.
+    const found = await Promise.all(
+      Array.from({ length: 39 }, (_, i) => kube.find(resources.configMap, `c${i + 1}`, namespace)),
+    );
+    expect(found.every((object) => object?.metadata?.namespace === namespace)).toBe(true);
+  });
+
   it("cuts managedFields out of watch events before parsing: the rest of each object is as the API server sent it", async () => {
     const kube = await client();
     const namespace = uniqueName("owned");
