@@ -117,8 +117,8 @@ export async function startPodAsKubelet(
   namespace: string,
   name: string,
   app: string,
-): Promise<void> {
-  await admin.create({
+): Promise<string | undefined> {
+  const pod = await admin.create<KubeObject>({
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace, labels: { app, "govhost.io/data-classification": "UNCLASSIFIED" } },
@@ -130,6 +130,7 @@ export async function startPodAsKubelet(
     { status: { phase: "Running", startTime: new Date().toISOString() } },
     { namespace, subresource: "status" },
   );
+  return pod.metadata?.uid;
 }
 
 /**
