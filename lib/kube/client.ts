@@ -549,26 +549,24 @@ export class KubeClient {
  * buffer). Returns what to call on each chunk.
  */
 function readInBatches(res: IncomingMessage, everyMs: number): () => void {
-  let timer: NodeJS.Timeout | undefined;
   let pausing = false;
   const readAgain = () => {
-    clearTimeout(timer);
-    timer = undefined;
+    pausing = false;
     res.socket?.resume();
     res.resume();
   };
-  // A kept-alive socket goes back to the client's pool when the response ends: never left paused.
-  res.on("close", () => timer && readAgain());
   return () => {
-    if (timer || pausing) return;
+    if (pausing) return;
     pausing = true;
     setImmediate(() => {
-      pausing = false;
-      // Complete: the socket may already be back in the pool.
-      if (res.complete || res.destroyed) return;
+      // Complete: its socket may already be back in the client's pool, serving another request.
+      if (res.complete || res.destroyed) {
+        pausing = false;
+        return;
+      }
       res.pause();
       res.socket?.pause();
-      timer = setTimeout(readAgain, everyMs);
+      setTimeout(readAgain, everyMs);
     });
   };
 }
