@@ -272,18 +272,10 @@ describe("local control plane", () => {
     const namespace = uniqueName("batched");
     await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
     const start = await kube.list<KubeObject>(resources.configMap, { namespace });
-    for (let i = 0; i < 40; i++)
-      await kube.create({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: `c${i}`, namespace },
-        data: { filler: "x".repeat(2_000) },
-      });
-    await kube.delete(resources.configMap, "c0", namespace);
-    // Both watches start where the namespace was empty, so the server sends all 41 events at once (more than
-    // one read of the socket) and ends each watch at its timeout, as it does in production.
-    const seen = { batched: [] as string[], direct: [] as string[] };
-    const watch = (into: string[], readEveryMs?: number) =>
+    const watch = (
+      into: string[],
+      options: { readEveryMs?: number; timeoutSeconds?: number; signal?: AbortSignal },
+    ) =>
       kube.watch<KubeObject>(
         resources.configMap,
         start.metadata.resourceVersion,
@@ -293,13 +285,45 @@ describe("local control plane", () => {
           if (of === namespace && /^c\d+$/.test(name ?? ""))
             into.push(`${event.type} ${name} ${resourceVersion}`);
         },
-        { timeoutSeconds: 1, ...(readEveryMs ? { readEveryMs } : {}) },
+        options,
       );
-    await Promise.all([watch(seen.batched, 250), watch(seen.direct)]);
-    expect(seen.direct).toHaveLength(41);
-    expect(seen.batched).toEqual(seen.direct);
+    // While the objects are written: events arrive one by one, across the batched watch's pauses.
+    const live = { batched: [] as string[], direct: [] as string[] };
+    const abort = new AbortController();
+    const watching = [
+      watch(live.batched, { readEveryMs: 250, signal: abort.signal }),
+      watch(live.direct, { signal: abort.signal }),
+    ].map((w) => w.catch(() => {}));
+    try {
+      for (let i = 0; i < 40; i++)
+        await kube.create({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: `c${i}`, namespace },
+          data: { filler: "x".repeat(2_000) },
+        });
+      await kube.delete(resources.configMap, "c0", namespace);
+      await eventually("all 41 events in both watches", async () =>
+        live.batched.length >= 41 && live.direct.length >= 41 ? true : undefined,
+      );
+    } finally {
+      abort.abort();
+      await Promise.all(watching);
+    }
+    expect(live.direct).toHaveLength(41);
+    expect(live.batched).toEqual(live.direct);
+
+    // Afterwards from the same version: the server sends all 41 at once (more than one read of the socket)
+    // and ends each watch at its timeout, as it does in production.
+    const replayed = { batched: [] as string[], direct: [] as string[] };
+    await Promise.all([
+      watch(replayed.batched, { readEveryMs: 250, timeoutSeconds: 1 }),
+      watch(replayed.direct, { timeoutSeconds: 1 }),
+    ]);
+    expect(replayed.batched).toEqual(live.direct);
+    expect(replayed.direct).toEqual(live.direct);
     // Both kept-alive connections went back to the client's pool (requests at once take every free one):
-    // each is read again, so every request is answered.
+    // every request is answered.
     const found = await Promise.all(
       Array.from({ length: 39 }, (_, i) => kube.find(resources.configMap, `c${i + 1}`, namespace)),
     );
