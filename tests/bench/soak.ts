@@ -9,8 +9,9 @@
 //   scanner's jsdom workers and Chromium are where the controller's memory went before).
 // Every --sample seconds: resident memory, open file descriptors and CPU of both processes, and the resident
 // memory of the controller's jsdom worker processes (reported beside it, not in it). After a warm-up
-// (a sixth of the run), the first and the last window (a sixth each) are compared:
-//   bound: median resident memory grows by at most max(10%, 16 MiB), open files by at most 10.
+// (a sixth of the run), the five windows left (a sixth each) are judged by their median resident memory
+// (_growth.ts): the last window against the median of the earlier four, and the robust trend over all
+// five, each at most max(10%, 16 MiB); open files, the first window against the last, at most +10.
 // Prints the samples per window, the least-squares trend after warm-up, and the verdict (exit code 1 when
 // a bound is broken).
 //   npm run bench -- soak [--minutes 30] [--pods-per-second 5] [--reads-per-second 20] [--writes-per-second 1]
@@ -31,6 +32,7 @@ import {
   waitForEServiceQuota,
   withBenchCluster,
 } from "./_cluster.ts";
+import { memoryGrowth } from "./_growth.ts";
 import { scrape } from "./_metrics.ts";
 import { commandLine, cpuSeconds, descendants, mallocHeapMiB, openFiles, rssMiB } from "./_process.ts";
 import { report, summarize } from "./_stats.ts";
@@ -374,21 +376,20 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
     const verdicts: [string, string][] = [];
     const trend: Record<string, string> = {};
     let failed = false;
+    const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(0)}`;
     for (const who of ["controller", "api"] as const) {
-      const before = median(firstWindow.map((s) => s[who].rss));
-      const after = median(lastWindow.map((s) => s[who].rss));
-      const rssBound = Math.max(before * 0.1, 16);
+      const medians = windows.slice(1).map((ws) => median(ws.map((s) => s[who].rss)));
+      const growth = memoryGrowth(medians, { share: 0.1, floor: 16 });
       const filesBefore = Math.max(...firstWindow.map((s) => s[who].files));
       const filesAfter = Math.max(...lastWindow.map((s) => s[who].files));
       const perHour = slope(afterWarmUp.map((s) => [s.at / 3_600_000, s[who].rss]));
       trend[who] =
         `${perHour >= 0 ? "+" : ""}${perHour.toFixed(1)} MiB/hour (least squares over ${afterWarmUp.length} samples after warm-up)`;
-      const rssOk = after - before <= rssBound;
       const filesOk = filesAfter - filesBefore <= 10;
-      failed ||= !rssOk || !filesOk;
+      failed ||= !growth.ok || !filesOk;
       verdicts.push([
         who,
-        `RSS median ${before.toFixed(0)} → ${after.toFixed(0)} MiB (${after - before >= 0 ? "+" : ""}${(after - before).toFixed(0)}, bound +${rssBound.toFixed(0)}) ${rssOk ? "ok" : "GROWS"}; open files ${filesBefore} → ${filesAfter} (bound +10) ${filesOk ? "ok" : "GROWS"}`,
+        `RSS medians ${medians.map((m) => m.toFixed(0)).join(", ")} MiB: last window ${signed(growth.step)} against the median of the earlier ones (${growth.baseline.toFixed(0)}), Theil–Sen trend ${signed(growth.trend)} over them; bound +${growth.bound.toFixed(0)} for each: ${growth.ok ? "ok" : "GROWS"}; open files ${filesBefore} → ${filesAfter} (bound +10) ${filesOk ? "ok" : "GROWS"}`,
       ]);
     }
     const workersPeak = Math.max(0, ...samples.map((s) => s.workers.largest));
@@ -418,7 +419,7 @@ await withBenchCluster("soak", async ({ admin, controllerKubeconfig, portalApiKu
         `${delta((x) => x.controller.rss)} MiB RSS between ${at(largest.from.at)} and ${at(largest.to.at)}: anonymous ${delta((x) => x.controller.anon)}, malloc's main arena ${delta((x) => x.controller.brk)}, main heap in use ${delta((x) => x.controller.heap.used)}, jsdom workers ${largest.from.workers.count} → ${largest.to.workers.count}`;
     }
     report("RSS trend", trend);
-    report("verdict (first window after warm-up vs last window)", {
+    report("verdict (the windows after warm-up)", {
       ...Object.fromEntries(verdicts),
       result: failed ? "FAIL: growth beyond the bound" : "PASS: no growth beyond the bound",
     });
