@@ -1,15 +1,29 @@
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import type { KubeClient, KubeObject } from "../../lib/kube/client.ts";
+import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { platformOwned, tenantDeclared } from "../../policies/keys.ts";
+import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { withBenchCluster } from "./_cluster.ts";
 import { formatMs, report, summarize } from "./_stats.ts";
 
+// Two ways to load admission:
+//   --rate R (default 40): open loop, R creates a second whatever the answers (latency at a known load);
+//   --writers N: closed loop, N writers each sending its next create when its last is answered, as load
+//     tests with N virtual users do (Kyverno publishes its average at 100), each writer on a connection
+//     of its own so that waiting for a connection is not counted as admission.
 const { values } = parseArgs({
-  options: { rate: { type: "string", default: "40" }, seconds: { type: "string", default: "10" } },
+  options: {
+    rate: { type: "string", default: "40" },
+    writers: { type: "string" },
+    seconds: { type: "string", default: "10" },
+  },
 });
 const rate = Number(values.rate);
-const count = rate * Number(values.seconds);
+const seconds = Number(values.seconds);
+const writers = values.writers === undefined ? undefined : Number(values.writers);
+const count = rate * seconds;
+const connectionsPerClient = 32; // KubeClient's pool
 
 const restricted = {
   "pod-security.kubernetes.io/enforce": "restricted",
@@ -70,7 +84,35 @@ async function fixedRate(client: KubeClient, namespace: string, prefix: string) 
   return { latencies, failures, seconds: (performance.now() - t0) / 1000 };
 }
 
-await withBenchCluster("admission", async ({ admin }) => {
+/** Closed loop: each writer sends its next create as soon as its last is answered, until the time is up. */
+async function concurrentWriters(
+  clients: KubeClient[],
+  writerCount: number,
+  namespace: string,
+  prefix: string,
+) {
+  const latencies: number[] = [];
+  let failures = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: writerCount }, async (_, writer) => {
+      const client = clients[writer % clients.length] as KubeClient;
+      for (let i = 0; performance.now() < end; i++) {
+        const start = performance.now();
+        try {
+          await client.create(pod(namespace, `${prefix}-${writer}-${i}`));
+          latencies.push(performance.now() - start);
+        } catch {
+          failures++;
+        }
+      }
+    }),
+  );
+  return { latencies, failures, seconds: (performance.now() - t0) / 1000 };
+}
+
+await withBenchCluster("admission", async ({ admin, root }) => {
   const tenant = {
     ...restricted,
     [platformOwned.department]: "bench",
@@ -91,24 +133,43 @@ await withBenchCluster("admission", async ({ admin }) => {
     },
   });
   await sleep(2_000); // let the API server's policy and namespace caches settle
-  await fixedRate(admin, "plain", "warmup"); // JIT, connections and caches warm for both phases
 
-  const without = await fixedRate(admin, "plain", "p");
-  const withBaseline = await fixedRate(admin, "tenant", "t");
+  const clients =
+    writers === undefined
+      ? [admin]
+      : await Promise.all(
+          Array.from({ length: Math.ceil(writers / connectionsPerClient) }, () =>
+            KubeClient.fromKubeConfig(kubeConfigFrom(join(root, "admin.kubeconfig"))),
+          ),
+        );
+  try {
+    const phase = (namespace: string, prefix: string) =>
+      writers === undefined
+        ? fixedRate(admin, namespace, prefix)
+        : concurrentWriters(clients, writers, namespace, prefix);
+    await phase("plain", "warmup"); // JIT, connections and caches warm for both phases
+    const without = await phase("plain", "p");
+    const withBaseline = await phase("tenant", "t");
 
-  const a = summarize(without.latencies);
-  const b = summarize(withBaseline.latencies);
-  report(
-    `pod create at ${rate}/s for ${values.seconds}s (${count} pods per phase), Pod Security restricted in both`,
-    {
-      "without baseline p50": formatMs(a.p50),
-      "without baseline p99": formatMs(a.p99),
-      "with baseline p50": formatMs(b.p50),
-      "with baseline p99": formatMs(b.p99),
-      "ratio p50 (with / without)": (b.p50 / a.p50).toFixed(2),
-      "ratio p99 (with / without)": (b.p99 / a.p99).toFixed(2),
-      "failed creates (without / with)": `${without.failures} / ${withBaseline.failures}`,
-      "achieved rate (without / with)": `${(count / without.seconds).toFixed(1)} / ${(count / withBaseline.seconds).toFixed(1)} per s`,
-    },
-  );
+    const a = summarize(without.latencies);
+    const b = summarize(withBaseline.latencies);
+    const answered = (run: { latencies: number[]; failures: number; seconds: number }) =>
+      ((run.latencies.length + run.failures) / run.seconds).toFixed(1);
+    report(
+      writers === undefined
+        ? `pod create at ${rate}/s for ${seconds}s (${count} pods per phase), Pod Security restricted in both`
+        : `pod create by ${writers} concurrent writers for ${seconds}s, Pod Security restricted in both`,
+      {
+        "without baseline p50 / mean / p99": `${formatMs(a.p50)} / ${formatMs(a.mean)} / ${formatMs(a.p99)}`,
+        "with baseline p50 / mean / p99": `${formatMs(b.p50)} / ${formatMs(b.mean)} / ${formatMs(b.p99)}`,
+        "added by the baseline: mean, p99": `${formatMs(b.mean - a.mean)}, ${formatMs(b.p99 - a.p99)}`,
+        "ratio p50, p99 (with / without)": `${(b.p50 / a.p50).toFixed(2)}, ${(b.p99 / a.p99).toFixed(2)}`,
+        "creates answered (without / with)": `${a.count} / ${b.count}`,
+        "failed creates (without / with)": `${without.failures} / ${withBaseline.failures}`,
+        "achieved rate (without / with)": `${answered(without)} / ${answered(withBaseline)} per s`,
+      },
+    );
+  } finally {
+    if (writers !== undefined) for (const client of clients) client.close();
+  }
 });
