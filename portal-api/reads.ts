@@ -22,6 +22,12 @@ export interface Reads {
   /** A namespace the platform labelled for a department (others are not read through here). */
   departmentNamespace(name: string): Promise<KubeObject | undefined>;
   eservices(namespace: string): Promise<EServiceObject[]>;
+  /**
+   * What `render` (synchronous, a function of the items alone) makes of a namespace's e-services. Cached
+   * reads keep the result until one of those e-services changes, so a busy listing is neither rebuilt nor
+   * serialized per request; one result is kept per namespace, for the last `render` asked.
+   */
+  renderedEServices<T>(namespace: string, render: (items: EServiceObject[]) => T): Promise<T>;
   eservice(namespace: string, name: string): Promise<EServiceObject | undefined>;
   /** A ChargebackStatement by name (`<department>-<yyyy-mm>`). */
   statement(name: string): Promise<StatementObject | undefined>;
@@ -45,6 +51,8 @@ export function directReads(kube: KubeClient): Reads {
     },
     eservices: async (namespace) =>
       (await kube.list<EServiceObject>(resources.eservice, { namespace })).items,
+    renderedEServices: async (namespace, render) =>
+      render((await kube.list<EServiceObject>(resources.eservice, { namespace })).items),
     eservice: (namespace, name) => kube.find<EServiceObject>(resources.eservice, name, namespace),
     statement: (name) => kube.find<StatementObject>(resources.chargebackStatement, name),
     written: async () => {},
@@ -76,12 +84,16 @@ export function cachedReads(
   });
   // E-services by namespace, so a listing reads one environment's, not every department's.
   const byNamespace = new Map<string, Map<string, EServiceObject>>();
+  // A namespace's rendered listing, dropped whenever one of its e-services changes: it never holds more
+  // than the cached e-services themselves, serialized.
+  const rendered = new Map<string, { render: (items: EServiceObject[]) => unknown; value: unknown }>();
   const eservices = new Informer<EServiceObject>(
     kube,
     resources.eservice,
     (event, es) => {
       const namespace = es.metadata.namespace ?? "";
       const name = es.metadata.name ?? "";
+      rendered.delete(namespace);
       const inNamespace = byNamespace.get(namespace) ?? new Map<string, EServiceObject>();
       if (event === "delete") inNamespace.delete(name);
       else inNamespace.set(name, es);
@@ -108,6 +120,13 @@ export function cachedReads(
     department: async (name) => departments.get(name),
     departmentNamespace: async (name) => namespaces.get(name),
     eservices: async (namespace) => [...(byNamespace.get(namespace)?.values() ?? [])],
+    renderedEServices: async <T>(namespace: string, render: (items: EServiceObject[]) => T) => {
+      const kept = rendered.get(namespace);
+      if (kept?.render === render) return kept.value as T;
+      const value = render([...(byNamespace.get(namespace)?.values() ?? [])]);
+      rendered.set(namespace, { render, value });
+      return value;
+    },
     eservice: async (namespace, name) => byNamespace.get(namespace)?.get(name),
     statement: async (name) =>
       openStatements.get(name) ?? kube.find<StatementObject>(resources.chargebackStatement, name),

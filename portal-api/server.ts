@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -10,6 +9,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type HTTPMethods,
+  LogController,
   type onRequestHookHandler,
 } from "fastify";
 import { Histogram } from "prom-client";
@@ -18,7 +18,7 @@ import { KubeApiError } from "../lib/kube/client.ts";
 import { AnonymousTally } from "./audit/anonymous.ts";
 import type { AuditActor, AuditRecordInput } from "./audit/chain.ts";
 import { roleIn } from "./auth/authorize.ts";
-import { type Principal, principalFrom } from "./auth/principal.ts";
+import { type Principal, sharedPrincipalFrom } from "./auth/principal.ts";
 import { InvalidTokenError } from "./auth/tokens.ts";
 import type { ApiDependencies, ApiOptions } from "./dependencies.ts";
 import { EServiceDirectory } from "./eservice-directory.ts";
@@ -42,6 +42,7 @@ import { serviceClusterRoutes } from "./routes/service-clusters.ts";
 import { sharedServiceRoutes } from "./routes/shared-services.ts";
 import { statementRoutes } from "./routes/statements.ts";
 import { usageRoutes } from "./routes/usage.ts";
+import { securityHeaders } from "./security-headers.ts";
 import { validationProblem, validatorCompiler } from "./validation.ts";
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
@@ -114,6 +115,8 @@ function targetOf(request: FastifyRequest): AuditRecordInput["target"] {
 export async function buildServer(deps: ApiDependencies, options: ApiOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { redact: ["req.headers.authorization", "req.headers.cookie"] },
+    // One access line per request, written when it is answered (see onResponse), not fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
     // Only the named proxies' X-Forwarded-For is believed; anyone else's address is the connection's.
     trustProxy: options.trustedProxies?.length ? options.trustedProxies : false,
@@ -201,6 +204,12 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
   app.addHook("onRoute", (route) => {
     if (route.url === "/docs" || route.url.startsWith("/docs/") || route.url.startsWith(assetsPrefix))
       route.config = { ...(route.config ?? {}), public: true };
+  });
+
+  // 0. Helmet's security headers on every answer, a refusal or a 404 included.
+  const headers = securityHeaders();
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.headers(headers);
   });
 
   // 1. Who is calling: a token that verifies gives the principal; one that does not is remembered and
@@ -340,7 +349,6 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
     await summarise();
   });
 
-  await app.register(helmet, { global: true });
   await app.register(swagger, {
     // Shared schemas (Problem) keep their own names in components.schemas.
     refResolver: {
@@ -373,9 +381,20 @@ export async function buildServer(deps: ApiDependencies, options: ApiOptions = {
     registers: [deps.registry],
   });
   app.addHook("onResponse", async (request, reply) => {
+    const route = routeOf(request);
     duration.observe(
-      { method: request.method, route: routeOf(request), status: String(reply.statusCode) },
+      { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
+    );
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      "request",
     );
   });
 
@@ -478,7 +497,7 @@ async function authenticate(header: string, deps: ApiDependencies): Promise<Prin
       throw problems.unauthorized(`The token was refused: ${error.message}`);
     throw error;
   }
-  const principal = principalFrom(claims, deps.departments(), deps.roles);
+  const principal = sharedPrincipalFrom(claims, deps.departments(), deps.roles);
   if (!principal.username || principal.username.startsWith("system:"))
     throw problems.unauthorized("The token names no usable user (system: names are reserved)");
   return principal;

@@ -121,6 +121,29 @@ export function knownGroups(departments: DepartmentGroups[], settings: RoleSetti
   return known;
 }
 
+/** Which department roles each group is given, built once per department list (a request looks up its groups). */
+const groupIndexes = new WeakMap<
+  DepartmentGroups[],
+  Map<string, { department: string; role: DepartmentRole }[]>
+>();
+
+function groupIndex(
+  departments: DepartmentGroups[],
+): Map<string, { department: string; role: DepartmentRole }[]> {
+  const cached = groupIndexes.get(departments);
+  if (cached) return cached;
+  const index = new Map<string, { department: string; role: DepartmentRole }[]>();
+  for (const dept of departments)
+    for (const role of departmentRoles)
+      for (const group of dept.groups[`${role}s`] ?? []) {
+        const entries = index.get(group) ?? [];
+        entries.push({ department: dept.name, role });
+        index.set(group, entries);
+      }
+  groupIndexes.set(departments, index);
+  return index;
+}
+
 export function principalFrom(
   claims: Record<string, unknown>,
   departments: DepartmentGroups[],
@@ -146,11 +169,15 @@ export function principalFrom(
     ),
   ];
   const roles = platformRoles.filter((role) => groups.includes(settings.platformGroups[role]));
+  // A department's role is the highest any of the caller's groups is given there.
   const held: Record<string, DepartmentRole> = {};
-  for (const dept of departments) {
-    const role = departmentRoles.find((r) => (dept.groups[`${r}s`] ?? []).some((g) => groups.includes(g)));
-    if (role) held[dept.name] = role;
-  }
+  const index = groupIndex(departments);
+  for (const group of groups)
+    for (const { department, role } of index.get(group) ?? []) {
+      const current = held[department];
+      if (current === undefined || departmentRoles.indexOf(role) < departmentRoles.indexOf(current))
+        held[department] = role;
+    }
   return {
     subject,
     issuer,
@@ -161,4 +188,31 @@ export function principalFrom(
     departments: held,
     machine,
   };
+}
+
+/** The principal last worked out for a claims object, with what it was worked out from. */
+const sharedPrincipals = new WeakMap<
+  object,
+  { departments: DepartmentGroups[]; settings: RoleSettings; principal: Readonly<Principal> }
+>();
+
+/**
+ * `principalFrom`, worked out once for the same claims object (a verified token's claims are one object for
+ * as long as the verifier keeps them) until the department list or the settings change. Requests share the
+ * result, so it is frozen.
+ */
+export function sharedPrincipalFrom(
+  claims: Record<string, unknown>,
+  departments: DepartmentGroups[],
+  settings: RoleSettings,
+): Readonly<Principal> {
+  const kept = sharedPrincipals.get(claims);
+  if (kept && kept.departments === departments && kept.settings === settings) return kept.principal;
+  const principal = principalFrom(claims, departments, settings);
+  Object.freeze(principal.groups);
+  Object.freeze(principal.platformRoles);
+  Object.freeze(principal.departments);
+  Object.freeze(principal);
+  sharedPrincipals.set(claims, { departments, settings, principal });
+  return principal;
 }

@@ -8,6 +8,7 @@ import {
 } from "jose";
 import * as oidc from "openid-client";
 import { discoverIssuer } from "./discovery.ts";
+import { VerifiedTokens } from "./verified-tokens.ts";
 
 /** How far the issuer's clock may be from ours when checking exp and nbf, in seconds. */
 const clockToleranceSeconds = 5;
@@ -67,6 +68,7 @@ export class TokenVerifier {
   private readonly settings: TokenSettings;
   private readonly config: oidc.Configuration | undefined;
   private readonly keys: JWTVerifyGetKey;
+  private readonly verified: VerifiedTokens;
 
   private constructor(
     settings: TokenSettings,
@@ -76,6 +78,7 @@ export class TokenVerifier {
     this.settings = settings;
     this.config = config;
     this.keys = keys;
+    this.verified = new VerifiedTokens();
   }
 
   static async discover(settings: TokenSettings): Promise<TokenVerifier> {
@@ -98,6 +101,8 @@ export class TokenVerifier {
 
   async verify(token: string): Promise<JWTPayload> {
     if (this.settings.introspection) return this.introspect(token);
+    const verified = this.verified.get(token);
+    if (verified) return verified;
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -114,6 +119,7 @@ export class TokenVerifier {
         clockTolerance: clockToleranceSeconds,
         requiredClaims: ["exp", "iat", "iss"],
       });
+      this.verified.keep(token, payload);
       return payload;
     } catch (error) {
       if (error instanceof errors.JOSEError) throw new InvalidTokenError(reasonOf(error));

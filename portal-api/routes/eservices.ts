@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply } from "fastify";
 import Type from "typebox";
 import {
   AccessibilitySummary,
@@ -61,6 +62,11 @@ const oneProblems = [...writeProblems, 405] as const;
 
 function view(es: EServiceObject) {
   return { name: nameOf(es), namespace: es.metadata.namespace ?? "", spec: es.spec, status: es.status ?? {} };
+}
+
+/** An environment's listing as it is sent: the reads keep it until one of its e-services changes. */
+function listingBody(items: EServiceObject[]): Buffer {
+  return Buffer.from(JSON.stringify({ items: items.sort(byName).map(view) }));
 }
 
 /**
@@ -170,10 +176,11 @@ export function eserviceRoutes(deps: ApiDependencies): FastifyPluginAsyncTypebox
           ),
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { namespace } = await environmentNamespace(deps, request, "eservice:read");
-        const items = await deps.reads.eservices(namespace);
-        return { items: items.sort(byName).map(view) };
+        const body = await deps.reads.renderedEServices(namespace, listingBody);
+        // Already serialized (the route's schema describes it): the plain reply type sends bytes as they are.
+        return (reply as FastifyReply).type("application/json; charset=utf-8").send(body);
       },
     );
 

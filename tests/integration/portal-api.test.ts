@@ -355,6 +355,43 @@ describe("authorization matrix: every role x every route x own and other departm
     }
   });
 
+  it("serves an environment's e-service listing from its cache, showing a create at once to its writer", async () => {
+    // The API keeps each environment's rendered listing until one of its e-services changes: a create
+    // through the API is in the next listing, any other change once the watch brings it.
+    const path = `/api/v1/departments/${own}/environments/dev/eservices`;
+    const listed = async () => {
+      const response = await call("developer", "GET", path);
+      expect(response.status).toBe(200);
+      expect(response.type).toBe("application/json; charset=utf-8");
+      return (response.body as { items: { name: string; spec: { replicas: number } }[] }).items;
+    };
+    const [first, second] = [uniqueName("ls"), uniqueName("ls")];
+    const before = (await listed()).map((item) => item.name);
+    expect((await call("developer", "POST", path, eserviceBody(first))).status).toBe(201);
+    expect((await listed()).map((item) => item.name)).toEqual([...before, first].sort());
+    expect((await call("developer", "POST", path, eserviceBody(second))).status).toBe(201);
+    expect((await listed()).map((item) => item.name)).toEqual([...before, first, second].sort());
+
+    await env.admin.mergePatch(
+      resources.eservice,
+      first,
+      { spec: { replicas: 3 } },
+      { namespace: `${own}-dev` },
+    );
+    await eventually("a change made outside the API listed", async () =>
+      (await listed()).find((item) => item.name === first)?.spec.replicas === 3 ? true : undefined,
+    );
+    expect((await call("developer", "DELETE", `${path}/${second}`)).status).toBe(202);
+    await eventually("the deleted e-service gone from the listing once its finalizer ran", async () =>
+      (await listed()).some((item) => item.name === second) ? undefined : true,
+    );
+    // Another department's developer is refused the listing, cached or not.
+    expect(
+      (await call("developer", "GET", `/api/v1/departments/${other}/environments/dev/eservices`)).status,
+    ).toBe(403);
+    await call("developer", "DELETE", `${path}/${first}`);
+  });
+
   it("shows an e-service's cost in the scorecard only to those who may read statements", async () => {
     const period = "2001-03";
     const eservice = uniqueName("card");

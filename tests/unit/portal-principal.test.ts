@@ -6,6 +6,7 @@ import {
   grantedDepartmentGroups,
   knownGroups,
   principalFrom,
+  sharedPrincipalFrom,
 } from "../../portal-api/auth/principal.ts";
 
 const iss = "https://idp.gov.example";
@@ -89,6 +90,31 @@ describe("the groups the API impersonates", () => {
     expect(p.departments).toEqual({ immd: "admin" });
   });
 
+  it("give each department the highest role any of them holds there, whatever the groups' order", () => {
+    const shared = [
+      {
+        name: "immd",
+        groups: { admins: ["immd-admins"], viewers: ["all-it"], developers: ["immd-developers"] },
+      },
+      { name: "lcsd", groups: { developers: ["all-it"] } },
+      { name: "edb", groups: { viewers: ["edb-viewers"] } },
+    ];
+    for (const groups of [
+      ["all-it", "immd-developers", "immd-admins"],
+      ["immd-admins", "all-it", "immd-developers"],
+    ])
+      expect(principalFrom({ iss, sub: "u3", groups }, shared, defaultRoleSettings).departments).toEqual({
+        immd: "admin",
+        lcsd: "developer",
+      });
+    expect(
+      principalFrom({ iss, sub: "u4", groups: ["all-it"] }, shared, defaultRoleSettings).departments,
+    ).toEqual({
+      immd: "viewer",
+      lcsd: "developer",
+    });
+  });
+
   it("are the platform's own groups and every group a Department maps", () => {
     const known = knownGroups(departments, defaultRoleSettings);
     for (const group of [
@@ -116,5 +142,27 @@ describe("the groups the API impersonates", () => {
     );
     expect(p.groups).toEqual(["govhost:finance"]);
     expect(p.departments).toEqual({});
+  });
+});
+
+describe("the principal shared by a token's requests", () => {
+  it("is worked out once per claims object and department list, frozen, and again when the departments change", () => {
+    const claims = { iss, sub: "u5", groups: ["immd-developers"] };
+    const first = sharedPrincipalFrom(claims, departments, defaultRoleSettings);
+    expect(sharedPrincipalFrom(claims, departments, defaultRoleSettings)).toBe(first);
+    expect(first.departments).toEqual({ immd: "developer" });
+    expect(
+      Object.isFrozen(first) && Object.isFrozen(first.departments) && Object.isFrozen(first.groups),
+    ).toBe(true);
+    expect(() => {
+      (first.departments as Record<string, string>).lcsd = "admin";
+    }).toThrow(TypeError);
+
+    const changed = [{ name: "immd", groups: { admins: ["immd-developers"] } }];
+    const after = sharedPrincipalFrom(claims, changed, defaultRoleSettings);
+    expect(after).not.toBe(first);
+    expect(after.departments).toEqual({ immd: "admin" });
+    // Equal claims in another object (another token) are worked out on their own.
+    expect(sharedPrincipalFrom({ ...claims }, changed, defaultRoleSettings)).not.toBe(after);
   });
 });

@@ -69,7 +69,10 @@ const records = () =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as AuditRecord);
 
-async function start(options: { rateLimitPerMinute?: number; trustedProxies?: string[] } = {}) {
+async function start(
+  options: { rateLimitPerMinute?: number; trustedProxies?: string[]; logLines?: string[] } = {},
+) {
+  const lines = options.logLines;
   const kube = fakeKube(calls);
   app = await buildServer(
     {
@@ -85,7 +88,7 @@ async function start(options: { rateLimitPerMinute?: number; trustedProxies?: st
       rateCard: "govhost-default",
     },
     {
-      logger: false,
+      logger: lines ? { stream: { write: (line: string) => lines.push(line) } } : false,
       rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     },
@@ -142,6 +145,50 @@ describe("authentication answers", () => {
         : first;
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toContain("text/html");
+  });
+});
+
+describe("every answer", () => {
+  it("carries helmet's security headers: a read, a refusal, an unknown path and the docs", async () => {
+    await start();
+    const answers = [
+      await app.inject({
+        url: "/api/v1/departments",
+        headers: { authorization: `Bearer ${await operator()}` },
+      }),
+      await app.inject({ url: "/api/v1/departments" }),
+      await app.inject({ url: "/api/v1/nowhere" }),
+      await app.inject({ url: "/docs" }),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 401, 404, expect.any(Number)]);
+    for (const answer of answers.slice(0, 2)) {
+      expect(answer.headers["content-security-policy"]).toContain("default-src 'self'");
+      expect(answer.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+      expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+      expect(answer.headers["x-frame-options"]).toBe("SAMEORIGIN");
+      expect(answer.headers["cross-origin-opener-policy"]).toBe("same-origin");
+    }
+    for (const answer of answers.slice(2)) expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+  });
+
+  it("is logged once, when answered, with its route and status and never the caller's token", async () => {
+    const lines: string[] = [];
+    await start({ logLines: lines });
+    const token = await operator();
+    await app.inject({ url: "/api/v1/departments", headers: { authorization: `Bearer ${token}` } });
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged.filter((l) => l.msg === "request")).toEqual([
+      expect.objectContaining({
+        method: "GET",
+        url: "/api/v1/departments",
+        route: "/api/v1/departments",
+        status: 200,
+        ms: expect.any(Number),
+        reqId: expect.any(String),
+      }),
+    ]);
+    expect(logged.map((l) => l.msg)).not.toContain("incoming request");
+    expect(lines.join("")).not.toContain(token.split(".")[2]);
   });
 });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidTokenError, TokenVerifier, tokenRefusals } from "../../portal-api/auth/tokens.ts";
+import { VerifiedTokens, verifiedTokenTtlMs } from "../../portal-api/auth/verified-tokens.ts";
 
 const issuer = "https://idp.gov.example";
 const audience = "https://api.govhost.test";
@@ -67,6 +68,51 @@ describe("JWT access tokens", () => {
     expect((await refusal(verifier, await sign({ iss: issuer, aud: "https://other" }))).reason).toBe(
       "audience",
     );
+  });
+
+  it("checks a token's signature once, and still refuses a token altered after its first use", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("RS256");
+    const jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: "k2", alg: "RS256" }] });
+    let lookups = 0;
+    const counting = TokenVerifier.withKeys({ issuer, audience, clientId: "api" }, (header, token) => {
+      lookups++;
+      return jwks(header, token);
+    });
+    const token = await new SignJWT({ iss: issuer, aud: audience, sub: "u2" })
+      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: "k2" })
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(privateKey);
+    const first = await counting.verify(token);
+    expect(await counting.verify(token)).toEqual(first);
+    expect(lookups).toBe(1);
+
+    const [header, , signature] = token.split(".");
+    const altered = `${header}.${encode({ ...first, sub: "admin" })}.${signature}`;
+    expect((await refusal(counting, altered)).reason).toBe("signature");
+    expect((await refusal(counting, altered)).reason).toBe("signature");
+    expect(lookups).toBe(3);
+  });
+});
+
+describe("verified tokens kept", () => {
+  it("keeps claims for the time to live at most, and never past the token's expiry", () => {
+    let now = Date.parse("2026-12-06T08:00:00Z");
+    const kept = new VerifiedTokens(() => now);
+    kept.keep("long", { sub: "a", exp: now / 1000 + 3600 });
+    kept.keep("short", { sub: "b", exp: now / 1000 + 10 });
+    kept.keep("expired", { sub: "c", exp: now / 1000 - 1 });
+    kept.keep("no-exp", { sub: "d" });
+    expect(kept.get("long")?.sub).toBe("a");
+    expect(kept.get("short")?.sub).toBe("b");
+    expect(kept.get("expired")).toBeUndefined();
+    expect(kept.get("no-exp")).toBeUndefined();
+
+    now += 10_001;
+    expect(kept.get("short")).toBeUndefined();
+    expect(kept.get("long")?.sub).toBe("a");
+    now += verifiedTokenTtlMs - 10_001 + 1;
+    expect(kept.get("long")).toBeUndefined();
   });
 });
 
