@@ -183,6 +183,9 @@ function sendWhenConnected(
  * A small Kubernetes REST client: the kubeconfig's TLS and credentials (via @kubernetes/client-node), plain
  * JSON, keep-alive connections, typed errors, and streaming watches. Only what govhost needs.
  */
+/** How many connections a KubeClient opens to the API server at most (its own pool). */
+export const connectionsPerClient = 32;
+
 export class KubeClient {
   readonly server: string;
   private readonly agent: Agent;
@@ -196,7 +199,7 @@ export class KubeClient {
     this.credentials = credentials;
     this.shape = shape;
     this.ownsAgent = agent === undefined;
-    this.agent = agent ?? new Agent({ keepAlive: true, maxSockets: 32 });
+    this.agent = agent ?? new Agent({ keepAlive: true, maxSockets: connectionsPerClient });
   }
 
   /**

@@ -5,6 +5,7 @@
 // - trend: the Theil–Sen slope (median of the slopes between every two windows) over all of them, times
 //   their span. Robust to one odd window at either end, so a step in the last window alone does not move
 //   it: that is what the step check is for; a steady climb is caught by this one.
+import { median } from "./_stats.ts";
 
 export interface MemoryGrowth {
   /** Median of the windows before the last. */
@@ -19,15 +20,6 @@ export interface MemoryGrowth {
   ok: boolean;
 }
 
-export function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
 /** Median of the slopes between every two points, for points one step apart. */
 export function theilSenSlope(values: number[]): number {
   const slopes: number[] = [];
@@ -35,12 +27,12 @@ export function theilSenSlope(values: number[]): number {
     for (let j = i + 1; j < values.length; j++)
       slopes.push(((values[j] as number) - (values[i] as number)) / (j - i));
   }
-  return slopes.length === 0 ? 0 : medianOf(slopes);
+  return slopes.length === 0 ? 0 : median(slopes);
 }
 
 export function memoryGrowth(windowMedians: number[], bound: { share: number; floor: number }): MemoryGrowth {
   if (windowMedians.length < 2) throw new Error("memory growth needs at least two windows after warm-up");
-  const baseline = medianOf(windowMedians.slice(0, -1));
+  const baseline = median(windowMedians.slice(0, -1));
   const last = windowMedians[windowMedians.length - 1] as number;
   const step = last - baseline;
   const trend = theilSenSlope(windowMedians) * (windowMedians.length - 1);

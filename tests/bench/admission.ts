@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { KubeClient, type KubeObject } from "../../lib/kube/client.ts";
+import { connectionsPerClient, KubeClient, type KubeObject } from "../../lib/kube/client.ts";
 import { platformOwned, tenantDeclared } from "../../policies/keys.ts";
 import { kubeConfigFrom } from "../../tools/cluster/credentials.ts";
 import { withBenchCluster } from "./_cluster.ts";
@@ -23,7 +23,6 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const writers = values.writers === undefined ? undefined : Number(values.writers);
 const count = rate * seconds;
-const connectionsPerClient = 32; // KubeClient's pool
 
 const restricted = {
   "pod-security.kubernetes.io/enforce": "restricted",

@@ -35,7 +35,7 @@ import {
 import { memoryGrowth } from "./_growth.ts";
 import { scrape } from "./_metrics.ts";
 import { commandLine, cpuSeconds, descendants, mallocHeapMiB, openFiles, rssMiB } from "./_process.ts";
-import { report, summarize } from "./_stats.ts";
+import { median, report, summarize } from "./_stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -89,7 +89,6 @@ async function atRate(perSecond: number, until: number, step: (i: number) => Pro
   await Promise.all(running);
 }
 
-const median = (xs: number[]) => summarize(xs).p50;
 const heapText = (hs: Heap[]) =>
   `main heap median ${median(hs.map((h) => h.used)).toFixed(0)} in use of ${median(hs.map((h) => h.total)).toFixed(0)} reserved, external ${median(hs.map((h) => h.external)).toFixed(0)}`;
 

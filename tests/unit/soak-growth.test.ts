@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { medianOf, memoryGrowth, theilSenSlope } from "../bench/_growth.ts";
+import { memoryGrowth, theilSenSlope } from "../bench/_growth.ts";
+import { median } from "../bench/_stats.ts";
 
 // Window medians (MiB, after warm-up) are the ones soak runs printed, as docs/reliability.md records them.
 const soakBound = { share: 0.1, floor: 16 };
 
 describe("soak memory growth verdict", () => {
   it("takes the middle of an even count as the mean of the two middle values", () => {
-    expect(medianOf([4, 1, 3, 2])).toBe(2.5);
-    expect(medianOf([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([5, 1, 3])).toBe(3);
   });
 
   it("gives the slope of a straight line, and ignores one odd point", () => {
