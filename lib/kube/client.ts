@@ -179,13 +179,13 @@ function sendWhenConnected(
   });
 }
 
+/** How many connections a KubeClient opens to the API server at most (its own pool). */
+export const connectionsPerClient = 32;
+
 /**
  * A small Kubernetes REST client: the kubeconfig's TLS and credentials (via @kubernetes/client-node), plain
  * JSON, keep-alive connections, typed errors, and streaming watches. Only what govhost needs.
  */
-/** How many connections a KubeClient opens to the API server at most (its own pool). */
-export const connectionsPerClient = 32;
-
 export class KubeClient {
   readonly server: string;
   private readonly agent: Agent;

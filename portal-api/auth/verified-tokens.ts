@@ -37,7 +37,8 @@ export class VerifiedTokens {
   keep(token: string, claims: JWTPayload): void {
     if (typeof claims.exp !== "number") return;
     const ttl = Math.min(verifiedTokenTtlMs, claims.exp * 1000 - this.now());
-    if (ttl > 0) this.entries.set(digest(token), claims, { ttl });
+    // Every request with this token gets this one object: none may change it.
+    if (ttl > 0) this.entries.set(digest(token), Object.freeze(claims), { ttl });
   }
 }
 
